@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// The `tailseal` command line.
+import { Command, CommanderError, Option } from 'commander';
+import { checkpointCommand } from './checkpoint.js';
+import { EXIT_USAGE, reportError } from './exit.js';
+import { keygen } from './keygen.js';
+import { run } from './run.js';
+import { verifyCommand } from './verify.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function program(): Command {
+  const p = new Command('tailseal')
+    .description('Seal OPA decision logs into a signed, verifiable trail and ship it to write-once stores.')
+    .exitOverride()
+    .showHelpAfterError();
+
+  p.command('run')
+    .description('run the daemon')
+    .requiredOption('-c, --config <file>', 'config file (YAML)')
+    .option('--init-key', 'create the signing key named in the config if it does not exist')
+    .action(async (o: { config: string; initKey?: boolean }) => {
+      process.exitCode = await run(o);
+    });
+
+  p.command('keygen')
+    .description('write an Ed25519 key pair: <out> (signer, mode 0600) and <out>.pub (verifier)')
+    .requiredOption('--name <name>', 'key name, e.g. the checkpoint origin (opa.example.com/pod-a)')
+    .requiredOption('--out <file>', 'where to write the signer key')
+    .option('--if-missing', 'do nothing when <out> already exists')
+    .action((o: { name: string; out: string; ifMissing?: boolean }) => {
+      process.exitCode = keygen(o);
+    });
+
+  p.command('verify')
+    .description('verify a stored trail; exit 0 when intact, 1 with the first break')
+    .requiredOption('--store <dir>', 'directory of a file sink')
+    .addOption(new Option('--public-key <file>', 'verifier key file (repeat for key rotation)').argParser(collect).makeOptionMandatory())
+    .addOption(new Option('--latest <file>', 'a trusted newest signed checkpoint (repeatable, one per stream)').argParser(collect))
+    .option('--max-age <duration>', 'fail when the newest checkpoint is older than this (e.g. 10m)')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { store: string; publicKey: string[]; latest?: string[]; maxAge?: string; json?: boolean }) => {
+      process.exitCode = await verifyCommand(o);
+    });
+
+  p.command('checkpoint')
+    .description("print a stream's newest signed checkpoint from the state database")
+    .requiredOption('-c, --config <file>', 'config file (YAML)')
+    .option('--stream <name>', 'stream name (when there are several)')
+    .action((o: { config: string; stream?: string }) => {
+      process.exitCode = checkpointCommand(o);
+    });
+  return p;
+}
+
+try {
+  await program().parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
+  else process.exitCode = reportError(err);
+}

@@ -1,0 +1,61 @@
+// `tailseal run`: the daemon, until SIGTERM/SIGINT.
+import { existsSync } from 'node:fs';
+import { loadSignerKey, writeKeyPair } from '../config/keyfile.js';
+import { loadConfig } from '../config/load.js';
+import { Daemon } from '../daemon.js';
+import { errorMessage } from '../errors.js';
+import { createLogger } from '../log.js';
+import { EXIT_FAILURE, EXIT_OK } from './exit.js';
+
+export interface RunOptions {
+  config: string;
+  initKey?: boolean;
+}
+
+/** Starts the daemon; resolves with the exit code once it has stopped. */
+export async function run(opts: RunOptions): Promise<number> {
+  const config = loadConfig(opts.config);
+  const log = createLogger(config.log.level);
+  if (opts.initKey && !existsSync(config.signing.key_file)) {
+    const vkey = writeKeyPair(config.signing.key_file, config.origin);
+    log.info({ key_file: config.signing.key_file, verifier_key: vkey }, 'Created a new signing key (--init-key). Keep the .pub file for `tailseal verify`.');
+  }
+  const signer = loadSignerKey(config.signing.key_file);
+  // Signal handlers go in before anything starts, so a SIGTERM during start-up still stops
+  // the daemon cleanly once it is up.
+  let stopRequested: NodeJS.Signals | null = null;
+  let onStop: ((sig: NodeJS.Signals) => void) | null = null;
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      // SQLite commits are atomic, so exiting here leaves consistent state.
+      log.warn({ signal: sig }, 'Second signal: exiting now; unshipped objects stay in the outbox.');
+      process.exit(EXIT_OK);
+    }
+    stopRequested = sig;
+    onStop?.(sig);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start({ config, log, signer });
+  } catch (err) {
+    log.fatal({ err: errorMessage(err), code: (err as { code?: string }).code }, 'tailseal failed to start.');
+    throw err;
+  }
+  return new Promise<number>((resolve) => {
+    onStop = (sig) => {
+      log.info({ signal: sig, grace_ms: config.shutdown.grace }, 'Stopping: draining the outbox.');
+      daemon.stop().then(
+        () => resolve(EXIT_OK),
+        (err) => {
+          log.error({ err: errorMessage(err) }, 'Stop failed.');
+          resolve(EXIT_FAILURE);
+        },
+      );
+    };
+    if (stopRequested) onStop(stopRequested);
+  });
+}

@@ -1,0 +1,82 @@
+// Reading and writing key files. The signer key file holds one line in the Go
+// golang.org/x/mod/sumdb/note format (PRIVATE+KEY+<name>+<id>+<base64>), mode 0600; the
+// verifier key file beside it (<file>.pub) holds `<name>+<id>+<base64>`.
+import { mkdirSync, openSync, readFileSync, statSync, writeSync, closeSync, fsyncSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { TailsealError, errorMessage } from '../errors.js';
+import { generateKeyPair, parseSignerKey, parseVerifierKey, type NoteSigner, type NoteVerifier } from '../seal/keys.js';
+
+/** Loads the signer key; refuses a file that group or others can read (like ssh does). */
+export function loadSignerKey(file: string): NoteSigner {
+  let st;
+  try {
+    st = statSync(file);
+  } catch (err) {
+    throw new TailsealError('KEY_INVALID', `signing key ${file} cannot be read: ${errorMessage(err)}; create one with \`tailseal keygen --name <origin> --out ${file}\``, { cause: err });
+  }
+  if ((st.mode & 0o077) !== 0) {
+    throw new TailsealError('KEY_PERMISSIONS', `signing key ${file} is accessible by group or others (mode ${(st.mode & 0o777).toString(8)}); run \`chmod 600 ${file}\``);
+  }
+  const text = readFileSync(file, 'utf8').trim();
+  try {
+    return parseSignerKey(text);
+  } catch (err) {
+    throw new TailsealError('KEY_INVALID', `signing key ${file}: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+/** Loads verifier keys: each file holds one or more `<name>+<id>+<base64>` lines. */
+export function loadVerifierKeys(files: readonly string[]): NoteVerifier[] {
+  const out: NoteVerifier[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new TailsealError('KEY_INVALID', `public key ${file} cannot be read: ${errorMessage(err)}`, { cause: err });
+    }
+    const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    if (lines.length === 0) throw new TailsealError('KEY_INVALID', `public key ${file} holds no key`);
+    for (const line of lines) {
+      try {
+        out.push(parseVerifierKey(line));
+      } catch (err) {
+        throw new TailsealError('KEY_INVALID', `public key ${file}: ${errorMessage(err)}`, { cause: err });
+      }
+    }
+  }
+  return out;
+}
+
+function writeNew(file: string, text: string, mode: number): void {
+  // 'wx': never overwrite an existing key.
+  const fd = openSync(file, 'wx', mode);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Writes a new key pair: `file` (signer key, 0600) and `file.pub` (verifier key, 0644).
+ * Refuses to overwrite either. Returns the verifier key string.
+ */
+export function writeKeyPair(file: string, name: string): string {
+  const pub = `${file}.pub`;
+  for (const f of [file, pub]) {
+    let exists = true;
+    try {
+      statSync(f);
+    } catch {
+      exists = false;
+    }
+    if (exists) throw new TailsealError('KEY_EXISTS', `${f} already exists; tailseal never overwrites a key (move it away first)`);
+  }
+  const { signerKey, verifierKey } = generateKeyPair(name);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeNew(file, signerKey + '\n', 0o600);
+  writeNew(pub, verifierKey + '\n', 0o644);
+  return verifierKey;
+}

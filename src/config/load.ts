@@ -1,0 +1,90 @@
+// Loading a config file: YAML, `${ENV}` expansion in string values, schema validation, and one
+// clear line per problem naming the file and the key.
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { TailsealError, errorMessage } from '../errors.js';
+import { type Config, configSchema } from './schema.js';
+
+type Path = (string | number)[];
+
+function keyPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
+  return out || '(top level)';
+}
+
+/**
+ * Replaces `${NAME}` and `${NAME:-default}` in every string value with the environment's value.
+ * `$${` stands for a literal `${`. An unset variable without a default is an error.
+ */
+export function expandEnv(value: unknown, env: NodeJS.ProcessEnv, path: Path = [], problems: string[] = []): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (m, v: string | undefined, def: string | undefined) => {
+      if (m === '$${') return '${';
+      const got = env[v!];
+      if (got !== undefined && got !== '') return got;
+      if (def !== undefined) return def;
+      problems.push(`${keyPath(path)}: environment variable ${v} is not set (set it, or write \${${v}:-default})`);
+      return '';
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, [...path, i], problems));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = expandEnv(v, env, [...path, k], problems);
+    return out;
+  }
+  return value;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') {
+    return `${issue.keys.map((k) => keyPath([...issue.path, k])).join(', ')}: unknown key (check the spelling against the README's config reference)`;
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) return `${keyPath(issue.path)}: required`;
+  return `${keyPath(issue.path)}: ${issue.message}`;
+}
+
+/** Validates an already-parsed config object; `file` is only for messages. */
+export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const expanded = expandEnv(raw ?? {}, env, [], problems);
+  if (problems.length === 0) {
+    const res = configSchema.safeParse(expanded);
+    if (res.success) {
+      const dup = duplicates([...res.data.inputs.map((i) => i.name)]) ?? duplicates(res.data.sinks.map((s) => s.name));
+      if (!dup) return res.data;
+      problems.push(`name "${dup}" is used twice; input and sink names must be unique`);
+    } else {
+      problems.push(...res.error.issues.map(describeIssue));
+    }
+  }
+  throw new TailsealError('CONFIG_INVALID', problems.map((p) => `${file}: ${p}`).join('\n'), { details: { file, problems } });
+}
+
+function duplicates(names: string[]): string | undefined {
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (seen.has(n)) return n;
+    seen.add(n);
+  }
+  return undefined;
+}
+
+/** Reads, expands and validates the config file at `file`. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new TailsealError('CONFIG_NOT_FOUND', `${file}: cannot read config file: ${errorMessage(err)}`, { cause: err });
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const where = e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}: ` : '';
+    throw new TailsealError('CONFIG_INVALID', `${file}: ${where}invalid YAML: ${e.message.split('\n')[0]}`);
+  }
+  return parseConfig(doc.toJS(), file, env);
+}

@@ -1,0 +1,47 @@
+// Durations ("250ms", "5s", "1m", "1h") and byte sizes ("64KiB", "256MiB", "1GB") as config values.
+// Plain numbers are accepted too: milliseconds for durations, bytes for sizes.
+import { z } from 'zod';
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+function parseUnit(value: unknown, units: Record<string, number>): number | undefined {
+  if (typeof value === 'number') return value;
+  if (typeof value !== 'string') return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
+  if (!m) return undefined;
+  const unit = units[m[2]!.toLowerCase()];
+  return unit === undefined ? undefined : Math.round(Number(m[1]) * unit);
+}
+
+/** Parses a duration to milliseconds; undefined when it is not one. */
+export function parseDuration(value: unknown): number | undefined {
+  return parseUnit(value, DURATION_UNITS);
+}
+
+/** Parses a byte size to bytes; undefined when it is not one. */
+export function parseSize(value: unknown): number | undefined {
+  return parseUnit(value, SIZE_UNITS);
+}
+
+/** A zod schema for a duration (result: milliseconds, at least `min`). */
+export const duration = (min = 0) =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined || !Number.isSafeInteger(ms) || ms < min) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration of at least ${min}ms such as "500ms", "5s" or "1m", got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** A zod schema for a byte size (result: bytes, at least `min`). */
+export const size = (min = 1) =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const n = parseSize(v);
+    if (n === undefined || !Number.isSafeInteger(n) || n < min) {
+      ctx.addIssue({ code: 'custom', message: `expected a size of at least ${min} bytes such as "64KiB" or "256MiB", got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    return n;
+  });

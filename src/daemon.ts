@@ -1,0 +1,195 @@
+// The daemon: the one place that wires source -> checkpoint (offsets) -> seal -> outbox -> sink.
+import { join } from 'node:path';
+import type { Config, SinkConfig } from './config/schema.js';
+import { errorMessage } from './errors.js';
+import type { Logger } from './log.js';
+import type { NoteSigner } from './seal/keys.js';
+import { type CheckpointPolicy, checkpointDue, sealRecords, signHead } from './seal/sealer.js';
+import type { BatchConsumer, Source, SourceBatch } from './sources/source.js';
+import { FileSource } from './sources/file/file-source.js';
+import { createFileSink } from './sinks/file/index.js';
+import { Shipper } from './sinks/shipper.js';
+import type { Sink, SinkContext, SinkFactory } from './sinks/sink.js';
+import { openDatabase } from './store/db.js';
+import { StateStore, type StreamState } from './store/state.js';
+
+/** Sink type -> factory. A new sink kind adds its folder and one line here. */
+const SINK_FACTORIES: { [K in SinkConfig['type']]: SinkFactory<Extract<SinkConfig, { type: K }>> } = {
+  file: createFileSink,
+};
+
+export function createSink(config: SinkConfig, ctx: SinkContext): Sink {
+  const factory = SINK_FACTORIES[config.type] as SinkFactory<SinkConfig>;
+  return factory(config, ctx);
+}
+
+/** The state database's file inside state_dir. */
+export function stateDbPath(config: Config): string {
+  return join(config.state_dir, 'tailseal.db');
+}
+
+export interface DaemonOptions {
+  config: Config;
+  log: Logger;
+  signer: NoteSigner;
+}
+
+export class Daemon implements BatchConsumer {
+  private readonly store: StateStore;
+  private readonly heads = new Map<string, StreamState>();
+  private readonly policy: CheckpointPolicy;
+  private sources: Source[] = [];
+  private sinks: Sink[] = [];
+  private shippers: Shipper[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private backpressure = false;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(private readonly opts: DaemonOptions) {
+    this.store = new StateStore(openDatabase(stateDbPath(opts.config)));
+    const c = opts.config.checkpoint;
+    this.policy = { entries: c.entries, intervalMs: c.interval, heartbeatMs: c.heartbeat };
+  }
+
+  /** Opens state, starts sinks and shippers, then sources. Throws (nothing running) on failure. */
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    const d = new Daemon(opts);
+    try {
+      await d.startAll();
+    } catch (err) {
+      await d.stop(0);
+      throw err;
+    }
+    return d;
+  }
+
+  private async startAll(): Promise<void> {
+    const { config, log } = this.opts;
+    for (const s of this.store.listStreams()) this.heads.set(s.name, s);
+    for (const input of config.inputs) {
+      const stream = input.stream ?? input.name;
+      if (!this.heads.has(stream)) this.heads.set(stream, this.store.loadStream(stream));
+    }
+    const sinkNames = config.sinks.map((s) => s.name);
+    for (const sc of config.sinks) {
+      const sink = createSink(sc, { log });
+      await sink.start();
+      this.sinks.push(sink);
+      this.shippers.push(new Shipper(sink, this.store, sinkNames, log, () => this.onAck()));
+    }
+    for (const sh of this.shippers) sh.start();
+    // Seal anything left pending by a previous run before reading more.
+    this.checkpointTick();
+    this.timer = setInterval(() => this.checkpointTick(), Math.max(10, Math.min(250, Math.floor(this.policy.intervalMs / 4))));
+    for (const input of config.inputs) {
+      const src = new FileSource(
+        {
+          input: input.name,
+          stream: input.stream ?? input.name,
+          paths: input.paths,
+          maxLineBytes: input.max_line_bytes,
+          readChunkBytes: input.read_chunk_bytes,
+          pollIntervalMs: input.poll_interval,
+          rotateWaitMs: input.rotate_wait,
+        },
+        { registry: this.store, consumer: this, log: log.child({ component: 'source' }) },
+      );
+      this.sources.push(src);
+      await src.start();
+    }
+    log.info({ streams: [...this.heads.keys()], sinks: sinkNames, outbox_bytes: this.store.outboxBytes() }, 'tailseal running.');
+  }
+
+  /**
+   * Seals a source batch and commits it with the file offset (BatchConsumer contract).
+   * Returns false, committing nothing, while the outbox is over its limit.
+   */
+  commit(batch: SourceBatch): boolean {
+    const limit = this.opts.config.outbox.max_bytes;
+    const used = this.store.outboxBytes();
+    if (batch.records.length > 0 && used >= limit) {
+      if (!this.backpressure) {
+        this.backpressure = true;
+        this.opts.log.warn({ outbox_bytes: used, max_bytes: limit }, 'Outbox is full; reading paused until sinks catch up (backpressure). No data is dropped.');
+      }
+      return false;
+    }
+    const head = this.heads.get(batch.stream) ?? this.store.loadStream(batch.stream);
+    const now = Date.now();
+    const sealed = sealRecords(head, batch.records, now);
+    this.store.commitSealed({
+      stream: sealed.head,
+      before: head.nextSeq,
+      entries: sealed.entries,
+      file: { id: batch.position.fileId, offset: batch.position.offset, path: batch.position.path },
+      counters: batch.counters,
+    });
+    // Committed: only now does the in-memory head move.
+    const next: StreamState = { ...head, ...sealed.head };
+    this.heads.set(batch.stream, next);
+    if (next.nextSeq - next.checkpointedSize >= this.policy.entries) this.checkpoint(next, now);
+    return true;
+  }
+
+  private checkpoint(s: StreamState, now: number): void {
+    const note = signHead(this.opts.config.origin, s, now, this.opts.signer);
+    const obj = this.store.commitCheckpoint(s.name, s.checkpointedSize, s.nextSeq, note, now);
+    this.heads.set(s.name, { ...s, checkpointedSize: s.nextSeq, checkpointedAt: now, lastNote: note });
+    this.opts.log.debug({ stream: s.name, size: s.nextSeq, object_id: obj.id }, 'Checkpoint signed.');
+    for (const sh of this.shippers) sh.notify();
+  }
+
+  /** Signs every stream whose checkpoint is due (or, with `force`, that has unsigned entries). */
+  private checkpointTick(force = false): void {
+    const now = Date.now();
+    for (const s of this.heads.values()) {
+      const due = force ? s.nextSeq > s.checkpointedSize : checkpointDue(s, now, this.policy);
+      if (!due) continue;
+      try {
+        this.checkpoint(s, now);
+      } catch (err) {
+        this.opts.log.error({ stream: s.name, err: errorMessage(err) }, 'Signing a checkpoint failed; retrying.');
+      }
+    }
+  }
+
+  private onAck(): void {
+    if (this.backpressure && this.store.outboxBytes() < this.opts.config.outbox.max_bytes) {
+      this.backpressure = false;
+      this.opts.log.info({ outbox_bytes: this.store.outboxBytes() }, 'Outbox has room again; reading resumed.');
+      for (const s of this.sources) s.wake();
+    }
+  }
+
+  /** Whether every sink has every object (the outbox is drained). */
+  drained(): boolean {
+    return this.shippers.every((s) => s.caughtUp());
+  }
+
+  /**
+   * Graceful stop: stop reading, sign what is pending, give the sinks up to `graceMs` to take
+   * the outbox, then close. Whatever is not shipped stays in the outbox for the next start.
+   */
+  stop(graceMs = this.opts.config.shutdown.grace): Promise<void> {
+    this.stopping ??= (async () => {
+      const log = this.opts.log;
+      for (const s of this.sources) await s.close();
+      if (this.timer) clearInterval(this.timer);
+      if (this.shippers.length > 0) {
+        try {
+          this.checkpointTick(true);
+        } catch (err) {
+          log.error({ err: errorMessage(err) }, 'Final checkpoint failed.');
+        }
+        const deadline = Date.now() + graceMs;
+        while (!this.drained() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      }
+      for (const sh of this.shippers) await sh.stop();
+      for (const s of this.sinks) await s.close();
+      const left = this.store.outboxBytes();
+      log.info({ outbox_bytes: left, counters: this.store.counters() }, left > 0 ? 'tailseal stopped; unshipped objects stay in the outbox for the next start.' : 'tailseal stopped; outbox drained.');
+      this.store.close();
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,93 @@
+// The sealed envelope, format version 1, and the hash chain over it.
+//
+// An envelope is what tailseal commits to for every record it keeps. Its canonical bytes are a
+// fixed binary layout (all integers big-endian, strings UTF-8), so that anyone can rebuild them
+// from the stored JSON with a few lines of code and no JSON canonicalisation rules:
+//
+//   u8   version        = 1
+//   u8   kind           1 = decision, 2 = gap
+//   u16  len(stream)    then the stream name
+//   u64  seq            0, 1, 2 ... per stream, no gaps
+//   u64  sealed_at      Unix time in milliseconds when tailseal sealed the record
+//   u16  len(source)    then the source (the file path the line was read from)
+//   u64  offset         byte offset in that file of the line's first byte
+//   u32  len(payload)   then the payload: the line's bytes exactly as OPA wrote them, without the
+//                       terminating "\n"; for a gap record the UTF-8 JSON that describes the gap
+//
+// leaf_n  = SHA-256(0x00 || envelope_n)                RFC 9162 §2.1.1 leaf hash
+// chain_n = SHA-256(chain_{n-1} || leaf_n), chain_{-1} = 32 zero bytes
+//
+// The README's "Trail format" section is the normative copy of this layout.
+import { TailsealError } from '../errors.js';
+import { HASH_SIZE, hashLeaf, sha256 } from './hash.js';
+
+export const ENVELOPE_VERSION = 1;
+
+/** Record kinds. A gap record states, inside the trail, data that could not be read. */
+export type RecordKind = 'decision' | 'gap';
+
+const KIND_CODES: Record<RecordKind, number> = { decision: 1, gap: 2 };
+
+export interface Envelope {
+  kind: RecordKind;
+  stream: string;
+  seq: number;
+  sealedAt: number;
+  source: string;
+  offset: number;
+  payload: Uint8Array;
+}
+
+/** chain_{-1}: the chain value before the first entry of every stream. */
+export const CHAIN_START: Uint8Array = new Uint8Array(HASH_SIZE);
+
+const U16_MAX = 0xffff;
+const U32_MAX = 0xffffffff;
+
+function checkU64(value: number, field: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new TailsealError('ENTRY_MALFORMED', `envelope ${field} must be a non-negative safe integer, got ${value}`);
+  }
+}
+
+/** The canonical bytes of an envelope (the layout above). */
+export function encodeEnvelope(e: Envelope): Uint8Array {
+  const stream = Buffer.from(e.stream, 'utf8');
+  const source = Buffer.from(e.source, 'utf8');
+  if (stream.length === 0 || stream.length > U16_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope stream name must be 1..65535 bytes');
+  if (source.length > U16_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope source must be at most 65535 bytes');
+  if (e.payload.length > U32_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope payload must be under 4 GiB');
+  checkU64(e.seq, 'seq');
+  checkU64(e.sealedAt, 'sealed_at');
+  checkU64(e.offset, 'offset');
+  const out = Buffer.allocUnsafe(2 + 2 + stream.length + 8 + 8 + 2 + source.length + 8 + 4 + e.payload.length);
+  let p = 0;
+  p = out.writeUInt8(ENVELOPE_VERSION, p);
+  p = out.writeUInt8(KIND_CODES[e.kind], p);
+  p = out.writeUInt16BE(stream.length, p);
+  p += stream.copy(out, p);
+  p = out.writeBigUInt64BE(BigInt(e.seq), p);
+  p = out.writeBigUInt64BE(BigInt(e.sealedAt), p);
+  p = out.writeUInt16BE(source.length, p);
+  p += source.copy(out, p);
+  p = out.writeBigUInt64BE(BigInt(e.offset), p);
+  p = out.writeUInt32BE(e.payload.length, p);
+  out.set(e.payload, p);
+  return out;
+}
+
+/** leaf_n: the RFC 9162 leaf hash of the envelope's canonical bytes. */
+export function envelopeLeafHash(e: Envelope): Uint8Array {
+  return hashLeaf(encodeEnvelope(e));
+}
+
+/** chain_n = SHA-256(chain_{n-1} || leaf_n). */
+export function nextChain(previous: Uint8Array, leafHash: Uint8Array): Uint8Array {
+  return sha256(previous, leafHash);
+}
+
+/** Parses a kind name from the stored JSON; anything else is malformed. */
+export function parseKind(value: unknown): RecordKind {
+  if (value === 'decision' || value === 'gap') return value;
+  throw new TailsealError('ENTRY_MALFORMED', `unknown record kind ${JSON.stringify(value)}`);
+}

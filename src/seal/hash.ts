@@ -1,0 +1,83 @@
+// Hashing and byte encodings shared by the Merkle tree, the signed notes and the checkpoints.
+// One place for SHA-256 and for the RFC 6962 domain separation, so no other file hashes by hand.
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { TailsealError, type ErrorCode } from '../errors.js';
+
+// HASH_SIZE is the output size of SHA-256, the only hash tailseal uses (RFC 9162 §2.1 with HASH = SHA-256).
+export const HASH_SIZE = 32;
+
+// RFC6962_LEAF_HASH_PREFIX is prepended to leaf data before hashing, so that a leaf can never be
+// confused with an interior node (second-preimage protection).
+// https://www.rfc-editor.org/rfc/rfc9162#section-2.1.1
+export const RFC6962_LEAF_HASH_PREFIX = 0x00;
+
+// RFC6962_NODE_HASH_PREFIX is prepended to the two child hashes of an interior node.
+// https://www.rfc-editor.org/rfc/rfc9162#section-2.1.1
+export const RFC6962_NODE_HASH_PREFIX = 0x01;
+
+const LEAF_PREFIX = Uint8Array.of(RFC6962_LEAF_HASH_PREFIX);
+const NODE_PREFIX = Uint8Array.of(RFC6962_NODE_HASH_PREFIX);
+
+// sha256 hashes the concatenation of `parts` incrementally, without copying them into one buffer.
+export function sha256(...parts: Uint8Array[]): Uint8Array {
+  const h = nobleSha256.create();
+  for (const part of parts) h.update(part);
+  return h.digest();
+}
+
+// hashLeaf is the RFC 9162 leaf hash SHA-256(0x00 || data).
+// https://www.rfc-editor.org/rfc/rfc9162#section-2.1.1
+export function hashLeaf(data: Uint8Array): Uint8Array {
+  return sha256(LEAF_PREFIX, data);
+}
+
+// hashChildren is the RFC 9162 interior node hash SHA-256(0x01 || left || right).
+// https://www.rfc-editor.org/rfc/rfc9162#section-2.1.1
+export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
+  return sha256(NODE_PREFIX, left, right);
+}
+
+// EMPTY_ROOT is the root of the empty tree, SHA-256 of no bytes (RFC 9162 §2.1.1: MTH({}) = HASH()).
+// Shared constant: never mutate it; copy it before handing it to code that might.
+export const EMPTY_ROOT: Uint8Array = sha256();
+
+// toHex encodes bytes as lowercase hex (the form used in test vectors and logs).
+export function toHex(bytes: Uint8Array): string {
+  return bytesToHex(bytes);
+}
+
+// fromHex decodes an even-length hex string; it throws a plain Error on bad input because hex only
+// appears in trusted places (vectors, config digests), never in attacker-supplied notes.
+export function fromHex(hex: string): Uint8Array {
+  return hexToBytes(hex);
+}
+
+// toBase64 encodes bytes as standard padded base64 (RFC 4648 §4), the encoding of
+// https://c2sp.org/signed-note and https://c2sp.org/tlog-checkpoint.
+export function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+// fromBase64Strict decodes standard padded base64 (RFC 4648 §4) and rejects every other spelling
+// (missing padding, URL-safe alphabet, whitespace, non-zero trailing bits): the input must be exactly
+// what toBase64 would produce. A lenient decoder would let two different strings carry the same
+// bytes, which a verifier of signed text must not allow. `what` names the field in the error
+// message; the input itself is never echoed, since it may be key material. The error code defaults
+// to ENTRY_MALFORMED; parsers of notes, keys and checkpoints pass their own.
+export function fromBase64Strict(s: string, what: string, code: ErrorCode = 'ENTRY_MALFORMED'): Uint8Array {
+  const decoded = Buffer.from(s, 'base64');
+  if (decoded.toString('base64') !== s) {
+    throw new TailsealError(code, `${what}: not canonical standard base64`);
+  }
+  return new Uint8Array(decoded);
+}
+
+// equalBytes reports whether a and b hold the same bytes. It does not exit early on the first
+// difference (hashes and signatures compared here are public, but it costs nothing).
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  return diff === 0;
+}

@@ -1,0 +1,157 @@
+// Trail objects, format version 1: what sinks store and `verify` reads.
+//
+// An object is NDJSON (optionally gzip-compressed): one line per sealed entry, in seq order, then
+// exactly one checkpoint line that signs the tree up to and including the last entry:
+//
+//   {"v":1,"kind":"decision","stream":"opa","seq":7,"sealed_at":1764400000000,
+//    "source":"/var/log/opa/opa.log","offset":4096,"payload":"<the OPA line>","chain":"<hex chain_7>"}
+//   {"v":1,"kind":"checkpoint","stream":"opa","note":"<C2SP signed note, see checkpoint.ts>"}
+//
+// An object with no entry lines is a heartbeat: a fresh signed checkpoint while the stream is idle.
+// Names are deterministic so a retried upload writes the same name with the same bytes.
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { TailsealError } from '../errors.js';
+import { type Envelope, parseKind } from './envelope.js';
+import { fromBase64Strict, fromHex, toBase64, toHex } from './hash.js';
+
+export const OBJECT_FORMAT_VERSION = 1;
+
+/** One stored entry: the envelope plus chain_n as recorded at sealing time (a locator, not a proof). */
+export interface StoredEntry {
+  envelope: Envelope;
+  chain: Uint8Array;
+  /** 0-based line number inside the object, for error messages. */
+  line: number;
+}
+
+export interface ParsedObject {
+  entries: StoredEntry[];
+  /** The signed note of the final checkpoint line; null when the object has none (truncated). */
+  note: string | null;
+  stream: string | null;
+}
+
+const SEQ_DIGITS = 20;
+const pad = (n: number): string => String(n).padStart(SEQ_DIGITS, '0');
+
+/**
+ * The object name for the entries [firstSeq, size) of a stream, signed at `createdAt`.
+ * Zero-padded so that names sort in seq order.
+ */
+export function objectName(stream: string, firstSeq: number, size: number, createdAt: number, gzip: boolean): string {
+  const base = size > firstSeq ? `${pad(firstSeq)}-${pad(size - 1)}` : `heartbeat-${pad(size)}-${createdAt}`;
+  return `${stream}/${base}.ndjson${gzip ? '.gz' : ''}`;
+}
+
+/**
+ * The stored bytes and name of an object: its entry lines, then its checkpoint line, gzip'd
+ * when asked. Deterministic, so a retried upload produces the same name and the same bytes.
+ */
+export function encodeObject(o: { stream: string; firstSeq: number; size: number; createdAt: number; lines: readonly Uint8Array[]; note: string }, gzip: boolean): { name: string; body: Buffer } {
+  const plain = Buffer.concat([...o.lines, encodeCheckpointLine(o.stream, o.note)]);
+  return { name: objectName(o.stream, o.firstSeq, o.size, o.createdAt, gzip), body: gzip ? gzipSync(plain) : plain };
+}
+
+/** The object's NDJSON without compression (gzip detected by its magic bytes). */
+export function objectText(bytes: Uint8Array): Buffer {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/** The NDJSON line (with its "\n") that stores one entry. */
+export function encodeEntryLine(e: Envelope, chain: Uint8Array): Buffer {
+  const payload = Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.length).toString('utf8');
+  const obj = {
+    v: OBJECT_FORMAT_VERSION,
+    kind: e.kind,
+    stream: e.stream,
+    seq: e.seq,
+    sealed_at: e.sealedAt,
+    source: e.source,
+    offset: e.offset,
+    payload,
+    chain: toHex(chain),
+  };
+  return Buffer.from(JSON.stringify(obj) + '\n', 'utf8');
+}
+
+/** The final line of an object. */
+export function encodeCheckpointLine(stream: string, note: string): Buffer {
+  return Buffer.from(JSON.stringify({ v: OBJECT_FORMAT_VERSION, kind: 'checkpoint', stream, note }) + '\n', 'utf8');
+}
+
+/**
+ * The tailseal extension line of a checkpoint (c2sp.org/tlog-checkpoint allows opaque extension
+ * lines): `tailseal/v1 chain=<base64 chain head> time=<unix ms>`. It binds the linear chain head
+ * and the signing time into the signed note.
+ */
+export function formatExtension(chainHead: Uint8Array, time: number): string {
+  return `tailseal/v1 chain=${toBase64(chainHead)} time=${time}`;
+}
+
+const EXTENSION_RE = /^tailseal\/v1 chain=([A-Za-z0-9+/]{43}=) time=(0|[1-9][0-9]{0,15})$/;
+
+/** Parses the extension line written by formatExtension; null when none of `lines` is one. */
+export function parseExtension(lines: string[]): { chainHead: Uint8Array; time: number } | null {
+  for (const line of lines) {
+    const m = EXTENSION_RE.exec(line);
+    if (!m) continue;
+    const time = Number(m[2]);
+    if (!Number.isSafeInteger(time)) break;
+    return { chainHead: fromBase64Strict(m[1]!, 'checkpoint chain head'), time };
+  }
+  return null;
+}
+
+function malformed(msg: string, line: number): TailsealError {
+  return new TailsealError('ENTRY_MALFORMED', `line ${line + 1}: ${msg}`, { details: { line } });
+}
+
+function field<T>(obj: Record<string, unknown>, key: string, type: 'string' | 'number', line: number): T {
+  const v = obj[key];
+  if (typeof v !== type || (type === 'number' && !Number.isSafeInteger(v))) throw malformed(`field "${key}" must be a ${type === 'number' ? 'safe integer' : 'string'}`, line);
+  return v as T;
+}
+
+/** Parses an object's bytes (gzip detected by its magic bytes). Every field is attacker-controlled. */
+export function parseObject(bytes: Uint8Array): ParsedObject {
+  let text: string;
+  try {
+    text = objectText(bytes).toString('utf8');
+  } catch (err) {
+    throw new TailsealError('ENTRY_MALFORMED', `object is not valid gzip: ${(err as Error).message}`);
+  }
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  else if (lines.length > 0) throw malformed('object does not end with a newline (truncated write?)', lines.length - 1);
+  const out: ParsedObject = { entries: [], note: null, stream: null };
+  lines.forEach((lineText, i) => {
+    let obj: unknown;
+    try {
+      obj = JSON.parse(lineText);
+    } catch {
+      throw malformed('not valid JSON', i);
+    }
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw malformed('not a JSON object', i);
+    const o = obj as Record<string, unknown>;
+    if (o.v !== OBJECT_FORMAT_VERSION) throw malformed(`unsupported format version ${JSON.stringify(o.v)}`, i);
+    if (out.note !== null) throw malformed('line after the checkpoint line', i);
+    if (o.kind === 'checkpoint') {
+      out.note = field<string>(o, 'note', 'string', i);
+      out.stream = field<string>(o, 'stream', 'string', i);
+      return;
+    }
+    const envelope: Envelope = {
+      kind: parseKind(o.kind),
+      stream: field<string>(o, 'stream', 'string', i),
+      seq: field<number>(o, 'seq', 'number', i),
+      sealedAt: field<number>(o, 'sealed_at', 'number', i),
+      source: field<string>(o, 'source', 'string', i),
+      offset: field<number>(o, 'offset', 'number', i),
+      payload: Buffer.from(field<string>(o, 'payload', 'string', i), 'utf8'),
+    };
+    const chainHex = field<string>(o, 'chain', 'string', i);
+    if (!/^[0-9a-f]{64}$/.test(chainHex)) throw malformed('field "chain" must be 64 lower-case hex digits', i);
+    out.entries.push({ envelope, chain: fromHex(chainHex), line: i });
+  });
+  return out;
+}

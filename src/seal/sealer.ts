@@ -1,0 +1,79 @@
+// Sealing: turning kept records into chained, tree-hashed entries, and deciding when to sign.
+// Pure computation over an in-memory copy of the stream head: the caller commits the result
+// (store/state.ts) and only then adopts the new head, so a failed commit leaves nothing behind.
+import type { CompactRange } from './merkle.js';
+import { type Envelope, type RecordKind, envelopeLeafHash, nextChain } from './envelope.js';
+import { encodeEntryLine, formatExtension } from './object.js';
+import { signCheckpoint } from './checkpoint.js';
+import type { NoteSigner } from './keys.js';
+
+/** The part of a stream's state that sealing advances. */
+export interface StreamHead {
+  name: string;
+  nextSeq: number;
+  chainHead: Uint8Array;
+  edge: CompactRange;
+}
+
+/** A record a source wants sealed. */
+export interface SealRecord {
+  kind: RecordKind;
+  source: string;
+  offset: number;
+  payload: Uint8Array;
+}
+
+export interface SealedEntry {
+  seq: number;
+  /** The object line (NDJSON) that stores this entry. */
+  line: Buffer;
+}
+
+/**
+ * Seals `records` after `head`, at time `now`. Returns the entries and the head after them;
+ * `head` itself is not modified.
+ */
+export function sealRecords(head: StreamHead, records: readonly SealRecord[], now: number): { head: StreamHead; entries: SealedEntry[] } {
+  const edge = head.edge.clone();
+  let chain = head.chainHead;
+  let seq = head.nextSeq;
+  const entries: SealedEntry[] = [];
+  for (const r of records) {
+    const env: Envelope = { kind: r.kind, stream: head.name, seq, sealedAt: now, source: r.source, offset: r.offset, payload: r.payload };
+    const leaf = envelopeLeafHash(env);
+    chain = nextChain(chain, leaf);
+    edge.append(leaf);
+    entries.push({ seq, line: encodeEntryLine(env, chain) });
+    seq++;
+  }
+  return { head: { name: head.name, nextSeq: seq, chainHead: chain, edge }, entries };
+}
+
+/** When to sign: every `entries` sealed entries, `intervalMs` after the last checkpoint, and a heartbeat when idle. */
+export interface CheckpointPolicy {
+  entries: number;
+  intervalMs: number;
+  heartbeatMs: number;
+}
+
+/** Whether a checkpoint of the stream is due now. */
+export function checkpointDue(s: { nextSeq: number; checkpointedSize: number; checkpointedAt: number }, now: number, p: CheckpointPolicy): boolean {
+  const pending = s.nextSeq - s.checkpointedSize;
+  const age = now - s.checkpointedAt;
+  if (pending >= p.entries) return true;
+  if (pending > 0) return age >= p.intervalMs;
+  return age >= p.heartbeatMs;
+}
+
+/** The checkpoint origin of a stream: one log (one tree) per stream. */
+export function streamOrigin(origin: string, stream: string): string {
+  return `${origin}/${stream}`;
+}
+
+/** Signs the C2SP checkpoint of `head` (tree size, root, and the tailseal extension line). */
+export function signHead(origin: string, head: StreamHead, now: number, signer: NoteSigner): string {
+  return signCheckpoint(
+    { origin: streamOrigin(origin, head.name), size: head.nextSeq, rootHash: head.edge.root(), extensions: [formatExtension(head.chainHead, now)] },
+    signer,
+  );
+}

@@ -1,0 +1,15 @@
+// Config of the `file` sink: a local write-once directory of trail objects.
+import { z } from 'zod';
+
+export const FILE_SINK_DEFAULTS = { gzip: false } as const;
+
+export const fileSinkSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" or "-"'),
+  type: z.literal('file'),
+  /** Directory that receives the objects; created if missing. */
+  dir: z.string().min(1),
+  /** Gzip each object (name ends in .ndjson.gz). */
+  gzip: z.boolean().default(FILE_SINK_DEFAULTS.gzip),
+});
+
+export type FileSinkConfig = z.infer<typeof fileSinkSchema>;

@@ -1,0 +1,95 @@
+// The `file` sink: a local write-once directory. Each object is written to a temporary file,
+// fsync'd, then hard-linked to its final name. link(2) fails with EEXIST instead of replacing,
+// so an object is created whole, exactly once, and never overwritten.
+import { randomBytes } from 'node:crypto';
+import { chmod, link, mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
+import { TailsealError, errorMessage } from '../../errors.js';
+import { encodeObject, objectText } from '../../seal/object.js';
+import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';
+import type { FileSinkConfig } from './config.js';
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export class FileSink implements Sink {
+  readonly type = 'file';
+  readonly name: string;
+  private readonly dirsSynced = new Set<string>();
+
+  constructor(private readonly config: FileSinkConfig, private readonly ctx: SinkContext) {
+    this.name = config.name;
+  }
+
+  async start(): Promise<void> {
+    try {
+      await mkdir(this.config.dir, { recursive: true });
+      const probe = join(this.config.dir, `.tailseal-probe-${process.pid}`);
+      await (await open(probe, 'w')).close();
+      await unlink(probe);
+    } catch (err) {
+      throw new TailsealError('SINK_PERMANENT', `sink ${this.name}: directory ${this.config.dir} is not writable: ${errorMessage(err)}; create it or fix its permissions`, { cause: err });
+    }
+  }
+
+  async put(obj: TrailObject): Promise<PutResult> {
+    const { name, body } = encodeObject(obj, this.config.gzip);
+    const final = join(this.config.dir, ...name.split('/'));
+    const dir = dirname(final);
+    await this.ensureDir(dir);
+    const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+    // 1. Write the whole object to a private temporary file and fsync it. A crash here leaves
+    //    only a .tmp-* file, which is never read as an object.
+    const fh = await open(tmp, 'wx', 0o600);
+    try {
+      await fh.writeFile(body);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      await chmod(tmp, 0o444);
+      // 2. Publish atomically under the final name; EEXIST means an earlier attempt (or someone
+      //    else) already did.
+      await link(tmp, final);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      return this.compareExisting(final, body, name);
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+    // 3. fsync the directory so the new name survives a power loss before we acknowledge.
+    await fsyncDir(dir);
+    return 'stored';
+  }
+
+  private async compareExisting(final: string, body: Buffer, name: string): Promise<PutResult> {
+    const existing = await readFile(final);
+    if (existing.equals(body) || objectText(existing).equals(objectText(body))) {
+      this.ctx.log.info({ sink: this.name, object: name }, 'Object already stored with identical content (a retry); acknowledged.');
+      return 'existed';
+    }
+    throw new TailsealError('SINK_CONFLICT', `sink ${this.name}: object ${name} already exists with different content; it is not overwritten. Someone wrote to the store, or two tailseal instances share it with the same stream name`, { details: { object: name } });
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.dirsSynced.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    // Make the new directory entries themselves durable (the stream folder inside the store).
+    await fsyncDir(dir);
+    if (dir.split(sep).length > 1) await fsyncDir(dirname(dir));
+    this.dirsSynced.add(dir);
+  }
+
+  async close(): Promise<void> {}
+}
+
+export function createFileSink(config: FileSinkConfig, ctx: SinkContext): Sink {
+  return new FileSink(config, ctx);
+}

@@ -1,0 +1,47 @@
+// The one retry classifier every sink shares. tailseal never drops an object: every failure is
+// retried. The class decides the backoff and how loudly it is reported:
+// - retryable: transient (network, 5xx, 429, busy disk); exponential backoff with full jitter.
+// - permanent: retrying soon will not help (403, bad config, read-only store); logged as an
+//   error on every attempt, retried at the maximum backoff until an operator fixes it.
+// - conflict: the store holds different bytes under the object's name; never overwritten.
+import { TailsealError } from '../errors.js';
+
+export type RetryClass = 'retryable' | 'permanent' | 'conflict';
+
+const RETRYABLE_ERRNO = new Set(['EAGAIN', 'EBUSY', 'EINTR', 'EIO', 'EMFILE', 'ENFILE', 'ENOSPC', 'EDQUOT', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+/** Classifies an HTTP status (for HTTP-based sinks). */
+export function classifyStatus(status: number): RetryClass {
+  if (status === 412 || status === 409) return 'conflict';
+  return RETRYABLE_STATUS.has(status) || status >= 500 ? 'retryable' : 'permanent';
+}
+
+/** Classifies any error a sink throws. */
+export function classifyError(err: unknown): RetryClass {
+  if (err instanceof TailsealError) {
+    if (err.code === 'SINK_CONFLICT') return 'conflict';
+    if (err.code === 'SINK_PERMANENT') return 'permanent';
+    return 'retryable';
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    if (RETRYABLE_ERRNO.has(code) || code.startsWith('UND_ERR_')) return 'retryable';
+    return 'permanent';
+  }
+  return 'retryable';
+}
+
+export interface Backoff {
+  baseMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_BACKOFF: Backoff = { baseMs: 200, maxMs: 30_000 };
+
+/** Delay before attempt `attempt` (1-based): full jitter over an exponential ceiling. */
+export function retryDelay(cls: RetryClass, attempt: number, b: Backoff = DEFAULT_BACKOFF, random: () => number = Math.random): number {
+  if (cls !== 'retryable') return b.maxMs;
+  const ceiling = Math.min(b.maxMs, b.baseMs * 2 ** Math.min(attempt - 1, 20));
+  return Math.max(b.baseMs / 4, Math.floor(random() * ceiling));
+}

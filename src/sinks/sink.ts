@@ -1,0 +1,49 @@
+// The boundary between the outbox and a store that keeps trail objects.
+
+/** One trail object to store: the entries [firstSeq, size) of a stream and their checkpoint. */
+export interface TrailObject {
+  /** Outbox id; objects are offered to each sink in id order. */
+  id: number;
+  stream: string;
+  firstSeq: number;
+  size: number;
+  /** When the checkpoint was signed (Unix ms); part of heartbeat object names. */
+  createdAt: number;
+  /** The entry lines (NDJSON) in seq order, without the checkpoint line. */
+  lines: Buffer[];
+  /** The signed checkpoint note that closes the object. */
+  note: string;
+}
+
+/** What a successful put found: a new object, or an identical one already there (a retry). */
+export type PutResult = 'stored' | 'existed';
+
+/**
+ * A destination for trail objects.
+ *
+ * Lifecycle: created by its factory from validated config -> start() -> put()* -> close().
+ * - start() checks that the destination is usable and throws TailsealError SINK_PERMANENT with
+ *   a message naming the fix when it is not (missing directory permissions, bucket without
+ *   Object Lock ...). It does not block on a slow destination for long.
+ * - put() resolves only once the object is durably stored (the outbox deletes it afterwards). It
+ *   never overwrites: an object of the same name with the same bytes resolves 'existed'; with
+ *   different bytes it throws SINK_CONFLICT. Other failures throw SINK_RETRYABLE or
+ *   SINK_PERMANENT (or a raw system/undici error that sinks/retry.ts classifies).
+ * - close() releases resources; safe before start() and safe twice. It does not wait for
+ *   outstanding puts (the shipper does).
+ */
+export interface Sink {
+  readonly name: string;
+  readonly type: string;
+  start(): Promise<void>;
+  put(obj: TrailObject): Promise<PutResult>;
+  close(): Promise<void>;
+}
+
+/** Everything a sink factory gets besides its own config. */
+export interface SinkContext {
+  log: import('pino').Logger;
+}
+
+/** Builds a sink from its validated config section. */
+export type SinkFactory<C> = (config: C, ctx: SinkContext) => Sink;

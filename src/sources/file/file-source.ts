@@ -1,0 +1,184 @@
+// The file source: finds files matching the input's paths/globs (chokidar), keeps one FileTail
+// per file generation, and reads them in turns. Rotation by rename keeps the old generation
+// open ("retired") until it has been quiet for rotate_wait, so late writes to it are read.
+import { watch, type FSWatcher } from 'chokidar';
+import { resolve } from 'node:path';
+import picomatch from 'picomatch';
+import type { Logger } from 'pino';
+import { errorMessage } from '../../errors.js';
+import type { BatchConsumer, Source } from '../source.js';
+import type { FileRegistry } from './registry.js';
+import { FileTail, type TailOptions } from './tail.js';
+
+export interface FileSourceOptions extends TailOptions {
+  paths: string[];
+  pollIntervalMs: number;
+  rotateWaitMs: number;
+}
+
+/** Reads per file per turn, so one busy file cannot starve the others. */
+const CHUNKS_PER_TURN = 16;
+
+export class FileSource implements Source {
+  readonly name: string;
+  private readonly matchers: ((p: string) => boolean)[];
+  private readonly watchRoots: string[];
+  /** Live tails by path, and retired ones (rotated away) still being drained. */
+  private readonly live = new Map<string, FileTail>();
+  private retired: FileTail[] = [];
+  private readonly candidates = new Set<string>();
+  private watcher: FSWatcher | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private pumping: Promise<void> | null = null;
+  private again = false;
+  private closed = false;
+  private blocked = false;
+  private lastError: string | null = null;
+
+  constructor(
+    private readonly opts: FileSourceOptions,
+    private readonly deps: { registry: FileRegistry; consumer: BatchConsumer; log: Logger },
+  ) {
+    this.name = opts.input;
+    const abs = opts.paths.map((p) => resolve(p));
+    this.matchers = abs.map((p) => picomatch(p, { dot: true }));
+    this.watchRoots = abs.map((p) => picomatch.scan(p).base || '/');
+  }
+
+  async start(): Promise<void> {
+    if (this.closed) return;
+    const matches = (p: string) => this.matchers.some((m) => m(p));
+    this.watcher = watch(this.watchRoots, {
+      persistent: true,
+      ignoreInitial: false,
+      followSymlinks: true,
+      // Directories must pass so chokidar descends; files only when a glob matches.
+      ignored: (p, stats) => stats?.isFile() === true && !matches(resolve(p)),
+    });
+    const onFile = (p: string) => {
+      const abs = resolve(p);
+      if (!matches(abs)) return;
+      this.candidates.add(abs);
+      this.wake();
+    };
+    this.watcher.on('add', onFile).on('change', onFile).on('unlink', onFile);
+    this.watcher.on('error', (err) => this.deps.log.warn({ input: this.name, err: errorMessage(err) }, 'File watcher error; polling continues.'));
+    await new Promise<void>((res) => this.watcher!.once('ready', () => res()));
+    this.timer = setInterval(() => this.wake(), this.opts.pollIntervalMs);
+    this.wake();
+  }
+
+  wake(): void {
+    if (this.closed) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = this.pump().finally(() => {
+      this.pumping = null;
+      if (this.again && !this.closed) {
+        this.again = false;
+        this.wake();
+      }
+    });
+  }
+
+  /** Resolves once any read in progress has finished. For tests and shutdown. */
+  async idle(): Promise<void> {
+    while (this.pumping) await this.pumping;
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      await this.discover();
+      this.blocked = false;
+      let more = true;
+      while (more && !this.closed && !this.blocked) {
+        more = false;
+        for (const tail of [...this.live.values(), ...this.retired]) {
+          if (this.closed) return;
+          const r = (await tail.checkTruncation()) === 'blocked' ? 'blocked' : await tail.readAvailable(CHUNKS_PER_TURN);
+          if (r === 'blocked') {
+            this.blocked = true;
+            break;
+          }
+          if (r === 'more') more = true;
+        }
+      }
+      if (!this.blocked) await this.expireRetired();
+      if (this.lastError) {
+        this.deps.log.info({ input: this.name }, 'Reading resumed.');
+        this.lastError = null;
+      }
+    } catch (err) {
+      // Typically the state database failing (busy, read-only, disk full). Nothing advanced;
+      // the next poll retries from the committed offsets.
+      const msg = errorMessage(err);
+      if (msg !== this.lastError) this.deps.log.error({ input: this.name, err: msg }, 'Reading paused: a commit or read failed; retrying on the next poll.');
+      this.lastError = msg;
+    }
+  }
+
+  /** Opens new files, and retires tails whose path now leads elsewhere (rotated) or nowhere. */
+  private async discover(): Promise<void> {
+    const paths = new Set([...this.candidates, ...this.live.keys()]);
+    this.candidates.clear();
+    for (const path of paths) {
+      const current = this.live.get(path);
+      const ident = await FileTail.identOf(path);
+      if (current && current.ident === ident) continue;
+      if (current) {
+        // Renamed away or deleted: keep reading the old generation until it goes quiet.
+        current.retiredAt = Date.now();
+        this.live.delete(path);
+        this.retired.push(current);
+        this.deps.log.info({ input: this.name, path }, 'File rotated or removed; draining the old file.');
+      }
+      if (ident === null) continue;
+      // The same generation may already be open under another name (renamed to a matching path).
+      const existing = [...this.live.values(), ...this.retired].find((t) => t.ident === ident);
+      if (existing) {
+        this.retired = this.retired.filter((t) => t !== existing);
+        for (const [p, t] of this.live) if (t === existing) this.live.delete(p);
+        existing.retiredAt = null;
+        existing.path = path;
+        this.live.set(path, existing);
+        continue;
+      }
+      const tail = await FileTail.open(path, this.opts, this.deps);
+      if (tail) {
+        this.live.set(path, tail);
+        this.deps.log.info({ input: this.name, path, offset: tail.position }, 'Tailing file.');
+      }
+    }
+  }
+
+  private async expireRetired(): Promise<void> {
+    const now = Date.now();
+    const keep: FileTail[] = [];
+    for (const t of this.retired) {
+      if (now - Math.max(t.retiredAt ?? now, t.lastDataAt) < this.opts.rotateWaitMs) {
+        keep.push(t);
+        continue;
+      }
+      if (!(await t.finish())) {
+        keep.push(t);
+        continue;
+      }
+      await t.close();
+      this.deps.log.info({ input: this.name, path: t.path }, 'Finished rotated file.');
+    }
+    this.retired = keep;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.watcher?.close();
+    await this.idle();
+    for (const t of [...this.live.values(), ...this.retired]) await t.close();
+    this.live.clear();
+    this.retired = [];
+  }
+}

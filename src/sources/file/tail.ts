@@ -1,0 +1,244 @@
+// One open file generation: reads complete lines from the committed offset, classifies them and
+// hands them to the consumer with the offset they bring the file to. The in-memory offset only
+// moves after the consumer has committed, so what is in memory never runs ahead of the database.
+import { type FileHandle, open } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { BatchConsumer, SourceRecord } from '../source.js';
+import { classifyLine } from './classify.js';
+import { gapRecord } from './gap.js';
+import { FINGERPRINT_BYTES, fingerprintOf, headMatches, identify, readHead } from './identity.js';
+import type { FileRegistry } from './registry.js';
+
+export interface TailOptions {
+  input: string;
+  stream: string;
+  maxLineBytes: number;
+  readChunkBytes: number;
+}
+
+export interface TailDeps {
+  registry: FileRegistry;
+  consumer: BatchConsumer;
+  log: Logger;
+}
+
+/** The outcome of a read step. */
+export type ReadResult = 'eof' | 'more' | 'blocked';
+
+const NEWLINE = 0x0a;
+
+export class FileTail {
+  path: string;
+  readonly ident: string;
+  /** Set when the path no longer leads to this file (renamed away or deleted). */
+  retiredAt: number | null = null;
+  /** Last time a read returned data (or the file was opened). */
+  lastDataAt = Date.now();
+
+  private fileId: number;
+  private offset: number;
+  private fingerprint: Uint8Array;
+  private fpLen: number;
+  /** File size at the last check: what we knew was there. */
+  private lastSize: number;
+  private buf: Buffer;
+  /** Inside a line longer than max_line_bytes: how far we have scanned for its end. */
+  private longLineScan: number | null = null;
+
+  private constructor(
+    private readonly fh: FileHandle,
+    private readonly opts: TailOptions,
+    private readonly deps: TailDeps,
+    init: { path: string; ident: string; fileId: number; offset: number; fingerprint: Uint8Array; fpLen: number; size: number },
+  ) {
+    this.path = init.path;
+    this.ident = init.ident;
+    this.fileId = init.fileId;
+    this.offset = init.offset;
+    this.fingerprint = init.fingerprint;
+    this.fpLen = init.fpLen;
+    this.lastSize = init.size;
+    this.buf = Buffer.allocUnsafe(Math.min(opts.readChunkBytes, opts.maxLineBytes + 1));
+  }
+
+  /** Identity of the file at `path` without opening a tail (null when it does not exist). */
+  static async identOf(path: string): Promise<string | null> {
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r');
+    } catch {
+      return null;
+    }
+    try {
+      return (await identify(fh)).ident;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /**
+   * Opens `path` and finds where to resume: the stored offset when (device, inode) and the
+   * fingerprint match a known generation, else offset 0 (a new file, or a reused inode).
+   * Returns null when the file vanished before it could be opened.
+   */
+  static async open(path: string, opts: TailOptions, deps: TailDeps): Promise<FileTail | null> {
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    try {
+      const { ident, size } = await identify(fh);
+      const known = deps.registry.findFile(ident);
+      if (known && (await headMatches(fh, known.fingerprint, known.fpLen))) {
+        let offset = known.offset;
+        if (offset > size) {
+          // Truncated while we were not watching: what was past the old offset is unknowable.
+          deps.log.warn({ path, offset, size }, 'File is shorter than its saved offset; it was truncated while tailseal was stopped. Reading it from the start.');
+          offset = 0;
+        }
+        return new FileTail(fh, opts, deps, { path, ident, fileId: known.id, offset, fingerprint: known.fingerprint, fpLen: known.fpLen, size });
+      }
+      const head = await readHead(fh, FINGERPRINT_BYTES);
+      const fingerprint = fingerprintOf(head);
+      if (known) deps.log.info({ path, ident }, 'Inode reused by a new file; reading it from the start.');
+      const fileId = deps.registry.upsertFile({ input: opts.input, ident, path, fingerprint, fpLen: head.length, offset: 0 }, known?.id);
+      return new FileTail(fh, opts, deps, { path, ident, fileId, offset: 0, fingerprint, fpLen: head.length, size });
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+  }
+
+  /** The committed offset (first byte not yet sealed). */
+  get position(): number {
+    return this.offset;
+  }
+
+  /**
+   * Detects copytruncate: the file became shorter than our offset, or its first bytes changed.
+   * Unread bytes that the truncation destroyed are sealed as a gap record; reading restarts at 0.
+   */
+  async checkTruncation(): Promise<ReadResult> {
+    const { size } = await identify(this.fh);
+    let truncated = size < this.offset;
+    if (!truncated && size !== this.lastSize && this.fpLen > 0) truncated = !(await headMatches(this.fh, this.fingerprint, this.fpLen));
+    if (!truncated) {
+      this.lastSize = size;
+      return 'more';
+    }
+    const lost = Math.max(0, this.lastSize - this.offset);
+    const records: SourceRecord[] = lost > 0 ? [gapRecord(this.path, this.offset, 'truncated_unread', lost)] : [];
+    if (lost > 0) this.deps.log.warn({ path: this.path, offset: this.offset, bytes: lost }, 'File was truncated before its last bytes were read; sealing a gap record.');
+    else this.deps.log.info({ path: this.path }, 'File was truncated (copytruncate rotation); reading it from the start.');
+    if (!this.commit(records, 0, { files_truncated: 1, gap_truncated_unread: records.length })) return 'blocked';
+    this.longLineScan = null;
+    const head = await readHead(this.fh, FINGERPRINT_BYTES);
+    this.fingerprint = fingerprintOf(head);
+    this.fpLen = head.length;
+    this.deps.registry.upsertFile({ input: this.opts.input, ident: this.ident, path: this.path, fingerprint: this.fingerprint, fpLen: this.fpLen, offset: 0 }, this.fileId);
+    this.lastSize = size;
+    return 'more';
+  }
+
+  /** Reads and commits complete lines until EOF, backpressure, or `maxChunks` reads. */
+  async readAvailable(maxChunks: number): Promise<ReadResult> {
+    for (let i = 0; i < maxChunks; i++) {
+      const r = await this.readOnce();
+      if (r !== 'more') return r;
+    }
+    return 'more';
+  }
+
+  private commit(records: SourceRecord[], offset: number, counters: Record<string, number>): boolean {
+    const ok = this.deps.consumer.commit({
+      stream: this.opts.stream,
+      records,
+      position: { fileId: this.fileId, offset, path: this.path },
+      counters,
+    });
+    if (ok) this.offset = offset;
+    return ok;
+  }
+
+  private async readOnce(): Promise<ReadResult> {
+    const pos = this.longLineScan ?? this.offset;
+    const { bytesRead } = await this.fh.read(this.buf, 0, this.buf.length, pos);
+    if (bytesRead === 0) return 'eof';
+    this.lastDataAt = Date.now();
+    const data = this.buf.subarray(0, bytesRead);
+    if (this.longLineScan !== null) return this.skipLongLine(data);
+
+    const records: SourceRecord[] = [];
+    const counters: Record<string, number> = { lines_read: 0, decisions: 0, bytes_read: 0 };
+    let p = 0;
+    for (;;) {
+      const nl = data.indexOf(NEWLINE, p);
+      if (nl < 0) break;
+      const line = data.subarray(p, nl);
+      const lineOffset = this.offset + p;
+      counters.lines_read!++;
+      if (line.length > this.opts.maxLineBytes) {
+        records.push(gapRecord(this.path, lineOffset, 'line_too_long', line.length));
+        counters.gap_line_too_long = (counters.gap_line_too_long ?? 0) + 1;
+        this.deps.log.warn({ path: this.path, offset: lineOffset, bytes: line.length }, 'Line is longer than max_line_bytes; sealing a gap record instead.');
+      } else {
+        const c = classifyLine(line);
+        if (c.cls === 'decision') {
+          records.push({ kind: 'decision', source: this.path, offset: lineOffset, payload: Buffer.from(line) });
+          counters.decisions!++;
+        } else {
+          const key = `skipped_${c.reason}`;
+          counters[key] = (counters[key] ?? 0) + 1;
+          if (c.cls === 'malformed') this.deps.log.warn({ path: this.path, offset: lineOffset, reason: c.reason }, 'Skipping a malformed line (not a decision).');
+        }
+      }
+      p = nl + 1;
+    }
+    if (p === 0) {
+      // No complete line in what we read.
+      if (bytesRead < this.buf.length) return 'eof'; // a partial last line: wait for its newline
+      if (this.buf.length <= this.opts.maxLineBytes) {
+        this.buf = Buffer.allocUnsafe(Math.min(this.buf.length * 2, this.opts.maxLineBytes + 1));
+        return 'more';
+      }
+      // Over max_line_bytes without a newline: scan for its end without keeping the bytes.
+      this.longLineScan = this.offset + bytesRead;
+      return 'more';
+    }
+    counters.bytes_read = p;
+    return this.commit(records, this.offset + p, counters) ? 'more' : 'blocked';
+  }
+
+  private skipLongLine(data: Buffer): ReadResult {
+    const nl = data.indexOf(NEWLINE);
+    if (nl < 0) {
+      this.longLineScan! += data.length;
+      return 'more';
+    }
+    const end = this.longLineScan! + nl + 1;
+    const length = end - 1 - this.offset;
+    this.deps.log.warn({ path: this.path, offset: this.offset, bytes: length }, 'Line is longer than max_line_bytes; sealing a gap record instead.');
+    const ok = this.commit([gapRecord(this.path, this.offset, 'line_too_long', length)], end, { lines_read: 1, bytes_read: end - this.offset, gap_line_too_long: 1 });
+    if (ok) this.longLineScan = null;
+    return ok ? 'more' : 'blocked';
+  }
+
+  /**
+   * Called when a retired file is about to be closed: a fragment without its newline can never
+   * complete now, so it is sealed as a gap record. Returns false under backpressure.
+   */
+  async finish(): Promise<boolean> {
+    const { size } = await identify(this.fh);
+    if (size <= this.offset) return true;
+    const length = size - this.offset;
+    this.deps.log.warn({ path: this.path, offset: this.offset, bytes: length }, 'Rotated file ends with an incomplete line; sealing a gap record for it.');
+    return this.commit([gapRecord(this.path, this.offset, 'partial_line_at_close', length)], size, { gap_partial_line_at_close: 1 });
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,51 @@
+// The boundary between a source (where decisions come from) and the daemon that seals them.
+import type { RecordKind } from '../seal/envelope.js';
+
+/** A record a source wants sealed (structurally the seal stage's SealRecord). */
+export interface SourceRecord {
+  kind: RecordKind;
+  /** Where the record came from (a file path), stored in the envelope. */
+  source: string;
+  /** Byte offset of the record's first byte in that source. */
+  offset: number;
+  /** The bytes to seal: the line exactly as written (no "\n"), or a gap record's JSON. */
+  payload: Uint8Array;
+}
+
+/** What a source hands over in one read step: records plus the position they bring it to. */
+export interface SourceBatch {
+  stream: string;
+  records: SourceRecord[];
+  /** The file row and the offset just past the last byte this batch consumed. */
+  position: { fileId: number; offset: number; path: string };
+  /** Counts of lines read, kept and skipped by reason, committed with the batch. */
+  counters: Record<string, number>;
+}
+
+/**
+ * Where a source delivers batches. Implemented by the daemon (seal + commit in one transaction).
+ *
+ * Contract: `commit` either commits the whole batch (records sealed AND position advanced) and
+ * returns true, or commits nothing. It returns false when the outbox is full (backpressure:
+ * the source must stop reading and retry after `Source.wake()` or its next poll), and throws
+ * when the state database fails (the source must not advance and retries later).
+ */
+export interface BatchConsumer {
+  commit(batch: SourceBatch): boolean;
+}
+
+/**
+ * A running source.
+ *
+ * Lifecycle: construct -> start() -> running -> close(). `start` returns once discovery has
+ * begun; reading continues in the background. `close` stops reading and releases files; it is
+ * safe before `start` and safe to call twice. Nothing is half-committed at any point, because
+ * every position change goes through BatchConsumer.commit.
+ */
+export interface Source {
+  readonly name: string;
+  start(): Promise<void>;
+  /** Asks the source to read now (new data, or room in the outbox again). */
+  wake(): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,106 @@
+// Every SQL statement tailseal runs, as named constants, and the schema migrations.
+// The schema version lives in `PRAGMA user_version`; MIGRATIONS[i] moves a database from
+// version i to i + 1 and runs inside one transaction with the version bump.
+
+/** Schema migrations, in order. Never edit a shipped entry: append a new one. */
+export const MIGRATIONS: readonly string[] = [
+  // v0 -> v1: the first schema.
+  `
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  -- One row per stream: the seal state, committed with the entries it covers.
+  CREATE TABLE streams (
+    name               TEXT PRIMARY KEY,
+    next_seq           INTEGER NOT NULL,  -- = tree size = number of sealed entries
+    chain_head         BLOB NOT NULL,     -- chain_{next_seq - 1}, 32 bytes
+    tree_edge          BLOB NOT NULL,     -- CompactRange.serialize(): the tree's right edge
+    checkpointed_size  INTEGER NOT NULL,  -- tree size of the last signed checkpoint
+    checkpointed_at    INTEGER NOT NULL,  -- Unix ms of the last signed checkpoint (0 = never)
+    last_note          TEXT               -- the last signed checkpoint note
+  );
+  -- One row per tailed file generation, keyed by (device, inode); the fingerprint tells a
+  -- reused inode from the file we knew.
+  CREATE TABLE files (
+    id           INTEGER PRIMARY KEY,
+    input        TEXT NOT NULL,
+    ident        TEXT NOT NULL UNIQUE,   -- "<dev>:<ino>"
+    path         TEXT NOT NULL,          -- last path seen, for messages only
+    fingerprint  BLOB NOT NULL,          -- SHA-256 of the first fp_len bytes
+    fp_len       INTEGER NOT NULL,
+    offset       INTEGER NOT NULL,       -- first byte not yet sealed
+    updated_at   INTEGER NOT NULL
+  );
+  -- The outbox: sealed entry lines waiting until every sink has acknowledged their object.
+  CREATE TABLE entries (
+    stream  TEXT NOT NULL,
+    seq     INTEGER NOT NULL,
+    line    BLOB NOT NULL,               -- the object line (NDJSON) of this entry
+    PRIMARY KEY (stream, seq)
+  ) WITHOUT ROWID;
+  -- Each signed checkpoint closes one object: the entries [first_seq, size) of its stream.
+  CREATE TABLE objects (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream      TEXT NOT NULL,
+    first_seq   INTEGER NOT NULL,
+    size        INTEGER NOT NULL,
+    note        TEXT NOT NULL,
+    bytes       INTEGER NOT NULL,        -- sum of the entry lines' lengths
+    created_at  INTEGER NOT NULL
+  );
+  -- Each sink's cursor: the id of the last object it acknowledged (objects are shipped in id order).
+  CREATE TABLE sink_cursors (
+    sink      TEXT PRIMARY KEY,
+    acked_id  INTEGER NOT NULL
+  );
+  CREATE TABLE counters (
+    name   TEXT PRIMARY KEY,
+    value  INTEGER NOT NULL
+  );
+  `,
+];
+
+export const SQL_PRAGMAS = [
+  'PRAGMA journal_mode = WAL',
+  // FULL: a commit that returned is on disk. A checkpoint may be shipped right after its commit;
+  // losing that commit on power loss would re-seal the same lines into a different, forked trail.
+  'PRAGMA synchronous = FULL',
+  'PRAGMA foreign_keys = ON',
+  'PRAGMA busy_timeout = 5000',
+];
+
+export const SQL_GET_META = 'SELECT value FROM meta WHERE key = ?';
+export const SQL_SET_META = 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value';
+
+export const SQL_GET_STREAM = 'SELECT name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note FROM streams WHERE name = ?';
+export const SQL_LIST_STREAMS = 'SELECT name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note FROM streams ORDER BY name';
+export const SQL_INSERT_STREAM = 'INSERT INTO streams (name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note) VALUES (?, 0, ?, ?, 0, 0, NULL)';
+export const SQL_UPDATE_STREAM_HEAD = 'UPDATE streams SET next_seq = ?, chain_head = ?, tree_edge = ? WHERE name = ? AND next_seq = ?';
+export const SQL_UPDATE_STREAM_CHECKPOINT = 'UPDATE streams SET checkpointed_size = ?, checkpointed_at = ?, last_note = ? WHERE name = ?';
+
+export const SQL_GET_FILE_BY_IDENT = 'SELECT id, input, ident, path, fingerprint, fp_len, offset FROM files WHERE ident = ?';
+export const SQL_INSERT_FILE = 'INSERT INTO files (input, ident, path, fingerprint, fp_len, offset, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)';
+export const SQL_RESET_FILE = 'UPDATE files SET input = ?, path = ?, fingerprint = ?, fp_len = ?, offset = ?, updated_at = ? WHERE id = ?';
+export const SQL_UPDATE_FILE_OFFSET = 'UPDATE files SET offset = ?, path = ?, updated_at = ? WHERE id = ?';
+export const SQL_LIST_FILES = 'SELECT id, input, ident, path, offset, updated_at FROM files ORDER BY id';
+
+export const SQL_INSERT_ENTRY = 'INSERT INTO entries (stream, seq, line) VALUES (?, ?, ?)';
+export const SQL_SELECT_ENTRY_LINES = 'SELECT line FROM entries WHERE stream = ? AND seq >= ? AND seq < ? ORDER BY seq';
+export const SQL_DELETE_ENTRIES = 'DELETE FROM entries WHERE stream = ? AND seq >= ? AND seq < ?';
+
+export const SQL_INSERT_OBJECT = 'INSERT INTO objects (stream, first_seq, size, note, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)';
+export const SQL_NEXT_OBJECT = 'SELECT id, stream, first_seq, size, note, bytes, created_at FROM objects WHERE id > ? ORDER BY id LIMIT 1';
+export const SQL_OBJECTS_UP_TO = 'SELECT id, stream, first_seq, size, bytes FROM objects WHERE id <= ? ORDER BY id';
+export const SQL_DELETE_OBJECT = 'DELETE FROM objects WHERE id = ?';
+export const SQL_MAX_OBJECT_ID = 'SELECT COALESCE(MAX(id), 0) AS id FROM objects';
+export const SQL_MIN_OBJECT_ID = 'SELECT MIN(id) AS id FROM objects';
+
+export const SQL_GET_CURSOR = 'SELECT acked_id FROM sink_cursors WHERE sink = ?';
+export const SQL_UPSERT_CURSOR = 'INSERT INTO sink_cursors (sink, acked_id) VALUES (?, ?) ON CONFLICT(sink) DO UPDATE SET acked_id = excluded.acked_id';
+export const SQL_LIST_CURSORS = 'SELECT sink, acked_id FROM sink_cursors ORDER BY sink';
+export const SQL_DELETE_CURSOR = 'DELETE FROM sink_cursors WHERE sink = ?';
+
+export const SQL_GET_COUNTER = 'SELECT value FROM counters WHERE name = ?';
+export const SQL_ADD_COUNTER = 'INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value';
+export const SQL_LIST_COUNTERS = 'SELECT name, value FROM counters ORDER BY name';

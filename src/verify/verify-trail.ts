@@ -1,0 +1,187 @@
+// Verifying a stored trail with nothing but the objects and the public key(s).
+//
+// Every byte of every object is attacker-controlled. Order of checks:
+//  1. every object's checkpoint note is opened with the trusted keys (signature FIRST); only a
+//     signed checkpoint's origin, size, root and chain head are believed;
+//  2. objects are ordered by their signed tree size; entries are walked in seq order,
+//     recomputing leaf, chain and tree;
+//  3. each checkpoint must equal the recomputed tree size, root and chain head;
+//  4. optionally the newest trusted checkpoint (from a witness, `tailseal checkpoint`) and a
+//     maximum age prove the tail was not cut off.
+// The first break is reported with its stream, seq, object and a code naming what it is.
+import { TailsealError } from '../errors.js';
+import { openCheckpoint } from '../seal/checkpoint.js';
+import { CHAIN_START, envelopeLeafHash, nextChain } from '../seal/envelope.js';
+import { equalBytes, toHex } from '../seal/hash.js';
+import type { NoteVerifier } from '../seal/keys.js';
+import { CompactRange } from '../seal/merkle.js';
+import { type ParsedObject, parseExtension, parseObject } from '../seal/object.js';
+
+/** Reads objects of a store; `read` may be called more than once per name. */
+export interface ObjectReader {
+  list(): Promise<string[]>;
+  read(name: string): Promise<Uint8Array>;
+}
+
+export interface VerifyOptions {
+  verifiers: NoteVerifier[];
+  /** A trusted newest checkpoint note per stream (out of band); proves the tail is complete. */
+  latest?: string[];
+  /** Fail when a stream's newest checkpoint is older than this (a cut-off tail). */
+  maxAgeMs?: number;
+  now?: number;
+}
+
+export interface GapInfo {
+  seq: number;
+  source: string;
+  offset: number;
+  detail: unknown;
+}
+
+export interface StreamReport {
+  origin: string;
+  stream: string;
+  entries: number;
+  objects: number;
+  rootHash: string;
+  newestCheckpointTime: number;
+  signedBy: string[];
+  gaps: GapInfo[];
+}
+
+interface ObjectInfo {
+  name: string;
+  origin: string;
+  size: number;
+  rootHash: Uint8Array;
+  chainHead: Uint8Array;
+  time: number;
+  entryCount: number;
+  signedBy: string[];
+}
+
+function fail(code: TailsealError['code'], message: string, details: Record<string, unknown>): never {
+  throw new TailsealError(code, message, { details });
+}
+
+function parseNamed(name: string, bytes: Uint8Array): ParsedObject {
+  try {
+    return parseObject(bytes);
+  } catch (err) {
+    return fail('ENTRY_MALFORMED', `object ${name}: ${(err as Error).message}`, { object: name });
+  }
+}
+
+/** Opens an object's checkpoint (signature first) and returns what it signs. */
+function inspect(name: string, bytes: Uint8Array, verifiers: NoteVerifier[]): ObjectInfo {
+  const parsed = parseNamed(name, bytes);
+  if (parsed.note === null) {
+    const last = parsed.entries[parsed.entries.length - 1];
+    fail('TAIL_TRUNCATED', `object ${name} has no checkpoint line: it was truncated${last ? ` after seq ${last.envelope.seq}` : ''}`, { object: name, seq: last?.envelope.seq });
+  }
+  let opened;
+  try {
+    opened = openCheckpoint(parsed.note, verifiers);
+  } catch (err) {
+    const code = err instanceof TailsealError ? err.code : 'SIGNATURE_INVALID';
+    fail(code, `object ${name}: checkpoint rejected: ${(err as Error).message}`, { object: name });
+  }
+  const ext = parseExtension(opened.checkpoint.extensions);
+  if (!ext) fail('CHECKPOINT_MALFORMED', `object ${name}: signed checkpoint has no tailseal/v1 extension line`, { object: name });
+  return {
+    name,
+    origin: opened.checkpoint.origin,
+    size: opened.checkpoint.size,
+    rootHash: opened.checkpoint.rootHash,
+    chainHead: ext.chainHead,
+    time: ext.time,
+    entryCount: parsed.entries.length,
+    signedBy: opened.verifiedBy.map((v) => v.name),
+  };
+}
+
+const streamOf = (origin: string): string => origin.slice(origin.lastIndexOf('/') + 1);
+
+/** Verifies every stream found in the store. Throws the first break as a coded TailsealError. */
+export async function verifyTrail(reader: ObjectReader, opts: VerifyOptions): Promise<StreamReport[]> {
+  const infos: ObjectInfo[] = [];
+  for (const name of await reader.list()) infos.push(inspect(name, await reader.read(name), opts.verifiers));
+  const byOrigin = new Map<string, ObjectInfo[]>();
+  for (const i of infos) byOrigin.set(i.origin, [...(byOrigin.get(i.origin) ?? []), i]);
+
+  const latest = new Map<string, { size: number; rootHash: Uint8Array }>();
+  for (const note of opts.latest ?? []) {
+    const c = openCheckpoint(note, opts.verifiers).checkpoint;
+    latest.set(c.origin, { size: c.size, rootHash: c.rootHash });
+    if (!byOrigin.has(c.origin)) fail('TAIL_TRUNCATED', `stream ${streamOf(c.origin)}: the trusted latest checkpoint has ${c.size} entries but the store holds no object of ${c.origin}`, { stream: streamOf(c.origin), seq: 0 });
+  }
+  if (byOrigin.size === 0) fail('STORE_EMPTY', 'the store holds no trail objects', {});
+
+  const reports: StreamReport[] = [];
+  for (const [origin, objs] of [...byOrigin].sort(([a], [b]) => a.localeCompare(b))) {
+    // Data objects end at their signed size; a heartbeat at the same size comes after them.
+    objs.sort((a, b) => a.size - b.size || (a.entryCount > 0 ? 0 : 1) - (b.entryCount > 0 ? 0 : 1) || a.time - b.time);
+    reports.push(await walkStream(reader, origin, objs, latest.get(origin), opts));
+  }
+  return reports;
+}
+
+async function walkStream(reader: ObjectReader, origin: string, objs: ObjectInfo[], latest: { size: number; rootHash: Uint8Array } | undefined, opts: VerifyOptions): Promise<StreamReport> {
+  const stream = streamOf(origin);
+  const edge = CompactRange.empty();
+  const rootsAt = new Map<number, Uint8Array>();
+  const gaps: GapInfo[] = [];
+  let chain = CHAIN_START;
+  let expected = 0;
+  let newest = 0;
+  const signedBy = new Set<string>();
+  for (const info of objs) {
+    const object = info.name;
+    const { entries } = parseNamed(object, await reader.read(object));
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!.envelope;
+      const where = { stream, seq: e.seq, object };
+      if (e.stream !== stream) fail('ENTRY_INSERTED', `stream ${stream}: object ${object} line ${i + 1} holds an entry of stream ${JSON.stringify(e.stream)}`, where);
+      if (e.seq > expected) {
+        if (entries.slice(i + 1).some((x) => x.envelope.seq === expected)) fail('ENTRY_REORDERED', `stream ${stream}: seq ${expected} appears after seq ${e.seq} in object ${object}: entries were reordered`, { ...where, seq: expected });
+        fail('ENTRY_MISSING', `stream ${stream}: seq ${expected}${e.seq - 1 > expected ? `..${e.seq - 1}` : ''} missing before seq ${e.seq} in object ${object}`, { ...where, seq: expected });
+      }
+      if (e.seq < expected) fail('ENTRY_INSERTED', `stream ${stream}: seq ${e.seq} in object ${object} repeats an entry already seen (expected seq ${expected}): an entry was inserted or duplicated`, where);
+      const leaf = envelopeLeafHash(e);
+      const next = nextChain(chain, leaf);
+      if (!equalBytes(next, entries[i]!.chain)) fail('ENTRY_ALTERED', `stream ${stream}: seq ${e.seq} in object ${object} was altered: its content does not hash to the recorded chain value`, where);
+      if (e.kind === 'gap') gaps.push({ seq: e.seq, source: e.source, offset: e.offset, detail: safeJson(e.payload) });
+      chain = next;
+      edge.append(leaf);
+      expected++;
+    }
+    const where = { stream, object, seq: expected };
+    if (info.size > expected) fail('ENTRY_MISSING', `stream ${stream}: object ${object} is signed for ${info.size} entries but only ${expected} precede its checkpoint: seq ${expected}${info.size - 1 > expected ? `..${info.size - 1}` : ''} missing`, where);
+    if (info.size < expected) fail('ENTRY_INSERTED', `stream ${stream}: object ${object} holds entries beyond its signed size ${info.size} (seq ${info.size}..${expected - 1}): entries were inserted`, { ...where, seq: info.size });
+    if (!equalBytes(edge.root(), info.rootHash) || !equalBytes(chain, info.chainHead)) {
+      fail('ENTRY_ALTERED', `stream ${stream}: entries before seq ${info.size} do not match the signed checkpoint of object ${object}: an entry and its chain value were altered`, where);
+    }
+    rootsAt.set(info.size, info.rootHash);
+    newest = Math.max(newest, info.time);
+    info.signedBy.forEach((k) => signedBy.add(k));
+  }
+  if (latest) {
+    if (latest.size > expected) fail('TAIL_TRUNCATED', `stream ${stream}: the trusted latest checkpoint has ${latest.size} entries but the store ends at ${expected}: seq ${expected}..${latest.size - 1} missing (objects at the end were removed)`, { stream, seq: expected });
+    const root = rootsAt.get(latest.size);
+    if (root && !equalBytes(root, latest.rootHash)) fail('ENTRY_ALTERED', `stream ${stream}: the trusted latest checkpoint at size ${latest.size} has a different root than the store: the trail was forked`, { stream, seq: latest.size });
+  }
+  const now = opts.now ?? Date.now();
+  if (opts.maxAgeMs !== undefined && now - newest > opts.maxAgeMs) {
+    fail('TAIL_TRUNCATED', `stream ${stream}: the newest checkpoint is ${Math.round((now - newest) / 1000)} s old, older than the allowed ${Math.round(opts.maxAgeMs / 1000)} s: the end of the trail may have been removed`, { stream, seq: expected });
+  }
+  return { origin, stream, entries: expected, objects: objs.length, rootHash: toHex(edge.root()), newestCheckpointTime: newest, signedBy: [...signedBy], gaps };
+}
+
+function safeJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    return null;
+  }
+}
