@@ -75,7 +75,7 @@ export class Daemon implements BatchConsumer {
       const sink = createSink(sc, { log });
       await sink.start();
       this.sinks.push(sink);
-      this.shippers.push(new Shipper(sink, this.store, sinkNames, log, () => this.onAck()));
+      this.shippers.push(new Shipper(sink, this.store, sinkNames, log.child({ component: 'sink' }), () => this.onAck(), sc.retry));
     }
     for (const sh of this.shippers) sh.start();
     // Seal anything left pending by a previous run before reading more.

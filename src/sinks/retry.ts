@@ -4,6 +4,8 @@
 // - permanent: retrying soon will not help (403, bad config, read-only store); logged as an
 //   error on every attempt, retried at the maximum backoff until an operator fixes it.
 // - conflict: the store holds different bytes under the object's name; never overwritten.
+import { z } from 'zod';
+import { duration } from '../config/units.js';
 import { TailsealError } from '../errors.js';
 
 export type RetryClass = 'retryable' | 'permanent' | 'conflict';
@@ -38,6 +40,17 @@ export interface Backoff {
 }
 
 export const DEFAULT_BACKOFF: Backoff = { baseMs: 200, maxMs: 30_000 };
+
+/** The `retry:` block every sink's config accepts. */
+export const retrySchema = z
+  .strictObject({
+    /** First retry delay ceiling; doubles per attempt (full jitter). */
+    initial_backoff: duration(1).default(DEFAULT_BACKOFF.baseMs),
+    /** Longest wait between attempts; also the wait after permanent errors and conflicts. */
+    max_backoff: duration(1).default(DEFAULT_BACKOFF.maxMs),
+  })
+  .prefault({})
+  .transform((r): Backoff => ({ baseMs: r.initial_backoff, maxMs: Math.max(r.initial_backoff, r.max_backoff) }));
 
 /** Delay before attempt `attempt` (1-based): full jitter over an exponential ceiling. */
 export function retryDelay(cls: RetryClass, attempt: number, b: Backoff = DEFAULT_BACKOFF, random: () => number = Math.random): number {

@@ -3,7 +3,7 @@
 // classifier's backoff: an object leaves the outbox only when every sink has it.
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
-import { classifyError, retryDelay } from './retry.js';
+import { type Backoff, classifyError, retryDelay } from './retry.js';
 import type { Sink, TrailObject } from './sink.js';
 
 /** What the shipper needs from the outbox (implemented by store/state.ts). */
@@ -34,6 +34,7 @@ export class Shipper {
     private readonly allSinks: readonly string[],
     private readonly log: Logger,
     private readonly onAck: () => void,
+    private readonly backoff: Backoff,
   ) {}
 
   start(): void {
@@ -97,7 +98,7 @@ export class Shipper {
         attempt++;
         this.stats.failures++;
         const cls = classifyError(err);
-        const delay = retryDelay(cls, attempt);
+        const delay = retryDelay(cls, attempt, this.backoff);
         this.stats.lastError = errorMessage(err);
         const fields = { sink: this.sink.name, stream: obj.stream, first_seq: obj.firstSeq, size: obj.size, class: cls, attempt, retry_in_ms: delay, err: errorMessage(err), code: (err as { code?: string }).code };
         if (cls === 'retryable' && attempt < 5) this.log.warn(fields, 'Delivery failed; will retry.');

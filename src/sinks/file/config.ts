@@ -1,5 +1,6 @@
 // Config of the `file` sink: a local write-once directory of trail objects.
 import { z } from 'zod';
+import { retrySchema } from '../retry.js';
 
 export const FILE_SINK_DEFAULTS = { gzip: false } as const;
 
@@ -10,6 +11,7 @@ export const fileSinkSchema = z.strictObject({
   dir: z.string().min(1),
   /** Gzip each object (name ends in .ndjson.gz). */
   gzip: z.boolean().default(FILE_SINK_DEFAULTS.gzip),
+  retry: retrySchema,
 });
 
 export type FileSinkConfig = z.infer<typeof fileSinkSchema>;

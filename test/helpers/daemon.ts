@@ -1,0 +1,168 @@
+// Integration-test harness: a temporary workspace with a config and a key, the real daemon as a
+// child process (killed with real signals), and readers for what reached the store.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeKeyPair } from '../../src/config/keyfile.js';
+import type { Envelope } from '../../src/seal/envelope.js';
+import { parseObject } from '../../src/seal/object.js';
+import { CLI } from './paths.js';
+
+export interface Workspace {
+  root: string;
+  opaDir: string;
+  storeDir: string;
+  stateDir: string;
+  keyFile: string;
+  pubFile: string;
+  configFile: string;
+  cleanup(): void;
+}
+
+/** Settings that keep integration tests fast; `extra` is YAML appended to the input/sink blocks. */
+export interface WorkspaceOptions {
+  maxLineBytes?: string;
+  outboxMaxBytes?: string;
+  glob?: string;
+  rotateWait?: string;
+}
+
+/** A temp workspace with a key pair and a config tailing <root>/opa/<glob> into <root>/store. */
+export function makeWorkspace(o: WorkspaceOptions = {}): Workspace {
+  const root = mkdtempSync(join(tmpdir(), 'tailseal-it-'));
+  const w: Workspace = {
+    root,
+    opaDir: join(root, 'opa'),
+    storeDir: join(root, 'store'),
+    stateDir: join(root, 'state'),
+    keyFile: join(root, 'keys', 'signer.key'),
+    pubFile: join(root, 'keys', 'signer.key.pub'),
+    configFile: join(root, 'tailseal.yaml'),
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+  };
+  mkdirSync(w.opaDir, { recursive: true });
+  writeKeyPair(w.keyFile, 'tailseal.test/it');
+  writeFileSync(
+    w.configFile,
+    `state_dir: ${w.stateDir}
+origin: tailseal.test/it
+signing:
+  key_file: ${w.keyFile}
+inputs:
+  - name: opa
+    type: file
+    paths: ["${join(w.opaDir, o.glob ?? '*.log')}"]
+    max_line_bytes: ${o.maxLineBytes ?? '1MiB'}
+    poll_interval: 50ms
+    rotate_wait: ${o.rotateWait ?? '500ms'}
+checkpoint:
+  entries: 500
+  interval: 100ms
+  heartbeat: 1h
+outbox:
+  max_bytes: ${o.outboxMaxBytes ?? '64MiB'}
+sinks:
+  - name: local
+    type: file
+    dir: ${w.storeDir}
+    retry:
+      initial_backoff: 20ms
+      max_backoff: 200ms
+shutdown:
+  grace: 5s
+log:
+  level: debug
+`,
+  );
+  return w;
+}
+
+export interface DaemonProc {
+  child: ChildProcess;
+  /** Every log line so far (stdout and stderr). */
+  logs: string[];
+  exited: Promise<number | null>;
+}
+
+/** Starts `tailseal run` on the workspace's config as a real child process. */
+export function startDaemon(w: Workspace): DaemonProc {
+  const child = spawn(process.execPath, [CLI, 'run', '--config', w.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: string[] = [];
+  const collect = (buf: Buffer) => logs.push(...buf.toString('utf8').split('\n').filter((l) => l !== ''));
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = new Promise<number | null>((res) => child.on('exit', (code, signal) => res(code ?? (signal ? -1 : null))));
+  return { child, logs, exited };
+}
+
+/** Sends SIGTERM and resolves with the exit code. */
+export async function stopDaemon(d: DaemonProc): Promise<number | null> {
+  d.child.kill('SIGTERM');
+  return d.exited;
+}
+
+/** kill -9: no chance to clean up. */
+export async function killDaemon(d: DaemonProc): Promise<void> {
+  d.child.kill('SIGKILL');
+  await d.exited;
+}
+
+/** Polls `cond` every 25 ms until it holds; fails after `timeoutMs` with `what` (bounded). */
+export async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Every entry in the store's objects (all streams), in (stream, seq) order. */
+export function storeEntries(storeDir: string): Envelope[] {
+  const out: Envelope[] = [];
+  const walk = (d: string): void => {
+    let ents;
+    try {
+      ents = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of ents) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.ndjson(\.gz)?$/.test(e.name) && !e.name.startsWith('.')) out.push(...parseObject(readFileSync(p)).entries.map((x) => x.envelope));
+    }
+  };
+  walk(storeDir);
+  return out.sort((a, b) => a.stream.localeCompare(b.stream) || a.seq - b.seq);
+}
+
+/** Payloads of the stored decision entries, as strings, in seq order. */
+export function storedDecisions(storeDir: string): string[] {
+  return storeEntries(storeDir)
+    .filter((e) => e.kind === 'decision')
+    .map((e) => Buffer.from(e.payload).toString('utf8'));
+}
+
+/** Runs the CLI synchronously. */
+export function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `tailseal verify` on the workspace's store; returns the CLI result. */
+export function verifyStore(w: Workspace, extra: string[] = []): { status: number | null; stdout: string; stderr: string } {
+  return cli(['verify', '--store', w.storeDir, '--public-key', w.pubFile, ...extra]);
+}
+
+/** Parsed JSON log lines whose msg starts with `prefix`. */
+export function logsWith(d: DaemonProc, prefix: string): Record<string, unknown>[] {
+  return d.logs.flatMap((l) => {
+    try {
+      const o = JSON.parse(l) as Record<string, unknown>;
+      return typeof o.msg === 'string' && o.msg.startsWith(prefix) ? [o] : [];
+    } catch {
+      return [];
+    }
+  });
+}
