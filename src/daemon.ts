@@ -107,7 +107,10 @@ export class Daemon implements BatchConsumer {
   commit(batch: SourceBatch): boolean {
     const limit = this.opts.config.outbox.max_bytes;
     const used = this.store.outboxBytes();
-    if (batch.records.length > 0 && used >= limit) {
+    let incoming = 0;
+    for (const r of batch.records) incoming += r.payload.length;
+    // An empty outbox always takes one batch, so a batch larger than the limit cannot deadlock.
+    if (incoming > 0 && used > 0 && used + incoming > limit) {
       if (!this.backpressure) {
         this.backpressure = true;
         this.opts.log.warn({ outbox_bytes: used, max_bytes: limit }, 'Outbox is full; reading paused until sinks catch up (backpressure). No data is dropped.');

@@ -26,6 +26,7 @@ export interface WorkspaceOptions {
   outboxMaxBytes?: string;
   glob?: string;
   rotateWait?: string;
+  readChunkBytes?: string;
 }
 
 /** A temp workspace with a key pair and a config tailing <root>/opa/<glob> into <root>/store. */
@@ -56,6 +57,7 @@ inputs:
     max_line_bytes: ${o.maxLineBytes ?? '1MiB'}
     poll_interval: 50ms
     rotate_wait: ${o.rotateWait ?? '500ms'}
+    read_chunk_bytes: ${o.readChunkBytes ?? '1MiB'}
 checkpoint:
   entries: 500
   interval: 100ms
