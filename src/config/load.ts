@@ -38,11 +38,17 @@ export function expandEnv(value: unknown, env: NodeJS.ProcessEnv, path: Path = [
   return value;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let v = raw;
+  for (const p of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[p] : undefined;
+  return v;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   if (issue.code === 'unrecognized_keys') {
     return `${issue.keys.map((k) => keyPath([...issue.path, k])).join(', ')}: unknown key (check the spelling against the README's config reference)`;
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `${keyPath(issue.path)}: required`;
+  if (issue.code === 'invalid_type' && valueAt(raw, issue.path) === undefined) return `${keyPath(issue.path)}: required`;
   return `${keyPath(issue.path)}: ${issue.message}`;
 }
 
@@ -57,7 +63,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
       if (!dup) return res.data;
       problems.push(`name "${dup}" is used twice; input and sink names must be unique`);
     } else {
-      problems.push(...res.error.issues.map(describeIssue));
+      problems.push(...res.error.issues.map((i) => describeIssue(i, expanded)));
     }
   }
   throw new TailsealError('CONFIG_INVALID', problems.map((p) => `${file}: ${p}`).join('\n'), { details: { file, problems } });
