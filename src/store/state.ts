@@ -104,15 +104,16 @@ export class StateStore {
    */
   commitSealed(c: SealCommit): void {
     this.db.transaction(() => {
+      // The WHERE next_seq = before guard turns a second writer (two daemons on one state
+      // directory) into an error instead of a forked chain. It runs first, so a stale writer
+      // fails with this message rather than on the entries' primary key.
+      const res = this.q(Q.SQL_UPDATE_STREAM_HEAD).run(c.stream.nextSeq, Buffer.from(c.stream.chainHead), Buffer.from(c.stream.edge.serialize()), c.stream.name, c.before);
+      if (res.changes !== 1) throw new TailsealError('STATE_CORRUPT', `stream ${c.stream.name} was advanced by another writer; is a second tailseal using the same state_dir?`);
       let bytes = 0;
       for (const e of c.entries) {
         this.q(Q.SQL_INSERT_ENTRY).run(c.stream.name, e.seq, e.line);
         bytes += e.line.length;
       }
-      // The WHERE next_seq = before guard turns a second writer (two daemons on one state
-      // directory) into an error instead of a forked chain.
-      const res = this.q(Q.SQL_UPDATE_STREAM_HEAD).run(c.stream.nextSeq, Buffer.from(c.stream.chainHead), Buffer.from(c.stream.edge.serialize()), c.stream.name, c.before);
-      if (res.changes !== 1) throw new TailsealError('STATE_CORRUPT', `stream ${c.stream.name} was advanced by another writer; is a second tailseal using the same state_dir?`);
       if (c.file) this.q(Q.SQL_UPDATE_FILE_OFFSET).run(c.file.offset, c.file.path, Date.now(), c.file.id);
       if (bytes > 0) this.q(Q.SQL_ADD_COUNTER).run(OUTBOX_BYTES, bytes);
       for (const [k, v] of Object.entries(c.counters ?? {})) if (v !== 0) this.q(Q.SQL_ADD_COUNTER).run(k, v);

@@ -1,0 +1,61 @@
+// The file sink writes each object once, whole, read-only, and never overwrites.
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { TailsealError } from '../../src/errors.js';
+import { createLogger } from '../../src/log.js';
+import { parseObject } from '../../src/seal/object.js';
+import { FileSink } from '../../src/sinks/file/sink.js';
+import type { TrailObject } from '../../src/sinks/sink.js';
+
+const obj = (note = 'n\n'): TrailObject => ({ id: 1, stream: 'opa', firstSeq: 0, size: 1, createdAt: 5, lines: [Buffer.from('{"v":1}\n')], note });
+const log = createLogger('silent');
+const retry = { baseMs: 1, maxMs: 1 };
+
+describe('file sink', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tailseal-sink-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('stores an object read-only under its deterministic name and leaves no temp file', async () => {
+    const sink = new FileSink({ name: 's', type: 'file', dir, gzip: false, retry }, { log });
+    await sink.start();
+    assert.equal(await sink.put(obj()), 'stored');
+    const f = join(dir, 'opa', '00000000000000000000-00000000000000000000.ndjson');
+    assert.equal(statSync(f).mode & 0o777, 0o444);
+    assert.deepEqual(readdirSync(join(dir, 'opa')), ['00000000000000000000-00000000000000000000.ndjson']);
+    assert.equal(readFileSync(f, 'utf8'), '{"v":1}\n{"v":1,"kind":"checkpoint","stream":"opa","note":"n\\n"}\n');
+  });
+
+  it('a retry with identical bytes is acknowledged as existed', async () => {
+    const sink = new FileSink({ name: 's', type: 'file', dir, gzip: false, retry }, { log });
+    assert.equal(await sink.put(obj()), 'existed');
+  });
+
+  it('different bytes under the same name: SINK_CONFLICT, the stored object is untouched', async () => {
+    const sink = new FileSink({ name: 's', type: 'file', dir, gzip: false, retry }, { log });
+    const f = join(dir, 'opa', '00000000000000000000-00000000000000000000.ndjson');
+    const before = readFileSync(f);
+    await assert.rejects(sink.put(obj('other\n')), (e: TailsealError) => e.code === 'SINK_CONFLICT' && e.details.object === 'opa/00000000000000000000-00000000000000000000.ndjson');
+    assert.deepEqual(readFileSync(f), before);
+  });
+
+  it('gzip objects end in .ndjson.gz and parse back', async () => {
+    const gz = join(dir, 'gz');
+    const sink = new FileSink({ name: 's', type: 'file', dir: gz, gzip: true, retry }, { log });
+    await sink.start();
+    await sink.put({ ...obj(), lines: [] , size: 0 });
+    const names = readdirSync(join(gz, 'opa'));
+    assert.deepEqual(names, ['heartbeat-00000000000000000000-5.ndjson.gz']);
+    assert.equal(parseObject(readFileSync(join(gz, 'opa', names[0]!))).note, 'n\n');
+  });
+
+  it('start() on an unusable directory is SINK_PERMANENT naming the directory', async () => {
+    const blocker = join(dir, 'blocker');
+    writeFileSync(blocker, 'x');
+    chmodSync(blocker, 0o444);
+    const sink = new FileSink({ name: 's', type: 'file', dir: join(blocker, 'store'), gzip: false, retry }, { log });
+    await assert.rejects(sink.start(), (e: TailsealError) => e.code === 'SINK_PERMANENT' && e.message.includes(join(blocker, 'store')));
+  });
+});
