@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The `tailseal` command line.
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { checkpointCommand } from './checkpoint.js';
 import { EXIT_USAGE, reportError } from './exit.js';
@@ -7,11 +8,17 @@ import { keygen } from './keygen.js';
 import { run } from './run.js';
 import { verifyCommand } from './verify.js';
 
+function packageVersion(): string {
+  // dist/src/cli/main.js -> package.json three folders up.
+  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 function program(): Command {
   const p = new Command('tailseal')
     .description('Seal OPA decision logs into a signed, verifiable trail and ship it to write-once stores.')
+    .version(packageVersion(), '-V, --version')
     .exitOverride()
     .showHelpAfterError();
 

@@ -1,11 +1,11 @@
 // End to end through the real daemon process: OPA lines mixed with other and malformed lines
 // are tailed, sealed, shipped to the file sink and verified; counters report what was skipped.
 import assert from 'node:assert/strict';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decisionLine, otherLine, prng } from '../../src/cli/opa-sample.js';
-import { type DaemonProc, type Workspace, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import { type DaemonProc, type Workspace, cli, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
 
 describe('pipeline: tail -> seal -> file sink -> verify', () => {
   let w: Workspace;
@@ -83,5 +83,21 @@ describe('pipeline: tail -> seal -> file sink -> verify', () => {
     const seqs = storeEntries(w.storeDir).map((e) => e.seq);
     assert.deepEqual(seqs, seqs.map((_, i) => i), 'no duplicate and no gap across the restart');
     assert.equal(verifyStore(w).status, 0);
+  });
+
+  it('`tailseal checkpoint` gives the newest checkpoint; with it verify detects a removed last object', () => {
+    const cp = cli(['checkpoint', '--config', w.configFile]);
+    assert.equal(cp.status, 0, cp.stderr);
+    assert.match(cp.stdout, /^tailseal\.test\/it\/opa\n24\n/, 'origin/stream and tree size 24 (23 decisions + 1 gap)');
+    const latest = join(w.root, 'latest.checkpoint');
+    writeFileSync(latest, cp.stdout);
+    assert.equal(verifyStore(w, ['--latest', latest]).status, 0);
+
+    const objects = readdirSync(join(w.storeDir, 'opa')).filter((n) => !n.startsWith('heartbeat')).sort();
+    rmSync(join(w.storeDir, 'opa', objects[objects.length - 1]!));
+    assert.equal(verifyStore(w).status, 0, 'without --latest a removed tail cannot be seen');
+    const v = verifyStore(w, ['--latest', latest]);
+    assert.equal(v.status, 1);
+    assert.match(v.stdout, /^FAIL TAIL_TRUNCATED: stream opa: the trusted latest checkpoint has 24 entries but the store ends at \d+: seq \d+\.\.23 missing/);
   });
 });
