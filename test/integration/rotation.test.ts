@@ -31,7 +31,7 @@ describe('rotation', () => {
     w?.cleanup();
   });
 
-  it('rename-and-create: lines the writer appends to the renamed file are still read', async () => {
+  it('rename-and-create: lines the writer appends to the renamed file are still read; new files are picked up', async () => {
     w = makeWorkspace();
     const log = join(w.opaDir, 'a.log');
     const written: string[] = [];
@@ -50,6 +50,9 @@ describe('rotation', () => {
     const next = lines(100);
     appendFileSync(log, text(next)); // a new a.log
     written.push(...next);
+    const other = lines(7);
+    appendFileSync(join(w.opaDir, 'brand-new.log'), text(other)); // a new file matching the glob
+    written.push(...other);
     await waitFor(() => storedDecisions(w.storeDir).length === written.length, `${written.length} decisions`);
     assert.equal(await stopDaemon(d), 0);
     assertExactlyOnce(w, written);
