@@ -7,7 +7,8 @@ export const EXIT_FAILURE = 1;
 /** Bad usage, config or key: the input must be fixed. */
 export const EXIT_USAGE = 2;
 
-const USAGE_CODES = new Set<ErrorCode>(['CONFIG_INVALID', 'CONFIG_NOT_FOUND', 'USAGE', 'KEY_INVALID', 'KEY_EXISTS', 'KEY_PERMISSIONS']);
+/** Codes that mean the input (config, key, arguments) must be fixed: exit 2. */
+export const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['CONFIG_INVALID', 'CONFIG_NOT_FOUND', 'USAGE', 'KEY_INVALID', 'KEY_EXISTS', 'KEY_PERMISSIONS']);
 
 /** Prints `err` on stderr as `tailseal: CODE: message` lines and returns the exit code it maps to. */
 export function reportError(err: unknown): number {

@@ -5,7 +5,7 @@ import { parseDuration } from '../config/units.js';
 import { TailsealError, errorMessage } from '../errors.js';
 import { fileStoreReader } from '../verify/file-store.js';
 import { type StreamReport, verifyTrail } from '../verify/verify-trail.js';
-import { EXIT_FAILURE, EXIT_OK } from './exit.js';
+import { EXIT_FAILURE, EXIT_OK, USAGE_CODES } from './exit.js';
 
 export interface VerifyCliOptions {
   store: string;
@@ -43,7 +43,8 @@ export async function verifyCommand(o: VerifyCliOptions): Promise<number> {
     }
     return EXIT_OK;
   } catch (err) {
-    if (!(err instanceof TailsealError)) throw err;
+    // Bad usage (an unreadable store, a bad key) is not a verification result.
+    if (!(err instanceof TailsealError) || USAGE_CODES.has(err.code)) throw err;
     if (o.json) process.stdout.write(JSON.stringify({ ok: false, code: err.code, message: err.message, ...err.details }) + '\n');
     else process.stdout.write(`FAIL ${err.code}: ${err.message}\n`);
     return EXIT_FAILURE;

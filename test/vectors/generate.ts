@@ -1,4 +1,4 @@
-// Generates the committed test vectors test/vectors/{merkle,note}.json.
+// Generates the committed test vectors test/vectors/{merkle,note,trail}.json.
 //
 //   npm run vectors                         (writes the files)
 //   node dist/test/vectors/generate.js --check   (fails if the files on disk differ)
@@ -7,13 +7,18 @@
 // difference throws, so the JSON can never drift from the sources it cites. Output is deterministic
 // (Ed25519 signatures are deterministic, the test key has a fixed seed). When `npm test` runs this
 // file under `node --test` (NODE_TEST_CONTEXT is set) it only checks, it never writes.
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatCheckpoint, openCheckpoint, signCheckpoint } from '../../src/seal/checkpoint.js';
+import { formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from '../../src/seal/checkpoint.js';
+import { CHAIN_START, type Envelope, type RecordKind, encodeEnvelope, envelopeLeafHash, nextChain } from '../../src/seal/envelope.js';
 import { fromHex, hashChildren, hashLeaf, toBase64, toHex } from '../../src/seal/hash.js';
 import { generateKeyPair, parseSignerKey, parseVerifierKey } from '../../src/seal/keys.js';
 import { CompactRange, consistencyProof, inclusionProof, rootFromLeafHashes, verifyConsistency, verifyInclusion } from '../../src/seal/merkle.js';
 import { openNote, signNote } from '../../src/seal/note.js';
+import { encodeEntryLine, encodeObject, parseExtension } from '../../src/seal/object.js';
+import { type SealRecord, type StreamHead, sealRecords, signHead, streamOrigin } from '../../src/seal/sealer.js';
+import { verifyTrail } from '../../src/verify/verify-trail.js';
 import { VECTORS_DIR } from '../helpers/paths.js';
 
 function expectEqual(what: string, got: unknown, want: unknown): void {
@@ -176,9 +181,253 @@ function noteVectors(): unknown {
   };
 }
 
+// ---- trail.json ----
+
+// tailseal's own on-disk format, pinned byte for byte. There is no external known answer for it,
+// so every envelope is also encoded by referenceEnvelope below, a second encoder written from the
+// README's layout with DataView and node:crypto (no src/seal code), and the trail is verified
+// with verifyTrail before it is written.
+const TRAIL_KEY_NAME = 'tailseal.test/trail';
+const TRAIL_ORIGIN = 'tailseal.test/trail';
+const TRAIL_STREAM = 'opa';
+const TRAIL_SOURCE = '/var/log/opa/decisions.log';
+const TRAIL_T0 = 1_764_400_000_000; // 2025-11-29T07:06:40Z
+
+/** An envelope as its fields appear in a stored entry line (payload as text). */
+export interface EnvelopeFields {
+  kind: RecordKind;
+  stream: string;
+  seq: number;
+  sealed_at: number;
+  source: string;
+  offset: number;
+  payload: string;
+}
+
+const REFERENCE_KIND: Record<RecordKind, number> = { decision: 1, gap: 2 };
+
+function referenceSha256(...parts: Uint8Array[]): Uint8Array {
+  const h = createHash('sha256');
+  for (const part of parts) h.update(part);
+  return new Uint8Array(h.digest());
+}
+
+/** The README's envelope v1 layout, encoded independently of src/seal/envelope.ts. */
+function referenceEnvelope(f: EnvelopeFields): Uint8Array {
+  const stream = utf8(f.stream);
+  const source = utf8(f.source);
+  const payload = utf8(f.payload);
+  const out = new Uint8Array(1 + 1 + 2 + stream.length + 8 + 8 + 2 + source.length + 8 + 4 + payload.length);
+  const dv = new DataView(out.buffer);
+  let p = 0;
+  dv.setUint8(p, 1);
+  dv.setUint8(p + 1, REFERENCE_KIND[f.kind]);
+  dv.setUint16(p + 2, stream.length, false);
+  p += 4;
+  out.set(stream, p);
+  p += stream.length;
+  dv.setBigUint64(p, BigInt(f.seq), false);
+  dv.setBigUint64(p + 8, BigInt(f.sealed_at), false);
+  dv.setUint16(p + 16, source.length, false);
+  p += 18;
+  out.set(source, p);
+  p += source.length;
+  dv.setBigUint64(p, BigInt(f.offset), false);
+  dv.setUint32(p + 8, payload.length, false);
+  out.set(payload, p + 12);
+  return out;
+}
+
+const toEnvelope = (f: EnvelopeFields): Envelope => ({ kind: f.kind, stream: f.stream, seq: f.seq, sealedAt: f.sealed_at, source: f.source, offset: f.offset, payload: utf8(f.payload) });
+
+/**
+ * An OPA console decision-log line as OPA writes it: Go's encoding/json escapes "<" as \u003c
+ * (a literal backslash sequence in the payload), and the input holds multibyte UTF-8
+ * (2-, 3- and 4-byte sequences).
+ */
+function opaLine(reqId: number, user: string, result: boolean): string {
+  return (
+    `{"decision_id":"0d4a6c56-3f8e-4c1b-9a57-2f1e8b7c9d${String(reqId).padStart(2, '0')}",` +
+    `"input":{"method":"GET","note":"a \\u003c b \u2264 c \u{1F512}","path":["finance","rapports","2025"],"user":"${user}"},` +
+    `"labels":{"id":"5b5d0c2e-8f0a-4a55-9f9c-6f3f0c1d2e3f","version":"1.4.2"},"level":"info",` +
+    `"metrics":{"counter_server_query_cache_hit":0,"timer_rego_query_eval_ns":48211,"timer_server_handler_ns":131906},` +
+    `"msg":"Decision Log","path":"httpapi/authz/allow","req_id":${reqId},"requested_by":"10.1.2.3:51812","result":${result},` +
+    `"time":"2025-11-29T07:06:40Z","timestamp":"2025-11-29T07:06:40.123456789Z","type":"openpolicyagent.org/decision_logs"}`
+  );
+}
+
+const GAP_PAYLOAD = '{"reason":"line_too_long","length":2000000}';
+const FIRST_LINE = opaLine(1, 'zo\u00eb.m\u00fcller@\u4f8b\u3048.jp', true);
+
+const ENVELOPE_CASES: { about: string; fields: EnvelopeFields }[] = [
+  {
+    about: 'A decision: a realistic OPA console line with multibyte UTF-8 and a literal \\u003c escape; seq 0.',
+    fields: { kind: 'decision', stream: TRAIL_STREAM, seq: 0, sealed_at: TRAIL_T0, source: TRAIL_SOURCE, offset: 0, payload: FIRST_LINE },
+  },
+  {
+    about: 'A gap record (kind byte 2): a 2000000-byte line was too long to seal; its payload is the JSON that describes the gap.',
+    fields: { kind: 'gap', stream: TRAIL_STREAM, seq: 1, sealed_at: TRAIL_T0, source: TRAIL_SOURCE, offset: utf8(FIRST_LINE).length + 1, payload: GAP_PAYLOAD },
+  },
+  {
+    about: 'An empty source (length prefix 0x0000, no source bytes) and offset 0.',
+    fields: { kind: 'decision', stream: TRAIL_STREAM, seq: 2, sealed_at: TRAIL_T0 + 1, source: '', offset: 0, payload: '{"msg":"Decision Log","result":null,"type":"openpolicyagent.org/decision_logs"}' },
+  },
+];
+
+function envelopeVectors(): unknown[] {
+  let chain = CHAIN_START;
+  return ENVELOPE_CASES.map(({ about, fields }) => {
+    const env = toEnvelope(fields);
+    const bytes = encodeEnvelope(env);
+    expectEqual(`envelope seq ${fields.seq} bytes`, toHex(bytes), toHex(referenceEnvelope(fields)));
+    const leaf = envelopeLeafHash(env);
+    expectEqual(`envelope seq ${fields.seq} leaf`, toHex(leaf), toHex(referenceSha256(Uint8Array.of(0), bytes)));
+    const next = nextChain(chain, leaf);
+    expectEqual(`envelope seq ${fields.seq} chain`, toHex(next), toHex(referenceSha256(chain, leaf)));
+    const out = {
+      about,
+      fields,
+      payload_hex: toHex(env.payload),
+      canonical_hex: toHex(bytes),
+      leaf_hash_hex: toHex(leaf),
+      chain_previous_hex: toHex(chain),
+      chain_hex: toHex(next),
+      entry_line: encodeEntryLine(env, next).toString('utf8'),
+    };
+    chain = next;
+    return out;
+  });
+}
+
+// The small trail: 5 records sealed in two batches (3 + 2), each batch closed by a checkpoint,
+// then one heartbeat while the stream is idle.
+const TRAIL_RECORDS: { kind: RecordKind; payload: string }[] = [
+  { kind: 'decision', payload: FIRST_LINE },
+  { kind: 'decision', payload: opaLine(2, 'bj\u00f6rn', false) },
+  { kind: 'gap', payload: GAP_PAYLOAD },
+  { kind: 'decision', payload: opaLine(4, '\u5c71\u7530', true) },
+  { kind: 'decision', payload: opaLine(5, 'chlo\u00e9', false) },
+];
+const TRAIL_BATCHES = [
+  { count: 3, sealedAt: TRAIL_T0, signedAt: TRAIL_T0 + 250 },
+  { count: 2, sealedAt: TRAIL_T0 + 60_000, signedAt: TRAIL_T0 + 60_250 },
+];
+const TRAIL_HEARTBEAT_AT = TRAIL_T0 + 360_000;
+
+async function trailVectors(): Promise<unknown> {
+  const keys = generateKeyPair(TRAIL_KEY_NAME, TEST_SEED);
+  const signer = parseSignerKey(keys.signerKey);
+  const verifier = parseVerifierKey(keys.verifierKey);
+  const origin = streamOrigin(TRAIL_ORIGIN, TRAIL_STREAM);
+
+  // Source offsets: each record starts after the previous line and its "\n"; a gap spans its length.
+  let offset = 0;
+  const records: SealRecord[] = TRAIL_RECORDS.map((r) => {
+    const rec = { kind: r.kind, source: TRAIL_SOURCE, offset, payload: Buffer.from(r.payload, 'utf8') };
+    offset += (r.kind === 'gap' ? (JSON.parse(r.payload) as { length: number }).length : rec.payload.length) + 1;
+    return rec;
+  });
+
+  let head: StreamHead = { name: TRAIL_STREAM, nextSeq: 0, chainHead: CHAIN_START, edge: CompactRange.empty() };
+  const objects: { name: string; body: Buffer; about: string; firstSeq: number; size: number; note: string; signedAt: number }[] = [];
+  const referenceLeaves: Uint8Array[] = [];
+  let referenceChain = CHAIN_START;
+  let next = 0;
+  for (const b of TRAIL_BATCHES) {
+    const firstSeq = head.nextSeq;
+    const sealed = sealRecords(head, records.slice(next, next + b.count), b.sealedAt);
+    sealed.entries.forEach((e, i) => {
+      const r = records[next + i]!;
+      const fields: EnvelopeFields = { kind: r.kind, stream: TRAIL_STREAM, seq: e.seq, sealed_at: b.sealedAt, source: r.source, offset: r.offset, payload: Buffer.from(r.payload).toString('utf8') };
+      const leaf = referenceSha256(Uint8Array.of(0), referenceEnvelope(fields));
+      referenceLeaves.push(leaf);
+      referenceChain = referenceSha256(referenceChain, leaf);
+      expectEqual(`trail entry ${e.seq} chain`, (JSON.parse(e.line.toString('utf8')) as { chain: string }).chain, toHex(referenceChain));
+    });
+    next += b.count;
+    head = sealed.head;
+    const note = signHead(TRAIL_ORIGIN, head, b.signedAt, signer);
+    const { name, body } = encodeObject({ stream: TRAIL_STREAM, firstSeq, size: head.nextSeq, createdAt: b.signedAt, lines: sealed.entries.map((e) => e.line), note }, false);
+    objects.push({ name, body, about: `Entries seq ${firstSeq}..${head.nextSeq - 1}, then the checkpoint of the tree of size ${head.nextSeq}.`, firstSeq, size: head.nextSeq, note, signedAt: b.signedAt });
+  }
+  expectEqual('trail root', toHex(head.edge.root()), toHex(rootFromLeafHashes(referenceLeaves)));
+  const heartbeat = signHead(TRAIL_ORIGIN, head, TRAIL_HEARTBEAT_AT, signer);
+  const hb = encodeObject({ stream: TRAIL_STREAM, firstSeq: head.nextSeq, size: head.nextSeq, createdAt: TRAIL_HEARTBEAT_AT, lines: [], note: heartbeat }, false);
+  objects.push({ ...hb, about: 'A heartbeat: no entry lines, only a fresh checkpoint of the same tree, signed while the stream was idle.', firstSeq: head.nextSeq, size: head.nextSeq, note: heartbeat, signedAt: TRAIL_HEARTBEAT_AT });
+
+  const reader = { list: async () => objects.map((o) => o.name).sort(), read: async (n: string) => objects.find((o) => o.name === n)!.body };
+  const reports = await verifyTrail(reader, { verifiers: [verifier], latest: [heartbeat], maxAgeMs: 0, now: TRAIL_HEARTBEAT_AT });
+  const report = reports[0]!;
+  expectEqual('trail verifies', [reports.length, report.entries, report.objects, report.rootHash], [1, 5, 3, toHex(head.edge.root())]);
+
+  return {
+    about:
+      'tailseal trail format v1 (README "Trail format"), generated by test/vectors/generate.ts. Hex is lower case; ' +
+      'base64 is standard and padded; object bodies are the exact stored bytes as UTF-8 text (uncompressed; a .ndjson.gz object is the same bytes gzip\'d).',
+    key: {
+      about: 'The test key (Ed25519 seed = bytes 0x01..0x20) in the Go sumdb/note key formats. Verify with verifierKey.',
+      name: TRAIL_KEY_NAME,
+      seed: toHex(TEST_SEED),
+      keyId: signer.keyId.toString(16).padStart(8, '0'),
+      signerKey: keys.signerKey,
+      verifierKey: keys.verifierKey,
+    },
+    envelopes: {
+      about:
+        'Envelope v1 canonical bytes: u8 version=1, u8 kind (1 decision, 2 gap), u16 len + stream, u64 seq, u64 sealed_at (Unix ms), ' +
+        'u16 len + source, u64 offset, u32 len + payload; big-endian, strings UTF-8. leaf = SHA-256(0x00 || canonical); ' +
+        'chain = SHA-256(chain_previous || leaf), starting from 32 zero bytes; the cases are chained in order. ' +
+        'entry_line is the NDJSON line (with its "\\n") that stores the envelope in an object.',
+      chain_start_hex: toHex(CHAIN_START),
+      cases: envelopeVectors(),
+    },
+    trail: {
+      about:
+        `A complete store of stream "${TRAIL_STREAM}": ${records.length} entries (seq 2 is a gap record) sealed in two objects (3 + 2 entries), ` +
+        'each closed by a checkpoint line signed with the key above, then a heartbeat object. Object names are relative paths in the store. ' +
+        'Verifying: open each checkpoint note with the key, order objects by signed size, recompute leaf, chain and tree per entry, ' +
+        'and compare each checkpoint\'s size, root and tailseal/v1 chain head.',
+      origin: TRAIL_ORIGIN,
+      stream: TRAIL_STREAM,
+      checkpoint_origin: origin,
+      verifierKey: keys.verifierKey,
+      objects: objects.map((o) => {
+        const { text } = openNote(o.note, [verifier]);
+        const checkpoint = parseCheckpoint(text);
+        expectEqual(`object ${o.name} checkpoint`, [checkpoint.origin, checkpoint.size], [origin, o.size]);
+        const ext = parseExtension(checkpoint.extensions)!;
+        expectEqual(`object ${o.name} checkpoint time`, ext.time, o.signedAt);
+        return {
+          about: o.about,
+          name: o.name,
+          first_seq: o.firstSeq,
+          size: o.size,
+          checkpoint: {
+            text,
+            note: o.note,
+            root_hex: toHex(checkpoint.rootHash),
+            chain_head_hex: toHex(ext.chainHead),
+            time: ext.time,
+          },
+          body: o.body.toString('utf8'),
+        };
+      }),
+      expect: {
+        about: 'What verifying the store yields: every entry checks out, and the heartbeat is the newest checkpoint.',
+        entries: report.entries,
+        objects: report.objects,
+        root_hex: report.rootHash,
+        chain_head_hex: toHex(head.chainHead),
+        newest_checkpoint_time: report.newestCheckpointTime,
+        gaps: report.gaps,
+      },
+    },
+  };
+}
+
 // ---- write or check ----
 
-const files: Record<string, unknown> = { 'merkle.json': merkleVectors(), 'note.json': noteVectors() };
+const files: Record<string, unknown> = { 'merkle.json': merkleVectors(), 'note.json': noteVectors(), 'trail.json': await trailVectors() };
 const check = process.argv.includes('--check') || process.env.NODE_TEST_CONTEXT !== undefined;
 for (const [name, data] of Object.entries(files)) {
   const path = join(VECTORS_DIR, name);

@@ -1,0 +1,260 @@
+// Envelope v1, its chain, and the object NDJSON format, checked against test/vectors/trail.json.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { CHAIN_START, type Envelope, encodeEnvelope, envelopeLeafHash, nextChain } from '../../src/seal/envelope.js';
+import { fromHex, toHex } from '../../src/seal/hash.js';
+import { generateKeyPair, parseSignerKey } from '../../src/seal/keys.js';
+import { CompactRange } from '../../src/seal/merkle.js';
+import { encodeCheckpointLine, encodeEntryLine, encodeObject, formatExtension, objectName, parseExtension, parseObject } from '../../src/seal/object.js';
+import { type SealRecord, type StreamHead, sealRecords, signHead } from '../../src/seal/sealer.js';
+import { REPO_ROOT, VECTORS_DIR } from '../helpers/paths.js';
+
+// A type-only import: erased at compile time, so the generator does not run.
+import type { EnvelopeFields } from '../vectors/generate.js';
+
+interface TrailVectors {
+  key: { name: string; seed: string; signerKey: string; verifierKey: string };
+  envelopes: {
+    chain_start_hex: string;
+    cases: { about: string; fields: EnvelopeFields; payload_hex: string; canonical_hex: string; leaf_hash_hex: string; chain_previous_hex: string; chain_hex: string; entry_line: string }[];
+  };
+  trail: {
+    origin: string;
+    stream: string;
+    objects: { name: string; first_seq: number; size: number; checkpoint: { note: string; time: number }; body: string }[];
+  };
+}
+
+const V = JSON.parse(readFileSync(join(VECTORS_DIR, 'trail.json'), 'utf8')) as TrailVectors;
+const code = (c: string) => ({ name: 'TailsealError', code: c });
+const utf8 = (s: string) => Buffer.from(s, 'utf8');
+const toEnvelope = (f: EnvelopeFields): Envelope => ({ kind: f.kind, stream: f.stream, seq: f.seq, sealedAt: f.sealed_at, source: f.source, offset: f.offset, payload: utf8(f.payload) });
+
+const sample = (over: Partial<Envelope> = {}): Envelope => ({
+  kind: 'decision',
+  stream: 'opa',
+  seq: 0,
+  sealedAt: 1_764_400_000_000,
+  source: '/var/log/opa/decisions.log',
+  offset: 0,
+  payload: utf8('{"msg":"Decision Log"}'),
+  ...over,
+});
+const CHAIN = new Uint8Array(32).fill(0xab);
+const CHAIN_HEX = toHex(CHAIN);
+const NOTE = 'tailseal.test/trail/opa\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n\u2014 k AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n';
+const entryJson = (over: Record<string, unknown> = {}): string =>
+  JSON.stringify({ v: 1, kind: 'decision', stream: 'opa', seq: 0, sealed_at: 1, source: 's', offset: 0, payload: 'p', chain: CHAIN_HEX, ...over });
+const checkpointJson = JSON.stringify({ v: 1, kind: 'checkpoint', stream: 'opa', note: NOTE });
+const object = (...lines: string[]) => utf8(lines.map((l) => `${l}\n`).join(''));
+
+describe('envelope vectors (trail.json)', () => {
+  it('starts the chain at 32 zero bytes', () => {
+    assert.equal(toHex(CHAIN_START), V.envelopes.chain_start_hex);
+    assert.equal(V.envelopes.chain_start_hex, '00'.repeat(32));
+  });
+  let chain = CHAIN_START;
+  for (const c of V.envelopes.cases) {
+    it(`reproduces seq ${c.fields.seq}: ${c.about}`, () => {
+      const env = toEnvelope(c.fields);
+      assert.equal(toHex(env.payload), c.payload_hex);
+      assert.equal(toHex(encodeEnvelope(env)), c.canonical_hex);
+      const leaf = envelopeLeafHash(env);
+      assert.equal(toHex(leaf), c.leaf_hash_hex);
+      assert.equal(toHex(chain), c.chain_previous_hex);
+      chain = nextChain(chain, leaf);
+      assert.equal(toHex(chain), c.chain_hex);
+      assert.equal(encodeEntryLine(env, chain).toString('utf8'), c.entry_line);
+    });
+  }
+  it('covers a decision, a gap, multibyte UTF-8, a literal \\u003c escape and an empty source', () => {
+    const cases = V.envelopes.cases.map((c) => c.fields);
+    assert.ok(cases.some((f) => f.kind === 'gap' && f.payload === '{"reason":"line_too_long","length":2000000}'));
+    assert.ok(cases.some((f) => f.source === ''));
+    const first = cases[0]!;
+    assert.ok(first.payload.includes('\\u003c'));
+    assert.ok(utf8(first.payload).length > first.payload.length, 'payload has multibyte characters');
+    // The version byte, then kind, in the canonical bytes.
+    assert.deepEqual(V.envelopes.cases.map((c) => c.canonical_hex.slice(0, 4)), cases.map((f) => (f.kind === 'gap' ? '0102' : '0101')));
+  });
+});
+
+describe('trail vector (trail.json)', () => {
+  it('is reproduced byte for byte by sealRecords, signHead and encodeObject', () => {
+    const signer = parseSignerKey(V.key.signerKey);
+    assert.deepEqual(generateKeyPair(V.key.name, fromHex(V.key.seed)), { signerKey: V.key.signerKey, verifierKey: V.key.verifierKey });
+    let head: StreamHead = { name: V.trail.stream, nextSeq: 0, chainHead: CHAIN_START, edge: CompactRange.empty() };
+    for (const o of V.trail.objects) {
+      const stored = parseObject(utf8(o.body));
+      const records: SealRecord[] = stored.entries.map((e) => ({ kind: e.envelope.kind, source: e.envelope.source, offset: e.envelope.offset, payload: e.envelope.payload }));
+      const sealedAt = stored.entries[0]?.envelope.sealedAt ?? 0;
+      const sealed = sealRecords(head, records, sealedAt);
+      head = sealed.head;
+      const note = signHead(V.trail.origin, head, o.checkpoint.time, signer);
+      assert.equal(note, o.checkpoint.note);
+      assert.equal(stored.note, note);
+      const { name, body } = encodeObject({ stream: V.trail.stream, firstSeq: o.first_seq, size: o.size, createdAt: o.checkpoint.time, lines: sealed.entries.map((e) => e.line), note }, false);
+      assert.equal(name, o.name);
+      assert.equal(body.toString('utf8'), o.body);
+    }
+  });
+});
+
+describe('entry lines', () => {
+  const payloads: { desc: string; payload: Uint8Array }[] = [
+    { desc: 'multibyte UTF-8 (2, 3 and 4 bytes)', payload: utf8('{"user":"zo\u00eb","city":"\u6771\u4eac","lock":"\u{1F512}"}') },
+    { desc: 'a NUL byte', payload: utf8('{"a":"x\u0000y"}') },
+    { desc: 'a CR at the end (CRLF line endings)', payload: utf8('{"msg":"Decision Log"}\r') },
+    { desc: 'a literal \\u003c escape and a backslash', payload: utf8('{"q":"a \\u003c b","p":"C:\\\\opa"}') },
+    { desc: 'an empty payload', payload: new Uint8Array(0) },
+  ];
+  for (const p of payloads) {
+    it(`round-trips ${p.desc} byte for byte through parseObject`, () => {
+      const env = sample({ payload: p.payload, seq: 7, offset: 4096 });
+      const line = encodeEntryLine(env, CHAIN);
+      const parsed = parseObject(Buffer.concat([line, encodeCheckpointLine('opa', NOTE)]));
+      assert.equal(parsed.entries.length, 1);
+      const got = parsed.entries[0]!;
+      assert.deepEqual(Buffer.from(got.envelope.payload), Buffer.from(p.payload));
+      assert.deepEqual({ ...got.envelope, payload: null }, { ...env, payload: null });
+      assert.equal(toHex(got.chain), CHAIN_HEX);
+      assert.equal(got.line, 0);
+      assert.deepEqual(encodeEntryLine(got.envelope, got.chain), line);
+      assert.equal(toHex(encodeEnvelope(got.envelope)), toHex(encodeEnvelope(env)));
+      assert.equal(parsed.note, NOTE);
+      assert.equal(parsed.stream, 'opa');
+    });
+  }
+  it('ends every entry line with exactly one "\\n" and no raw control characters', () => {
+    const line = encodeEntryLine(sample({ payload: utf8('a\r\u0000\tb') }), CHAIN).toString('utf8');
+    assert.ok(line.endsWith('}\n'));
+    assert.doesNotMatch(line.slice(0, -1), /[\u0000-\u001f]/);
+  });
+});
+
+describe('objects', () => {
+  it('names data objects by zero-padded seq range so that names sort in seq order', () => {
+    assert.equal(objectName('opa', 0, 3, 1, false), 'opa/00000000000000000000-00000000000000000002.ndjson');
+    assert.equal(objectName('opa', 3, 5, 1, true), 'opa/00000000000000000003-00000000000000000004.ndjson.gz');
+    assert.equal(objectName('opa', 9_007_199_254_740_990, 9_007_199_254_740_991, 1, false), 'opa/00009007199254740990-00009007199254740990.ndjson');
+    const names = [[0, 9], [9, 10], [10, 100], [100, 1000]].map(([a, b]) => objectName('opa', a!, b!, 1, false));
+    assert.deepEqual([...names].reverse().sort(), names);
+  });
+  it('names a heartbeat by its tree size and signing time', () => {
+    assert.equal(objectName('opa', 5, 5, 1_764_400_360_000, false), 'opa/heartbeat-00000000000000000005-1764400360000.ndjson');
+    assert.equal(objectName('opa', 0, 0, 7, true), 'opa/heartbeat-00000000000000000000-7.ndjson.gz');
+  });
+  it('encodes the same entries with gzip=true and parses them back', () => {
+    const lines = [0, 1, 2].map((seq) => encodeEntryLine(sample({ seq, payload: utf8(`{"n":${seq},"u":"\u00fc"}`) }), CHAIN));
+    const o = { stream: 'opa', firstSeq: 0, size: 3, createdAt: 1, lines, note: NOTE };
+    const plain = encodeObject(o, false);
+    const gz = encodeObject(o, true);
+    assert.equal(gz.name, `${plain.name}.gz`);
+    assert.deepEqual([gz.body[0], gz.body[1]], [0x1f, 0x8b]);
+    assert.notDeepEqual(gz.body, plain.body);
+    assert.deepEqual(parseObject(gz.body), parseObject(plain.body));
+    assert.equal(parseObject(gz.body).entries.length, 3);
+    assert.deepEqual(encodeObject(o, true).body, gz.body, 'deterministic bytes for retried uploads');
+  });
+  it('parses a heartbeat (no entry lines)', () => {
+    const { body } = encodeObject({ stream: 'opa', firstSeq: 5, size: 5, createdAt: 9, lines: [], note: NOTE }, false);
+    assert.deepEqual(parseObject(body), { entries: [], note: NOTE, stream: 'opa' });
+  });
+  it('reports an object without a checkpoint line as note: null (truncated)', () => {
+    const parsed = parseObject(object(entryJson()));
+    assert.equal(parsed.note, null);
+    assert.equal(parsed.entries.length, 1);
+  });
+
+  const malformed: { desc: string; bytes: Uint8Array }[] = [
+    { desc: 'a line that is not JSON', bytes: object(entryJson(), '{"v":1,"kind":', checkpointJson) },
+    { desc: 'a line that is a JSON array', bytes: object('[1,2]', checkpointJson) },
+    { desc: 'format version 2', bytes: object(entryJson({ v: 2 }), checkpointJson) },
+    { desc: 'no format version', bytes: object(entryJson({ v: undefined }), checkpointJson) },
+    { desc: 'a missing "chain"', bytes: object(entryJson({ chain: undefined }), checkpointJson) },
+    { desc: 'a "chain" of 63 hex digits', bytes: object(entryJson({ chain: CHAIN_HEX.slice(1) }), checkpointJson) },
+    { desc: 'a "chain" in upper-case hex', bytes: object(entryJson({ chain: CHAIN_HEX.toUpperCase() }), checkpointJson) },
+    { desc: 'an unknown kind', bytes: object(entryJson({ kind: 'decisions' }), checkpointJson) },
+    { desc: 'a seq that is a string', bytes: object(entryJson({ seq: '0' }), checkpointJson) },
+    { desc: 'a fractional offset', bytes: object(entryJson({ offset: 1.5 }), checkpointJson) },
+    { desc: 'a payload that is not a string', bytes: object(entryJson({ payload: { msg: 'x' } }), checkpointJson) },
+    { desc: 'a checkpoint line without a note', bytes: object(entryJson(), JSON.stringify({ v: 1, kind: 'checkpoint', stream: 'opa' })) },
+    { desc: 'a line after the checkpoint line', bytes: object(entryJson(), checkpointJson, entryJson({ seq: 1 })) },
+    { desc: 'two checkpoint lines', bytes: object(entryJson(), checkpointJson, checkpointJson) },
+    { desc: 'no final newline', bytes: utf8(`${entryJson()}\n${checkpointJson}`) },
+    { desc: 'an empty line', bytes: object(entryJson(), '', checkpointJson) },
+    { desc: 'gzip magic bytes followed by garbage', bytes: Uint8Array.of(0x1f, 0x8b, 1, 2, 3, 4) },
+    { desc: 'a truncated gzip stream', bytes: gzipSync(object(entryJson(), checkpointJson)).subarray(0, 20) },
+  ];
+  for (const c of malformed) {
+    it(`parseObject rejects ${c.desc}: ENTRY_MALFORMED`, () => assert.throws(() => parseObject(c.bytes), code('ENTRY_MALFORMED')));
+  }
+});
+
+describe('envelope encoding limits', () => {
+  const bad: { desc: string; env: Envelope }[] = [
+    { desc: 'a negative seq', env: sample({ seq: -1 }) },
+    { desc: 'a seq above 2^53 - 1', env: sample({ seq: 2 ** 53 }) },
+    { desc: 'a non-integer offset', env: sample({ offset: 1.5 }) },
+    { desc: 'a NaN sealed_at', env: sample({ sealedAt: Number.NaN }) },
+    { desc: 'an empty stream', env: sample({ stream: '' }) },
+    { desc: 'a stream of 65536 bytes', env: sample({ stream: 'x'.repeat(65_536) }) },
+    { desc: 'a source of 65536 bytes', env: sample({ source: '\u00e9'.repeat(32_768) }) },
+  ];
+  for (const c of bad) {
+    it(`encodeEnvelope rejects ${c.desc}: ENTRY_MALFORMED`, () => assert.throws(() => encodeEnvelope(c.env), code('ENTRY_MALFORMED')));
+  }
+  it('accepts the largest safe integers and 65535-byte names', () => {
+    const env = sample({ seq: Number.MAX_SAFE_INTEGER, offset: Number.MAX_SAFE_INTEGER, stream: 's'.repeat(65_535) });
+    const bytes = encodeEnvelope(env);
+    assert.equal(bytes.length, 2 + 2 + 65_535 + 8 + 8 + 2 + utf8(env.source).length + 8 + 4 + env.payload.length);
+    assert.equal(toHex(bytes.subarray(4 + 65_535, 4 + 65_535 + 8)), '001fffffffffffff');
+  });
+});
+
+describe('checkpoint extension line', () => {
+  it('formats and parses symmetrically', () => {
+    for (const [head, time] of [[CHAIN_START, 0], [CHAIN, 1_764_400_000_250], [new Uint8Array(32).fill(0xff), Number.MAX_SAFE_INTEGER]] as const) {
+      const line = formatExtension(head, time);
+      assert.match(line, /^tailseal\/v1 chain=[A-Za-z0-9+/]{43}= time=\d+$/);
+      const parsed = parseExtension(['some-other-extension', line]);
+      assert.ok(parsed);
+      assert.equal(toHex(parsed.chainHead), toHex(head));
+      assert.equal(parsed.time, time);
+      assert.equal(formatExtension(parsed.chainHead, parsed.time), line);
+    }
+  });
+  const good = formatExtension(CHAIN, 1000);
+  const notExtensions: { desc: string; line: string }[] = [
+    { desc: 'no lines at all', line: '' },
+    { desc: 'another prefix', line: good.replace('tailseal/v1', 'tailseal/v2') },
+    { desc: 'a time with a leading zero', line: good.replace('time=1000', 'time=01000') },
+    { desc: 'a negative time', line: good.replace('time=1000', 'time=-1000') },
+    { desc: 'a time above 2^53 - 1', line: good.replace('time=1000', 'time=9007199254740992') },
+    { desc: 'a chain head of 31 bytes', line: `tailseal/v1 chain=${Buffer.alloc(31).toString('base64')} time=1` },
+    { desc: 'a trailing space', line: `${good} ` },
+  ];
+  for (const c of notExtensions) {
+    it(`parseExtension finds none in ${c.desc}`, () => assert.equal(parseExtension(c.line === '' ? [] : [c.line]), null));
+  }
+  it('rejects a chain head in non-canonical base64 (ENTRY_MALFORMED)', () => {
+    // 32 bytes encode as 43 characters and one "="; the last character carries 2 unused bits that
+    // must be zero, and "B" sets one of them.
+    const line = `tailseal/v1 chain=${Buffer.alloc(32).toString('base64').slice(0, 42)}B= time=1`;
+    assert.throws(() => parseExtension([line]), code('ENTRY_MALFORMED'));
+  });
+});
+
+describe('committed vectors', () => {
+  it('match what generate.ts computes (node dist/test/vectors/generate.js --check)', () => {
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'test', 'vectors', 'generate.js'), '--check'], { cwd: REPO_ROOT, env, encoding: 'utf8' });
+    assert.equal(r.status, 0, `generate.js --check failed:\n${r.stderr}`);
+    assert.equal(r.stdout, '', 'check mode writes nothing');
+  });
+});
