@@ -94,7 +94,7 @@ export function startDaemon(w: Workspace): DaemonProc {
   const collect = (buf: Buffer) => logs.push(...buf.toString('utf8').split('\n').filter((l) => l !== ''));
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
-  const exited = new Promise<number | null>((res) => child.on('exit', (code, signal) => res(code ?? (signal ? -1 : null))));
+  const exited = new Promise<number | null>((res) => child.on('close', (code, signal) => res(code ?? (signal ? -1 : null))));
   return { child, logs, exited };
 }
 

@@ -1,7 +1,7 @@
 // One open file generation: reads complete lines from the committed offset, classifies them and
 // hands them to the consumer with the offset they bring the file to. The in-memory offset only
 // moves after the consumer has committed, so what is in memory never runs ahead of the database.
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { BatchConsumer, SourceRecord } from '../source.js';
 import { classifyLine } from './classify.js';
@@ -26,6 +26,7 @@ export interface TailDeps {
 export type ReadResult = 'eof' | 'more' | 'blocked';
 
 const NEWLINE = 0x0a;
+const MALFORMED_WARNINGS = 10;
 
 export class FileTail {
   path: string;
@@ -44,6 +45,8 @@ export class FileTail {
   private buf: Buffer;
   /** Inside a line longer than max_line_bytes: how far we have scanned for its end. */
   private longLineScan: number | null = null;
+  /** Malformed-line warnings: at most MALFORMED_WARNINGS per minute per file, then a summary. */
+  private warnWindow = { start: 0, logged: 0, suppressed: 0 };
 
   private constructor(
     private readonly fh: FileHandle,
@@ -61,18 +64,13 @@ export class FileTail {
     this.buf = Buffer.allocUnsafe(Math.min(opts.readChunkBytes, opts.maxLineBytes + 1));
   }
 
-  /** Identity of the file at `path` without opening a tail (null when it does not exist). */
+  /** Identity of the file at `path` (following symlinks), or null when there is none. */
   static async identOf(path: string): Promise<string | null> {
-    let fh: FileHandle;
     try {
-      fh = await open(path, 'r');
+      const st = await stat(path, { bigint: true });
+      return st.isFile() ? `${st.dev}:${st.ino}` : null;
     } catch {
       return null;
-    }
-    try {
-      return (await identify(fh)).ident;
-    } finally {
-      await fh.close();
     }
   }
 
@@ -192,7 +190,7 @@ export class FileTail {
         } else {
           const key = `skipped_${c.reason}`;
           counters[key] = (counters[key] ?? 0) + 1;
-          if (c.cls === 'malformed') this.deps.log.warn({ path: this.path, offset: lineOffset, reason: c.reason }, 'Skipping a malformed line (not a decision).');
+          if (c.cls === 'malformed') this.warnMalformed(lineOffset, c.reason!);
         }
       }
       p = nl + 1;
@@ -210,6 +208,19 @@ export class FileTail {
     }
     counters.bytes_read = p;
     return this.commit(records, this.offset + p, counters) ? 'more' : 'blocked';
+  }
+
+  private warnMalformed(offset: number, reason: string): void {
+    const w = this.warnWindow;
+    const now = Date.now();
+    if (now - w.start >= 60_000) {
+      if (w.suppressed > 0) this.deps.log.warn({ path: this.path, suppressed: w.suppressed }, 'More malformed lines were skipped; their warnings were suppressed (see the skipped_* counters).');
+      this.warnWindow = { start: now, logged: 0, suppressed: 0 };
+    }
+    if (this.warnWindow.logged < MALFORMED_WARNINGS) {
+      this.warnWindow.logged++;
+      this.deps.log.warn({ path: this.path, offset, reason }, 'Skipping a malformed line (not a decision).');
+    } else this.warnWindow.suppressed++;
   }
 
   private skipLongLine(data: Buffer): ReadResult {
