@@ -33,6 +33,7 @@ describe('classifyLine', () => {
   }
 
   it('events from OPA docs (upload body) classify as decisions once in console form', () => {
+    // The shared corpus sits beside the repository (../shared), in CI as in development.
     const events = JSON.parse(readFileSync(join(REPO_ROOT, '..', 'shared', 'corpus', 'opa', 'docs_management-decision-logs.upload-body.json'), 'utf8').replace('{{ current_version }}', '1.0.0')) as object[];
     for (const e of events) {
       const line = JSON.stringify({ ...e, level: 'info', msg: 'Decision Log', time: '2018-01-01T00:00:00Z', type: 'openpolicyagent.org/decision_logs' });

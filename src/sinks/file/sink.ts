@@ -60,7 +60,8 @@ export class FileSink implements Sink {
       await link(tmp, final);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      return this.compareExisting(final, body, name);
+      // `return await`: the rejection must be handled here, before the finally block awaits.
+      return await this.compareExisting(final, body, name);
     } finally {
       await unlink(tmp).catch(() => undefined);
     }
