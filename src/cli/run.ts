@@ -38,6 +38,12 @@ export async function run(opts: RunOptions): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // A bug must not pass silently: log it as JSON and exit non-zero. State stays consistent
+  // (SQLite), so a supervisor's restart resumes where the trail ends.
+  process.on('unhandledRejection', (err) => {
+    log.fatal({ err: errorMessage(err), stack: (err as Error)?.stack }, 'Unhandled error; exiting.');
+    process.exit(EXIT_FAILURE);
+  });
   let daemon: Daemon;
   try {
     daemon = await Daemon.start({ config, log, signer });

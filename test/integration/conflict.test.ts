@@ -1,0 +1,41 @@
+// A store that already holds different bytes under an object's name: the daemon reports a
+// conflict, overwrites nothing, keeps the object in its outbox, and delivers once it can.
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { decisionLine, prng } from '../../src/cli/opa-sample.js';
+import { type DaemonProc, type Workspace, logsWith, makeWorkspace, startDaemon, stopDaemon, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+
+describe('write-once conflicts', () => {
+  let w: Workspace;
+  let d: DaemonProc;
+  after(() => {
+    d?.child.kill('SIGKILL');
+    w?.cleanup();
+  });
+
+  it('never overwrites a different object of the same name, and keeps the batch until it can deliver', async () => {
+    w = makeWorkspace();
+    const name = '00000000000000000000-00000000000000000004.ndjson';
+    const squatter = join(w.storeDir, 'opa', name);
+    mkdirSync(join(w.storeDir, 'opa'), { recursive: true });
+    writeFileSync(squatter, 'not what tailseal would write\n');
+    const rnd = prng(5);
+    const written = Array.from({ length: 5 }, (_, i) => decisionLine(i, rnd));
+    appendFileSync(join(w.opaDir, 'opa.log'), written.join('\n') + '\n');
+    d = startDaemon(w);
+    await waitFor(() => logsWith(d, 'Delivery conflict').length > 0, 'the conflict error');
+    const e = logsWith(d, 'Delivery conflict')[0]!;
+    assert.equal(e.code, 'SINK_CONFLICT');
+    assert.equal(e.level, 50, 'logged at error level');
+    assert.equal(e.sink, 'local');
+    assert.equal(readFileSync(squatter, 'utf8'), 'not what tailseal would write\n', 'not overwritten');
+
+    rmSync(squatter);
+    await waitFor(() => storedDecisions(w.storeDir).length === 5, 'delivery after the conflict is cleared');
+    assert.equal(await stopDaemon(d), 0);
+    assert.deepEqual(storedDecisions(w.storeDir), written);
+    assert.equal(verifyStore(w).status, 0);
+  });
+});
