@@ -1,7 +1,7 @@
 // Rotation with real renames and truncations while the real daemon runs: every decision line
 // is sealed exactly once.
 import assert from 'node:assert/strict';
-import { appendFileSync, closeSync, copyFileSync, openSync, renameSync, truncateSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, copyFileSync, openSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { decisionLine, prng } from '../../src/cli/opa-sample.js';
@@ -121,5 +121,26 @@ describe('rotation', () => {
     await waitFor(() => storedDecisions(w.storeDir).length === 55, '55 decisions');
     assert.equal(await stopDaemon(d), 0);
     assertExactlyOnce(w, written);
+  });
+
+  it('a file first seen empty, later replaced by a new file (often on the same inode) while stopped, is read from 0', async () => {
+    w = makeWorkspace();
+    const log = join(w.opaDir, 'e.log');
+    writeFileSync(log, ''); // registered with an empty fingerprint
+    d = startDaemon(w);
+    await waitFor(() => d.logs.some((l) => l.includes('Tailing file.')), 'the empty file to be picked up');
+    const first = lines(3);
+    appendFileSync(log, text(first));
+    await waitFor(() => storedDecisions(w.storeDir).length === 3, 'the first 3');
+    assert.equal(await stopDaemon(d), 0);
+    const before = statSync(log).ino;
+    rmSync(log);
+    const second = lines(8); // longer than the first file: a stale offset would skip its start
+    writeFileSync(log, text(second));
+    const reused = statSync(log).ino === before;
+    d = startDaemon(w);
+    await waitFor(() => storedDecisions(w.storeDir).length === 11, `11 decisions (inode ${reused ? 'reused' : 'not reused'})`);
+    assert.equal(await stopDaemon(d), 0);
+    assertExactlyOnce(w, [...first, ...second]);
   });
 });

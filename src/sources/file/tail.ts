@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { BatchConsumer, SourceRecord } from '../source.js';
 import { classifyLine } from './classify.js';
 import { gapRecord } from './gap.js';
+import { equalBytes } from '../../seal/hash.js';
 import { FINGERPRINT_BYTES, fingerprintOf, headMatches, identify, readHead } from './identity.js';
 import type { FileRegistry } from './registry.js';
 
@@ -143,11 +144,25 @@ export class FileTail {
 
   /** Reads and commits complete lines until EOF, backpressure, or `maxChunks` reads. */
   async readAvailable(maxChunks: number): Promise<ReadResult> {
-    for (let i = 0; i < maxChunks; i++) {
-      const r = await this.readOnce();
-      if (r !== 'more') return r;
-    }
-    return 'more';
+    let r: ReadResult = 'more';
+    for (let i = 0; i < maxChunks && r === 'more'; i++) r = await this.readOnce();
+    await this.growFingerprint();
+    return r;
+  }
+
+  /**
+   * A file first seen shorter than FINGERPRINT_BYTES has a short fingerprint, which a reused
+   * inode could match by chance (an empty file's always does). Once we have sealed more of the
+   * file, the fingerprint is extended over the bytes we read, if they still start the same.
+   */
+  private async growFingerprint(): Promise<void> {
+    const want = Math.min(this.offset, FINGERPRINT_BYTES);
+    if (want <= this.fpLen) return;
+    const head = await readHead(this.fh, want);
+    if (head.length !== want || !equalBytes(fingerprintOf(head.subarray(0, this.fpLen)), this.fingerprint)) return; // truncation check handles it
+    this.fingerprint = fingerprintOf(head);
+    this.fpLen = want;
+    this.deps.registry.upsertFile({ input: this.opts.input, ident: this.ident, path: this.path, fingerprint: this.fingerprint, fpLen: this.fpLen, offset: this.offset }, this.fileId);
   }
 
   private commit(records: SourceRecord[], offset: number, counters: Record<string, number>): boolean {
