@@ -87,6 +87,7 @@ export const SQL_LIST_FILES = 'SELECT id, input, ident, path, offset, updated_at
 
 export const SQL_INSERT_ENTRY = 'INSERT INTO entries (stream, seq, line) VALUES (?, ?, ?)';
 export const SQL_SELECT_ENTRY_LINES = 'SELECT line FROM entries WHERE stream = ? AND seq >= ? AND seq < ? ORDER BY seq';
+export const SQL_COUNT_ENTRY_BYTES = 'SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(line)), 0) AS bytes FROM entries WHERE stream = ? AND seq >= ? AND seq < ?';
 export const SQL_DELETE_ENTRIES = 'DELETE FROM entries WHERE stream = ? AND seq >= ? AND seq < ?';
 
 export const SQL_INSERT_OBJECT = 'INSERT INTO objects (stream, first_seq, size, note, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)';

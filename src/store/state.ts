@@ -127,9 +127,8 @@ export class StateStore {
    */
   commitCheckpoint(stream: string, firstSeq: number, size: number, note: string, createdAt: number): OutboxObject {
     return this.db.transaction(() => {
-      const lines = this.q(Q.SQL_SELECT_ENTRY_LINES).all(stream, firstSeq, size) as { line: Buffer }[];
-      if (lines.length !== size - firstSeq) throw new TailsealError('STATE_CORRUPT', `outbox of stream ${stream} is missing entries in [${firstSeq}, ${size})`);
-      const bytes = lines.reduce((n, r) => n + r.line.length, 0);
+      const { n, bytes } = this.q(Q.SQL_COUNT_ENTRY_BYTES).get(stream, firstSeq, size) as { n: number; bytes: number };
+      if (n !== size - firstSeq) throw new TailsealError('STATE_CORRUPT', `outbox of stream ${stream} is missing entries in [${firstSeq}, ${size})`);
       const res = this.q(Q.SQL_INSERT_OBJECT).run(stream, firstSeq, size, note, bytes, createdAt);
       this.q(Q.SQL_UPDATE_STREAM_CHECKPOINT).run(size, createdAt, note, stream);
       return { id: Number(res.lastInsertRowid), stream, firstSeq, size, note, bytes, createdAt };
