@@ -3,6 +3,7 @@
 // classifier's backoff: an object leaves the outbox only when every sink has it.
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
+import { retryAfterOf } from './http-errors.js';
 import { type Backoff, classifyError, retryDelay } from './retry.js';
 import type { Sink, TrailObject } from './sink.js';
 
@@ -98,7 +99,8 @@ export class Shipper {
         attempt++;
         this.stats.failures++;
         const cls = classifyError(err);
-        const delay = retryDelay(cls, attempt, this.backoff);
+        // A server's Retry-After (429/503) is a floor for the wait, never a reason to retry sooner.
+        const delay = Math.max(retryDelay(cls, attempt, this.backoff), retryAfterOf(err) ?? 0);
         this.stats.lastError = errorMessage(err);
         const fields = { sink: this.sink.name, stream: obj.stream, first_seq: obj.firstSeq, size: obj.size, class: cls, attempt, retry_in_ms: delay, err: errorMessage(err), code: (err as { code?: string }).code };
         if (cls === 'retryable' && attempt < 5) this.log.warn(fields, 'Delivery failed; will retry.');
