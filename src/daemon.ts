@@ -8,6 +8,9 @@ import { type CheckpointPolicy, checkpointDue, sealRecords, signHead } from './s
 import type { BatchConsumer, Source, SourceBatch } from './sources/source.js';
 import { FileSource } from './sources/file/file-source.js';
 import { createFileSink } from './sinks/file/index.js';
+import { createHttpSink } from './sinks/http/index.js';
+import { createOpaSink } from './sinks/opa/index.js';
+import { createS3Sink } from './sinks/s3/index.js';
 import { Shipper } from './sinks/shipper.js';
 import type { Sink, SinkContext, SinkFactory } from './sinks/sink.js';
 import { openDatabase } from './store/db.js';
@@ -16,6 +19,9 @@ import { StateStore, type StreamState } from './store/state.js';
 /** Sink type -> factory. A new sink kind adds its folder and one line here. */
 const SINK_FACTORIES: { [K in SinkConfig['type']]: SinkFactory<Extract<SinkConfig, { type: K }>> } = {
   file: createFileSink,
+  s3: createS3Sink,
+  http: createHttpSink,
+  opa: createOpaSink,
 };
 
 export function createSink(config: SinkConfig, ctx: SinkContext): Sink {

@@ -3,10 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { checkpointCommand } from './checkpoint.js';
+import { checkSinkCommand } from './check-sink.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 import { keygen } from './keygen.js';
 import { run } from './run.js';
-import { verifyCommand } from './verify.js';
+import { type VerifyCliOptions, verifyCommand } from './verify.js';
 
 function packageVersion(): string {
   // dist/src/cli/main.js -> package.json three folders up.
@@ -41,13 +42,26 @@ function program(): Command {
 
   p.command('verify')
     .description('verify a stored trail; exit 0 when intact, 1 with the first break')
-    .requiredOption('--store <dir>', 'directory of a file sink')
+    .requiredOption('--store <dir|s3://bucket/prefix>', 'a file sink directory, or an s3 sink bucket and prefix')
     .addOption(new Option('--public-key <file>', 'verifier key file (repeat for key rotation)').argParser(collect).makeOptionMandatory())
     .addOption(new Option('--latest <file>', 'a trusted newest signed checkpoint (repeatable, one per stream)').argParser(collect))
     .option('--max-age <duration>', 'fail when the newest checkpoint is older than this (e.g. 10m)')
     .option('--json', 'print the result as JSON')
-    .action(async (o: { store: string; publicKey: string[]; latest?: string[]; maxAge?: string; json?: boolean }) => {
+    .option('-c, --config <file>', 'with --sink: the config whose s3 sink settings (endpoint, credentials, TLS) to use')
+    .option('--sink <name>', 'the s3 sink of --config to read through')
+    .option('--endpoint <url>', 's3: endpoint URL (S3-compatible servers)')
+    .option('--region <region>', 's3: region (default us-east-1)')
+    .option('--path-style', 's3: path-style addressing')
+    .action(async (o: VerifyCliOptions) => {
       process.exitCode = await verifyCommand(o);
+    });
+
+  p.command('check-sink')
+    .description("run a sink's start-up checks (reachability, credentials, Object Lock) and report")
+    .argument('<name>', 'sink name from the config')
+    .requiredOption('-c, --config <file>', 'config file (YAML)')
+    .action(async (name: string, o: { config: string }) => {
+      process.exitCode = await checkSinkCommand(name, o);
     });
 
   p.command('checkpoint')

@@ -3,8 +3,12 @@ import { readFileSync } from 'node:fs';
 import { loadVerifierKeys } from '../config/keyfile.js';
 import { parseDuration } from '../config/units.js';
 import { TailsealError, errorMessage } from '../errors.js';
+import { loadConfig } from '../config/load.js';
+import { createLogger } from '../log.js';
+import { type S3SinkConfig, s3ClientFor, s3SinkSchema } from '../sinks/s3/index.js';
 import { fileStoreReader } from '../verify/file-store.js';
-import { type StreamReport, verifyTrail } from '../verify/verify-trail.js';
+import { parseS3Url, s3StoreReader } from '../verify/s3-store.js';
+import { type ObjectReader, type StreamReport, verifyTrail } from '../verify/verify-trail.js';
 import { EXIT_FAILURE, EXIT_OK, USAGE_CODES } from './exit.js';
 
 export interface VerifyCliOptions {
@@ -13,6 +17,29 @@ export interface VerifyCliOptions {
   latest?: string[];
   maxAge?: string;
   json?: boolean;
+  /** For s3:// stores: take endpoint, region, addressing, TLS and credentials from this sink of --config. */
+  config?: string;
+  sink?: string;
+  endpoint?: string;
+  region?: string;
+  pathStyle?: boolean;
+}
+
+/** The object reader for `--store`: a directory, or s3://bucket/prefix. */
+function readerFor(o: VerifyCliOptions): { reader: ObjectReader; close: () => Promise<void> } {
+  const url = parseS3Url(o.store);
+  if (!url) return { reader: fileStoreReader(o.store), close: async () => undefined };
+  let sink: S3SinkConfig;
+  if (o.sink) {
+    if (!o.config) throw new TailsealError('USAGE', '--sink needs --config');
+    const found = loadConfig(o.config).sinks.find((s) => s.name === o.sink);
+    if (!found || found.type !== 's3') throw new TailsealError('USAGE', `${o.config} has no s3 sink named ${o.sink}`);
+    sink = { ...found, bucket: url.bucket };
+  } else {
+    sink = s3SinkSchema.parse({ name: 'verify', type: 's3', bucket: url.bucket, ...(o.endpoint ? { endpoint: o.endpoint } : {}), ...(o.region ? { region: o.region } : {}), path_style: o.pathStyle ?? false });
+  }
+  const { client, dispatcher } = s3ClientFor(sink, createLogger('warn'));
+  return { reader: s3StoreReader(client, url.prefix), close: () => dispatcher.close() };
 }
 
 function describe(r: StreamReport): string {
@@ -34,8 +61,9 @@ export async function verifyCommand(o: VerifyCliOptions): Promise<number> {
       throw new TailsealError('USAGE', `cannot read --latest ${f}: ${errorMessage(err)}`);
     }
   });
+  const { reader, close } = readerFor(o);
   try {
-    const reports = await verifyTrail(fileStoreReader(o.store), { verifiers, latest, ...(maxAgeMs === undefined ? {} : { maxAgeMs }) });
+    const reports = await verifyTrail(reader, { verifiers, latest, ...(maxAgeMs === undefined ? {} : { maxAgeMs }) });
     if (o.json) process.stdout.write(JSON.stringify({ ok: true, streams: reports }) + '\n');
     else {
       for (const r of reports) process.stdout.write(describe(r) + '\n');
@@ -48,5 +76,7 @@ export async function verifyCommand(o: VerifyCliOptions): Promise<number> {
     if (o.json) process.stdout.write(JSON.stringify({ ok: false, code: err.code, message: err.message, ...err.details }) + '\n');
     else process.stdout.write(`FAIL ${err.code}: ${err.message}\n`);
     return EXIT_FAILURE;
+  } finally {
+    await close();
   }
 }

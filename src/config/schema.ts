@@ -2,6 +2,9 @@
 // falls back to a default. Each sink folder exports its own schema; this file only composes them.
 import { z } from 'zod';
 import { fileSinkSchema } from '../sinks/file/config.js';
+import { httpSinkSchema } from '../sinks/http/config.js';
+import { opaSinkSchema } from '../sinks/opa/config.js';
+import { s3SinkSchema } from '../sinks/s3/config.js';
 import { duration, size } from './units.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -47,7 +50,7 @@ export const configSchema = z.strictObject({
       max_bytes: size(64 * 1024).default(256 * 1024 * 1024),
     })
     .prefault({}),
-  sinks: z.array(z.discriminatedUnion('type', [fileSinkSchema])).min(1),
+  sinks: z.array(z.discriminatedUnion('type', [fileSinkSchema, s3SinkSchema, httpSinkSchema, opaSinkSchema])).min(1),
   shutdown: z
     .strictObject({
       /** On SIGTERM, how long to keep shipping the outbox before exiting. */

@@ -39,8 +39,13 @@ const pad = (n: number): string => String(n).padStart(SEQ_DIGITS, '0');
  * Zero-padded so that names sort in seq order.
  */
 export function objectName(stream: string, firstSeq: number, size: number, createdAt: number, gzip: boolean): string {
+  return `${stream}/${objectFileName(firstSeq, size, createdAt, gzip)}`;
+}
+
+/** The last path segment of an object's name (sinks that add date folders use it directly). */
+export function objectFileName(firstSeq: number, size: number, createdAt: number, gzip: boolean): string {
   const base = size > firstSeq ? `${pad(firstSeq)}-${pad(size - 1)}` : `heartbeat-${pad(size)}-${createdAt}`;
-  return `${stream}/${base}.ndjson${gzip ? '.gz' : ''}`;
+  return `${base}.ndjson${gzip ? '.gz' : ''}`;
 }
 
 /**

@@ -88,7 +88,7 @@ describe('config', () => {
     const c = parseConfig(raw, 'x.yaml', { STATE: '/data' });
     assert.equal(c.state_dir, '/data/x');
     assert.equal(c.origin, 'opa.example.com/default');
-    assert.equal(c.sinks[0]!.dir, '/tmp/${HOME}');
+    assert.equal((c.sinks[0] as { dir: string }).dir, '/tmp/${HOME}');
   });
 
   it('an unset variable without a default names the key and the variable', () => {

@@ -48,6 +48,15 @@ export function uriEncode(s: string, keepSlash: boolean): string {
   return out;
 }
 
+/** The canonical query string, also usable as the URL's query: sorted, encoded, `k=` for empty values. */
+export function canonicalQuery(query: Record<string, string>): string {
+  return Object.entries(query)
+    .map(([k, v]) => [uriEncode(k, false), uriEncode(v, false)] as const)
+    .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
+}
+
 /** X-Amz-Date format: 20130524T000000Z. */
 export function amzDate(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
@@ -64,11 +73,7 @@ export function signRequest(i: SignInput): { headers: Record<string, string>; si
   for (const [k, v] of Object.entries(headers)) canon.set(k.toLowerCase(), v.trim().replace(/\s+/g, ' '));
   const names = [...canon.keys()].sort();
   const signedHeaders = names.join(';');
-  const query = Object.entries(i.query ?? {})
-    .map(([k, v]) => [uriEncode(k, false), uriEncode(v, false)] as const)
-    .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0))
-    .map(([k, v]) => `${k}=${v}`)
-    .join('&');
+  const query = canonicalQuery(i.query ?? {});
   const canonicalRequest = [i.method, uriEncode(i.path, true), query, names.map((n) => `${n}:${canon.get(n)}\n`).join(''), signedHeaders, i.payloadHash].join('\n');
   const scope = `${day}/${i.region}/${service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', date, scope, sha256Hex(canonicalRequest)].join('\n');

@@ -1,0 +1,115 @@
+// The few S3 operations tailseal needs, over undici with SigV4. Works with AWS and S3-compatible
+// servers (MinIO, Ceph RGW, R2 ...), path-style or virtual-hosted addressing.
+import { createHash } from 'node:crypto';
+import { XMLParser } from 'fast-xml-parser';
+import { type Dispatcher, request } from 'undici';
+import { TailsealError } from '../../errors.js';
+import { statusError } from '../http-errors.js';
+import type { CredentialProvider } from './credentials.js';
+import { EMPTY_PAYLOAD_HASH, canonicalQuery, signRequest, uriEncode } from './sigv4.js';
+
+export interface S3Location {
+  /** e.g. https://s3.eu-west-1.amazonaws.com or http://127.0.0.1:9000 */
+  endpoint: URL;
+  region: string;
+  bucket: string;
+  pathStyle: boolean;
+}
+
+export interface S3Response {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export interface LockConfiguration {
+  enabled: boolean;
+  defaultMode?: string;
+  defaultDays?: number;
+  defaultYears?: number;
+}
+
+const xml = new XMLParser({ parseTagValue: false });
+
+/** S3 error codes that are worth retrying although their HTTP status says otherwise. */
+const RETRYABLE_S3_CODES = new Set(['RequestTimeout', 'RequestTimeTooSkewed', 'ConditionalRequestConflict', 'OperationAborted', 'SlowDown', 'InternalError', 'ServiceUnavailable']);
+
+/** The <Code> of an S3 XML error body, if any. */
+export function s3ErrorCode(body: Buffer): string | undefined {
+  const m = /<Code>([^<]{1,100})<\/Code>/.exec(body.toString('utf8', 0, 4096));
+  return m?.[1];
+}
+
+export class S3Client {
+  constructor(
+    private readonly loc: S3Location,
+    private readonly creds: CredentialProvider,
+    private readonly dispatcher: Dispatcher,
+    private readonly sinkName: string,
+  ) {}
+
+  get bucket(): string {
+    return this.loc.bucket;
+  }
+
+  /** Sends one signed request; never throws on an HTTP status (callers decide), only on network errors. */
+  async send(method: 'GET' | 'PUT' | 'HEAD' | 'DELETE', key: string | null, o: { query?: Record<string, string>; headers?: Record<string, string>; body?: Buffer } = {}): Promise<S3Response> {
+    const { endpoint, bucket, pathStyle, region } = this.loc;
+    const host = pathStyle ? endpoint.host : `${bucket}.${endpoint.host}`;
+    const basePath = endpoint.pathname.replace(/\/$/, '');
+    const path = `${basePath}${pathStyle ? `/${bucket}` : ''}/${key ?? ''}`;
+    const body = o.body;
+    const payloadHash = body ? createHash('sha256').update(body).digest('hex') : EMPTY_PAYLOAD_HASH;
+    const headers: Record<string, string> = { ...(o.headers ?? {}) };
+    if (body) headers['content-length'] = String(body.length);
+    const signed = signRequest({ method, host, path, query: o.query ?? {}, headers, payloadHash, region, credentials: await this.creds.get(), now: new Date() });
+    const qs = canonicalQuery(o.query ?? {});
+    const url = `${endpoint.protocol}//${host}${uriEncode(path, true)}${qs ? `?${qs}` : ''}`;
+    const res = await request(url, { method, headers: signed.headers, body: body ?? null, dispatcher: this.dispatcher });
+    const buf = Buffer.from(await res.body.arrayBuffer());
+    return { status: res.statusCode, headers: res.headers as S3Response['headers'], body: buf };
+  }
+
+  /** A coded error for an S3 answer, with S3's own transient codes made retryable. */
+  error(what: string, res: S3Response): TailsealError {
+    const code = s3ErrorCode(res.body);
+    const err = statusError(this.sinkName, `S3 ${what}`, res.status, res.headers, code ? `${code}: ${/<Message>([^<]*)</.exec(res.body.toString('utf8', 0, 4096))?.[1] ?? ''}` : res.body.toString('utf8', 0, 200));
+    if (code && RETRYABLE_S3_CODES.has(code)) return new TailsealError('SINK_RETRYABLE', err.message, { details: { ...err.details, s3Code: code } });
+    return code ? new TailsealError(err.code, err.message, { details: { ...err.details, s3Code: code } }) : err;
+  }
+
+  /** GET ?object-lock: the bucket's Object Lock configuration, or null when it has none. */
+  async getObjectLockConfiguration(): Promise<LockConfiguration | null> {
+    const res = await this.send('GET', null, { query: { 'object-lock': '' } });
+    if (res.status === 404 && s3ErrorCode(res.body) === 'ObjectLockConfigurationNotFoundError') return null;
+    if (res.status !== 200) throw this.error('GetObjectLockConfiguration', res);
+    const doc = xml.parse(res.body.toString('utf8')) as { ObjectLockConfiguration?: { ObjectLockEnabled?: string; Rule?: { DefaultRetention?: { Mode?: string; Days?: string; Years?: string } } } };
+    const c = doc.ObjectLockConfiguration;
+    const d = c?.Rule?.DefaultRetention;
+    return {
+      enabled: c?.ObjectLockEnabled === 'Enabled',
+      ...(d?.Mode ? { defaultMode: d.Mode } : {}),
+      ...(d?.Days ? { defaultDays: Number(d.Days) } : {}),
+      ...(d?.Years ? { defaultYears: Number(d.Years) } : {}),
+    };
+  }
+
+  /** Lists every key under `prefix` (ListObjectsV2, following continuation tokens). */
+  async listKeys(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    for (let page = 0; page < 1_000_000; page++) {
+      const query: Record<string, string> = { 'list-type': '2', prefix };
+      if (token) query['continuation-token'] = token;
+      const res = await this.send('GET', null, { query });
+      if (res.status !== 200) throw this.error('ListObjectsV2', res);
+      const doc = xml.parse(res.body.toString('utf8'), false) as { ListBucketResult?: { Contents?: { Key: string } | { Key: string }[]; IsTruncated?: string; NextContinuationToken?: string } };
+      const r = doc.ListBucketResult;
+      const contents = r?.Contents === undefined ? [] : Array.isArray(r.Contents) ? r.Contents : [r.Contents];
+      keys.push(...contents.map((c) => String(c.Key)));
+      if (r?.IsTruncated !== 'true' || !r.NextContinuationToken) break;
+      token = r.NextContinuationToken;
+    }
+    return keys;
+  }
+}
