@@ -11,6 +11,7 @@ import { createFileSink } from './sinks/file/index.js';
 import { createHttpSink } from './sinks/http/index.js';
 import { createOpaSink } from './sinks/opa/index.js';
 import { createS3Sink } from './sinks/s3/index.js';
+import { classifyError } from './sinks/retry.js';
 import { Shipper } from './sinks/shipper.js';
 import type { Sink, SinkContext, SinkFactory } from './sinks/sink.js';
 import { openDatabase } from './store/db.js';
@@ -79,9 +80,18 @@ export class Daemon implements BatchConsumer {
     const sinkNames = config.sinks.map((s) => s.name);
     for (const sc of config.sinks) {
       const sink = createSink(sc, { log });
-      await sink.start();
       this.sinks.push(sink);
-      this.shippers.push(new Shipper(sink, this.store, sinkNames, log.child({ component: 'sink' }), () => this.onAck(), sc.retry));
+      // A misconfigured sink (no Object Lock, bad credentials) stops start-up; an unreachable
+      // one does not: its shipper keeps retrying start() while the other sinks deliver.
+      let started = true;
+      try {
+        await sink.start();
+      } catch (err) {
+        if (classifyError(err) !== 'retryable') throw err;
+        started = false;
+        log.warn({ sink: sc.name, err: errorMessage(err) }, 'Sink is not reachable at start-up; its deliveries wait and retry, the other sinks go on.');
+      }
+      this.shippers.push(new Shipper(sink, this.store, sinkNames, log.child({ component: 'sink' }), () => this.onAck(), sc.retry, started));
     }
     for (const sh of this.shippers) sh.start();
     // Seal anything left pending by a previous run before reading more.

@@ -36,6 +36,8 @@ export class Shipper {
     private readonly log: Logger,
     private readonly onAck: () => void,
     private readonly backoff: Backoff,
+    /** False when the sink's start() failed transiently; it is retried before the first put. */
+    private started = true,
   ) {}
 
   start(): void {
@@ -87,6 +89,10 @@ export class Shipper {
       }
       const obj: TrailObject = { ...next, lines: this.outbox.entryLines(next.stream, next.firstSeq, next.size) };
       try {
+        if (!this.started) {
+          await this.sink.start();
+          this.started = true;
+        }
         const result = await this.sink.put(obj);
         this.outbox.ackObject(this.sink.name, obj.id, this.allSinks);
         this.stats.acked++;

@@ -27,6 +27,8 @@ export interface WorkspaceOptions {
   glob?: string;
   rotateWait?: string;
   readChunkBytes?: string;
+  /** Replaces the default file sink: the YAML list items under `sinks:` (indented two spaces). */
+  sinksYaml?: string;
 }
 
 /** A temp workspace with a key pair and a config tailing <root>/opa/<glob> into <root>/store. */
@@ -65,12 +67,15 @@ checkpoint:
 outbox:
   max_bytes: ${o.outboxMaxBytes ?? '64MiB'}
 sinks:
-  - name: local
+${
+  o.sinksYaml ??
+  `  - name: local
     type: file
     dir: ${w.storeDir}
     retry:
       initial_backoff: 20ms
-      max_backoff: 200ms
+      max_backoff: 200ms`
+}
 shutdown:
   grace: 5s
 log:

@@ -13,6 +13,7 @@ import type { Dispatcher } from 'undici';
 import { TailsealError } from '../../errors.js';
 import { encodeObject, objectFileName } from '../../seal/object.js';
 import { createDispatcher } from '../http-client.js';
+import { classifyError } from '../retry.js';
 import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';
 import { S3Client, type S3Response } from './client.js';
 import type { S3SinkConfig } from './config.js';
@@ -52,7 +53,9 @@ export class S3Sink implements Sink {
   /** Refuses to start when the config demands Object Lock and the bucket has none. */
   async start(): Promise<void> {
     const lock = await this.client.getObjectLockConfiguration().catch((err: unknown) => {
-      throw new TailsealError('SINK_PERMANENT', `sink ${this.name}: cannot read the Object Lock configuration of bucket ${this.config.bucket}: ${(err as Error).message}`, { cause: err });
+      // Unreachable (retryable) stays retryable: the daemon starts and keeps trying this sink.
+      const code = classifyError(err) === 'retryable' ? 'SINK_RETRYABLE' : 'SINK_PERMANENT';
+      throw new TailsealError(code, `sink ${this.name}: cannot read the Object Lock configuration of bucket ${this.config.bucket}: ${(err as Error).message}`, { cause: err });
     });
     if (this.config.object_lock && !lock?.enabled) {
       throw new TailsealError('SINK_PERMANENT', `sink ${this.name}: bucket ${this.config.bucket} has no Object Lock, but object_lock is configured; create the bucket with Object Lock enabled (see the README) or remove object_lock from the sink`);
