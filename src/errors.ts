@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'ENTRY_MALFORMED'
   | 'TAIL_TRUNCATED'
   | 'STORE_EMPTY'
+  | 'RETENTION_MISSING'
   // sinks
   | 'SINK_RETRYABLE'
   | 'SINK_PERMANENT'

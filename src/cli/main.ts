@@ -46,6 +46,7 @@ function program(): Command {
     .addOption(new Option('--public-key <file>', 'verifier key file (repeat for key rotation)').argParser(collect).makeOptionMandatory())
     .addOption(new Option('--latest <file>', 'a trusted newest signed checkpoint (repeatable, one per stream)').argParser(collect))
     .option('--max-age <duration>', 'fail when the newest checkpoint is older than this (e.g. 10m)')
+    .option('--min-retention <duration>', 's3: every object must be under Object Lock for at least this long after upload (e.g. 365d)')
     .option('--json', 'print the result as JSON')
     .option('-c, --config <file>', 'with --sink: the config whose s3 sink settings (endpoint, credentials, TLS) to use')
     .option('--sink <name>', 'the s3 sink of --config to read through')

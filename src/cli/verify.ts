@@ -16,6 +16,7 @@ export interface VerifyCliOptions {
   publicKey: string[];
   latest?: string[];
   maxAge?: string;
+  minRetention?: string;
   json?: boolean;
   /** For s3:// stores: take endpoint, region, addressing, TLS and credentials from this sink of --config. */
   config?: string;
@@ -54,6 +55,11 @@ export async function verifyCommand(o: VerifyCliOptions): Promise<number> {
     maxAgeMs = parseDuration(o.maxAge);
     if (maxAgeMs === undefined) throw new TailsealError('USAGE', `--max-age ${JSON.stringify(o.maxAge)} is not a duration such as 90s, 10m or 2h`);
   }
+  let minRetentionMs: number | undefined;
+  if (o.minRetention !== undefined) {
+    minRetentionMs = parseDuration(o.minRetention);
+    if (minRetentionMs === undefined) throw new TailsealError('USAGE', `--min-retention ${JSON.stringify(o.minRetention)} is not a duration such as 365d`);
+  }
   const latest = (o.latest ?? []).map((f) => {
     try {
       return readFileSync(f, 'utf8');
@@ -63,7 +69,7 @@ export async function verifyCommand(o: VerifyCliOptions): Promise<number> {
   });
   const { reader, close } = readerFor(o);
   try {
-    const reports = await verifyTrail(reader, { verifiers, latest, ...(maxAgeMs === undefined ? {} : { maxAgeMs }) });
+    const reports = await verifyTrail(reader, { verifiers, latest, ...(maxAgeMs === undefined ? {} : { maxAgeMs }), ...(minRetentionMs === undefined ? {} : { minRetentionMs }) });
     if (o.json) process.stdout.write(JSON.stringify({ ok: true, streams: reports }) + '\n');
     else {
       for (const r of reports) process.stdout.write(describe(r) + '\n');

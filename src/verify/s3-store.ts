@@ -15,6 +15,18 @@ export function s3StoreReader(client: S3Client, prefix: string): ObjectReader {
       if (res.status !== 200) throw client.error(`GetObject ${key}`, res);
       return res.body;
     },
+    async retention(key) {
+      const res = await client.send('HEAD', key);
+      if (res.status !== 200) throw client.error(`HeadObject ${key}`, res);
+      const h = (n: string) => (typeof res.headers[n] === 'string' ? (res.headers[n] as string) : undefined);
+      const until = h('x-amz-object-lock-retain-until-date');
+      const stored = h('last-modified');
+      return {
+        ...(h('x-amz-object-lock-mode') ? { mode: h('x-amz-object-lock-mode')! } : {}),
+        ...(until ? { retainUntil: Date.parse(until) } : {}),
+        ...(stored ? { storedAt: Date.parse(stored) } : {}),
+      };
+    },
   };
 }
 

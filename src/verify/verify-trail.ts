@@ -21,6 +21,8 @@ import { type ParsedObject, objectText, parseExtension, parseObject } from '../s
 export interface ObjectReader {
   list(): Promise<string[]>;
   read(name: string): Promise<Uint8Array>;
+  /** The object's WORM retention (stores that have one, e.g. S3 Object Lock). */
+  retention?(name: string): Promise<{ mode?: string; retainUntil?: number; storedAt?: number }>;
 }
 
 export interface VerifyOptions {
@@ -30,6 +32,21 @@ export interface VerifyOptions {
   /** Fail when a stream's newest checkpoint is older than this (a cut-off tail). */
   maxAgeMs?: number;
   now?: number;
+  /** Every object must be retained (Object Lock) at least this long after it was stored. */
+  minRetentionMs?: number;
+}
+
+/** Slack for clock differences between the uploader and the store when checking retention. */
+const RETENTION_SLACK_MS = 60 * 60_000;
+
+async function checkRetention(reader: ObjectReader, name: string, minMs: number): Promise<void> {
+  if (!reader.retention) fail('RETENTION_MISSING', `this store has no retention to check (--min-retention applies to s3:// stores)`, { object: name });
+  const r = await reader.retention(name);
+  if (!r.mode || r.retainUntil === undefined) fail('RETENTION_MISSING', `object ${name} has no Object Lock retention`, { object: name });
+  const stored = r.storedAt ?? 0;
+  if (r.retainUntil + RETENTION_SLACK_MS < stored + minMs) {
+    fail('RETENTION_MISSING', `object ${name} is retained (${r.mode}) only until ${new Date(r.retainUntil).toISOString()}, shorter than the required ${Math.round(minMs / 86_400_000)} day(s) after it was stored (${new Date(stored).toISOString()})`, { object: name });
+  }
 }
 
 export interface GapInfo {
@@ -109,7 +126,10 @@ const streamOf = (origin: string): string => origin.slice(origin.lastIndexOf('/'
 /** Verifies every stream found in the store. Throws the first break as a coded TailsealError. */
 export async function verifyTrail(reader: ObjectReader, opts: VerifyOptions): Promise<StreamReport[]> {
   const infos: ObjectInfo[] = [];
-  for (const name of await reader.list()) infos.push(inspect(name, await reader.read(name), opts.verifiers));
+  for (const name of await reader.list()) {
+    infos.push(inspect(name, await reader.read(name), opts.verifiers));
+    if (opts.minRetentionMs !== undefined) await checkRetention(reader, name, opts.minRetentionMs);
+  }
   const byOrigin = new Map<string, ObjectInfo[]>();
   const seen = new Set<string>();
   for (const i of infos) {

@@ -110,6 +110,12 @@ describe('s3 end to end', () => {
     const v = spawnSync(process.execPath, [CLI, 'verify', '--store', `s3://${bucket}/prod/`, '--endpoint', s3.endpoint, '--path-style', '--public-key', pub], { encoding: 'utf8', env });
     assert.equal(v.status, 0, v.stdout + v.stderr);
     assert.match(v.stdout, /OK stream opa .*: 600 entries/);
+    const direct = ['verify', '--store', `s3://${bucket}/prod/`, '--endpoint', s3.endpoint, '--path-style', '--public-key', pub];
+    const kept = spawnSync(process.execPath, [CLI, ...direct, '--min-retention', '1d'], { encoding: 'utf8', env });
+    assert.equal(kept.status, 0, kept.stdout + kept.stderr);
+    const short = spawnSync(process.execPath, [CLI, ...direct, '--min-retention', '30d'], { encoding: 'utf8', env });
+    assert.equal(short.status, 1);
+    assert.match(short.stdout, /^FAIL RETENTION_MISSING: object prod\/opa\/.* is retained \(GOVERNANCE\) only until /);
     // Through the sink's own settings (the proxy runs in this process: spawn asynchronously).
     const viaSink = await new Promise<{ code: number | null; out: string }>((res) => {
       const child = spawn(process.execPath, [CLI, 'verify', '--store', `s3://${bucket}/prod/`, '--config', w.configFile, '--sink', 's3', '--public-key', pub]);
