@@ -91,7 +91,7 @@ export class Daemon implements BatchConsumer {
         started = false;
         log.warn({ sink: sc.name, err: errorMessage(err) }, 'Sink is not reachable at start-up; its deliveries wait and retry, the other sinks go on.');
       }
-      this.shippers.push(new Shipper(sink, this.store, sinkNames, log.child({ component: 'sink' }), () => this.onAck(), sc.retry, started));
+      this.shippers.push(new Shipper(sink, this.store, sinkNames, log.child({ component: 'sink' }), () => this.onAck(), { backoff: sc.retry, inFlight: sc.in_flight, started }));
     }
     for (const sh of this.shippers) sh.start();
     // Seal anything left pending by a previous run before reading more.

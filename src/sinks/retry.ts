@@ -11,6 +11,8 @@ import { TailsealError } from '../errors.js';
 export type RetryClass = 'retryable' | 'permanent' | 'conflict';
 
 const RETRYABLE_ERRNO = new Set(['EAGAIN', 'EBUSY', 'EINTR', 'EIO', 'EMFILE', 'ENFILE', 'ENOSPC', 'EDQUOT', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+/** undici codes that mean the request itself is wrong (config), not that the network failed. */
+const PERMANENT_UNDICI = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_INVALID_RETURN_VALUE']);
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 
 /** Classifies an HTTP status (for HTTP-based sinks). */
@@ -28,6 +30,7 @@ export function classifyError(err: unknown): RetryClass {
   }
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string') {
+    if (PERMANENT_UNDICI.has(code)) return 'permanent';
     if (RETRYABLE_ERRNO.has(code) || code.startsWith('UND_ERR_')) return 'retryable';
     return 'permanent';
   }

@@ -1,6 +1,7 @@
-// Ships outbox objects to one sink, in outbox order, and moves that sink's cursor only after
-// the sink has durably stored the object. Failures are retried forever with the shared
-// classifier's backoff: an object leaves the outbox only when every sink has it.
+// Ships outbox objects to one sink and moves that sink's cursor only over a contiguous prefix
+// of objects the sink has durably stored. Up to `inFlight` objects are uploaded at once; each
+// retries on its own with the shared classifier's backoff, forever: an object leaves the outbox
+// only when every sink has it. One slow or dead sink holds back only its own cursor.
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
 import { retryAfterOf } from './http-errors.js';
@@ -21,13 +22,39 @@ export interface ShipperStats {
   lastError: string | null;
 }
 
+export interface ShipperOptions {
+  backoff: Backoff;
+  /** Objects uploaded concurrently (1 = strictly one after another). */
+  inFlight: number;
+  /** False when the sink's start() failed transiently; it is retried before the first put. */
+  started: boolean;
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((res) => {
+    if (signal.aborted) return res();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      res();
+    }
+    signal.addEventListener('abort', done);
+  });
+}
+
 export class Shipper {
   readonly stats: ShipperStats = { acked: 0, failures: 0, lastError: null };
-  private stopped = false;
-  private wakeup: (() => void) | null = null;
-  /** True while waiting for new objects (a notify ends that wait, but never a backoff). */
-  private idle = false;
+  private readonly stopping = new AbortController();
+  private wakeIdle: (() => void) | null = null;
   private loop: Promise<void> | null = null;
+  private starting: Promise<void> | null = null;
+  /** Ids dispatched and not yet folded into the cursor, in outbox order, and which of them are stored. */
+  private readonly inFlight: number[] = [];
+  private readonly stored = new Set<number>();
+  /** A server's Retry-After holds back every upload to this sink, not only the one it answered. */
+  private notBefore = 0;
 
   constructor(
     private readonly sink: Sink,
@@ -35,18 +62,16 @@ export class Shipper {
     private readonly allSinks: readonly string[],
     private readonly log: Logger,
     private readonly onAck: () => void,
-    private readonly backoff: Backoff,
-    /** False when the sink's start() failed transiently; it is retried before the first put. */
-    private started = true,
+    private readonly opts: ShipperOptions,
   ) {}
 
   start(): void {
     this.loop ??= this.run();
   }
 
-  /** New objects are waiting. */
+  /** New objects are waiting. Ends an idle wait, never a backoff. */
   notify(): void {
-    if (this.idle) this.wakeup?.();
+    this.wakeIdle?.();
   }
 
   /** Whether this sink has every object the outbox holds. */
@@ -54,65 +79,104 @@ export class Shipper {
     return this.outbox.nextObject(this.outbox.cursor(this.sink.name)) === undefined;
   }
 
-  /** Stops after the put in progress (if any) finishes. */
+  /** Stops after the puts in progress finish; nothing is acknowledged that was not stored. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.wakeup?.();
+    this.stopping.abort();
+    this.wakeIdle?.();
     await this.loop;
   }
 
-  private sleep(ms: number, idle: boolean): Promise<void> {
-    this.idle = idle;
-    return new Promise((res) => {
-      const t = setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(t);
-        self.idle = false;
-        res();
-      }
-      this.wakeup = () => {
-        this.wakeup = null;
-        done();
-      };
-    });
-  }
-
   private async run(): Promise<void> {
-    let attempt = 0;
-    while (!this.stopped) {
-      const cursor = this.outbox.cursor(this.sink.name);
-      const next = this.outbox.nextObject(cursor);
-      if (!next) {
-        await this.sleep(1000, true);
+    const tasks = new Set<Promise<void>>();
+    let next = this.outbox.cursor(this.sink.name);
+    while (!this.stopping.signal.aborted) {
+      const obj = tasks.size < this.opts.inFlight ? this.outbox.nextObject(next) : undefined;
+      if (obj) {
+        next = obj.id;
+        this.inFlight.push(obj.id);
+        const t: Promise<void> = this.deliver(obj).finally(() => tasks.delete(t));
+        tasks.add(t);
         continue;
       }
-      const obj: TrailObject = { ...next, lines: this.outbox.entryLines(next.stream, next.firstSeq, next.size) };
-      try {
-        if (!this.started) {
-          await this.sink.start();
-          this.started = true;
+      // Full, or nothing new: wait for a delivery to finish, new objects, or a periodic look.
+      await new Promise<void>((res) => {
+        const t = setTimeout(done, 1000);
+        const self = this;
+        function done() {
+          clearTimeout(t);
+          if (self.wakeIdle === done) self.wakeIdle = null;
+          res();
         }
+        this.wakeIdle = done;
+        for (const task of tasks) void task.then(done);
+      });
+    }
+    await Promise.all(tasks);
+  }
+
+  private ensureStarted(): Promise<void> {
+    if (this.opts.started) return Promise.resolve();
+    this.starting ??= this.sink.start().then(
+      () => {
+        this.opts.started = true;
+      },
+      (err: unknown) => {
+        this.starting = null;
+        throw err;
+      },
+    );
+    return this.starting;
+  }
+
+  /** Uploads one object until it is stored (or the shipper stops), then advances the cursor. */
+  private async deliver(head: Omit<TrailObject, 'lines'>): Promise<void> {
+    const obj: TrailObject = { ...head, lines: this.outbox.entryLines(head.stream, head.firstSeq, head.size) };
+    for (let attempt = 1; !this.stopping.signal.aborted; attempt++) {
+      try {
+        const wait = this.notBefore - Date.now();
+        if (wait > 0) await sleep(wait, this.stopping.signal);
+        if (this.stopping.signal.aborted) return;
+        await this.ensureStarted();
         const result = await this.sink.put(obj);
-        this.outbox.ackObject(this.sink.name, obj.id, this.allSinks);
-        this.stats.acked++;
-        if (attempt > 0) this.log.info({ sink: this.sink.name, stream: obj.stream, attempts: attempt + 1 }, 'Sink recovered; delivery resumed.');
-        attempt = 0;
-        this.stats.lastError = null;
+        if (attempt > 1) this.log.info({ sink: this.sink.name, stream: obj.stream, attempts: attempt }, 'Sink recovered; delivery resumed.');
         this.log.debug({ sink: this.sink.name, stream: obj.stream, first_seq: obj.firstSeq, size: obj.size, result }, 'Object acknowledged.');
-        this.onAck();
+        this.stats.lastError = null;
+        this.stored.add(obj.id);
+        try {
+          this.advance();
+        } catch (err) {
+          // Stored but not yet recorded: the next delivery (or a restart, which re-puts and
+          // finds it identical) moves the cursor over it.
+          this.log.error({ sink: this.sink.name, err: errorMessage(err) }, 'Could not record an acknowledgement in the state database.');
+        }
+        return;
       } catch (err) {
-        attempt++;
         this.stats.failures++;
+        this.stats.lastError = errorMessage(err);
         const cls = classifyError(err);
         // A server's Retry-After (429/503) is a floor for the wait, never a reason to retry sooner.
-        const delay = Math.max(retryDelay(cls, attempt, this.backoff), retryAfterOf(err) ?? 0);
-        this.stats.lastError = errorMessage(err);
+        const retryAfter = retryAfterOf(err);
+        if (retryAfter !== undefined) this.notBefore = Math.max(this.notBefore, Date.now() + retryAfter);
+        const delay = Math.max(retryDelay(cls, attempt, this.opts.backoff), retryAfter ?? 0);
         const fields = { sink: this.sink.name, stream: obj.stream, first_seq: obj.firstSeq, size: obj.size, class: cls, attempt, retry_in_ms: delay, err: errorMessage(err), code: (err as { code?: string }).code };
         if (cls === 'retryable' && attempt < 5) this.log.warn(fields, 'Delivery failed; will retry.');
         else this.log.error(fields, cls === 'conflict' ? 'Delivery conflict: the store holds different content under this name; nothing is overwritten and the object stays in the outbox.' : 'Delivery keeps failing; the object stays in the outbox.');
-        await this.sleep(delay, false);
+        await sleep(delay, this.stopping.signal);
       }
     }
+  }
+
+  /** Folds the stored objects at the front of the in-flight list into the cursor (contiguous only). */
+  private advance(): void {
+    let last: number | undefined;
+    while (this.inFlight.length > 0 && this.stored.has(this.inFlight[0]!)) {
+      last = this.inFlight.shift()!;
+      this.stored.delete(last);
+    }
+    if (last === undefined) return;
+    // One transaction: cursor to `last`, and objects every sink now has leave the outbox.
+    this.outbox.ackObject(this.sink.name, last, this.allSinks);
+    this.stats.acked++;
+    this.onAck();
   }
 }

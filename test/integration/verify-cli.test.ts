@@ -109,7 +109,7 @@ describe('tailseal verify', () => {
 
   const usage: { desc: string; args: (t: BuiltTrail) => string[]; stderr: RegExp }[] = [
     { desc: 'no --public-key', args: (t) => ['verify', '--store', t.dir], stderr: /required option '--public-key <file>'/ },
-    { desc: 'no --store', args: (t) => ['verify', '--public-key', t.pubFile], stderr: /required option '--store <dir>'/ },
+    { desc: 'no --store', args: (t) => ['verify', '--public-key', t.pubFile], stderr: /required option '--store <dir\|s3:\/\/bucket\/prefix>'/ },
     { desc: 'an unreadable --public-key file', args: (t) => ['verify', '--store', t.dir, '--public-key', join(t.root, 'nope.pub')], stderr: /^tailseal: KEY_INVALID: public key .*nope\.pub cannot be read/ },
     { desc: 'a --public-key file holding a signer key', args: (t) => ['verify', '--store', t.dir, '--public-key', writeTo(t, 'signer.pub', t.signerKey)], stderr: /^tailseal: KEY_INVALID: /m },
     { desc: 'a --public-key file with no key', args: (t) => ['verify', '--store', t.dir, '--public-key', writeTo(t, 'empty.pub', '# nothing\n')], stderr: /^tailseal: KEY_INVALID: .*holds no key/ },

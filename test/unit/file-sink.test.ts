@@ -19,7 +19,7 @@ describe('file sink', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('stores an object read-only under its deterministic name and leaves no temp file', async () => {
-    const sink = new FileSink({ name: 's', type: 'file', dir, gzip: false, retry }, { log });
+    const sink = new FileSink({ name: 's', type: 'file', dir, gzip: false, retry, in_flight: 1 }, { log });
     await sink.start();
     assert.equal(await sink.put(obj()), 'stored');
     const f = join(dir, 'opa', '00000000000000000000-00000000000000000000.ndjson');
@@ -29,12 +29,12 @@ describe('file sink', () => {
   });
 
   it('a retry with identical bytes is acknowledged as existed', async () => {
-    const sink = new FileSink({ name: 's', type: 'file', dir, gzip: false, retry }, { log });
+    const sink = new FileSink({ name: 's', type: 'file', dir, gzip: false, retry, in_flight: 1 }, { log });
     assert.equal(await sink.put(obj()), 'existed');
   });
 
   it('different bytes under the same name: SINK_CONFLICT, the stored object is untouched', async () => {
-    const sink = new FileSink({ name: 's', type: 'file', dir, gzip: false, retry }, { log });
+    const sink = new FileSink({ name: 's', type: 'file', dir, gzip: false, retry, in_flight: 1 }, { log });
     const f = join(dir, 'opa', '00000000000000000000-00000000000000000000.ndjson');
     const before = readFileSync(f);
     await assert.rejects(sink.put(obj('other\n')), (e: TailsealError) => e.code === 'SINK_CONFLICT' && e.details.object === 'opa/00000000000000000000-00000000000000000000.ndjson');
@@ -43,7 +43,7 @@ describe('file sink', () => {
 
   it('gzip objects end in .ndjson.gz and parse back', async () => {
     const gz = join(dir, 'gz');
-    const sink = new FileSink({ name: 's', type: 'file', dir: gz, gzip: true, retry }, { log });
+    const sink = new FileSink({ name: 's', type: 'file', dir: gz, gzip: true, retry, in_flight: 1 }, { log });
     await sink.start();
     await sink.put({ ...obj(), lines: [] , size: 0 });
     const names = readdirSync(join(gz, 'opa'));
@@ -55,7 +55,7 @@ describe('file sink', () => {
     const blocker = join(dir, 'blocker');
     writeFileSync(blocker, 'x');
     chmodSync(blocker, 0o444);
-    const sink = new FileSink({ name: 's', type: 'file', dir: join(blocker, 'store'), gzip: false, retry }, { log });
+    const sink = new FileSink({ name: 's', type: 'file', dir: join(blocker, 'store'), gzip: false, retry, in_flight: 1 }, { log });
     await assert.rejects(sink.start(), (e: TailsealError) => e.code === 'SINK_PERMANENT' && e.message.includes(join(blocker, 'store')));
   });
 });

@@ -14,6 +14,7 @@ describe('retry classifier', () => {
     ['ENOSPC (disk full)', sysErr('ENOSPC'), 'retryable'],
     ['ECONNRESET', sysErr('ECONNRESET'), 'retryable'],
     ['undici connect timeout', sysErr('UND_ERR_CONNECT_TIMEOUT'), 'retryable'],
+    ['undici invalid argument (a config problem)', sysErr('UND_ERR_INVALID_ARG'), 'permanent'],
     ['EACCES', sysErr('EACCES'), 'permanent'],
     ['ENOTDIR', sysErr('ENOTDIR'), 'permanent'],
     ['an unknown throw', 'boom', 'retryable'],

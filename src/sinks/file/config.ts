@@ -1,6 +1,6 @@
 // Config of the `file` sink: a local write-once directory of trail objects.
 import { z } from 'zod';
-import { retrySchema } from '../retry.js';
+import { deliveryFields } from '../delivery-config.js';
 
 export const FILE_SINK_DEFAULTS = { gzip: false } as const;
 
@@ -11,7 +11,7 @@ export const fileSinkSchema = z.strictObject({
   dir: z.string().min(1),
   /** Gzip each object (name ends in .ndjson.gz). */
   gzip: z.boolean().default(FILE_SINK_DEFAULTS.gzip),
-  retry: retrySchema,
+  ...deliveryFields,
 });
 
 export type FileSinkConfig = z.infer<typeof fileSinkSchema>;

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { duration } from '../../config/units.js';
 import { timeoutSchema, tlsSchema } from '../http-client.js';
-import { retrySchema } from '../retry.js';
+import { deliveryFields } from '../delivery-config.js';
 
 export const S3_SINK_DEFAULTS = { region: 'us-east-1', prefix: '', path_style: false, gzip: true } as const;
 
@@ -46,7 +46,7 @@ export const s3SinkSchema = z.strictObject({
   proxy: z.url().optional(),
   tls: tlsSchema,
   timeout: timeoutSchema,
-  retry: retrySchema,
+  ...deliveryFields,
 });
 
 export type S3SinkConfig = z.infer<typeof s3SinkSchema>;

@@ -1,0 +1,103 @@
+// Config of the `http` sink (POST each trail object to a collector), and the blocks every
+// HTTP-based sink of tailseal shares: the target URL check, extra headers and credentials.
+import { z } from 'zod';
+import { deliveryFields } from '../delivery-config.js';
+import { tlsSchema, timeoutSchema } from '../http-client.js';
+
+export const HTTP_SINK_DEFAULTS = { gzip: true } as const;
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** RFC 9110 field-name (token). */
+const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Visible characters, space and tab: no CR, LF or NUL (no header injection). */
+const HEADER_VALUE_RE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+export const sinkNameSchema = z.string().regex(NAME_RE, 'letters, digits, ".", "_" or "-"');
+
+/**
+ * An http(s) URL. Credentials never go in the URL (they would end up in logs and proxies): use
+ * `auth`. The value itself is never echoed in messages (a query string may hold a token).
+ */
+export const httpUrlSchema = (what: string, o: { query: boolean; userinfo?: boolean }) =>
+  z.string().superRefine((v, ctx) => {
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `${what} must be an absolute http:// or https:// URL` });
+      return;
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `${what} must use http:// or https://` });
+    if (!o.userinfo && (u.username !== '' || u.password !== '')) ctx.addIssue({ code: 'custom', message: `${what} must not contain user:password@; put credentials in auth` });
+    if (u.hash !== '' || v.includes('#')) ctx.addIssue({ code: 'custom', message: `${what} must not contain a #fragment` });
+    if (!o.query && u.search !== '') ctx.addIssue({ code: 'custom', message: `${what} must not contain a ?query` });
+  });
+
+/** Extra request headers, e.g. `X-Tenant: ${TENANT}`. Values are never logged. */
+export const headersSchema = z
+  .record(
+    z.string().regex(HEADER_NAME_RE, 'header names are HTTP tokens (letters, digits, "-" ...)'),
+    z.string().regex(HEADER_VALUE_RE, 'header values may not contain line breaks or control characters'),
+  )
+  .default({});
+
+/**
+ * Credentials: `{ bearer_token }` (sent as `Authorization: Bearer ...`) or `{ username, password }`
+ * (HTTP Basic). Write them as `${ENV}` references; they are never logged.
+ */
+export const authSchema = z
+  .strictObject({
+    bearer_token: z.string().min(1).regex(HEADER_VALUE_RE, 'may not contain line breaks or control characters').optional(),
+    username: z
+      .string()
+      .min(1)
+      .regex(/^[^:\r\n\0]*$/, 'may not contain ":" or line breaks (RFC 7617)')
+      .optional(),
+    password: z.string().regex(/^[^\r\n\0]*$/, 'may not contain line breaks').optional(),
+  })
+  .superRefine((a, ctx) => {
+    const basic = a.username !== undefined || a.password !== undefined;
+    if (a.bearer_token !== undefined && basic) ctx.addIssue({ code: 'custom', message: 'set either bearer_token, or username and password, not both' });
+    else if (a.bearer_token === undefined && !basic) ctx.addIssue({ code: 'custom', message: 'set bearer_token, or username and password' });
+    else if (basic && (a.username === undefined || a.password === undefined)) ctx.addIssue({ code: 'custom', message: 'username and password go together' });
+  });
+
+export type HttpAuthConfig = z.infer<typeof authSchema>;
+
+/**
+ * Header names the sink sets itself; configuring them is an error (and `Authorization` is an
+ * error only when `auth` is set, since without it a custom scheme may go in `headers`).
+ */
+export function checkHeaders(reserved: readonly string[]) {
+  return (c: { headers: Record<string, string>; auth?: HttpAuthConfig | undefined }, ctx: z.RefinementCtx): void => {
+    for (const name of Object.keys(c.headers)) {
+      const lower = name.toLowerCase();
+      if (reserved.includes(lower) || (lower === 'authorization' && c.auth !== undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['headers', name], message: lower === 'authorization' ? 'set either auth or an Authorization header, not both' : 'this header is set by the sink itself' });
+      }
+    }
+  };
+}
+
+/** Headers every HTTP sink controls (framing and hop-by-hop). */
+export const TRANSPORT_HEADERS = ['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'content-type', 'content-encoding'] as const;
+
+export const httpSinkSchema = z
+  .strictObject({
+    name: sinkNameSchema,
+    type: z.literal('http'),
+    /** The collector's URL; every object is POSTed to it. */
+    url: httpUrlSchema('url', { query: true }),
+    /** Gzip the body (Content-Encoding: gzip; the object name then ends in .ndjson.gz). */
+    gzip: z.boolean().default(HTTP_SINK_DEFAULTS.gzip),
+    headers: headersSchema,
+    auth: authSchema.optional(),
+    tls: tlsSchema,
+    timeout: timeoutSchema,
+    /** HTTP(S) proxy URL (http://proxy:3128); may carry user:password for the proxy. */
+    proxy: httpUrlSchema('proxy', { query: false, userinfo: true }).optional(),
+    ...deliveryFields,
+  })
+  .superRefine(checkHeaders([...TRANSPORT_HEADERS, 'idempotency-key', 'x-tailseal-object']));
+
+export type HttpSinkConfig = z.infer<typeof httpSinkSchema>;

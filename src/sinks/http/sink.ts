@@ -1,0 +1,171 @@
+// The `http` sink: POSTs every trail object, byte for byte as the file sink would store it, to
+// a collector URL. The object name goes in `Idempotency-Key` and `X-Tailseal-Object`, so a
+// collector can store each object once under its name and `tailseal verify` can check the
+// result. Any 2xx acknowledges the object; every other answer becomes a coded error
+// (http-errors.ts) that the shared retry classifier understands, Retry-After included.
+//
+// HttpTransport is the request path every HTTP-based sink of this folder family shares
+// (http, opa): one undici dispatcher per sink, credentials, an overall deadline, response
+// bodies always consumed, and secrets scrubbed from error excerpts.
+import type { Logger } from 'pino';
+import { type Dispatcher, request } from 'undici';
+import { TailsealError } from '../../errors.js';
+import { encodeObject } from '../../seal/object.js';
+import { type TimeoutConfig, type TlsConfig, createDispatcher } from '../http-client.js';
+import { statusError } from '../http-errors.js';
+import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';
+import type { HttpAuthConfig, HttpSinkConfig } from './config.js';
+
+/** How much of an error answer's body is kept for the log. */
+const EXCERPT_BYTES = 1024;
+
+export interface TransportOptions {
+  headers: Record<string, string>;
+  auth?: HttpAuthConfig | undefined;
+  tls: TlsConfig;
+  timeout: TimeoutConfig;
+  proxy?: string | undefined;
+}
+
+/** A URL without query and fragment (safe to log: a query string may hold a token). */
+export function redactUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname}`;
+}
+
+export class HttpTransport {
+  private dispatcher: Dispatcher | null = null;
+  private closed = false;
+  /** The configured header values and credentials: scrubbed from anything we put in a message. */
+  private readonly secrets: string[];
+  readonly baseHeaders: Record<string, string>;
+
+  constructor(
+    private readonly sink: string,
+    private readonly opts: TransportOptions,
+    private readonly log: Logger,
+  ) {
+    const headers: Record<string, string> = { 'user-agent': 'tailseal' };
+    for (const [k, v] of Object.entries(opts.headers)) headers[k.toLowerCase()] = v;
+    const a = opts.auth;
+    if (a?.bearer_token !== undefined) headers.authorization = `Bearer ${a.bearer_token}`;
+    else if (a?.username !== undefined) headers.authorization = `Basic ${Buffer.from(`${a.username}:${a.password ?? ''}`, 'utf8').toString('base64')}`;
+    this.baseHeaders = headers;
+    this.secrets = [...Object.values(opts.headers), a?.bearer_token, a?.password, headers.authorization].filter((s): s is string => s !== undefined && s.length >= 4)
+      .sort((x, y) => y.length - x.length);
+  }
+
+  /** Creates the dispatcher (reads TLS files: CONFIG_INVALID when they are unreadable). */
+  open(): Dispatcher {
+    if (this.closed) throw new TailsealError('SINK_RETRYABLE', `sink ${this.sink}: closed`);
+    this.dispatcher ??= createDispatcher(this.sink, { tls: this.opts.tls, timeout: this.opts.timeout, proxy: this.opts.proxy }, this.log);
+    return this.dispatcher;
+  }
+
+  /**
+   * POSTs `body` to `url`; resolves on any 2xx (the response body is read and discarded).
+   * Throws statusError(...) for any other status, a TailsealError SINK_RETRYABLE when the
+   * whole exchange overruns connect + request timeouts, or undici's own error (UND_ERR_*,
+   * ECONNREFUSED ...) for network failures. `what` names the request in messages.
+   */
+  async post(url: string, headers: Record<string, string>, body: Buffer, what: string): Promise<number> {
+    const dispatcher = this.open();
+    // undici's headers/body timeouts are per phase; this bounds the whole exchange, so a
+    // remote that reads the request body at a trickle cannot hold a put forever.
+    const deadlineMs = this.opts.timeout.connect + this.opts.timeout.request;
+    const signal = AbortSignal.timeout(deadlineMs);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, { method: 'POST', headers: { ...this.baseHeaders, ...headers }, body, dispatcher, signal });
+    } catch (err) {
+      if (signal.aborted && !isUndiciError(err)) {
+        throw new TailsealError('SINK_RETRYABLE', `sink ${this.sink}: ${what} did not complete within ${deadlineMs} ms (timeout.connect + timeout.request)`, { cause: err });
+      }
+      throw err;
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      // The answer is in; a body that breaks off afterwards does not undo it.
+      await res.body.dump().catch(() => undefined);
+      return res.statusCode;
+    }
+    const detail = this.scrub(await excerpt(res.body));
+    throw statusError(this.sink, what, res.statusCode, res.headers, detail);
+  }
+
+  private scrub(text: string): string {
+    let out = text;
+    for (const s of this.secrets) out = out.split(s).join('[redacted]');
+    return out;
+  }
+
+  /** Releases the connections at once; safe before open() and safe twice. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const d = this.dispatcher;
+    this.dispatcher = null;
+    if (d) await d.destroy().catch(() => undefined);
+  }
+}
+
+function isUndiciError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('UND_ERR_');
+}
+
+/** The first EXCERPT_BYTES of a response body as text; the rest is discarded. */
+async function excerpt(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const chunk of body) {
+      parts.push(chunk as Buffer);
+      n += (chunk as Buffer).length;
+      if (n >= EXCERPT_BYTES) break; // leaving the loop destroys the stream
+    }
+  } catch {
+    // An error answer whose body breaks off: the status is what counts.
+  }
+  return Buffer.concat(parts).subarray(0, EXCERPT_BYTES).toString('utf8');
+}
+
+export class HttpSink implements Sink {
+  readonly type = 'http';
+  readonly name: string;
+  private readonly transport: HttpTransport;
+  private readonly target: string;
+
+  constructor(private readonly config: HttpSinkConfig, private readonly ctx: SinkContext) {
+    this.name = config.name;
+    this.transport = new HttpTransport(config.name, config, ctx.log);
+    this.target = redactUrl(config.url);
+  }
+
+  async start(): Promise<void> {
+    this.transport.open();
+    const auth = this.config.auth === undefined ? 'none' : this.config.auth.bearer_token !== undefined ? 'bearer' : 'basic';
+    if (auth !== 'none' && new URL(this.config.url).protocol === 'http:') {
+      this.ctx.log.warn({ sink: this.name, url: this.target }, 'Credentials are sent over plain http://; use https:// outside a trusted network.');
+    }
+    this.ctx.log.info({ sink: this.name, url: this.target, gzip: this.config.gzip, auth, proxy: this.config.proxy !== undefined }, 'HTTP sink ready.');
+  }
+
+  async put(obj: TrailObject): Promise<PutResult> {
+    const { name, body } = encodeObject(obj, this.config.gzip);
+    const headers: Record<string, string> = {
+      'content-type': 'application/x-ndjson',
+      'idempotency-key': name,
+      'x-tailseal-object': name,
+    };
+    if (this.config.gzip) headers['content-encoding'] = 'gzip';
+    await this.transport.post(this.config.url, headers, body, `POST ${this.target} (object ${name})`);
+    return 'stored';
+  }
+
+  async close(): Promise<void> {
+    await this.transport.close();
+  }
+}
+
+export function createHttpSink(config: HttpSinkConfig, ctx: SinkContext): Sink {
+  return new HttpSink(config, ctx);
+}

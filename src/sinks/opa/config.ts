@@ -1,0 +1,51 @@
+// Config of the `opa` sink: OPA's own decision-log upload protocol (POST <url><resource>, a
+// gzip'd JSON array of events), so any service that accepts OPA's uploads accepts tailseal's.
+import { z } from 'zod';
+import { size } from '../../config/units.js';
+import { deliveryFields } from '../delivery-config.js';
+import { tlsSchema, timeoutSchema } from '../http-client.js';
+import { TRANSPORT_HEADERS, authSchema, checkHeaders, headersSchema, httpUrlSchema, sinkNameSchema } from '../http/config.js';
+
+export const OPA_SINK_DEFAULTS = {
+  resource: '/logs',
+  /** OPA's default `reporting.upload_size_limit_bytes`. */
+  upload_size_limit_bytes: 32768,
+  include_seal: true,
+} as const;
+
+/** OPA clamps upload_size_limit_bytes to at least 90 bytes; so do we (as a config error). */
+export const MIN_UPLOAD_SIZE_LIMIT = 90;
+
+export const opaSinkSchema = z
+  .strictObject({
+    name: sinkNameSchema,
+    type: z.literal('opa'),
+    /** The decision-log service's base URL (OPA's `services[_].url`). */
+    url: httpUrlSchema('url', { query: false }),
+    /** Path appended to url (OPA's `decision_logs.resource`). */
+    resource: z
+      .string()
+      .regex(/^\/?[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/, 'a URL path such as "/logs"')
+      .default(OPA_SINK_DEFAULTS.resource),
+    /** Largest gzip'd body per POST (OPA's `reporting.upload_size_limit_bytes`). */
+    upload_size_limit_bytes: size(MIN_UPLOAD_SIZE_LIMIT).default(OPA_SINK_DEFAULTS.upload_size_limit_bytes),
+    /** Add a `tailseal` field {stream, seq, chain, object} to each event and the checkpoint header. */
+    include_seal: z.boolean().default(OPA_SINK_DEFAULTS.include_seal),
+    headers: headersSchema,
+    auth: authSchema.optional(),
+    tls: tlsSchema,
+    timeout: timeoutSchema,
+    proxy: httpUrlSchema('proxy', { query: false, userinfo: true }).optional(),
+    ...deliveryFields,
+  })
+  .superRefine(checkHeaders([...TRANSPORT_HEADERS, 'x-tailseal-object', 'x-tailseal-checkpoint', 'x-tailseal-chunk']));
+
+export type OpaSinkConfig = z.infer<typeof opaSinkSchema>;
+
+/**
+ * `<url>/<resource>` joined the way OPA's REST client joins a service URL and a path (slashes
+ * around the resource trimmed, one "/" between).
+ */
+export function uploadUrl(c: Pick<OpaSinkConfig, 'url' | 'resource'>): string {
+  return `${c.url.replace(/\/+$/, '')}/${c.resource.replace(/^\/+|\/+$/g, '')}`;
+}
