@@ -82,6 +82,16 @@ export function checkHeaders(reserved: readonly string[]) {
 /** Headers every HTTP sink controls (framing and hop-by-hop). */
 export const TRANSPORT_HEADERS = ['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'content-type', 'content-encoding'] as const;
 
+/** The keys every HTTP-based sink (http, opa) shares: request headers, auth, TLS, timeouts, proxy. */
+export const httpClientFields = {
+  headers: headersSchema,
+  auth: authSchema.optional(),
+  tls: tlsSchema,
+  timeout: timeoutSchema,
+  /** HTTP(S) proxy URL (http://proxy:3128); may carry user:password for the proxy. */
+  proxy: httpUrlSchema('proxy', { query: false, userinfo: true }).optional(),
+};
+
 export const httpSinkSchema = z
   .strictObject({
     name: sinkNameSchema,
@@ -90,12 +100,7 @@ export const httpSinkSchema = z
     url: httpUrlSchema('url', { query: true }),
     /** Gzip the body (Content-Encoding: gzip; the object name then ends in .ndjson.gz). */
     gzip: z.boolean().default(HTTP_SINK_DEFAULTS.gzip),
-    headers: headersSchema,
-    auth: authSchema.optional(),
-    tls: tlsSchema,
-    timeout: timeoutSchema,
-    /** HTTP(S) proxy URL (http://proxy:3128); may carry user:password for the proxy. */
-    proxy: httpUrlSchema('proxy', { query: false, userinfo: true }).optional(),
+    ...httpClientFields,
     ...deliveryFields,
   })
   .superRefine(checkHeaders([...TRANSPORT_HEADERS, 'idempotency-key', 'x-tailseal-object']));

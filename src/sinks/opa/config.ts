@@ -3,8 +3,7 @@
 import { z } from 'zod';
 import { size } from '../../config/units.js';
 import { deliveryFields } from '../delivery-config.js';
-import { tlsSchema, timeoutSchema } from '../http-client.js';
-import { TRANSPORT_HEADERS, authSchema, checkHeaders, headersSchema, httpUrlSchema, sinkNameSchema } from '../http/config.js';
+import { TRANSPORT_HEADERS, checkHeaders, httpClientFields, httpUrlSchema, sinkNameSchema } from '../http/config.js';
 
 export const OPA_SINK_DEFAULTS = {
   resource: '/logs',
@@ -31,11 +30,7 @@ export const opaSinkSchema = z
     upload_size_limit_bytes: size(MIN_UPLOAD_SIZE_LIMIT).default(OPA_SINK_DEFAULTS.upload_size_limit_bytes),
     /** Add a `tailseal` field {stream, seq, chain, object} to each event and the checkpoint header. */
     include_seal: z.boolean().default(OPA_SINK_DEFAULTS.include_seal),
-    headers: headersSchema,
-    auth: authSchema.optional(),
-    tls: tlsSchema,
-    timeout: timeoutSchema,
-    proxy: httpUrlSchema('proxy', { query: false, userinfo: true }).optional(),
+    ...httpClientFields,
     ...deliveryFields,
   })
   .superRefine(checkHeaders([...TRANSPORT_HEADERS, 'x-tailseal-object', 'x-tailseal-checkpoint', 'x-tailseal-chunk']));
