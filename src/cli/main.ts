@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { checkpointCommand } from './checkpoint.js';
 import { checkSinkCommand } from './check-sink.js';
+import { requeueCommand } from './requeue.js';
+import { statusCommand } from './status.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 import { keygen } from './keygen.js';
 import { run } from './run.js';
@@ -63,6 +65,22 @@ function program(): Command {
     .requiredOption('-c, --config <file>', 'config file (YAML)')
     .action(async (name: string, o: { config: string }) => {
       process.exitCode = await checkSinkCommand(name, o);
+    });
+
+  p.command('status')
+    .description('show streams, files and their lag, the outbox, sinks and parked objects (works while the daemon runs)')
+    .requiredOption('-c, --config <file>', 'config file (YAML)')
+    .option('--json', 'print JSON')
+    .action((o: { config: string; json?: boolean }) => {
+      process.exitCode = statusCommand(o);
+    });
+
+  p.command('requeue')
+    .description('re-queue objects parked after a permanent error or conflict (all sinks, or one)')
+    .argument('[sink]', 'sink name')
+    .requiredOption('-c, --config <file>', 'config file (YAML)')
+    .action((sink: string | undefined, o: { config: string }) => {
+      process.exitCode = requeueCommand(sink, o);
     });
 
   p.command('checkpoint')

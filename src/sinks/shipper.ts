@@ -14,7 +14,12 @@ export interface Outbox {
   nextObject(afterId: number): Omit<TrailObject, 'lines'> | undefined;
   entryLines(stream: string, firstSeq: number, size: number): Buffer[];
   ackObject(sink: string, id: number, sinks: readonly string[]): void;
+  park(sink: string, objectId: number, code: string, reason: string): void;
+  isParked(sink: string, objectId: number): boolean;
 }
+
+/** How often a parked object checks whether an operator re-queued it. */
+const PARKED_POLL_MS = 1000;
 
 export interface ShipperStats {
   acked: number;
@@ -159,9 +164,24 @@ export class Shipper {
         if (retryAfter !== undefined) this.notBefore = Math.max(this.notBefore, Date.now() + retryAfter);
         const delay = Math.max(retryDelay(cls, attempt, this.opts.backoff), retryAfter ?? 0);
         const fields = { sink: this.sink.name, stream: obj.stream, first_seq: obj.firstSeq, size: obj.size, class: cls, attempt, retry_in_ms: delay, err: errorMessage(err), code: (err as { code?: string }).code };
-        if (cls === 'retryable' && attempt < 5) this.log.warn(fields, 'Delivery failed; will retry.');
-        else this.log.error(fields, cls === 'conflict' ? 'Delivery conflict: the store holds different content under this name; nothing is overwritten and the object stays in the outbox.' : 'Delivery keeps failing; the object stays in the outbox.');
-        await sleep(delay, this.stopping.signal);
+        if (cls === 'retryable') {
+          if (attempt < 5) this.log.warn(fields, 'Delivery failed; will retry.');
+          else this.log.error(fields, 'Delivery keeps failing; the object stays in the outbox.');
+          await sleep(delay, this.stopping.signal);
+          continue;
+        }
+        // Permanent or conflict: retrying will not help until someone acts. Park the object for
+        // this sink (its cursor waits here; nothing is skipped) until `tailseal requeue`.
+        this.outbox.park(this.sink.name, obj.id, String(fields.code ?? cls), errorMessage(err));
+        this.log.error(
+          { ...fields, retry_in_ms: undefined },
+          cls === 'conflict'
+            ? `Delivery conflict: the store holds different content under this name; nothing is overwritten. The object is parked for this sink; after resolving it run \`tailseal requeue ${this.sink.name}\`.`
+            : `Delivery refused permanently; the object is parked for this sink. Fix the cause, then run \`tailseal requeue ${this.sink.name}\`.`,
+        );
+        while (!this.stopping.signal.aborted && this.outbox.isParked(this.sink.name, obj.id)) await sleep(PARKED_POLL_MS, this.stopping.signal);
+        if (!this.stopping.signal.aborted) this.log.info({ sink: this.sink.name, stream: obj.stream, first_seq: obj.firstSeq }, 'Parked object re-queued; delivering again.');
+        attempt = 0;
       }
     }
   }

@@ -59,6 +59,18 @@ export const MIGRATIONS: readonly string[] = [
     value  INTEGER NOT NULL
   );
   `,
+  // v1 -> v2: objects a sink refused for good (permanent error, conflict), held until an operator
+  // re-queues them (`tailseal requeue`); the sink's cursor waits at them, nothing is skipped.
+  `
+  CREATE TABLE parked (
+    sink       TEXT NOT NULL,
+    object_id  INTEGER NOT NULL,
+    code       TEXT NOT NULL,
+    reason     TEXT NOT NULL,
+    parked_at  INTEGER NOT NULL,
+    PRIMARY KEY (sink, object_id)
+  );
+  `,
 ];
 
 export const SQL_PRAGMAS = [
@@ -105,3 +117,10 @@ export const SQL_DELETE_CURSOR = 'DELETE FROM sink_cursors WHERE sink = ?';
 export const SQL_GET_COUNTER = 'SELECT value FROM counters WHERE name = ?';
 export const SQL_ADD_COUNTER = 'INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value';
 export const SQL_LIST_COUNTERS = 'SELECT name, value FROM counters ORDER BY name';
+
+export const SQL_PARK = 'INSERT INTO parked (sink, object_id, code, reason, parked_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(sink, object_id) DO UPDATE SET code = excluded.code, reason = excluded.reason';
+export const SQL_IS_PARKED = 'SELECT 1 AS parked FROM parked WHERE sink = ? AND object_id = ?';
+export const SQL_LIST_PARKED = 'SELECT p.sink, p.object_id, p.code, p.reason, p.parked_at, o.stream, o.first_seq, o.size FROM parked p LEFT JOIN objects o ON o.id = p.object_id ORDER BY p.sink, p.object_id';
+export const SQL_UNPARK_SINK = 'DELETE FROM parked WHERE sink = ?';
+export const SQL_UNPARK_ALL = 'DELETE FROM parked';
+export const SQL_COUNT_OBJECTS_AFTER = 'SELECT COUNT(*) AS n FROM objects WHERE id > ?';

@@ -37,6 +37,18 @@ export interface OutboxObject {
   createdAt: number;
 }
 
+/** An object a sink refused for good, waiting for an operator. */
+export interface ParkedObject {
+  sink: string;
+  objectId: number;
+  code: string;
+  reason: string;
+  parkedAt: number;
+  stream: string | null;
+  firstSeq: number | null;
+  size: number | null;
+}
+
 /** What one read-and-seal step commits. */
 export interface SealCommit {
   /** The stream head after the new entries; `before` is its next_seq when the step began. */
@@ -174,9 +186,7 @@ export class StateStore {
 
   cursor(sink: string): number {
     const r = this.q(Q.SQL_GET_CURSOR).get(sink) as { acked_id: number } | undefined;
-    if (r) return r.acked_id;
-    this.q(Q.SQL_UPSERT_CURSOR).run(sink, 0);
-    return 0;
+    return r?.acked_id ?? 0;
   }
 
   /**
@@ -201,6 +211,38 @@ export class StateStore {
 
   listCursors(): { sink: string; acked_id: number }[] {
     return this.q(Q.SQL_LIST_CURSORS).all() as never;
+  }
+
+  /** Holds an object for a sink until an operator re-queues it (`tailseal requeue`). */
+  park(sink: string, objectId: number, code: string, reason: string): void {
+    this.q(Q.SQL_PARK).run(sink, objectId, code, reason, Date.now());
+  }
+
+  isParked(sink: string, objectId: number): boolean {
+    return this.q(Q.SQL_IS_PARKED).get(sink, objectId) !== undefined;
+  }
+
+  listParked(): ParkedObject[] {
+    return (this.q(Q.SQL_LIST_PARKED).all() as { sink: string; object_id: number; code: string; reason: string; parked_at: number; stream: string | null; first_seq: number | null; size: number | null }[]).map((r) => ({
+      sink: r.sink,
+      objectId: r.object_id,
+      code: r.code,
+      reason: r.reason,
+      parkedAt: r.parked_at,
+      stream: r.stream,
+      firstSeq: r.first_seq,
+      size: r.size,
+    }));
+  }
+
+  /** Re-queues the parked objects of `sink` (all sinks when undefined); returns how many. */
+  unpark(sink?: string): number {
+    return sink === undefined ? this.q(Q.SQL_UNPARK_ALL).run().changes : this.q(Q.SQL_UNPARK_SINK).run(sink).changes;
+  }
+
+  /** Objects the outbox holds after `id` (a sink's backlog past its cursor). */
+  objectsAfter(id: number): number {
+    return (this.q(Q.SQL_COUNT_OBJECTS_AFTER).get(id) as { n: number }).n;
   }
 
   // ---- counters ------------------------------------------------------------------------

@@ -39,6 +39,17 @@ export class FileSink implements Sink {
   }
 
   async put(obj: TrailObject): Promise<PutResult> {
+    try {
+      return await this.write(obj);
+    } catch (err) {
+      if (err instanceof TailsealError) throw err;
+      // Local filesystem trouble (full, read-only, a path in the way) is fixed on the host and
+      // then simply works again: retry with backoff rather than park the object.
+      throw new TailsealError('SINK_RETRYABLE', `sink ${this.name}: writing to ${this.config.dir} failed: ${errorMessage(err)}`, { cause: err, details: { errno: (err as NodeJS.ErrnoException).code } });
+    }
+  }
+
+  private async write(obj: TrailObject): Promise<PutResult> {
     const { name, body } = encodeObject(obj, this.config.gzip);
     const final = join(this.config.dir, ...name.split('/'));
     const dir = dirname(final);
