@@ -57,7 +57,9 @@ export class S3Client {
     const { endpoint, bucket, pathStyle, region } = this.loc;
     const host = pathStyle ? endpoint.host : `${bucket}.${endpoint.host}`;
     const basePath = endpoint.pathname.replace(/\/$/, '');
-    const path = `${basePath}${pathStyle ? `/${bucket}` : ''}/${key ?? ''}`;
+    // Bucket-level requests (key null) address "/bucket" path-style, "/" virtual-hosted.
+    const bucketPath = `${basePath}${pathStyle ? `/${bucket}` : ''}`;
+    const path = key === null ? bucketPath || '/' : `${bucketPath}/${key}`;
     const body = o.body;
     const payloadHash = body ? createHash('sha256').update(body).digest('hex') : EMPTY_PAYLOAD_HASH;
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
