@@ -1,0 +1,123 @@
+// The shipper: concurrent uploads, a cursor that only advances over a contiguous prefix,
+// Retry-After holding back the whole sink, and parking. Real SQLite state; the sink is a small
+// in-process implementation of the Sink interface whose puts the test completes at will.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { TailsealError } from '../../src/errors.js';
+import { createLogger } from '../../src/log.js';
+import { generateKeyPair, parseSignerKey } from '../../src/seal/keys.js';
+import { sealRecords, signHead } from '../../src/seal/sealer.js';
+import { Shipper } from '../../src/sinks/shipper.js';
+import type { PutResult, Sink, TrailObject } from '../../src/sinks/sink.js';
+import { openDatabase } from '../../src/store/db.js';
+import { StateStore } from '../../src/store/state.js';
+import { waitFor } from '../helpers/daemon.js';
+
+const signer = parseSignerKey(generateKeyPair('tailseal.test/shipper', new Uint8Array(32).fill(3)).signerKey);
+const log = createLogger('silent');
+
+/** A state store holding `n` objects of one entry each. */
+function storeWith(dir: string, n: number): StateStore {
+  const store = new StateStore(openDatabase(join(dir, `s${Math.random()}.db`)));
+  let head = store.loadStream('opa');
+  for (let i = 0; i < n; i++) {
+    const sealed = sealRecords(head, [{ kind: 'decision', source: '/x', offset: i, payload: Buffer.from(`{"i":${i}}`) }], 1000 + i);
+    store.commitSealed({ stream: sealed.head, before: head.nextSeq, entries: sealed.entries });
+    store.commitCheckpoint('opa', i, i + 1, signHead('t', sealed.head, 1000 + i, signer), 1000 + i);
+    head = { ...head, ...sealed.head };
+  }
+  return store;
+}
+
+/** A sink whose puts wait until the test settles them. */
+class ManualSink implements Sink {
+  readonly type = 'manual';
+  readonly name = 'm';
+  readonly pending = new Map<number, { resolve: (r: PutResult) => void; reject: (e: unknown) => void }>();
+  readonly calls: { id: number; at: number }[] = [];
+  async start(): Promise<void> {}
+  async close(): Promise<void> {}
+  put(obj: TrailObject): Promise<PutResult> {
+    this.calls.push({ id: obj.id, at: Date.now() });
+    return new Promise((resolve, reject) => this.pending.set(obj.id, { resolve, reject }));
+  }
+  settle(id: number, outcome: PutResult | Error): void {
+    const p = this.pending.get(id)!;
+    this.pending.delete(id);
+    if (outcome instanceof Error) p.reject(outcome);
+    else p.resolve(outcome);
+  }
+}
+
+describe('shipper', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tailseal-shipper-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('uploads up to in_flight objects at once; the cursor advances only over a contiguous prefix', async () => {
+    const store = storeWith(dir, 6);
+    const sink = new ManualSink();
+    const sh = new Shipper(sink, store, ['m'], log, () => undefined, { backoff: { baseMs: 5, maxMs: 20 }, inFlight: 3, started: true });
+    sh.start();
+    await waitFor(() => sink.pending.size === 3, 'three uploads in flight');
+    assert.deepEqual([...sink.pending.keys()], [1, 2, 3]);
+    sink.settle(3, 'stored');
+    sink.settle(2, 'stored');
+    await waitFor(() => sink.pending.size === 3, 'two more dispatched');
+    assert.equal(store.cursor('m'), 0, 'objects 2 and 3 are stored, but 1 is not: the cursor stays');
+    sink.settle(1, 'stored');
+    await waitFor(() => store.cursor('m') === 3, 'the cursor jumps over 1..3 once 1 is stored');
+    for (const id of [6, 5, 4]) {
+      await waitFor(() => sink.pending.has(id), `object ${id} in flight`);
+      sink.settle(id, 'existed');
+    }
+    await waitFor(() => store.cursor('m') === 6, 'all acknowledged');
+    assert.equal(store.outboxBytes(), 0, 'the outbox is empty');
+    await sh.stop();
+    store.close();
+  });
+
+  it("a Retry-After holds back every upload to the sink, not just the one it answered", async () => {
+    const store = storeWith(dir, 2);
+    const sink = new ManualSink();
+    const sh = new Shipper(sink, store, ['m'], log, () => undefined, { backoff: { baseMs: 1, maxMs: 5 }, inFlight: 2, started: true });
+    sh.start();
+    await waitFor(() => sink.pending.size === 2, 'both in flight');
+    const throttled = Date.now();
+    sink.settle(1, new TailsealError('SINK_RETRYABLE', '429', { details: { status: 429, retryAfterMs: 400 } }));
+    await new Promise((r) => setTimeout(r, 20));
+    sink.settle(2, new TailsealError('SINK_RETRYABLE', '503', { details: { status: 503 } })); // would retry in ~1 ms
+    await waitFor(() => sink.pending.size === 2, 'both retried');
+    const retries = sink.calls.slice(2);
+    assert.ok(retries.every((c) => c.at - throttled >= 390), `no retry before the Retry-After: ${retries.map((c) => c.at - throttled)}`);
+    sink.settle(1, 'stored');
+    sink.settle(2, 'stored');
+    await waitFor(() => store.cursor('m') === 2, 'delivered');
+    await sh.stop();
+    store.close();
+  });
+
+  it('a permanent refusal parks the object until it is re-queued; nothing after it is acknowledged', async () => {
+    const store = storeWith(dir, 2);
+    const sink = new ManualSink();
+    const sh = new Shipper(sink, store, ['m'], log, () => undefined, { backoff: { baseMs: 1, maxMs: 5 }, inFlight: 1, started: true });
+    sh.start();
+    await waitFor(() => sink.pending.has(1), 'object 1 in flight');
+    sink.settle(1, new TailsealError('SINK_PERMANENT', 'HTTP 403', { details: { status: 403 } }));
+    await waitFor(() => store.isParked('m', 1), 'object 1 parked');
+    assert.deepEqual(store.listParked().map((p) => [p.sink, p.objectId, p.code]), [['m', 1, 'SINK_PERMANENT']]);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(sink.pending.size, 0, 'no retry while parked');
+    assert.equal(store.cursor('m'), 0);
+    assert.equal(store.unpark('m'), 1);
+    await waitFor(() => sink.pending.has(1), 're-queued object retried');
+    sink.settle(1, 'stored');
+    await waitFor(() => sink.pending.has(2), 'then object 2');
+    sink.settle(2, 'stored');
+    await waitFor(() => store.cursor('m') === 2, 'both delivered');
+    await sh.stop();
+    store.close();
+  });
+});
