@@ -16,6 +16,7 @@ export interface Outbox {
   ackObject(sink: string, id: number, sinks: readonly string[]): void;
   park(sink: string, objectId: number, code: string, reason: string): void;
   isParked(sink: string, objectId: number): boolean;
+  addCounters(values: Record<string, number>): void;
 }
 
 /** How often a parked object checks whether an operator re-queued it. */
@@ -159,6 +160,7 @@ export class Shipper {
         this.stats.failures++;
         this.stats.lastError = errorMessage(err);
         const cls = classifyError(err);
+        this.count(`failures_${cls}`);
         // A server's Retry-After (429/503) is a floor for the wait, never a reason to retry sooner.
         const retryAfter = retryAfterOf(err);
         if (retryAfter !== undefined) this.notBefore = Math.max(this.notBefore, Date.now() + retryAfter);
@@ -173,6 +175,7 @@ export class Shipper {
         // Permanent or conflict: retrying will not help until someone acts. Park the object for
         // this sink (its cursor waits here; nothing is skipped) until `tailseal requeue`.
         this.outbox.park(this.sink.name, obj.id, String(fields.code ?? cls), errorMessage(err));
+        this.count('parked');
         this.log.error(
           { ...fields, retry_in_ms: undefined },
           cls === 'conflict'
@@ -183,6 +186,15 @@ export class Shipper {
         if (!this.stopping.signal.aborted) this.log.info({ sink: this.sink.name, stream: obj.stream, first_seq: obj.firstSeq }, 'Parked object re-queued; delivering again.');
         attempt = 0;
       }
+    }
+  }
+
+  /** Adds to this sink's persistent counters (shown by `tailseal status`); never fails a delivery. */
+  private count(what: string, n = 1): void {
+    try {
+      this.outbox.addCounters({ [`sink_${this.sink.name}_${what}`]: n });
+    } catch {
+      // The state database is having a bad moment; the log line carries the event anyway.
     }
   }
 
@@ -197,6 +209,7 @@ export class Shipper {
     // One transaction: cursor to `last`, and objects every sink now has leave the outbox.
     this.outbox.ackObject(this.sink.name, last, this.allSinks);
     this.stats.acked++;
+    this.count('acked');
     this.onAck();
   }
 }

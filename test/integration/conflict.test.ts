@@ -36,6 +36,7 @@ describe('write-once conflicts', () => {
     await waitFor(() => cli(['status', '--config', w.configFile]).stdout.includes('PARKED sink local'), 'the object to be parked');
     const status = JSON.parse(cli(['status', '--config', w.configFile, '--json']).stdout) as { parked: { sink: string; code: string; firstSeq: number }[] };
     assert.deepEqual(status.parked.map((p) => [p.sink, p.code, p.firstSeq]), [['local', 'SINK_CONFLICT', 0]]);
+    assert.equal((status as unknown as { counters: Record<string, number> }).counters.sink_local_failures_conflict, 1, 'the conflict is counted');
     rmSync(squatter);
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(storedDecisions(w.storeDir).length, 0, 'a parked object waits for the operator');

@@ -1,6 +1,8 @@
 // The http sink POSTs each trail object byte for byte, names it in Idempotency-Key, and turns
 // every failure into something the shared retry classifier understands.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { type Socket, connect } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,6 +65,35 @@ describe('http sink', () => {
     sinks.push(s);
     return s;
   };
+
+  it('goes through the configured proxy (an HTTP CONNECT proxy on 127.0.0.1)', async () => {
+    srv.set({ kind: 'ok' });
+    const tunnels: string[] = [];
+    const proxy = createServer();
+    proxy.on('connect', (req, client: Socket, head: Buffer) => {
+      tunnels.push(String(req.url));
+      const [host, port] = String(req.url).split(':');
+      const upstream = connect(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client).pipe(upstream);
+      });
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    try {
+      const s = sink({ proxy: `http://127.0.0.1:${(proxy.address() as { port: number }).port}` });
+      await s.start();
+      const before = srv.requests.length;
+      assert.equal(await s.put(data!), 'stored');
+      assert.deepEqual(tunnels, [`127.0.0.1:${srv.port}`], 'one tunnel to the collector');
+      assert.equal(srv.requests.length, before + 1);
+      await s.close();
+    } finally {
+      proxy.close();
+    }
+  });
 
   it('POSTs the exact gzip object bytes with its name as Idempotency-Key (defaults: gzip, bearer)', async () => {
     srv.set({ kind: 'ok' });
