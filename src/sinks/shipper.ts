@@ -85,11 +85,18 @@ export class Shipper {
     return this.outbox.nextObject(this.outbox.cursor(this.sink.name)) === undefined;
   }
 
-  /** Stops after the puts in progress finish; nothing is acknowledged that was not stored. */
-  async stop(): Promise<void> {
+  /**
+   * Stops dispatching and waits up to `waitMs` for the puts in progress. A put still running
+   * then is abandoned (the caller closes the sink, which aborts it): it was not acknowledged, so
+   * the object is sent again after the restart. A hung remote never holds up shutdown.
+   */
+  async stop(waitMs = 2000): Promise<void> {
     this.stopping.abort();
     this.wakeIdle?.();
-    await this.loop;
+    if (!this.loop) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.loop, new Promise<void>((res) => (timer = setTimeout(res, waitMs)))]);
+    clearTimeout(timer);
   }
 
   private async run(): Promise<void> {
@@ -157,6 +164,8 @@ export class Shipper {
         }
         return;
       } catch (err) {
+        // Shutting down: the put was abandoned or aborted; it is sent again after the restart.
+        if (this.stopping.signal.aborted) return;
         this.stats.failures++;
         this.stats.lastError = errorMessage(err);
         const cls = classifyError(err);

@@ -115,7 +115,9 @@ export class S3Sink implements Sink {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.dispatcher.close();
+    // destroy, not close: a hung upload must not hold up shutdown (it was not acknowledged, so
+    // it is simply sent again next time).
+    await this.dispatcher.destroy().catch(() => undefined);
   }
 }
 
