@@ -44,6 +44,8 @@ export interface DaemonOptions {
 export class Daemon implements BatchConsumer {
   private readonly store: StateStore;
   private readonly heads = new Map<string, StreamState>();
+  /** Bytes of entries sealed since each stream's last checkpoint (derived; rebuilt at start). */
+  private readonly pendingBytes = new Map<string, number>();
   private readonly policy: CheckpointPolicy;
   private sources: Source[] = [];
   private sinks: Sink[] = [];
@@ -55,7 +57,7 @@ export class Daemon implements BatchConsumer {
   private constructor(private readonly opts: DaemonOptions) {
     this.store = new StateStore(openDatabase(stateDbPath(opts.config)));
     const c = opts.config.checkpoint;
-    this.policy = { entries: c.entries, intervalMs: c.interval, heartbeatMs: c.heartbeat };
+    this.policy = { entries: c.entries, maxBytes: c.max_bytes, intervalMs: c.interval, heartbeatMs: c.heartbeat };
   }
 
   /** Opens state, starts sinks and shippers, then sources. Throws (nothing running) on failure. */
@@ -72,7 +74,10 @@ export class Daemon implements BatchConsumer {
 
   private async startAll(): Promise<void> {
     const { config, log } = this.opts;
-    for (const s of this.store.listStreams()) this.heads.set(s.name, s);
+    for (const s of this.store.listStreams()) {
+      this.heads.set(s.name, s);
+      this.pendingBytes.set(s.name, this.store.entryBytes(s.name, s.checkpointedSize, s.nextSeq));
+    }
     for (const input of config.inputs) {
       const stream = input.stream ?? input.name;
       if (!this.heads.has(stream)) this.heads.set(stream, this.store.loadStream(stream));
@@ -146,7 +151,10 @@ export class Daemon implements BatchConsumer {
     // Committed: only now does the in-memory head move.
     const next: StreamState = { ...head, ...sealed.head };
     this.heads.set(batch.stream, next);
-    if (next.nextSeq - next.checkpointedSize >= this.policy.entries) this.checkpoint(next, now);
+    let bytes = this.pendingBytes.get(batch.stream) ?? 0;
+    for (const e of sealed.entries) bytes += e.line.length;
+    this.pendingBytes.set(batch.stream, bytes);
+    if (next.nextSeq - next.checkpointedSize >= this.policy.entries || bytes >= this.policy.maxBytes) this.checkpoint(next, now);
     return true;
   }
 
@@ -154,6 +162,7 @@ export class Daemon implements BatchConsumer {
     const note = signHead(this.opts.config.origin, s, now, this.opts.signer);
     const obj = this.store.commitCheckpoint(s.name, s.checkpointedSize, s.nextSeq, note, now);
     this.heads.set(s.name, { ...s, checkpointedSize: s.nextSeq, checkpointedAt: now, lastNote: note });
+    this.pendingBytes.set(s.name, 0);
     this.opts.log.debug({ stream: s.name, size: s.nextSeq, object_id: obj.id }, 'Checkpoint signed.');
     for (const sh of this.shippers) sh.notify();
   }
@@ -162,7 +171,7 @@ export class Daemon implements BatchConsumer {
   private checkpointTick(force = false): void {
     const now = Date.now();
     for (const s of this.heads.values()) {
-      const due = force ? s.nextSeq > s.checkpointedSize : checkpointDue(s, now, this.policy);
+      const due = force ? s.nextSeq > s.checkpointedSize : checkpointDue(s, now, this.policy, this.pendingBytes.get(s.name) ?? 0);
       if (!due) continue;
       try {
         this.checkpoint(s, now);

@@ -40,7 +40,9 @@ export const configSchema = z.strictObject({
   checkpoint: z
     .strictObject({
       entries: z.number().int().min(1).default(10_000),
-      interval: duration(10).default(1000),
+      /** Also sign once this many bytes of entries are pending: bounds object size and memory. */
+      max_bytes: size(4096).default(8 * 1024 * 1024),
+      interval: duration(10).default(500),
       heartbeat: duration(100).default(60_000),
     })
     .prefault({}),

@@ -52,15 +52,17 @@ export function sealRecords(head: StreamHead, records: readonly SealRecord[], no
 /** When to sign: every `entries` sealed entries, `intervalMs` after the last checkpoint, and a heartbeat when idle. */
 export interface CheckpointPolicy {
   entries: number;
+  /** Pending entry bytes that make a checkpoint due (bounds object size). */
+  maxBytes: number;
   intervalMs: number;
   heartbeatMs: number;
 }
 
 /** Whether a checkpoint of the stream is due now. */
-export function checkpointDue(s: { nextSeq: number; checkpointedSize: number; checkpointedAt: number }, now: number, p: CheckpointPolicy): boolean {
+export function checkpointDue(s: { nextSeq: number; checkpointedSize: number; checkpointedAt: number }, now: number, p: CheckpointPolicy, pendingBytes = 0): boolean {
   const pending = s.nextSeq - s.checkpointedSize;
   const age = now - s.checkpointedAt;
-  if (pending >= p.entries) return true;
+  if (pending >= p.entries || (pending > 0 && pendingBytes >= p.maxBytes)) return true;
   if (pending > 0) return age >= p.intervalMs;
   return age >= p.heartbeatMs;
 }

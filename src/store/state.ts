@@ -104,6 +104,11 @@ export class StateStore {
     return toStream(row);
   }
 
+  /** Bytes of the entry lines [from, to) of a stream still in the outbox. */
+  entryBytes(stream: string, from: number, to: number): number {
+    return (this.q(Q.SQL_COUNT_ENTRY_BYTES).get(stream, from, to) as { bytes: number }).bytes;
+  }
+
   listStreams(): StreamState[] {
     return (this.q(Q.SQL_LIST_STREAMS).all() as StreamRow[]).map(toStream);
   }

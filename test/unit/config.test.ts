@@ -37,7 +37,8 @@ describe('config', () => {
     const c = loadConfig(join(REPO_ROOT, 'config', 'example.yaml'));
     assert.equal(c.inputs[0]!.paths[0], './var/opa/*.log');
     assert.equal(c.sinks[0]!.type, 'file');
-    assert.equal(c.checkpoint.interval, 1000);
+    assert.equal(c.checkpoint.interval, 500);
+    assert.equal(c.checkpoint.max_bytes, 8 * 1024 * 1024);
     assert.equal(c.outbox.max_bytes, 256 * 1024 * 1024);
     assert.deepEqual(c.sinks[0]!.retry, { baseMs: 200, maxMs: 30_000 });
   });

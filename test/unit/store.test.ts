@@ -87,7 +87,7 @@ describe('state store', () => {
 });
 
 describe('checkpoint policy', () => {
-  const p: CheckpointPolicy = { entries: 100, intervalMs: 1000, heartbeatMs: 60_000 };
+  const p: CheckpointPolicy = { entries: 100, maxBytes: 10_000, intervalMs: 1000, heartbeatMs: 60_000 };
   const cases: [string, { nextSeq: number; checkpointedSize: number; checkpointedAt: number }, number, boolean][] = [
     ['N entries pending', { nextSeq: 100, checkpointedSize: 0, checkpointedAt: 0 }, 1, true],
     ['few pending, interval not passed', { nextSeq: 5, checkpointedSize: 0, checkpointedAt: 1000 }, 1500, false],
@@ -96,4 +96,6 @@ describe('checkpoint policy', () => {
     ['idle, heartbeat due', { nextSeq: 5, checkpointedSize: 5, checkpointedAt: 1000 }, 61_000, true],
   ];
   for (const [desc, s, now, want] of cases) it(desc, () => assert.equal(checkpointDue(s, now, p), want));
+  it('pending bytes over max_bytes, interval not passed', () => assert.equal(checkpointDue({ nextSeq: 5, checkpointedSize: 0, checkpointedAt: 1000 }, 1100, p, 10_000), true));
+  it('pending bytes under max_bytes, interval not passed', () => assert.equal(checkpointDue({ nextSeq: 5, checkpointedSize: 0, checkpointedAt: 1000 }, 1100, p, 9_999), false));
 });
