@@ -19,7 +19,7 @@
 //
 // The README's "Trail format" section is the normative copy of this layout.
 import { TailsealError } from '../errors.js';
-import { HASH_SIZE, hashLeaf, sha256 } from './hash.js';
+import { HASH_SIZE, RFC6962_LEAF_HASH_PREFIX, sha256 } from './hash.js';
 
 export const ENVELOPE_VERSION = 1;
 
@@ -50,36 +50,63 @@ function checkU64(value: number, field: string): void {
   }
 }
 
+// The stream and source of consecutive envelopes are nearly always the same: keep their UTF-8
+// bytes instead of encoding them again for every entry (this runs once per sealed decision).
+const utf8Cache = new Map<string, Buffer>();
+function utf8(s: string): Buffer {
+  let b = utf8Cache.get(s);
+  if (b === undefined) {
+    if (utf8Cache.size >= 1024) utf8Cache.clear();
+    b = Buffer.from(s, 'utf8');
+    utf8Cache.set(s, b);
+  }
+  return b;
+}
+
+/** Writes a safe integer as u64 big-endian without a BigInt (also on the hot path). */
+function writeU64(out: Buffer, v: number, p: number): number {
+  out.writeUInt32BE(Math.floor(v / 0x1_0000_0000), p);
+  out.writeUInt32BE(v % 0x1_0000_0000, p + 4);
+  return p + 8;
+}
+
 /** The canonical bytes of an envelope (the layout above). */
 export function encodeEnvelope(e: Envelope): Uint8Array {
-  const stream = Buffer.from(e.stream, 'utf8');
-  const source = Buffer.from(e.source, 'utf8');
+  return Buffer.concat([encodeHeader(e), e.payload]);
+}
+
+/** Every field of the canonical bytes before the payload itself (ending with its length). */
+function encodeHeader(e: Envelope): Buffer {
+  const stream = utf8(e.stream);
+  const source = utf8(e.source);
   if (stream.length === 0 || stream.length > U16_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope stream name must be 1..65535 bytes');
   if (source.length > U16_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope source must be at most 65535 bytes');
   if (e.payload.length > U32_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope payload must be under 4 GiB');
   checkU64(e.seq, 'seq');
   checkU64(e.sealedAt, 'sealed_at');
   checkU64(e.offset, 'offset');
-  const out = Buffer.allocUnsafe(2 + 2 + stream.length + 8 + 8 + 2 + source.length + 8 + 4 + e.payload.length);
+  const out = Buffer.allocUnsafe(2 + 2 + stream.length + 8 + 8 + 2 + source.length + 8 + 4);
   let p = 0;
   p = out.writeUInt8(ENVELOPE_VERSION, p);
   p = out.writeUInt8(KIND_CODES[e.kind], p);
   p = out.writeUInt16BE(stream.length, p);
   p += stream.copy(out, p);
-  p = out.writeBigUInt64BE(BigInt(e.seq), p);
-  p = out.writeBigUInt64BE(BigInt(e.sealedAt), p);
+  p = writeU64(out, e.seq, p);
+  p = writeU64(out, e.sealedAt, p);
   p = out.writeUInt16BE(source.length, p);
   p += source.copy(out, p);
-  p = out.writeBigUInt64BE(BigInt(e.offset), p);
-  p = out.writeUInt32BE(e.payload.length, p);
-  out.set(e.payload, p);
+  p = writeU64(out, e.offset, p);
+  out.writeUInt32BE(e.payload.length, p);
   return out;
 }
 
 /** leaf_n: the RFC 9162 leaf hash of the envelope's canonical bytes. */
 export function envelopeLeafHash(e: Envelope): Uint8Array {
-  return hashLeaf(encodeEnvelope(e));
+  // = hashLeaf(encodeEnvelope(e)), hashed in parts so the payload is never copied.
+  return sha256(LEAF_PREFIX, encodeHeader(e), e.payload);
 }
+
+const LEAF_PREFIX = Uint8Array.of(RFC6962_LEAF_HASH_PREFIX);
 
 /** chain_n = SHA-256(chain_{n-1} || leaf_n). */
 export function nextChain(previous: Uint8Array, leafHash: Uint8Array): Uint8Array {
