@@ -154,7 +154,15 @@ export class Daemon implements BatchConsumer {
     let bytes = this.pendingBytes.get(batch.stream) ?? 0;
     for (const e of sealed.entries) bytes += e.line.length;
     this.pendingBytes.set(batch.stream, bytes);
-    if (next.nextSeq - next.checkpointedSize >= this.policy.entries || bytes >= this.policy.maxBytes) this.checkpoint(next, now);
+    if (next.nextSeq - next.checkpointedSize >= this.policy.entries || bytes >= this.policy.maxBytes) {
+      // The batch is committed: whatever happens to the checkpoint, report success, or the
+      // source would re-read lines that are already sealed. The timer retries the checkpoint.
+      try {
+        this.checkpoint(next, now);
+      } catch (err) {
+        this.opts.log.error({ stream: next.name, err: errorMessage(err) }, 'Signing a checkpoint failed; retrying.');
+      }
+    }
     return true;
   }
 
