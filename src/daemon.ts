@@ -30,6 +30,9 @@ export function createSink(config: SinkConfig, ctx: SinkContext): Sink {
   return factory(config, ctx);
 }
 
+/** After backpressure, reading resumes once the outbox is below this fraction of its limit. */
+const OUTBOX_LOW_WATER = 0.75;
+
 /** The state database's file inside state_dir. */
 export function stateDbPath(config: Config): string {
   return join(config.state_dir, 'tailseal.db');
@@ -131,7 +134,9 @@ export class Daemon implements BatchConsumer {
     let incoming = 0;
     for (const r of batch.records) incoming += r.payload.length;
     // An empty outbox always takes one batch, so a batch larger than the limit cannot deadlock.
-    if (incoming > 0 && used > 0 && used + incoming > limit) {
+    // Once full, reading stays paused until the sinks have drained it below the low-water mark
+    // (onAck), so a full outbox does not flap between paused and running on every object.
+    if (incoming > 0 && used > 0 && (this.backpressure || used + incoming > limit)) {
       if (!this.backpressure) {
         this.backpressure = true;
         this.opts.log.warn({ outbox_bytes: used, max_bytes: limit }, 'Outbox is full; reading paused until sinks catch up (backpressure). No data is dropped.');
@@ -190,7 +195,7 @@ export class Daemon implements BatchConsumer {
   }
 
   private onAck(): void {
-    if (this.backpressure && this.store.outboxBytes() < this.opts.config.outbox.max_bytes) {
+    if (this.backpressure && this.store.outboxBytes() < this.opts.config.outbox.max_bytes * OUTBOX_LOW_WATER) {
       this.backpressure = false;
       this.opts.log.info({ outbox_bytes: this.store.outboxBytes() }, 'Outbox has room again; reading resumed.');
       for (const s of this.sources) s.wake();

@@ -1,0 +1,52 @@
+// checkpoint.max_bytes bounds each object: with a long interval and a high entry count, objects
+// are closed by size alone. The daemon runs in process here (Daemon.start), on real files.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { decisionLine, prng } from '../../src/cli/opa-sample.js';
+import { loadSignerKey, writeKeyPair } from '../../src/config/keyfile.js';
+import { loadConfig } from '../../src/config/load.js';
+import { Daemon } from '../../src/daemon.js';
+import { createLogger } from '../../src/log.js';
+import { parseObject } from '../../src/seal/object.js';
+import { storedDecisions, waitFor } from '../helpers/daemon.js';
+
+describe('object size bound', () => {
+  const root = mkdtempSync(join(tmpdir(), 'tailseal-objsize-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('closes an object once max_bytes of entries are pending', async () => {
+    mkdirSync(join(root, 'opa'));
+    writeKeyPair(join(root, 'key'), 'tailseal.test/size');
+    writeFileSync(
+      join(root, 'c.yaml'),
+      `state_dir: ${root}/state
+origin: tailseal.test/size
+signing: { key_file: ${root}/key }
+inputs: [{ name: opa, type: file, paths: ["${root}/opa/*.log"], read_chunk_bytes: 4KiB, poll_interval: 20ms }]
+checkpoint: { entries: 100000, max_bytes: 8KiB, interval: 1h, heartbeat: 1h }
+sinks: [{ name: local, type: file, dir: ${root}/store }]
+`,
+    );
+    const rnd = prng(9);
+    const lines = Array.from({ length: 200 }, (_, i) => decisionLine(i, rnd));
+    writeFileSync(join(root, 'opa', 'opa.log'), lines.join('\n') + '\n');
+    const config = loadConfig(join(root, 'c.yaml'));
+    const d = await Daemon.start({ config, log: createLogger('silent'), signer: loadSignerKey(config.signing.key_file) });
+    try {
+      // All but the last object are closed by size; the last waits for the stop's final checkpoint.
+      await waitFor(() => storedDecisions(join(root, 'store')).length >= 150, 'objects closed by size');
+    } finally {
+      await d.stop(5000);
+    }
+    const dir = join(root, 'store', 'opa');
+    const objects = readdirSync(dir).filter((n) => !n.startsWith('heartbeat'));
+    assert.ok(objects.length >= 10, `${objects.length} objects for ~130 KB of entries with max_bytes 8 KiB`);
+    for (const name of objects) assert.ok(parseObject(readFileSync(join(dir, name))).entries.length > 0, `${name} holds entries`);
+    const sizes = objects.map((n) => readFileSync(join(dir, n)).length);
+    assert.ok(Math.max(...sizes) <= 8 * 1024 + 4 * 1024 * 2 + 2048, `largest object ${Math.max(...sizes)} bytes`);
+    assert.equal(storedDecisions(join(root, 'store')).length, 200);
+  });
+});
