@@ -52,9 +52,28 @@ export function objectFileName(firstSeq: number, size: number, createdAt: number
  * The stored bytes and name of an object: its entry lines, then its checkpoint line, gzip'd
  * when asked. Deterministic, so a retried upload produces the same name and the same bytes.
  */
-export function encodeObject(o: { stream: string; firstSeq: number; size: number; createdAt: number; lines: readonly Uint8Array[]; note: string }, gzip: boolean): { name: string; body: Buffer } {
-  const plain = Buffer.concat([...o.lines, encodeCheckpointLine(o.stream, o.note)]);
-  return { name: objectName(o.stream, o.firstSeq, o.size, o.createdAt, gzip), body: gzip ? gzipSync(plain) : plain };
+export function encodeObject(o: ObjectParts, gzip: boolean): { name: string; body: Buffer } {
+  const { name, parts } = encodeObjectParts(o, gzip);
+  return { name, body: parts.length === 1 ? parts[0]! : Buffer.concat(parts) };
+}
+
+export interface ObjectParts {
+  stream: string;
+  firstSeq: number;
+  size: number;
+  createdAt: number;
+  lines: readonly Uint8Array[];
+  note: string;
+}
+
+/**
+ * The same bytes as encodeObject, as a list of buffers to write in order (writev), so a writer
+ * that can take several buffers does not copy a whole object into one first.
+ */
+export function encodeObjectParts(o: ObjectParts, gzip: boolean): { name: string; parts: Buffer[] } {
+  const name = objectName(o.stream, o.firstSeq, o.size, o.createdAt, gzip);
+  const plain = [...(o.lines as Buffer[]), encodeCheckpointLine(o.stream, o.note)];
+  return { name, parts: gzip ? [gzipSync(Buffer.concat(plain))] : plain };
 }
 
 /** The object's NDJSON without compression (gzip detected by its magic bytes). */

@@ -186,8 +186,10 @@ export class StateStore {
   }
 
   entryLines(stream: string, firstSeq: number, size: number): Buffer[] {
-    return (this.q(Q.SQL_SELECT_ENTRY_LINES).all(stream, firstSeq, size) as { line: Buffer }[]).map((r) => r.line);
+    // pluck(): the column values themselves, without a row object per entry (a shipping hot path).
+    return (this.plucked ??= this.db.prepare(Q.SQL_SELECT_ENTRY_LINES).pluck()).all(stream, firstSeq, size) as Buffer[];
   }
+  private plucked: Database.Statement<unknown[], unknown> | undefined;
 
   cursor(sink: string): number {
     const r = this.q(Q.SQL_GET_CURSOR).get(sink) as { acked_id: number } | undefined;

@@ -5,9 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { TailsealError, errorMessage } from '../../errors.js';
-import { encodeObject, objectText } from '../../seal/object.js';
+import { encodeObjectParts, objectText } from '../../seal/object.js';
 import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';
 import type { FileSinkConfig } from './config.js';
+
+/** Buffers per writev call (the usual IOV_MAX). */
+const WRITEV_MAX = 1024;
 
 async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
@@ -50,7 +53,7 @@ export class FileSink implements Sink {
   }
 
   private async write(obj: TrailObject): Promise<PutResult> {
-    const { name, body } = encodeObject(obj, this.config.gzip);
+    const { name, parts } = encodeObjectParts(obj, this.config.gzip);
     const final = join(this.config.dir, ...name.split('/'));
     const dir = dirname(final);
     await this.ensureDir(dir);
@@ -59,7 +62,14 @@ export class FileSink implements Sink {
     //    only a .tmp-* file, which is never read as an object.
     const fh = await open(tmp, 'wx', 0o600);
     try {
-      await fh.writeFile(body);
+      // writev in slices: the object is written from its lines as they are, never concatenated.
+      for (let i = 0; i < parts.length; i += WRITEV_MAX) {
+        const slice = parts.slice(i, i + WRITEV_MAX);
+        const want = slice.reduce((n, b) => n + b.length, 0);
+        const { bytesWritten } = await fh.writev(slice);
+        // A short write (disk full) must not become a short object: fail, retry later.
+        if (bytesWritten !== want) throw new TailsealError('SINK_RETRYABLE', `sink ${this.name}: short write to ${tmp} (${bytesWritten} of ${want} bytes)`);
+      }
       await fh.sync();
     } finally {
       await fh.close();
@@ -72,7 +82,7 @@ export class FileSink implements Sink {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       // `return await`: the rejection must be handled here, before the finally block awaits.
-      return await this.compareExisting(final, body, name);
+      return await this.compareExisting(final, Buffer.concat(parts), name);
     } finally {
       await unlink(tmp).catch(() => undefined);
     }
