@@ -71,9 +71,12 @@ export class FileSink implements Sink {
         if (bytesWritten !== want) throw new TailsealError('SINK_RETRYABLE', `sink ${this.name}: short write to ${tmp} (${bytesWritten} of ${want} bytes)`);
       }
       await fh.sync();
-    } finally {
-      await fh.close();
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      await unlink(tmp).catch(() => undefined); // no half-written temporary file left behind
+      throw err;
     }
+    await fh.close();
     try {
       await chmod(tmp, 0o444);
       // 2. Publish atomically under the final name; EEXIST means an earlier attempt (or someone
