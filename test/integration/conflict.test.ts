@@ -44,7 +44,7 @@ describe('write-once conflicts', () => {
     assert.equal(rq.status, 0, rq.stderr);
     assert.match(rq.stdout, /re-queued 1 parked object/);
     await waitFor(() => storedDecisions(w.storeDir).length === 5, 'delivery after the conflict is cleared and re-queued');
-    assert.ok(logsWith(d, 'Parked object re-queued').length > 0);
+    await waitFor(() => logsWith(d, 'Parked object re-queued').length > 0, 'the re-queue to be logged');
     assert.equal(await stopDaemon(d), 0);
     assert.deepEqual(storedDecisions(w.storeDir), written);
     assert.equal(verifyStore(w).status, 0);
