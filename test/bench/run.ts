@@ -33,9 +33,9 @@ const flag = (name: string, def: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
 };
-const SIZE = Number(flag('size', '100000'));
+const SIZE = Number(flag('size', '50000'));
 const SCENARIOS = flag('scenario', 'backlog,http,live,restart,micro').split(',');
-const LIVE_SECONDS = Number(flag('live-seconds', '20'));
+const LIVE_SECONDS = Number(flag('live-seconds', '10'));
 const RATE = Number(flag('rate', '5000'));
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || '100');
 
