@@ -146,7 +146,7 @@ export class Daemon implements BatchConsumer {
     const head = this.heads.get(batch.stream) ?? this.store.loadStream(batch.stream);
     const now = Date.now();
     const sealed = sealRecords(head, batch.records, now);
-    this.store.commitSealed({
+    const added = this.store.commitSealed({
       stream: sealed.head,
       before: head.nextSeq,
       entries: sealed.entries,
@@ -156,8 +156,7 @@ export class Daemon implements BatchConsumer {
     // Committed: only now does the in-memory head move.
     const next: StreamState = { ...head, ...sealed.head };
     this.heads.set(batch.stream, next);
-    let bytes = this.pendingBytes.get(batch.stream) ?? 0;
-    for (const e of sealed.entries) bytes += e.line.length;
+    const bytes = (this.pendingBytes.get(batch.stream) ?? 0) + added;
     this.pendingBytes.set(batch.stream, bytes);
     if (next.nextSeq - next.checkpointedSize >= this.policy.entries || bytes >= this.policy.maxBytes) {
       // The batch is committed: whatever happens to the checkpoint, report success, or the

@@ -10,7 +10,8 @@ import { TailsealError } from '../errors.js';
 
 export type RetryClass = 'retryable' | 'permanent' | 'conflict';
 
-const RETRYABLE_ERRNO = new Set(['EAGAIN', 'EBUSY', 'EINTR', 'EIO', 'EMFILE', 'ENFILE', 'ENOSPC', 'EDQUOT', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+// ABORT_ERR: a request cut off by its own deadline (AbortSignal.timeout) is a timeout.
+const RETRYABLE_ERRNO = new Set(['ABORT_ERR', 'EAGAIN', 'EBUSY', 'EINTR', 'EIO', 'EMFILE', 'ENFILE', 'ENOSPC', 'EDQUOT', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 /** undici codes that mean the request itself is wrong (config), not that the network failed. */
 const PERMANENT_UNDICI = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_INVALID_RETURN_VALUE']);
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);

@@ -22,12 +22,6 @@ export interface Outbox {
 /** How often a parked object checks whether an operator re-queued it. */
 const PARKED_POLL_MS = 1000;
 
-export interface ShipperStats {
-  acked: number;
-  failures: number;
-  lastError: string | null;
-}
-
 export interface ShipperOptions {
   backoff: Backoff;
   /** Objects uploaded concurrently (1 = strictly one after another). */
@@ -51,7 +45,6 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 export class Shipper {
-  readonly stats: ShipperStats = { acked: 0, failures: 0, lastError: null };
   private readonly stopping = new AbortController();
   private wakeIdle: (() => void) | null = null;
   private loop: Promise<void> | null = null;
@@ -121,7 +114,7 @@ export class Shipper {
           res();
         }
         this.wakeIdle = done;
-        for (const task of tasks) void task.then(done);
+        for (const task of tasks) void task.then(done, done);
       });
     }
     await Promise.all(tasks);
@@ -153,7 +146,6 @@ export class Shipper {
         const result = await this.sink.put(obj);
         if (attempt > 1) this.log.info({ sink: this.sink.name, stream: obj.stream, attempts: attempt }, 'Sink recovered; delivery resumed.');
         this.log.debug({ sink: this.sink.name, stream: obj.stream, first_seq: obj.firstSeq, size: obj.size, result }, 'Object acknowledged.');
-        this.stats.lastError = null;
         this.stored.add(obj.id);
         try {
           this.advance();
@@ -166,8 +158,6 @@ export class Shipper {
       } catch (err) {
         // Shutting down: the put was abandoned or aborted; it is sent again after the restart.
         if (this.stopping.signal.aborted) return;
-        this.stats.failures++;
-        this.stats.lastError = errorMessage(err);
         const cls = classifyError(err);
         this.count(`failures_${cls}`);
         // A server's Retry-After (429/503) is a floor for the wait, never a reason to retry sooner.
@@ -183,7 +173,14 @@ export class Shipper {
         }
         // Permanent or conflict: retrying will not help until someone acts. Park the object for
         // this sink (its cursor waits here; nothing is skipped) until `tailseal requeue`.
-        this.outbox.park(this.sink.name, obj.id, String(fields.code ?? cls), errorMessage(err));
+        try {
+          this.outbox.park(this.sink.name, obj.id, String(fields.code ?? cls), errorMessage(err));
+        } catch (dbErr) {
+          // Cannot record the parking: keep the object here and try the whole thing again later.
+          this.log.error({ ...fields, db_err: errorMessage(dbErr) }, 'Delivery refused and the state database cannot record it; retrying later.');
+          await sleep(this.opts.backoff.maxMs, this.stopping.signal);
+          continue;
+        }
         this.count('parked');
         this.log.error(
           { ...fields, retry_in_ms: undefined },
@@ -191,10 +188,19 @@ export class Shipper {
             ? `Delivery conflict: the store holds different content under this name; nothing is overwritten. The object is parked for this sink; after resolving it run \`tailseal requeue ${this.sink.name}\`.`
             : `Delivery refused permanently; the object is parked for this sink. Fix the cause, then run \`tailseal requeue ${this.sink.name}\`.`,
         );
-        while (!this.stopping.signal.aborted && this.outbox.isParked(this.sink.name, obj.id)) await sleep(PARKED_POLL_MS, this.stopping.signal);
+        while (!this.stopping.signal.aborted && this.stillParked(obj.id)) await sleep(PARKED_POLL_MS, this.stopping.signal);
         if (!this.stopping.signal.aborted) this.log.info({ sink: this.sink.name, stream: obj.stream, first_seq: obj.firstSeq }, 'Parked object re-queued; delivering again.');
         attempt = 0;
       }
+    }
+  }
+
+  /** Whether the object is still parked; a state database error counts as "still" (ask again). */
+  private stillParked(id: number): boolean {
+    try {
+      return this.outbox.isParked(this.sink.name, id);
+    } catch {
+      return true;
     }
   }
 
@@ -217,7 +223,6 @@ export class Shipper {
     if (last === undefined) return;
     // One transaction: cursor to `last`, and objects every sink now has leave the outbox.
     this.outbox.ackObject(this.sink.name, last, this.allSinks);
-    this.stats.acked++;
     this.count('acked');
     this.onAck();
   }

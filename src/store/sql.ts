@@ -82,8 +82,6 @@ export const SQL_PRAGMAS = [
   'PRAGMA busy_timeout = 5000',
 ];
 
-export const SQL_GET_META = 'SELECT value FROM meta WHERE key = ?';
-export const SQL_SET_META = 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value';
 
 export const SQL_GET_STREAM = 'SELECT name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note FROM streams WHERE name = ?';
 export const SQL_LIST_STREAMS = 'SELECT name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note FROM streams ORDER BY name';
@@ -106,13 +104,9 @@ export const SQL_INSERT_OBJECT = 'INSERT INTO objects (stream, first_seq, size, 
 export const SQL_NEXT_OBJECT = 'SELECT id, stream, first_seq, size, note, bytes, created_at FROM objects WHERE id > ? ORDER BY id LIMIT 1';
 export const SQL_OBJECTS_UP_TO = 'SELECT id, stream, first_seq, size, bytes FROM objects WHERE id <= ? ORDER BY id';
 export const SQL_DELETE_OBJECT = 'DELETE FROM objects WHERE id = ?';
-export const SQL_MAX_OBJECT_ID = 'SELECT COALESCE(MAX(id), 0) AS id FROM objects';
-export const SQL_MIN_OBJECT_ID = 'SELECT MIN(id) AS id FROM objects';
 
 export const SQL_GET_CURSOR = 'SELECT acked_id FROM sink_cursors WHERE sink = ?';
 export const SQL_UPSERT_CURSOR = 'INSERT INTO sink_cursors (sink, acked_id) VALUES (?, ?) ON CONFLICT(sink) DO UPDATE SET acked_id = excluded.acked_id';
-export const SQL_LIST_CURSORS = 'SELECT sink, acked_id FROM sink_cursors ORDER BY sink';
-export const SQL_DELETE_CURSOR = 'DELETE FROM sink_cursors WHERE sink = ?';
 
 export const SQL_GET_COUNTER = 'SELECT value FROM counters WHERE name = ?';
 export const SQL_ADD_COUNTER = 'INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value';

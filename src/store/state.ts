@@ -117,10 +117,10 @@ export class StateStore {
    * Commits sealed entries, the stream head that covers them and the file offset past them,
    * all in ONE transaction. A crash before COMMIT leaves the old offset and the old head, so the
    * same lines are read and sealed again with the same seqs; a crash after COMMIT resumes after
-   * them. Either way the chain has no gap and no duplicate.
+   * them. Either way the chain has no gap and no duplicate. Returns the entry bytes added to the outbox.
    */
-  commitSealed(c: SealCommit): void {
-    this.db.transaction(() => {
+  commitSealed(c: SealCommit): number {
+    return this.db.transaction(() => {
       // The WHERE next_seq = before guard turns a second writer (two daemons on one state
       // directory) into an error instead of a forked chain. It runs first, so a stale writer
       // fails with this message rather than on the entries' primary key.
@@ -132,8 +132,8 @@ export class StateStore {
         bytes += e.line.length;
       }
       if (c.file) this.q(Q.SQL_UPDATE_FILE_OFFSET).run(c.file.offset, c.file.path, Date.now(), c.file.id);
-      if (bytes > 0) this.q(Q.SQL_ADD_COUNTER).run(OUTBOX_BYTES, bytes);
-      for (const [k, v] of Object.entries(c.counters ?? {})) if (v !== 0) this.q(Q.SQL_ADD_COUNTER).run(k, v);
+      this.bump({ ...c.counters, [OUTBOX_BYTES]: bytes });
+      return bytes;
     })();
   }
 
@@ -216,9 +216,6 @@ export class StateStore {
     })();
   }
 
-  listCursors(): { sink: string; acked_id: number }[] {
-    return this.q(Q.SQL_LIST_CURSORS).all() as never;
-  }
 
   /** Holds an object for a sink until an operator re-queues it (`tailseal requeue`). */
   park(sink: string, objectId: number, code: string, reason: string): void {
@@ -266,16 +263,11 @@ export class StateStore {
   }
 
   addCounters(values: Record<string, number>): void {
-    this.db.transaction(() => {
-      for (const [k, v] of Object.entries(values)) if (v !== 0) this.q(Q.SQL_ADD_COUNTER).run(k, v);
-    })();
+    this.db.transaction(() => this.bump(values))();
   }
 
-  getMeta(key: string): string | undefined {
-    return (this.q(Q.SQL_GET_META).get(key) as { value: string } | undefined)?.value;
-  }
-
-  setMeta(key: string, value: string): void {
-    this.q(Q.SQL_SET_META).run(key, value);
+  /** Adds to counters inside the caller's transaction. */
+  private bump(values: Record<string, number>): void {
+    for (const [k, v] of Object.entries(values)) if (v !== 0) this.q(Q.SQL_ADD_COUNTER).run(k, v);
   }
 }

@@ -94,7 +94,14 @@ function parseNamed(name: string, bytes: Uint8Array): ParsedObject {
 
 /** Opens an object's checkpoint (signature first) and returns what it signs. */
 function inspect(name: string, bytes: Uint8Array, verifiers: NoteVerifier[]): ObjectInfo {
-  const parsed = parseNamed(name, bytes);
+  // Uncompressed once: parsed from, and hashed to recognise the same object stored twice.
+  let text: Buffer;
+  try {
+    text = objectText(bytes);
+  } catch (err) {
+    fail('ENTRY_MALFORMED', `object ${name}: object is not valid gzip: ${(err as Error).message}`, { object: name });
+  }
+  const parsed = parseNamed(name, text);
   if (parsed.note === null) {
     const last = parsed.entries[parsed.entries.length - 1];
     fail('TAIL_TRUNCATED', `object ${name} has no checkpoint line: it was truncated${last ? ` after seq ${last.envelope.seq}` : ''}`, { object: name, seq: last?.envelope.seq });
@@ -117,7 +124,7 @@ function inspect(name: string, bytes: Uint8Array, verifiers: NoteVerifier[]): Ob
     time: ext.time,
     entryCount: parsed.entries.length,
     signedBy: opened.verifiedBy.map((v) => v.name),
-    digest: toHex(sha256(objectText(bytes))),
+    digest: toHex(sha256(text)),
   };
 }
 

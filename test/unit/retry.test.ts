@@ -15,6 +15,7 @@ describe('retry classifier', () => {
     ['ECONNRESET', sysErr('ECONNRESET'), 'retryable'],
     ['undici connect timeout', sysErr('UND_ERR_CONNECT_TIMEOUT'), 'retryable'],
     ['undici invalid argument (a config problem)', sysErr('UND_ERR_INVALID_ARG'), 'permanent'],
+    ['a request past its deadline (AbortSignal.timeout)', sysErr('ABORT_ERR'), 'retryable'],
     ['EACCES', sysErr('EACCES'), 'permanent'],
     ['ENOTDIR', sysErr('ENOTDIR'), 'permanent'],
     ['an unknown throw', 'boom', 'retryable'],

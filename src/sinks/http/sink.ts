@@ -63,6 +63,20 @@ export class HttpTransport {
   }
 
   /**
+   * Opens the transport for a sink posting to `url` and logs it as ready (`message`, with
+   * `fields`); warns when credentials would travel over plain http://.
+   */
+  start(url: string, fields: Record<string, unknown>, message: string): void {
+    this.open();
+    const a = this.opts.auth;
+    const auth = a === undefined ? 'none' : a.bearer_token !== undefined ? 'bearer' : 'basic';
+    if (auth !== 'none' && new URL(url).protocol === 'http:') {
+      this.log.warn({ sink: this.sink, url: redactUrl(url) }, 'Credentials are sent over plain http://; use https:// outside a trusted network.');
+    }
+    this.log.info({ sink: this.sink, url: redactUrl(url), auth, proxy: this.opts.proxy !== undefined, ...fields }, message);
+  }
+
+  /**
    * POSTs `body` to `url`; resolves on any 2xx (the response body is read and discarded).
    * Throws statusError(...) for any other status, a TailsealError SINK_RETRYABLE when the
    * whole exchange overruns connect + request timeouts, or undici's own error (UND_ERR_*,
@@ -134,19 +148,14 @@ export class HttpSink implements Sink {
   private readonly transport: HttpTransport;
   private readonly target: string;
 
-  constructor(private readonly config: HttpSinkConfig, private readonly ctx: SinkContext) {
+  constructor(private readonly config: HttpSinkConfig, ctx: SinkContext) {
     this.name = config.name;
     this.transport = new HttpTransport(config.name, config, ctx.log);
     this.target = redactUrl(config.url);
   }
 
   async start(): Promise<void> {
-    this.transport.open();
-    const auth = this.config.auth === undefined ? 'none' : this.config.auth.bearer_token !== undefined ? 'bearer' : 'basic';
-    if (auth !== 'none' && new URL(this.config.url).protocol === 'http:') {
-      this.ctx.log.warn({ sink: this.name, url: this.target }, 'Credentials are sent over plain http://; use https:// outside a trusted network.');
-    }
-    this.ctx.log.info({ sink: this.name, url: this.target, gzip: this.config.gzip, auth, proxy: this.config.proxy !== undefined }, 'HTTP sink ready.');
+    this.transport.start(this.config.url, { gzip: this.config.gzip }, 'HTTP sink ready.');
   }
 
   async put(obj: TrailObject): Promise<PutResult> {

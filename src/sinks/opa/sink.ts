@@ -28,15 +28,7 @@ export class OpaSink implements Sink {
   }
 
   async start(): Promise<void> {
-    this.transport.open();
-    const auth = this.config.auth === undefined ? 'none' : this.config.auth.bearer_token !== undefined ? 'bearer' : 'basic';
-    if (auth !== 'none' && new URL(this.url).protocol === 'http:') {
-      this.ctx.log.warn({ sink: this.name, url: this.target }, 'Credentials are sent over plain http://; use https:// outside a trusted network.');
-    }
-    this.ctx.log.info(
-      { sink: this.name, url: this.target, upload_size_limit_bytes: this.config.upload_size_limit_bytes, include_seal: this.config.include_seal, auth, proxy: this.config.proxy !== undefined },
-      'OPA decision-log sink ready.',
-    );
+    this.transport.start(this.url, { upload_size_limit_bytes: this.config.upload_size_limit_bytes, include_seal: this.config.include_seal }, 'OPA decision-log sink ready.');
   }
 
   async put(obj: TrailObject): Promise<PutResult> {

@@ -46,6 +46,8 @@ export class S3Client {
     private readonly creds: CredentialProvider,
     private readonly dispatcher: Dispatcher,
     private readonly sinkName: string,
+    /** Bound on a whole request (undici's own timeouts are per phase). */
+    private readonly deadlineMs = 120_000,
   ) {}
 
   get bucket(): string {
@@ -67,8 +69,16 @@ export class S3Client {
     const signed = signRequest({ method, host, path, query: o.query ?? {}, headers, payloadHash, region, credentials: await this.creds.get(), now: new Date() });
     const qs = canonicalQuery(o.query ?? {});
     const url = `${endpoint.protocol}//${host}${uriEncode(path, true)}${qs ? `?${qs}` : ''}`;
-    const res = await request(url, { method, headers: signed.headers, body: body ?? null, dispatcher: this.dispatcher });
-    const buf = Buffer.from(await res.body.arrayBuffer());
+    const signal = AbortSignal.timeout(this.deadlineMs);
+    let res: Dispatcher.ResponseData;
+    let buf: Buffer;
+    try {
+      res = await request(url, { method, headers: signed.headers, body: body ?? null, dispatcher: this.dispatcher, signal });
+      buf = Buffer.from(await res.body.arrayBuffer());
+    } catch (err) {
+      if (!signal.aborted) throw err;
+      throw new TailsealError('SINK_RETRYABLE', `sink ${this.sinkName}: S3 ${method} ${key ?? '(bucket)'} did not complete within ${this.deadlineMs} ms`, { cause: err });
+    }
     return { status: res.statusCode, headers: res.headers as S3Response['headers'], body: buf };
   }
 

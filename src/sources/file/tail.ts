@@ -28,6 +28,8 @@ export type ReadResult = 'eof' | 'more' | 'blocked';
 
 const NEWLINE = 0x0a;
 const MALFORMED_WARNINGS = 10;
+/** Reads per step while finishing a rotated file (it is read to its end either way). */
+const CHUNKS_PER_FINISH = 64;
 
 export class FileTail {
   path: string;
@@ -257,6 +259,11 @@ export class FileTail {
    * complete now, so it is sealed as a gap record. Returns false under backpressure.
    */
   async finish(): Promise<boolean> {
+    // Lines that arrived since the last read are read normally first: only a true fragment
+    // (no newline, and the file is done) becomes a gap record.
+    let r: ReadResult = 'more';
+    while (r === 'more') r = await this.readAvailable(CHUNKS_PER_FINISH);
+    if (r === 'blocked') return false;
     const { size } = await identify(this.fh);
     if (size <= this.offset) return true;
     const length = size - this.offset;
