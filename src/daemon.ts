@@ -4,6 +4,7 @@ import type { Config, SinkConfig } from './config/schema.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import type { NoteSigner } from './seal/keys.js';
+import { LineBatch } from './seal/object.js';
 import { type CheckpointPolicy, checkpointDue, sealRecords, signHead } from './seal/sealer.js';
 import type { BatchConsumer, Source, SourceBatch } from './sources/source.js';
 import { FileSource } from './sources/file/file-source.js';
@@ -47,8 +48,8 @@ export interface DaemonOptions {
 export class Daemon implements BatchConsumer {
   private readonly store: StateStore;
   private readonly heads = new Map<string, StreamState>();
-  /** Bytes of entries sealed since each stream's last checkpoint (derived; rebuilt at start). */
-  private readonly pendingBytes = new Map<string, number>();
+  /** Reused for every batch's entry lines (commit is synchronous, so one buffer suffices). */
+  private readonly lineBatch = new LineBatch();
   private readonly policy: CheckpointPolicy;
   private sources: Source[] = [];
   private sinks: Sink[] = [];
@@ -77,10 +78,9 @@ export class Daemon implements BatchConsumer {
 
   private async startAll(): Promise<void> {
     const { config, log } = this.opts;
-    for (const s of this.store.listStreams()) {
-      this.heads.set(s.name, s);
-      this.pendingBytes.set(s.name, this.store.entryBytes(s.name, s.checkpointedSize, s.nextSeq));
-    }
+    // Cut what a crash left half-appended in the outbox before anything new is written.
+    this.store.recoverOutbox();
+    for (const s of this.store.listStreams()) this.heads.set(s.name, s);
     for (const input of config.inputs) {
       const stream = input.stream ?? input.name;
       if (!this.heads.has(stream)) this.heads.set(stream, this.store.loadStream(stream));
@@ -145,20 +145,18 @@ export class Daemon implements BatchConsumer {
     }
     const head = this.heads.get(batch.stream) ?? this.store.loadStream(batch.stream);
     const now = Date.now();
-    const sealed = sealRecords(head, batch.records, now);
+    const sealed = sealRecords(head, batch.records, now, this.lineBatch);
     const added = this.store.commitSealed({
       stream: sealed.head,
       before: head.nextSeq,
-      entries: sealed.entries,
+      data: sealed.data,
       file: { id: batch.position.fileId, offset: batch.position.offset, path: batch.position.path },
       counters: batch.counters,
     });
     // Committed: only now does the in-memory head move.
-    const next: StreamState = { ...head, ...sealed.head };
+    const next: StreamState = { ...head, ...sealed.head, spoolBytes: head.spoolBytes + added };
     this.heads.set(batch.stream, next);
-    const bytes = (this.pendingBytes.get(batch.stream) ?? 0) + added;
-    this.pendingBytes.set(batch.stream, bytes);
-    if (next.nextSeq - next.checkpointedSize >= this.policy.entries || bytes >= this.policy.maxBytes) {
+    if (next.nextSeq - next.checkpointedSize >= this.policy.entries || next.spoolBytes >= this.policy.maxBytes) {
       // The batch is committed: whatever happens to the checkpoint, report success, or the
       // source would re-read lines that are already sealed. The timer retries the checkpoint.
       try {
@@ -173,8 +171,7 @@ export class Daemon implements BatchConsumer {
   private checkpoint(s: StreamState, now: number): void {
     const note = signHead(this.opts.config.origin, s, now, this.opts.signer);
     const obj = this.store.commitCheckpoint(s.name, s.checkpointedSize, s.nextSeq, note, now);
-    this.heads.set(s.name, { ...s, checkpointedSize: s.nextSeq, checkpointedAt: now, lastNote: note });
-    this.pendingBytes.set(s.name, 0);
+    this.heads.set(s.name, { ...s, checkpointedSize: s.nextSeq, checkpointedAt: now, lastNote: note, spoolBytes: 0 });
     this.opts.log.debug({ stream: s.name, size: s.nextSeq, object_id: obj.id }, 'Checkpoint signed.');
     for (const sh of this.shippers) sh.notify();
   }
@@ -183,7 +180,7 @@ export class Daemon implements BatchConsumer {
   private checkpointTick(force = false): void {
     const now = Date.now();
     for (const s of this.heads.values()) {
-      const due = force ? s.nextSeq > s.checkpointedSize : checkpointDue(s, now, this.policy, this.pendingBytes.get(s.name) ?? 0);
+      const due = force ? s.nextSeq > s.checkpointedSize : checkpointDue(s, now, this.policy, s.spoolBytes);
       if (!due) continue;
       try {
         this.checkpoint(s, now);

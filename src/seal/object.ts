@@ -81,21 +81,65 @@ export function objectText(bytes: Uint8Array): Buffer {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
-/** The NDJSON line (with its "\n") that stores one entry. */
-export function encodeEntryLine(e: Envelope, chain: Uint8Array): Buffer {
+/**
+ * The NDJSON line (with its "\n") that stores one entry: the same text as JSON.stringify of
+ * {v, kind, stream, seq, sealed_at, source, offset, payload, chain} in that key order, built by
+ * concatenation because it runs once per sealed decision (no object, no key walk).
+ */
+export function entryLineText(e: Envelope, chain: Uint8Array): string {
   const payload = Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.length).toString('utf8');
-  const obj = {
-    v: OBJECT_FORMAT_VERSION,
-    kind: e.kind,
-    stream: e.stream,
-    seq: e.seq,
-    sealed_at: e.sealedAt,
-    source: e.source,
-    offset: e.offset,
-    payload,
-    chain: toHex(chain),
-  };
-  return Buffer.from(JSON.stringify(obj) + '\n', 'utf8');
+  return (
+    `{"v":${OBJECT_FORMAT_VERSION},"kind":${JSON.stringify(e.kind)},"stream":${JSON.stringify(e.stream)},"seq":${e.seq},"sealed_at":${e.sealedAt},` +
+    `"source":${JSON.stringify(e.source)},"offset":${e.offset},"payload":${JSON.stringify(payload)},"chain":"${toHex(chain)}"}\n`
+  );
+}
+
+/** The NDJSON line (with its "\n") that stores one entry, as bytes. */
+export function encodeEntryLine(e: Envelope, chain: Uint8Array): Buffer {
+  return Buffer.from(entryLineText(e, chain), 'utf8');
+}
+
+/**
+ * Entry lines of one batch, encoded back to back into one buffer (what the outbox appends),
+ * instead of one Buffer per line. reset() reuses the memory for the next batch, so the caller
+ * must be done with bytes() by then.
+ */
+export class LineBatch {
+  private buf: Buffer;
+  private len = 0;
+  /** End offset of each line in bytes(). */
+  readonly ends: number[] = [];
+
+  constructor(capacity = 256 * 1024) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
+
+  reset(): void {
+    this.len = 0;
+    this.ends.length = 0;
+  }
+
+  push(text: string): void {
+    // A UTF-16 code unit never needs more than 3 UTF-8 bytes.
+    const need = this.len + text.length * 3;
+    if (need > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+      this.buf.copy(bigger, 0, 0, this.len);
+      this.buf = bigger;
+    }
+    this.len += this.buf.write(text, this.len, 'utf8');
+    this.ends.push(this.len);
+  }
+
+  /** The lines so far (a view: valid until the next reset()). */
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.len);
+  }
+
+  /** Line i (a view, like bytes()). */
+  line(i: number): Buffer {
+    return this.buf.subarray(i === 0 ? 0 : this.ends[i - 1], this.ends[i]);
+  }
 }
 
 /** The final line of an object. */

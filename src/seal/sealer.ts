@@ -3,7 +3,7 @@
 // (store/state.ts) and only then adopts the new head, so a failed commit leaves nothing behind.
 import type { CompactRange } from './merkle.js';
 import { type Envelope, type RecordKind, envelopeLeafHash, nextChain } from './envelope.js';
-import { encodeEntryLine, formatExtension } from './object.js';
+import { LineBatch, entryLineText, formatExtension } from './object.js';
 import { signCheckpoint } from './checkpoint.js';
 import type { NoteSigner } from './keys.js';
 
@@ -29,24 +29,41 @@ export interface SealedEntry {
   line: Buffer;
 }
 
+/** What sealRecords returns: the head after the records and their object lines. */
+export interface Sealed {
+  head: StreamHead;
+  /** The entries' object lines back to back: what the outbox appends for this batch. */
+  data: Buffer;
+  /** The same lines one by one (views into `data`). */
+  readonly entries: SealedEntry[];
+}
+
 /**
  * Seals `records` after `head`, at time `now`. Returns the entries and the head after them;
- * `head` itself is not modified.
+ * `head` itself is not modified. With `batch` (reused between calls to save allocations) the
+ * result's bytes are only valid until the next call with the same batch.
  */
-export function sealRecords(head: StreamHead, records: readonly SealRecord[], now: number): { head: StreamHead; entries: SealedEntry[] } {
+export function sealRecords(head: StreamHead, records: readonly SealRecord[], now: number, batch = new LineBatch()): Sealed {
+  batch.reset();
   const edge = head.edge.clone();
   let chain = head.chainHead;
   let seq = head.nextSeq;
-  const entries: SealedEntry[] = [];
   for (const r of records) {
     const env: Envelope = { kind: r.kind, stream: head.name, seq, sealedAt: now, source: r.source, offset: r.offset, payload: r.payload };
     const leaf = envelopeLeafHash(env);
     chain = nextChain(chain, leaf);
     edge.append(leaf);
-    entries.push({ seq, line: encodeEntryLine(env, chain) });
+    batch.push(entryLineText(env, chain));
     seq++;
   }
-  return { head: { name: head.name, nextSeq: seq, chainHead: chain, edge }, entries };
+  const first = head.nextSeq;
+  return {
+    head: { name: head.name, nextSeq: seq, chainHead: chain, edge },
+    data: batch.bytes(),
+    get entries() {
+      return batch.ends.map((_, i) => ({ seq: first + i, line: batch.line(i) }));
+    },
+  };
 }
 
 /** When to sign: every `entries` sealed entries, `intervalMs` after the last checkpoint, and a heartbeat when idle. */

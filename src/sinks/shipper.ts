@@ -11,13 +11,19 @@ import type { Sink, TrailObject } from './sink.js';
 /** What the shipper needs from the outbox (implemented by store/state.ts). */
 export interface Outbox {
   cursor(sink: string): number;
-  nextObject(afterId: number): Omit<TrailObject, 'lines'> | undefined;
-  entryLines(stream: string, firstSeq: number, size: number): Buffer[];
+  nextObject(afterId: number): OutboxEntry | undefined;
+  /** The object's entry lines (read when a sink first asks for them). */
+  objectLines(o: OutboxEntry): Buffer[];
+  /** The file that holds exactly those lines, when there is one. */
+  objectFile(o: OutboxEntry): { path: string; bytes: number } | undefined;
   ackObject(sink: string, id: number, sinks: readonly string[]): void;
   park(sink: string, objectId: number, code: string, reason: string): void;
   isParked(sink: string, objectId: number): boolean;
   addCounters(values: Record<string, number>): void;
 }
+
+/** An object as the outbox lists it: the trail object without its lines, and their byte count. */
+export type OutboxEntry = Omit<TrailObject, 'lines'> & { bytes: number };
 
 /** How often a parked object checks whether an operator re-queued it. */
 const PARKED_POLL_MS = 1000;
@@ -135,8 +141,18 @@ export class Shipper {
   }
 
   /** Uploads one object until it is stored (or the shipper stops), then advances the cursor. */
-  private async deliver(head: Omit<TrailObject, 'lines'>): Promise<void> {
-    const obj: TrailObject = { ...head, lines: this.outbox.entryLines(head.stream, head.firstSeq, head.size) };
+  private async deliver(head: OutboxEntry): Promise<void> {
+    const { bytes: _bytes, ...rest } = head;
+    const outbox = this.outbox;
+    let lines: Buffer[] | undefined;
+    const obj: TrailObject = {
+      ...rest,
+      linesFile: outbox.objectFile(head),
+      // Read on first use: a sink that copies linesFile never holds the object in memory.
+      get lines() {
+        return (lines ??= outbox.objectLines(head));
+      },
+    };
     for (let attempt = 1; !this.stopping.signal.aborted; attempt++) {
       try {
         const wait = this.notBefore - Date.now();

@@ -9,8 +9,16 @@ export interface TrailObject {
   size: number;
   /** When the checkpoint was signed (Unix ms); part of heartbeat object names. */
   createdAt: number;
-  /** The entry lines (NDJSON) in seq order, without the checkpoint line. */
-  lines: Buffer[];
+  /**
+   * The entry lines (NDJSON) in seq order, without the checkpoint line; a buffer may hold several
+   * lines. The outbox reads them on first access, so a sink that copies `linesFile` never does.
+   */
+  readonly lines: Buffer[];
+  /**
+   * Optional: a local file whose first `bytes` bytes are exactly the lines (the outbox segment).
+   * A sink may copy it in the kernel instead of reading `lines`; it must not change the file.
+   */
+  linesFile?: { path: string; bytes: number };
   /** The signed checkpoint note that closes the object. */
   note: string;
 }

@@ -71,6 +71,12 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (sink, object_id)
   );
   `,
+  // v2 -> v3: entry lines move out of SQLite into outbox segment files (store/spool.ts); a
+  // stream row records how many bytes of its open segment are committed. The entries table stays
+  // only so StateStore can move a v2 outbox's rows into segments once (then it is empty).
+  `
+  ALTER TABLE streams ADD COLUMN spool_bytes INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export const SQL_PRAGMAS = [
@@ -83,11 +89,11 @@ export const SQL_PRAGMAS = [
 ];
 
 
-export const SQL_GET_STREAM = 'SELECT name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note FROM streams WHERE name = ?';
-export const SQL_LIST_STREAMS = 'SELECT name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note FROM streams ORDER BY name';
+export const SQL_GET_STREAM = 'SELECT name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note, spool_bytes FROM streams WHERE name = ?';
+export const SQL_LIST_STREAMS = 'SELECT name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note, spool_bytes FROM streams ORDER BY name';
 export const SQL_INSERT_STREAM = 'INSERT INTO streams (name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note) VALUES (?, 0, ?, ?, 0, 0, NULL)';
-export const SQL_UPDATE_STREAM_HEAD = 'UPDATE streams SET next_seq = ?, chain_head = ?, tree_edge = ? WHERE name = ? AND next_seq = ?';
-export const SQL_UPDATE_STREAM_CHECKPOINT = 'UPDATE streams SET checkpointed_size = ?, checkpointed_at = ?, last_note = ? WHERE name = ?';
+export const SQL_UPDATE_STREAM_HEAD = 'UPDATE streams SET next_seq = ?, chain_head = ?, tree_edge = ?, spool_bytes = ? WHERE name = ? AND next_seq = ?';
+export const SQL_UPDATE_STREAM_CHECKPOINT = 'UPDATE streams SET checkpointed_size = ?, checkpointed_at = ?, last_note = ?, spool_bytes = 0 WHERE name = ?';
 
 export const SQL_GET_FILE_BY_IDENT = 'SELECT id, input, ident, path, fingerprint, fp_len, offset FROM files WHERE ident = ?';
 export const SQL_INSERT_FILE = 'INSERT INTO files (input, ident, path, fingerprint, fp_len, offset, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)';
@@ -95,13 +101,15 @@ export const SQL_RESET_FILE = 'UPDATE files SET input = ?, path = ?, fingerprint
 export const SQL_UPDATE_FILE_OFFSET = 'UPDATE files SET offset = ?, path = ?, updated_at = ? WHERE id = ?';
 export const SQL_LIST_FILES = 'SELECT id, input, ident, path, offset, updated_at FROM files ORDER BY id';
 
-export const SQL_INSERT_ENTRY = 'INSERT INTO entries (stream, seq, line) VALUES (?, ?, ?)';
-export const SQL_SELECT_ENTRY_LINES = 'SELECT line FROM entries WHERE stream = ? AND seq >= ? AND seq < ? ORDER BY seq';
-export const SQL_COUNT_ENTRY_BYTES = 'SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(line)), 0) AS bytes FROM entries WHERE stream = ? AND seq >= ? AND seq < ?';
-export const SQL_DELETE_ENTRIES = 'DELETE FROM entries WHERE stream = ? AND seq >= ? AND seq < ?';
+// Schema v2 kept entry lines in this table; only the one-time move into segment files reads it.
+export const SQL_LEGACY_STREAMS_WITH_ENTRIES = 'SELECT DISTINCT stream FROM entries';
+export const SQL_LEGACY_ENTRY_LINES = 'SELECT line FROM entries WHERE stream = ? AND seq >= ? AND seq < ? ORDER BY seq';
+export const SQL_LEGACY_DELETE_ENTRIES = 'DELETE FROM entries WHERE stream = ?';
+export const SQL_SET_SPOOL_BYTES = 'UPDATE streams SET spool_bytes = ? WHERE name = ?';
 
 export const SQL_INSERT_OBJECT = 'INSERT INTO objects (stream, first_seq, size, note, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)';
 export const SQL_NEXT_OBJECT = 'SELECT id, stream, first_seq, size, note, bytes, created_at FROM objects WHERE id > ? ORDER BY id LIMIT 1';
+export const SQL_LIST_OBJECTS = 'SELECT id, stream, first_seq, size, bytes FROM objects ORDER BY id';
 export const SQL_OBJECTS_UP_TO = 'SELECT id, stream, first_seq, size, bytes FROM objects WHERE id <= ? ORDER BY id';
 export const SQL_DELETE_OBJECT = 'DELETE FROM objects WHERE id = ?';
 

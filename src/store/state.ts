@@ -7,6 +7,7 @@ import { CompactRange } from '../seal/merkle.js';
 import type { StreamHead } from '../seal/sealer.js';
 import type Database from 'better-sqlite3';
 import type { Db } from './db.js';
+import { Spool } from './spool.js';
 import * as Q from './sql.js';
 
 /** The seal state of one stream, as committed. */
@@ -14,6 +15,8 @@ export interface StreamState extends StreamHead {
   checkpointedSize: number;
   checkpointedAt: number;
   lastNote: string | null;
+  /** Committed bytes of the entry lines since the last checkpoint (the open outbox segment). */
+  spoolBytes: number;
 }
 
 export interface FileRecord {
@@ -54,7 +57,8 @@ export interface SealCommit {
   /** The stream head after the new entries; `before` is its next_seq when the step began. */
   stream: StreamHead;
   before: number;
-  entries: { seq: number; line: Uint8Array }[];
+  /** The new entries' object lines, back to back (sealer.ts `Sealed.data`). */
+  data: Uint8Array;
   /** The file offset that the entries bring the file to (none for records without a file). */
   file?: { id: number; offset: number; path: string };
   counters?: Record<string, number>;
@@ -62,7 +66,7 @@ export interface SealCommit {
 
 const OUTBOX_BYTES = 'outbox_bytes';
 
-interface StreamRow { name: string; next_seq: number; chain_head: Buffer; tree_edge: Buffer; checkpointed_size: number; checkpointed_at: number; last_note: string | null }
+interface StreamRow { name: string; next_seq: number; chain_head: Buffer; tree_edge: Buffer; checkpointed_size: number; checkpointed_at: number; last_note: string | null; spool_bytes: number }
 
 function toStream(r: StreamRow): StreamState {
   return {
@@ -73,15 +77,19 @@ function toStream(r: StreamRow): StreamState {
     checkpointedSize: r.checkpointed_size,
     checkpointedAt: r.checkpointed_at,
     lastNote: r.last_note,
+    spoolBytes: r.spool_bytes,
   };
 }
 
 export class StateStore {
   private readonly db: Db;
   private readonly stmt: Record<string, Database.Statement<unknown[], unknown>> = {};
+  /** The outbox's entry lines, in segment files beside the database (`<db>-outbox/`). */
+  private readonly spool: Spool;
 
   constructor(db: Db) {
     this.db = db;
+    this.spool = new Spool(`${db.name}-outbox`);
   }
 
   private q(sql: string): Database.Statement<unknown[], unknown> {
@@ -89,7 +97,34 @@ export class StateStore {
   }
 
   close(): void {
+    this.spool.close();
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * Brings the outbox segments in line with the committed state; only the daemon calls this, at
+   * start, before it writes (a second process doing it could cut a running daemon's append).
+   * A v2 database's entry rows are first moved into segment files: the files are written whole
+   * and synced, then one transaction empties the table, so a crash in between just repeats it.
+   */
+  recoverOutbox(): void {
+    for (const { stream } of this.q(Q.SQL_LEGACY_STREAMS_WITH_ENTRIES).all() as { stream: string }[]) {
+      const objects = (this.q(Q.SQL_LIST_OBJECTS).all() as { stream: string; first_seq: number; size: number }[]).filter((o) => o.stream === stream);
+      const s = this.loadStream(stream);
+      const lines = (from: number, to: number) => Buffer.concat(this.q(Q.SQL_LEGACY_ENTRY_LINES).pluck().all(stream, from, to) as Buffer[]);
+      for (const o of objects) this.spool.rewrite(stream, o.first_seq, lines(o.first_seq, o.size));
+      const open = lines(s.checkpointedSize, s.nextSeq);
+      this.spool.rewrite(stream, s.checkpointedSize, open);
+      this.db.transaction(() => {
+        this.q(Q.SQL_LEGACY_DELETE_ENTRIES).run(stream);
+        this.q(Q.SQL_SET_SPOOL_BYTES).run(open.length, stream);
+      })();
+    }
+    const objects = this.q(Q.SQL_LIST_OBJECTS).all() as { stream: string; first_seq: number; bytes: number }[];
+    this.spool.recover({
+      objects: objects.map((o) => ({ stream: o.stream, firstSeq: o.first_seq, bytes: o.bytes })),
+      open: this.listStreams().map((s) => ({ stream: s.name, firstSeq: s.checkpointedSize, bytes: s.spoolBytes })),
+    });
   }
 
   // ---- streams -------------------------------------------------------------------------
@@ -104,11 +139,6 @@ export class StateStore {
     return toStream(row);
   }
 
-  /** Bytes of the entry lines [from, to) of a stream still in the outbox. */
-  entryBytes(stream: string, from: number, to: number): number {
-    return (this.q(Q.SQL_COUNT_ENTRY_BYTES).get(stream, from, to) as { bytes: number }).bytes;
-  }
-
   listStreams(): StreamState[] {
     return (this.q(Q.SQL_LIST_STREAMS).all() as StreamRow[]).map(toStream);
   }
@@ -120,36 +150,50 @@ export class StateStore {
    * them. Either way the chain has no gap and no duplicate. Returns the entry bytes added to the outbox.
    */
   commitSealed(c: SealCommit): number {
-    return this.db.transaction(() => {
-      // The WHERE next_seq = before guard turns a second writer (two daemons on one state
-      // directory) into an error instead of a forked chain. It runs first, so a stale writer
-      // fails with this message rather than on the entries' primary key.
-      const res = this.q(Q.SQL_UPDATE_STREAM_HEAD).run(c.stream.nextSeq, Buffer.from(c.stream.chainHead), Buffer.from(c.stream.edge.serialize()), c.stream.name, c.before);
-      if (res.changes !== 1) throw new TailsealError('STATE_CORRUPT', `stream ${c.stream.name} was advanced by another writer; is a second tailseal using the same state_dir?`);
-      let bytes = 0;
-      for (const e of c.entries) {
-        this.q(Q.SQL_INSERT_ENTRY).run(c.stream.name, e.seq, e.line);
-        bytes += e.line.length;
-      }
+    const txn = this.db.transaction(() => {
+      // IMMEDIATE: the write lock is taken at BEGIN, so no other writer (a second daemon on the
+      // same state_dir) can append to the segment or move the head until COMMIT. The guard
+      // then turns such a writer into an error instead of a forked chain, before any write.
+      const row = this.q(Q.SQL_GET_STREAM).get(c.stream.name) as StreamRow | undefined;
+      if (!row || row.next_seq !== c.before) throw new TailsealError('STATE_CORRUPT', `stream ${c.stream.name} was advanced by another writer; is a second tailseal using the same state_dir?`);
+      // The lines go to the stream's open segment and are synced before COMMIT (spool.ts): a
+      // crash after this write but before COMMIT leaves bytes past spool_bytes that the next
+      // start cuts off, and the same lines are read, sealed and written again.
+      appended = { firstSeq: row.checkpointed_size, at: row.spool_bytes };
+      this.spool.append(c.stream.name, row.checkpointed_size, row.spool_bytes, c.data);
+      this.q(Q.SQL_UPDATE_STREAM_HEAD).run(c.stream.nextSeq, Buffer.from(c.stream.chainHead), Buffer.from(c.stream.edge.serialize()), row.spool_bytes + c.data.length, c.stream.name, c.before);
       if (c.file) this.q(Q.SQL_UPDATE_FILE_OFFSET).run(c.file.offset, c.file.path, Date.now(), c.file.id);
-      this.bump({ ...c.counters, [OUTBOX_BYTES]: bytes });
-      return bytes;
-    })();
+      this.bump({ ...c.counters, [OUTBOX_BYTES]: c.data.length });
+      return c.data.length;
+    });
+    let appended: { firstSeq: number; at: number } | undefined;
+    try {
+      return txn.immediate();
+    } catch (err) {
+      // Rolled back after the lines were written: cut them off again, so that the segment holds
+      // exactly the committed bytes (a checkpoint may close it next). If even that fails, the
+      // next append or start-up cuts them.
+      if (appended) this.spool.truncate(c.stream.name, appended.firstSeq, appended.at);
+      throw err;
+    }
   }
 
   /**
    * Records a signed checkpoint as the next object to ship, and marks it as the stream's latest.
-   * The checkpoint covers only entries committed before; a crash before COMMIT just means the
-   * checkpoint is signed again later (same tree, so never a fork).
+   * The object is the stream's open segment as committed; the next batch starts a new one. A
+   * crash before COMMIT just means the checkpoint is signed again later (same tree, no fork).
    */
   commitCheckpoint(stream: string, firstSeq: number, size: number, note: string, createdAt: number): OutboxObject {
-    return this.db.transaction(() => {
-      const { n, bytes } = this.q(Q.SQL_COUNT_ENTRY_BYTES).get(stream, firstSeq, size) as { n: number; bytes: number };
-      if (n !== size - firstSeq) throw new TailsealError('STATE_CORRUPT', `outbox of stream ${stream} is missing entries in [${firstSeq}, ${size})`);
+    const obj = this.db.transaction(() => {
+      const row = this.q(Q.SQL_GET_STREAM).get(stream) as StreamRow | undefined;
+      if (!row || row.checkpointed_size !== firstSeq || row.next_seq !== size) throw new TailsealError('STATE_CORRUPT', `checkpoint of stream ${stream} [${firstSeq}, ${size}) does not match its committed state`);
+      const bytes = row.spool_bytes;
       const res = this.q(Q.SQL_INSERT_OBJECT).run(stream, firstSeq, size, note, bytes, createdAt);
       this.q(Q.SQL_UPDATE_STREAM_CHECKPOINT).run(size, createdAt, note, stream);
       return { id: Number(res.lastInsertRowid), stream, firstSeq, size, note, bytes, createdAt };
     })();
+    this.spool.closeSegment(stream);
+    return obj;
   }
 
   // ---- files ---------------------------------------------------------------------------
@@ -185,11 +229,15 @@ export class StateStore {
     return r && { id: r.id, stream: r.stream, firstSeq: r.first_seq, size: r.size, note: r.note, bytes: r.bytes, createdAt: r.created_at };
   }
 
-  entryLines(stream: string, firstSeq: number, size: number): Buffer[] {
-    // pluck(): the column values themselves, without a row object per entry (a shipping hot path).
-    return (this.plucked ??= this.db.prepare(Q.SQL_SELECT_ENTRY_LINES).pluck()).all(stream, firstSeq, size) as Buffer[];
+  /** The segment file holding exactly an object's lines (none for a heartbeat). */
+  objectFile(o: { stream: string; firstSeq: number; bytes: number }): { path: string; bytes: number } | undefined {
+    return o.bytes === 0 ? undefined : { path: this.spool.segmentPath(o.stream, o.firstSeq), bytes: o.bytes };
   }
-  private plucked: Database.Statement<unknown[], unknown> | undefined;
+
+  /** An object's entry lines (one buffer; none for a heartbeat). */
+  objectLines(o: { stream: string; firstSeq: number; bytes: number }): Buffer[] {
+    return o.bytes === 0 ? [] : [this.spool.read(o.stream, o.firstSeq, o.bytes)];
+  }
 
   cursor(sink: string): number {
     const r = this.q(Q.SQL_GET_CURSOR).get(sink) as { acked_id: number } | undefined;
@@ -202,20 +250,23 @@ export class StateStore {
    * sink recognises as identical (write-once names); after COMMIT it is never sent again.
    */
   ackObject(sink: string, id: number, sinks: readonly string[]): void {
-    this.db.transaction(() => {
+    const done = this.db.transaction(() => {
       this.q(Q.SQL_UPSERT_CURSOR).run(sink, id);
       const acked = Math.min(...sinks.map((s) => this.cursor(s)));
-      const done = this.q(Q.SQL_OBJECTS_UP_TO).all(acked) as { id: number; stream: string; first_seq: number; size: number; bytes: number }[];
+      const rows = this.q(Q.SQL_OBJECTS_UP_TO).all(acked) as { id: number; stream: string; first_seq: number; size: number; bytes: number }[];
       let freed = 0;
-      for (const o of done) {
-        this.q(Q.SQL_DELETE_ENTRIES).run(o.stream, o.first_seq, o.size);
+      for (const o of rows) {
         this.q(Q.SQL_DELETE_OBJECT).run(o.id);
         freed += o.bytes;
       }
       if (freed > 0) this.q(Q.SQL_ADD_COUNTER).run(OUTBOX_BYTES, -freed);
+      return rows;
     })();
+    // After COMMIT: the segments are no longer referenced. A crash before these unlinks leaves
+    // orphan files that recoverOutbox() deletes at the next start.
+    // A heartbeat (no entries) has no segment: its first_seq names the next object's.
+    for (const o of done) if (o.size > o.first_seq) this.spool.remove(o.stream, o.first_seq);
   }
-
 
   /** Holds an object for a sink until an operator re-queues it (`tailseal requeue`). */
   park(sink: string, objectId: number, code: string, reason: string): void {

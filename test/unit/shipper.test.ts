@@ -25,7 +25,7 @@ function storeWith(dir: string, n: number): StateStore {
   let head = store.loadStream('opa');
   for (let i = 0; i < n; i++) {
     const sealed = sealRecords(head, [{ kind: 'decision', source: '/x', offset: i, payload: Buffer.from(`{"i":${i}}`) }], 1000 + i);
-    store.commitSealed({ stream: sealed.head, before: head.nextSeq, entries: sealed.entries });
+    store.commitSealed({ stream: sealed.head, before: head.nextSeq, data: sealed.data });
     store.commitCheckpoint('opa', i, i + 1, signHead('t', sealed.head, 1000 + i, signer), 1000 + i);
     head = { ...head, ...sealed.head };
   }

@@ -1,6 +1,7 @@
 // The state database: migrations, atomic seal commits, the outbox and sink cursors.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -9,6 +10,7 @@ import { CHAIN_START } from '../../src/seal/envelope.js';
 import { parseSignerKey, generateKeyPair } from '../../src/seal/keys.js';
 import { type CheckpointPolicy, checkpointDue, sealRecords, signHead } from '../../src/seal/sealer.js';
 import { SCHEMA_VERSION, openDatabase } from '../../src/store/db.js';
+import { MIGRATIONS } from '../../src/store/sql.js';
 import { StateStore } from '../../src/store/state.js';
 
 const rec = (s: string, offset = 0) => ({ kind: 'decision' as const, source: '/x.log', offset, payload: Buffer.from(s) });
@@ -17,6 +19,8 @@ describe('state store', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tailseal-store-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
   const signer = parseSignerKey(generateKeyPair('tailseal.test/store', new Uint8Array(32).fill(7)).signerKey);
+  /** The outbox segment file of stream "opa" starting at `firstSeq`, beside database `db`. */
+  const segment = (db: string, firstSeq: number) => join(dir, `${db}-outbox`, 'opa', `${String(firstSeq).padStart(20, '0')}.ndjson`);
 
   it('creates the schema and records its version in PRAGMA user_version', () => {
     const db = openDatabase(join(dir, 'a', 'state.db'));
@@ -48,7 +52,7 @@ describe('state store', () => {
     const sealed = sealRecords(head, [rec('a'), rec('b', 2)], 1000);
     assert.equal(head.nextSeq, 0, 'input head unchanged');
     assert.equal(head.edge.size, 0);
-    store.commitSealed({ stream: sealed.head, before: 0, entries: sealed.entries, file: { id: fileId, offset: 4, path: '/x.log' }, counters: { decisions: 2 } });
+    store.commitSealed({ stream: sealed.head, before: 0, data: sealed.data, file: { id: fileId, offset: 4, path: '/x.log' }, counters: { decisions: 2 } });
     const after1 = store.loadStream('opa');
     assert.equal(after1.nextSeq, 2);
     assert.deepEqual(after1.edge.root(), sealed.head.edge.root());
@@ -58,10 +62,11 @@ describe('state store', () => {
 
     // A stale writer (wrong `before`) changes nothing at all: not the offset, not the outbox.
     const again = sealRecords(head, [rec('c', 4)], 2000);
-    assert.throws(() => store.commitSealed({ stream: again.head, before: 0, entries: again.entries, file: { id: fileId, offset: 6, path: '/x.log' } }), (e: TailsealError) => e.code === 'STATE_CORRUPT');
+    assert.throws(() => store.commitSealed({ stream: again.head, before: 0, data: again.data, file: { id: fileId, offset: 6, path: '/x.log' } }), (e: TailsealError) => e.code === 'STATE_CORRUPT');
     assert.equal(store.findFile('1:2')!.offset, 4, 'offset not advanced by the failed commit');
     assert.equal(store.loadStream('opa').nextSeq, 2);
-    assert.equal(store.entryLines('opa', 0, 10).length, 2, 'no entry from the failed commit');
+    assert.equal(store.loadStream('opa').spoolBytes, sealed.data.length, 'no entry from the failed commit');
+    assert.equal(statSync(segment('b.db', 0)).size, sealed.data.length, 'the segment holds exactly the committed lines');
     store.close();
   });
 
@@ -69,7 +74,7 @@ describe('state store', () => {
     const store = new StateStore(openDatabase(join(dir, 'c.db')));
     const head = store.loadStream('opa');
     const sealed = sealRecords(head, [rec('a'), rec('b'), rec('c')], 1000);
-    store.commitSealed({ stream: sealed.head, before: 0, entries: sealed.entries });
+    store.commitSealed({ stream: sealed.head, before: 0, data: sealed.data });
     const note = signHead('tailseal.test', sealed.head, 1500, signer);
     const obj = store.commitCheckpoint('opa', 0, 3, note, 1500);
     assert.equal(store.loadStream('opa').checkpointedSize, 3);
@@ -78,10 +83,113 @@ describe('state store', () => {
     assert.equal(store.nextObject(store.cursor('a'))!.id, obj.id);
     store.ackObject('a', obj.id, sinks);
     assert.equal(store.nextObject(store.cursor('a')), undefined, 'sink a is done');
-    assert.equal(store.entryLines('opa', 0, 3).length, 3, 'kept until sink b has it too');
+    assert.deepEqual(Buffer.concat(store.objectLines(obj)), sealed.data, 'kept until sink b has it too');
     store.ackObject('b', obj.id, sinks);
-    assert.equal(store.entryLines('opa', 0, 3).length, 0, 'deleted once every sink has it');
+    assert.equal(existsSync(segment('c.db', 0)), false, 'deleted once every sink has it');
     assert.equal(store.outboxBytes(), 0);
+    store.close();
+  });
+});
+
+describe('outbox segments (crash recovery)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tailseal-spool-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const signer = parseSignerKey(generateKeyPair('tailseal.test/store', new Uint8Array(32).fill(7)).signerKey);
+  const segDir = (db: string) => join(dir, `${db}-outbox`, 'opa');
+  const segment = (db: string, firstSeq: number) => join(segDir(db), `${String(firstSeq).padStart(20, '0')}.ndjson`);
+  const open = (db: string) => {
+    const store = new StateStore(openDatabase(join(dir, db)));
+    store.recoverOutbox();
+    return store;
+  };
+  /** Seals and commits `n` records after the stored head; returns the committed lines. */
+  const commit = (store: StateStore, n: number, tag: string): Buffer => {
+    const head = store.loadStream('opa');
+    const sealed = sealRecords(head, Array.from({ length: n }, (_, i) => rec(`${tag}${i}`, i)), 1000);
+    store.commitSealed({ stream: sealed.head, before: head.nextSeq, data: sealed.data });
+    return Buffer.from(sealed.data);
+  };
+  const checkpoint = (store: StateStore) => {
+    const s = store.loadStream('opa');
+    return store.commitCheckpoint('opa', s.checkpointedSize, s.nextSeq, signHead('tailseal.test', s, 1500, signer), 1500);
+  };
+
+  it('cuts bytes a crash left past the committed length, and deletes orphan segments', () => {
+    let store = open('cut.db');
+    const first = commit(store, 2, 'a');
+    store.close();
+    // A crash after the append but before COMMIT, and one after an ack's COMMIT but before its unlink.
+    appendFileSync(segment('cut.db', 0), 'torn line without its commit');
+    writeFileSync(segment('cut.db', 99), 'an object every sink already has');
+    store = open('cut.db');
+    assert.equal(statSync(segment('cut.db', 0)).size, first.length);
+    assert.deepEqual(readdirSync(segDir('cut.db')), [`${'0'.repeat(20)}.ndjson`]);
+    const second = commit(store, 1, 'b');
+    const obj = checkpoint(store);
+    assert.deepEqual(Buffer.concat(store.objectLines(obj)), Buffer.concat([first, second]));
+    store.close();
+  });
+
+  it('a commit that fails after writing its lines leaves the segment at the committed length', () => {
+    const store = open('fail.db');
+    const first = commit(store, 2, 'a');
+    const head = store.loadStream('opa');
+    const sealed = sealRecords(head, [rec('x')], 1000);
+    // A NULL counter value breaks the transaction after the lines were appended.
+    assert.throws(() => store.commitSealed({ stream: sealed.head, before: head.nextSeq, data: sealed.data, counters: { broken: null as unknown as number } }));
+    assert.equal(statSync(segment('fail.db', 0)).size, first.length);
+    assert.equal(store.loadStream('opa').nextSeq, 2);
+    const obj = checkpoint(store);
+    assert.deepEqual(Buffer.concat(store.objectLines(obj)), first);
+    store.close();
+  });
+
+  it('acknowledging a heartbeat keeps the segment of the entries after it', () => {
+    const store = open('hb.db');
+    commit(store, 2, 'a');
+    const o1 = checkpoint(store);
+    const hb = checkpoint(store); // nothing new: a heartbeat [2, 2)
+    const lines = commit(store, 3, 'b');
+    store.ackObject('s', o1.id, ['s']);
+    store.ackObject('s', hb.id, ['s']);
+    assert.equal(existsSync(segment('hb.db', 0)), false, 'the acknowledged object is freed');
+    assert.equal(statSync(segment('hb.db', 2)).size, lines.length, 'the open segment at 2 is kept');
+    const o3 = checkpoint(store);
+    assert.deepEqual(Buffer.concat(store.objectLines(o3)), lines);
+    store.close();
+  });
+
+  it('a committed segment missing at start is STATE_CORRUPT', () => {
+    let store = open('gone.db');
+    commit(store, 1, 'a');
+    store.close();
+    rmSync(segment('gone.db', 0));
+    store = new StateStore(openDatabase(join(dir, 'gone.db')));
+    assert.throws(() => store.recoverOutbox(), (e: TailsealError) => e.code === 'STATE_CORRUPT' && e.message.includes(segment('gone.db', 0)));
+    store.close();
+  });
+
+  it('moves a schema v2 outbox (entry rows in SQLite) into segment files', () => {
+    const file = join(dir, 'v2.db');
+    const raw = new Database(file);
+    raw.exec(MIGRATIONS[0]!);
+    raw.exec(MIGRATIONS[1]!);
+    raw.pragma('user_version = 2');
+    const sealed = sealRecords(StateStore.prototype.loadStream.call(new StateStore(openDatabase(join(dir, 'scratch.db'))), 'opa'), [rec('a'), rec('b'), rec('c')], 1000);
+    const lines = sealed.entries.map((e) => Buffer.from(e.line));
+    raw.prepare('INSERT INTO streams (name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note) VALUES (?, 3, ?, ?, 2, 1500, ?)').run('opa', Buffer.from(sealed.head.chainHead), Buffer.from(sealed.head.edge.serialize()), 'note');
+    lines.forEach((l, seq) => raw.prepare('INSERT INTO entries (stream, seq, line) VALUES (?, ?, ?)').run('opa', seq, l));
+    raw.prepare('INSERT INTO objects (stream, first_seq, size, note, bytes, created_at) VALUES (?, 0, 2, ?, ?, 1500)').run('opa', 'note', lines[0]!.length + lines[1]!.length);
+    raw.close();
+
+    const store = open('v2.db');
+    assert.equal(store.loadStream('opa').spoolBytes, lines[2]!.length, 'the unsigned entry is the open segment');
+    const obj = store.nextObject(0)!;
+    assert.deepEqual(Buffer.concat(store.objectLines(obj)), Buffer.concat([lines[0]!, lines[1]!]));
+    assert.deepEqual(readFileSync(segment('v2.db', 2)), lines[2]);
+    const db = new Database(file, { readonly: true });
+    assert.equal((db.prepare('SELECT COUNT(*) AS n FROM entries').get() as { n: number }).n, 0, 'the rows are gone');
+    db.close();
     store.close();
   });
 });
