@@ -79,13 +79,23 @@ export function encodeEnvelope(e: Envelope): Uint8Array {
 function encodeHeader(e: Envelope): Buffer {
   const stream = utf8(e.stream);
   const source = utf8(e.source);
+  const out = Buffer.allocUnsafe(headerLength(stream, source));
+  writeHeader(e, stream, source, out);
+  return out;
+}
+
+function headerLength(stream: Buffer, source: Buffer): number {
+  return 2 + 2 + stream.length + 8 + 8 + 2 + source.length + 8 + 4;
+}
+
+/** Writes the header fields into `out` (checked first); returns their length. */
+function writeHeader(e: Envelope, stream: Buffer, source: Buffer, out: Buffer): number {
   if (stream.length === 0 || stream.length > U16_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope stream name must be 1..65535 bytes');
   if (source.length > U16_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope source must be at most 65535 bytes');
   if (e.payload.length > U32_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope payload must be under 4 GiB');
   checkU64(e.seq, 'seq');
   checkU64(e.sealedAt, 'sealed_at');
   checkU64(e.offset, 'offset');
-  const out = Buffer.allocUnsafe(2 + 2 + stream.length + 8 + 8 + 2 + source.length + 8 + 4);
   let p = 0;
   p = out.writeUInt8(ENVELOPE_VERSION, p);
   p = out.writeUInt8(KIND_CODES[e.kind], p);
@@ -96,14 +106,22 @@ function encodeHeader(e: Envelope): Buffer {
   p = out.writeUInt16BE(source.length, p);
   p += source.copy(out, p);
   p = writeU64(out, e.offset, p);
-  out.writeUInt32BE(e.payload.length, p);
-  return out;
+  return out.writeUInt32BE(e.payload.length, p);
 }
+
+// Scratch space for the header while hashing (sealing runs once per decision; the hasher copies
+// the bytes in at once, so one buffer serves every call). Grown for long names.
+let headerScratch = Buffer.allocUnsafe(1024);
 
 /** leaf_n: the RFC 9162 leaf hash of the envelope's canonical bytes. */
 export function envelopeLeafHash(e: Envelope): Uint8Array {
   // = hashLeaf(encodeEnvelope(e)), hashed in parts so the payload is never copied.
-  return sha256(LEAF_PREFIX, encodeHeader(e), e.payload);
+  const stream = utf8(e.stream);
+  const source = utf8(e.source);
+  const len = headerLength(stream, source);
+  if (len > headerScratch.length) headerScratch = Buffer.allocUnsafe(len);
+  writeHeader(e, stream, source, headerScratch);
+  return sha256(LEAF_PREFIX, headerScratch.subarray(0, len), e.payload);
 }
 
 const LEAF_PREFIX = Uint8Array.of(RFC6962_LEAF_HASH_PREFIX);

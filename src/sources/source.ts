@@ -8,7 +8,11 @@ export interface SourceRecord {
   source: string;
   /** Byte offset of the record's first byte in that source. */
   offset: number;
-  /** The bytes to seal: the line exactly as written (no "\n"), or a gap record's JSON. */
+  /**
+   * The bytes to seal: the line exactly as written (no "\n"), or a gap record's JSON. May be a
+   * view into the source's read buffer, valid only until `commit` returns: a consumer that
+   * keeps it longer must copy it.
+   */
   payload: Uint8Array;
 }
 
@@ -28,7 +32,8 @@ export interface SourceBatch {
  * Contract: `commit` either commits the whole batch (records sealed AND position advanced) and
  * returns true, or commits nothing. It returns false when the outbox is full (backpressure:
  * the source must stop reading and retry after `Source.wake()` or its next poll), and throws
- * when the state database fails (the source must not advance and retries later).
+ * when the state database fails (the source must not advance and retries later). It runs
+ * synchronously: the records' payloads are only borrowed for the call.
  */
 export interface BatchConsumer {
   commit(batch: SourceBatch): boolean;

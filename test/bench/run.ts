@@ -78,7 +78,9 @@ log: { level: warn }
 }
 
 function daemon(b: Bench): ChildProcess {
-  const c = spawn(process.execPath, [CLI, 'run', '--config', b.config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // BENCH_DAEMON_NODE_ARGS passes node flags to the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = process.env.BENCH_DAEMON_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const c = spawn(process.execPath, [...nodeArgs, CLI, 'run', '--config', b.config], { stdio: ['ignore', 'ignore', 'inherit'] });
   return c;
 }
 

@@ -202,7 +202,8 @@ export class FileTail {
       } else {
         const c = classifyLine(line);
         if (c.cls === 'decision') {
-          records.push({ kind: 'decision', source: this.path, offset: lineOffset, payload: Buffer.from(line) });
+          // A view into the read buffer, not a copy: commit() is synchronous (source.ts).
+          records.push({ kind: 'decision', source: this.path, offset: lineOffset, payload: line });
           counters.decisions!++;
         } else {
           const key = `skipped_${c.reason}`;
