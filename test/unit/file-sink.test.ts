@@ -51,6 +51,37 @@ describe('file sink', () => {
     assert.equal(parseObject(readFileSync(join(gz, 'opa', names[0]!))).note, 'n\n');
   });
 
+  it('copies the lines from the outbox segment file when one is given, cut to the object length', async () => {
+    const store = join(dir, 'copy');
+    const seg = join(dir, 'segment.ndjson');
+    // Two committed lines, then bytes a failed commit left behind: never part of the object.
+    writeFileSync(seg, '{"v":1,"n":0}\n{"v":1,"n":1}\nUNCOMMITTED');
+    const bytes = '{"v":1,"n":0}\n{"v":1,"n":1}\n'.length;
+    const sink = new FileSink({ name: 's', type: 'file', dir: store, gzip: false, retry, in_flight: 1 }, { log });
+    await sink.start();
+    const unread: TrailObject = {
+      id: 1, stream: 'opa', firstSeq: 0, size: 2, createdAt: 5, note: 'n\n', linesFile: { path: seg, bytes },
+      get lines(): Buffer[] {
+        throw new Error('lines read although the segment file was given');
+      },
+    };
+    assert.equal(await sink.put(unread), 'stored');
+    const f = join(store, 'opa', '00000000000000000000-00000000000000000001.ndjson');
+    assert.equal(readFileSync(f, 'utf8'), '{"v":1,"n":0}\n{"v":1,"n":1}\n{"v":1,"kind":"checkpoint","stream":"opa","note":"n\\n"}\n');
+    assert.equal(statSync(f).mode & 0o777, 0o444);
+    assert.deepEqual(readdirSync(join(store, 'opa')), ['00000000000000000000-00000000000000000001.ndjson'], 'no temporary file left');
+  });
+
+  it('a segment shorter than the object is a retryable error and leaves nothing behind', async () => {
+    const store = join(dir, 'short');
+    const seg = join(dir, 'short.ndjson');
+    writeFileSync(seg, '{"v":1}\n');
+    const sink = new FileSink({ name: 's', type: 'file', dir: store, gzip: false, retry, in_flight: 1 }, { log });
+    await sink.start();
+    await assert.rejects(sink.put({ ...obj(), linesFile: { path: seg, bytes: 100 } }), (e: TailsealError) => e.code === 'SINK_RETRYABLE' && e.message.includes(seg));
+    assert.deepEqual(readdirSync(join(store, 'opa')), []);
+  });
+
   it('start() on an unusable directory is SINK_PERMANENT naming the directory', async () => {
     const blocker = join(dir, 'blocker');
     writeFileSync(blocker, 'x');

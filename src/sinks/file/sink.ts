@@ -2,10 +2,11 @@
 // fsync'd, then hard-linked to its final name. link(2) fails with EEXIST instead of replacing,
 // so an object is created whole, exactly once, and never overwritten.
 import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chmod, copyFile, link, mkdir, open, readFile, truncate, stat, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { TailsealError, errorMessage } from '../../errors.js';
-import { encodeObjectParts, objectText } from '../../seal/object.js';
+import { encodeCheckpointLine, encodeObjectParts, objectName, objectText } from '../../seal/object.js';
 import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';
 import type { FileSinkConfig } from './config.js';
 
@@ -18,6 +19,23 @@ async function fsyncDir(dir: string): Promise<void> {
     await fh.sync();
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * Copies the first `bytes` bytes of an outbox segment to a new file `to` (never an existing
+ * one). The segment may hold more than `bytes` after a failed commit; those bytes were never
+ * sealed, so the copy is cut to the object's length; a shorter segment is an error.
+ */
+async function copyLines(from: { path: string; bytes: number }, to: string): Promise<void> {
+  try {
+    await copyFile(from.path, to, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    const { size } = await stat(to);
+    if (size < from.bytes) throw new TailsealError('SINK_RETRYABLE', `outbox segment ${from.path} holds ${size} bytes, expected ${from.bytes}`);
+    if (size > from.bytes) await truncate(to, from.bytes);
+  } catch (err) {
+    await unlink(to).catch(() => undefined); // no partial copy left behind
+    throw err;
   }
 }
 
@@ -53,14 +71,19 @@ export class FileSink implements Sink {
   }
 
   private async write(obj: TrailObject): Promise<PutResult> {
-    const { name, parts } = encodeObjectParts(obj, this.config.gzip);
+    const name = objectName(obj.stream, obj.firstSeq, obj.size, obj.createdAt, this.config.gzip);
     const final = join(this.config.dir, ...name.split('/'));
     const dir = dirname(final);
     await this.ensureDir(dir);
     const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+    // Uncompressed, the entry lines can be copied from the outbox segment by the kernel
+    // (copy_file_range or a reflink) instead of being read into memory and written back.
+    const copy = this.config.gzip ? undefined : obj.linesFile;
+    const parts = copy ? [encodeCheckpointLine(obj.stream, obj.note)] : encodeObjectParts(obj, this.config.gzip).parts;
     // 1. Write the whole object to a private temporary file and fsync it. A crash here leaves
     //    only a .tmp-* file, which is never read as an object.
-    const fh = await open(tmp, 'wx', 0o600);
+    if (copy) await copyLines(copy, tmp);
+    const fh = await open(tmp, copy ? 'a' : 'wx', 0o600);
     try {
       // writev in slices: the object is written from its lines as they are, never concatenated.
       for (let i = 0; i < parts.length; i += WRITEV_MAX) {
@@ -85,7 +108,7 @@ export class FileSink implements Sink {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       // `return await`: the rejection must be handled here, before the finally block awaits.
-      return await this.compareExisting(final, Buffer.concat(parts), name);
+      return await this.compareExisting(final, Buffer.concat(encodeObjectParts(obj, this.config.gzip).parts), name);
     } finally {
       await unlink(tmp).catch(() => undefined);
     }
