@@ -11,7 +11,7 @@ export async function checkSinkCommand(name: string, o: { config: string }): Pro
   const config = loadConfig(o.config);
   const sc = config.sinks.find((s) => s.name === name);
   if (!sc) throw new TailsealError('USAGE', `${o.config} has no sink named ${name} (sinks: ${config.sinks.map((s) => s.name).join(', ')})`);
-  const sink = createSink(sc, { log: createLogger(config.log.level) });
+  const sink = await createSink(sc, { log: createLogger(config.log.level) });
   try {
     await sink.start();
     process.stdout.write(`OK sink ${name} (${sc.type}) is ready\n`);

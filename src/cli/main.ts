@@ -9,7 +9,7 @@ import { statusCommand } from './status.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 import { keygen } from './keygen.js';
 import { run } from './run.js';
-import { type VerifyCliOptions, verifyCommand } from './verify.js';
+import type { VerifyCliOptions } from './verify.js';
 
 function packageVersion(): string {
   // dist/src/cli/main.js -> package.json three folders up.
@@ -56,6 +56,8 @@ function program(): Command {
     .option('--region <region>', 's3: region (default us-east-1)')
     .option('--path-style', 's3: path-style addressing')
     .action(async (o: VerifyCliOptions) => {
+      // Loaded on use: verify brings the S3 client, which the daemon needs only for S3 sinks.
+      const { verifyCommand } = await import('./verify.js');
       process.exitCode = await verifyCommand(o);
     });
 

@@ -2,7 +2,7 @@
 // HTTP-based sink of tailseal shares: the target URL check, extra headers and credentials.
 import { z } from 'zod';
 import { deliveryFields } from '../delivery-config.js';
-import { tlsSchema, timeoutSchema } from '../http-client.js';
+import { tlsSchema, timeoutSchema } from '../http-client-config.js';
 
 export const HTTP_SINK_DEFAULTS = { gzip: true } as const;
 

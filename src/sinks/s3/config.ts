@@ -1,7 +1,7 @@
 // Config of the `s3` sink: any S3-compatible bucket, optionally with Object Lock.
 import { z } from 'zod';
 import { duration } from '../../config/units.js';
-import { timeoutSchema, tlsSchema } from '../http-client.js';
+import { timeoutSchema, tlsSchema } from '../http-client-config.js';
 import { deliveryFields } from '../delivery-config.js';
 
 export const S3_SINK_DEFAULTS = { region: 'us-east-1', prefix: '', path_style: false, gzip: true } as const;
