@@ -1,18 +1,25 @@
 // The daemon: the one place that wires source -> checkpoint (offsets) -> seal -> outbox -> sink.
 import { join } from 'node:path';
-import type { Config, SinkConfig } from './config/schema.js';
+import type { Config, InputConfig, SinkConfig } from './config/schema.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import type { NoteSigner } from './seal/keys.js';
 import { LineBatch } from './seal/object.js';
 import { type CheckpointPolicy, checkpointDue, sealRecords, signHead } from './seal/sealer.js';
-import type { BatchConsumer, Source, SourceBatch } from './sources/source.js';
-import { FileSource } from './sources/file/file-source.js';
+import type { BatchConsumer, Source, SourceBatch, SourceFactory, SourceRecord } from './sources/source.js';
+import { createFileSource } from './sources/file/index.js';
+import { createOpaServiceSource } from './sources/opa-service/index.js';
 import { classifyError } from './sinks/retry.js';
 import { Shipper } from './sinks/shipper.js';
 import type { Sink, SinkContext, SinkFactory } from './sinks/sink.js';
 import { openDatabase } from './store/db.js';
 import { StateStore, type StreamState } from './store/state.js';
+
+/** Input type -> factory. A new source kind adds its folder and one line here. */
+const SOURCE_FACTORIES: { [K in InputConfig['type']]: SourceFactory<Extract<InputConfig, { type: K }>> } = {
+  file: createFileSource,
+  opa_service: createOpaServiceSource,
+};
 
 /**
  * Sink type -> factory. A new sink kind adds its folder and one line here. Each kind's code is
@@ -106,18 +113,8 @@ export class Daemon implements BatchConsumer {
     this.checkpointTick();
     this.timer = setInterval(() => this.checkpointTick(), Math.max(10, Math.min(250, Math.floor(this.policy.intervalMs / 4))));
     for (const input of config.inputs) {
-      const src = new FileSource(
-        {
-          input: input.name,
-          stream: input.stream ?? input.name,
-          paths: input.paths,
-          maxLineBytes: input.max_line_bytes,
-          readChunkBytes: input.read_chunk_bytes,
-          pollIntervalMs: input.poll_interval,
-          rotateWaitMs: input.rotate_wait,
-        },
-        { registry: this.store, consumer: this, log: log.child({ component: 'source' }) },
-      );
+      const factory = SOURCE_FACTORIES[input.type] as SourceFactory<InputConfig>;
+      const src = factory(input, { registry: this.store, consumer: this, log: log.child({ component: 'source' }) });
       this.sources.push(src);
       await src.start();
     }
@@ -145,14 +142,18 @@ export class Daemon implements BatchConsumer {
     }
     const head = this.heads.get(batch.stream) ?? this.store.loadStream(batch.stream);
     const now = Date.now();
-    const sealed = sealRecords(head, batch.records, now, this.lineBatch);
+    const { records, keys, duplicates } = this.withoutDuplicates(batch, head.nextSeq);
+    const sealed = sealRecords(head, records, now, this.lineBatch);
+    const counters = duplicates === 0 ? batch.counters : { ...batch.counters, decisions: (batch.counters.decisions ?? 0) - duplicates, decisions_duplicate: duplicates };
     const added = this.store.commitSealed({
       stream: sealed.head,
       before: head.nextSeq,
       data: sealed.data,
-      file: { id: batch.position.fileId, offset: batch.position.offset, path: batch.position.path },
-      counters: batch.counters,
+      file: batch.position && { id: batch.position.fileId, offset: batch.position.offset, path: batch.position.path },
+      counters,
+      dedupe: batch.dedupe && { keys, sealedAt: now, windowMs: batch.dedupe.windowMs, maxIds: batch.dedupe.maxIds },
     });
+    if (duplicates > 0) this.opts.log.info({ stream: batch.stream, duplicates }, 'Skipped decisions already sealed (a retried upload); each decision_id is sealed once.');
     // Committed: only now does the in-memory head move.
     const next: StreamState = { ...head, ...sealed.head, spoolBytes: head.spoolBytes + added };
     this.heads.set(batch.stream, next);
@@ -166,6 +167,28 @@ export class Daemon implements BatchConsumer {
       }
     }
     return true;
+  }
+
+  /**
+   * The batch's records without those whose dedupeKey the stream sealed recently (or that repeat
+   * within the batch), and the keys of the rest with the seqs they will get. Runs synchronously
+   * right before the commit that records the keys, so no other commit comes between.
+   */
+  private withoutDuplicates(batch: SourceBatch, firstSeq: number): { records: SourceRecord[]; keys: { key: string; seq: number }[]; duplicates: number } {
+    if (!batch.dedupe) return { records: batch.records, keys: [], duplicates: 0 };
+    const records: SourceRecord[] = [];
+    const keys: { key: string; seq: number }[] = [];
+    const inBatch = new Set<string>();
+    for (const r of batch.records) {
+      const k = r.dedupeKey;
+      if (k !== undefined) {
+        if (inBatch.has(k) || this.store.dedupeKeySeen(batch.stream, k)) continue;
+        inBatch.add(k);
+        keys.push({ key: k, seq: firstSeq + records.length });
+      }
+      records.push(r);
+    }
+    return { records, keys, duplicates: batch.records.length - records.length };
   }
 
   private checkpoint(s: StreamState, now: number): void {

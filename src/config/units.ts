@@ -1,5 +1,6 @@
 // Durations ("250ms", "5s", "1m", "1h") and byte sizes ("64KiB", "256MiB", "1GB") as config values.
-// Plain numbers are accepted too: milliseconds for durations, bytes for sizes.
+// Plain numbers are accepted too: milliseconds for durations, bytes for sizes. Also the rule for
+// names of inputs, streams and sinks, which become path segments and metric labels.
 import { z } from 'zod';
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -45,3 +46,8 @@ export const size = (min = 1) =>
     }
     return n;
   });
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** A zod schema for an input, stream or sink name. */
+export const nameSchema = () => z.string().regex(NAME_RE, 'must start with a letter or digit and use only letters, digits, ".", "_" or "-"');

@@ -1,5 +1,7 @@
 // The boundary between a source (where decisions come from) and the daemon that seals them.
+import type { Logger } from 'pino';
 import type { RecordKind } from '../seal/envelope.js';
+import type { FileRegistry } from './file/registry.js';
 
 /** A record a source wants sealed (structurally the seal stage's SealRecord). */
 export interface SourceRecord {
@@ -14,14 +16,22 @@ export interface SourceRecord {
    * keeps it longer must copy it.
    */
   payload: Uint8Array;
+  /**
+   * When set (with SourceBatch.dedupe), a record whose key was sealed recently in the stream is
+   * skipped instead of sealed again: a source whose client retries (OPA re-sends an upload it
+   * got no answer for) passes the decision_id here.
+   */
+  dedupeKey?: string;
 }
 
 /** What a source hands over in one read step: records plus the position they bring it to. */
 export interface SourceBatch {
   stream: string;
   records: SourceRecord[];
-  /** The file row and the offset just past the last byte this batch consumed. */
-  position: { fileId: number; offset: number; path: string };
+  /** The file row and the offset just past the last byte this batch consumed (file sources). */
+  position?: { fileId: number; offset: number; path: string };
+  /** How long, and over how many entries, records' dedupeKeys are remembered. */
+  dedupe?: { windowMs: number; maxIds: number };
   /** Counts of lines read, kept and skipped by reason, committed with the batch. */
   counters: Record<string, number>;
 }
@@ -54,3 +64,14 @@ export interface Source {
   wake(): void;
   close(): Promise<void>;
 }
+
+/** What every source gets from the daemon. */
+export interface SourceDeps {
+  consumer: BatchConsumer;
+  /** File generations and offsets (used by file sources). */
+  registry: FileRegistry;
+  log: Logger;
+}
+
+/** Builds a source from its validated config (each source folder exports one). */
+export type SourceFactory<C> = (config: C, deps: SourceDeps) => Source;

@@ -77,6 +77,19 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE streams ADD COLUMN spool_bytes INTEGER NOT NULL DEFAULT 0;
   `,
+  // v3 -> v4: keys (OPA decision_ids) of recently sealed records of sources whose clients retry,
+  // written in the transaction that seals them, so a retried upload is not sealed twice.
+  `
+  CREATE TABLE dedupe_keys (
+    stream     TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    seq        INTEGER NOT NULL,   -- the entry that sealed it
+    sealed_at  INTEGER NOT NULL,   -- Unix ms
+    PRIMARY KEY (stream, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX dedupe_keys_by_seq ON dedupe_keys (stream, seq);
+  CREATE INDEX dedupe_keys_by_age ON dedupe_keys (stream, sealed_at);
+  `,
 ];
 
 export const SQL_PRAGMAS = [
@@ -112,6 +125,12 @@ export const SQL_NEXT_OBJECT = 'SELECT id, stream, first_seq, size, note, bytes,
 export const SQL_LIST_OBJECTS = 'SELECT id, stream, first_seq, size, bytes FROM objects ORDER BY id';
 export const SQL_OBJECTS_UP_TO = 'SELECT id, stream, first_seq, size, bytes FROM objects WHERE id <= ? ORDER BY id';
 export const SQL_DELETE_OBJECT = 'DELETE FROM objects WHERE id = ?';
+
+export const SQL_DEDUPE_SEEN = 'SELECT 1 AS seen FROM dedupe_keys WHERE stream = ? AND key = ?';
+export const SQL_DEDUPE_INSERT = 'INSERT OR IGNORE INTO dedupe_keys (stream, key, seq, sealed_at) VALUES (?, ?, ?, ?)';
+// Keys expire by count (entries of the stream since) and by age, each through its index.
+export const SQL_DEDUPE_PRUNE_SEQ = 'DELETE FROM dedupe_keys WHERE stream = ? AND seq < ?';
+export const SQL_DEDUPE_PRUNE_AGE = 'DELETE FROM dedupe_keys WHERE stream = ? AND sealed_at < ?';
 
 export const SQL_GET_CURSOR = 'SELECT acked_id FROM sink_cursors WHERE sink = ?';
 export const SQL_UPSERT_CURSOR = 'INSERT INTO sink_cursors (sink, acked_id) VALUES (?, ?) ON CONFLICT(sink) DO UPDATE SET acked_id = excluded.acked_id';

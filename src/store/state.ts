@@ -62,6 +62,8 @@ export interface SealCommit {
   /** The file offset that the entries bring the file to (none for records without a file). */
   file?: { id: number; offset: number; path: string };
   counters?: Record<string, number>;
+  /** Dedupe keys of the new entries, and how long keys are kept (see SQL_DEDUPE_*). */
+  dedupe?: { keys: { key: string; seq: number }[]; sealedAt: number; windowMs: number; maxIds: number } | undefined;
 }
 
 const OUTBOX_BYTES = 'outbox_bytes';
@@ -163,6 +165,8 @@ export class StateStore {
       this.spool.append(c.stream.name, row.checkpointed_size, row.spool_bytes, c.data);
       this.q(Q.SQL_UPDATE_STREAM_HEAD).run(c.stream.nextSeq, Buffer.from(c.stream.chainHead), Buffer.from(c.stream.edge.serialize()), row.spool_bytes + c.data.length, c.stream.name, c.before);
       if (c.file) this.q(Q.SQL_UPDATE_FILE_OFFSET).run(c.file.offset, c.file.path, Date.now(), c.file.id);
+      // The keys commit with their entries: a crash before COMMIT seals neither, after it both.
+      if (c.dedupe) this.recordDedupeKeys(c.stream.name, c.stream.nextSeq, c.dedupe);
       this.bump({ ...c.counters, [OUTBOX_BYTES]: c.data.length });
       return c.data.length;
     });
@@ -176,6 +180,17 @@ export class StateStore {
       if (appended) this.spool.truncate(c.stream.name, appended.firstSeq, appended.at);
       throw err;
     }
+  }
+
+  /** Whether `key` was sealed in `stream` within the kept window. */
+  dedupeKeySeen(stream: string, key: string): boolean {
+    return this.q(Q.SQL_DEDUPE_SEEN).get(stream, key) !== undefined;
+  }
+
+  private recordDedupeKeys(stream: string, nextSeq: number, d: NonNullable<SealCommit['dedupe']>): void {
+    for (const k of d.keys) this.q(Q.SQL_DEDUPE_INSERT).run(stream, k.key, k.seq, d.sealedAt);
+    this.q(Q.SQL_DEDUPE_PRUNE_SEQ).run(stream, nextSeq - d.maxIds);
+    this.q(Q.SQL_DEDUPE_PRUNE_AGE).run(stream, d.sealedAt - d.windowMs);
   }
 
   /**

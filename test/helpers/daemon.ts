@@ -2,6 +2,7 @@
 // child process (killed with real signals), and readers for what reached the store.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeKeyPair } from '../../src/config/keyfile.js';
@@ -29,6 +30,8 @@ export interface WorkspaceOptions {
   readChunkBytes?: string;
   /** Replaces the default file sink: the YAML list items under `sinks:` (indented two spaces). */
   sinksYaml?: string;
+  /** Replaces the default file input: the YAML list items under `inputs:` (indented two spaces). */
+  inputsYaml?: string;
 }
 
 /** A temp workspace with a key pair and a config tailing <root>/opa/<glob> into <root>/store. */
@@ -53,13 +56,16 @@ origin: tailseal.test/it
 signing:
   key_file: ${w.keyFile}
 inputs:
-  - name: opa
+${
+  o.inputsYaml ??
+  `  - name: opa
     type: file
     paths: ["${join(w.opaDir, o.glob ?? '*.log')}"]
     max_line_bytes: ${o.maxLineBytes ?? '1MiB'}
     poll_interval: 50ms
     rotate_wait: ${o.rotateWait ?? '500ms'}
-    read_chunk_bytes: ${o.readChunkBytes ?? '1MiB'}
+    read_chunk_bytes: ${o.readChunkBytes ?? '1MiB'}`
+}
 checkpoint:
   entries: 500
   interval: 100ms
@@ -93,8 +99,8 @@ export interface DaemonProc {
 }
 
 /** Starts `tailseal run` on the workspace's config as a real child process. */
-export function startDaemon(w: Workspace): DaemonProc {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', w.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function startDaemon(w: Workspace, env: NodeJS.ProcessEnv = {}): DaemonProc {
+  const child = spawn(process.execPath, [CLI, 'run', '--config', w.configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const logs: string[] = [];
   const collect = (buf: Buffer) => logs.push(...buf.toString('utf8').split('\n').filter((l) => l !== ''));
   child.stdout!.on('data', collect);
@@ -172,4 +178,13 @@ export function logsWith(d: DaemonProc, prefix: string): Record<string, unknown>
       return [];
     }
   });
+}
+
+/** A TCP port free on 127.0.0.1 right now (bound and released; loopback only). */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
 }

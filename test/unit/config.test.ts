@@ -1,9 +1,10 @@
 // Config loading: YAML, ${ENV} expansion, schema errors naming the key and the file.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { parseDuration, parseSize } from '../../src/config/units.js';
 import { TailsealError } from '../../src/errors.js';
@@ -35,7 +36,9 @@ describe('config', () => {
 
   it('the bundled example config is valid, with defaults filled in', () => {
     const c = loadConfig(join(REPO_ROOT, 'config', 'example.yaml'));
-    assert.equal(c.inputs[0]!.paths[0], './var/opa/*.log');
+    const input = c.inputs[0]!;
+    assert.ok(input.type === 'file');
+    assert.equal(input.paths[0], './var/opa/*.log');
     assert.equal(c.sinks[0]!.type, 'file');
     assert.equal(c.checkpoint.interval, 500);
     assert.equal(c.checkpoint.max_bytes, 8 * 1024 * 1024);
@@ -43,9 +46,20 @@ describe('config', () => {
     assert.deepEqual(c.sinks[0]!.retry, { baseMs: 200, maxMs: 30_000 });
   });
 
+  it('the bundled OPA-upload config is valid (with its token variable set) and asks for a token', () => {
+    const c = parseConfig(parseYaml(readFileSync(join(REPO_ROOT, 'config', 'opa-upload.yaml'), 'utf8')), 'opa-upload.yaml', { TAILSEAL_UPLOAD_TOKEN: 'tok' });
+    const input = c.inputs[0]!;
+    assert.ok(input.type === 'opa_service');
+    assert.equal(input.token, 'tok');
+    assert.equal(input.listen, '127.0.0.1:8282');
+    assert.throws(() => parseConfig(parseYaml(readFileSync(join(REPO_ROOT, 'config', 'opa-upload.yaml'), 'utf8')), 'opa-upload.yaml', {}), /TAILSEAL_UPLOAD_TOKEN is not set/);
+  });
+
   it('applies defaults to a minimal config', () => {
     const c = parseConfig(base(), 'x.yaml', {});
-    assert.equal(c.inputs[0]!.max_line_bytes, 1024 * 1024);
+    const input = c.inputs[0]!;
+    assert.ok(input.type === 'file');
+    assert.equal(input.max_line_bytes, 1024 * 1024);
     assert.equal(c.checkpoint.heartbeat, 60_000);
     assert.equal(c.shutdown.grace, 5000);
     assert.equal(c.log.level, 'info');
@@ -64,6 +78,11 @@ describe('config', () => {
     { desc: 'no inputs', mutate: (c) => (c.inputs = []), want: /^x\.yaml: inputs: / },
     { desc: 'duplicate names', mutate: (c) => c.sinks.push({ ...c.sinks[0] }), want: /name "local" is used twice/ },
     { desc: 'stream name with a slash', mutate: (c) => (c.inputs[0].stream = 'a/b'), want: /^x\.yaml: inputs\[0\]\.stream: / },
+    { desc: 'opa_service: listen without a port', mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', listen: '127.0.0.1' }]), want: /^x\.yaml: inputs\[0\]\.listen: must be host:port/ },
+    { desc: 'opa_service: port over 65535', mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', listen: '127.0.0.1:70000' }]), want: /^x\.yaml: inputs\[0\]\.listen: port must be at most 65535/ },
+    { desc: 'opa_service: resource not a path', mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', resource: 'logs' }]), want: /^x\.yaml: inputs\[0\]\.resource: must be a path/ },
+    { desc: 'opa_service: token and token_file', mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', token: 'a', token_file: '/t' }]), want: /^x\.yaml: inputs\[0\]\.token_file: set token or token_file, not both/ },
+    { desc: 'opa_service: file-only key', mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', paths: ['/x'] }]), want: /^x\.yaml: inputs\[0\]\.paths: unknown key/ },
   ];
   for (const tc of cases) {
     it(`rejects: ${tc.desc}`, () => {
@@ -73,6 +92,18 @@ describe('config', () => {
       assert.match(p[0]!, tc.want);
     });
   }
+
+  it('an opa_service input gets loopback, /logs and bounded limits by default', () => {
+    const raw = base() as Record<string, any>;
+    raw.inputs = [{ name: 'upload', type: 'opa_service' }];
+    const input = parseConfig(raw, 'x.yaml', {}).inputs[0]!;
+    assert.ok(input.type === 'opa_service');
+    assert.equal(input.listen, '127.0.0.1:8282');
+    assert.equal(input.resource, '/logs');
+    assert.equal(input.max_body_bytes, 8 * 1024 * 1024);
+    assert.equal(input.max_decoded_bytes, 64 * 1024 * 1024);
+    assert.deepEqual(input.dedupe, { window: 3_600_000, max_ids: 1_000_000 });
+  });
 
   it('reports every problem, one line each', () => {
     const raw = base() as Record<string, any>;

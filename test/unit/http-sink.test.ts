@@ -3,8 +3,6 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { type Socket, connect } from 'node:net';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -17,8 +15,9 @@ import { httpSinkSchema } from '../../src/sinks/http/config.js';
 import { HttpSink } from '../../src/sinks/http/sink.js';
 import { classifyError } from '../../src/sinks/retry.js';
 import type { TrailObject } from '../../src/sinks/sink.js';
+import { HAVE_OPENSSL, type Pki, makePki } from '../helpers/pki.js';
 import { FaultServer } from '../helpers/fault-server.js';
-import { type TrailSpec, sealTrail, tempDir } from '../helpers/trail.js';
+import { type TrailSpec, sealTrail } from '../helpers/trail.js';
 
 const TOKEN = 'tok-3f9a1c77e2b04d58a6c1-secret';
 const PASSWORD = 'pw-8d21b6e0c4f9-secret';
@@ -284,38 +283,6 @@ describe('http sink', () => {
 
 // ---- mutual TLS, with certificates made by openssl (skipped when openssl is not installed) ----
 
-const HAVE_OPENSSL = spawnSync('openssl', ['version']).status === 0;
-
-interface Pki {
-  dir: string;
-  ca: string;
-  serverKey: string;
-  serverCert: string;
-  clientKey: string;
-  clientCert: string;
-}
-
-function makePki(): Pki {
-  const dir = tempDir('tailseal-pki-');
-  mkdirSync(dir, { recursive: true });
-  const f = (n: string) => join(dir, n);
-  const run = (args: string[]) => {
-    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
-  };
-  const key = (name: string) => run(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f(name)]);
-  key('ca.key');
-  run(['req', '-x509', '-new', '-key', f('ca.key'), '-subj', '/CN=tailseal test CA', '-days', '2', '-out', f('ca.pem'), '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
-  const leaf = (name: string, cn: string, ext: string) => {
-    key(`${name}.key`);
-    run(['req', '-new', '-key', f(`${name}.key`), '-subj', `/CN=${cn}`, '-out', f(`${name}.csr`)]);
-    writeFileSync(f(`${name}.ext`), ext);
-    run(['x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', f(`${name}.ext`), '-out', f(`${name}.pem`)]);
-  };
-  leaf('server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  leaf('client', 'tailseal-client', 'extendedKeyUsage=clientAuth\n');
-  return { dir, ca: f('ca.pem'), serverKey: f('server.key'), serverCert: f('server.pem'), clientKey: f('client.key'), clientCert: f('client.pem') };
-}
 
 describe('http sink over mutual TLS', { skip: HAVE_OPENSSL ? false : 'openssl is not installed' }, () => {
   let pki: Pki;

@@ -15,9 +15,10 @@ import { OpaSink } from '../../src/sinks/opa/sink.js';
 import { classifyError } from '../../src/sinks/retry.js';
 import type { TrailObject } from '../../src/sinks/sink.js';
 import { FaultServer, type RecordedRequest } from '../helpers/fault-server.js';
+import { OPA_CORPUS } from '../helpers/paths.js';
 import { type RecordSpec, type TrailSpec, sealTrail } from '../helpers/trail.js';
 
-const CORPUS = process.env.TAILSEAL_OPA_CORPUS ?? '/work/shared/corpus/opa';
+const CORPUS = OPA_CORPUS;
 const TOKEN = 'opa-tok-51c0e7d2a9b84f36-secret';
 const log = pino({ level: 'silent' });
 

@@ -1,7 +1,8 @@
 // From sealed entries back to OPA decision-log events, and into upload chunks.
 //
-// A decision entry's payload is the line OPA's console logger wrote: the event's fields merged
-// at top level with the four keys logrus adds (level, msg, time, type). The event is that JSON
+// A decision entry's payload is either the line OPA's console logger wrote (the event's fields
+// merged at top level with the four keys logrus adds: level, msg, time, type) or an event OPA
+// uploaded to an opa_service input (none of those keys). Either way the event is that JSON
 // object minus exactly those four top-level keys. It is rebuilt on the JSON *text*: every other
 // member is copied byte for byte and in order, so large integers, key order and escapes (OPA's
 // \u003c ...) reach the receiver exactly as OPA wrote them, with no parse/serialise round trip.

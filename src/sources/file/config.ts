@@ -1,0 +1,22 @@
+// The `file` input's config: OPA decision-log files (JSON lines) to tail.
+import { z } from 'zod';
+import { duration, nameSchema, size } from '../../config/units.js';
+
+export const fileInputSchema = z.strictObject({
+  name: nameSchema(),
+  type: z.literal('file'),
+  /** Paths or globs of OPA decision-log files (one JSON object per line). */
+  paths: z.array(z.string().min(1)).min(1),
+  /** The stream (one hash chain and tree) the decisions go to; defaults to the input's name. */
+  stream: nameSchema().optional(),
+  /** A line longer than this is not sealed; a gap record says where it was and how long. */
+  max_line_bytes: size(64).default(1024 * 1024),
+  /** How often every open file is checked for growth, rotation and truncation. */
+  poll_interval: duration(10).default(250),
+  /** How long a file renamed away (rotated) is still read for late writes before it is closed. */
+  rotate_wait: duration(0).default(5000),
+  /** Bytes read per read() call. */
+  read_chunk_bytes: size(4096).default(1024 * 1024),
+});
+
+export type FileInputConfig = z.infer<typeof fileInputSchema>;

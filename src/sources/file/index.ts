@@ -1,0 +1,21 @@
+// The `file` input: its config schema and factory.
+import type { SourceDeps, Source } from '../source.js';
+import type { FileInputConfig } from './config.js';
+import { FileSource } from './file-source.js';
+
+export { type FileInputConfig, fileInputSchema } from './config.js';
+
+export function createFileSource(input: FileInputConfig, deps: SourceDeps): Source {
+  return new FileSource(
+    {
+      input: input.name,
+      stream: input.stream ?? input.name,
+      paths: input.paths,
+      maxLineBytes: input.max_line_bytes,
+      readChunkBytes: input.read_chunk_bytes,
+      pollIntervalMs: input.poll_interval,
+      rotateWaitMs: input.rotate_wait,
+    },
+    deps,
+  );
+}

@@ -1,0 +1,56 @@
+// The `opa_service` input's config: an HTTP endpoint that speaks OPA's decision-log service API,
+// so OPA's `decision_logs.service` uploads to tailseal instead of keeping decisions in memory.
+import { z } from 'zod';
+import { duration, nameSchema, size } from '../../config/units.js';
+
+/** host:port, host being a name, an IPv4 address or a bracketed IPv6 address. */
+const LISTEN_RE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+export const opaServiceInputSchema = z
+  .strictObject({
+    name: nameSchema(),
+    type: z.literal('opa_service'),
+    stream: nameSchema().optional(),
+    /** Address to listen on. Loopback by default: OPA runs in the same pod or on the same host. */
+    listen: z
+      .string()
+      .regex(LISTEN_RE, 'must be host:port, e.g. "127.0.0.1:8282" or "[::1]:8282"')
+      .refine((v) => Number(LISTEN_RE.exec(v)?.[2]) <= 65535, 'port must be at most 65535')
+      .default('127.0.0.1:8282'),
+    /** OPA's `decision_logs.resource` (default "/logs"); "<resource>/<partition>" is accepted too. */
+    resource: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, 'must be a path such as "/logs"').default('/logs'),
+    /** Bearer token OPA must send (its `services[_].credentials.bearer.token`); ${ENV} works. */
+    token: z.string().min(1).optional(),
+    /** ... or a file holding it (a mounted Secret); surrounding whitespace is ignored. */
+    token_file: z.string().min(1).optional(),
+    /** Serve HTTPS with this certificate and key (PEM). */
+    tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
+    /** Largest request body as sent (gzip'd); OPA's upload_size_limit_bytes must stay below it. */
+    max_body_bytes: size(1024).default(8 * 1024 * 1024),
+    /** Largest body after gunzip, so a small gzip bomb cannot exhaust memory. */
+    max_decoded_bytes: size(1024).default(64 * 1024 * 1024),
+    /** Whole request, headers and body: a client that stalls is cut off. */
+    request_timeout: duration(100).default(30_000),
+    /** What a 503 tells OPA to wait (Retry-After) when the outbox is full or the disk fails. */
+    retry_after: duration(1000).default(5000),
+    /**
+     * A retried upload (OPA re-sends a chunk it got no 2xx for, e.g. after tailseal was killed
+     * between committing and answering) must not seal its decisions twice: a decision_id sealed
+     * within `window`, and among the last `max_ids` entries of the stream, is skipped.
+     */
+    dedupe: z
+      .strictObject({
+        window: duration(0).default(60 * 60_000),
+        max_ids: z.number().int().min(0).default(1_000_000),
+      })
+      .prefault({}),
+  })
+  .refine((c) => !(c.token !== undefined && c.token_file !== undefined), { message: 'set token or token_file, not both', path: ['token_file'] });
+
+export type OpaServiceInputConfig = z.infer<typeof opaServiceInputSchema>;
+
+/** Splits "host:port" (the host unbracketed). */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = LISTEN_RE.exec(listen)!;
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
