@@ -14,6 +14,16 @@
 //   u32  len(payload)   then the payload: the line's bytes exactly as OPA wrote them, without the
 //                       terminating "\n"; for a gap record the UTF-8 JSON that describes the gap
 //
+// Format version 2 is the same with one field more, between offset and payload, used only by an
+// envelope that carries metadata (where a record came from beyond the file, e.g. the Kubernetes
+// pod of a container log line, or which masking rules rewrote it):
+//
+//   u16  count          number of metadata pairs (at least 1), then per pair, sorted by the
+//                       key's UTF-8 bytes, keys unique:
+//   u16  len(key)       then the key
+//   u32  len(value)     then the value (UTF-8 strings both)
+//
+// An envelope without metadata is version 1, so the two layouts never describe the same record.
 // leaf_n  = SHA-256(0x00 || envelope_n)                RFC 9162 §2.1.1 leaf hash
 // chain_n = SHA-256(chain_{n-1} || leaf_n), chain_{-1} = 32 zero bytes
 //
@@ -22,6 +32,8 @@ import { TailsealError } from '../errors.js';
 import { HASH_SIZE, RFC6962_LEAF_HASH_PREFIX, sha256 } from './hash.js';
 
 export const ENVELOPE_VERSION = 1;
+/** The layout of an envelope with metadata. */
+export const ENVELOPE_VERSION_META = 2;
 
 /** Record kinds. A gap record states, inside the trail, data that could not be read. */
 export type RecordKind = 'decision' | 'gap';
@@ -36,6 +48,8 @@ export interface Envelope {
   source: string;
   offset: number;
   payload: Uint8Array;
+  /** String pairs about the record (version 2); absent or empty: version 1. */
+  meta?: Readonly<Record<string, string>> | undefined;
 }
 
 /** chain_{-1}: the chain value before the first entry of every stream. */
@@ -79,17 +93,38 @@ export function encodeEnvelope(e: Envelope): Uint8Array {
 function encodeHeader(e: Envelope): Buffer {
   const stream = utf8(e.stream);
   const source = utf8(e.source);
-  const out = Buffer.allocUnsafe(headerLength(stream, source));
-  writeHeader(e, stream, source, out);
+  const meta = encodeMeta(e.meta);
+  const out = Buffer.allocUnsafe(headerLength(stream, source, meta));
+  writeHeader(e, stream, source, meta, out);
   return out;
 }
 
-function headerLength(stream: Buffer, source: Buffer): number {
-  return 2 + 2 + stream.length + 8 + 8 + 2 + source.length + 8 + 4;
+function headerLength(stream: Buffer, source: Buffer, meta: Buffer | null): number {
+  return 2 + 2 + stream.length + 8 + 8 + 2 + source.length + 8 + (meta?.length ?? 0) + 4;
+}
+
+/** The metadata field of a version 2 envelope; null when there is none (version 1). */
+function encodeMeta(meta: Envelope['meta']): Buffer | null {
+  if (meta === undefined) return null;
+  const pairs = Object.entries(meta).map(([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as const);
+  if (pairs.length === 0) return null;
+  if (pairs.length > U16_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope metadata must have at most 65535 pairs');
+  pairs.sort((a, b) => Buffer.compare(a[0], b[0]));
+  const parts: Buffer[] = [Buffer.from([pairs.length >> 8, pairs.length & 0xff])];
+  for (const [k, v] of pairs) {
+    if (k.length === 0 || k.length > U16_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope metadata keys must be 1..65535 bytes');
+    if (v.length > U32_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope metadata values must be under 4 GiB');
+    const head = Buffer.allocUnsafe(2);
+    head.writeUInt16BE(k.length);
+    const vlen = Buffer.allocUnsafe(4);
+    vlen.writeUInt32BE(v.length);
+    parts.push(head, k, vlen, v);
+  }
+  return Buffer.concat(parts);
 }
 
 /** Writes the header fields into `out` (checked first); returns their length. */
-function writeHeader(e: Envelope, stream: Buffer, source: Buffer, out: Buffer): number {
+function writeHeader(e: Envelope, stream: Buffer, source: Buffer, meta: Buffer | null, out: Buffer): number {
   if (stream.length === 0 || stream.length > U16_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope stream name must be 1..65535 bytes');
   if (source.length > U16_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope source must be at most 65535 bytes');
   if (e.payload.length > U32_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope payload must be under 4 GiB');
@@ -97,7 +132,7 @@ function writeHeader(e: Envelope, stream: Buffer, source: Buffer, out: Buffer): 
   checkU64(e.sealedAt, 'sealed_at');
   checkU64(e.offset, 'offset');
   let p = 0;
-  p = out.writeUInt8(ENVELOPE_VERSION, p);
+  p = out.writeUInt8(meta ? ENVELOPE_VERSION_META : ENVELOPE_VERSION, p);
   p = out.writeUInt8(KIND_CODES[e.kind], p);
   p = out.writeUInt16BE(stream.length, p);
   p += stream.copy(out, p);
@@ -106,6 +141,7 @@ function writeHeader(e: Envelope, stream: Buffer, source: Buffer, out: Buffer): 
   p = out.writeUInt16BE(source.length, p);
   p += source.copy(out, p);
   p = writeU64(out, e.offset, p);
+  if (meta) p += meta.copy(out, p);
   return out.writeUInt32BE(e.payload.length, p);
 }
 
@@ -118,9 +154,10 @@ export function envelopeLeafHash(e: Envelope): Uint8Array {
   // = hashLeaf(encodeEnvelope(e)), hashed in parts so the payload is never copied.
   const stream = utf8(e.stream);
   const source = utf8(e.source);
-  const len = headerLength(stream, source);
+  const meta = encodeMeta(e.meta);
+  const len = headerLength(stream, source, meta);
   if (len > headerScratch.length) headerScratch = Buffer.allocUnsafe(len);
-  writeHeader(e, stream, source, headerScratch);
+  writeHeader(e, stream, source, meta, headerScratch);
   return sha256(LEAF_PREFIX, headerScratch.subarray(0, len), e.payload);
 }
 

@@ -5,6 +5,8 @@
 //
 //   {"v":1,"kind":"decision","stream":"opa","seq":7,"sealed_at":1764400000000,
 //    "source":"/var/log/opa/opa.log","offset":4096,"payload":"<the OPA line>","chain":"<hex chain_7>"}
+//
+// An entry with metadata (envelope version 2) has "meta":{"<key>":"<value>",...} before "payload".
 //   {"v":1,"kind":"checkpoint","stream":"opa","note":"<C2SP signed note, see checkpoint.ts>"}
 //
 // An object with no entry lines is a heartbeat: a fresh signed checkpoint while the stream is idle.
@@ -90,8 +92,17 @@ export function entryLineText(e: Envelope, chain: Uint8Array): string {
   const payload = Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.length).toString('utf8');
   return (
     `{"v":${OBJECT_FORMAT_VERSION},"kind":${JSON.stringify(e.kind)},"stream":${JSON.stringify(e.stream)},"seq":${e.seq},"sealed_at":${e.sealedAt},` +
-    `"source":${JSON.stringify(e.source)},"offset":${e.offset},"payload":${JSON.stringify(payload)},"chain":"${toHex(chain)}"}\n`
+    `"source":${JSON.stringify(e.source)},"offset":${e.offset},${metaText(e.meta)}"payload":${JSON.stringify(payload)},"chain":"${toHex(chain)}"}\n`
   );
+}
+
+/** `"meta":{...},` with the pairs sorted by key, or nothing for an envelope without metadata. */
+function metaText(meta: Envelope['meta']): string {
+  if (meta === undefined) return '';
+  const keys = Object.keys(meta);
+  if (keys.length === 0) return '';
+  keys.sort();
+  return `"meta":{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(meta[k])}`).join(',')}},`;
 }
 
 /** The NDJSON line (with its "\n") that stores one entry, as bytes. */
@@ -180,6 +191,20 @@ function field<T>(obj: Record<string, unknown>, key: string, type: 'string' | 'n
   return v as T;
 }
 
+/** An entry's metadata: a non-empty JSON object of strings (an empty one would be a second spelling of "none"). */
+function parseMeta(value: unknown, line: number): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw malformed('field "meta" must be a JSON object', line);
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length === 0) throw malformed('field "meta" must not be empty (omit it instead)', line);
+  // No prototype: a key such as "__proto__" stays an ordinary key, as it was sealed.
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [k, v] of entries) {
+    if (typeof v !== 'string') throw malformed(`field "meta.${k}" must be a string`, line);
+    out[k] = v;
+  }
+  return out;
+}
+
 /** Parses an object's bytes (gzip detected by its magic bytes). Every field is attacker-controlled. */
 export function parseObject(bytes: Uint8Array): ParsedObject {
   let text: string;
@@ -217,6 +242,7 @@ export function parseObject(bytes: Uint8Array): ParsedObject {
       offset: field<number>(o, 'offset', 'number', i),
       payload: Buffer.from(field<string>(o, 'payload', 'string', i), 'utf8'),
     };
+    if (o.meta !== undefined) envelope.meta = parseMeta(o.meta, i);
     const chainHex = field<string>(o, 'chain', 'string', i);
     if (!/^[0-9a-f]{64}$/.test(chainHex)) throw malformed('field "chain" must be 64 lower-case hex digits', i);
     out.entries.push({ envelope, chain: fromHex(chainHex), line: i });

@@ -21,6 +21,8 @@ export interface SealRecord {
   source: string;
   offset: number;
   payload: Uint8Array;
+  /** Where the record came from beyond source/offset (envelope version 2). */
+  meta?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface SealedEntry {
@@ -49,7 +51,7 @@ export function sealRecords(head: StreamHead, records: readonly SealRecord[], no
   let chain = head.chainHead;
   let seq = head.nextSeq;
   for (const r of records) {
-    const env: Envelope = { kind: r.kind, stream: head.name, seq, sealedAt: now, source: r.source, offset: r.offset, payload: r.payload };
+    const env: Envelope = { kind: r.kind, stream: head.name, seq, sealedAt: now, source: r.source, offset: r.offset, payload: r.payload, meta: r.meta };
     const leaf = envelopeLeafHash(env);
     chain = nextChain(chain, leaf);
     edge.append(leaf);

@@ -22,6 +22,8 @@ export interface SourceRecord {
    * got no answer for) passes the decision_id here.
    */
   dedupeKey?: string;
+  /** Pairs sealed with the record (envelope version 2), e.g. the Kubernetes pod of a container log line. */
+  meta?: Readonly<Record<string, string>> | undefined;
 }
 
 /** What a source hands over in one read step: records plus the position they bring it to. */

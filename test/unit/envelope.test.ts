@@ -32,7 +32,7 @@ interface TrailVectors {
 const V = JSON.parse(readFileSync(join(VECTORS_DIR, 'trail.json'), 'utf8')) as TrailVectors;
 const code = (c: string) => ({ name: 'TailsealError', code: c });
 const utf8 = (s: string) => Buffer.from(s, 'utf8');
-const toEnvelope = (f: EnvelopeFields): Envelope => ({ kind: f.kind, stream: f.stream, seq: f.seq, sealedAt: f.sealed_at, source: f.source, offset: f.offset, payload: utf8(f.payload) });
+const toEnvelope = (f: EnvelopeFields): Envelope => ({ kind: f.kind, stream: f.stream, seq: f.seq, sealedAt: f.sealed_at, source: f.source, offset: f.offset, payload: utf8(f.payload), ...(f.meta ? { meta: f.meta } : {}) });
 
 const sample = (over: Partial<Envelope> = {}): Envelope => ({
   kind: 'decision',
@@ -71,7 +71,7 @@ describe('envelope vectors (trail.json)', () => {
       assert.equal(encodeEntryLine(env, chain).toString('utf8'), c.entry_line);
     });
   }
-  it('covers a decision, a gap, multibyte UTF-8, a literal \\u003c escape and an empty source', () => {
+  it('covers a decision, a gap, multibyte UTF-8, a literal \\u003c escape, an empty source and metadata (v2)', () => {
     const cases = V.envelopes.cases.map((c) => c.fields);
     assert.ok(cases.some((f) => f.kind === 'gap' && f.payload === '{"reason":"line_too_long","length":2000000}'));
     assert.ok(cases.some((f) => f.source === ''));
@@ -79,7 +79,8 @@ describe('envelope vectors (trail.json)', () => {
     assert.ok(first.payload.includes('\\u003c'));
     assert.ok(utf8(first.payload).length > first.payload.length, 'payload has multibyte characters');
     // The version byte, then kind, in the canonical bytes.
-    assert.deepEqual(V.envelopes.cases.map((c) => c.canonical_hex.slice(0, 4)), cases.map((f) => (f.kind === 'gap' ? '0102' : '0101')));
+    assert.deepEqual(V.envelopes.cases.map((c) => c.canonical_hex.slice(0, 4)), cases.map((f) => `0${f.meta ? 2 : 1}0${f.kind === 'gap' ? 2 : 1}`));
+    assert.ok(cases.some((f) => f.meta !== undefined), 'a version 2 envelope with metadata');
   });
 });
 
@@ -129,6 +130,32 @@ describe('entry lines', () => {
       assert.equal(parsed.stream, 'opa');
     });
   }
+  it('round-trips metadata (envelope v2), keys sorted, "__proto__" an ordinary key', () => {
+    // JSON.parse makes "__proto__" an own key (an object literal would set the prototype instead).
+    const meta = JSON.parse('{"z.last":"z","__proto__":"p","a.first":"caf\u00e9"}') as Record<string, string>;
+    const env = sample({ payload: utf8('{"a":1}'), meta });
+    const line = encodeEntryLine(env, CHAIN);
+    assert.match(line.toString('utf8'), /"offset":\d+,"meta":\{"__proto__":"p","a.first":"café","z.last":"z"\},"payload":/);
+    const got = parseObject(Buffer.concat([line, encodeCheckpointLine('opa', NOTE)])).entries[0]!;
+    assert.deepEqual({ ...got.envelope.meta }, { ...meta });
+    assert.equal(toHex(encodeEnvelope(got.envelope)), toHex(encodeEnvelope(env)));
+    assert.equal(encodeEnvelope(env)[0], 2, 'version 2 with metadata');
+    assert.equal(encodeEnvelope(sample({ meta: {} }))[0], 1, 'no pairs: version 1');
+  });
+
+  const badMeta: [string, string][] = [
+    ['not an object', '"meta":"k8s"'],
+    ['an array', '"meta":[["a","b"]]'],
+    ['empty (a second spelling of none)', '"meta":{}'],
+    ['a non-string value', '"meta":{"a":1}'],
+  ];
+  for (const [desc, field] of badMeta) {
+    it(`refuses metadata that is ${desc}: ENTRY_MALFORMED`, () => {
+      const line = encodeEntryLine(sample({ payload: utf8('{}') }), CHAIN).toString('utf8').replace('"payload":', `${field},"payload":`);
+      assert.throws(() => parseObject(Buffer.from(line + encodeCheckpointLine('opa', NOTE).toString('utf8'))), (e: { code?: string; message: string }) => e.code === 'ENTRY_MALFORMED' && /meta/.test(e.message));
+    });
+  }
+
   it('ends every entry line with exactly one "\\n" and no raw control characters', () => {
     const line = encodeEntryLine(sample({ payload: utf8('a\r\u0000\tb') }), CHAIN).toString('utf8');
     assert.ok(line.endsWith('}\n'));

@@ -201,6 +201,8 @@ export interface EnvelopeFields {
   sealed_at: number;
   source: string;
   offset: number;
+  /** Envelope version 2 only: string pairs. */
+  meta?: Record<string, string>;
   payload: string;
 }
 
@@ -212,15 +214,19 @@ function referenceSha256(...parts: Uint8Array[]): Uint8Array {
   return new Uint8Array(h.digest());
 }
 
-/** The README's envelope v1 layout, encoded independently of src/seal/envelope.ts. */
+/** The README's envelope layouts (v1, and v2 with metadata), encoded independently of src/seal/envelope.ts. */
 function referenceEnvelope(f: EnvelopeFields): Uint8Array {
   const stream = utf8(f.stream);
   const source = utf8(f.source);
   const payload = utf8(f.payload);
-  const out = new Uint8Array(1 + 1 + 2 + stream.length + 8 + 8 + 2 + source.length + 8 + 4 + payload.length);
+  const pairs = Object.entries(f.meta ?? {})
+    .map(([k, v]) => [utf8(k), utf8(v)] as const)
+    .sort((a, b) => Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0])));
+  const metaLen = pairs.length === 0 ? 0 : 2 + pairs.reduce((n, [k, v]) => n + 2 + k.length + 4 + v.length, 0);
+  const out = new Uint8Array(1 + 1 + 2 + stream.length + 8 + 8 + 2 + source.length + 8 + metaLen + 4 + payload.length);
   const dv = new DataView(out.buffer);
   let p = 0;
-  dv.setUint8(p, 1);
+  dv.setUint8(p, pairs.length === 0 ? 1 : 2);
   dv.setUint8(p + 1, REFERENCE_KIND[f.kind]);
   dv.setUint16(p + 2, stream.length, false);
   p += 4;
@@ -233,12 +239,25 @@ function referenceEnvelope(f: EnvelopeFields): Uint8Array {
   out.set(source, p);
   p += source.length;
   dv.setBigUint64(p, BigInt(f.offset), false);
-  dv.setUint32(p + 8, payload.length, false);
-  out.set(payload, p + 12);
+  p += 8;
+  if (pairs.length > 0) {
+    dv.setUint16(p, pairs.length, false);
+    p += 2;
+    for (const [k, v] of pairs) {
+      dv.setUint16(p, k.length, false);
+      out.set(k, p + 2);
+      p += 2 + k.length;
+      dv.setUint32(p, v.length, false);
+      out.set(v, p + 4);
+      p += 4 + v.length;
+    }
+  }
+  dv.setUint32(p, payload.length, false);
+  out.set(payload, p + 4);
   return out;
 }
 
-const toEnvelope = (f: EnvelopeFields): Envelope => ({ kind: f.kind, stream: f.stream, seq: f.seq, sealedAt: f.sealed_at, source: f.source, offset: f.offset, payload: utf8(f.payload) });
+const toEnvelope = (f: EnvelopeFields): Envelope => ({ kind: f.kind, stream: f.stream, seq: f.seq, sealedAt: f.sealed_at, source: f.source, offset: f.offset, payload: utf8(f.payload), ...(f.meta ? { meta: f.meta } : {}) });
 
 /**
  * An OPA console decision-log line as OPA writes it: Go's encoding/json escapes "<" as \u003c
@@ -271,6 +290,19 @@ const ENVELOPE_CASES: { about: string; fields: EnvelopeFields }[] = [
   {
     about: 'An empty source (length prefix 0x0000, no source bytes) and offset 0.',
     fields: { kind: 'decision', stream: TRAIL_STREAM, seq: 2, sealed_at: TRAIL_T0 + 1, source: '', offset: 0, payload: '{"msg":"Decision Log","result":null,"type":"openpolicyagent.org/decision_logs"}' },
+  },
+  {
+    about: 'Envelope version 2: a line from a Kubernetes container log (CRI format) with its metadata pairs, given unsorted and encoded sorted by key.',
+    fields: {
+      kind: 'decision',
+      stream: TRAIL_STREAM,
+      seq: 3,
+      sealed_at: TRAIL_T0 + 2,
+      source: '/var/log/pods/policy_opa-7d9f_0b5e7c1a-2f4d-4e8a-9c3b-6a1d2e3f4a5b/opa/0.log',
+      offset: 4096,
+      meta: { 'k8s.pod': 'opa-7d9f', 'k8s.namespace': 'policy', 'k8s.container': 'opa', 'log.format': 'cri', 'log.stream': 'stderr', 'log.time': '2026-11-29T12:00:00.123456789Z' },
+      payload: '{"decision_id":"d-4","msg":"Decision Log","result":true,"type":"openpolicyagent.org/decision_logs"}',
+    },
   },
 ];
 
