@@ -55,6 +55,18 @@ describe('config', () => {
     assert.throws(() => parseConfig(parseYaml(readFileSync(join(REPO_ROOT, 'config', 'opa-upload.yaml'), 'utf8')), 'opa-upload.yaml', {}), /TAILSEAL_UPLOAD_TOKEN is not set/);
   });
 
+  it('the bundled Kubernetes node config is valid: CRI container logs to S3 with Object Lock', () => {
+    const c = parseConfig(parseYaml(readFileSync(join(REPO_ROOT, 'config', 'kubernetes-node.yaml'), 'utf8')), 'kubernetes-node.yaml', { TAILSEAL_BUCKET: 'audit-bucket' });
+    const input = c.inputs[0]!;
+    assert.ok(input.type === 'file');
+    assert.equal(input.format, 'cri');
+    assert.deepEqual(input.paths, ['/var/log/containers/*_*_opa-*.log']);
+    const sink = c.sinks[0]!;
+    assert.ok(sink.type === 's3');
+    assert.equal(sink.bucket, 'audit-bucket');
+    assert.equal(sink.object_lock?.mode, 'COMPLIANCE');
+  });
+
   it('applies defaults to a minimal config', () => {
     const c = parseConfig(base(), 'x.yaml', {});
     const input = c.inputs[0]!;

@@ -15,6 +15,11 @@ export const fileInputSchema = z.strictObject({
   poll_interval: duration(10).default(250),
   /** How long a file renamed away (rotated) is still read for late writes before it is closed. */
   rotate_wait: duration(0).default(5000),
+  /**
+   * How lines are wrapped on disk: `json` (OPA's lines as written), `cri` (containerd/CRI-O,
+   * the kubelet's /var/log/pods), `docker` (json-file driver), or `auto` (decided per line).
+   */
+  format: z.enum(['auto', 'json', 'cri', 'docker']).default('json'),
   /** Bytes read per read() call. */
   read_chunk_bytes: size(4096).default(1024 * 1024),
 });

@@ -2,6 +2,7 @@
 // per file generation, and reads them in turns. Rotation by rename keeps the old generation
 // open ("retired") until it has been quiet for rotate_wait, so late writes to it are read.
 import { watch, type FSWatcher } from 'chokidar';
+import { lstat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import picomatch from 'picomatch';
 import type { Logger } from 'pino';
@@ -27,6 +28,8 @@ export class FileSource implements Source {
   private readonly live = new Map<string, FileTail>();
   private retired: FileTail[] = [];
   private readonly candidates = new Set<string>();
+  /** Matching symlinks whose target is missing for now (see watchDangling). */
+  private readonly dangling = new Set<string>();
   private watcher: FSWatcher | null = null;
   private timer: NodeJS.Timeout | null = null;
   private pumping: Promise<void> | null = null;
@@ -121,7 +124,7 @@ export class FileSource implements Source {
 
   /** Opens new files, and retires tails whose path now leads elsewhere (rotated) or nowhere. */
   private async discover(): Promise<void> {
-    const paths = new Set([...this.candidates, ...this.live.keys()]);
+    const paths = new Set([...this.candidates, ...this.live.keys(), ...this.dangling]);
     this.candidates.clear();
     for (const path of paths) {
       const current = this.live.get(path);
@@ -134,7 +137,11 @@ export class FileSource implements Source {
         this.retired.push(current);
         this.deps.log.info({ input: this.name, path }, 'File rotated or removed; draining the old file.');
       }
-      if (ident === null) continue;
+      if (ident === null) {
+        await this.watchDangling(path);
+        continue;
+      }
+      this.dangling.delete(path);
       // The same generation may already be open under another name (renamed to a matching path).
       const existing = [...this.live.values(), ...this.retired].find((t) => t.ident === ident);
       if (existing) {
@@ -149,8 +156,19 @@ export class FileSource implements Source {
       if (tail) {
         this.live.set(path, tail);
         this.deps.log.info({ input: this.name, path, offset: tail.position }, 'Tailing file.');
-      }
+      } else await this.watchDangling(path);
     }
+  }
+
+  /**
+   * A symlink that leads nowhere right now, like /var/log/containers/<pod>.log while the kubelet
+   * rotates the 0.log it points to (rename, then create anew): no watcher event says when it
+   * leads somewhere again, so it is checked on every poll for as long as the link exists.
+   */
+  private async watchDangling(path: string): Promise<void> {
+    const link = await lstat(path).then((st) => st.isSymbolicLink(), () => false);
+    if (link) this.dangling.add(path);
+    else this.dangling.delete(path);
   }
 
   private async expireRetired(): Promise<void> {

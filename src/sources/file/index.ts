@@ -13,6 +13,7 @@ export function createFileSource(input: FileInputConfig, deps: SourceDeps): Sour
       paths: input.paths,
       maxLineBytes: input.max_line_bytes,
       readChunkBytes: input.read_chunk_bytes,
+      format: input.format,
       pollIntervalMs: input.poll_interval,
       rotateWaitMs: input.rotate_wait,
     },

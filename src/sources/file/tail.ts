@@ -1,10 +1,11 @@
 // One open file generation: reads complete lines from the committed offset, classifies them and
 // hands them to the consumer with the offset they bring the file to. The in-memory offset only
 // moves after the consumer has committed, so what is in memory never runs ahead of the database.
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { type FileHandle, open, realpath, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { BatchConsumer, SourceRecord } from '../source.js';
 import { classifyLine } from './classify.js';
+import { type LogFormat, LineDecoder, kubernetesMeta } from './container.js';
 import { gapRecord } from './gap.js';
 import { equalBytes } from '../../seal/hash.js';
 import { FINGERPRINT_BYTES, fingerprintOf, headMatches, identify, readHead } from './identity.js';
@@ -15,6 +16,8 @@ export interface TailOptions {
   stream: string;
   maxLineBytes: number;
   readChunkBytes: number;
+  /** How lines are wrapped: plain JSON lines, or a container runtime's log format. */
+  format: LogFormat;
 }
 
 export interface TailDeps {
@@ -48,6 +51,13 @@ export class FileTail {
   private buf: Buffer;
   /** Inside a line longer than max_line_bytes: how far we have scanned for its end. */
   private longLineScan: number | null = null;
+  /**
+   * When the scan resumes inside a physical line: whether that line ends the logical one (judged
+   * from its head, container formats). Null when the scan resumes at a physical line's start.
+   */
+  private scanInsideFinal: boolean | null = null;
+  /** Physical lines -> OPA's lines (container formats reassemble pieces). */
+  private readonly decoder: LineDecoder;
   /** Malformed-line warnings: at most MALFORMED_WARNINGS per minute per file, then a summary. */
   private warnWindow = { start: 0, logged: 0, suppressed: 0 };
 
@@ -55,7 +65,7 @@ export class FileTail {
     private readonly fh: FileHandle,
     private readonly opts: TailOptions,
     private readonly deps: TailDeps,
-    init: { path: string; ident: string; fileId: number; offset: number; fingerprint: Uint8Array; fpLen: number; size: number },
+    init: { path: string; realPath: string; ident: string; fileId: number; offset: number; fingerprint: Uint8Array; fpLen: number; size: number },
   ) {
     this.path = init.path;
     this.ident = init.ident;
@@ -65,6 +75,7 @@ export class FileTail {
     this.fpLen = init.fpLen;
     this.lastSize = init.size;
     this.buf = Buffer.allocUnsafe(Math.min(opts.readChunkBytes, opts.maxLineBytes + 1));
+    this.decoder = new LineDecoder(opts.format, kubernetesMeta(init.path, init.realPath));
   }
 
   /** Identity of the file at `path` (following symlinks), or null when there is none. */
@@ -92,6 +103,8 @@ export class FileTail {
     }
     try {
       const { ident, size } = await identify(fh);
+      // The kubelet's symlinks name the real file; its path carries the pod (container formats).
+      const realPath = await realpath(path).catch(() => path);
       const known = deps.registry.findFile(ident);
       if (known && (await headMatches(fh, known.fingerprint, known.fpLen))) {
         let offset = known.offset;
@@ -100,13 +113,13 @@ export class FileTail {
           deps.log.warn({ path, offset, size }, 'File is shorter than its saved offset; it was truncated while tailseal was stopped. Reading it from the start.');
           offset = 0;
         }
-        return new FileTail(fh, opts, deps, { path, ident, fileId: known.id, offset, fingerprint: known.fingerprint, fpLen: known.fpLen, size });
+        return new FileTail(fh, opts, deps, { path, realPath, ident, fileId: known.id, offset, fingerprint: known.fingerprint, fpLen: known.fpLen, size });
       }
       const head = await readHead(fh, FINGERPRINT_BYTES);
       const fingerprint = fingerprintOf(head);
       if (known) deps.log.info({ path, ident }, 'Inode reused by a new file; reading it from the start.');
       const fileId = deps.registry.upsertFile({ input: opts.input, ident, path, fingerprint, fpLen: head.length, offset: 0 }, known?.id);
-      return new FileTail(fh, opts, deps, { path, ident, fileId, offset: 0, fingerprint, fpLen: head.length, size });
+      return new FileTail(fh, opts, deps, { path, realPath, ident, fileId, offset: 0, fingerprint, fpLen: head.length, size });
     } catch (err) {
       await fh.close();
       throw err;
@@ -188,6 +201,8 @@ export class FileTail {
 
     const records: SourceRecord[] = [];
     const counters: Record<string, number> = { lines_read: 0, decisions: 0, bytes_read: 0 };
+    const decoder = this.decoder;
+    decoder.reset();
     let p = 0;
     for (;;) {
       const nl = data.indexOf(NEWLINE, p);
@@ -195,37 +210,69 @@ export class FileTail {
       const line = data.subarray(p, nl);
       const lineOffset = this.offset + p;
       counters.lines_read!++;
-      if (line.length > this.opts.maxLineBytes) {
-        records.push(gapRecord(this.path, lineOffset, 'line_too_long', line.length));
-        counters.gap_line_too_long = (counters.gap_line_too_long ?? 0) + 1;
-        this.deps.log.warn({ path: this.path, offset: lineOffset, bytes: line.length }, 'Line is longer than max_line_bytes; sealing a gap record instead.');
-      } else {
-        const c = classifyLine(line);
-        if (c.cls === 'decision') {
-          // A view into the read buffer, not a copy: commit() is synchronous (source.ts).
-          records.push({ kind: 'decision', source: this.path, offset: lineOffset, payload: line });
-          counters.decisions!++;
-        } else {
-          const key = `skipped_${c.reason}`;
-          counters[key] = (counters[key] ?? 0) + 1;
-          if (c.cls === 'malformed') this.warnMalformed(lineOffset, c.reason!);
-        }
-      }
       p = nl + 1;
+      if (line.length > this.opts.maxLineBytes || decoder.pendingBytes + line.length > this.opts.maxLineBytes) {
+        // Over max_line_bytes (one physical line, or a container line's pieces together): a gap
+        // record from its first byte. If more pieces of it follow, commit what came before and
+        // skip the rest of it in the next reads (skipLongLine), which then seals the gap.
+        const start = decoder.pendingStart ?? lineOffset;
+        decoder.reset();
+        if (!decoder.isFinal(line)) {
+          counters.lines_read!--;
+          counters.bytes_read = start - this.offset;
+          if (!this.commit(records, start, counters)) return 'blocked';
+          // The scan starts at the next physical line, which is judged on its own.
+          this.longLineScan = lineOffset + line.length + 1;
+          this.scanInsideFinal = null;
+          return 'more';
+        }
+        records.push(this.tooLong(start, lineOffset + line.length - start, counters));
+        continue;
+      }
+      const d = decoder.push(line, lineOffset);
+      if (d.kind === 'pending') continue;
+      if (d.kind === 'bad') {
+        const key = `skipped_${d.reason}`;
+        counters[key] = (counters[key] ?? 0) + 1;
+        this.warnMalformed(lineOffset, d.reason);
+        continue;
+      }
+      const c = classifyLine(d.payload);
+      if (c.cls === 'decision') {
+        // A view into the read buffer, not a copy: commit() is synchronous (source.ts).
+        records.push({ kind: 'decision', source: this.path, offset: d.offset, payload: d.payload, meta: d.meta });
+        counters.decisions!++;
+      } else {
+        const key = `skipped_${c.reason}`;
+        counters[key] = (counters[key] ?? 0) + 1;
+        if (c.cls === 'malformed') this.warnMalformed(d.offset, c.reason!);
+      }
     }
-    if (p === 0) {
+    // Stop before the first piece of a line whose last piece is not here yet: the next read
+    // starts there again (a restart too), so a half-joined line is never sealed.
+    const end = decoder.pendingStart ?? this.offset + p;
+    if (end === this.offset) {
       // No complete line in what we read.
       if (bytesRead < this.buf.length) return 'eof'; // a partial last line: wait for its newline
       if (this.buf.length <= this.opts.maxLineBytes) {
         this.buf = Buffer.allocUnsafe(Math.min(this.buf.length * 2, this.opts.maxLineBytes + 1));
         return 'more';
       }
-      // Over max_line_bytes without a newline: scan for its end without keeping the bytes.
+      // Over max_line_bytes without an end: scan for it without keeping the bytes. The buffer
+      // ends inside a physical line; whether that one ends the logical line shows in its head.
+      const inside = data.lastIndexOf(NEWLINE) + 1;
       this.longLineScan = this.offset + bytesRead;
+      this.scanInsideFinal = decoder.isFinal(data.subarray(inside, inside + 256));
       return 'more';
     }
-    counters.bytes_read = p;
-    return this.commit(records, this.offset + p, counters) ? 'more' : 'blocked';
+    counters.bytes_read = end - this.offset;
+    return this.commit(records, end, counters) ? 'more' : 'blocked';
+  }
+
+  private tooLong(offset: number, length: number, counters: Record<string, number>): SourceRecord {
+    counters.gap_line_too_long = (counters.gap_line_too_long ?? 0) + 1;
+    this.deps.log.warn({ path: this.path, offset, bytes: length }, 'Line is longer than max_line_bytes; sealing a gap record instead.');
+    return gapRecord(this.path, offset, 'line_too_long', length);
   }
 
   private warnMalformed(offset: number, reason: string): void {
@@ -241,16 +288,36 @@ export class FileTail {
     } else this.warnWindow.suppressed++;
   }
 
+  /**
+   * Inside a line over max_line_bytes: scans for its end without keeping the bytes. The end is
+   * the next "\n" (for container formats: the end of the first physical line that finishes the
+   * logical one); then one gap record from the line's first byte to there is sealed.
+   */
   private skipLongLine(data: Buffer): ReadResult {
-    const nl = data.indexOf(NEWLINE);
-    if (nl < 0) {
-      this.longLineScan! += data.length;
+    let p = 0;
+    let end = -1;
+    for (;;) {
+      const nl = data.indexOf(NEWLINE, p);
+      if (nl < 0) break;
+      // A physical line the scan resumed inside of was judged by its head when the scan began.
+      const final = this.scanInsideFinal ?? this.decoder.isFinal(data.subarray(p, nl));
+      this.scanInsideFinal = null;
+      p = nl + 1;
+      if (final) {
+        end = this.longLineScan! + p;
+        break;
+      }
+    }
+    if (end < 0) {
+      // Not finished in this read: resume at the start of the incomplete physical line, or, when
+      // the buffer holds no line end at all, after it (still inside the same physical line).
+      if (p === 0) this.scanInsideFinal ??= this.decoder.isFinal(data.subarray(0, 256));
+      this.longLineScan! += p === 0 ? data.length : p;
       return 'more';
     }
-    const end = this.longLineScan! + nl + 1;
     const length = end - 1 - this.offset;
-    this.deps.log.warn({ path: this.path, offset: this.offset, bytes: length }, 'Line is longer than max_line_bytes; sealing a gap record instead.');
-    const ok = this.commit([gapRecord(this.path, this.offset, 'line_too_long', length)], end, { lines_read: 1, bytes_read: end - this.offset, gap_line_too_long: 1 });
+    const counters: Record<string, number> = { lines_read: 1, bytes_read: end - this.offset };
+    const ok = this.commit([this.tooLong(this.offset, length, counters)], end, counters);
     if (ok) this.longLineScan = null;
     return ok ? 'more' : 'blocked';
   }
