@@ -5,6 +5,8 @@ import { errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import type { NoteSigner } from './seal/keys.js';
 import { LineBatch } from './seal/object.js';
+import { Masker } from './mask/masker.js';
+import { Quarantine } from './mask/quarantine.js';
 import { type CheckpointPolicy, checkpointDue, sealRecords, signHead } from './seal/sealer.js';
 import type { BatchConsumer, Source, SourceBatch, SourceFactory, SourceRecord } from './sources/source.js';
 import { createFileSource } from './sources/file/index.js';
@@ -55,6 +57,9 @@ export interface DaemonOptions {
 export class Daemon implements BatchConsumer {
   private readonly store: StateStore;
   private readonly heads = new Map<string, StreamState>();
+  /** Each input's mask rules (inputs without rules are not in the map). */
+  private readonly maskers = new Map<string, Masker>();
+  private readonly quarantine: Quarantine;
   /** Reused for every batch's entry lines (commit is synchronous, so one buffer suffices). */
   private readonly lineBatch = new LineBatch();
   private readonly policy: CheckpointPolicy;
@@ -69,6 +74,8 @@ export class Daemon implements BatchConsumer {
     this.store = new StateStore(openDatabase(stateDbPath(opts.config)));
     const c = opts.config.checkpoint;
     this.policy = { entries: c.entries, maxBytes: c.max_bytes, intervalMs: c.interval, heartbeatMs: c.heartbeat };
+    for (const input of opts.config.inputs) if (input.mask) this.maskers.set(input.name, new Masker(input.mask));
+    this.quarantine = new Quarantine(join(opts.config.state_dir, 'quarantine'));
   }
 
   /** Opens state, starts sinks and shippers, then sources. Throws (nothing running) on failure. */
@@ -142,9 +149,10 @@ export class Daemon implements BatchConsumer {
     }
     const head = this.heads.get(batch.stream) ?? this.store.loadStream(batch.stream);
     const now = Date.now();
-    const { records, keys, duplicates } = this.withoutDuplicates(batch, head.nextSeq);
+    const masked = this.mask(batch);
+    const { records, keys, duplicates } = this.withoutDuplicates(masked, head.nextSeq);
     const sealed = sealRecords(head, records, now, this.lineBatch);
-    const counters = duplicates === 0 ? batch.counters : { ...batch.counters, decisions: (batch.counters.decisions ?? 0) - duplicates, decisions_duplicate: duplicates };
+    const counters = duplicates === 0 ? masked.counters : { ...masked.counters, decisions: (masked.counters.decisions ?? 0) - duplicates, decisions_duplicate: duplicates };
     const added = this.store.commitSealed({
       stream: sealed.head,
       before: head.nextSeq,
@@ -167,6 +175,48 @@ export class Daemon implements BatchConsumer {
       }
     }
     return true;
+  }
+
+  /**
+   * Applies the input's mask rules to its decisions (none: the batch as it is). A masked decision
+   * is replaced by its new bytes, a dropped one by a tombstone gap record (or nothing, with
+   * tombstones off), and one the rules fail on is quarantined under state_dir and replaced by a
+   * gap record: nothing the rules did not accept is sealed, nothing is lost without a trace.
+   */
+  private mask(batch: SourceBatch): SourceBatch {
+    const masker = this.maskers.get(batch.input);
+    if (!masker) return batch;
+    const counters = { ...batch.counters };
+    const count = (k: string) => (counters[k] = (counters[k] ?? 0) + 1);
+    const records: SourceRecord[] = [];
+    for (const r of batch.records) {
+      if (r.kind !== 'decision') {
+        records.push(r);
+        continue;
+      }
+      const out = masker.apply(r.payload);
+      if (out.kind === 'keep') {
+        records.push(r);
+        continue;
+      }
+      const meta = { ...r.meta, 'mask.version': masker.version };
+      if (out.kind === 'masked') {
+        count('decisions_masked');
+        records.push({ ...r, payload: out.payload, meta });
+      } else if (out.kind === 'dropped') {
+        count('decisions_dropped');
+        counters.decisions = (counters.decisions ?? 0) - 1;
+        if (masker.tombstones) records.push({ ...r, kind: 'gap', payload: Buffer.from(JSON.stringify({ reason: 'dropped', rule: out.rule, decision_id: out.decisionId ?? null })), meta });
+      } else {
+        // Kept aside before the commit that seals its gap record; if this throws, nothing commits.
+        this.quarantine.put(batch.input, { decision_id: out.decisionId, error: out.message, source: r.source, offset: r.offset, payload: r.payload });
+        count('decisions_quarantined');
+        counters.decisions = (counters.decisions ?? 0) - 1;
+        this.opts.log.error({ input: batch.input, decision_id: out.decisionId, err: out.message, quarantine: this.quarantine.file(batch.input) }, 'Mask rules failed on a decision; it is quarantined (not sealed, not sent) and a gap record marks its place.');
+        records.push({ ...r, kind: 'gap', payload: Buffer.from(JSON.stringify({ reason: 'mask_failed', decision_id: out.decisionId ?? null, error: out.message })), meta });
+      }
+    }
+    return { ...batch, records, counters };
   }
 
   /**

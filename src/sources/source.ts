@@ -28,6 +28,8 @@ export interface SourceRecord {
 
 /** What a source hands over in one read step: records plus the position they bring it to. */
 export interface SourceBatch {
+  /** The input (its config name) the batch comes from: its mask rules apply. */
+  input: string;
   stream: string;
   records: SourceRecord[];
   /** The file row and the offset just past the last byte this batch consumed (file sources). */

@@ -1,6 +1,7 @@
 // The `file` input's config: OPA decision-log files (JSON lines) to tail.
 import { z } from 'zod';
 import { duration, nameSchema, size } from '../../config/units.js';
+import { maskSchema } from '../../mask/config.js';
 
 export const fileInputSchema = z.strictObject({
   name: nameSchema(),
@@ -9,6 +10,8 @@ export const fileInputSchema = z.strictObject({
   paths: z.array(z.string().min(1)).min(1),
   /** The stream (one hash chain and tree) the decisions go to; defaults to the input's name. */
   stream: nameSchema().optional(),
+  /** Mask and drop rules applied to every decision of this input before it is sealed. */
+  mask: maskSchema.optional(),
   /** A line longer than this is not sealed; a gap record says where it was and how long. */
   max_line_bytes: size(64).default(1024 * 1024),
   /** How often every open file is checked for growth, rotation and truncation. */

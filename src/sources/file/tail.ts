@@ -182,6 +182,7 @@ export class FileTail {
 
   private commit(records: SourceRecord[], offset: number, counters: Record<string, number>): boolean {
     const ok = this.deps.consumer.commit({
+      input: this.opts.input,
       stream: this.opts.stream,
       records,
       position: { fileId: this.fileId, offset, path: this.path },

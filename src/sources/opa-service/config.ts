@@ -2,6 +2,7 @@
 // so OPA's `decision_logs.service` uploads to tailseal instead of keeping decisions in memory.
 import { z } from 'zod';
 import { duration, nameSchema, size } from '../../config/units.js';
+import { maskSchema } from '../../mask/config.js';
 
 /** host:port, host being a name, an IPv4 address or a bracketed IPv6 address. */
 const LISTEN_RE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -11,6 +12,8 @@ export const opaServiceInputSchema = z
     name: nameSchema(),
     type: z.literal('opa_service'),
     stream: nameSchema().optional(),
+    /** Mask and drop rules applied to every decision of this input before it is sealed. */
+    mask: maskSchema.optional(),
     /** Address to listen on. Loopback by default: OPA runs in the same pod or on the same host. */
     listen: z
       .string()

@@ -130,7 +130,7 @@ export class OpaServiceReceiver implements Source {
       const records: SourceRecord[] = events.map((e) => ({ kind: 'decision', source, offset: e.start, payload: body.subarray(e.start, e.end), dedupeKey: e.decisionId }));
       let ok: boolean;
       try {
-        ok = this.deps.consumer.commit({ stream: this.opts.stream, records, counters: { opa_service_requests: 1, decisions: records.length }, dedupe: this.opts.dedupe });
+        ok = this.deps.consumer.commit({ input: this.name, stream: this.opts.stream, records, counters: { opa_service_requests: 1, decisions: records.length }, dedupe: this.opts.dedupe });
       } catch (err) {
         this.deps.log.error({ input: this.name, err: errorMessage(err) }, 'Could not commit an upload; answering 503 so OPA keeps it and retries.');
         throw new RequestError(503, 'tailseal cannot commit right now (state or outbox storage failing); retry later');
