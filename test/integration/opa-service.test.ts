@@ -169,6 +169,31 @@ describe('opa_service input under pressure and at start-up', () => {
     }
   });
 
+  it('a client that stalls mid-body is cut off after request_timeout; masks apply to uploads too', async () => {
+    const port = await freePort();
+    const w = makeWorkspace({ inputsYaml: receiverYaml(port, '\n    request_timeout: 500ms\n    mask: { rules: [{ erase: /input/secret }] }') });
+    const d = startDaemon(w);
+    try {
+      await waitFor(() => logsWith(d, 'Receiving OPA decision-log uploads.').length === 1, 'the receiver');
+      const { connect } = await import('node:net');
+      const sock = connect(port, '127.0.0.1');
+      const closedAt = new Promise<number>((r) => sock.on('close', () => r(Date.now())));
+      sock.on('error', () => undefined);
+      sock.resume(); // read (and discard) the 408, so that 'close' can follow the server's FIN
+      const started = Date.now();
+      sock.write(`POST /logs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 1000\r\n\r\n[{"decision_id":`);
+      const elapsed = (await closedAt) - started;
+      assert.ok(elapsed >= 400 && elapsed < 10_000, `closed after ${elapsed} ms`);
+      const ok = await upload(`http://127.0.0.1:${port}/logs`, [event('masked-1', { input: { secret: 's3', keep: 1 } })], { token: TOKEN });
+      assert.equal(ok.status, 200);
+      await waitFor(() => stored(w).length === 1, 'the masked event');
+      assert.deepEqual(JSON.parse(stored(w)[0]!).input, { keep: 1 });
+    } finally {
+      await stopDaemon(d);
+      w.cleanup();
+    }
+  });
+
   it('the token never appears in the logs', async () => {
     const port = await freePort();
     const w = makeWorkspace({ inputsYaml: receiverYaml(port) });

@@ -61,10 +61,15 @@ export class OpaServiceReceiver implements Source {
 
   async start(): Promise<void> {
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
-    const server = this.opts.tls ? createHttpsServer({ cert: this.opts.tls.cert, key: this.opts.tls.key }, handler) : createServer(handler);
-    // The whole request must arrive within request_timeout; a stalled client is cut off.
-    server.requestTimeout = this.opts.requestTimeoutMs;
-    server.headersTimeout = Math.min(this.opts.requestTimeoutMs, 60_000);
+    // The whole request must arrive within request_timeout; a stalled client is cut off. Node
+    // checks these deadlines every connectionsCheckingInterval (30 s by default), so check often
+    // enough for the configured timeout to mean what it says.
+    const limits = {
+      requestTimeout: this.opts.requestTimeoutMs,
+      headersTimeout: Math.min(this.opts.requestTimeoutMs, 60_000),
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(this.opts.requestTimeoutMs / 4))),
+    };
+    const server = this.opts.tls ? createHttpsServer({ ...limits, cert: this.opts.tls.cert, key: this.opts.tls.key }, handler) : createServer(limits, handler);
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
