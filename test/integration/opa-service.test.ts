@@ -3,6 +3,7 @@
 // OPA sends (gzip'd JSON arrays with a bearer token), a real store checked with `verify`.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -145,6 +146,25 @@ describe('opa_service input under pressure and at start-up', () => {
       assert.equal(refused.status, 503);
       assert.equal(refused.headers['retry-after'], '2');
       assert.match((JSON.parse(refused.body) as { error: string }).error, /outbox is full/);
+      // The collector comes up; the sink drains the outbox; OPA's retry of the refused chunk is taken.
+      const collector = createServer((req, res) => {
+        req.resume();
+        req.on('end', () => res.writeHead(200).end());
+      });
+      await new Promise<void>((r) => collector.listen(sinkPort, '127.0.0.1', () => r()));
+      try {
+        const chunk = big(statuses.length - 1);
+        let status = 0;
+        for (let attempt = 0; attempt < 100 && status !== 200; attempt++) {
+          status = (await upload(url, chunk, { token: TOKEN })).status;
+          if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.equal(status, 200, 'the retried chunk is accepted once the outbox drained');
+        await waitFor(() => d.logs.some((l) => l.includes('Outbox has room again')), 'reading resumed');
+      } finally {
+        collector.closeAllConnections();
+        await new Promise((r) => collector.close(r));
+      }
     } finally {
       await stopDaemon(d);
       w.cleanup();

@@ -50,3 +50,34 @@ describe('opa_service: splitting an upload body', () => {
     });
   }
 });
+
+describe('opa_service: answers when committing fails', () => {
+  it('a state storage error (disk full) answers 503 with Retry-After, so OPA keeps the chunk', async () => {
+    const { OpaServiceReceiver } = await import('../../src/sources/opa-service/receiver.js');
+    const { createLogger } = await import('../../src/log.js');
+    const { upload, event } = await import('../helpers/opa-upload.js');
+    let calls = 0;
+    const rx = new OpaServiceReceiver(
+      { input: 'up', stream: 'up', host: '127.0.0.1', port: 0, resource: '/logs', token: undefined, tls: undefined, maxBodyBytes: 1 << 20, maxDecodedBytes: 1 << 20, requestTimeoutMs: 5000, retryAfterMs: 7000, dedupe: { windowMs: 1000, maxIds: 10 } },
+      {
+        consumer: {
+          commit: () => {
+            calls++;
+            throw new Error('SQLITE_FULL: database or disk is full');
+          },
+        },
+        log: createLogger('silent'),
+      },
+    );
+    await rx.start();
+    try {
+      const r = await upload(`http://127.0.0.1:${rx.address().port}/logs`, [event('full-1')]);
+      assert.equal(r.status, 503);
+      assert.equal(r.headers['retry-after'], '7');
+      assert.match((JSON.parse(r.body) as { error: string }).error, /cannot commit right now/);
+      assert.equal(calls, 1);
+    } finally {
+      await rx.close();
+    }
+  });
+});
