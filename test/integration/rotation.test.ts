@@ -143,4 +143,62 @@ describe('rotation', () => {
     assert.equal(await stopDaemon(d), 0);
     assertExactlyOnce(w, [...first, ...second]);
   });
+
+  it('copytruncate that keeps the first bytes (a banner line over 1 KiB) and regrows past the offset', async () => {
+    w = makeWorkspace();
+    const log = join(w.opaDir, 'f.log');
+    // OPA's start-up line, padded past the 1 KiB fingerprint: the new file starts the same way.
+    const banner = JSON.stringify({ level: 'info', msg: 'Initializing server.', pad: 'b'.repeat(1500), time: '2026-11-29T12:00:00Z' });
+    const first = lines(5);
+    appendFileSync(log, `${banner}\n${text(first)}`);
+    d = startDaemon(w);
+    await waitFor(() => storedDecisions(w.storeDir).length === 5, 'the first 5');
+    // Truncated and rewritten with the same banner and more lines before the next poll: neither
+    // the size nor the first KiB shows it; the bytes before the old offset do.
+    const next = lines(40);
+    truncateSync(log, 0);
+    appendFileSync(log, `${banner}\n${text(next)}`);
+    await waitFor(() => storedDecisions(w.storeDir).length === 45, '45 decisions');
+    assert.equal(await stopDaemon(d), 0);
+    assertExactlyOnce(w, [...first, ...next]);
+  });
+
+  it('two rotations inside one poll interval (a.log -> a.log.1 -> a.log.2, new a.log): all three read fully', async () => {
+    w = makeWorkspace({ glob: 'g.log*' });
+    const log = join(w.opaDir, 'g.log');
+    const written: string[] = [];
+    const gen1 = lines(20);
+    appendFileSync(log, text(gen1));
+    written.push(...gen1);
+    d = startDaemon(w);
+    await waitFor(() => storedDecisions(w.storeDir).length === 20, 'the first generation');
+    // Two rotations back to back, faster than the 50 ms poll.
+    const more1 = lines(5);
+    appendFileSync(log, text(more1));
+    renameSync(log, join(w.opaDir, 'g.log.1'));
+    const gen2 = lines(12);
+    appendFileSync(log, text(gen2));
+    renameSync(join(w.opaDir, 'g.log.1'), join(w.opaDir, 'g.log.2'));
+    renameSync(log, join(w.opaDir, 'g.log.1'));
+    const gen3 = lines(9);
+    appendFileSync(log, text(gen3));
+    written.push(...more1, ...gen2, ...gen3);
+    await waitFor(() => storedDecisions(w.storeDir).length === written.length, `${written.length} decisions`);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await stopDaemon(d), 0);
+    assertExactlyOnce(w, written);
+  });
+
+  it('two different files with identical first KiB are both read fully (no cross-file dedupe)', async () => {
+    w = makeWorkspace();
+    const head = JSON.stringify({ level: 'info', msg: 'Initializing server.', pad: 'h'.repeat(1200) });
+    const a = lines(6);
+    const b = lines(9);
+    writeFileSync(join(w.opaDir, 'h1.log'), `${head}\n${text(a)}`);
+    writeFileSync(join(w.opaDir, 'h2.log'), `${head}\n${text(b)}`);
+    d = startDaemon(w);
+    await waitFor(() => storedDecisions(w.storeDir).length === 15, '15 decisions');
+    assert.equal(await stopDaemon(d), 0);
+    assertExactlyOnce(w, [...a, ...b]);
+  });
 });

@@ -18,11 +18,16 @@ export async function identify(fh: FileHandle): Promise<FileIdentity> {
 }
 
 /** Reads up to `len` leading bytes of the file. */
-export async function readHead(fh: FileHandle, len: number): Promise<Buffer> {
+export function readHead(fh: FileHandle, len: number): Promise<Buffer> {
+  return readRange(fh, 0, len);
+}
+
+/** Reads up to `len` bytes of the file from `pos` (fewer at its end). */
+export async function readRange(fh: FileHandle, pos: number, len: number): Promise<Buffer> {
   const buf = Buffer.alloc(len);
   let got = 0;
   while (got < len) {
-    const { bytesRead } = await fh.read(buf, got, len - got, got);
+    const { bytesRead } = await fh.read(buf, got, len - got, pos + got);
     if (bytesRead === 0) break;
     got += bytesRead;
   }

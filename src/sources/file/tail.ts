@@ -8,7 +8,7 @@ import { classifyLine } from './classify.js';
 import { type LogFormat, LineDecoder, kubernetesMeta } from './container.js';
 import { gapRecord } from './gap.js';
 import { equalBytes } from '../../seal/hash.js';
-import { FINGERPRINT_BYTES, fingerprintOf, headMatches, identify, readHead } from './identity.js';
+import { FINGERPRINT_BYTES, fingerprintOf, headMatches, identify, readHead, readRange } from './identity.js';
 import type { FileRegistry } from './registry.js';
 
 export interface TailOptions {
@@ -30,6 +30,8 @@ export interface TailDeps {
 export type ReadResult = 'eof' | 'more' | 'blocked';
 
 const NEWLINE = 0x0a;
+/** Bytes before the offset compared on growth, to see a copytruncate that kept the first bytes. */
+const TAIL_CHECK_BYTES = 64;
 const MALFORMED_WARNINGS = 10;
 /** Reads per step while finishing a rotated file (it is read to its end either way). */
 const CHUNKS_PER_FINISH = 64;
@@ -58,6 +60,8 @@ export class FileTail {
   private scanInsideFinal: boolean | null = null;
   /** Physical lines -> OPA's lines (container formats reassemble pieces). */
   private readonly decoder: LineDecoder;
+  /** The last bytes before `offset`, as read (in memory only; null when not known). */
+  private tailCheck: Buffer | null = null;
   /** Malformed-line warnings: at most MALFORMED_WARNINGS per minute per file, then a summary. */
   private warnWindow = { start: 0, logged: 0, suppressed: 0 };
 
@@ -139,6 +143,12 @@ export class FileTail {
     const { size } = await identify(this.fh);
     let truncated = size < this.offset;
     if (!truncated && size !== this.lastSize && this.fpLen > 0) truncated = !(await headMatches(this.fh, this.fingerprint, this.fpLen));
+    // Same first bytes (a banner line) but new content grown past our offset before we looked:
+    // the bytes just before the offset are no longer the ones we sealed.
+    if (!truncated && size !== this.lastSize && this.tailCheck) {
+      const now = await readRange(this.fh, this.offset - this.tailCheck.length, this.tailCheck.length);
+      truncated = !now.equals(this.tailCheck);
+    }
     if (!truncated) {
       this.lastSize = size;
       return 'more';
@@ -180,7 +190,11 @@ export class FileTail {
     this.deps.registry.upsertFile({ input: this.opts.input, ident: this.ident, path: this.path, fingerprint: this.fingerprint, fpLen: this.fpLen, offset: this.offset }, this.fileId);
   }
 
-  private commit(records: SourceRecord[], offset: number, counters: Record<string, number>): boolean {
+  /**
+   * Commits records with the offset they bring the file to. `tail`, when given, holds the bytes
+   * just before that offset (kept to detect a copytruncate that keeps the first bytes).
+   */
+  private commit(records: SourceRecord[], offset: number, counters: Record<string, number>, tail?: Buffer): boolean {
     const ok = this.deps.consumer.commit({
       input: this.opts.input,
       stream: this.opts.stream,
@@ -188,7 +202,10 @@ export class FileTail {
       position: { fileId: this.fileId, offset, path: this.path },
       counters,
     });
-    if (ok) this.offset = offset;
+    if (ok) {
+      if (offset !== this.offset) this.tailCheck = tail && tail.length > 0 ? Buffer.from(tail) : null;
+      this.offset = offset;
+    }
     return ok;
   }
 
@@ -267,7 +284,8 @@ export class FileTail {
       return 'more';
     }
     counters.bytes_read = end - this.offset;
-    return this.commit(records, end, counters) ? 'more' : 'blocked';
+    const rel = end - this.offset;
+    return this.commit(records, end, counters, data.subarray(Math.max(0, rel - TAIL_CHECK_BYTES), rel)) ? 'more' : 'blocked';
   }
 
   private tooLong(offset: number, length: number, counters: Record<string, number>): SourceRecord {
