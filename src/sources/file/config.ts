@@ -16,6 +16,10 @@ export const fileInputSchema = z.strictObject({
   max_line_bytes: size(64).default(1024 * 1024),
   /** How often every open file is checked for growth, rotation and truncation. */
   poll_interval: duration(10).default(250),
+  /** Use file events (inotify) to see changes at once; false on network filesystems or when inotify is exhausted. */
+  watch: z.boolean().default(true),
+  /** How often the input's directories are listed for new files (the only discovery with watch: false). */
+  scan_interval: duration(50).default(10_000),
   /** How long a file renamed away (rotated) is still read for late writes before it is closed. */
   rotate_wait: duration(0).default(5000),
   /**

@@ -2,8 +2,8 @@
 // per file generation, and reads them in turns. Rotation by rename keeps the old generation
 // open ("retired") until it has been quiet for rotate_wait, so late writes to it are read.
 import { watch, type FSWatcher } from 'chokidar';
-import { lstat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { lstat, readdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../errors.js';
@@ -15,6 +15,10 @@ export interface FileSourceOptions extends TailOptions {
   paths: string[];
   pollIntervalMs: number;
   rotateWaitMs: number;
+  /** Use file events (inotify) besides directory scans. */
+  watch: boolean;
+  /** How often the directories are listed for new files. */
+  scanIntervalMs: number;
 }
 
 /** Reads per file per turn, so one busy file cannot starve the others. */
@@ -24,6 +28,8 @@ export class FileSource implements Source {
   readonly name: string;
   private readonly matchers: ((p: string) => boolean)[];
   private readonly watchRoots: string[];
+  /** Directories to list for new files, and whether their globs reach below them. */
+  private readonly scanRoots: Map<string, boolean>;
   /** Live tails by path, and retired ones (rotated away) still being drained. */
   private readonly live = new Map<string, FileTail>();
   private retired: FileTail[] = [];
@@ -32,6 +38,7 @@ export class FileSource implements Source {
   private readonly dangling = new Set<string>();
   private watcher: FSWatcher | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private scanTimer: NodeJS.Timeout | null = null;
   private pumping: Promise<void> | null = null;
   private again = false;
   private closed = false;
@@ -46,11 +53,51 @@ export class FileSource implements Source {
     const abs = opts.paths.map((p) => resolve(p));
     this.matchers = abs.map((p) => picomatch(p, { dot: true }));
     this.watchRoots = abs.map((p) => picomatch.scan(p).base || '/');
+    // A glob like /var/log/opa/*.log needs one listing; only "**" or a deeper pattern recurses.
+    this.scanRoots = new Map();
+    for (const p of abs) {
+      const { base, glob } = picomatch.scan(p);
+      // A literal path (no glob) is listed through its directory.
+      const root = glob === '' ? dirname(p) : base || '/';
+      this.scanRoots.set(root, (this.scanRoots.get(root) ?? false) || glob.includes('/') || glob.includes('**'));
+    }
+  }
+
+  private matches(p: string): boolean {
+    return this.matchers.some((m) => m(p));
   }
 
   async start(): Promise<void> {
     if (this.closed) return;
-    const matches = (p: string) => this.matchers.some((m) => m(p));
+    // Directory listings find new files on every filesystem; file events (inotify) only make
+    // that faster, and are missing on network and some overlay filesystems or once the inotify
+    // limit is reached. Open files are checked every poll_interval either way.
+    await this.scan();
+    this.scanTimer = setInterval(() => void this.scan().then(() => this.wake()), this.opts.scanIntervalMs);
+    if (this.opts.watch) await this.startWatcher();
+    this.timer = setInterval(() => this.wake(), this.opts.pollIntervalMs);
+    this.wake();
+  }
+
+  /** Lists the directories under each glob's base and takes the matching files as candidates. */
+  private async scan(): Promise<void> {
+    for (const [root, recursive] of this.scanRoots) {
+      let names: string[];
+      try {
+        names = await readdir(root, { recursive });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.deps.log.warn({ input: this.name, dir: root, err: errorMessage(err) }, 'Cannot list a directory of the input; retrying at the next scan.');
+        continue;
+      }
+      for (const n of names) {
+        const abs = join(root, n);
+        if (this.matches(abs) && !this.live.has(abs)) this.candidates.add(abs);
+      }
+    }
+  }
+
+  private async startWatcher(): Promise<void> {
+    const matches = (p: string) => this.matches(p);
     this.watcher = watch(this.watchRoots, {
       persistent: true,
       ignoreInitial: false,
@@ -65,10 +112,8 @@ export class FileSource implements Source {
       this.wake();
     };
     this.watcher.on('add', onFile).on('change', onFile).on('unlink', onFile);
-    this.watcher.on('error', (err) => this.deps.log.warn({ input: this.name, err: errorMessage(err) }, 'File watcher error; polling continues.'));
+    this.watcher.on('error', (err) => this.deps.log.warn({ input: this.name, err: errorMessage(err) }, 'File watcher error; directory scans and polling continue.'));
     await new Promise<void>((res) => this.watcher!.once('ready', () => res()));
-    this.timer = setInterval(() => this.wake(), this.opts.pollIntervalMs);
-    this.wake();
   }
 
   wake(): void {
@@ -193,6 +238,7 @@ export class FileSource implements Source {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.scanTimer) clearInterval(this.scanTimer);
     await this.watcher?.close();
     await this.idle();
     for (const t of [...this.live.values(), ...this.retired]) await t.close();

@@ -16,6 +16,8 @@ export function createFileSource(input: FileInputConfig, deps: SourceDeps): Sour
       format: input.format,
       pollIntervalMs: input.poll_interval,
       rotateWaitMs: input.rotate_wait,
+      watch: input.watch,
+      scanIntervalMs: input.scan_interval,
     },
     deps,
   );
