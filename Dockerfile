@@ -19,7 +19,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
-COPY config/example.yaml ./config/example.yaml
+COPY config ./config
 # State, keys and the config live on volumes, so the root filesystem can be read-only.
 RUN mkdir -p /var/lib/tailseal /etc/tailseal && chown node:node /var/lib/tailseal
 USER node
