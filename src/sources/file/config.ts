@@ -18,6 +18,8 @@ export const fileInputSchema = z.strictObject({
   poll_interval: duration(10).default(250),
   /** Use file events (inotify) to see changes at once; false on network filesystems or when inotify is exhausted. */
   watch: z.boolean().default(true),
+  /** File descriptors this input may hold open; files idle at their end beyond it are closed until they change. */
+  max_open_files: z.number().int().min(1).default(1024),
   /** How often the input's directories are listed for new files (the only discovery with watch: false). */
   scan_interval: duration(50).default(10_000),
   /** How long a file renamed away (rotated) is still read for late writes before it is closed. */

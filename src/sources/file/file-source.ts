@@ -17,6 +17,8 @@ export interface FileSourceOptions extends TailOptions {
   rotateWaitMs: number;
   /** Use file events (inotify) besides directory scans. */
   watch: boolean;
+  /** Open file descriptors this input may hold; idle files beyond it are closed (dormant). */
+  maxOpenFiles: number;
   /** How often the directories are listed for new files. */
   scanIntervalMs: number;
 }
@@ -34,6 +36,15 @@ export class FileSource implements Source {
   private readonly live = new Map<string, FileTail>();
   private retired: FileTail[] = [];
   private readonly candidates = new Set<string>();
+  /**
+   * Files read to their end and closed to stay under max_open_files, with their identity and
+   * size then: reopened (resuming at the committed offset) once a scan or file event shows them
+   * changed.
+   */
+  private readonly dormant = new Map<string, { ident: string; size: number }>();
+  private limitWarned = false;
+  /** Paths not opened yet because the input is at max_open_files. */
+  private readonly waiting = new Set<string>();
   /** Matching symlinks whose target is missing for now (see watchDangling). */
   private readonly dangling = new Set<string>();
   private watcher: FSWatcher | null = null;
@@ -141,6 +152,7 @@ export class FileSource implements Source {
       await this.discover();
       this.blocked = false;
       let more = true;
+      const atEnd = new Set<FileTail>();
       while (more && !this.closed && !this.blocked) {
         more = false;
         for (const tail of [...this.live.values(), ...this.retired]) {
@@ -151,9 +163,13 @@ export class FileSource implements Source {
             break;
           }
           if (r === 'more') more = true;
+          else atEnd.add(tail);
         }
       }
-      if (!this.blocked) await this.expireRetired();
+      if (!this.blocked) {
+        await this.expireRetired();
+        await this.closeIdle(atEnd);
+      }
       if (this.lastError) {
         this.deps.log.info({ input: this.name }, 'Reading resumed.');
         this.lastError = null;
@@ -173,7 +189,11 @@ export class FileSource implements Source {
     this.candidates.clear();
     for (const path of paths) {
       const current = this.live.get(path);
-      const ident = await FileTail.identOf(path);
+      const st = await FileTail.statOf(path);
+      const ident = st?.ident ?? null;
+      const sleeping = this.dormant.get(path);
+      if (sleeping && st && sleeping.ident === st.ident && sleeping.size === st.size) continue; // unchanged: stays closed
+      this.dormant.delete(path);
       if (current && current.ident === ident) continue;
       if (current) {
         // Renamed away or deleted: keep reading the old generation until it goes quiet.
@@ -183,6 +203,7 @@ export class FileSource implements Source {
         this.deps.log.info({ input: this.name, path }, 'File rotated or removed; draining the old file.');
       }
       if (ident === null) {
+        this.waiting.delete(path);
         await this.watchDangling(path);
         continue;
       }
@@ -197,6 +218,16 @@ export class FileSource implements Source {
         this.live.set(path, existing);
         continue;
       }
+      if (this.live.size + this.retired.length >= this.opts.maxOpenFiles) {
+        // At the descriptor limit with every open file busy: try again once some are idle.
+        if (!this.limitWarned) this.deps.log.warn({ input: this.name, max_open_files: this.opts.maxOpenFiles }, 'max_open_files reached; more files wait to be opened until open ones are idle.');
+        this.limitWarned = true;
+        this.candidates.add(path);
+        this.waiting.add(path);
+        this.again = true;
+        continue;
+      }
+      this.waiting.delete(path);
       const tail = await FileTail.open(path, this.opts, this.deps);
       if (tail) {
         this.live.set(path, tail);
@@ -216,7 +247,25 @@ export class FileSource implements Source {
     else this.dangling.delete(path);
   }
 
-  private async expireRetired(): Promise<void> {
+  /**
+   * Keeps the input under max_open_files: files read to their end, least recently active first,
+   * are closed and remembered as dormant. Their offsets are committed, so nothing is lost; a
+   * scan or a file event that shows one changed reopens it where it stopped.
+   */
+  private async closeIdle(atEnd: ReadonlySet<FileTail>): Promise<void> {
+    // Room for the files waiting to be opened, as far as idle ones can give it.
+    let over = this.live.size + this.retired.length + this.waiting.size - this.opts.maxOpenFiles;
+    if (over <= 0) return;
+    const idle = [...this.live.entries()].filter(([, t]) => atEnd.has(t)).sort((a, b) => a[1].lastDataAt - b[1].lastDataAt);
+    for (const [path, tail] of idle) {
+      if (over-- <= 0) break;
+      this.live.delete(path);
+      this.dormant.set(path, { ident: tail.ident, size: Math.max(tail.knownSize, tail.position) });
+      await tail.close();
+    }
+  }
+
+    private async expireRetired(): Promise<void> {
     const now = Date.now();
     const keep: FileTail[] = [];
     for (const t of this.retired) {

@@ -17,6 +17,7 @@ export function createFileSource(input: FileInputConfig, deps: SourceDeps): Sour
       pollIntervalMs: input.poll_interval,
       rotateWaitMs: input.rotate_wait,
       watch: input.watch,
+      maxOpenFiles: input.max_open_files,
       scanIntervalMs: input.scan_interval,
     },
     deps,

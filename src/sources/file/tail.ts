@@ -84,9 +84,14 @@ export class FileTail {
 
   /** Identity of the file at `path` (following symlinks), or null when there is none. */
   static async identOf(path: string): Promise<string | null> {
+    return (await FileTail.statOf(path))?.ident ?? null;
+  }
+
+  /** Identity and size of the file at `path` (following symlinks), or null when there is none. */
+  static async statOf(path: string): Promise<{ ident: string; size: number } | null> {
     try {
       const st = await stat(path, { bigint: true });
-      return st.isFile() ? `${st.dev}:${st.ino}` : null;
+      return st.isFile() ? { ident: `${st.dev}:${st.ino}`, size: Number(st.size) } : null;
     } catch {
       return null;
     }
@@ -133,6 +138,11 @@ export class FileTail {
   /** The committed offset (first byte not yet sealed). */
   get position(): number {
     return this.offset;
+  }
+
+  /** The file's size at the last check. */
+  get knownSize(): number {
+    return this.lastSize;
   }
 
   /**
