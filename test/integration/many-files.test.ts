@@ -43,7 +43,10 @@ describe('many files', () => {
       }
     }, 20);
     try {
-      await waitFor(() => storedDecisions(w.storeDir).length === 200, 'one line from each of 200 files', 60_000);
+      await waitFor(() => storedDecisions(w.storeDir).length === 200, 'one line from each of 200 files', 60_000).catch((err: Error) => {
+        // Say how far it got and what the daemon complained about (a rare failure seen once).
+        throw new Error(`${err.message}: have ${storedDecisions(w.storeDir).length}; warnings: ${d.logs.filter((l) => /"level":[45]0/.test(l)).slice(-3).join(' | ')}`);
+      });
       // A few of them (most now closed) get more lines: they are reopened where they stopped.
       for (const i of [3, 57, 111, 199, 3]) add(`f${i}.log`);
       await waitFor(() => storedDecisions(w.storeDir).length === 205, 'the 5 new lines', 30_000);
