@@ -2,6 +2,7 @@
 // per file generation, and reads them in turns. Rotation by rename keeps the old generation
 // open ("retired") until it has been quiet for rotate_wait, so late writes to it are read.
 import { watch, type FSWatcher } from 'chokidar';
+import type { Stats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import picomatch from 'picomatch';
@@ -9,6 +10,7 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../../errors.js';
 import type { BatchConsumer, Source } from '../source.js';
 import type { FileRegistry } from './registry.js';
+import { gapRecord } from './gap.js';
 import { FileTail, type TailOptions } from './tail.js';
 
 export interface FileSourceOptions extends TailOptions {
@@ -45,6 +47,8 @@ export class FileSource implements Source {
   private limitWarned = false;
   /** Paths not opened yet because the input is at max_open_files. */
   private readonly waiting = new Set<string>();
+  /** Identity and size the watcher last reported for files not open yet (see lostBeforeOpen). */
+  private readonly seen = new Map<string, { ident: string; size: number }>();
   /** Matching symlinks whose target is missing for now (see watchDangling). */
   private readonly dangling = new Set<string>();
   private watcher: FSWatcher | null = null;
@@ -113,16 +117,20 @@ export class FileSource implements Source {
       persistent: true,
       ignoreInitial: false,
       followSymlinks: true,
+      alwaysStat: true,
       // Directories must pass so chokidar descends; files only when a glob matches.
       ignored: (p, stats) => stats?.isFile() === true && !matches(resolve(p)),
     });
-    const onFile = (p: string) => {
+    const onFile = (p: string, stats?: Stats) => {
       const abs = resolve(p);
       if (!matches(abs)) return;
+      // What the watcher saw of a file not open yet: if it is gone before it could be opened,
+      // this is all there is to say about it (a gap record, see lostBeforeOpen).
+      if (stats && !this.live.has(abs)) this.seen.set(abs, { ident: `${stats.dev}:${stats.ino}`, size: stats.size });
       this.candidates.add(abs);
       this.wake();
     };
-    this.watcher.on('add', onFile).on('change', onFile).on('unlink', onFile);
+    this.watcher.on('add', onFile).on('change', onFile).on('unlink', (p) => onFile(p));
     this.watcher.on('error', (err) => this.deps.log.warn({ input: this.name, err: errorMessage(err) }, 'File watcher error; directory scans and polling continue.'));
     await new Promise<void>((res) => this.watcher!.once('ready', () => res()));
   }
@@ -204,10 +212,12 @@ export class FileSource implements Source {
       }
       if (ident === null) {
         this.waiting.delete(path);
+        if (!current && !this.lostBeforeOpen(path)) this.candidates.add(path); // backpressure: later
         await this.watchDangling(path);
         continue;
       }
       this.dangling.delete(path);
+      this.seen.delete(path);
       // The same generation may already be open under another name (renamed to a matching path).
       const existing = [...this.live.values(), ...this.retired].find((t) => t.ident === ident);
       if (existing) {
@@ -234,6 +244,25 @@ export class FileSource implements Source {
         this.deps.log.info({ input: this.name, path, offset: tail.position }, 'Tailing file.');
       } else await this.watchDangling(path);
     }
+  }
+
+  /**
+   * A file the watcher saw with data that vanished before it was ever opened: its bytes past
+   * what was sealed of that generation (usually all of them) are sealed as a `deleted_unread`
+   * gap record. Returns false when the outbox refused the record (retry later).
+   */
+  private lostBeforeOpen(path: string): boolean {
+    const s = this.seen.get(path);
+    if (!s) return true;
+    const open = [...this.live.values(), ...this.retired].some((t) => t.ident === s.ident);
+    const from = this.deps.registry.findFile(s.ident)?.offset ?? 0;
+    if (!open && s.size > from) {
+      this.deps.log.warn({ input: this.name, path, bytes: s.size - from }, 'File was deleted before tailseal could open it; sealing a gap record for its unread bytes.');
+      const ok = this.deps.consumer.commit({ input: this.name, stream: this.opts.stream, records: [gapRecord(path, from, 'deleted_unread', s.size - from)], counters: { gap_deleted_unread: 1 } });
+      if (!ok) return false;
+    }
+    this.seen.delete(path);
+    return true;
   }
 
   /**

@@ -1,0 +1,45 @@
+// A file that appears and is deleted before tailseal could open it (here: while it is busy with
+// a large backlog) leaves a `deleted_unread` gap record with the size the watcher saw, instead
+// of vanishing without a trace.
+import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { decisionLine, prng } from '../../src/cli/opa-sample.js';
+import { logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, waitFor } from '../helpers/daemon.js';
+import { writeCorpus } from '../bench/corpus.js';
+
+describe('a file deleted before it was opened', () => {
+  it('is sealed as a deleted_unread gap record of the size the watcher saw', async () => {
+    const w = makeWorkspace();
+    const backlog = writeCorpus(join(w.opaDir, 'big.log'), 80_000, 61);
+    const d = startDaemon(w);
+    try {
+      await waitFor(() => logsWith(d, 'Tailing file.').length === 1, 'reading the backlog to start');
+      // While the backlog is being read: a short-lived file the watcher sees but the tailer,
+      // busy with big.log, does not open before it is gone.
+      const rnd = prng(62);
+      const body = Array.from({ length: 3 }, (_, i) => `${decisionLine(i, rnd)}\n`).join('');
+      const gone = join(w.opaDir, 'short-lived.log');
+      writeFileSync(gone, body);
+      await new Promise((r) => setTimeout(r, 400));
+      rmSync(gone);
+      await waitFor(() => storeEntries(w.storeDir).filter((e) => e.kind === 'decision').length >= backlog.decisions, 'the backlog', 60_000);
+      const gaps = () => storeEntries(w.storeDir).filter((e) => e.kind === 'gap');
+      // Either it was opened in time after all (then read) or it is a gap: never nothing.
+      const read = storeEntries(w.storeDir).filter((e) => e.source === gone && e.kind === 'decision').length;
+      if (read === 0) {
+        await waitFor(() => gaps().length === 1, 'the gap record');
+        const g = gaps()[0]!;
+        assert.equal(g.source, gone);
+        assert.deepEqual(JSON.parse(Buffer.from(g.payload).toString('utf8')), { reason: 'deleted_unread', length: Buffer.byteLength(body) });
+        assert.ok(logsWith(d, 'File was deleted before tailseal could open it').length === 1);
+      } else {
+        assert.equal(read, 3, 'read whole when it was opened before the delete');
+      }
+    } finally {
+      assert.equal(await stopDaemon(d), 0);
+    }
+    w.cleanup();
+  });
+});
