@@ -161,7 +161,7 @@ export class Daemon implements BatchConsumer {
       counters,
       dedupe: batch.dedupe && { keys, sealedAt: now, windowMs: batch.dedupe.windowMs, maxIds: batch.dedupe.maxIds },
     });
-    if (duplicates > 0) this.opts.log.info({ stream: batch.stream, duplicates }, 'Skipped decisions already sealed (a retried upload); each decision_id is sealed once.');
+    if (duplicates > 0) this.opts.log.info({ stream: batch.stream, duplicates }, 'Skipped decisions already sealed (a retried upload); each decision is sealed once.');
     // Committed: only now does the in-memory head move.
     const next: StreamState = { ...head, ...sealed.head, spoolBytes: head.spoolBytes + added };
     this.heads.set(batch.stream, next);

@@ -77,7 +77,7 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE streams ADD COLUMN spool_bytes INTEGER NOT NULL DEFAULT 0;
   `,
-  // v3 -> v4: keys (OPA decision_ids) of recently sealed records of sources whose clients retry,
+  // v3 -> v4: keys (an OPA decision_id with a digest of its bytes) of recently sealed records of sources whose clients retry,
   // written in the transaction that seals them, so a retried upload is not sealed twice.
   `
   CREATE TABLE dedupe_keys (

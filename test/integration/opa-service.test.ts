@@ -101,9 +101,11 @@ describe('opa_service input (OPA uploads to tailseal)', () => {
     assert.equal((await upload(url, chunk, { token: TOKEN })).status, 200);
     // A chunk that overlaps: only the new decision is sealed.
     assert.equal((await upload(url, [event('retry-3'), event('retry-4')], { token: TOKEN })).status, 200);
-    await waitFor(() => storedIds(w).includes('retry-4'), 'retry-4 sealed');
+    // A different event that reuses a decision_id is not a retry: it is sealed, not dropped.
+    assert.equal((await upload(url, [event('retry-2', { result: false })], { token: TOKEN })).status, 200);
+    await waitFor(() => storedIds(w).filter((id) => id === 'retry-2').length === 2, 'the second, different retry-2 sealed');
     const ids = storedIds(w).filter((id) => id.startsWith('retry-'));
-    assert.deepEqual(ids, ['retry-1', 'retry-2', 'retry-3', 'retry-4']);
+    assert.deepEqual(ids, ['retry-1', 'retry-2', 'retry-3', 'retry-4', 'retry-2']);
   });
 
   it('1000 concurrent small uploads: every decision sealed exactly once, and the trail verifies', async () => {

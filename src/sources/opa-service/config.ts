@@ -38,8 +38,9 @@ export const opaServiceInputSchema = z
     retry_after: duration(1000).default(5000),
     /**
      * A retried upload (OPA re-sends a chunk it got no 2xx for, e.g. after tailseal was killed
-     * between committing and answering) must not seal its decisions twice: a decision_id sealed
-     * within `window`, and among the last `max_ids` entries of the stream, is skipped.
+     * between committing and answering) must not seal its decisions twice: an event whose
+     * decision_id and exact bytes were sealed within `window`, and among the last `max_ids`
+     * entries of the stream, is skipped.
      */
     dedupe: z
       .strictObject({

@@ -12,6 +12,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from 'pino';
 import { TailsealError, errorMessage } from '../../errors.js';
+import { sha256, toHex } from '../../seal/hash.js';
 import type { BatchConsumer, Source, SourceRecord } from '../source.js';
 import { type BodyLimits, RequestError, readBody } from './body.js';
 import { splitEvents } from './events.js';
@@ -132,7 +133,10 @@ export class OpaServiceReceiver implements Source {
       const body = await readBody(req, this.opts);
       const events = splitEvents(body);
       const source = `opa_service/${this.name}${path}`;
-      const records: SourceRecord[] = events.map((e) => ({ kind: 'decision', source, offset: e.start, payload: body.subarray(e.start, e.end), dedupeKey: e.decisionId }));
+      const records: SourceRecord[] = events.map((e) => {
+        const payload = body.subarray(e.start, e.end);
+        return { kind: 'decision', source, offset: e.start, payload, dedupeKey: e.decisionId && dedupeKey(e.decisionId, payload) };
+      });
       let ok: boolean;
       try {
         ok = this.deps.consumer.commit({ input: this.name, stream: this.opts.stream, records, counters: { opa_service_requests: 1, decisions: records.length }, dedupe: this.opts.dedupe });
@@ -159,6 +163,15 @@ export class OpaServiceReceiver implements Source {
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }
+}
+
+/**
+ * What identifies a retried event: its decision_id and a digest of its exact bytes. A retry
+ * carries the same bytes (OPA re-sends the chunk); a different event that reuses a decision_id
+ * (two OPAs with one stream, a client bug) is sealed, not mistaken for a retry and dropped.
+ */
+function dedupeKey(decisionId: string, payload: Uint8Array): string {
+  return `${decisionId} ${toHex(sha256(payload)).slice(0, 32)}`;
 }
 
 /** Reads the PEM files and the token file of a config (at start: a missing file is a config error). */
