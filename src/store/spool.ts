@@ -48,12 +48,8 @@ export class Spool {
 
   constructor(readonly dir: string) {}
 
-  /** The file of a segment (objects hand it to sinks that copy files). */
-  segmentPath(stream: string, firstSeq: number): string {
-    return this.path(stream, firstSeq);
-  }
-
-  private path(stream: string, firstSeq: number): string {
+  /** The file of a segment (also handed to sinks that copy files). */
+  path(stream: string, firstSeq: number): string {
     return join(this.dir, stream, segmentName(firstSeq));
   }
 

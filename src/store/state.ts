@@ -246,7 +246,7 @@ export class StateStore {
 
   /** The segment file holding exactly an object's lines (none for a heartbeat). */
   objectFile(o: { stream: string; firstSeq: number; bytes: number }): { path: string; bytes: number } | undefined {
-    return o.bytes === 0 ? undefined : { path: this.spool.segmentPath(o.stream, o.firstSeq), bytes: o.bytes };
+    return o.bytes === 0 ? undefined : { path: this.spool.path(o.stream, o.firstSeq), bytes: o.bytes };
   }
 
   /** An object's entry lines (one buffer; none for a heartbeat). */

@@ -68,7 +68,7 @@ function workspace(sinkYaml?: string): Bench {
     `state_dir: ${join(root, 'state')}
 origin: bench.tailseal/x
 signing: { key_file: ${join(root, 'key')} }
-inputs: [{ name: opa, type: file, paths: ["${b.opa}/*.log"]${process.env.BENCH_INPUT_EXTRA ?? ""} }]
+inputs: [{ name: opa, type: file, paths: ["${b.opa}/*.log"] }]
 sinks:
 ${sinkYaml ?? `  - { name: local, type: file, dir: ${b.store} }`}
 log: { level: warn }
