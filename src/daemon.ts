@@ -8,13 +8,16 @@ import { LineBatch } from './seal/object.js';
 import { Masker } from './mask/masker.js';
 import { Quarantine } from './mask/quarantine.js';
 import { type CheckpointPolicy, checkpointDue, sealRecords, signHead } from './seal/sealer.js';
-import type { BatchConsumer, Source, SourceBatch, SourceFactory, SourceRecord } from './sources/source.js';
+import type { BatchConsumer, FilePlacement, Source, SourceBatch, SourceFactory, SourceRecord } from './sources/source.js';
 import { createFileSource } from './sources/file/index.js';
 import { createOpaServiceSource } from './sources/opa-service/index.js';
 import { classifyError } from './sinks/retry.js';
 import { Shipper } from './sinks/shipper.js';
 import type { Sink, SinkContext, SinkFactory } from './sinks/sink.js';
-import { openDatabase } from './store/db.js';
+import { moveStateAside, openDatabase, probeState, type StateLoss } from './store/db.js';
+import { readStreamTails, stateLostError, type StreamTail } from './store/recovery.js';
+import { parseVerifierKey } from './seal/keys.js';
+import { TailsealError, isTailsealError } from './errors.js';
 import { StateStore, type StreamState } from './store/state.js';
 
 /** Input type -> factory. A new source kind adds its folder and one line here. */
@@ -68,9 +71,11 @@ export class Daemon implements BatchConsumer {
   private shippers: Shipper[] = [];
   private timer: NodeJS.Timeout | null = null;
   private backpressure = false;
+  /** The sink a lost state was rebuilt from (for the state-reset record). */
+  private recoveredFrom: string | null = null;
   private stopping: Promise<void> | null = null;
 
-  private constructor(private readonly opts: DaemonOptions) {
+  private constructor(private readonly opts: DaemonOptions, private readonly loss: StateLoss | null) {
     this.store = new StateStore(openDatabase(stateDbPath(opts.config)));
     const c = opts.config.checkpoint;
     this.policy = { entries: c.entries, maxBytes: c.max_bytes, intervalMs: c.interval, heartbeatMs: c.heartbeat };
@@ -80,7 +85,7 @@ export class Daemon implements BatchConsumer {
 
   /** Opens state, starts sinks and shippers, then sources. Throws (nothing running) on failure. */
   static async start(opts: DaemonOptions): Promise<Daemon> {
-    const d = new Daemon(opts);
+    const d = new Daemon(opts, Daemon.checkState(opts));
     try {
       await d.startAll();
     } catch (err) {
@@ -90,19 +95,41 @@ export class Daemon implements BatchConsumer {
     return d;
   }
 
+  /**
+   * Whether the state database holds sealed state. A corrupt one is refused under
+   * `on_state_loss: refuse`, else moved aside (kept, never deleted) so a new one can be made.
+   */
+  private static checkState(opts: DaemonOptions): StateLoss | null {
+    const file = stateDbPath(opts.config);
+    const loss = probeState(file);
+    if (loss?.cause !== 'corrupt') return loss;
+    if (opts.config.recovery.on_state_loss === 'refuse') {
+      throw new TailsealError('STATE_CORRUPT', `${loss.detail}. Restore the state directory from a backup, or set recovery.on_state_loss to chain_tail or end_of_files to move it aside and continue the chain from the trail a sink holds (README "Lost state").`);
+    }
+    const suffix = moveStateAside(file);
+    opts.log.error({ file, moved_to: `${file}${suffix}`, err: loss.detail }, 'State database is corrupt; moved it aside to rebuild the state from the trail.');
+    return loss;
+  }
+
   private async startAll(): Promise<void> {
     const { config, log } = this.opts;
     // Cut what a crash left half-appended in the outbox before anything new is written.
     this.store.recoverOutbox();
+    for (const sc of config.sinks) this.sinks.push(await createSink(sc, { log }));
+    const tails = this.loss ? await this.continueLostChains(this.loss) : new Map<string, StreamTail>();
     for (const s of this.store.listStreams()) this.heads.set(s.name, s);
     for (const input of config.inputs) {
       const stream = input.stream ?? input.name;
       if (!this.heads.has(stream)) this.heads.set(stream, this.store.loadStream(stream));
     }
+    for (const input of config.inputs) {
+      const factory = SOURCE_FACTORIES[input.type] as SourceFactory<InputConfig>;
+      this.sources.push(factory(input, { registry: this.store, consumer: this, log: log.child({ component: 'source' }) }));
+    }
+    if (tails.size > 0) await this.sealStateResets(this.loss!, tails);
     const sinkNames = config.sinks.map((s) => s.name);
-    for (const sc of config.sinks) {
-      const sink = await createSink(sc, { log });
-      this.sinks.push(sink);
+    for (const [i, sc] of config.sinks.entries()) {
+      const sink = this.sinks[i]!;
       // A misconfigured sink (no Object Lock, bad credentials) stops start-up; an unreachable
       // one does not: its shipper keeps retrying start() while the other sinks deliver.
       let started = true;
@@ -119,13 +146,70 @@ export class Daemon implements BatchConsumer {
     // Seal anything left pending by a previous run before reading more.
     this.checkpointTick();
     this.timer = setInterval(() => this.checkpointTick(), Math.max(10, Math.min(250, Math.floor(this.policy.intervalMs / 4))));
-    for (const input of config.inputs) {
-      const factory = SOURCE_FACTORIES[input.type] as SourceFactory<InputConfig>;
-      const src = factory(input, { registry: this.store, consumer: this, log: log.child({ component: 'source' }) });
-      this.sources.push(src);
-      await src.start();
-    }
+    for (const src of this.sources) await src.start();
     log.info({ streams: [...this.heads.keys()], sinks: sinkNames, outbox_bytes: this.store.outboxBytes() }, 'tailseal running.');
+  }
+
+  /**
+   * The state database holds nothing sealed. If a readable sink (file, s3) holds this daemon's
+   * trail, the state was lost: under `refuse` start-up stops (new chains would fork the trail);
+   * otherwise each stream continues from its verified tail. No trail there means a first start
+   * (with only http/opa sinks, which cannot be read back, every start without state is one).
+   */
+  private async continueLostChains(loss: StateLoss): Promise<Map<string, StreamTail>> {
+    const { config, log, signer } = this.opts;
+    const want = config.recovery.sink;
+    const from = this.sinks.find((s) => s.reader !== undefined && (want === undefined || s.name === want));
+    if (!from?.reader) {
+      if (loss.cause !== 'missing') log.warn({ cause: loss.cause, err: loss.detail }, 'No usable state database and no file or s3 sink to read the trail back from: starting new chains.');
+      return new Map();
+    }
+    const streams = [...new Set(config.inputs.map((i) => i.stream ?? i.name))];
+    let tails: Map<string, StreamTail>;
+    try {
+      tails = await readStreamTails(from.reader(), config.origin, streams, [parseVerifierKey(signer.verifierKey)]);
+    } catch (err) {
+      // Without the trail there is no telling a first start from a lost state: never guess.
+      const code = isTailsealError(err) ? err.code : 'STATE_UNAVAILABLE';
+      throw new TailsealError(code, `the state database holds no state (${loss.detail}) and the trail in sink ${from.name} cannot be read back to tell a first start from a lost state: ${errorMessage(err)}`, { cause: err });
+    }
+    if (tails.size === 0) {
+      log.info({ sink: from.name }, 'No state database and no trail in the sink: starting new chains.');
+      return tails;
+    }
+    const policy = config.recovery.on_state_loss;
+    if (policy === 'refuse') throw stateLostError(loss.detail, from.name, tails);
+    for (const [stream, t] of tails) {
+      this.store.restoreStream(stream, { size: t.size, chainHead: t.chainHead, edge: t.edge, note: t.note, signedAt: t.newestCheckpointTime });
+      log.warn({ stream, size: t.size, sink: from.name, policy, cause: loss.cause }, 'State database was lost; continuing the chain from the verified trail.');
+    }
+    this.recoveredFrom = from.name;
+    return tails;
+  }
+
+  /**
+   * After continueLostChains: each file source registers where it resumes, and each continued
+   * stream gets one `state_reset` gap record saying what was lost and what was decided, sealed
+   * before anything read under the new state.
+   */
+  private async sealStateResets(loss: StateLoss, tails: ReadonlyMap<string, StreamTail>): Promise<void> {
+    const { config, log } = this.opts;
+    const policy = config.recovery.on_state_loss as 'chain_tail' | 'end_of_files';
+    const placements = new Map<string, FilePlacement[]>();
+    for (const [i, src] of this.sources.entries()) {
+      const input = config.inputs[i]!;
+      const stream = input.stream ?? input.name;
+      const tail = tails.get(stream);
+      if (!src.placeAfterStateLoss) continue;
+      const placed = await src.placeAfterStateLoss(policy, { lastDecision: tail?.lastDecision ?? new Map() });
+      placements.set(stream, [...(placements.get(stream) ?? []), ...placed]);
+      for (const p of placed) log.warn({ input: input.name, ...p }, p.action === 'resumed' ? 'Resuming file after the last line the trail holds.' : p.action === 'from_start' ? 'File position not found in the trail; reading it from the start (lines may be sealed again).' : 'Skipping what the file holds now (end_of_files).');
+    }
+    for (const stream of tails.keys()) {
+      const payload = { reason: 'state_reset', cause: loss.cause, policy, from_sink: this.recoveredFrom, trail_size: tails.get(stream)!.size, files: placements.get(stream) ?? [] };
+      const record: SourceRecord = { kind: 'gap', source: 'tailseal/state', offset: 0, payload: Buffer.from(JSON.stringify(payload)) };
+      if (!this.commit({ input: '', stream, records: [record], counters: { gap_state_reset: 1 } })) throw new TailsealError('STATE_UNAVAILABLE', 'could not seal the state-reset record');
+    }
   }
 
   /**

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'STATE_UNAVAILABLE'
   | 'STATE_VERSION'
   | 'STATE_CORRUPT'
+  | 'STATE_LOST'
   // verification of a stored trail
   | 'CHAIN_BROKEN'
   | 'ENTRY_ALTERED'

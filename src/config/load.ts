@@ -60,8 +60,11 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
     const res = configSchema.safeParse(expanded);
     if (res.success) {
       const dup = duplicates([...res.data.inputs.map((i) => i.name)]) ?? duplicates(res.data.sinks.map((s) => s.name));
-      if (!dup) return res.data;
-      problems.push(`name "${dup}" is used twice; input and sink names must be unique`);
+      if (dup) problems.push(`name "${dup}" is used twice; input and sink names must be unique`);
+      const from = res.data.recovery.sink;
+      const readable = res.data.sinks.filter((s) => s.type === 'file' || s.type === 's3').map((s) => s.name);
+      if (from !== undefined && !readable.includes(from)) problems.push(`recovery.sink: "${from}" is not a file or s3 sink of this config (those are: ${readable.join(', ') || 'none'}); the trail is read back from one of them`);
+      if (problems.length === 0) return res.data;
     } else {
       problems.push(...res.error.issues.map((i) => describeIssue(i, expanded)));
     }

@@ -42,6 +42,19 @@ export const configSchema = z.strictObject({
       grace: duration(0).default(5000),
     })
     .prefault({}),
+  recovery: z
+    .strictObject({
+      /**
+       * What to do when the state database is missing, empty or corrupt while a sink already
+       * holds this daemon's trail (README "Lost state"): `refuse` to start (default),
+       * `chain_tail` (continue the verified chain; files resume after the last line it holds), or
+       * `end_of_files` (continue the chain; what the files hold now is skipped, and said so).
+       */
+      on_state_loss: z.enum(['refuse', 'chain_tail', 'end_of_files']).default('refuse'),
+      /** The sink to read the trail back from (a file or s3 sink); default: the first such sink. */
+      sink: z.string().min(1).optional(),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),

@@ -24,6 +24,8 @@ const ED25519_SIGNATURE_SIZE = 64;
 export interface NoteSigner {
   readonly name: string;
   readonly keyId: number;
+  /** The public `<name>+<id>+<key>` verifier key of this signer (safe to log and share). */
+  readonly verifierKey: string;
   sign(msg: Uint8Array): Uint8Array;
 }
 
@@ -101,7 +103,7 @@ function formatVerifierKey(name: string, publicKey: Uint8Array): string {
 // Throws TailsealError KEY_INVALID.
 export function parseSignerKey(skey: string): NoteSigner {
   const { name, seed, publicKey } = decodeSignerKey(skey);
-  return { name, keyId: keyId(name, publicKey), sign: (msg) => ed.sign(msg, seed) };
+  return { name, keyId: keyId(name, publicKey), verifierKey: formatVerifierKey(name, publicKey), sign: (msg) => ed.sign(msg, seed) };
 }
 
 // parseVerifierKey reads a <name>+<id>+<key> verifier key, recomputing the key ID (like Go's

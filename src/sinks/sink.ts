@@ -1,4 +1,5 @@
 // The boundary between the outbox and a store that keeps trail objects.
+import type { ObjectReader } from '../verify/verify-trail.js';
 
 /** One trail object to store: the entries [firstSeq, size) of a stream and their checkpoint. */
 export interface TrailObject {
@@ -46,6 +47,11 @@ export interface Sink {
   start(): Promise<void>;
   put(obj: TrailObject): Promise<PutResult>;
   close(): Promise<void>;
+  /**
+   * Optional: reads back the objects this sink stored (file and s3 sinks), for rebuilding a lost
+   * state database from the verified trail. Usable before start().
+   */
+  reader?(): ObjectReader;
 }
 
 /** Everything a sink factory gets besides its own config. */

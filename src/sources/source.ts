@@ -67,6 +67,33 @@ export interface Source {
   /** Asks the source to read now (new data, or room in the outbox again). */
   wake(): void;
   close(): Promise<void>;
+  /**
+   * Optional (sources with positions, i.e. files): called before start() when the state
+   * database was lost and the chain continues from the verified trail. Registers where each
+   * source resumes under `policy` and returns what it decided, for the sealed state-reset record.
+   */
+  placeAfterStateLoss?(policy: StateLossPolicy, trail: TrailPositions): Promise<FilePlacement[]>;
+}
+
+/** The recovery policies that continue a chain after a state loss (config recovery.on_state_loss). */
+export type StateLossPolicy = 'chain_tail' | 'end_of_files';
+
+/** What the verified trail says each source got to: the last decision sealed from it. */
+export interface TrailPositions {
+  lastDecision: ReadonlyMap<string, { offset: number; payload: Uint8Array }>;
+}
+
+/**
+ * Where one file resumes after a state loss: after the trail's last line of it (`resumed`),
+ * from its start because that line is not there any more (`from_start`: lines may repeat), or
+ * at its end (`skipped`: bytes [from, to) are not sealed).
+ */
+export interface FilePlacement {
+  path: string;
+  ident: string;
+  action: 'resumed' | 'from_start' | 'skipped';
+  from: number;
+  to?: number;
 }
 
 /** What every source gets from the daemon. */

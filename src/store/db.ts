@@ -1,9 +1,9 @@
 // Opening the state database: WAL mode, FULL sync, and `PRAGMA user_version` migrations.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { TailsealError, errorMessage } from '../errors.js';
-import { MIGRATIONS, SQL_PRAGMAS } from './sql.js';
+import { MIGRATIONS, SQL_COUNT_SEALED_STREAMS, SQL_PRAGMAS, SQL_QUICK_CHECK } from './sql.js';
 
 export type Db = Database.Database;
 
@@ -42,4 +42,50 @@ export function openDatabase(file: string, opts: { readonly?: boolean } = {}): D
     if (err instanceof TailsealError) throw err;
     throw new TailsealError('STATE_CORRUPT', `state database ${file} is unreadable: ${errorMessage(err)}; move it aside to start over (the trail already shipped stays verifiable)`, { cause: err });
   }
+}
+
+/** Why there is no usable state (README "Lost state"). */
+export interface StateLoss {
+  cause: 'missing' | 'empty' | 'corrupt';
+  detail: string;
+}
+
+/**
+ * Looks at the state database before the daemon uses it: null when it holds sealed streams,
+ * else why not. A database that exists but never sealed anything counts as empty, so a first
+ * start that was killed before its first commit is not mistaken for a working state.
+ * STATE_VERSION and STATE_UNAVAILABLE (permissions) are thrown: they are not a loss.
+ */
+export function probeState(file: string): StateLoss | null {
+  if (!existsSync(file)) return { cause: 'missing', detail: `${file} does not exist` };
+  if (statSync(file).size === 0) return { cause: 'empty', detail: `${file} is empty (0 bytes)` };
+  let db: Db;
+  try {
+    db = openDatabase(file);
+  } catch (err) {
+    if (err instanceof TailsealError && err.code === 'STATE_CORRUPT') return { cause: 'corrupt', detail: errorMessage(err) };
+    throw err;
+  }
+  try {
+    const check = db.prepare(SQL_QUICK_CHECK).pluck().all() as string[];
+    if (check.length !== 1 || check[0] !== 'ok') return { cause: 'corrupt', detail: `${file} fails SQLite's quick_check: ${check.slice(0, 3).join('; ')}` };
+    const sealed = db.prepare(SQL_COUNT_SEALED_STREAMS).pluck().get() as number;
+    return sealed === 0 ? { cause: 'empty', detail: `${file} holds no sealed stream` } : null;
+  } catch (err) {
+    return { cause: 'corrupt', detail: `${file} is unreadable: ${errorMessage(err)}` };
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Moves a corrupt state database, its WAL files and its outbox segments aside (kept for a
+ * post-mortem, never deleted) so a new one can be made. Returns the suffix used.
+ */
+export function moveStateAside(file: string, now = Date.now()): string {
+  const suffix = `.corrupt-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
+  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-outbox`]) {
+    if (existsSync(f)) renameSync(f, `${f}${suffix}`);
+  }
+  return suffix;
 }

@@ -105,6 +105,11 @@ export const SQL_PRAGMAS = [
 export const SQL_GET_STREAM = 'SELECT name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note, spool_bytes FROM streams WHERE name = ?';
 export const SQL_LIST_STREAMS = 'SELECT name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note, spool_bytes FROM streams ORDER BY name';
 export const SQL_INSERT_STREAM = 'INSERT INTO streams (name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note) VALUES (?, 0, ?, ?, 0, 0, NULL)';
+/** A stream continued from a verified trail (state loss): its head and tree edge at `next_seq`. */
+export const SQL_RESTORE_STREAM = 'INSERT OR REPLACE INTO streams (name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note, spool_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, 0)';
+/** Streams that sealed anything: none means the database holds no state worth keeping yet. */
+export const SQL_COUNT_SEALED_STREAMS = 'SELECT COUNT(*) FROM streams WHERE next_seq > 0';
+export const SQL_QUICK_CHECK = 'PRAGMA quick_check';
 export const SQL_UPDATE_STREAM_HEAD = 'UPDATE streams SET next_seq = ?, chain_head = ?, tree_edge = ?, spool_bytes = ? WHERE name = ? AND next_seq = ?';
 export const SQL_UPDATE_STREAM_CHECKPOINT = 'UPDATE streams SET checkpointed_size = ?, checkpointed_at = ?, last_note = ?, spool_bytes = 0 WHERE name = ?';
 

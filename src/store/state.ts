@@ -141,6 +141,15 @@ export class StateStore {
     return toStream(row);
   }
 
+  /**
+   * Continues `name` where a verified trail ends (after a state loss): its size, chain head, tree
+   * edge and newest note become the committed head, as if this database had signed them.
+   */
+  restoreStream(name: string, t: { size: number; chainHead: Uint8Array; edge: CompactRange; note: string; signedAt: number }): StreamState {
+    this.q(Q.SQL_RESTORE_STREAM).run(name, t.size, Buffer.from(t.chainHead), Buffer.from(t.edge.serialize()), t.size, t.signedAt, t.note);
+    return this.loadStream(name);
+  }
+
   listStreams(): StreamState[] {
     return (this.q(Q.SQL_LIST_STREAMS).all() as StreamRow[]).map(toStream);
   }

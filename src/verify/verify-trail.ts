@@ -34,6 +34,8 @@ export interface VerifyOptions {
   now?: number;
   /** Every object must be retained (Object Lock) at least this long after it was stored. */
   minRetentionMs?: number;
+  /** Also return each stream's verified tail (StreamReport.tail), to continue the chain from it. */
+  collectTail?: boolean;
 }
 
 /** Slack for clock differences between the uploader and the store when checking retention. */
@@ -65,6 +67,18 @@ export interface StreamReport {
   newestCheckpointTime: number;
   signedBy: string[];
   gaps: GapInfo[];
+  /** With `collectTail`: what it takes to continue this stream where the verified trail ends. */
+  tail?: TrailTail;
+}
+
+/** The verified end of a stream: its head, tree edge and newest note, and where each source got to. */
+export interface TrailTail {
+  chainHead: Uint8Array;
+  edge: CompactRange;
+  /** The newest checkpoint note covering the last entry. */
+  note: string;
+  /** Per source (file path ...): the last decision entry sealed from it. */
+  lastDecision: Map<string, { offset: number; payload: Uint8Array }>;
 }
 
 interface ObjectInfo {
@@ -78,6 +92,7 @@ interface ObjectInfo {
   signedBy: string[];
   /** SHA-256 of the uncompressed object, to recognise the same object stored twice. */
   digest: string;
+  note: string;
 }
 
 function fail(code: TailsealError['code'], message: string, details: Record<string, unknown>): never {
@@ -125,6 +140,7 @@ function inspect(name: string, bytes: Uint8Array, verifiers: NoteVerifier[]): Ob
     entryCount: parsed.entries.length,
     signedBy: opened.verifiedBy.map((v) => v.name),
     digest: toHex(sha256(text)),
+    note: parsed.note,
   };
 }
 
@@ -173,6 +189,8 @@ async function walkStream(reader: ObjectReader, origin: string, objs: ObjectInfo
   let newest = 0;
   let rootAtLatest: Uint8Array | undefined = latest?.size === 0 ? edge.root() : undefined;
   const signedBy = new Set<string>();
+  const lastDecision = new Map<string, { offset: number; payload: Uint8Array }>();
+  let note = '';
   for (const info of objs) {
     const object = info.name;
     const { entries } = parseNamed(object, await reader.read(object));
@@ -194,6 +212,7 @@ async function walkStream(reader: ObjectReader, origin: string, objs: ObjectInfo
       const next = nextChain(chain, leaf);
       if (!equalBytes(next, entries[i]!.chain)) fail('ENTRY_ALTERED', `stream ${stream}: seq ${e.seq} in object ${object} was altered: its content does not hash to the recorded chain value`, where);
       if (e.kind === 'gap') gaps.push({ seq: e.seq, source: e.source, offset: e.offset, detail: safeJson(e.payload) });
+      else if (opts.collectTail) lastDecision.set(e.source, { offset: e.offset, payload: e.payload });
       chain = next;
       edge.append(leaf);
       expected++;
@@ -206,6 +225,7 @@ async function walkStream(reader: ObjectReader, origin: string, objs: ObjectInfo
       fail('ENTRY_ALTERED', `stream ${stream}: entries before seq ${info.size} do not match the signed checkpoint of object ${object}: an entry and its chain value were altered`, where);
     }
     newest = Math.max(newest, info.time);
+    note = info.note;
     info.signedBy.forEach((k) => signedBy.add(k));
   }
   if (latest) {
@@ -216,7 +236,9 @@ async function walkStream(reader: ObjectReader, origin: string, objs: ObjectInfo
   if (opts.maxAgeMs !== undefined && now - newest > opts.maxAgeMs) {
     fail('TAIL_TRUNCATED', `stream ${stream}: the newest checkpoint is ${Math.round((now - newest) / 1000)} s old, older than the allowed ${Math.round(opts.maxAgeMs / 1000)} s: the end of the trail may have been removed`, { stream, seq: expected });
   }
-  return { origin, stream, entries: expected, objects: objs.length, rootHash: toHex(edge.root()), newestCheckpointTime: newest, signedBy: [...signedBy], gaps };
+  const report: StreamReport = { origin, stream, entries: expected, objects: objs.length, rootHash: toHex(edge.root()), newestCheckpointTime: newest, signedBy: [...signedBy], gaps };
+  if (opts.collectTail) report.tail = { chainHead: chain, edge, note, lastDecision };
+  return report;
 }
 
 function safeJson(bytes: Uint8Array): unknown {

@@ -32,6 +32,8 @@ export interface WorkspaceOptions {
   sinksYaml?: string;
   /** Replaces the default file input: the YAML list items under `inputs:` (indented two spaces). */
   inputsYaml?: string;
+  /** Top-level YAML appended to the config (e.g. a `recovery:` block). */
+  extraYaml?: string;
 }
 
 /** A temp workspace with a key pair and a config tailing <root>/opa/<glob> into <root>/store. */
@@ -86,7 +88,7 @@ shutdown:
   grace: 5s
 log:
   level: debug
-`,
+${o.extraYaml ?? ''}`,
   );
   return w;
 }

@@ -75,6 +75,7 @@ describe('config', () => {
     assert.equal(c.checkpoint.heartbeat, 60_000);
     assert.equal(c.shutdown.grace, 5000);
     assert.equal(c.log.level, 'info');
+    assert.equal(c.recovery.on_state_loss, 'refuse');
   });
 
   const cases: { desc: string; mutate: (c: Record<string, any>) => void; want: RegExp }[] = [
@@ -94,6 +95,8 @@ describe('config', () => {
     { desc: 'opa_service: port over 65535', mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', listen: '127.0.0.1:70000' }]), want: /^x\.yaml: inputs\[0\]\.listen: port must be at most 65535/ },
     { desc: 'opa_service: resource not a path', mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', resource: 'logs' }]), want: /^x\.yaml: inputs\[0\]\.resource: must be a path/ },
     { desc: 'opa_service: token and token_file', mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', token: 'a', token_file: '/t' }]), want: /^x\.yaml: inputs\[0\]\.token_file: set token or token_file, not both/ },
+    { desc: 'recovery: unknown policy', mutate: (c) => (c.recovery = { on_state_loss: 'guess' }), want: /^x\.yaml: recovery\.on_state_loss: / },
+    { desc: 'recovery: sink that cannot be read back', mutate: (c) => (c.recovery = { sink: 'nope' }), want: /recovery\.sink: "nope" is not a file or s3 sink of this config \(those are: local\)/ },
     { desc: 'opa_service: file-only key', mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', paths: ['/x'] }]), want: /^x\.yaml: inputs\[0\]\.paths: unknown key/ },
   ];
   for (const tc of cases) {

@@ -2,7 +2,7 @@
 // fsync'd, then hard-linked to its final name. link(2) fails with EEXIST instead of replacing,
 // so an object is created whole, exactly once, and never overwritten.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants, fsync, linkSync, openSync, rmSync, statSync, truncateSync, writevSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, constants, fsync, linkSync, openSync, rmSync, statSync, truncateSync, writevSync } from 'node:fs';
 import { copyFile, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { dirname, join, sep } from 'node:path';
@@ -10,6 +10,8 @@ import { TailsealError, errorMessage } from '../../errors.js';
 import { encodeCheckpointLine, encodeObjectParts, objectName, objectText } from '../../seal/object.js';
 import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';
 import type { FileSinkConfig } from './config.js';
+import { fileStoreReader } from '../../verify/file-store.js';
+import type { ObjectReader } from '../../verify/verify-trail.js';
 
 // Why most calls below are synchronous: the event loop is shared with sealing, which runs in
 // chunks of a few tens of milliseconds, so every `await` costs one such chunk. Metadata calls
@@ -56,6 +58,12 @@ export class FileSink implements Sink {
 
   constructor(private readonly config: FileSinkConfig, private readonly ctx: SinkContext) {
     this.name = config.name;
+  }
+
+  /** The directory's objects; a directory not made yet (before the first start) holds none. */
+  reader(): ObjectReader {
+    const r = fileStoreReader(this.config.dir);
+    return { ...r, list: async () => (existsSync(this.config.dir) ? r.list() : []) };
   }
 
   async start(): Promise<void> {

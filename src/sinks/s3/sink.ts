@@ -15,6 +15,8 @@ import { encodeObject, objectFileName } from '../../seal/object.js';
 import { createDispatcher } from '../http-client.js';
 import { classifyError } from '../retry.js';
 import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';
+import { s3StoreReader } from '../../verify/s3-store.js';
+import type { ObjectReader } from '../../verify/verify-trail.js';
 import { S3Client, type S3Response } from './client.js';
 import type { S3SinkConfig } from './config.js';
 import { credentialChain } from './credentials.js';
@@ -48,6 +50,10 @@ export class S3Sink implements Sink {
     this.client = client;
     this.dispatcher = dispatcher;
     ctx.log.info({ sink: this.name, bucket: config.bucket, credentials: credentialSource }, 'S3 sink configured.');
+  }
+
+  reader(): ObjectReader {
+    return s3StoreReader(this.client, this.config.prefix);
   }
 
   /** Refuses to start when the config demands Object Lock and the bucket has none. */

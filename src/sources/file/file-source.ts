@@ -8,7 +8,8 @@ import { dirname, join, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../errors.js';
-import type { BatchConsumer, Source } from '../source.js';
+import type { BatchConsumer, FilePlacement, Source, StateLossPolicy, TrailPositions } from '../source.js';
+import { placeAfterStateLoss } from './resume.js';
 import type { FileRegistry } from './registry.js';
 import { gapRecord } from './gap.js';
 import { FileTail, type TailOptions } from './tail.js';
@@ -92,6 +93,12 @@ export class FileSource implements Source {
     if (this.opts.watch) await this.startWatcher();
     this.timer = setInterval(() => this.wake(), this.opts.pollIntervalMs);
     this.wake();
+  }
+
+  /** See Source.placeAfterStateLoss: every file matching now is registered per the policy. */
+  async placeAfterStateLoss(policy: StateLossPolicy, trail: TrailPositions): Promise<FilePlacement[]> {
+    await this.scan();
+    return placeAfterStateLoss([...this.candidates], policy, trail, { input: this.name, maxLineBytes: this.opts.maxLineBytes }, this.deps.registry);
   }
 
   /** Lists the directories under each glob's base and takes the matching files as candidates. */

@@ -1,0 +1,44 @@
+// Rebuilding a lost state database from the trail a sink already holds (README "Lost state").
+// The trail is verified in full with this daemon's key before anything is taken from it: a
+// chain is only ever continued from a tail that verifies.
+import { TailsealError, isTailsealError } from '../errors.js';
+import type { NoteVerifier } from '../seal/keys.js';
+import { type TrailTail, type ObjectReader, verifyTrail } from '../verify/verify-trail.js';
+
+export interface StreamTail extends TrailTail {
+  size: number;
+  newestCheckpointTime: number;
+}
+
+/**
+ * The verified tail of each of `streams` (origin `<origin>/<stream>`) that the store holds;
+ * streams it does not hold are absent. Throws the verification break (ENTRY_ALTERED ...) or the
+ * read error: a trail that does not verify is never continued.
+ */
+export async function readStreamTails(reader: ObjectReader, origin: string, streams: readonly string[], verifiers: NoteVerifier[]): Promise<Map<string, StreamTail>> {
+  const out = new Map<string, StreamTail>();
+  let reports;
+  try {
+    reports = await verifyTrail(reader, { verifiers, collectTail: true });
+  } catch (err) {
+    if (isTailsealError(err, 'STORE_EMPTY')) return out;
+    throw err;
+  }
+  for (const r of reports) {
+    const stream = streams.find((s) => r.origin === `${origin}/${s}`);
+    if (stream !== undefined && r.tail && r.entries > 0) out.set(stream, { ...r.tail, size: r.entries, newestCheckpointTime: r.newestCheckpointTime });
+  }
+  return out;
+}
+
+/** The error that stops start-up under `on_state_loss: refuse`, naming the ways forward. */
+export function stateLostError(detail: string, sink: string, tails: ReadonlyMap<string, StreamTail>): TailsealError {
+  const held = [...tails].map(([s, t]) => `stream ${s} (${t.size} entries)`).join(', ');
+  return new TailsealError(
+    'STATE_LOST',
+    `the state database is lost (${detail}) but sink ${sink} holds the trail of ${held}; starting new chains would fork it. ` +
+      'Restore the state directory, or set recovery.on_state_loss to chain_tail (continue the chain; files resume after the last line the trail holds) ' +
+      'or end_of_files (continue the chain; what the files hold now is skipped) and start again. See README "Lost state".',
+    { details: { sink, streams: [...tails.keys()] } },
+  );
+}
