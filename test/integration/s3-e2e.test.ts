@@ -3,7 +3,7 @@
 // exactly once, the file sink never stopped, and `verify --store s3://...` passes.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decisionLine, prng } from '../../src/cli/opa-sample.js';
@@ -19,6 +19,13 @@ describe('s3 end to end', () => {
   let w: Workspace;
   let d: DaemonProc | undefined;
   const bucket = `tailseal-e2e-${Date.now().toString(36)}`;
+  const rnd = prng(99);
+  const written: string[] = [];
+  const write = (n: number) => {
+    const ls = Array.from({ length: n }, () => decisionLine(written.length + 1, rnd));
+    ls.forEach((l) => written.push(l));
+    appendFileSync(join(w.opaDir, 'opa.log'), ls.join('\n') + '\n');
+  };
 
   before(async () => {
     s3 = startS3Server();
@@ -65,13 +72,6 @@ describe('s3 end to end', () => {
     writeFileSync(w.configFile, readFileSync(w.configFile, 'utf8').replace('dir: STORE', `dir: ${w.storeDir}`));
     process.env.TEST_S3_KEY = s3.accessKey;
     process.env.TEST_S3_SECRET = s3.secretKey;
-    const rnd = prng(99);
-    const written: string[] = [];
-    const write = (n: number) => {
-      const ls = Array.from({ length: n }, () => decisionLine(written.length + 1, rnd));
-      ls.forEach((l) => written.push(l));
-      appendFileSync(join(w.opaDir, 'opa.log'), ls.join('\n') + '\n');
-    };
 
     write(200);
     d = startDaemon(w);
@@ -126,5 +126,27 @@ describe('s3 end to end', () => {
     });
     assert.equal(viaSink.code, 0, viaSink.out);
     assert.match(viaSink.out, /OK stream opa .*: 600 entries/);
+  });
+
+  it('a lost state directory is rebuilt from the bucket: the chain continues, nothing is sealed twice (recovery.sink: s3)', async () => {
+    rmSync(w.stateDir, { recursive: true });
+    writeFileSync(w.configFile, readFileSync(w.configFile, 'utf8') + 'recovery:\n  on_state_loss: chain_tail\n  sink: s3\n');
+    write(50);
+    d = startDaemon(w);
+    const deadline = Date.now() + 60_000;
+    let got = await bucketDecisions();
+    while (got.decisions.length < 650 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      got = await bucketDecisions();
+    }
+    assert.ok(logsWith(d, 'State database was lost; continuing the chain').some((l) => l.sink === 's3' && l.size === 600));
+    assert.equal(await stopDaemon(d), 0);
+    d = undefined;
+    assert.deepEqual([...got.decisions].sort(), [...written].sort(), 'the 50 new decisions once, none of the 600 again');
+    assert.equal(got.maxVersions, 1);
+    const env = { ...process.env, AWS_ACCESS_KEY_ID: s3.accessKey, AWS_SECRET_ACCESS_KEY: s3.secretKey, AWS_EC2_METADATA_DISABLED: 'true' };
+    const v = spawnSync(process.execPath, [CLI, 'verify', '--store', `s3://${bucket}/prod/`, '--endpoint', s3.endpoint, '--path-style', '--public-key', w.pubFile], { encoding: 'utf8', env });
+    assert.equal(v.status, 0, v.stdout + v.stderr);
+    assert.match(v.stdout, /OK stream opa .*: 651 entries.*"reason":"state_reset","cause":"missing","policy":"chain_tail","from_sink":"s3","trail_size":600/);
   });
 });
