@@ -49,7 +49,10 @@ describe('pipeline: tail -> seal -> file sink -> verify', () => {
     const entries = storeEntries(w.storeDir);
     const gaps = entries.filter((e) => e.kind === 'gap');
     assert.equal(gaps.length, 1, 'one gap record for the over-long line');
-    assert.deepEqual(JSON.parse(Buffer.from(gaps[0]!.payload).toString()), { reason: 'line_too_long', length: Buffer.byteLength(huge) });
+    const gap = JSON.parse(Buffer.from(gaps[0]!.payload).toString()) as Record<string, unknown>;
+    assert.deepEqual({ reason: gap.reason, length: gap.length }, { reason: 'line_too_long', length: Buffer.byteLength(huge) });
+    assert.match(gap.file as string, /^\d+:\d+$/, 'the file it is in, by inode');
+    assert.equal(gap.fp_len, 1024, 'and its first KiB, by fingerprint');
     assert.deepEqual(storedDecisions(w.storeDir), decisions, 'payloads are the lines exactly as written, in order');
     assert.deepEqual(entries.map((e) => e.seq), entries.map((_, i) => i), 'seq 0, 1, 2 ... without gaps');
 

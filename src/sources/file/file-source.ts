@@ -10,8 +10,8 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../../errors.js';
 import type { BatchConsumer, FilePlacement, Source, StateLossPolicy, TrailPositions } from '../source.js';
 import { placeAfterStateLoss } from './resume.js';
-import type { FileRegistry } from './registry.js';
 import { gapRecord } from './gap.js';
+import { type FileRegistry, donePath, isDone } from './registry.js';
 import { FileTail, type TailOptions } from './tail.js';
 
 export interface FileSourceOptions extends TailOptions {
@@ -198,6 +198,10 @@ export class FileSource implements Source {
     }
   }
 
+  private openTails(): FileTail[] {
+    return [...this.live.values(), ...this.retired];
+  }
+
   /** Opens new files, and retires tails whose path now leads elsewhere (rotated) or nowhere. */
   private async discover(): Promise<void> {
     const paths = new Set([...this.candidates, ...this.live.keys(), ...this.dangling]);
@@ -226,7 +230,7 @@ export class FileSource implements Source {
       this.dangling.delete(path);
       this.seen.delete(path);
       // The same generation may already be open under another name (renamed to a matching path).
-      const existing = [...this.live.values(), ...this.retired].find((t) => t.ident === ident);
+      const existing = this.openTails().find((t) => t.ident === ident);
       if (existing) {
         this.retired = this.retired.filter((t) => t !== existing);
         for (const [p, t] of this.live) if (t === existing) this.live.delete(p);
@@ -246,6 +250,10 @@ export class FileSource implements Source {
       }
       this.waiting.delete(path);
       const tail = await FileTail.open(path, this.opts, this.deps);
+      if (tail === 'blocked') {
+        this.candidates.add(path); // a gap record it had to seal first was refused: later
+        continue;
+      }
       if (tail) {
         this.live.set(path, tail);
         this.deps.log.info({ input: this.name, path, offset: tail.position }, 'Tailing file.');
@@ -256,16 +264,24 @@ export class FileSource implements Source {
   /**
    * A file the watcher saw with data that vanished before it was ever opened: its bytes past
    * what was sealed of that generation (usually all of them) are sealed as a `deleted_unread`
-   * gap record. Returns false when the outbox refused the record (retry later).
+   * gap record. How many there were at the end is unknown (the watcher's size is only a lower
+   * bound). Returns false when the outbox refused the record (retry later).
    */
   private lostBeforeOpen(path: string): boolean {
     const s = this.seen.get(path);
     if (!s) return true;
-    const open = [...this.live.values(), ...this.retired].some((t) => t.ident === s.ident);
-    const from = this.deps.registry.findFile(s.ident)?.offset ?? 0;
+    const open = this.openTails().some((t) => t.ident === s.ident);
+    // A row of an unfinished generation on this inode (a file closed while idle, or one known
+    // from before a restart) is where reading stopped; it is marked finished with the gap. A
+    // finished row's inode may have been reused by this file: all of it counts then.
+    const known = this.deps.registry.findFile(s.ident);
+    const row = known && !isDone(known.path) ? known : undefined;
+    const from = row?.offset ?? 0;
     if (!open && s.size > from) {
-      this.deps.log.warn({ input: this.name, path, bytes: s.size - from }, 'File was deleted before tailseal could open it; sealing a gap record for its unread bytes.');
-      const ok = this.deps.consumer.commit({ input: this.name, stream: this.opts.stream, records: [gapRecord(path, from, 'deleted_unread', s.size - from)], counters: { gap_deleted_unread: 1 } });
+      this.deps.log.warn({ input: this.name, path, bytes_seen: s.size - from }, 'File was deleted before tailseal could open it; sealing a gap record for its unread bytes.');
+      const gap = gapRecord(path, from, 'deleted_unread', { length: null, atLeast: s.size - from }, { ident: s.ident });
+      const position = row && { fileId: row.id, offset: row.offset, path: donePath(row.path) };
+      const ok = this.deps.consumer.commit({ input: this.name, stream: this.opts.stream, records: [gap], position, counters: { gap_deleted_unread: 1 } });
       if (!ok) return false;
     }
     this.seen.delete(path);

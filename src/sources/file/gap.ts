@@ -1,10 +1,41 @@
 // Gap records: data that cannot be sealed (over-long line, truncated before it was read, a
 // fragment left when a file went away) is stated inside the trail instead of skipped silently.
+import { toHex } from '../../seal/hash.js';
 import type { SourceRecord } from '../source.js';
 
-export type GapReason = 'line_too_long' | 'truncated_unread' | 'partial_line_at_close' | 'deleted_unread';
+export type GapReason = 'line_too_long' | 'truncated_unread' | 'partial_line_at_close' | 'deleted_unread' | 'rotated_unread';
 
-/** The gap record for `length` bytes at `offset` of `path`. Its payload is one JSON object. */
-export function gapRecord(path: string, offset: number, reason: GapReason, length: number): SourceRecord {
-  return { kind: 'gap', source: path, offset, payload: Buffer.from(JSON.stringify({ reason, length })) };
+/** Which file content a gap record is about. */
+export interface GapFile {
+  /** "<dev>:<ino>", as the tailer keys generations. */
+  ident: string;
+  /**
+   * The fingerprint tailseal held for the content (SHA-256 of its first `fpLen` bytes), when it
+   * had one: the inode alone does not say which content it was (copytruncate keeps the inode,
+   * and a deleted file's inode is reused), the first bytes do, even against an archived copy.
+   */
+  fingerprint?: Uint8Array;
+  fpLen?: number;
+}
+
+/**
+ * How much a gap covers: `length` bytes at its offset, or, when the file was destroyed before
+ * tailseal could see how much it held, everything from its offset on (`atLeast` bytes of it
+ * were seen unread).
+ */
+export type GapExtent = { length: number } | { length: null; atLeast: number };
+
+/** The gap record for `extent` at `offset` of `path`. Its payload is one JSON object. */
+export function gapRecord(path: string, offset: number, reason: GapReason, extent: GapExtent, file: GapFile): SourceRecord {
+  const body: Record<string, unknown> = { reason, length: extent.length };
+  if (extent.length === null) {
+    body.from = offset;
+    body.at_least = extent.atLeast;
+  }
+  body.file = file.ident;
+  if (file.fingerprint && file.fpLen !== undefined) {
+    body.fp = toHex(file.fingerprint);
+    body.fp_len = file.fpLen;
+  }
+  return { kind: 'gap', source: path, offset, payload: Buffer.from(JSON.stringify(body)) };
 }

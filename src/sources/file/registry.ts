@@ -3,8 +3,19 @@
 export interface KnownFile {
   id: number;
   ident: string;
+  /** The path last committed (with the done marker once finished, see donePath). */
+  path: string;
   fingerprint: Uint8Array;
   fpLen: number;
+  offset: number;
+}
+
+/** A generation as listed at start-up (fingerprints via findFile). */
+export interface ListedFile {
+  id: number;
+  input: string;
+  ident: string;
+  path: string;
   offset: number;
 }
 
@@ -14,6 +25,28 @@ export interface KnownFile {
  */
 export interface FileRegistry {
   findFile(ident: string): KnownFile | undefined;
+  /** Every generation of every input (read-only; a restart looks for the unfinished ones). */
+  listFiles(): ListedFile[];
   /** Inserts a generation, or (with `existingId`) re-keys a reused inode's row to a new file. */
   upsertFile(f: { input: string; ident: string; path: string; fingerprint: Uint8Array; fpLen: number; offset: number }, existingId?: number): number;
+}
+
+/**
+ * A generation tailseal is finished with (read to its end after a rotation, or its loss sealed
+ * as a gap record) keeps its row, offset and fingerprint (it may be found again, e.g. under a
+ * glob widened later), but its path is stored with this prefix so a restart does not look for
+ * it again. The marker rides on the commit of the generation's last records, so "finished" and
+ * the gap record that says why are one transaction. Tracked paths are absolute, so a path with
+ * the prefix is never a real one.
+ */
+const DONE_PREFIX = 'done:';
+
+/** The row path that marks the generation last seen at `path` as finished. */
+export function donePath(path: string): string {
+  return DONE_PREFIX + path;
+}
+
+/** Whether a row's path marks its generation as finished. */
+export function isDone(rowPath: string): boolean {
+  return rowPath.startsWith(DONE_PREFIX);
 }

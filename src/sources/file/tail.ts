@@ -6,10 +6,10 @@ import type { Logger } from 'pino';
 import type { BatchConsumer, SourceRecord } from '../source.js';
 import { classifyLine } from './classify.js';
 import { type LogFormat, LineDecoder, kubernetesMeta } from './container.js';
-import { gapRecord } from './gap.js';
+import { type GapFile, gapRecord } from './gap.js';
 import { equalBytes } from '../../seal/hash.js';
 import { FINGERPRINT_BYTES, fingerprintOf, headMatches, identify, readHead, readRange } from './identity.js';
-import type { FileRegistry } from './registry.js';
+import { type FileRegistry, type KnownFile, donePath, isDone } from './registry.js';
 
 export interface TailOptions {
   input: string;
@@ -100,39 +100,77 @@ export class FileTail {
   /**
    * Opens `path` and finds where to resume: the stored offset when (device, inode) and the
    * fingerprint match a known generation, else offset 0 (a new file, or a reused inode).
-   * Returns null when the file vanished before it could be opened.
+   * Returns null when the file vanished before it could be opened, 'blocked' when a gap record
+   * it had to seal first was refused (outbox full: try again later).
    */
-  static async open(path: string, opts: TailOptions, deps: TailDeps): Promise<FileTail | null> {
-    let fh: FileHandle;
-    try {
-      fh = await open(path, 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
+  static async open(path: string, opts: TailOptions, deps: TailDeps): Promise<FileTail | null | 'blocked'> {
+    const fh = await openIfThere(path);
+    if (!fh) return null;
     try {
       const { ident, size } = await identify(fh);
       // The kubelet's symlinks name the real file; its path carries the pod (container formats).
       const realPath = await realpath(path).catch(() => path);
       const known = deps.registry.findFile(ident);
       if (known && (await headMatches(fh, known.fingerprint, known.fpLen))) {
-        let offset = known.offset;
-        if (offset > size) {
-          // Truncated while we were not watching: what was past the old offset is unknowable.
-          deps.log.warn({ path, offset, size }, 'File is shorter than its saved offset; it was truncated while tailseal was stopped. Reading it from the start.');
-          offset = 0;
-        }
-        return new FileTail(fh, opts, deps, { path, realPath, ident, fileId: known.id, offset, fingerprint: known.fingerprint, fpLen: known.fpLen, size });
+        const tail = new FileTail(fh, opts, deps, { path, realPath, ident, fileId: known.id, offset: known.offset, fingerprint: known.fingerprint, fpLen: known.fpLen, size });
+        return (await tail.shrankWhileStopped(size)) ? tail : closed(fh, 'blocked');
       }
       const head = await readHead(fh, FINGERPRINT_BYTES);
       const fingerprint = fingerprintOf(head);
-      if (known) deps.log.info({ path, ident }, 'Inode reused by a new file; reading it from the start.');
+      if (known && !isDone(known.path)) {
+        // The content we knew on this inode is gone: truncated in place (copytruncate) while we
+        // were not watching, or deleted and its inode reused by this new file. What it held past
+        // our offset is unknowable. The gap and "finished" commit together, so a crash before
+        // the re-keying below does not report it twice.
+        deps.log.warn({ path, ident, offset: known.offset }, 'File no longer holds what tailseal was reading (truncated or replaced while it was stopped); sealing a gap record and reading the new content from the start.');
+        const gap = gapRecord(known.path, known.offset, 'truncated_unread', { length: null, atLeast: 0 }, { ident, fingerprint: known.fingerprint, fpLen: known.fpLen });
+        const ok = deps.consumer.commit({ input: opts.input, stream: opts.stream, records: [gap], position: { fileId: known.id, offset: known.offset, path: donePath(known.path) }, counters: { gap_truncated_unread: 1 } });
+        if (!ok) return closed(fh, 'blocked');
+      } else if (known) deps.log.info({ path, ident }, 'Inode reused by a new file; reading it from the start.');
       const fileId = deps.registry.upsertFile({ input: opts.input, ident, path, fingerprint, fpLen: head.length, offset: 0 }, known?.id);
       return new FileTail(fh, opts, deps, { path, realPath, ident, fileId, offset: 0, fingerprint, fpLen: head.length, size });
     } catch (err) {
       await fh.close();
       throw err;
     }
+  }
+
+  /**
+   * Opens `found` to go on reading generation `known` from its saved offset, if `found` still is
+   * that generation (same inode, same first bytes); null otherwise. For a generation rotated
+   * away while tailseal was stopped: its records keep `path`, the name it was tailed under,
+   * as for a file rotated while tailseal runs.
+   */
+  static async resume(found: string, path: string, known: KnownFile, opts: TailOptions, deps: TailDeps): Promise<FileTail | null | 'blocked'> {
+    const fh = await openIfThere(found);
+    if (!fh) return null;
+    try {
+      const { ident, size } = await identify(fh);
+      if (ident !== known.ident || !(await headMatches(fh, known.fingerprint, known.fpLen))) return closed(fh, null);
+      const realPath = await realpath(found).catch(() => found);
+      const tail = new FileTail(fh, opts, deps, { path, realPath, ident, fileId: known.id, offset: known.offset, fingerprint: known.fingerprint, fpLen: known.fpLen, size });
+      return (await tail.shrankWhileStopped(size)) ? tail : closed(fh, 'blocked');
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+  }
+
+  /**
+   * A known generation shorter than its saved offset (truncated while tailseal was stopped, and
+   * its first bytes are the same again): what was past the offset is unknowable. Seals that as
+   * a gap record and goes on from 0. False when the outbox refused the record.
+   */
+  private async shrankWhileStopped(size: number): Promise<boolean> {
+    if (this.offset <= size) return true;
+    this.deps.log.warn({ path: this.path, offset: this.offset, size }, 'File is shorter than its saved offset; it was truncated while tailseal was stopped. Sealing a gap record and reading it from the start.');
+    const gap = gapRecord(this.path, this.offset, 'truncated_unread', { length: null, atLeast: 0 }, this.gapFile());
+    return this.commit([gap], 0, { files_truncated: 1, gap_truncated_unread: 1 });
+  }
+
+  /** The file content gap records of this tail are about. */
+  private gapFile(): GapFile {
+    return { ident: this.ident, fingerprint: this.fingerprint, fpLen: this.fpLen };
   }
 
   /** The committed offset (first byte not yet sealed). */
@@ -146,12 +184,14 @@ export class FileTail {
   }
 
   /**
-   * Detects copytruncate: the file became shorter than our offset, or its first bytes changed.
-   * Unread bytes that the truncation destroyed are sealed as a gap record; reading restarts at 0.
+   * Detects copytruncate: the file became shorter than our offset or than it was, or its first
+   * bytes changed. Unread bytes that the truncation destroyed are sealed as a gap record; reading
+   * restarts at 0.
    */
   async checkTruncation(): Promise<ReadResult> {
     const { size } = await identify(this.fh);
-    let truncated = size < this.offset;
+    // A file only ever shrinks by truncation, even when we had read none of it.
+    let truncated = size < Math.max(this.offset, this.lastSize);
     if (!truncated && size !== this.lastSize && this.fpLen > 0) truncated = !(await headMatches(this.fh, this.fingerprint, this.fpLen));
     // Same first bytes (a banner line) but new content grown past our offset before we looked:
     // the bytes just before the offset are no longer the ones we sealed.
@@ -163,17 +203,21 @@ export class FileTail {
       this.lastSize = size;
       return 'more';
     }
-    const lost = Math.max(0, this.lastSize - this.offset);
-    const records: SourceRecord[] = lost > 0 ? [gapRecord(this.path, this.offset, 'truncated_unread', lost)] : [];
-    if (lost > 0) this.deps.log.warn({ path: this.path, offset: this.offset, bytes: lost }, 'File was truncated before its last bytes were read; sealing a gap record.');
-    else this.deps.log.info({ path: this.path }, 'File was truncated (copytruncate rotation); reading it from the start.');
-    if (!this.commit(records, 0, { files_truncated: 1, gap_truncated_unread: records.length })) return 'blocked';
-    this.longLineScan = null;
+    // How much the truncation destroyed unread cannot be known: at least what we had seen past
+    // the offset, plus whatever was written after our last look. So every truncation is a gap
+    // record from the offset, of unknown length.
+    const seen = Math.max(0, this.lastSize - this.offset);
+    const gap = gapRecord(this.path, this.offset, 'truncated_unread', { length: null, atLeast: seen }, this.gapFile());
+    this.deps.log.warn({ path: this.path, offset: this.offset, bytes_seen_unread: seen }, 'File was truncated (copytruncate rotation); sealing a gap record for what it held past the offset and reading it from the start.');
     const head = await readHead(this.fh, FINGERPRINT_BYTES);
+    // Committed as finished, so a crash before the new fingerprint is stored does not report the
+    // old content again at restart (the next commit stores this path again).
+    if (!this.commit([gap], 0, { files_truncated: 1, gap_truncated_unread: 1 }, undefined, true)) return 'blocked';
+    this.longLineScan = null;
     this.fingerprint = fingerprintOf(head);
     this.fpLen = head.length;
-    this.deps.registry.upsertFile({ input: this.opts.input, ident: this.ident, path: this.path, fingerprint: this.fingerprint, fpLen: this.fpLen, offset: 0 }, this.fileId);
     this.lastSize = size;
+    this.deps.registry.upsertFile({ input: this.opts.input, ident: this.ident, path: this.path, fingerprint: this.fingerprint, fpLen: this.fpLen, offset: 0 }, this.fileId);
     return 'more';
   }
 
@@ -181,17 +225,19 @@ export class FileTail {
   async readAvailable(maxChunks: number): Promise<ReadResult> {
     let r: ReadResult = 'more';
     for (let i = 0; i < maxChunks && r === 'more'; i++) r = await this.readOnce();
-    await this.growFingerprint();
     return r;
   }
 
   /**
    * A file first seen shorter than FINGERPRINT_BYTES has a short fingerprint, which a reused
-   * inode could match by chance (an empty file's always does). Once we have sealed more of the
-   * file, the fingerprint is extended over the bytes we read, if they still start the same.
+   * inode could match by chance (an empty file's always does). Before an offset past it is
+   * committed, the fingerprint is extended over the bytes up to that offset, if they still start
+   * the same. Stored first (with the offset still committed), so a crash never leaves an offset
+   * that a shorter fingerprint than it vouches for: an empty-file fingerprint with offset 5000
+   * would let a new file on the same inode be read from byte 5000.
    */
-  private async growFingerprint(): Promise<void> {
-    const want = Math.min(this.offset, FINGERPRINT_BYTES);
+  private async growFingerprint(upTo: number): Promise<void> {
+    const want = Math.min(upTo, FINGERPRINT_BYTES);
     if (want <= this.fpLen) return;
     const head = await readHead(this.fh, want);
     if (head.length !== want || !equalBytes(fingerprintOf(head.subarray(0, this.fpLen)), this.fingerprint)) return; // truncation check handles it
@@ -200,16 +246,23 @@ export class FileTail {
     this.deps.registry.upsertFile({ input: this.opts.input, ident: this.ident, path: this.path, fingerprint: this.fingerprint, fpLen: this.fpLen, offset: this.offset }, this.fileId);
   }
 
+  /** commit() after extending the fingerprint up to `offset` (growFingerprint). */
+  private async commitGrown(records: SourceRecord[], offset: number, counters: Record<string, number>, tail?: Buffer, done = false): Promise<boolean> {
+    await this.growFingerprint(offset);
+    return this.commit(records, offset, counters, tail, done);
+  }
+
   /**
    * Commits records with the offset they bring the file to. `tail`, when given, holds the bytes
-   * just before that offset (kept to detect a copytruncate that keeps the first bytes).
+   * just before that offset (kept to detect a copytruncate that keeps the first bytes). `done`
+   * marks the generation finished in the same transaction (registry.ts donePath).
    */
-  private commit(records: SourceRecord[], offset: number, counters: Record<string, number>, tail?: Buffer): boolean {
+  private commit(records: SourceRecord[], offset: number, counters: Record<string, number>, tail?: Buffer, done = false): boolean {
     const ok = this.deps.consumer.commit({
       input: this.opts.input,
       stream: this.opts.stream,
       records,
-      position: { fileId: this.fileId, offset, path: this.path },
+      position: { fileId: this.fileId, offset, path: done ? donePath(this.path) : this.path },
       counters,
     });
     if (ok) {
@@ -248,7 +301,7 @@ export class FileTail {
         if (!decoder.isFinal(line)) {
           counters.lines_read!--;
           counters.bytes_read = start - this.offset;
-          if (!this.commit(records, start, counters)) return 'blocked';
+          if (!(await this.commitGrown(records, start, counters))) return 'blocked';
           // The scan starts at the next physical line, which is judged on its own.
           this.longLineScan = lineOffset + line.length + 1;
           this.scanInsideFinal = null;
@@ -295,13 +348,13 @@ export class FileTail {
     }
     counters.bytes_read = end - this.offset;
     const rel = end - this.offset;
-    return this.commit(records, end, counters, data.subarray(Math.max(0, rel - TAIL_CHECK_BYTES), rel)) ? 'more' : 'blocked';
+    return (await this.commitGrown(records, end, counters, data.subarray(Math.max(0, rel - TAIL_CHECK_BYTES), rel))) ? 'more' : 'blocked';
   }
 
   private tooLong(offset: number, length: number, counters: Record<string, number>): SourceRecord {
     counters.gap_line_too_long = (counters.gap_line_too_long ?? 0) + 1;
     this.deps.log.warn({ path: this.path, offset, bytes: length }, 'Line is longer than max_line_bytes; sealing a gap record instead.');
-    return gapRecord(this.path, offset, 'line_too_long', length);
+    return gapRecord(this.path, offset, 'line_too_long', { length }, this.gapFile());
   }
 
   private warnMalformed(offset: number, reason: string): void {
@@ -322,7 +375,7 @@ export class FileTail {
    * the next "\n" (for container formats: the end of the first physical line that finishes the
    * logical one); then one gap record from the line's first byte to there is sealed.
    */
-  private skipLongLine(data: Buffer): ReadResult {
+  private async skipLongLine(data: Buffer): Promise<ReadResult> {
     let p = 0;
     let end = -1;
     for (;;) {
@@ -346,14 +399,15 @@ export class FileTail {
     }
     const length = end - 1 - this.offset;
     const counters: Record<string, number> = { lines_read: 1, bytes_read: end - this.offset };
-    const ok = this.commit([this.tooLong(this.offset, length, counters)], end, counters);
+    const ok = await this.commitGrown([this.tooLong(this.offset, length, counters)], end, counters);
     if (ok) this.longLineScan = null;
     return ok ? 'more' : 'blocked';
   }
 
   /**
    * Called when a retired file is about to be closed: a fragment without its newline can never
-   * complete now, so it is sealed as a gap record. Returns false under backpressure.
+   * complete now, so it is sealed as a gap record. The generation is marked finished in the same
+   * commit, so a restart does not look for it again. Returns false under backpressure.
    */
   async finish(): Promise<boolean> {
     // Lines that arrived since the last read are read normally first: only a true fragment
@@ -362,13 +416,29 @@ export class FileTail {
     while (r === 'more') r = await this.readAvailable(CHUNKS_PER_FINISH);
     if (r === 'blocked') return false;
     const { size } = await identify(this.fh);
-    if (size <= this.offset) return true;
+    if (size <= this.offset) return this.commit([], this.offset, {}, undefined, true);
     const length = size - this.offset;
     this.deps.log.warn({ path: this.path, offset: this.offset, bytes: length }, 'Rotated file ends with an incomplete line; sealing a gap record for it.');
-    return this.commit([gapRecord(this.path, this.offset, 'partial_line_at_close', length)], size, { gap_partial_line_at_close: 1 });
+    return this.commitGrown([gapRecord(this.path, this.offset, 'partial_line_at_close', { length }, this.gapFile())], size, { gap_partial_line_at_close: 1 }, undefined, true);
   }
 
   async close(): Promise<void> {
     await this.fh.close().catch(() => undefined);
   }
+}
+
+/** Opens `path` for reading; null when it does not exist (any more). */
+async function openIfThere(path: string): Promise<FileHandle | null> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** Closes `fh` and returns `value` (for the early returns of open and resume). */
+async function closed<T>(fh: FileHandle, value: T): Promise<T> {
+  await fh.close();
+  return value;
 }
