@@ -11,7 +11,8 @@ import { errorMessage } from '../../errors.js';
 import type { BatchConsumer, FilePlacement, Source, StateLossPolicy, TrailPositions } from '../source.js';
 import { placeAfterStateLoss } from './resume.js';
 import { gapRecord } from './gap.js';
-import { type FileRegistry, donePath, isDone } from './registry.js';
+import { recoverGeneration, unfinished } from './recover.js';
+import { type FileRegistry, type ListedFile, donePath, isDone } from './registry.js';
 import { FileTail, type TailOptions } from './tail.js';
 
 export interface FileSourceOptions extends TailOptions {
@@ -50,6 +51,11 @@ export class FileSource implements Source {
   private readonly waiting = new Set<string>();
   /** Identity and size the watcher last reported for files not open yet (see lostBeforeOpen). */
   private readonly seen = new Map<string, { ident: string; size: number }>();
+  /**
+   * Generations left unfinished by the previous run that still have to be found or reported
+   * (see recover.ts); loaded at the first read, emptied as they are settled.
+   */
+  private recovering: ListedFile[] | null = null;
   /** Matching symlinks whose target is missing for now (see watchDangling). */
   private readonly dangling = new Set<string>();
   private watcher: FSWatcher | null = null;
@@ -164,6 +170,7 @@ export class FileSource implements Source {
 
   private async pump(): Promise<void> {
     try {
+      await this.recover();
       await this.discover();
       this.blocked = false;
       let more = true;
@@ -196,6 +203,34 @@ export class FileSource implements Source {
       if (msg !== this.lastError) this.deps.log.error({ input: this.name, err: msg }, 'Reading paused: a commit or read failed; retrying on the next poll.');
       this.lastError = msg;
     }
+  }
+
+  /**
+   * At the first read after a start: the generations the previous run had not finished whose
+   * path leads elsewhere now are found under their new name and drained like rotated files, or
+   * sealed as gone. Retried on later reads while the outbox refuses a gap record or the input
+   * is at max_open_files.
+   */
+  private async recover(): Promise<void> {
+    if (this.recovering?.length === 0) return;
+    this.recovering ??= unfinished(this.deps, this.name, (p) => this.matches(p));
+    const later: ListedFile[] = [];
+    for (const listed of this.recovering) {
+      if (this.closed) return;
+      // As the registry holds it now: opened, read and finished meanwhile, or still pending.
+      const row = this.deps.registry.findFile(listed.ident);
+      if (!row || row.id !== listed.id || isDone(row.path)) continue;
+      if (this.openTails().some((t) => t.ident === row.ident)) continue; // being read: the tail carries on
+      const r = await recoverGeneration(row, this.opts, this.deps, this.live.size + this.retired.length < this.opts.maxOpenFiles);
+      // Still at its path: kept until discovery has opened it, as it may be renamed away before.
+      if (r.kind === 'later' || r.kind === 'here') later.push(listed);
+      else if (r.kind === 'found') {
+        r.tail.retiredAt = Date.now();
+        this.retired.push(r.tail);
+        this.deps.log.info({ input: this.name, path: row.path, found: r.at, offset: r.tail.position }, 'File rotated while tailseal was stopped; reading it to its end.');
+      }
+    }
+    this.recovering = later;
   }
 
   private openTails(): FileTail[] {

@@ -1,0 +1,71 @@
+// Restart: the generations an input was reading when tailseal stopped (or was killed) whose
+// path now leads to another file or nowhere. Each is either found again under another name
+// beside it (rotated while tailseal was down) and read on from its saved offset, or it is gone
+// and a gap record says so. Nothing tailseal had started is dropped without a trace.
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { gapRecord } from './gap.js';
+import { type KnownFile, type ListedFile, donePath, isDone } from './registry.js';
+import { FileTail, type TailDeps, type TailOptions } from './tail.js';
+
+/** What became of one unfinished generation. */
+export type Recovered =
+  /** Its path still leads to it: discovery opens it as usual (looked at again until it has). */
+  | { kind: 'here' }
+  /** Found under another name: to be read to its end like a file rotated while running. */
+  | { kind: 'found'; tail: FileTail; at: string }
+  /** Gone: a gap record was sealed and the generation marked finished. */
+  | { kind: 'sealed' }
+  /** The outbox refused the gap record, or no descriptor is free: try again later. */
+  | { kind: 'later' };
+
+/** The generations of `input` not marked finished whose last path `matches` the input's paths. */
+export function unfinished(deps: TailDeps, input: string, matches: (p: string) => boolean): ListedFile[] {
+  return deps.registry.listFiles().filter((f) => f.input === input && !isDone(f.path) && matches(f.path));
+}
+
+/**
+ * Settles one unfinished generation (see Recovered), as the registry holds it now. `canOpen`
+ * says whether a descriptor may be opened (max_open_files). Only the generation's own
+ * directory, and the directory its path's symlink now leads into (the kubelet's
+ * /var/log/pods/.../0.log.<time>), are searched: where rotation leaves a file.
+ */
+export async function recoverGeneration(row: KnownFile, opts: TailOptions, deps: TailDeps, canOpen: boolean): Promise<Recovered> {
+  const now = await FileTail.statOf(row.path);
+  if (now?.ident === row.ident) return { kind: 'here' };
+  for (const candidate of await sameIdent(row)) {
+    if (!canOpen) return { kind: 'later' };
+    const tail = await FileTail.resume(candidate, row.path, row, opts, deps);
+    if (tail === 'blocked') return { kind: 'later' };
+    if (tail) return { kind: 'found', tail, at: candidate };
+  }
+  // A path that leads to another file now was rotated (its file renamed away and then removed);
+  // one that leads nowhere was deleted. Either way nothing says how much was left unread.
+  const reason = now ? 'rotated_unread' : 'deleted_unread';
+  deps.log.warn({ path: row.path, ident: row.ident, offset: row.offset, reason }, 'A file tailseal had not finished reading is gone (rotated or deleted while it was stopped); sealing a gap record.');
+  const gap = gapRecord(row.path, row.offset, reason, { length: null, atLeast: 0 }, { ident: row.ident, fingerprint: row.fingerprint, fpLen: row.fpLen });
+  const ok = deps.consumer.commit({ input: opts.input, stream: opts.stream, records: [gap], position: { fileId: row.id, offset: row.offset, path: donePath(row.path) }, counters: { [`gap_${reason}`]: 1 } });
+  return ok ? { kind: 'sealed' } : { kind: 'later' };
+}
+
+/** Files beside `row.path` (or its symlink's target) with the generation's (device, inode). */
+async function sameIdent(row: KnownFile): Promise<string[]> {
+  const dirs = new Set([dirname(row.path)]);
+  const target = await realpath(row.path).catch(() => null);
+  if (target) dirs.add(dirname(target));
+  const found: string[] = [];
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      continue; // the directory is gone too
+    }
+    for (const n of names) {
+      const p = join(dir, n);
+      const st = await stat(p, { bigint: true }).catch(() => null);
+      if (st?.isFile() && `${st.dev}:${st.ino}` === row.ident) found.push(p);
+    }
+  }
+  return found;
+}
