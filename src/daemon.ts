@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { Config, InputConfig, SinkConfig } from './config/schema.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './log.js';
-import type { NoteSigner } from './seal/keys.js';
+import type { NoteSigner, NoteVerifier } from './seal/keys.js';
+import { loadVerifierKeys } from './config/keyfile.js';
 import { LineBatch } from './seal/object.js';
 import { Masker } from './mask/masker.js';
 import { Quarantine } from './mask/quarantine.js';
@@ -14,6 +15,11 @@ import { createOpaServiceSource } from './sources/opa-service/index.js';
 import { classifyError } from './sinks/retry.js';
 import { Shipper } from './sinks/shipper.js';
 import type { Sink, SinkContext, SinkFactory } from './sinks/sink.js';
+import { type NamedDiff, diffNamed, reloadProblems } from './config/diff.js';
+import { Metrics, type MetricsView } from './metrics/metrics.js';
+import { type AuditTarget, Auditor } from './verify/audit.js';
+import { type Check, StatusServer } from './metrics/server.js';
+import { parseListen } from './config/units.js';
 import { moveStateAside, openDatabase, probeState, type StateLoss } from './store/db.js';
 import { readStreamTails, stateLostError, type StreamTail } from './store/recovery.js';
 import { parseVerifierKey } from './seal/keys.js';
@@ -43,6 +49,14 @@ export async function createSink(config: SinkConfig, ctx: SinkContext): Promise<
   return factory(config, ctx);
 }
 
+function checkpointPolicy(config: Config): CheckpointPolicy {
+  const c = config.checkpoint;
+  return { entries: c.entries, maxBytes: c.max_bytes, intervalMs: c.interval, heartbeatMs: c.heartbeat };
+}
+
+/** How often local state is tidied (free pages returned, stale file records expired). */
+const UPKEEP_INTERVAL_MS = 10 * 60_000;
+
 /** After backpressure, reading resumes once the outbox is below this fraction of its limit. */
 const OUTBOX_LOW_WATER = 0.75;
 
@@ -65,22 +79,97 @@ export class Daemon implements BatchConsumer {
   private readonly quarantine: Quarantine;
   /** Reused for every batch's entry lines (commit is synchronous, so one buffer suffices). */
   private readonly lineBatch = new LineBatch();
-  private readonly policy: CheckpointPolicy;
-  private sources: Source[] = [];
-  private sinks: Sink[] = [];
-  private shippers: Shipper[] = [];
+  private policy: CheckpointPolicy;
+  /** The config in force (replaced by reload). */
+  private config: Config;
+  private signer: NoteSigner;
+  /** Running sources by input name. */
+  private readonly sources = new Map<string, Source>();
+  /** Running sinks by name, each with its shipper once started. */
+  private readonly sinks = new Map<string, { sink: Sink; shipper?: Shipper }>();
+  /** Names of the configured sinks; shared (by reference) with every shipper for its acks. */
+  private readonly sinkNames: string[] = [];
+  private reloading: Promise<unknown> = Promise.resolve();
+  /** Prometheus metrics; counters are bumped as things happen, gauges read on scrape. */
+  private readonly metrics: Metrics;
+  private status: StatusServer | null = null;
+  private auditor: Auditor | null = null;
+  /** The last commit's failure (null after a success): /readyz reports it. */
+  private commitError: string | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private upkeepTimer: NodeJS.Timeout | null = null;
   private backpressure = false;
   /** The sink a lost state was rebuilt from (for the state-reset record). */
   private recoveredFrom: string | null = null;
   private stopping: Promise<void> | null = null;
 
   private constructor(private readonly opts: DaemonOptions, private readonly loss: StateLoss | null) {
+    this.config = opts.config;
+    this.signer = opts.signer;
     this.store = new StateStore(openDatabase(stateDbPath(opts.config)));
-    const c = opts.config.checkpoint;
-    this.policy = { entries: c.entries, maxBytes: c.max_bytes, intervalMs: c.interval, heartbeatMs: c.heartbeat };
+    this.policy = checkpointPolicy(opts.config);
     for (const input of opts.config.inputs) if (input.mask) this.maskers.set(input.name, new Masker(input.mask));
     this.quarantine = new Quarantine(join(opts.config.state_dir, 'quarantine'));
+    this.metrics = new Metrics(this.metricsView());
+  }
+
+  /** What the scraped gauges read: the outbox, files, sinks and checkpoints as they are now. */
+  private metricsView(): MetricsView {
+    return {
+      outbox: () => ({ bytes: this.store.outboxBytes(), objects: this.store.objectsAfter(0), limitBytes: this.config.outbox.max_bytes, backpressure: this.backpressure }),
+      fileLag: () => [...this.sources].flatMap(([input, src]) => (src.lag?.() ?? []).map((f) => ({ input, ...f }))),
+      sinks: () => {
+        const parked = this.store.listParked();
+        return this.sinkNames.map((sink) => ({ sink, parked: parked.filter((p) => p.sink === sink).length, cursorLagObjects: this.store.objectsAfter(this.store.cursor(sink)) }));
+      },
+      checkpoints: () => [...this.heads.values()].map((h) => ({ stream: h.name, size: h.checkpointedSize, signedAt: h.checkpointedAt })),
+    };
+  }
+
+  /** The keys the daemon trusts when it reads its own trail back: its signer's and signing.verify_keys. */
+  private trustedKeys(): NoteVerifier[] {
+    return [parseVerifierKey(this.signer.verifierKey), ...loadVerifierKeys(this.config.signing.verify_keys)];
+  }
+
+  /** /readyz: the state database commits, every input reads, no sink fails past its threshold. */
+  private readiness(): Record<string, Check> {
+    const checks: Record<string, Check> = { state_db: this.commitError === null ? { ok: true } : { ok: false, detail: `last commit failed: ${this.commitError}` } };
+    for (const [name, src] of this.sources) checks[`input ${name}`] = src.health?.() ?? { ok: true };
+    const limit = this.config.metrics.sink_failing_after;
+    for (const [name, { shipper }] of this.sinks) {
+      const ms = shipper?.failingForMs() ?? 0;
+      checks[`sink ${name}`] = ms > limit ? { ok: false, detail: `deliveries failing for ${Math.round(ms / 1000)} s (metrics.sink_failing_after is ${Math.round(limit / 1000)} s)` } : { ok: true };
+    }
+    return checks;
+  }
+
+  /**
+   * The periodic integrity audit (audit.interval) over the file and s3 sinks (or audit.sinks).
+   * The first pass comes soon after start (a minute at most), then one per interval.
+   */
+  private startAuditor(): void {
+    const a = this.config.audit;
+    if (a.interval === 0) return;
+    const targets = (): AuditTarget[] =>
+      [...this.sinks.entries()]
+        .filter(([name, u]) => u.sink.reader !== undefined && (this.config.audit.sinks?.includes(name) ?? true))
+        .map(([name, u]) => ({
+          name,
+          reader: () => u.sink.reader!(),
+          upTo: () => new Map([...(u.shipper?.acknowledgedSizes() ?? new Map<string, number>())].map(([stream, size]) => [`${this.config.origin}/${stream}`, size])),
+        }));
+    this.auditor = new Auditor(targets, () => this.trustedKeys(), a.interval, this.opts.log.child({ component: 'audit' }), (r) => this.metrics.audited(r.sink, r.ok, r.streams));
+    this.auditor.start(Math.min(a.interval, 60_000));
+  }
+
+  private async startStatusServer(): Promise<void> {
+    await this.status?.close();
+    this.status = null;
+    const m = this.config.metrics;
+    if (!m.enabled) return;
+    const server = new StatusServer(parseListen(m.listen), this.metrics, () => this.readiness(), this.opts.log.child({ component: 'metrics' }));
+    await server.start();
+    this.status = server;
   }
 
   /** Opens state, starts sinks and shippers, then sources. Throws (nothing running) on failure. */
@@ -115,39 +204,144 @@ export class Daemon implements BatchConsumer {
     const { config, log } = this.opts;
     // Cut what a crash left half-appended in the outbox before anything new is written.
     this.store.recoverOutbox();
-    for (const sc of config.sinks) this.sinks.push(await createSink(sc, { log }));
+    await this.startStatusServer();
+    for (const sc of config.sinks) this.sinks.set(sc.name, { sink: await createSink(sc, { log }) });
     const tails = this.loss ? await this.continueLostChains(this.loss) : new Map<string, StreamTail>();
     for (const s of this.store.listStreams()) this.heads.set(s.name, s);
-    for (const input of config.inputs) {
-      const stream = input.stream ?? input.name;
-      if (!this.heads.has(stream)) this.heads.set(stream, this.store.loadStream(stream));
-    }
-    for (const input of config.inputs) {
-      const factory = SOURCE_FACTORIES[input.type] as SourceFactory<InputConfig>;
-      this.sources.push(factory(input, { registry: this.store, consumer: this, log: log.child({ component: 'source' }) }));
-    }
+    for (const input of config.inputs) this.sources.set(input.name, this.createSource(input));
     if (tails.size > 0) await this.sealStateResets(this.loss!, tails);
-    const sinkNames = config.sinks.map((s) => s.name);
-    for (const [i, sc] of config.sinks.entries()) {
-      const sink = this.sinks[i]!;
-      // A misconfigured sink (no Object Lock, bad credentials) stops start-up; an unreachable
-      // one does not: its shipper keeps retrying start() while the other sinks deliver.
-      let started = true;
-      try {
-        await sink.start();
-      } catch (err) {
-        if (classifyError(err) !== 'retryable') throw err;
-        started = false;
-        log.warn({ sink: sc.name, err: errorMessage(err) }, 'Sink is not reachable at start-up; its deliveries wait and retry, the other sinks go on.');
-      }
-      this.shippers.push(new Shipper(sink, this.store, sinkNames, log.child({ component: 'sink' }), () => this.onAck(), { backoff: sc.retry, inFlight: sc.in_flight, started }));
-    }
-    for (const sh of this.shippers) sh.start();
+    for (const sc of config.sinks) await this.startSink(sc, this.sinks.get(sc.name)!.sink);
     // Seal anything left pending by a previous run before reading more.
     this.checkpointTick();
+    this.startTimer();
+    for (const src of this.sources.values()) await src.start();
+    this.startAuditor();
+    log.info({ streams: [...this.heads.keys()], sinks: this.sinkNames, outbox_bytes: this.store.outboxBytes() }, 'tailseal running.');
+  }
+
+  private startTimer(): void {
+    if (this.timer) clearInterval(this.timer);
     this.timer = setInterval(() => this.checkpointTick(), Math.max(10, Math.min(250, Math.floor(this.policy.intervalMs / 4))));
-    for (const src of this.sources) await src.start();
-    log.info({ streams: [...this.heads.keys()], sinks: sinkNames, outbox_bytes: this.store.outboxBytes() }, 'tailseal running.');
+    this.upkeepTimer ??= setInterval(() => this.upkeep(), UPKEEP_INTERVAL_MS);
+  }
+
+  /** Keeps local state bounded: free pages go back to the filesystem. Never fails the daemon. */
+  private upkeep(): void {
+    try {
+      this.store.vacuumStep();
+    } catch (err) {
+      this.opts.log.warn({ err: errorMessage(err) }, 'State upkeep failed; trying again later.');
+    }
+  }
+
+  /** A source for `input` (not started), its stream's head loaded. */
+  private createSource(input: InputConfig): Source {
+    const stream = input.stream ?? input.name;
+    if (!this.heads.has(stream)) this.heads.set(stream, this.store.loadStream(stream));
+    const factory = SOURCE_FACTORIES[input.type] as SourceFactory<InputConfig>;
+    return factory(input, { registry: this.store, consumer: this, log: this.opts.log.child({ component: 'source' }) });
+  }
+
+  /**
+   * Starts a created sink and its shipper. A misconfigured sink (no Object Lock, bad
+   * credentials) throws; an unreachable one does not: its shipper keeps retrying start() while
+   * the other sinks deliver.
+   */
+  private async startSink(sc: SinkConfig, sink: Sink, started?: boolean): Promise<void> {
+    const log = this.opts.log;
+    started ??= await this.tryStart(sc, sink);
+    const shipper = new Shipper(sink, this.store, this.sinkNames, log.child({ component: 'sink' }), () => this.onAck(), { backoff: sc.retry, inFlight: sc.in_flight, started, observer: this.metrics });
+    this.sinks.set(sc.name, { sink, shipper });
+    if (!this.sinkNames.includes(sc.name)) this.sinkNames.push(sc.name);
+    shipper.start();
+  }
+
+  /** Starts `sink`: false when it is unreachable for now (retried later), throws when misconfigured. */
+  private async tryStart(sc: SinkConfig, sink: Sink): Promise<boolean> {
+    try {
+      await sink.start();
+      return true;
+    } catch (err) {
+      if (classifyError(err) !== 'retryable') throw err;
+      this.opts.log.warn({ sink: sc.name, err: errorMessage(err) }, 'Sink is not reachable at start-up; its deliveries wait and retry, the other sinks go on.');
+      return false;
+    }
+  }
+
+  /** Stops a sink's shipper (puts in progress are abandoned and re-sent later) and closes it. */
+  private async stopSink(name: string): Promise<void> {
+    const unit = this.sinks.get(name);
+    if (!unit) return;
+    await unit.shipper?.stop();
+    await unit.sink.close();
+    this.sinks.delete(name);
+  }
+
+  /**
+   * SIGHUP: applies `next` (already validated) without losing state, or throws CONFIG_INVALID
+   * and changes nothing when it asks for what only a restart can do. Sinks first, so every
+   * object has its sinks before new inputs add objects; then inputs: a removed or changed
+   * input's source is released (files the new config no longer covers are read to their end
+   * or their unread bytes sealed as a gap record, per `unmatched`) and closed before its
+   * successor starts, so no file is read by two sources. Offsets, heads, the outbox and sink
+   * cursors live in the state database and carry over.
+   */
+  reload(next: Config, signer: NoteSigner): Promise<{ inputs: NamedDiff<InputConfig>; sinks: NamedDiff<SinkConfig> }> {
+    const run = async () => {
+      const before = this.config;
+      const problems = reloadProblems(this.config, next);
+      if (problems.length > 0) throw new TailsealError('CONFIG_INVALID', problems.join('\n'));
+      const log = this.opts.log;
+      const sinks = diffNamed(this.config.sinks, next.sinks);
+      const inputs = diffNamed(this.config.inputs, next.inputs);
+      // New and changed sinks are built and started first: one that is misconfigured (no
+      // Object Lock, unwritable directory) stops the reload before anything running changed.
+      const built = new Map<string, { sink: Sink; started: boolean }>();
+      try {
+        for (const sc of [...sinks.added, ...sinks.changed]) {
+          const sink = await createSink(sc, { log });
+          built.set(sc.name, { sink, started: false });
+          built.get(sc.name)!.started = await this.tryStart(sc, sink);
+        }
+      } catch (err) {
+        for (const b of built.values()) await b.sink.close();
+        throw err;
+      }
+      for (const sc of [...sinks.removed, ...sinks.changed]) await this.stopSink(sc.name);
+      for (const sc of sinks.removed) this.sinkNames.splice(this.sinkNames.indexOf(sc.name), 1);
+      for (const sc of [...sinks.added, ...sinks.changed]) await this.startSink(sc, built.get(sc.name)!.sink, built.get(sc.name)!.started);
+      for (const ic of [...inputs.removed, ...inputs.changed]) {
+        const src = this.sources.get(ic.name);
+        if (!src) continue;
+        const successor = next.inputs.find((i) => i.name === ic.name);
+        await src.release?.(successor);
+        await src.close();
+        this.sources.delete(ic.name);
+        this.maskers.delete(ic.name);
+      }
+      this.config = next;
+      this.signer = signer;
+      this.policy = checkpointPolicy(next);
+      this.startTimer();
+      if (JSON.stringify(before.metrics) !== JSON.stringify(next.metrics)) await this.startStatusServer();
+      if (JSON.stringify(before.audit) !== JSON.stringify(next.audit)) {
+        await this.auditor?.stop();
+        this.auditor = null;
+        this.startAuditor();
+      }
+      log.level = next.log.level;
+      for (const ic of [...inputs.added, ...inputs.changed]) {
+        if (ic.mask) this.maskers.set(ic.name, new Masker(ic.mask));
+        const src = this.createSource(ic);
+        this.sources.set(ic.name, src);
+        await src.start();
+      }
+      if (this.backpressure) this.onAck();
+      return { inputs, sinks };
+    };
+    const result = this.reloading.then(run, run);
+    this.reloading = result.catch(() => undefined);
+    return result;
   }
 
   /**
@@ -157,9 +351,9 @@ export class Daemon implements BatchConsumer {
    * (with only http/opa sinks, which cannot be read back, every start without state is one).
    */
   private async continueLostChains(loss: StateLoss): Promise<Map<string, StreamTail>> {
-    const { config, log, signer } = this.opts;
+    const { config, log } = this.opts;
     const want = config.recovery.sink;
-    const from = this.sinks.find((s) => s.reader !== undefined && (want === undefined || s.name === want));
+    const from = [...this.sinks.values()].map((u) => u.sink).find((s) => s.reader !== undefined && (want === undefined || s.name === want));
     if (!from?.reader) {
       if (loss.cause !== 'missing') log.warn({ cause: loss.cause, err: loss.detail }, 'No usable state database and no file or s3 sink to read the trail back from: starting new chains.');
       return new Map();
@@ -167,7 +361,7 @@ export class Daemon implements BatchConsumer {
     const streams = [...new Set(config.inputs.map((i) => i.stream ?? i.name))];
     let tails: Map<string, StreamTail>;
     try {
-      tails = await readStreamTails(from.reader(), config.origin, streams, [parseVerifierKey(signer.verifierKey)]);
+      tails = await readStreamTails(from.reader(), config.origin, streams, this.trustedKeys());
     } catch (err) {
       // Without the trail there is no telling a first start from a lost state: never guess.
       const code = isTailsealError(err) ? err.code : 'STATE_UNAVAILABLE';
@@ -196,8 +390,8 @@ export class Daemon implements BatchConsumer {
     const { config, log } = this.opts;
     const policy = config.recovery.on_state_loss as 'chain_tail' | 'end_of_files';
     const placements = new Map<string, FilePlacement[]>();
-    for (const [i, src] of this.sources.entries()) {
-      const input = config.inputs[i]!;
+    for (const input of config.inputs) {
+      const src = this.sources.get(input.name)!;
       const stream = input.stream ?? input.name;
       const tail = tails.get(stream);
       if (!src.placeAfterStateLoss) continue;
@@ -217,7 +411,7 @@ export class Daemon implements BatchConsumer {
    * Returns false, committing nothing, while the outbox is over its limit.
    */
   commit(batch: SourceBatch): boolean {
-    const limit = this.opts.config.outbox.max_bytes;
+    const limit = this.config.outbox.max_bytes;
     const used = this.store.outboxBytes();
     let incoming = 0;
     for (const r of batch.records) incoming += r.payload.length;
@@ -237,14 +431,22 @@ export class Daemon implements BatchConsumer {
     const { records, keys, duplicates } = this.withoutDuplicates(masked, head.nextSeq);
     const sealed = sealRecords(head, records, now, this.lineBatch);
     const counters = duplicates === 0 ? masked.counters : { ...masked.counters, decisions: (masked.counters.decisions ?? 0) - duplicates, decisions_duplicate: duplicates };
-    const added = this.store.commitSealed({
-      stream: sealed.head,
-      before: head.nextSeq,
-      data: sealed.data,
-      file: batch.position && { id: batch.position.fileId, offset: batch.position.offset, path: batch.position.path },
-      counters,
-      dedupe: batch.dedupe && { keys, sealedAt: now, windowMs: batch.dedupe.windowMs, maxIds: batch.dedupe.maxIds },
-    });
+    let added: number;
+    try {
+      added = this.store.commitSealed({
+        stream: sealed.head,
+        before: head.nextSeq,
+        data: sealed.data,
+        file: batch.position && { id: batch.position.fileId, offset: batch.position.offset, path: batch.position.path },
+        counters,
+        dedupe: batch.dedupe && { keys, sealedAt: now, windowMs: batch.dedupe.windowMs, maxIds: batch.dedupe.maxIds },
+      });
+    } catch (err) {
+      this.commitError = errorMessage(err);
+      throw err;
+    }
+    this.commitError = null;
+    this.metrics.committed(batch.input, batch.stream, counters);
     if (duplicates > 0) this.opts.log.info({ stream: batch.stream, duplicates }, 'Skipped decisions already sealed (a retried upload); each decision is sealed once.');
     // Committed: only now does the in-memory head move.
     const next: StreamState = { ...head, ...sealed.head, spoolBytes: head.spoolBytes + added };
@@ -326,11 +528,11 @@ export class Daemon implements BatchConsumer {
   }
 
   private checkpoint(s: StreamState, now: number): void {
-    const note = signHead(this.opts.config.origin, s, now, this.opts.signer);
+    const note = signHead(this.config.origin, s, now, this.signer);
     const obj = this.store.commitCheckpoint(s.name, s.checkpointedSize, s.nextSeq, note, now);
     this.heads.set(s.name, { ...s, checkpointedSize: s.nextSeq, checkpointedAt: now, lastNote: note, spoolBytes: 0 });
     this.opts.log.debug({ stream: s.name, size: s.nextSeq, object_id: obj.id }, 'Checkpoint signed.');
-    for (const sh of this.shippers) sh.notify();
+    for (const { shipper } of this.sinks.values()) shipper?.notify();
   }
 
   /** Signs every stream whose checkpoint is due (or, with `force`, that has unsigned entries). */
@@ -348,28 +550,31 @@ export class Daemon implements BatchConsumer {
   }
 
   private onAck(): void {
-    if (this.backpressure && this.store.outboxBytes() < this.opts.config.outbox.max_bytes * OUTBOX_LOW_WATER) {
+    if (this.backpressure && this.store.outboxBytes() < this.config.outbox.max_bytes * OUTBOX_LOW_WATER) {
       this.backpressure = false;
       this.opts.log.info({ outbox_bytes: this.store.outboxBytes() }, 'Outbox has room again; reading resumed.');
-      for (const s of this.sources) s.wake();
+      for (const s of this.sources.values()) s.wake();
     }
   }
 
   /** Whether every sink has every object (the outbox is drained). */
   drained(): boolean {
-    return this.shippers.every((s) => s.caughtUp());
+    return [...this.sinks.values()].every((u) => u.shipper?.caughtUp() ?? true);
   }
 
   /**
    * Graceful stop: stop reading, sign what is pending, give the sinks up to `graceMs` to take
    * the outbox, then close. Whatever is not shipped stays in the outbox for the next start.
    */
-  stop(graceMs = this.opts.config.shutdown.grace): Promise<void> {
+  stop(graceMs = this.config.shutdown.grace): Promise<void> {
     this.stopping ??= (async () => {
       const log = this.opts.log;
-      for (const s of this.sources) await s.close();
+      await this.reloading;
+      await this.auditor?.stop();
+      for (const s of this.sources.values()) await s.close();
       if (this.timer) clearInterval(this.timer);
-      if (this.shippers.length > 0) {
+      if (this.upkeepTimer) clearInterval(this.upkeepTimer);
+      if ([...this.sinks.values()].some((u) => u.shipper)) {
         try {
           this.checkpointTick(true);
         } catch (err) {
@@ -378,8 +583,9 @@ export class Daemon implements BatchConsumer {
         const deadline = Date.now() + graceMs;
         while (!this.drained() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       }
-      for (const sh of this.shippers) await sh.stop();
-      for (const s of this.sinks) await s.close();
+      for (const { shipper } of this.sinks.values()) await shipper?.stop();
+      for (const { sink } of this.sinks.values()) await sink.close();
+      await this.status?.close();
       const left = this.store.outboxBytes();
       log.info({ outbox_bytes: left, counters: this.store.counters() }, left > 0 ? 'tailseal stopped; unshipped objects stay in the outbox for the next start.' : 'tailseal stopped; outbox drained.');
       this.store.close();

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 // The `tailseal` command line.
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { checkpointCommand } from './checkpoint.js';
 import { checkSinkCommand } from './check-sink.js';
@@ -9,19 +8,16 @@ import { statusCommand } from './status.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 import { keygen } from './keygen.js';
 import { run } from './run.js';
+import { VERSION } from '../version.js';
 import type { VerifyCliOptions } from './verify.js';
 
-function packageVersion(): string {
-  // dist/src/cli/main.js -> package.json three folders up.
-  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 function program(): Command {
   const p = new Command('tailseal')
     .description('Seal OPA decision logs into a signed, verifiable trail and ship it to write-once stores.')
-    .version(packageVersion(), '-V, --version')
+    .version(VERSION, '-V, --version')
     .exitOverride()
     .showHelpAfterError();
 

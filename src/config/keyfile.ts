@@ -6,16 +6,38 @@ import { dirname } from 'node:path';
 import { TailsealError, errorMessage } from '../errors.js';
 import { generateKeyPair, parseSignerKey, parseVerifierKey, type NoteSigner, type NoteVerifier } from '../seal/keys.js';
 
-/** Loads the signer key; refuses a file that group or others can read (like ssh does). */
-export function loadSignerKey(file: string): NoteSigner {
+/**
+ * The configured signer: from `signing.key_env` (an environment variable holding the key text)
+ * or from `signing.key_file` (see loadSignerKey).
+ */
+export function loadConfiguredSigner(signing: { key_file?: string | undefined; key_env?: string | undefined; allow_group_read: boolean }, env: NodeJS.ProcessEnv = process.env): NoteSigner {
+  if (signing.key_env !== undefined) {
+    const text = env[signing.key_env]?.trim();
+    if (!text) throw new TailsealError('KEY_INVALID', `signing.key_env: environment variable ${signing.key_env} is not set or empty; set it to the signer key (the line \`tailseal keygen\` writes to its key file)`);
+    try {
+      return parseSignerKey(text);
+    } catch (err) {
+      throw new TailsealError('KEY_INVALID', `signing key in ${signing.key_env}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+  return loadSignerKey(signing.key_file!, { allowGroupRead: signing.allow_group_read });
+}
+
+/**
+ * Loads the signer key; refuses a file that others can read, or its group (like ssh does)
+ * unless `allowGroupRead` (a Kubernetes Secret mounted with fsGroup and mode 0440).
+ */
+export function loadSignerKey(file: string, opts: { allowGroupRead?: boolean } = {}): NoteSigner {
   let st;
   try {
     st = statSync(file);
   } catch (err) {
     throw new TailsealError('KEY_INVALID', `signing key ${file} cannot be read: ${errorMessage(err)}; create one with \`tailseal keygen --name <origin> --out ${file}\``, { cause: err });
   }
-  if ((st.mode & 0o077) !== 0) {
-    throw new TailsealError('KEY_PERMISSIONS', `signing key ${file} is accessible by group or others (mode ${(st.mode & 0o777).toString(8)}); run \`chmod 600 ${file}\``);
+  const forbidden = opts.allowGroupRead ? 0o037 : 0o077;
+  if ((st.mode & forbidden) !== 0) {
+    const fix = opts.allowGroupRead ? `run \`chmod 640 ${file}\` (or 440)` : `run \`chmod 600 ${file}\`, or for a Kubernetes Secret mounted with fsGroup and defaultMode 0440 set signing.allow_group_read`;
+    throw new TailsealError('KEY_PERMISSIONS', `signing key ${file} is accessible by ${opts.allowGroupRead ? 'others, or writable by its group' : 'group or others'} (mode ${(st.mode & 0o777).toString(8)}); ${fix}`);
   }
   const text = readFileSync(file, 'utf8').trim();
   try {

@@ -64,6 +64,9 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
       const from = res.data.recovery.sink;
       const readable = res.data.sinks.filter((s) => s.type === 'file' || s.type === 's3').map((s) => s.name);
       if (from !== undefined && !readable.includes(from)) problems.push(`recovery.sink: "${from}" is not a file or s3 sink of this config (those are: ${readable.join(', ') || 'none'}); the trail is read back from one of them`);
+      for (const name of res.data.audit.sinks ?? []) {
+        if (!readable.includes(name)) problems.push(`audit.sinks: "${name}" is not a file or s3 sink of this config (those are: ${readable.join(', ') || 'none'}); only those can be read back`);
+      }
       if (problems.length === 0) return res.data;
     } else {
       problems.push(...res.error.issues.map((i) => describeIssue(i, expanded)));

@@ -8,17 +8,28 @@ import { opaSinkSchema } from '../sinks/opa/config.js';
 import { s3SinkSchema } from '../sinks/s3/config.js';
 import { fileInputSchema } from '../sources/file/config.js';
 import { opaServiceInputSchema } from '../sources/opa-service/config.js';
-import { duration, size } from './units.js';
+import { duration, listenAddress, size } from './units.js';
 
 export const configSchema = z.strictObject({
   /** Directory of the state database (offsets, chain heads, outbox). */
   state_dir: z.string().min(1),
   /** Checkpoint origin prefix; each stream's origin is `<origin>/<stream>`. */
   origin: z.string().regex(/^[^\s+]+$/, 'must be non-empty with no spaces or "+" (c2sp.org/tlog-checkpoint)'),
-  signing: z.strictObject({
-    /** The signer key file written by `tailseal keygen` (mode 0600). */
-    key_file: z.string().min(1),
-  }),
+  signing: z
+    .strictObject({
+      /** The signer key file written by `tailseal keygen` (mode 0600, or 0440 with allow_group_read). */
+      key_file: z.string().min(1).optional(),
+      /** ... or the name of an environment variable holding the signer key text. */
+      key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+      /** Accept a key file readable by its group (a Kubernetes Secret with fsGroup and defaultMode 0440); never by others. */
+      allow_group_read: z.boolean().default(false),
+      /**
+       * Verifier key files (`.pub`) of keys that signed earlier parts of the trail (key rotation):
+       * trusted, besides the current key, when the daemon reads its trail back (audit, lost state).
+       */
+      verify_keys: z.array(z.string().min(1)).default([]),
+    })
+    .refine((s) => (s.key_file === undefined) !== (s.key_env === undefined), { message: 'set exactly one of key_file and key_env', path: ['key_file'] }),
   inputs: z.array(z.discriminatedUnion('type', [fileInputSchema, opaServiceInputSchema])).min(1),
   checkpoint: z
     .strictObject({
@@ -40,6 +51,24 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** On SIGTERM, how long to keep shipping the outbox before exiting. */
       grace: duration(0).default(5000),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      /** Serve /metrics (Prometheus), /healthz and /readyz. */
+      enabled: z.boolean().default(true),
+      /** Loopback by default: scrape from the pod or host (a Service or port-forward exposes it). */
+      listen: listenAddress('127.0.0.1:9464'),
+      /** /readyz fails once a sink has had objects waiting and no success for this long. */
+      sink_failing_after: duration(1000).default(5 * 60_000),
+    })
+    .prefault({}),
+  audit: z
+    .strictObject({
+      /** How often the daemon re-reads and verifies the trail in each file and s3 sink; 0 disables. */
+      interval: duration(0).default(60 * 60_000),
+      /** The sinks to audit; default: every file and s3 sink. */
+      sinks: z.array(z.string().min(1)).optional(),
     })
     .prefault({}),
   recovery: z

@@ -51,3 +51,21 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** A zod schema for an input, stream or sink name. */
 export const nameSchema = () => z.string().regex(NAME_RE, 'must start with a letter or digit and use only letters, digits, ".", "_" or "-"');
+
+/** host:port, host being a name, an IPv4 address or a bracketed IPv6 address. */
+const LISTEN_RE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+/** A listen address ("127.0.0.1:8282", "[::1]:8282"); port 0 picks a free one. */
+export function listenAddress(defaultValue: string) {
+  return z
+    .string()
+    .regex(LISTEN_RE, `must be host:port, e.g. "${defaultValue}" or "[::1]:${defaultValue.split(':').pop()}"`)
+    .refine((v) => Number(LISTEN_RE.exec(v)?.[2]) <= 65535, 'port must be at most 65535')
+    .default(defaultValue);
+}
+
+/** Splits "host:port" (the host unbracketed). */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = LISTEN_RE.exec(listen)!;
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}

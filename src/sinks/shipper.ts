@@ -34,6 +34,15 @@ export interface ShipperOptions {
   inFlight: number;
   /** False when the sink's start() failed transiently; it is retried before the first put. */
   started: boolean;
+  /** Told about every delivery outcome (metrics). */
+  observer?: ShipperObserver;
+}
+
+/** Delivery outcomes, for metrics. Must not throw. */
+export interface ShipperObserver {
+  delivered(sink: string, bytes: number, seconds: number): void;
+  failed(sink: string, cls: string, willRetry: boolean): void;
+  parked(sink: string): void;
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
@@ -60,6 +69,12 @@ export class Shipper {
   private readonly stored = new Set<number>();
   /** A server's Retry-After holds back every upload to this sink, not only the one it answered. */
   private notBefore = 0;
+  /** When the current run of failed deliveries began (null after a success). */
+  private failingSince: number | null = null;
+  /** Stream and size of each object in flight, to know how far each stream is acknowledged. */
+  private readonly spans = new Map<number, { stream: string; size: number }>();
+  /** Per stream, the tree size up to which this sink has acknowledged every object (this run). */
+  private readonly ackedSizes = new Map<string, number>();
 
   constructor(
     private readonly sink: Sink,
@@ -77,6 +92,23 @@ export class Shipper {
   /** New objects are waiting. Ends an idle wait, never a backoff. */
   notify(): void {
     this.wakeIdle?.();
+  }
+
+  /**
+   * How long deliveries have been failing with objects waiting (0 when the last one succeeded or
+   * nothing waits): /readyz turns this into "sink failing" past a threshold. Parked objects count.
+   */
+  failingForMs(now = Date.now()): number {
+    if (this.failingSince === null || this.caughtUp()) return 0;
+    return now - this.failingSince;
+  }
+
+  /**
+   * Per stream, how far this sink holds every object (as acknowledged since this process
+   * started): an audit ignores objects beyond it, which may still be in flight out of order.
+   */
+  acknowledgedSizes(): ReadonlyMap<string, number> {
+    return this.ackedSizes;
   }
 
   /** Whether this sink has every object the outbox holds. */
@@ -106,6 +138,7 @@ export class Shipper {
       if (obj) {
         next = obj.id;
         this.inFlight.push(obj.id);
+        this.spans.set(obj.id, { stream: obj.stream, size: obj.size });
         const t: Promise<void> = this.deliver(obj).finally(() => tasks.delete(t));
         tasks.add(t);
         continue;
@@ -159,7 +192,10 @@ export class Shipper {
         if (wait > 0) await sleep(wait, this.stopping.signal);
         if (this.stopping.signal.aborted) return;
         await this.ensureStarted();
+        const started = performance.now();
         const result = await this.sink.put(obj);
+        this.failingSince = null;
+        this.opts.observer?.delivered(this.sink.name, head.bytes, (performance.now() - started) / 1000);
         if (attempt > 1) this.log.info({ sink: this.sink.name, stream: obj.stream, attempts: attempt }, 'Sink recovered; delivery resumed.');
         this.log.debug({ sink: this.sink.name, stream: obj.stream, first_seq: obj.firstSeq, size: obj.size, result }, 'Object acknowledged.');
         this.stored.add(obj.id);
@@ -176,6 +212,8 @@ export class Shipper {
         if (this.stopping.signal.aborted) return;
         const cls = classifyError(err);
         this.count(`failures_${cls}`);
+        this.failingSince ??= Date.now();
+        this.opts.observer?.failed(this.sink.name, cls, cls === 'retryable');
         // A server's Retry-After (429/503) is a floor for the wait, never a reason to retry sooner.
         const retryAfter = retryAfterOf(err);
         if (retryAfter !== undefined) this.notBefore = Math.max(this.notBefore, Date.now() + retryAfter);
@@ -198,6 +236,7 @@ export class Shipper {
           continue;
         }
         this.count('parked');
+        this.opts.observer?.parked(this.sink.name);
         this.log.error(
           { ...fields, retry_in_ms: undefined },
           cls === 'conflict'
@@ -235,6 +274,9 @@ export class Shipper {
     while (this.inFlight.length > 0 && this.stored.has(this.inFlight[0]!)) {
       last = this.inFlight.shift()!;
       this.stored.delete(last);
+      const span = this.spans.get(last);
+      this.spans.delete(last);
+      if (span) this.ackedSizes.set(span.stream, Math.max(this.ackedSizes.get(span.stream) ?? 0, span.size));
     }
     if (last === undefined) return;
     // One transaction: cursor to `last`, and objects every sink now has leave the outbox.

@@ -73,6 +73,18 @@ export interface Source {
    * source resumes under `policy` and returns what it decided, for the sealed state-reset record.
    */
   placeAfterStateLoss?(policy: StateLossPolicy, trail: TrailPositions): Promise<FilePlacement[]>;
+  /**
+   * Optional (sources that hold files): called on a config reload before close(), with the
+   * input's new config (undefined when the input was removed). Files the new config no longer
+   * covers are read to their end or have their unread bytes sealed as a gap record, as the
+   * input's `unmatched` setting says; files it still covers are left for the successor, which
+   * resumes at their committed offsets.
+   */
+  release?(next: import('../config/schema.js').InputConfig | undefined): Promise<void>;
+  /** Optional: whether the source is reading (false with the reason while reading is paused by an error). */
+  health?(): { ok: boolean; detail?: string };
+  /** Optional (file sources): per open file, the bytes between the committed offset and its end. */
+  lag?(): { path: string; bytes: number }[];
 }
 
 /** The recovery policies that continue a chain after a state loss (config recovery.on_state_loss). */

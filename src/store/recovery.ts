@@ -3,7 +3,7 @@
 // chain is only ever continued from a tail that verifies.
 import { TailsealError, isTailsealError } from '../errors.js';
 import type { NoteVerifier } from '../seal/keys.js';
-import { type TrailTail, type ObjectReader, verifyTrail } from '../verify/verify-trail.js';
+import { type TrailTail, type ObjectReader, inspect, verifyTrail } from '../verify/verify-trail.js';
 
 export interface StreamTail extends TrailTail {
   size: number;
@@ -22,6 +22,10 @@ export async function readStreamTails(reader: ObjectReader, origin: string, stre
     reports = await verifyTrail(reader, { verifiers, collectTail: true });
   } catch (err) {
     if (isTailsealError(err, 'STORE_EMPTY')) return out;
+    // A store whose objects fail to open is this daemon's broken trail only if at least one of
+    // them is a checkpointed object of its streams under its keys; files that are not (someone
+    // else's, or junk) say nothing about a lost state.
+    if (!(await holdsOwnObject(reader, origin, streams, verifiers))) return out;
     throw err;
   }
   for (const r of reports) {
@@ -29,6 +33,19 @@ export async function readStreamTails(reader: ObjectReader, origin: string, stre
     if (stream !== undefined && r.tail && r.entries > 0) out.set(stream, { ...r.tail, size: r.entries, newestCheckpointTime: r.newestCheckpointTime });
   }
   return out;
+}
+
+async function holdsOwnObject(reader: ObjectReader, origin: string, streams: readonly string[], verifiers: NoteVerifier[]): Promise<boolean> {
+  const origins = new Set(streams.map((s) => `${origin}/${s}`));
+  for (const name of await reader.list()) {
+    const bytes = await reader.read(name); // a read failure is not an answer: it propagates
+    try {
+      if (origins.has(inspect(name, bytes, verifiers).origin)) return true;
+    } catch {
+      // does not open as a checkpointed object under our keys: not ours
+    }
+  }
+  return false;
 }
 
 /** The error that stops start-up under `on_state_loss: refuse`, naming the ways forward. */

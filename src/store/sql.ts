@@ -93,7 +93,12 @@ export const MIGRATIONS: readonly string[] = [
 ];
 
 export const SQL_PRAGMAS = [
+  // Takes effect only on a new database (before its first table): freed pages can then be given
+  // back to the filesystem by SQL_INCREMENTAL_VACUUM. Older databases reuse their free pages.
+  'PRAGMA auto_vacuum = INCREMENTAL',
   'PRAGMA journal_mode = WAL',
+  // The WAL file is cut back to this size after checkpoints, so a burst does not leave it large.
+  'PRAGMA journal_size_limit = 67108864',
   // FULL: a commit that returned is on disk. A checkpoint may be shipped right after its commit;
   // losing that commit on power loss would re-seal the same lines into a different, forked trail.
   'PRAGMA synchronous = FULL',
@@ -110,6 +115,8 @@ export const SQL_RESTORE_STREAM = 'INSERT OR REPLACE INTO streams (name, next_se
 /** Streams that sealed anything: none means the database holds no state worth keeping yet. */
 export const SQL_COUNT_SEALED_STREAMS = 'SELECT COUNT(*) FROM streams WHERE next_seq > 0';
 export const SQL_QUICK_CHECK = 'PRAGMA quick_check';
+/** Gives up to this many free pages back to the filesystem (databases created with auto_vacuum). */
+export const SQL_INCREMENTAL_VACUUM = 'PRAGMA incremental_vacuum(1024)';
 export const SQL_UPDATE_STREAM_HEAD = 'UPDATE streams SET next_seq = ?, chain_head = ?, tree_edge = ?, spool_bytes = ? WHERE name = ? AND next_seq = ?';
 export const SQL_UPDATE_STREAM_CHECKPOINT = 'UPDATE streams SET checkpointed_size = ?, checkpointed_at = ?, last_note = ?, spool_bytes = 0 WHERE name = ?';
 

@@ -324,6 +324,11 @@ export class StateStore {
     return (this.q(Q.SQL_COUNT_OBJECTS_AFTER).get(id) as { n: number }).n;
   }
 
+  /** Periodic upkeep: returns free pages to the filesystem so the file does not keep its peak size. */
+  vacuumStep(): void {
+    this.db.prepare(Q.SQL_INCREMENTAL_VACUUM).all();
+  }
+
   // ---- counters ------------------------------------------------------------------------
 
   counter(name: string): number {

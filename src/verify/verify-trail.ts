@@ -36,6 +36,11 @@ export interface VerifyOptions {
   minRetentionMs?: number;
   /** Also return each stream's verified tail (StreamReport.tail), to continue the chain from it. */
   collectTail?: boolean;
+  /**
+   * Per origin, verify only up to this tree size: signed objects beyond it are left out (a
+   * writer's audit of its own store, where later objects may still be in flight out of order).
+   */
+  upTo?: ReadonlyMap<string, number>;
 }
 
 /** Slack for clock differences between the uploader and the store when checking retention. */
@@ -107,8 +112,8 @@ function parseNamed(name: string, bytes: Uint8Array): ParsedObject {
   }
 }
 
-/** Opens an object's checkpoint (signature first) and returns what it signs. */
-function inspect(name: string, bytes: Uint8Array, verifiers: NoteVerifier[]): ObjectInfo {
+/** Opens an object's checkpoint (signature first) and returns what it signs. Throws the defect. */
+export function inspect(name: string, bytes: Uint8Array, verifiers: NoteVerifier[]): ObjectInfo {
   // Uncompressed once: parsed from, and hashed to recognise the same object stored twice.
   let text: Buffer;
   try {
@@ -156,6 +161,8 @@ export async function verifyTrail(reader: ObjectReader, opts: VerifyOptions): Pr
   const byOrigin = new Map<string, ObjectInfo[]>();
   const seen = new Set<string>();
   for (const i of infos) {
+    const limit = opts.upTo?.get(i.origin);
+    if (limit !== undefined && i.size > limit) continue;
     // The same object stored twice (e.g. as .ndjson and, after a gzip change, .ndjson.gz) is
     // one object: identical bytes add nothing and hide nothing.
     if (seen.has(`${i.origin}\n${i.digest}`)) continue;

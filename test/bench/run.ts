@@ -72,6 +72,7 @@ inputs: [{ name: opa, type: file, paths: ["${b.opa}/*.log"] }]
 sinks:
 ${sinkYaml ?? `  - { name: local, type: file, dir: ${b.store} }`}
 log: { level: warn }
+metrics: { listen: "127.0.0.1:0" }
 `,
   );
   return b;

@@ -88,7 +88,7 @@ shutdown:
   grace: 5s
 log:
   level: debug
-${o.extraYaml ?? ''}`,
+${o.extraYaml?.includes('metrics:') ? '' : 'metrics:\n  listen: 127.0.0.1:0\n'}${o.extraYaml ?? ''}`,
   );
   return w;
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { decisionLine, prng } from '../../src/cli/opa-sample.js';
-import { loadSignerKey, writeKeyPair } from '../../src/config/keyfile.js';
+import { loadConfiguredSigner, writeKeyPair } from '../../src/config/keyfile.js';
 import { loadConfig } from '../../src/config/load.js';
 import { Daemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/log.js';
@@ -28,13 +28,14 @@ signing: { key_file: ${root}/key }
 inputs: [{ name: opa, type: file, paths: ["${root}/opa/*.log"], read_chunk_bytes: 4KiB, poll_interval: 20ms }]
 checkpoint: { entries: 100000, max_bytes: 8KiB, interval: 1h, heartbeat: 1h }
 sinks: [{ name: local, type: file, dir: ${root}/store }]
+metrics: { listen: "127.0.0.1:0" }
 `,
     );
     const rnd = prng(9);
     const lines = Array.from({ length: 200 }, (_, i) => decisionLine(i, rnd));
     writeFileSync(join(root, 'opa', 'opa.log'), lines.join('\n') + '\n');
     const config = loadConfig(join(root, 'c.yaml'));
-    const d = await Daemon.start({ config, log: createLogger('silent'), signer: loadSignerKey(config.signing.key_file) });
+    const d = await Daemon.start({ config, log: createLogger('silent'), signer: loadConfiguredSigner(config.signing) });
     try {
       // All but the last object are closed by size; the last waits for the stop's final checkpoint.
       await waitFor(() => storedDecisions(join(root, 'store')).length >= 150, 'objects closed by size');

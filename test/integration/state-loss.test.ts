@@ -2,7 +2,7 @@
 // already holds the trail. `refuse` stops with a clear error; `chain_tail` and `end_of_files`
 // continue the verified chain, seal a state_reset record, and never fork the trail.
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decisionLine, prng } from '../../src/cli/opa-sample.js';
@@ -163,6 +163,21 @@ describe('lost state database (issue 8, case 13)', () => {
     assert.equal(storedDecisions(w.storeDir).length, 10);
     assert.equal(stateResets(w)[0]!.cause, 'corrupt');
     assert.equal(verifyStore(w).status, 0);
+    w.cleanup();
+  });
+
+  it('chain_tail never continues a trail that does not verify: an altered object stops start-up with its break', async () => {
+    const w = workspace('chain_tail');
+    writeFileSync(join(w.opaDir, 'opa.log'), lines(0, 6, 12).map((l) => `${l}\n`).join(''));
+    await runUntil(w, 6);
+    rmSync(w.stateDir, { recursive: true });
+    const dir = join(w.storeDir, 'opa');
+    const file = join(dir, readdirSync(dir).find((n) => /^\d{20}-\d{20}\.ndjson$/.test(n))!);
+    chmodSync(file, 0o644);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/"offset":(\d+)/, (_, n: string) => `"offset":${Number(n) + 1}`));
+    const d = startDaemon(w);
+    assert.equal(await d.exited, 1);
+    assert.match(d.logs.join('\n'), /ENTRY_ALTERED: the state database holds no state .* cannot be read back .*was altered/);
     w.cleanup();
   });
 });

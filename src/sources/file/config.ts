@@ -22,6 +22,12 @@ export const fileInputSchema = z.strictObject({
   max_open_files: z.number().int().min(1).default(1024),
   /** How often the input's directories are listed for new files (the only discovery with watch: false). */
   scan_interval: duration(50).default(10_000),
+  /**
+   * On a config reload, a file this input no longer covers (its glob changed, or the input was
+   * removed): `finish` reads it to its current end first; `drop` seals its unread bytes as an
+   * `out_of_scope` gap record instead.
+   */
+  unmatched: z.enum(['finish', 'drop']).default('finish'),
   /** How long a file renamed away (rotated) is still read for late writes before it is closed. */
   rotate_wait: duration(0).default(5000),
   /**

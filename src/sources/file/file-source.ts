@@ -7,6 +7,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import type { Logger } from 'pino';
+import type { InputConfig } from '../../config/schema.js';
 import { errorMessage } from '../../errors.js';
 import type { BatchConsumer, FilePlacement, Source, StateLossPolicy, TrailPositions } from '../source.js';
 import { placeAfterStateLoss } from './resume.js';
@@ -19,6 +20,8 @@ export interface FileSourceOptions extends TailOptions {
   paths: string[];
   pollIntervalMs: number;
   rotateWaitMs: number;
+  /** On a reload, what happens to a file the input no longer covers (see config `unmatched`). */
+  unmatched: 'finish' | 'drop';
   /** Use file events (inotify) besides directory scans. */
   watch: boolean;
   /** Open file descriptors this input may hold; idle files beyond it are closed (dormant). */
@@ -26,6 +29,10 @@ export interface FileSourceOptions extends TailOptions {
   /** How often the directories are listed for new files. */
   scanIntervalMs: number;
 }
+
+/** A reload waits this long (attempts x delay) for backpressure to clear a file leaving scope. */
+const RELEASE_ATTEMPTS = 300;
+const RELEASE_RETRY_MS = 100;
 
 /** Reads per file per turn, so one busy file cannot starve the others. */
 const CHUNKS_PER_TURN = 16;
@@ -368,6 +375,51 @@ export class FileSource implements Source {
       this.deps.log.info({ input: this.name, path: t.path }, 'Finished rotated file.');
     }
     this.retired = keep;
+  }
+
+  health(): { ok: boolean; detail?: string } {
+    return this.lastError === null ? { ok: true } : { ok: false, detail: `reading paused: ${this.lastError}` };
+  }
+
+  lag(): { path: string; bytes: number }[] {
+    return [...this.live.values(), ...this.retired].map((t) => ({ path: t.path, bytes: Math.max(0, t.knownSize - t.position) }));
+  }
+
+  /**
+   * See Source.release. Reading stops; each open file that `next` no longer covers (every file,
+   * when the input was removed) is finished (read to its current end; a final fragment becomes a
+   * partial_line_at_close gap record) or, with `unmatched: drop`, has its unread bytes sealed as
+   * an out_of_scope gap record. Files `next` still covers are left at their committed offsets
+   * for the successor. Waits out backpressure for a bounded time; what is still unsettled then
+   * keeps its committed offset (nothing is marked read that was not) and an error is logged.
+   */
+  async release(next: InputConfig | undefined): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.scanTimer) clearInterval(this.scanTimer);
+    await this.watcher?.close();
+    await this.idle();
+    const covers = next?.type === 'file' ? next.paths.map((p) => picomatch(resolve(p), { dot: true })) : [];
+    const mode = next?.type === 'file' ? next.unmatched : this.opts.unmatched;
+    const tails = [...this.live.values(), ...this.retired];
+    for (const tail of tails) {
+      if (covers.some((m) => m(tail.path))) continue;
+      let settled = false;
+      for (let attempt = 0; attempt < RELEASE_ATTEMPTS && !settled; attempt++) {
+        try {
+          settled = mode === 'drop' ? await tail.dropRest() : await tail.finish();
+        } catch (err) {
+          this.deps.log.error({ input: this.name, path: tail.path, err: errorMessage(err) }, 'Settling a file that left the input\'s scope failed; retrying.');
+        }
+        if (!settled) await new Promise((r) => setTimeout(r, RELEASE_RETRY_MS));
+      }
+      if (settled) this.deps.log.info({ input: this.name, path: tail.path, unmatched: mode }, mode === 'drop' ? 'File left the input\'s scope; its unread bytes are sealed as a gap record.' : 'File left the input\'s scope; read to its end.');
+      else this.deps.log.error({ input: this.name, path: tail.path, offset: tail.position }, 'File left the input\'s scope but could not be settled (outbox full or state database failing); it keeps its committed offset and is read on if a glob covers it again.');
+    }
+    for (const t of tails) await t.close();
+    this.live.clear();
+    this.retired = [];
   }
 
   async close(): Promise<void> {

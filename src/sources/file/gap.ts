@@ -3,7 +3,7 @@
 import { toHex } from '../../seal/hash.js';
 import type { SourceRecord } from '../source.js';
 
-export type GapReason = 'line_too_long' | 'truncated_unread' | 'partial_line_at_close' | 'deleted_unread' | 'rotated_unread';
+export type GapReason = 'line_too_long' | 'truncated_unread' | 'partial_line_at_close' | 'deleted_unread' | 'rotated_unread' | 'out_of_scope';
 
 /** Which file content a gap record is about. */
 export interface GapFile {

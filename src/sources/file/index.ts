@@ -19,6 +19,7 @@ export function createFileSource(input: FileInputConfig, deps: SourceDeps): Sour
       watch: input.watch,
       maxOpenFiles: input.max_open_files,
       scanIntervalMs: input.scan_interval,
+      unmatched: input.unmatched,
     },
     deps,
   );

@@ -422,6 +422,19 @@ export class FileTail {
     return this.commitGrown([gapRecord(this.path, this.offset, 'partial_line_at_close', { length }, this.gapFile())], size, { gap_partial_line_at_close: 1 }, undefined, true);
   }
 
+  /**
+   * Called when a reload takes the file out of its input's scope with `unmatched: drop`: the
+   * bytes not read yet are sealed as one `out_of_scope` gap record and the generation is marked
+   * finished in the same commit. Returns false under backpressure.
+   */
+  async dropRest(): Promise<boolean> {
+    const { size } = await identify(this.fh);
+    if (size <= this.offset) return this.commit([], this.offset, {}, undefined, true);
+    const length = size - this.offset;
+    this.deps.log.warn({ path: this.path, offset: this.offset, bytes: length }, 'File is out of the input\'s scope after a reload (unmatched: drop); sealing a gap record for its unread bytes.');
+    return this.commitGrown([gapRecord(this.path, this.offset, 'out_of_scope', { length }, this.gapFile())], size, { gap_out_of_scope: 1 }, undefined, true);
+  }
+
   async close(): Promise<void> {
     await this.fh.close().catch(() => undefined);
   }

@@ -1,11 +1,8 @@
 // The `opa_service` input's config: an HTTP endpoint that speaks OPA's decision-log service API,
 // so OPA's `decision_logs.service` uploads to tailseal instead of keeping decisions in memory.
 import { z } from 'zod';
-import { duration, nameSchema, size } from '../../config/units.js';
+import { duration, listenAddress, nameSchema, size } from '../../config/units.js';
 import { maskSchema } from '../../mask/config.js';
-
-/** host:port, host being a name, an IPv4 address or a bracketed IPv6 address. */
-const LISTEN_RE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
 export const opaServiceInputSchema = z
   .strictObject({
@@ -15,11 +12,7 @@ export const opaServiceInputSchema = z
     /** Mask and drop rules applied to every decision of this input before it is sealed. */
     mask: maskSchema.optional(),
     /** Address to listen on. Loopback by default: OPA runs in the same pod or on the same host. */
-    listen: z
-      .string()
-      .regex(LISTEN_RE, 'must be host:port, e.g. "127.0.0.1:8282" or "[::1]:8282"')
-      .refine((v) => Number(LISTEN_RE.exec(v)?.[2]) <= 65535, 'port must be at most 65535')
-      .default('127.0.0.1:8282'),
+    listen: listenAddress('127.0.0.1:8282'),
     /** OPA's `decision_logs.resource` (default "/logs"); "<resource>/<partition>" is accepted too. */
     resource: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, 'must be a path such as "/logs"').default('/logs'),
     /** Bearer token OPA must send (its `services[_].credentials.bearer.token`); ${ENV} works. */
@@ -53,8 +46,4 @@ export const opaServiceInputSchema = z
 
 export type OpaServiceInputConfig = z.infer<typeof opaServiceInputSchema>;
 
-/** Splits "host:port" (the host unbracketed). */
-export function parseListen(listen: string): { host: string; port: number } {
-  const m = LISTEN_RE.exec(listen)!;
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
-}
+export { parseListen } from '../../config/units.js';
