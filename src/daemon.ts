@@ -11,6 +11,7 @@ import { Quarantine } from './mask/quarantine.js';
 import { type CheckpointPolicy, checkpointDue, sealRecords, signHead } from './seal/sealer.js';
 import type { BatchConsumer, FilePlacement, Source, SourceBatch, SourceFactory, SourceRecord } from './sources/source.js';
 import { createFileSource } from './sources/file/index.js';
+import { isDone } from './sources/file/registry.js';
 import { createOpaServiceSource } from './sources/opa-service/index.js';
 import { classifyError } from './sinks/retry.js';
 import { Shipper } from './sinks/shipper.js';
@@ -56,6 +57,8 @@ function checkpointPolicy(config: Config): CheckpointPolicy {
 
 /** How often local state is tidied (free pages returned, stale file records expired). */
 const UPKEEP_INTERVAL_MS = 10 * 60_000;
+/** A finished file generation's record is kept this long after its last commit (then expires once the file is gone). */
+const FINISHED_FILE_TTL_MS = 24 * 60 * 60_000;
 
 /** After backpressure, reading resumes once the outbox is below this fraction of its limit. */
 const OUTBOX_LOW_WATER = 0.75;
@@ -222,12 +225,19 @@ export class Daemon implements BatchConsumer {
   private startTimer(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = setInterval(() => this.checkpointTick(), Math.max(10, Math.min(250, Math.floor(this.policy.intervalMs / 4))));
-    this.upkeepTimer ??= setInterval(() => this.upkeep(), UPKEEP_INTERVAL_MS);
+    this.upkeepTimer ??= setInterval(() => void this.upkeep(), UPKEEP_INTERVAL_MS);
   }
 
-  /** Keeps local state bounded: free pages go back to the filesystem. Never fails the daemon. */
-  private upkeep(): void {
+  /**
+   * Keeps local state bounded: records of finished file generations that no longer exist expire
+   * after FINISHED_FILE_TTL_MS, and free pages go back to the filesystem. Never fails the daemon.
+   */
+  private async upkeep(): Promise<void> {
     try {
+      const present = new Set<string>();
+      for (const src of this.sources.values()) for (const ident of (await src.presentIdents?.()) ?? []) present.add(ident);
+      const expired = this.store.expireFinishedFiles(Date.now() - FINISHED_FILE_TTL_MS, present, isDone);
+      if (expired > 0) this.opts.log.info({ expired }, 'Expired the records of finished files that no longer exist.');
       this.store.vacuumStep();
     } catch (err) {
       this.opts.log.warn({ err: errorMessage(err) }, 'State upkeep failed; trying again later.');

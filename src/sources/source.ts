@@ -83,6 +83,11 @@ export interface Source {
   release?(next: import('../config/schema.js').InputConfig | undefined): Promise<void>;
   /** Optional: whether the source is reading (false with the reason while reading is paused by an error). */
   health?(): { ok: boolean; detail?: string };
+  /**
+   * Optional (file sources): the (device, inode) of every file the input's paths match now, so
+   * upkeep can expire the records of finished generations that no longer exist.
+   */
+  presentIdents?(): Promise<Set<string>>;
   /** Optional (file sources): per open file, the bytes between the committed offset and its end. */
   lag?(): { path: string; bytes: number }[];
 }

@@ -124,6 +124,7 @@ export const SQL_GET_FILE_BY_IDENT = 'SELECT id, input, ident, path, fingerprint
 export const SQL_INSERT_FILE = 'INSERT INTO files (input, ident, path, fingerprint, fp_len, offset, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)';
 export const SQL_RESET_FILE = 'UPDATE files SET input = ?, path = ?, fingerprint = ?, fp_len = ?, offset = ?, updated_at = ? WHERE id = ?';
 export const SQL_UPDATE_FILE_OFFSET = 'UPDATE files SET offset = ?, path = ?, updated_at = ? WHERE id = ?';
+export const SQL_DELETE_FILE = 'DELETE FROM files WHERE id = ?';
 export const SQL_LIST_FILES = 'SELECT id, input, ident, path, offset, updated_at FROM files ORDER BY id';
 
 // Schema v2 kept entry lines in this table; only the one-time move into segment files reads it.

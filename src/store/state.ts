@@ -237,6 +237,20 @@ export class StateStore {
     return Number(this.q(Q.SQL_INSERT_FILE).run(f.input, f.ident, f.path, Buffer.from(f.fingerprint), f.fpLen, f.offset, now).lastInsertRowid);
   }
 
+  /**
+   * Deletes the rows of finished generations (path marked done) last updated before `cutoff`
+   * whose file is not among `present` (the (device, inode) of every file an input matches now):
+   * such a row can never be used again, and keeping it would grow the table with every rotation.
+   * A finished file still on disk under a matching name keeps its row, or it would be read again.
+   */
+  expireFinishedFiles(cutoff: number, present: ReadonlySet<string>, isDone: (path: string) => boolean): number {
+    const stale = this.listFiles().filter((f) => f.updated_at < cutoff && isDone(f.path) && !present.has(f.ident));
+    this.db.transaction(() => {
+      for (const f of stale) this.q(Q.SQL_DELETE_FILE).run(f.id);
+    })();
+    return stale.length;
+  }
+
   listFiles(): { id: number; input: string; ident: string; path: string; offset: number; updated_at: number }[] {
     return this.q(Q.SQL_LIST_FILES).all() as never;
   }
@@ -326,7 +340,7 @@ export class StateStore {
 
   /** Periodic upkeep: returns free pages to the filesystem so the file does not keep its peak size. */
   vacuumStep(): void {
-    this.db.prepare(Q.SQL_INCREMENTAL_VACUUM).all();
+    this.db.exec(Q.SQL_INCREMENTAL_VACUUM);
   }
 
   // ---- counters ------------------------------------------------------------------------

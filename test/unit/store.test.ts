@@ -9,7 +9,8 @@ import { TailsealError } from '../../src/errors.js';
 import { CHAIN_START } from '../../src/seal/envelope.js';
 import { parseSignerKey, generateKeyPair } from '../../src/seal/keys.js';
 import { type CheckpointPolicy, checkpointDue, sealRecords, signHead } from '../../src/seal/sealer.js';
-import { SCHEMA_VERSION, openDatabase } from '../../src/store/db.js';
+import { SCHEMA_VERSION, openDatabase, probeState } from '../../src/store/db.js';
+import { CompactRange } from '../../src/seal/merkle.js';
 import { MIGRATIONS } from '../../src/store/sql.js';
 import { StateStore } from '../../src/store/state.js';
 
@@ -206,4 +207,51 @@ describe('checkpoint policy', () => {
   for (const [desc, s, now, want] of cases) it(desc, () => assert.equal(checkpointDue(s, now, p), want));
   it('pending bytes over max_bytes, interval not passed', () => assert.equal(checkpointDue({ nextSeq: 5, checkpointedSize: 0, checkpointedAt: 1000 }, 1100, p, 10_000), true));
   it('pending bytes under max_bytes, interval not passed', () => assert.equal(checkpointDue({ nextSeq: 5, checkpointedSize: 0, checkpointedAt: 1000 }, 1100, p, 9_999), false));
+});
+
+describe('finished file records expire', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tailseal-expire-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  it('only finished generations, last updated before the cutoff, whose file no longer exists', () => {
+    const store = new StateStore(openDatabase(join(dir, 'e.db')));
+    const fp = new Uint8Array(32);
+    const add = (ident: string, path: string) => store.upsertFile({ input: 'opa', ident, path, fingerprint: fp, fpLen: 0, offset: 0 });
+    add('1:1', 'done:/l/a.log'); // finished, gone          -> expires
+    add('1:2', 'done:/l/b.log'); // finished, still on disk -> kept (else it would be read again)
+    add('1:3', '/l/c.log'); //      being read              -> kept
+    const isDone = (p: string) => p.startsWith('done:');
+    assert.equal(store.expireFinishedFiles(Date.now() - 60_000, new Set(['1:2']), isDone), 0, 'nothing is old enough yet');
+    assert.equal(store.expireFinishedFiles(Date.now() + 1, new Set(['1:2']), isDone), 1);
+    assert.deepEqual(store.listFiles().map((f) => f.ident), ['1:2', '1:3']);
+    store.close();
+  });
+});
+
+describe('probing the state database at start', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tailseal-probe-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  it('missing, empty (0 bytes, or never sealed), corrupt, or holding state', () => {
+    assert.equal(probeState(join(dir, 'none.db'))?.cause, 'missing');
+    writeFileSync(join(dir, 'zero.db'), '');
+    assert.equal(probeState(join(dir, 'zero.db'))?.cause, 'empty');
+    const fresh = new StateStore(openDatabase(join(dir, 'fresh.db')));
+    fresh.loadStream('opa'); // a stream row, nothing sealed: a first start killed early
+    fresh.close();
+    assert.equal(probeState(join(dir, 'fresh.db'))?.cause, 'empty');
+    writeFileSync(join(dir, 'junk.db'), 'not a database '.repeat(400));
+    assert.equal(probeState(join(dir, 'junk.db'))?.cause, 'corrupt');
+    const used = new StateStore(openDatabase(join(dir, 'used.db')));
+    used.restoreStream('opa', { size: 3, chainHead: new Uint8Array(32), edge: CompactRange.empty(), note: 'n', signedAt: 1 });
+    used.close();
+    assert.equal(probeState(join(dir, 'used.db')), null);
+  });
+  it('a new database gives freed pages back (auto_vacuum incremental) and vacuumStep runs', () => {
+    const f = join(dir, 'vac.db');
+    const store = new StateStore(openDatabase(f));
+    store.vacuumStep();
+    store.close();
+    const db = new Database(f, { readonly: true });
+    assert.equal(db.pragma('auto_vacuum', { simple: true }), 2);
+    db.close();
+  });
 });

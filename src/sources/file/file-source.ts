@@ -381,6 +381,20 @@ export class FileSource implements Source {
     return this.lastError === null ? { ok: true } : { ok: false, detail: `reading paused: ${this.lastError}` };
   }
 
+  async presentIdents(): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const [root, recursive] of this.scanRoots) {
+      const names = await readdir(root, { recursive }).catch(() => [] as string[]);
+      for (const n of names) {
+        const abs = join(root, n);
+        if (!this.matches(abs)) continue;
+        const st = await FileTail.statOf(abs);
+        if (st) out.add(st.ident);
+      }
+    }
+    return out;
+  }
+
   lag(): { path: string; bytes: number }[] {
     return [...this.live.values(), ...this.retired].map((t) => ({ path: t.path, bytes: Math.max(0, t.knownSize - t.position) }));
   }
