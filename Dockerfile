@@ -1,17 +1,26 @@
-# tailseal container image: build the native SQLite module and the TypeScript in a builder,
-# ship only the runtime files on a slim base, run as a non-root user.
+# tailseal container image. The builder compiles the native SQLite module (better-sqlite3) and the
+# TypeScript; the runtime stage gets only what `tailseal` needs at run time. It runs as a non-root
+# user and writes nothing outside its state directory, so it runs with a read-only root
+# filesystem: mount the state directory (and the config and signing key) as volumes.
+# test/integration/deploy.test.ts reads ENTRYPOINT, CMD, ENV, USER and HEALTHCHECK from this file
+# and runs them against the repository's CLI.
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# node-gyp needs these when no prebuilt better-sqlite3 binary can be downloaded.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+# The lockfile pins what CI tested; install scripts run (better-sqlite3's native build).
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
-COPY test ./test
-RUN npm run build && npm prune --omit=dev
+# tsconfig compiles src/ only here (test/ and bench/ are not in the build context's COPY); the
+# CLI file gets its exec bit so the `tailseal` link below can run it through its shebang.
+RUN npx tsc -p tsconfig.json \
+ && npm prune --omit=dev --no-audit --no-fund \
+ && chmod 0755 dist/src/cli/main.js
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
@@ -20,9 +29,26 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY config ./config
-# State, keys and the config live on volumes, so the root filesystem can be read-only.
-RUN mkdir -p /var/lib/tailseal /etc/tailseal && chown node:node /var/lib/tailseal
-USER node
+# `tailseal` on PATH, as `npm install -g` would link it; npm and yarn are not needed at run time.
+# 1000:1000 is the base image's `node` user; the state directory is its own.
+RUN ln -s /app/dist/src/cli/main.js /usr/local/bin/tailseal \
+ && rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack /opt/yarn-* \
+      /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /usr/local/bin/yarn /usr/local/bin/yarnpkg \
+ && mkdir -p /var/lib/tailseal /etc/tailseal \
+ && chown 1000:1000 /var/lib/tailseal \
+ && chmod 0700 /var/lib/tailseal
+# SQLite puts a temporary file (a large sort, a spilled statement journal) in SQLITE_TMPDIR; with a
+# read-only root, /tmp is not writable, the state volume is.
+ENV SQLITE_TMPDIR=/var/lib/tailseal
+# The health check dials this URL: metrics.listen's port (127.0.0.1:9464 by default; 0.0.0.0:9464
+# is reachable on 127.0.0.1 too). Override it with `-e` when the config uses another port.
+ENV TAILSEAL_HEALTH_URL=http://127.0.0.1:9464/healthz
+# Numeric, so Kubernetes' runAsNonRoot can check it without reading /etc/passwd.
+USER 1000:1000
 VOLUME ["/var/lib/tailseal"]
-ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
+# The image has no curl: node's fetch asks /healthz. (Kubernetes ignores HEALTHCHECK and uses the
+# probes in deploy/kubernetes.) A stall of the event loop or a dead listener fails it.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch(process.env.TAILSEAL_HEALTH_URL,{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["tailseal"]
 CMD ["run", "--config", "/etc/tailseal/tailseal.yaml"]
