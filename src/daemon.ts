@@ -1,31 +1,30 @@
 // The daemon: the one place that wires source -> checkpoint (offsets) -> seal -> outbox -> sink.
 import { join } from 'node:path';
-import type { Config, InputConfig, SinkConfig } from './config/schema.js';
-import { errorMessage } from './errors.js';
-import type { Logger } from './log.js';
-import type { NoteSigner, NoteVerifier } from './seal/keys.js';
 import { loadVerifierKeys } from './config/keyfile.js';
-import { LineBatch } from './seal/object.js';
+import { type NamedDiff, diffNamed, reloadProblems } from './config/diff.js';
+import type { Config, InputConfig, SinkConfig } from './config/schema.js';
+import { parseListen } from './config/units.js';
+import { TailsealError, errorMessage } from './errors.js';
+import type { Logger } from './log.js';
+import { checkState, continueLostChains, sealStateResets } from './lost-state.js';
+import { applyMask } from './mask/apply.js';
 import { Masker } from './mask/masker.js';
 import { Quarantine } from './mask/quarantine.js';
+import { Metrics, type MetricsView } from './metrics/metrics.js';
+import { type Check, StatusServer } from './metrics/server.js';
+import { type NoteSigner, type NoteVerifier, parseVerifierKey } from './seal/keys.js';
+import { LineBatch } from './seal/object.js';
 import { type CheckpointPolicy, checkpointDue, sealRecords, signHead } from './seal/sealer.js';
-import type { BatchConsumer, FilePlacement, Source, SourceBatch, SourceFactory, SourceRecord } from './sources/source.js';
-import { createFileSource } from './sources/file/index.js';
-import { isDone } from './sources/file/registry.js';
-import { createOpaServiceSource } from './sources/opa-service/index.js';
 import { classifyError } from './sinks/retry.js';
 import { Shipper } from './sinks/shipper.js';
 import type { Sink, SinkContext, SinkFactory } from './sinks/sink.js';
-import { type NamedDiff, diffNamed, reloadProblems } from './config/diff.js';
-import { Metrics, type MetricsView } from './metrics/metrics.js';
-import { type AuditTarget, Auditor } from './verify/audit.js';
-import { type Check, StatusServer } from './metrics/server.js';
-import { parseListen } from './config/units.js';
-import { moveStateAside, openDatabase, probeState, type StateLoss } from './store/db.js';
-import { readStreamTails, stateLostError, type StreamTail } from './store/recovery.js';
-import { parseVerifierKey } from './seal/keys.js';
-import { TailsealError, isTailsealError } from './errors.js';
+import { createFileSource } from './sources/file/index.js';
+import { isDone } from './sources/file/registry.js';
+import { createOpaServiceSource } from './sources/opa-service/index.js';
+import type { BatchConsumer, Source, SourceBatch, SourceFactory, SourceRecord } from './sources/source.js';
+import { type StateLoss, openDatabase } from './store/db.js';
 import { StateStore, type StreamState } from './store/state.js';
+import { type AuditTarget, Auditor } from './verify/audit.js';
 
 /** Input type -> factory. A new source kind adds its folder and one line here. */
 const SOURCE_FACTORIES: { [K in InputConfig['type']]: SourceFactory<Extract<InputConfig, { type: K }>> } = {
@@ -85,6 +84,8 @@ export class Daemon implements BatchConsumer {
   private policy: CheckpointPolicy;
   /** The config in force (replaced by reload). */
   private config: Config;
+  /** The daemon's own messages (component "daemon"); stages log through their own children. */
+  private readonly log: Logger;
   private signer: NoteSigner;
   /** Running sources by input name. */
   private readonly sources = new Map<string, Source>();
@@ -102,11 +103,10 @@ export class Daemon implements BatchConsumer {
   private timer: NodeJS.Timeout | null = null;
   private upkeepTimer: NodeJS.Timeout | null = null;
   private backpressure = false;
-  /** The sink a lost state was rebuilt from (for the state-reset record). */
-  private recoveredFrom: string | null = null;
   private stopping: Promise<void> | null = null;
 
   private constructor(private readonly opts: DaemonOptions, private readonly loss: StateLoss | null) {
+    this.log = opts.log.child({ component: 'daemon' });
     this.config = opts.config;
     this.signer = opts.signer;
     this.store = new StateStore(openDatabase(stateDbPath(opts.config)));
@@ -177,7 +177,7 @@ export class Daemon implements BatchConsumer {
 
   /** Opens state, starts sinks and shippers, then sources. Throws (nothing running) on failure. */
   static async start(opts: DaemonOptions): Promise<Daemon> {
-    const d = new Daemon(opts, Daemon.checkState(opts));
+    const d = new Daemon(opts, checkState(stateDbPath(opts.config), opts.config.recovery.on_state_loss, opts.log));
     try {
       await d.startAll();
     } catch (err) {
@@ -187,32 +187,17 @@ export class Daemon implements BatchConsumer {
     return d;
   }
 
-  /**
-   * Whether the state database holds sealed state. A corrupt one is refused under
-   * `on_state_loss: refuse`, else moved aside (kept, never deleted) so a new one can be made.
-   */
-  private static checkState(opts: DaemonOptions): StateLoss | null {
-    const file = stateDbPath(opts.config);
-    const loss = probeState(file);
-    if (loss?.cause !== 'corrupt') return loss;
-    if (opts.config.recovery.on_state_loss === 'refuse') {
-      throw new TailsealError('STATE_CORRUPT', `${loss.detail}. Restore the state directory from a backup, or set recovery.on_state_loss to chain_tail or end_of_files to move it aside and continue the chain from the trail a sink holds (README "Lost state").`);
-    }
-    const suffix = moveStateAside(file);
-    opts.log.error({ file, moved_to: `${file}${suffix}`, err: loss.detail }, 'State database is corrupt; moved it aside to rebuild the state from the trail.');
-    return loss;
-  }
-
   private async startAll(): Promise<void> {
-    const { config, log } = this.opts;
+    const { config } = this.opts;
+    const log = this.log;
     // Cut what a crash left half-appended in the outbox before anything new is written.
     this.store.recoverOutbox();
     await this.startStatusServer();
-    for (const sc of config.sinks) this.sinks.set(sc.name, { sink: await createSink(sc, { log }) });
-    const tails = this.loss ? await this.continueLostChains(this.loss) : new Map<string, StreamTail>();
+    for (const sc of config.sinks) this.sinks.set(sc.name, { sink: await createSink(sc, this.sinkContext()) });
+    const lost = this.loss ? await continueLostChains(this.loss, { config, log, store: this.store, sinks: [...this.sinks.values()].map((u) => u.sink), trustedKeys: this.trustedKeys() }) : null;
     for (const s of this.store.listStreams()) this.heads.set(s.name, s);
     for (const input of config.inputs) this.sources.set(input.name, this.createSource(input));
-    if (tails.size > 0) await this.sealStateResets(this.loss!, tails);
+    if (lost && lost.tails.size > 0) await sealStateResets(this.loss!, lost, { config, log, sources: this.sources, consumer: this });
     for (const sc of config.sinks) await this.startSink(sc, this.sinks.get(sc.name)!.sink);
     // Seal anything left pending by a previous run before reading more.
     this.checkpointTick();
@@ -237,10 +222,10 @@ export class Daemon implements BatchConsumer {
       const present = new Set<string>();
       for (const src of this.sources.values()) for (const ident of (await src.presentIdents?.()) ?? []) present.add(ident);
       const expired = this.store.expireFinishedFiles(Date.now() - FINISHED_FILE_TTL_MS, present, isDone);
-      if (expired > 0) this.opts.log.info({ expired }, 'Expired the records of finished files that no longer exist.');
+      if (expired > 0) this.log.info({ expired }, 'Expired the records of finished files that no longer exist.');
       this.store.vacuumStep();
     } catch (err) {
-      this.opts.log.warn({ err: errorMessage(err) }, 'State upkeep failed; trying again later.');
+      this.log.warn({ err: errorMessage(err) }, 'State upkeep failed; trying again later.');
     }
   }
 
@@ -257,10 +242,13 @@ export class Daemon implements BatchConsumer {
    * credentials) throws; an unreachable one does not: its shipper keeps retrying start() while
    * the other sinks deliver.
    */
+  private sinkContext(): SinkContext {
+    return { log: this.opts.log.child({ component: 'sink' }) };
+  }
+
   private async startSink(sc: SinkConfig, sink: Sink, started?: boolean): Promise<void> {
-    const log = this.opts.log;
     started ??= await this.tryStart(sc, sink);
-    const shipper = new Shipper(sink, this.store, this.sinkNames, log.child({ component: 'sink' }), () => this.onAck(), { backoff: sc.retry, inFlight: sc.in_flight, started, observer: this.metrics });
+    const shipper = new Shipper(sink, this.store, this.sinkNames, this.opts.log.child({ component: 'sink' }), () => this.onAck(), { backoff: sc.retry, inFlight: sc.in_flight, started, observer: this.metrics });
     this.sinks.set(sc.name, { sink, shipper });
     if (!this.sinkNames.includes(sc.name)) this.sinkNames.push(sc.name);
     shipper.start();
@@ -273,7 +261,7 @@ export class Daemon implements BatchConsumer {
       return true;
     } catch (err) {
       if (classifyError(err) !== 'retryable') throw err;
-      this.opts.log.warn({ sink: sc.name, err: errorMessage(err) }, 'Sink is not reachable at start-up; its deliveries wait and retry, the other sinks go on.');
+      this.log.warn({ sink: sc.name, err: errorMessage(err) }, 'Sink is not reachable at start-up; its deliveries wait and retry, the other sinks go on.');
       return false;
     }
   }
@@ -301,7 +289,6 @@ export class Daemon implements BatchConsumer {
       const before = this.config;
       const problems = reloadProblems(this.config, next);
       if (problems.length > 0) throw new TailsealError('CONFIG_INVALID', problems.join('\n'));
-      const log = this.opts.log;
       const sinks = diffNamed(this.config.sinks, next.sinks);
       const inputs = diffNamed(this.config.inputs, next.inputs);
       // New and changed sinks are built and started first: one that is misconfigured (no
@@ -309,7 +296,7 @@ export class Daemon implements BatchConsumer {
       const built = new Map<string, { sink: Sink; started: boolean }>();
       try {
         for (const sc of [...sinks.added, ...sinks.changed]) {
-          const sink = await createSink(sc, { log });
+          const sink = await createSink(sc, this.sinkContext());
           built.set(sc.name, { sink, started: false });
           built.get(sc.name)!.started = await this.tryStart(sc, sink);
         }
@@ -339,7 +326,8 @@ export class Daemon implements BatchConsumer {
         this.auditor = null;
         this.startAuditor();
       }
-      log.level = next.log.level;
+      // pino's child loggers keep the level they were made with: a new level needs a restart.
+      if (next.log.level !== before.log.level) this.log.warn({ level: before.log.level, requested: next.log.level }, 'log.level changes take effect at the next restart.');
       for (const ic of [...inputs.added, ...inputs.changed]) {
         if (ic.mask) this.maskers.set(ic.name, new Masker(ic.mask));
         const src = this.createSource(ic);
@@ -352,68 +340,6 @@ export class Daemon implements BatchConsumer {
     const result = this.reloading.then(run, run);
     this.reloading = result.catch(() => undefined);
     return result;
-  }
-
-  /**
-   * The state database holds nothing sealed. If a readable sink (file, s3) holds this daemon's
-   * trail, the state was lost: under `refuse` start-up stops (new chains would fork the trail);
-   * otherwise each stream continues from its verified tail. No trail there means a first start
-   * (with only http/opa sinks, which cannot be read back, every start without state is one).
-   */
-  private async continueLostChains(loss: StateLoss): Promise<Map<string, StreamTail>> {
-    const { config, log } = this.opts;
-    const want = config.recovery.sink;
-    const from = [...this.sinks.values()].map((u) => u.sink).find((s) => s.reader !== undefined && (want === undefined || s.name === want));
-    if (!from?.reader) {
-      if (loss.cause !== 'missing') log.warn({ cause: loss.cause, err: loss.detail }, 'No usable state database and no file or s3 sink to read the trail back from: starting new chains.');
-      return new Map();
-    }
-    const streams = [...new Set(config.inputs.map((i) => i.stream ?? i.name))];
-    let tails: Map<string, StreamTail>;
-    try {
-      tails = await readStreamTails(from.reader(), config.origin, streams, this.trustedKeys());
-    } catch (err) {
-      // Without the trail there is no telling a first start from a lost state: never guess.
-      const code = isTailsealError(err) ? err.code : 'STATE_UNAVAILABLE';
-      throw new TailsealError(code, `the state database holds no state (${loss.detail}) and the trail in sink ${from.name} cannot be read back to tell a first start from a lost state: ${errorMessage(err)}`, { cause: err });
-    }
-    if (tails.size === 0) {
-      log.info({ sink: from.name }, 'No state database and no trail in the sink: starting new chains.');
-      return tails;
-    }
-    const policy = config.recovery.on_state_loss;
-    if (policy === 'refuse') throw stateLostError(loss.detail, from.name, tails);
-    for (const [stream, t] of tails) {
-      this.store.restoreStream(stream, { size: t.size, chainHead: t.chainHead, edge: t.edge, note: t.note, signedAt: t.newestCheckpointTime });
-      log.warn({ stream, size: t.size, sink: from.name, policy, cause: loss.cause }, 'State database was lost; continuing the chain from the verified trail.');
-    }
-    this.recoveredFrom = from.name;
-    return tails;
-  }
-
-  /**
-   * After continueLostChains: each file source registers where it resumes, and each continued
-   * stream gets one `state_reset` gap record saying what was lost and what was decided, sealed
-   * before anything read under the new state.
-   */
-  private async sealStateResets(loss: StateLoss, tails: ReadonlyMap<string, StreamTail>): Promise<void> {
-    const { config, log } = this.opts;
-    const policy = config.recovery.on_state_loss as 'chain_tail' | 'end_of_files';
-    const placements = new Map<string, FilePlacement[]>();
-    for (const input of config.inputs) {
-      const src = this.sources.get(input.name)!;
-      const stream = input.stream ?? input.name;
-      const tail = tails.get(stream);
-      if (!src.placeAfterStateLoss) continue;
-      const placed = await src.placeAfterStateLoss(policy, { lastDecision: tail?.lastDecision ?? new Map() });
-      placements.set(stream, [...(placements.get(stream) ?? []), ...placed]);
-      for (const p of placed) log.warn({ input: input.name, ...p }, p.action === 'resumed' ? 'Resuming file after the last line the trail holds.' : p.action === 'from_start' ? 'File position not found in the trail; reading it from the start (lines may be sealed again).' : 'Skipping what the file holds now (end_of_files).');
-    }
-    for (const stream of tails.keys()) {
-      const payload = { reason: 'state_reset', cause: loss.cause, policy, from_sink: this.recoveredFrom, trail_size: tails.get(stream)!.size, files: placements.get(stream) ?? [] };
-      const record: SourceRecord = { kind: 'gap', source: 'tailseal/state', offset: 0, payload: Buffer.from(JSON.stringify(payload)) };
-      if (!this.commit({ input: '', stream, records: [record], counters: { gap_state_reset: 1 } })) throw new TailsealError('STATE_UNAVAILABLE', 'could not seal the state-reset record');
-    }
   }
 
   /**
@@ -431,7 +357,7 @@ export class Daemon implements BatchConsumer {
     if (incoming > 0 && used > 0 && (this.backpressure || used + incoming > limit)) {
       if (!this.backpressure) {
         this.backpressure = true;
-        this.opts.log.warn({ outbox_bytes: used, max_bytes: limit }, 'Outbox is full; reading paused until sinks catch up (backpressure). No data is dropped.');
+        this.log.warn({ outbox_bytes: used, max_bytes: limit }, 'Outbox is full; reading paused until sinks catch up (backpressure). No data is dropped.');
       }
       return false;
     }
@@ -457,7 +383,7 @@ export class Daemon implements BatchConsumer {
     }
     this.commitError = null;
     this.metrics.committed(batch.input, batch.stream, counters);
-    if (duplicates > 0) this.opts.log.info({ stream: batch.stream, duplicates }, 'Skipped decisions already sealed (a retried upload); each decision is sealed once.');
+    if (duplicates > 0) this.log.info({ stream: batch.stream, duplicates }, 'Skipped decisions already sealed (a retried upload); each decision is sealed once.');
     // Committed: only now does the in-memory head move.
     const next: StreamState = { ...head, ...sealed.head, spoolBytes: head.spoolBytes + added };
     this.heads.set(batch.stream, next);
@@ -467,52 +393,16 @@ export class Daemon implements BatchConsumer {
       try {
         this.checkpoint(next, now);
       } catch (err) {
-        this.opts.log.error({ stream: next.name, err: errorMessage(err) }, 'Signing a checkpoint failed; retrying.');
+        this.log.error({ stream: next.name, err: errorMessage(err) }, 'Signing a checkpoint failed; retrying.');
       }
     }
     return true;
   }
 
-  /**
-   * Applies the input's mask rules to its decisions (none: the batch as it is). A masked decision
-   * is replaced by its new bytes, a dropped one by a tombstone gap record (or nothing, with
-   * tombstones off), and one the rules fail on is quarantined under state_dir and replaced by a
-   * gap record: nothing the rules did not accept is sealed, nothing is lost without a trace.
-   */
+  /** The batch with its input's mask rules applied (none: the batch as it is); see mask/apply.ts. */
   private mask(batch: SourceBatch): SourceBatch {
     const masker = this.maskers.get(batch.input);
-    if (!masker) return batch;
-    const counters = { ...batch.counters };
-    const count = (k: string) => (counters[k] = (counters[k] ?? 0) + 1);
-    const records: SourceRecord[] = [];
-    for (const r of batch.records) {
-      if (r.kind !== 'decision') {
-        records.push(r);
-        continue;
-      }
-      const out = masker.apply(r.payload);
-      if (out.kind === 'keep') {
-        records.push(r);
-        continue;
-      }
-      const meta = { ...r.meta, 'mask.version': masker.version };
-      if (out.kind === 'masked') {
-        count('decisions_masked');
-        records.push({ ...r, payload: out.payload, meta });
-      } else if (out.kind === 'dropped') {
-        count('decisions_dropped');
-        counters.decisions = (counters.decisions ?? 0) - 1;
-        if (masker.tombstones) records.push({ ...r, kind: 'gap', payload: Buffer.from(JSON.stringify({ reason: 'dropped', rule: out.rule, decision_id: out.decisionId ?? null })), meta });
-      } else {
-        // Kept aside before the commit that seals its gap record; if this throws, nothing commits.
-        this.quarantine.put(batch.input, { decision_id: out.decisionId, error: out.message, source: r.source, offset: r.offset, payload: r.payload });
-        count('decisions_quarantined');
-        counters.decisions = (counters.decisions ?? 0) - 1;
-        this.opts.log.error({ input: batch.input, decision_id: out.decisionId, err: out.message, quarantine: this.quarantine.file(batch.input) }, 'Mask rules failed on a decision; it is quarantined (not sealed, not sent) and a gap record marks its place.');
-        records.push({ ...r, kind: 'gap', payload: Buffer.from(JSON.stringify({ reason: 'mask_failed', decision_id: out.decisionId ?? null, error: out.message })), meta });
-      }
-    }
-    return { ...batch, records, counters };
+    return masker ? applyMask(batch, masker, this.quarantine, this.log) : batch;
   }
 
   /**
@@ -541,7 +431,7 @@ export class Daemon implements BatchConsumer {
     const note = signHead(this.config.origin, s, now, this.signer);
     const obj = this.store.commitCheckpoint(s.name, s.checkpointedSize, s.nextSeq, note, now);
     this.heads.set(s.name, { ...s, checkpointedSize: s.nextSeq, checkpointedAt: now, lastNote: note, spoolBytes: 0 });
-    this.opts.log.debug({ stream: s.name, size: s.nextSeq, object_id: obj.id }, 'Checkpoint signed.');
+    this.log.debug({ stream: s.name, size: s.nextSeq, object_id: obj.id }, 'Checkpoint signed.');
     for (const { shipper } of this.sinks.values()) shipper?.notify();
   }
 
@@ -554,7 +444,7 @@ export class Daemon implements BatchConsumer {
       try {
         this.checkpoint(s, now);
       } catch (err) {
-        this.opts.log.error({ stream: s.name, err: errorMessage(err) }, 'Signing a checkpoint failed; retrying.');
+        this.log.error({ stream: s.name, err: errorMessage(err) }, 'Signing a checkpoint failed; retrying.');
       }
     }
   }
@@ -562,7 +452,7 @@ export class Daemon implements BatchConsumer {
   private onAck(): void {
     if (this.backpressure && this.store.outboxBytes() < this.config.outbox.max_bytes * OUTBOX_LOW_WATER) {
       this.backpressure = false;
-      this.opts.log.info({ outbox_bytes: this.store.outboxBytes() }, 'Outbox has room again; reading resumed.');
+      this.log.info({ outbox_bytes: this.store.outboxBytes() }, 'Outbox has room again; reading resumed.');
       for (const s of this.sources.values()) s.wake();
     }
   }
@@ -578,7 +468,7 @@ export class Daemon implements BatchConsumer {
    */
   stop(graceMs = this.config.shutdown.grace): Promise<void> {
     this.stopping ??= (async () => {
-      const log = this.opts.log;
+      const log = this.log;
       await this.reloading;
       await this.auditor?.stop();
       for (const s of this.sources.values()) await s.close();
