@@ -104,6 +104,9 @@ export const SQL_PRAGMAS = [
   'PRAGMA synchronous = FULL',
   'PRAGMA foreign_keys = ON',
   'PRAGMA busy_timeout = 5000',
+  // Temporary tables and statement journals stay in memory: the container image's root
+  // filesystem is read-only, and the state volume is the only place tailseal writes.
+  'PRAGMA temp_store = MEMORY',
 ];
 
 

@@ -41,6 +41,8 @@ export interface VerifyOptions {
    * writer's audit of its own store, where later objects may still be in flight out of order).
    */
   upTo?: ReadonlyMap<string, number>;
+  /** Stops the walk between objects (a daemon shutting down during its audit): throws AbortError. */
+  signal?: AbortSignal;
 }
 
 /** Slack for clock differences between the uploader and the store when checking retention. */
@@ -155,6 +157,7 @@ const streamOf = (origin: string): string => origin.slice(origin.lastIndexOf('/'
 export async function verifyTrail(reader: ObjectReader, opts: VerifyOptions): Promise<StreamReport[]> {
   const infos: ObjectInfo[] = [];
   for (const name of await reader.list()) {
+    opts.signal?.throwIfAborted();
     infos.push(inspect(name, await reader.read(name), opts.verifiers));
     if (opts.minRetentionMs !== undefined) await checkRetention(reader, name, opts.minRetentionMs);
   }
@@ -199,6 +202,7 @@ async function walkStream(reader: ObjectReader, origin: string, objs: ObjectInfo
   const lastDecision = new Map<string, { offset: number; payload: Uint8Array }>();
   let note = '';
   for (const info of objs) {
+    opts.signal?.throwIfAborted();
     const object = info.name;
     const { entries } = parseNamed(object, await reader.read(object));
     for (let i = 0; i < entries.length; i++) {
