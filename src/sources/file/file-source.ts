@@ -408,12 +408,7 @@ export class FileSource implements Source {
    * keeps its committed offset (nothing is marked read that was not) and an error is logged.
    */
   async release(next: InputConfig | undefined): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.timer) clearInterval(this.timer);
-    if (this.scanTimer) clearInterval(this.scanTimer);
-    await this.watcher?.close();
-    await this.idle();
+    if (!(await this.stopReading())) return;
     const covers = next?.type === 'file' ? next.paths.map((p) => picomatch(resolve(p), { dot: true })) : [];
     const mode = next?.type === 'file' ? next.unmatched : this.opts.unmatched;
     const tails = [...this.live.values(), ...this.retired];
@@ -431,18 +426,25 @@ export class FileSource implements Source {
       if (settled) this.deps.log.info({ input: this.name, path: tail.path, unmatched: mode }, mode === 'drop' ? 'File left the input\'s scope; its unread bytes are sealed as a gap record.' : 'File left the input\'s scope; read to its end.');
       else this.deps.log.error({ input: this.name, path: tail.path, offset: tail.position }, 'File left the input\'s scope but could not be settled (outbox full or state database failing); it keeps its committed offset and is read on if a glob covers it again.');
     }
-    for (const t of tails) await t.close();
-    this.live.clear();
-    this.retired = [];
+    await this.closeFiles();
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
+    if (await this.stopReading()) await this.closeFiles();
+  }
+
+  /** Stops timers, the watcher and reading; false when the source was already stopped. */
+  private async stopReading(): Promise<boolean> {
+    if (this.closed) return false;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     if (this.scanTimer) clearInterval(this.scanTimer);
     await this.watcher?.close();
     await this.idle();
+    return true;
+  }
+
+  private async closeFiles(): Promise<void> {
     for (const t of [...this.live.values(), ...this.retired]) await t.close();
     this.live.clear();
     this.retired = [];
