@@ -26,8 +26,8 @@ export interface GapFile {
 export type GapExtent = { length: number } | { length: null; atLeast: number };
 
 /** The gap record for `extent` at `offset` of `path`. Its payload is one JSON object. */
-export function gapRecord(path: string, offset: number, reason: GapReason, extent: GapExtent, file: GapFile): SourceRecord {
-  const body: Record<string, unknown> = { reason, length: extent.length };
+export function gapRecord(path: string, offset: number, reason: GapReason, extent: GapExtent, file: GapFile, extra: Record<string, unknown> = {}): SourceRecord {
+  const body: Record<string, unknown> = { reason, length: extent.length, ...extra };
   if (extent.length === null) {
     body.from = offset;
     body.at_least = extent.atLeast;
@@ -38,4 +38,21 @@ export function gapRecord(path: string, offset: number, reason: GapReason, exten
     body.fp_len = file.fpLen;
   }
   return { kind: 'gap', source: path, offset, payload: Buffer.from(JSON.stringify(body)) };
+}
+
+/**
+ * The longest prefix of `bytes` that does not end inside a UTF-8 sequence, as a string: a cut at
+ * an arbitrary byte must not turn the last character into U+FFFD.
+ */
+export function utf8Prefix(bytes: Buffer): string {
+  let end = bytes.length;
+  // Step back over continuation bytes (10xxxxxx) to the lead byte of the last character.
+  let i = end - 1;
+  while (i >= 0 && i > end - 4 && (bytes[i]! & 0xc0) === 0x80) i--;
+  if (i >= 0) {
+    const lead = bytes[i]!;
+    const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+    if (end - i < need) end = i;
+  }
+  return bytes.subarray(0, end).toString('utf8');
 }

@@ -12,6 +12,7 @@ export function createFileSource(input: FileInputConfig, deps: SourceDeps): Sour
       stream: input.stream ?? input.name,
       paths: input.paths,
       maxLineBytes: input.max_line_bytes,
+      longLines: input.long_lines,
       readChunkBytes: input.read_chunk_bytes,
       format: input.format,
       pollIntervalMs: input.poll_interval,

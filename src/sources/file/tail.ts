@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { BatchConsumer, SourceRecord } from '../source.js';
 import { classifyLine } from './classify.js';
 import { type LogFormat, LineDecoder, kubernetesMeta } from './container.js';
-import { type GapFile, gapRecord } from './gap.js';
+import { type GapFile, gapRecord, utf8Prefix } from './gap.js';
 import { equalBytes } from '../../seal/hash.js';
 import { FINGERPRINT_BYTES, fingerprintOf, headMatches, identify, readHead, readRange } from './identity.js';
 import { type FileRegistry, type KnownFile, donePath, isDone } from './registry.js';
@@ -18,6 +18,8 @@ export interface TailOptions {
   readChunkBytes: number;
   /** How lines are wrapped: plain JSON lines, or a container runtime's log format. */
   format: LogFormat;
+  /** A line over maxLineBytes: a gap record (`gap`), or one that also keeps its first maxLineBytes bytes (`truncate`). */
+  longLines: 'gap' | 'truncate';
 }
 
 export interface TailDeps {
@@ -307,7 +309,7 @@ export class FileTail {
           this.scanInsideFinal = null;
           return 'more';
         }
-        records.push(this.tooLong(start, lineOffset + line.length - start, counters));
+        records.push(await this.tooLong(start, lineOffset + line.length - start, counters));
         continue;
       }
       const d = decoder.push(line, lineOffset);
@@ -351,10 +353,18 @@ export class FileTail {
     return (await this.commitGrown(records, end, counters, data.subarray(Math.max(0, rel - TAIL_CHECK_BYTES), rel))) ? 'more' : 'blocked';
   }
 
-  private tooLong(offset: number, length: number, counters: Record<string, number>): SourceRecord {
+  /**
+   * The gap record for a line over max_line_bytes. With `long_lines: truncate` it also keeps the
+   * line's first max_line_bytes bytes as on disk (`head`, cut at a character boundary) and says
+   * `truncated: true`; it stays a gap record, so no sink mistakes the cut line for a decision.
+   * The head is read again from the file (pread): the scan past the line kept no bytes.
+   */
+  private async tooLong(offset: number, length: number, counters: Record<string, number>): Promise<SourceRecord> {
     counters.gap_line_too_long = (counters.gap_line_too_long ?? 0) + 1;
-    this.deps.log.warn({ path: this.path, offset, bytes: length }, 'Line is longer than max_line_bytes; sealing a gap record instead.');
-    return gapRecord(this.path, offset, 'line_too_long', { length }, this.gapFile());
+    this.deps.log.warn({ path: this.path, offset, bytes: length }, this.opts.longLines === 'truncate' ? 'Line is longer than max_line_bytes; sealing its first max_line_bytes bytes in a gap record.' : 'Line is longer than max_line_bytes; sealing a gap record instead.');
+    if (this.opts.longLines !== 'truncate') return gapRecord(this.path, offset, 'line_too_long', { length }, this.gapFile());
+    const head = await readRange(this.fh, offset, Math.min(length, this.opts.maxLineBytes));
+    return gapRecord(this.path, offset, 'line_too_long', { length }, this.gapFile(), { truncated: true, head: utf8Prefix(head) });
   }
 
   private warnMalformed(offset: number, reason: string): void {
@@ -399,7 +409,7 @@ export class FileTail {
     }
     const length = end - 1 - this.offset;
     const counters: Record<string, number> = { lines_read: 1, bytes_read: end - this.offset };
-    const ok = await this.commitGrown([this.tooLong(this.offset, length, counters)], end, counters);
+    const ok = await this.commitGrown([await this.tooLong(this.offset, length, counters)], end, counters);
     if (ok) this.longLineScan = null;
     return ok ? 'more' : 'blocked';
   }
