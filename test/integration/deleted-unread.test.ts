@@ -22,7 +22,9 @@ describe('a file deleted before it was opened', () => {
       const body = Array.from({ length: 3 }, (_, i) => `${decisionLine(i, rnd)}\n`).join('');
       const gone = join(w.opaDir, 'short-lived.log');
       writeFileSync(gone, body);
-      await new Promise((r) => setTimeout(r, 400));
+      // Deleted once the watcher has reported it (what the gap record rests on); on a loaded
+      // machine that can take a while, and a file nobody saw leaves nothing to report.
+      await waitFor(() => logsWith(d, 'File seen by the watcher.').some((l) => l.path === gone), 'the watcher to see the short-lived file');
       rmSync(gone);
       await waitFor(() => storeEntries(w.storeDir).filter((e) => e.kind === 'decision').length >= backlog.decisions, 'the backlog', 60_000);
       const gaps = () => storeEntries(w.storeDir).filter((e) => e.kind === 'gap');

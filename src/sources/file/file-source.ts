@@ -146,7 +146,11 @@ export class FileSource implements Source {
       if (!matches(abs)) return;
       // What the watcher saw of a file not open yet: if it is gone before it could be opened,
       // this is all there is to say about it (a gap record, see lostBeforeOpen).
-      if (stats && !this.live.has(abs)) this.seen.set(abs, { ident: `${stats.dev}:${stats.ino}`, size: stats.size });
+      if (stats && !this.live.has(abs)) {
+        const ident = `${stats.dev}:${stats.ino}`;
+        if (this.seen.get(abs)?.ident !== ident) this.deps.log.debug({ input: this.name, path: abs, ident, bytes: stats.size }, 'File seen by the watcher.');
+        this.seen.set(abs, { ident, size: stats.size });
+      }
       this.candidates.add(abs);
       this.wake();
     };
