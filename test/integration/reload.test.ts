@@ -6,7 +6,7 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decisionLine, prng } from '../../src/cli/opa-sample.js';
-import { type DaemonProc, type Workspace, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import { type DaemonProc, type Workspace, cli, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
 
 function lines(from: number, n: number, seed: number): string[] {
   const rnd = prng(seed);
@@ -122,6 +122,10 @@ describe('config reload (SIGHUP)', () => {
         pos += Buffer.byteLength(l) + 1;
       }
       const burst = lines(200, 300, 8);
+      // `tailseal status` lists the files being read; b.log is finished now, so only counted.
+      const status = JSON.parse(cli(['status', '--config', w.configFile, '--json']).stdout) as { files: { path: string }[]; finished_files: number };
+      assert.deepEqual(status.files.map((f) => f.path).sort(), [a, join(w.root, 'extra', 'x.log')].sort());
+      assert.equal(status.finished_files, 1);
       if (unmatched === 'finish') {
         assert.equal(gaps.length, 0, 'finish reads to the end: no gap');
         assert.ok(burst.every((l) => stored.has(l)), 'the lines written before the reload are read');
