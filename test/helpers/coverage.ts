@@ -6,7 +6,7 @@ import type { Envelope } from '../../src/seal/envelope.js';
 import type { Content, Line } from './rotating-writer.js';
 
 /** A gap record's payload as the file source writes it. */
-interface GapPayload {
+export interface GapPayload {
   reason: string;
   length: number | null;
   from?: number;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import { type DaemonProc, type Workspace, cli, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import type { GapPayload } from '../helpers/coverage.js';
 
 const rnd = prng(88);
 let n = 0;
@@ -14,16 +15,6 @@ function lines(count: number): string[] {
   return Array.from({ length: count }, () => decisionLine(n++, rnd));
 }
 const text = (ls: string[]) => ls.map((l) => `${l}\n`).join('');
-
-interface GapPayload {
-  reason: string;
-  length: number | null;
-  from?: number;
-  at_least?: number;
-  file?: string;
-  fp?: string;
-  fp_len?: number;
-}
 
 function gaps(w: Workspace): (GapPayload & { source: string; offset: number })[] {
   return storeEntries(w.storeDir)
