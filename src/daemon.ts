@@ -161,7 +161,7 @@ export class Daemon implements BatchConsumer {
           reader: () => u.sink.reader!(),
           upTo: () => new Map([...(u.shipper?.acknowledgedSizes() ?? new Map<string, number>())].map(([stream, size]) => [`${this.config.origin}/${stream}`, size])),
         }));
-    this.auditor = new Auditor(targets, () => this.trustedKeys(), a.interval, this.opts.log.child({ component: 'audit' }), (r) => this.metrics.audited(r.sink, r.ok, r.streams));
+    this.auditor = new Auditor(targets, () => this.trustedKeys(), a.interval, a.full_interval, this.opts.log.child({ component: 'audit' }), (r) => this.metrics.audited(r.sink, r.ok, r.streams));
     this.auditor.start(Math.min(a.interval, 60_000));
   }
 

@@ -70,7 +70,8 @@ export async function verifyCommand(o: VerifyCliOptions): Promise<number> {
   const { reader, close } = readerFor(o);
   try {
     const reports = await verifyTrail(reader, { verifiers, latest, ...(maxAgeMs === undefined ? {} : { maxAgeMs }), ...(minRetentionMs === undefined ? {} : { minRetentionMs }) });
-    if (o.json) process.stdout.write(JSON.stringify({ ok: true, streams: reports }) + '\n');
+    // The report's resume state and object list are for the daemon's audit, not for output.
+    if (o.json) process.stdout.write(JSON.stringify({ ok: true, streams: reports.map(({ resume: _r, objectNames: _o, tail: _t, ...r }) => r) }) + '\n');
     else {
       for (const r of reports) process.stdout.write(describe(r) + '\n');
       if (latest.length === 0 && maxAgeMs === undefined) process.stdout.write('note: tail completeness not checked; pass --latest <checkpoint> or --max-age <duration> to detect removed trailing objects\n');

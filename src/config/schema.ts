@@ -65,8 +65,10 @@ export const configSchema = z.strictObject({
     .prefault({}),
   audit: z
     .strictObject({
-      /** How often the daemon re-reads and verifies the trail in each file and s3 sink; 0 disables. */
-      interval: duration(0).default(60 * 60_000),
+      /** How often the daemon verifies the objects new in each file and s3 sink since its last pass; 0 disables the audit. */
+      interval: duration(0).default(5 * 60_000),
+      /** How often a pass re-reads and verifies the whole trail instead (also catching an object changed after it was audited). */
+      full_interval: duration(0).default(24 * 60 * 60_000),
       /** The sinks to audit; default: every file and s3 sink. */
       sinks: z.array(z.string().min(1)).optional(),
     })

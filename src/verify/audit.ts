@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import { TailsealError, errorMessage, isTailsealError } from '../errors.js';
 import type { NoteVerifier } from '../seal/keys.js';
-import { type ObjectReader, verifyTrail } from './verify-trail.js';
+import { type ObjectReader, type ResumeState, verifyTrail } from './verify-trail.js';
 
 export interface AuditTarget {
   name: string;
@@ -16,15 +16,27 @@ export interface AuditTarget {
 export interface AuditResult {
   sink: string;
   ok: boolean;
+  /** A full pass re-read every object; an incremental one only those new since the last pass. */
+  full: boolean;
   streams: { stream: string; entries: number }[];
   /** The first break, when not ok. */
   error?: TailsealError;
 }
 
+/** What the last good pass of a sink verified: where to continue, and what not to read again. */
+interface Verified {
+  from: Map<string, ResumeState>;
+  names: Set<string>;
+  fullAt: number;
+}
+
 /**
- * Runs one audit of each target every `intervalMs` (never two at once). Each pass reads and
- * verifies the whole trail a sink holds; the result is logged (a failure at error level with
- * its first break) and handed to `report` (metrics).
+ * Runs one audit of each target every `intervalMs` (never two at once). A pass is incremental
+ * (only objects new since the last good pass are read, and must continue its verified state)
+ * unless `fullIntervalMs` has passed since the last full pass, or there was none: a full pass
+ * re-reads and verifies the whole trail, which also catches an object changed after it was
+ * audited. The result is logged (a failure at error level with its first break) and handed to
+ * `report` (metrics).
  */
 export class Auditor {
   private timer: NodeJS.Timeout | null = null;
@@ -32,11 +44,13 @@ export class Auditor {
   private stopped = false;
   /** Aborts a pass in progress between two objects, so a shutdown never waits for a whole pass. */
   private readonly abort = new AbortController();
+  private readonly verified = new Map<string, Verified>();
 
   constructor(
     private readonly targets: () => AuditTarget[],
     private readonly verifiers: () => NoteVerifier[],
     private readonly intervalMs: number,
+    private readonly fullIntervalMs: number,
     private readonly log: Logger,
     private readonly report: (r: AuditResult) => void,
   ) {}
@@ -63,19 +77,24 @@ export class Auditor {
     for (const t of this.targets()) {
       if (this.stopped) break;
       const started = Date.now();
+      const last = this.verified.get(t.name);
+      const full = !last || started - last.fullAt >= this.fullIntervalMs;
       let r: AuditResult;
       try {
-        const reports = await verifyTrail(t.reader(), { verifiers: this.verifiers(), upTo: t.upTo(), signal: this.abort.signal });
-        r = { sink: t.name, ok: true, streams: reports.map((s) => ({ stream: s.stream, entries: s.entries })) };
+        const reports = await verifyTrail(t.reader(), { verifiers: this.verifiers(), upTo: t.upTo(), signal: this.abort.signal, ...(full ? {} : { incremental: { skip: last.names, from: last.from } }) });
+        r = { sink: t.name, ok: true, full, streams: reports.map((s) => ({ stream: s.stream, entries: s.entries })) };
+        const names = full ? new Set<string>() : last.names;
+        for (const rep of reports) for (const n of rep.objectNames) names.add(n);
+        this.verified.set(t.name, { from: new Map(reports.map((rep) => [rep.origin, rep.resume])), names, fullAt: full ? started : last.fullAt });
       } catch (err) {
         if (this.abort.signal.aborted) break; // stopping: no verdict
-        if (isTailsealError(err, 'STORE_EMPTY')) r = { sink: t.name, ok: true, streams: [] };
-        else r = { sink: t.name, ok: false, streams: [], error: isTailsealError(err) ? err : new TailsealError('SINK_RETRYABLE', errorMessage(err), { cause: err }) };
+        if (isTailsealError(err, 'STORE_EMPTY')) r = { sink: t.name, ok: true, full, streams: [] };
+        else r = { sink: t.name, ok: false, full, streams: [], error: isTailsealError(err) ? err : new TailsealError('SINK_RETRYABLE', errorMessage(err), { cause: err }) };
       }
       const ms = Date.now() - started;
-      if (r.ok) this.log.info({ sink: t.name, streams: r.streams, duration_ms: ms }, 'Integrity audit passed: the trail in the sink verifies.');
+      if (r.ok) this.log.info({ sink: t.name, full, streams: r.streams, duration_ms: ms }, full ? 'Integrity audit passed (full pass): the trail in the sink verifies.' : 'Integrity audit passed (new objects): the trail in the sink verifies.');
       else if (r.error!.code === 'SINK_RETRYABLE' || r.error!.code === 'SINK_PERMANENT') this.log.warn({ sink: t.name, err: r.error!.message, duration_ms: ms }, 'Integrity audit could not read the sink; trying again at the next audit.');
-      else this.log.error({ sink: t.name, code: r.error!.code, err: r.error!.message, ...r.error!.details, duration_ms: ms }, 'Integrity audit FAILED: the trail in the sink does not verify. Investigate the store; `tailseal verify` shows the same break.');
+      else this.log.error({ sink: t.name, full, code: r.error!.code, err: r.error!.message, ...r.error!.details, duration_ms: ms }, 'Integrity audit FAILED: the trail in the sink does not verify. Investigate the store; `tailseal verify` shows the same break.');
       this.report(r);
       out.push(r);
     }

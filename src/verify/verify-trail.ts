@@ -43,6 +43,22 @@ export interface VerifyOptions {
   upTo?: ReadonlyMap<string, number>;
   /** Stops the walk between objects (a daemon shutting down during its audit): throws AbortError. */
   signal?: AbortSignal;
+  /**
+   * Incremental: objects by these names were verified before and are not read again, and each
+   * origin's walk starts from the state a previous pass ended in (`StreamReport.resume`). New
+   * objects must continue that state exactly. Trust in the skipped objects is the earlier
+   * pass's: only a full pass re-reads them (a store may have changed them since).
+   */
+  incremental?: { skip: ReadonlySet<string>; from: ReadonlyMap<string, ResumeState> };
+}
+
+/** Where a verified walk of one origin ended: enough to verify what comes after it. */
+export interface ResumeState {
+  size: number;
+  chainHead: Uint8Array;
+  edge: CompactRange;
+  newestCheckpointTime: number;
+  signedBy: string[];
 }
 
 /** Slack for clock differences between the uploader and the store when checking retention. */
@@ -76,6 +92,9 @@ export interface StreamReport {
   gaps: GapInfo[];
   /** With `collectTail`: what it takes to continue this stream where the verified trail ends. */
   tail?: TrailTail;
+  /** Where this walk ended, and the objects it read (for an incremental pass after it). */
+  resume: ResumeState;
+  objectNames: string[];
 }
 
 /** The verified end of a stream: its head, tree edge and newest note, and where each source got to. */
@@ -157,6 +176,7 @@ const streamOf = (origin: string): string => origin.slice(origin.lastIndexOf('/'
 export async function verifyTrail(reader: ObjectReader, opts: VerifyOptions): Promise<StreamReport[]> {
   const infos: ObjectInfo[] = [];
   for (const name of await reader.list()) {
+    if (opts.incremental?.skip.has(name)) continue;
     opts.signal?.throwIfAborted();
     infos.push(inspect(name, await reader.read(name), opts.verifiers));
     if (opts.minRetentionMs !== undefined) await checkRetention(reader, name, opts.minRetentionMs);
@@ -179,6 +199,8 @@ export async function verifyTrail(reader: ObjectReader, opts: VerifyOptions): Pr
     latest.set(c.origin, { size: c.size, rootHash: c.rootHash });
     if (!byOrigin.has(c.origin)) fail('TAIL_TRUNCATED', `stream ${streamOf(c.origin)}: the trusted latest checkpoint has ${c.size} entries but the store holds no object of ${c.origin}`, { stream: streamOf(c.origin), seq: 0 });
   }
+  // Incrementally, an origin with nothing new still has its state to report.
+  for (const origin of opts.incremental?.from.keys() ?? []) if (!byOrigin.has(origin)) byOrigin.set(origin, []);
   if (byOrigin.size === 0) fail('STORE_EMPTY', 'the store holds no trail objects', {});
 
   const reports: StreamReport[] = [];
@@ -192,13 +214,14 @@ export async function verifyTrail(reader: ObjectReader, opts: VerifyOptions): Pr
 
 async function walkStream(reader: ObjectReader, origin: string, objs: ObjectInfo[], latest: { size: number; rootHash: Uint8Array } | undefined, opts: VerifyOptions): Promise<StreamReport> {
   const stream = streamOf(origin);
-  const edge = CompactRange.empty();
+  const start = opts.incremental?.from.get(origin);
+  const edge = start ? start.edge.clone() : CompactRange.empty();
   const gaps: GapInfo[] = [];
-  let chain = CHAIN_START;
-  let expected = 0;
-  let newest = 0;
+  let chain = start ? start.chainHead : CHAIN_START;
+  let expected = start?.size ?? 0;
+  let newest = start?.newestCheckpointTime ?? 0;
   let rootAtLatest: Uint8Array | undefined = latest?.size === 0 ? edge.root() : undefined;
-  const signedBy = new Set<string>();
+  const signedBy = new Set<string>(start?.signedBy ?? []);
   const lastDecision = new Map<string, { offset: number; payload: Uint8Array }>();
   let note = '';
   for (const info of objs) {
@@ -247,7 +270,8 @@ async function walkStream(reader: ObjectReader, origin: string, objs: ObjectInfo
   if (opts.maxAgeMs !== undefined && now - newest > opts.maxAgeMs) {
     fail('TAIL_TRUNCATED', `stream ${stream}: the newest checkpoint is ${Math.round((now - newest) / 1000)} s old, older than the allowed ${Math.round(opts.maxAgeMs / 1000)} s: the end of the trail may have been removed`, { stream, seq: expected });
   }
-  const report: StreamReport = { origin, stream, entries: expected, objects: objs.length, rootHash: toHex(edge.root()), newestCheckpointTime: newest, signedBy: [...signedBy], gaps };
+  const resume: ResumeState = { size: expected, chainHead: chain, edge: edge.clone(), newestCheckpointTime: newest, signedBy: [...signedBy] };
+  const report: StreamReport = { origin, stream, entries: expected, objects: objs.length, rootHash: toHex(edge.root()), newestCheckpointTime: newest, signedBy: [...signedBy], gaps, resume, objectNames: objs.map((o) => o.name) };
   if (opts.collectTail) report.tail = { chainHead: chain, edge, note, lastDecision };
   return report;
 }

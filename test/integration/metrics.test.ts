@@ -160,13 +160,15 @@ describe('metrics and health endpoints', () => {
 
   it('the periodic audit verifies the trail in the sink, and reports an altered object at error level and as tailseal_audit_ok 0', async () => {
     const port = await freePort();
-    const w = makeWorkspace({ extraYaml: `metrics:\n  listen: 127.0.0.1:${port}\naudit:\n  interval: 500ms\n` });
+    const w = makeWorkspace({ extraYaml: `metrics:\n  listen: 127.0.0.1:${port}\naudit:\n  interval: 300ms\n  full_interval: 2s\n` });
     const rnd = prng(43);
     writeFileSync(join(w.opaDir, 'opa.log'), Array.from({ length: 8 }, (_, i) => decisionLine(i, rnd)).map((l) => `${l}\n`).join(''));
     const d = startDaemon(w);
     try {
       await waitFor(() => storedDecisions(w.storeDir).length === 8, '8 decisions');
       await waitFor(() => logsWith(d, 'Integrity audit passed').some((l) => JSON.stringify(l.streams) === '[{"stream":"opa","entries":8}]'), 'an audit that saw all 8 entries');
+      // Between full passes, passes read only new objects and continue the verified state.
+      await waitFor(() => logsWith(d, 'Integrity audit passed (new objects)').some((l) => l.full === false && JSON.stringify(l.streams) === '[{"stream":"opa","entries":8}]'), 'an incremental pass');
       let page = (await get(port, '/metrics')).body;
       assert.equal(sample(page, 'tailseal_audit_ok', { sink: 'local' }), 1);
       assert.equal(sample(page, 'tailseal_audit_entries', { sink: 'local', stream: 'opa' }), 8);
@@ -182,6 +184,7 @@ describe('metrics and health endpoints', () => {
       assert.equal(failed.level, 50);
       assert.equal(failed.code, 'ENTRY_ALTERED');
       assert.equal(failed.sink, 'local');
+      assert.equal(failed.full, true, 'an object changed after it was audited is found by the full pass');
       page = (await get(port, '/metrics')).body;
       assert.equal(sample(page, 'tailseal_audit_ok', { sink: 'local' }), 0);
     } finally {

@@ -18,7 +18,7 @@ describe('integrity audit', () => {
       },
     };
     const verdicts: unknown[] = [];
-    const auditor = new Auditor(() => [{ name: 'slow', reader: () => slow, upTo: () => new Map() }], () => [], 60_000, createLogger('silent'), (r) => verdicts.push(r));
+    const auditor = new Auditor(() => [{ name: 'slow', reader: () => slow, upTo: () => new Map() }], () => [], 60_000, 60_000, createLogger('silent'), (r: unknown) => verdicts.push(r));
     const pass = auditor.runOnce();
     await new Promise((r) => setTimeout(r, 30));
     const t0 = Date.now();
