@@ -178,13 +178,15 @@ describe('deploy/kubernetes', () => {
         }
       });
 
-      it("probes dial metrics.listen: /healthz for liveness, a health path for readiness", () => {
+      it("probes dial metrics.listen: /readyz to start, /healthz for liveness, a health path for readiness", () => {
         const c = podConfig(v);
         assert.equal(c.metrics.enabled, true);
         const { host, port } = parseListen(c.metrics.listen);
         assert.ok(host === '0.0.0.0' || host === '::', `the kubelet probes the pod IP, so metrics.listen must not be loopback (${c.metrics.listen})`);
         assert.equal(v.tailseal.livenessProbe.httpGet.path, '/healthz');
         assert.equal(probePort(v.tailseal, v.tailseal.livenessProbe), port);
+        assert.equal(v.tailseal.startupProbe.httpGet.path, '/readyz');
+        assert.equal(probePort(v.tailseal, v.tailseal.startupProbe), port);
         assert.ok(['/healthz', '/readyz'].includes(v.tailseal.readinessProbe.httpGet.path));
         assert.equal(probePort(v.tailseal, v.tailseal.readinessProbe), port);
         // The trade-off is documented beside the readiness probe.
