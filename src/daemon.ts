@@ -119,7 +119,7 @@ export class Daemon implements BatchConsumer {
   /** What the scraped gauges read: the outbox, files, sinks and checkpoints as they are now. */
   private metricsView(): MetricsView {
     return {
-      outbox: () => ({ bytes: this.store.outboxBytes(), objects: this.store.objectsAfter(0), limitBytes: this.config.outbox.max_bytes, backpressure: this.backpressure }),
+      outbox: () => ({ bytes: this.store.outboxBytes(), objects: this.store.objectsAfter(0), entries: this.store.outboxEntries(), limitBytes: this.config.outbox.max_bytes, backpressure: this.backpressure }),
       fileLag: () => [...this.sources].flatMap(([input, src]) => (src.lag?.() ?? []).map((f) => ({ input, ...f }))),
       sinks: () => {
         const parked = this.store.listParked();

@@ -6,7 +6,7 @@ import { VERSION } from '../version.js';
 
 /** What the gauges read at scrape time (implemented by the daemon). */
 export interface MetricsView {
-  outbox(): { bytes: number; objects: number; limitBytes: number; backpressure: boolean };
+  outbox(): { bytes: number; objects: number; entries: number; limitBytes: number; backpressure: boolean };
   /** Per open file: bytes between the committed offset and the file's end. */
   fileLag(): { input: string; path: string; bytes: number }[];
   sinks(): { sink: string; parked: number; cursorLagObjects: number }[];
@@ -38,6 +38,7 @@ export class Metrics {
     new Gauge({ name: 'tailseal_build_info', help: 'Version of tailseal and Node.js; always 1.', labelNames: ['version', 'node'], registers: [this.registry] }).set({ version: VERSION, node: process.version }, 1);
     this.scraped('tailseal_outbox_bytes', 'Sealed bytes waiting in the outbox for sinks.', [], () => [[{}, view.outbox().bytes]]);
     this.scraped('tailseal_outbox_objects', 'Signed objects waiting in the outbox.', [], () => [[{}, view.outbox().objects]]);
+    this.scraped('tailseal_outbox_entries', 'Sealed entries waiting in the outbox (signed or not yet).', [], () => [[{}, view.outbox().entries]]);
     this.scraped('tailseal_outbox_limit_bytes', 'outbox.max_bytes: reading pauses at this size.', [], () => [[{}, view.outbox().limitBytes]]);
     this.scraped('tailseal_backpressure', '1 while reading is paused because the outbox is full.', [], () => [[{}, view.outbox().backpressure ? 1 : 0]]);
     this.scraped('tailseal_file_lag_bytes', 'Bytes of an open file not sealed yet (its size minus the committed offset).', ['input', 'path'], () => view.fileLag().map((f) => [{ input: f.input, path: f.path }, f.bytes]));

@@ -140,6 +140,8 @@ export const SQL_INSERT_OBJECT = 'INSERT INTO objects (stream, first_seq, size, 
 export const SQL_NEXT_OBJECT = 'SELECT id, stream, first_seq, size, note, bytes, created_at FROM objects WHERE id > ? ORDER BY id LIMIT 1';
 export const SQL_LIST_OBJECTS = 'SELECT id, stream, first_seq, size, bytes FROM objects ORDER BY id';
 export const SQL_OBJECTS_UP_TO = 'SELECT id, stream, first_seq, size, bytes FROM objects WHERE id <= ? ORDER BY id';
+/** Entries in signed objects still waiting for a sink. */
+export const SQL_OUTBOX_OBJECT_ENTRIES = 'SELECT COALESCE(SUM(size - first_seq), 0) FROM objects';
 export const SQL_DELETE_OBJECT = 'DELETE FROM objects WHERE id = ?';
 
 export const SQL_DEDUPE_SEEN = 'SELECT 1 AS seen FROM dedupe_keys WHERE stream = ? AND key = ?';

@@ -338,6 +338,12 @@ export class StateStore {
     return (this.q(Q.SQL_COUNT_OBJECTS_AFTER).get(id) as { n: number }).n;
   }
 
+  /** Entries waiting for sinks: in signed objects, and sealed since each stream's last checkpoint. */
+  outboxEntries(): number {
+    const signed = this.q(Q.SQL_OUTBOX_OBJECT_ENTRIES).pluck().get() as number;
+    return signed + this.listStreams().reduce((n, s) => n + (s.nextSeq - s.checkpointedSize), 0);
+  }
+
   /** Periodic upkeep: returns free pages to the filesystem so the file does not keep its peak size. */
   vacuumStep(): void {
     this.db.exec(Q.SQL_INCREMENTAL_VACUUM);

@@ -65,6 +65,7 @@ describe('metrics and health endpoints', () => {
       assert.equal(sample(page, 'tailseal_sink_parked_objects', { sink: 'local' }), 0);
       assert.equal(sample(page, 'tailseal_outbox_limit_bytes'), 64 * 1024 * 1024);
       assert.equal(sample(page, 'tailseal_backpressure'), 0);
+      assert.equal(sample(page, 'tailseal_outbox_entries'), 0, 'everything shipped');
       assert.equal(sample(page, 'tailseal_checkpoint_size', { stream: 'opa' }), 13, '12 decisions + 1 gap record');
       assert.ok(sample(page, 'tailseal_checkpoint_age_seconds', { stream: 'opa' })! < 60);
       assert.equal(sample(page, 'tailseal_build_info', { node: process.version }), 1);
@@ -102,6 +103,7 @@ describe('metrics and health endpoints', () => {
       assert.ok(sample(page, 'tailseal_sink_failures_total', { sink: 'collector', class: 'retryable' })! >= 1);
       assert.ok(sample(page, 'tailseal_sink_retries_total', { sink: 'collector' })! >= 1);
       assert.ok(sample(page, 'tailseal_sink_cursor_lag_objects', { sink: 'collector' })! >= 1);
+      assert.equal(sample(page, 'tailseal_outbox_entries'), 5, 'the 5 decisions wait for the collector');
       assert.equal((await get(port, '/healthz')).status, 200, 'alive although not ready');
       // The collector comes up: ready again once it has everything.
       const srv = createServer((sock) => {
