@@ -5,7 +5,7 @@ import { appendFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decisionLine, otherLine, prng } from '../../src/cli/opa-sample.js';
-import { type DaemonProc, type Workspace, cli, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import { type DaemonProc, type Workspace, cli, killDaemon, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
 
 describe('pipeline: tail -> seal -> file sink -> verify', () => {
   let w: Workspace;
@@ -79,6 +79,8 @@ describe('pipeline: tail -> seal -> file sink -> verify', () => {
   });
 
   it('resumes after a restart without re-sealing anything', async () => {
+    // If the first case failed midway, its daemon may still run: never two on one state.
+    if (d && d.child.exitCode === null && d.child.signalCode === null) await killDaemon(d);
     appendFileSync(file(), decisionLine(200, rnd) + '\n');
     d = startDaemon(w);
     await waitFor(() => storedDecisions(w.storeDir).length === 23, 'the new decision after restart');
