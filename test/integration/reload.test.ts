@@ -140,3 +140,57 @@ describe('config reload (SIGHUP)', () => {
     });
   }
 });
+
+describe('config changed while tailseal was stopped', () => {
+  for (const unmatched of ['finish', 'drop'] as const) {
+    it(`a file the new glob no longer matches is ${unmatched === 'finish' ? 'read to its end' : 'closed with an out_of_scope gap record'} at start (unmatched: ${unmatched})`, async () => {
+      const w = makeWorkspace();
+      const a = join(w.opaDir, 'a.log');
+      const b = join(w.opaDir, 'b.log');
+      writeFileSync(a, text(lines(0, 4, 21)));
+      writeFileSync(b, text(lines(100, 4, 22)));
+      writeFileSync(w.configFile, readFileSync(w.configFile, 'utf8').replace('    poll_interval: 50ms', `    poll_interval: 50ms\n    unmatched: ${unmatched}`));
+      let d = startDaemon(w);
+      try {
+        await waitFor(() => storedDecisions(w.storeDir).length === 8, '8 decisions');
+      } finally {
+        assert.equal(await stopDaemon(d), 0);
+      }
+      // While stopped: b.log grows, and the glob is narrowed to a.log.
+      const unread = lines(200, 6, 23);
+      appendFileSync(b, text(unread));
+      writeFileSync(w.configFile, readFileSync(w.configFile, 'utf8').replace(`paths: ["${join(w.opaDir, '*.log')}"]`, `paths: ["${a}"]`));
+      d = startDaemon(w);
+      try {
+        if (unmatched === 'finish') {
+          await waitFor(() => unread.every((l) => storedDecisions(w.storeDir).includes(l)), 'the lines b.log got while stopped');
+          // Read to its end and quiet for rotate_wait: finished for good.
+          await waitFor(() => logsWith(d, 'Finished rotated file.').some((l) => l.path === b), 'b.log finished');
+        }
+        else await waitFor(() => storeEntries(w.storeDir).some((e) => e.kind === 'gap' && e.source === b), 'the gap record for b.log');
+        await waitFor(() => logsWith(d, 'File no longer matches the input').length === 1, 'the log line');
+      } finally {
+        assert.equal(await stopDaemon(d), 0);
+      }
+      const stored = storedDecisions(w.storeDir);
+      assert.equal(new Set(stored).size, stored.length, 'nothing twice');
+      const gaps = storeEntries(w.storeDir).filter((e) => e.kind === 'gap').map((e) => ({ source: e.source, offset: e.offset, ...(JSON.parse(Buffer.from(e.payload).toString()) as { reason: string; length: number }) }));
+      if (unmatched === 'finish') assert.deepEqual(gaps, []);
+      else {
+        assert.deepEqual(gaps.map((g) => [g.source, g.reason, g.offset, g.length]), [[b, 'out_of_scope', Buffer.byteLength(text(lines(100, 4, 22))), Buffer.byteLength(text(unread))]]);
+        assert.ok(unread.every((l) => !stored.includes(l)));
+      }
+      // Settled once: a further start reports nothing more.
+      d = startDaemon(w);
+      try {
+        await waitFor(() => logsWith(d, 'tailseal running.').length > 0, 'the third start');
+        await new Promise((r) => setTimeout(r, 500));
+        assert.equal(logsWith(d, 'File no longer matches the input').length, 0);
+      } finally {
+        assert.equal(await stopDaemon(d), 0);
+      }
+      assert.equal(verifyStore(w).status, 0);
+      w.cleanup();
+    });
+  }
+});

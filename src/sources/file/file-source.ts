@@ -13,7 +13,7 @@ import type { BatchConsumer, FilePlacement, Source, StateLossPolicy, TrailPositi
 import { placeAfterStateLoss } from './resume.js';
 import { gapRecord } from './gap.js';
 import { recoverGeneration, unfinished } from './recover.js';
-import { type FileRegistry, type ListedFile, donePath, isDone } from './registry.js';
+import { type FileRegistry, type KnownFile, type ListedFile, donePath, isDone } from './registry.js';
 import { FileTail, type TailOptions } from './tail.js';
 
 export interface FileSourceOptions extends TailOptions {
@@ -224,7 +224,9 @@ export class FileSource implements Source {
    */
   private async recover(): Promise<void> {
     if (this.recovering?.length === 0) return;
-    this.recovering ??= unfinished(this.deps, this.name, (p) => this.matches(p));
+    // Every unfinished generation of this input: those its globs no longer match (the config
+    // changed while tailseal was stopped) are settled by `unmatched`, like on a reload.
+    this.recovering ??= unfinished(this.deps, this.name, () => true);
     const later: ListedFile[] = [];
     for (const listed of this.recovering) {
       if (this.closed) return;
@@ -232,6 +234,10 @@ export class FileSource implements Source {
       const row = this.deps.registry.findFile(listed.ident);
       if (!row || row.id !== listed.id || isDone(row.path)) continue;
       if (this.openTails().some((t) => t.ident === row.ident)) continue; // being read: the tail carries on
+      if (!this.matches(row.path)) {
+        if (!(await this.settleOutOfScope(row))) later.push(listed);
+        continue;
+      }
       const r = await recoverGeneration(row, this.opts, this.deps, this.live.size + this.retired.length < this.opts.maxOpenFiles);
       // Still at its path: kept until discovery has opened it, as it may be renamed away before.
       if (r.kind === 'later' || r.kind === 'here') later.push(listed);
@@ -242,6 +248,45 @@ export class FileSource implements Source {
       }
     }
     this.recovering = later;
+  }
+
+  /**
+   * An unfinished generation whose path the input's globs no longer match: found (at its path,
+   * or renamed beside it) it is read to its end (`unmatched: finish`) or its unread bytes are
+   * sealed as an out_of_scope gap record (`drop`); gone, recover.ts seals its gap record.
+   * Returns false to be tried again later (outbox full, no descriptor free).
+   */
+  private async settleOutOfScope(row: KnownFile): Promise<boolean> {
+    const canOpen = this.live.size + this.retired.length < this.opts.maxOpenFiles;
+    let tail: FileTail | null = null;
+    if ((await FileTail.statOf(row.path))?.ident === row.ident) {
+      if (!canOpen) return false;
+      const t = await FileTail.resume(row.path, row.path, row, this.opts, this.deps);
+      if (t === 'blocked') return false;
+      tail = t;
+    }
+    if (!tail) {
+      const r = await recoverGeneration(row, this.opts, this.deps, canOpen);
+      if (r.kind === 'later') return false;
+      if (r.kind === 'sealed') return true; // gone: its gap record is sealed
+      if (r.kind === 'here') {
+        // Still at its path but with other first bytes (truncated and rewritten while stopped):
+        // what it held past the offset is unknowable; say so and finish the generation.
+        const gap = gapRecord(row.path, row.offset, 'truncated_unread', { length: null, atLeast: 0 }, { ident: row.ident, fingerprint: row.fingerprint, fpLen: row.fpLen });
+        return this.deps.consumer.commit({ input: this.name, stream: this.opts.stream, records: [gap], position: { fileId: row.id, offset: row.offset, path: donePath(row.path) }, counters: { gap_truncated_unread: 1 } });
+      }
+      tail = r.tail;
+    }
+    const mode = this.opts.unmatched;
+    this.deps.log.info({ input: this.name, path: row.path, offset: tail.position, unmatched: mode }, mode === 'drop' ? 'File no longer matches the input\'s paths (config changed while tailseal was stopped); sealing its unread bytes as a gap record.' : 'File no longer matches the input\'s paths (config changed while tailseal was stopped); reading it to its end.');
+    if (mode === 'finish') {
+      tail.retiredAt = Date.now();
+      this.retired.push(tail);
+      return true;
+    }
+    const done = await tail.dropRest();
+    await tail.close();
+    return done;
   }
 
   private openTails(): FileTail[] {
