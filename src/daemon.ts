@@ -98,6 +98,8 @@ export class Daemon implements BatchConsumer {
   private readonly metrics: Metrics;
   private status: StatusServer | null = null;
   private auditor: Auditor | null = null;
+  /** Inputs whose start failed at a reload, with why: not running, shown by /readyz, retried at the next reload. */
+  private readonly inputErrors = new Map<string, string>();
   /** The last commit's failure (null after a success): /readyz reports it. */
   private commitError: string | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -138,6 +140,7 @@ export class Daemon implements BatchConsumer {
   private readiness(): Record<string, Check> {
     const checks: Record<string, Check> = { state_db: this.commitError === null ? { ok: true } : { ok: false, detail: `last commit failed: ${this.commitError}` } };
     for (const [name, src] of this.sources) checks[`input ${name}`] = src.health?.() ?? { ok: true };
+    for (const [name, err] of this.inputErrors) checks[`input ${name}`] = { ok: false, detail: `not running: ${err}` };
     const limit = this.config.metrics.sink_failing_after;
     for (const [name, { shipper }] of this.sinks) {
       const ms = shipper?.failingForMs() ?? 0;
@@ -159,7 +162,7 @@ export class Daemon implements BatchConsumer {
         .map(([name, u]) => ({
           name,
           reader: () => u.sink.reader!(),
-          upTo: () => new Map([...(u.shipper?.acknowledgedSizes() ?? new Map<string, number>())].map(([stream, size]) => [`${this.config.origin}/${stream}`, size])),
+          upTo: () => new Map([...this.store.unackedStarts(name)].map(([stream, first]) => [`${this.config.origin}/${stream}`, first])),
         }));
     this.auditor = new Auditor(targets, () => this.trustedKeys(), a.interval, a.full_interval, this.opts.log.child({ component: 'audit' }), (r) => this.metrics.audited(r.sink, r.ok, r.streams));
     this.auditor.start(Math.min(a.interval, 60_000));
@@ -290,7 +293,8 @@ export class Daemon implements BatchConsumer {
       const problems = reloadProblems(this.config, next);
       if (problems.length > 0) throw new TailsealError('CONFIG_INVALID', problems.join('\n'));
       const sinks = diffNamed(this.config.sinks, next.sinks);
-      const inputs = diffNamed(this.config.inputs, next.inputs);
+      // An input whose start failed at an earlier reload is not running: it counts as new again.
+      const inputs = diffNamed(this.config.inputs.filter((i) => !this.inputErrors.has(i.name)), next.inputs);
       // New and changed sinks are built and started first: one that is misconfigured (no
       // Object Lock, unwritable directory) stops the reload before anything running changed.
       const built = new Map<string, { sink: Sink; started: boolean }>();
@@ -328,13 +332,25 @@ export class Daemon implements BatchConsumer {
       }
       // pino's child loggers keep the level they were made with: a new level needs a restart.
       if (next.log.level !== before.log.level) this.log.warn({ level: before.log.level, requested: next.log.level }, 'log.level changes take effect at the next restart.');
+      for (const ic of inputs.removed) this.inputErrors.delete(ic.name);
+      const failed: string[] = [];
       for (const ic of [...inputs.added, ...inputs.changed]) {
         if (ic.mask) this.maskers.set(ic.name, new Masker(ic.mask));
         const src = this.createSource(ic);
-        this.sources.set(ic.name, src);
-        await src.start();
+        try {
+          await src.start();
+          this.sources.set(ic.name, src);
+          this.inputErrors.delete(ic.name);
+        } catch (err) {
+          // Not running (e.g. its listen port is taken): /readyz says so, the next reload retries
+          // it, and the other inputs start. Its files and offsets wait in the state database.
+          await src.close().catch(() => undefined);
+          this.inputErrors.set(ic.name, errorMessage(err));
+          failed.push(`input ${ic.name}: ${errorMessage(err)}`);
+        }
       }
       if (this.backpressure) this.onAck();
+      if (failed.length > 0) throw new TailsealError('CONFIG_INVALID', `reload applied, but ${failed.length === 1 ? 'an input' : 'inputs'} could not start: ${failed.join('; ')}; fix the config and reload again`);
       return { inputs, sinks };
     };
     const result = this.reloading.then(run, run);

@@ -71,10 +71,6 @@ export class Shipper {
   private notBefore = 0;
   /** When the current run of failed deliveries began (null after a success). */
   private failingSince: number | null = null;
-  /** Stream and size of each object in flight, to know how far each stream is acknowledged. */
-  private readonly spans = new Map<number, { stream: string; size: number }>();
-  /** Per stream, the tree size up to which this sink has acknowledged every object (this run). */
-  private readonly ackedSizes = new Map<string, number>();
 
   constructor(
     private readonly sink: Sink,
@@ -101,14 +97,6 @@ export class Shipper {
   failingForMs(now = Date.now()): number {
     if (this.failingSince === null || this.caughtUp()) return 0;
     return now - this.failingSince;
-  }
-
-  /**
-   * Per stream, how far this sink holds every object (as acknowledged since this process
-   * started): an audit ignores objects beyond it, which may still be in flight out of order.
-   */
-  acknowledgedSizes(): ReadonlyMap<string, number> {
-    return this.ackedSizes;
   }
 
   /** Whether this sink has every object the outbox holds. */
@@ -138,7 +126,6 @@ export class Shipper {
       if (obj) {
         next = obj.id;
         this.inFlight.push(obj.id);
-        this.spans.set(obj.id, { stream: obj.stream, size: obj.size });
         const t: Promise<void> = this.deliver(obj).finally(() => tasks.delete(t));
         tasks.add(t);
         continue;
@@ -274,9 +261,6 @@ export class Shipper {
     while (this.inFlight.length > 0 && this.stored.has(this.inFlight[0]!)) {
       last = this.inFlight.shift()!;
       this.stored.delete(last);
-      const span = this.spans.get(last);
-      this.spans.delete(last);
-      if (span) this.ackedSizes.set(span.stream, Math.max(this.ackedSizes.get(span.stream) ?? 0, span.size));
     }
     if (last === undefined) return;
     // One transaction: cursor to `last`, and objects every sink now has leave the outbox.

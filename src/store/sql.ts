@@ -140,6 +140,8 @@ export const SQL_INSERT_OBJECT = 'INSERT INTO objects (stream, first_seq, size, 
 export const SQL_NEXT_OBJECT = 'SELECT id, stream, first_seq, size, note, bytes, created_at FROM objects WHERE id > ? ORDER BY id LIMIT 1';
 export const SQL_LIST_OBJECTS = 'SELECT id, stream, first_seq, size, bytes FROM objects ORDER BY id';
 export const SQL_OBJECTS_UP_TO = 'SELECT id, stream, first_seq, size, bytes FROM objects WHERE id <= ? ORDER BY id';
+/** Per stream, where the first object a sink has not acknowledged begins (after its cursor). */
+export const SQL_UNACKED_STARTS = 'SELECT stream, MIN(first_seq) AS first FROM objects WHERE id > ? GROUP BY stream';
 /** Entries in signed objects still waiting for a sink. */
 export const SQL_OUTBOX_OBJECT_ENTRIES = 'SELECT COALESCE(SUM(size - first_seq), 0) FROM objects';
 export const SQL_DELETE_OBJECT = 'DELETE FROM objects WHERE id = ?';

@@ -338,6 +338,16 @@ export class StateStore {
     return (this.q(Q.SQL_COUNT_OBJECTS_AFTER).get(id) as { n: number }).n;
   }
 
+  /**
+   * Per stream, the seq where the first object `sink` has not acknowledged begins: the sink holds
+   * every object below it (its cursor only moves over a contiguous prefix); above it, objects
+   * may be stored out of order while in flight. Streams with nothing waiting are absent.
+   */
+  unackedStarts(sink: string): Map<string, number> {
+    const rows = this.q(Q.SQL_UNACKED_STARTS).all(this.cursor(sink)) as { stream: string; first: number }[];
+    return new Map(rows.map((r) => [r.stream, r.first]));
+  }
+
   /** Entries waiting for sinks: in signed objects, and sealed since each stream's last checkpoint. */
   outboxEntries(): number {
     const signed = this.q(Q.SQL_OUTBOX_OBJECT_ENTRIES).pluck().get() as number;

@@ -3,10 +3,11 @@
 // files an input no longer covers are finished or dropped (with a gap record) as configured.
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decisionLine, prng } from '../../src/cli/opa-sample.js';
-import { type DaemonProc, type Workspace, cli, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import { type DaemonProc, type Workspace, cli, freePort, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
 
 function lines(from: number, n: number, seed: number): string[] {
   const rnd = prng(seed);
@@ -44,6 +45,32 @@ describe('config reload (SIGHUP)', () => {
       assert.equal(await stopDaemon(d), 0);
     }
     assert.equal(verifyStore(w).status, 0);
+    w.cleanup();
+  });
+
+  it('an input that cannot start on reload (port taken) is reported by the reload and /readyz, and started by the next reload', async () => {
+    const metricsPort = await freePort();
+    const upPort = await freePort();
+    const w = makeWorkspace({ extraYaml: `metrics:\n  listen: 127.0.0.1:${metricsPort}\n` });
+    writeFileSync(join(w.opaDir, 'opa.log'), text(lines(0, 3, 30)));
+    const blocker = createServer();
+    await new Promise<void>((res) => blocker.listen(upPort, '127.0.0.1', () => res()));
+    const d = startDaemon(w);
+    const up = `  - name: up\n    type: opa_service\n    listen: 127.0.0.1:${upPort}\n`;
+    const readyz = async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).text();
+    try {
+      await waitFor(() => storedDecisions(w.storeDir).length === 3, '3 decisions');
+      const failed = await reload(w, d, (y) => y.replace('checkpoint:\n', `${up}checkpoint:\n`), 'Reload failed');
+      assert.match(String(failed.err), /input up: .*EADDRINUSE/);
+      assert.match(await readyz(), /^FAIL input up: not running: .*EADDRINUSE/m);
+      await new Promise((r) => blocker.close(r));
+      const done = await reload(w, d, (y) => y, 'Config reloaded.');
+      assert.deepEqual(done.inputs, { added: ['up'], removed: [], changed: [] }, 'the same config again starts it');
+      assert.match(await readyz(), /^ok input up$/m);
+    } finally {
+      blocker.close();
+      assert.equal(await stopDaemon(d), 0);
+    }
     w.cleanup();
   });
 

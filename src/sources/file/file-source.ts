@@ -11,7 +11,7 @@ import type { InputConfig } from '../../config/schema.js';
 import { errorMessage } from '../../errors.js';
 import type { BatchConsumer, FilePlacement, Source, StateLossPolicy, TrailPositions } from '../source.js';
 import { placeAfterStateLoss } from './resume.js';
-import { gapRecord } from './gap.js';
+import { gapRecord, sealLostGeneration } from './gap.js';
 import { recoverGeneration, unfinished } from './recover.js';
 import { type FileRegistry, type KnownFile, type ListedFile, donePath, isDone } from './registry.js';
 import { FileTail, type TailOptions } from './tail.js';
@@ -272,8 +272,7 @@ export class FileSource implements Source {
       if (r.kind === 'here') {
         // Still at its path but with other first bytes (truncated and rewritten while stopped):
         // what it held past the offset is unknowable; say so and finish the generation.
-        const gap = gapRecord(row.path, row.offset, 'truncated_unread', { length: null, atLeast: 0 }, { ident: row.ident, fingerprint: row.fingerprint, fpLen: row.fpLen });
-        return this.deps.consumer.commit({ input: this.name, stream: this.opts.stream, records: [gap], position: { fileId: row.id, offset: row.offset, path: donePath(row.path) }, counters: { gap_truncated_unread: 1 } });
+        return sealLostGeneration(row, 'truncated_unread', this.opts, this.deps.consumer);
       }
       tail = r.tail;
     }

@@ -1,7 +1,8 @@
 // Gap records: data that cannot be sealed (over-long line, truncated before it was read, a
 // fragment left when a file went away) is stated inside the trail instead of skipped silently.
 import { toHex } from '../../seal/hash.js';
-import type { SourceRecord } from '../source.js';
+import type { BatchConsumer, SourceRecord } from '../source.js';
+import { type KnownFile, donePath } from './registry.js';
 
 export type GapReason = 'line_too_long' | 'truncated_unread' | 'partial_line_at_close' | 'deleted_unread' | 'rotated_unread' | 'out_of_scope';
 
@@ -55,4 +56,15 @@ export function utf8Prefix(bytes: Buffer): string {
     if (end - i < need) end = i;
   }
   return bytes.subarray(0, end).toString('utf8');
+}
+
+/**
+ * Seals the loss of a generation whose content is gone (rotated away, deleted, truncated or
+ * replaced while tailseal was not reading it): one gap record of unknown length from its saved
+ * offset, committed together with the "finished" mark on its row, so it is reported once.
+ * False when the outbox refused it (try again later).
+ */
+export function sealLostGeneration(row: KnownFile, reason: GapReason, to: { input: string; stream: string }, consumer: BatchConsumer): boolean {
+  const gap = gapRecord(row.path, row.offset, reason, { length: null, atLeast: 0 }, { ident: row.ident, fingerprint: row.fingerprint, fpLen: row.fpLen });
+  return consumer.commit({ input: to.input, stream: to.stream, records: [gap], position: { fileId: row.id, offset: row.offset, path: donePath(row.path) }, counters: { [`gap_${reason}`]: 1 } });
 }

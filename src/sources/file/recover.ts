@@ -4,8 +4,8 @@
 // and a gap record says so. Nothing tailseal had started is dropped without a trace.
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { gapRecord } from './gap.js';
-import { type KnownFile, type ListedFile, donePath, isDone } from './registry.js';
+import { sealLostGeneration } from './gap.js';
+import { type KnownFile, type ListedFile, isDone } from './registry.js';
 import { FileTail, type TailDeps, type TailOptions } from './tail.js';
 
 /** What became of one unfinished generation. */
@@ -43,9 +43,7 @@ export async function recoverGeneration(row: KnownFile, opts: TailOptions, deps:
   // one that leads nowhere was deleted. Either way nothing says how much was left unread.
   const reason = now ? 'rotated_unread' : 'deleted_unread';
   deps.log.warn({ path: row.path, ident: row.ident, offset: row.offset, reason }, 'A file tailseal had not finished reading is gone (rotated or deleted while it was stopped); sealing a gap record.');
-  const gap = gapRecord(row.path, row.offset, reason, { length: null, atLeast: 0 }, { ident: row.ident, fingerprint: row.fingerprint, fpLen: row.fpLen });
-  const ok = deps.consumer.commit({ input: opts.input, stream: opts.stream, records: [gap], position: { fileId: row.id, offset: row.offset, path: donePath(row.path) }, counters: { [`gap_${reason}`]: 1 } });
-  return ok ? { kind: 'sealed' } : { kind: 'later' };
+  return sealLostGeneration(row, reason, opts, deps.consumer) ? { kind: 'sealed' } : { kind: 'later' };
 }
 
 /** Files beside `row.path` (or its symlink's target) with the generation's (device, inode). */

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { BatchConsumer, SourceRecord } from '../source.js';
 import { classifyLine } from './classify.js';
 import { type LogFormat, LineDecoder, kubernetesMeta } from './container.js';
-import { type GapFile, gapRecord, utf8Prefix } from './gap.js';
+import { type GapFile, gapRecord, sealLostGeneration, utf8Prefix } from './gap.js';
 import { equalBytes } from '../../seal/hash.js';
 import { FINGERPRINT_BYTES, fingerprintOf, headMatches, identify, readHead, readRange } from './identity.js';
 import { type FileRegistry, type KnownFile, donePath, isDone } from './registry.js';
@@ -125,9 +125,7 @@ export class FileTail {
         // our offset is unknowable. The gap and "finished" commit together, so a crash before
         // the re-keying below does not report it twice.
         deps.log.warn({ path, ident, offset: known.offset }, 'File no longer holds what tailseal was reading (truncated or replaced while it was stopped); sealing a gap record and reading the new content from the start.');
-        const gap = gapRecord(known.path, known.offset, 'truncated_unread', { length: null, atLeast: 0 }, { ident, fingerprint: known.fingerprint, fpLen: known.fpLen });
-        const ok = deps.consumer.commit({ input: opts.input, stream: opts.stream, records: [gap], position: { fileId: known.id, offset: known.offset, path: donePath(known.path) }, counters: { gap_truncated_unread: 1 } });
-        if (!ok) return closed(fh, 'blocked');
+        if (!sealLostGeneration(known, 'truncated_unread', opts, deps.consumer)) return closed(fh, 'blocked');
       } else if (known) deps.log.info({ path, ident }, 'Inode reused by a new file; reading it from the start.');
       const fileId = deps.registry.upsertFile({ input: opts.input, ident, path, fingerprint, fpLen: head.length, offset: 0 }, known?.id);
       return new FileTail(fh, opts, deps, { path, realPath, ident, fileId, offset: 0, fingerprint, fpLen: head.length, size });
