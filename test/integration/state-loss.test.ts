@@ -122,17 +122,20 @@ describe('lost state database (issue 8, case 13)', () => {
     const sizeBefore = readdirSync(w.opaDir).length; // one file
     const skipped = lines(400, 6, 8).map((l) => `${l}\n`).join('');
     const posAfterTen = Buffer.byteLength(lines(0, 10, 7).map((l) => `${l}\n`).join(''));
-    appendFileSync(log, skipped);
+    // OPA is half-way through writing a line when tailseal starts: that line is read whole.
+    const [writing] = lines(450, 1, 10);
+    appendFileSync(log, skipped + writing!.slice(0, 40));
     const d = startDaemon(w);
     try {
       await waitFor(() => logsWith(d, 'tailseal running.').length > 0, 'start');
-      appendFileSync(log, lines(500, 3, 9).map((l) => `${l}\n`).join(''));
-      await waitFor(() => storedDecisions(w.storeDir).length >= 13, '13 decisions');
+      appendFileSync(log, writing!.slice(40) + '\n' + lines(500, 3, 9).map((l) => `${l}\n`).join(''));
+      await waitFor(() => storedDecisions(w.storeDir).length >= 14, '14 decisions');
     } finally {
       assert.equal(await stopDaemon(d), 0);
     }
     assert.equal(sizeBefore, 1);
-    assert.equal(storedDecisions(w.storeDir).length, 13, 'the 6 lines present at start are not sealed');
+    assert.equal(storedDecisions(w.storeDir).length, 14, 'the 6 lines present at start are not sealed');
+    assert.ok(storedDecisions(w.storeDir).includes(writing!), 'the line being written at start, whole');
     const resets = stateResets(w);
     assert.deepEqual(resets[0]!.files.map((f) => [f.action, f.from, f.to]), [['skipped', posAfterTen, posAfterTen + Buffer.byteLength(skipped)]]);
     assert.equal(verifyStore(w).status, 0);

@@ -35,6 +35,14 @@ async function confirmedPosition(fh: import('node:fs/promises').FileHandle, last
   return typeof sealed === 'string' && sealed !== '' && id(line) === sealed ? last.offset + nl + 1 : null;
 }
 
+/** The offset just past the last "\n" before `size` (within a line's length), else `size`. */
+async function endOfLastLine(fh: import('node:fs/promises').FileHandle, size: number, maxLineBytes: number): Promise<number> {
+  const window = Math.min(size, maxLineBytes + 1);
+  const bytes = await readRange(fh, size - window, window);
+  const nl = bytes.lastIndexOf(0x0a);
+  return nl < 0 ? size : size - window + nl + 1;
+}
+
 /**
  * Registers each file in `paths` at the offset the policy gives it and returns what was decided,
  * for the sealed state-reset record. `chain_tail`: just past the trail's last line of the file,
@@ -58,8 +66,9 @@ export async function placeAfterStateLoss(paths: readonly string[], policy: Stat
       let offset: number;
       let placement: FilePlacement;
       if (policy === 'end_of_files') {
-        offset = size;
-        placement = { path, ident, action: 'skipped', from: confirmed ?? 0, to: size };
+        // After the last complete line: a line being written now is read whole, not cut.
+        offset = await endOfLastLine(fh, size, opts.maxLineBytes);
+        placement = { path, ident, action: 'skipped', from: confirmed ?? 0, to: offset };
       } else if (confirmed !== null) {
         offset = confirmed;
         placement = { path, ident, action: 'resumed', from: confirmed };
