@@ -26,13 +26,17 @@ const NODE_PREFIX = Uint8Array.of(RFC6962_NODE_HASH_PREFIX);
 const PRISTINE = nobleSha256.create();
 const SCRATCH = nobleSha256.create();
 
+// The digest is written into an array with an ArrayBuffer of its own, then copied out. noble's
+// digestInto takes a DataView of its output; a 32-byte `new Uint8Array` lives on V8's heap, and
+// asking for its .buffer moves it off the heap first: that alone was 8% of the backlog's CPU.
+const DIGEST = new Uint8Array(new ArrayBuffer(HASH_SIZE));
+
 // sha256 hashes the concatenation of `parts` incrementally, without copying them into one buffer.
 export function sha256(...parts: Uint8Array[]): Uint8Array {
   const h = PRISTINE._cloneInto(SCRATCH);
   for (const part of parts) h.update(part);
-  const out = new Uint8Array(HASH_SIZE);
-  h.digestInto(out);
-  return out;
+  h.digestInto(DIGEST);
+  return DIGEST.slice();
 }
 
 // hashLeaf is the RFC 9162 leaf hash SHA-256(0x00 || data).
