@@ -1,6 +1,8 @@
 // Which lines of an OPA log are decisions. OPA's console decision logger writes each decision as
 // one JSON object with "msg":"Decision Log" and "type":"openpolicyagent.org/decision_logs",
 // mixed with OPA's other JSON log lines on the same stream (v1/plugins/logs/plugin.go, logEvent).
+import { scanJsonObject } from './json-scan.js';
+
 export type LineClass = 'decision' | 'other' | 'malformed';
 
 export const DECISION_LOG_TYPE = 'openpolicyagent.org/decision_logs';
@@ -18,8 +20,21 @@ export interface Classified {
   reason?: SkipReason;
 }
 
+const DECISION: Classified = Object.freeze({ cls: 'decision' });
+const NOT_DECISION: Classified = Object.freeze({ cls: 'other', reason: 'not_decision' });
+
 /** Classifies one line (without its "\n"). Never throws. */
 export function classifyLine(line: Uint8Array): Classified {
+  // Fast path: an ASCII line scanned as JSON in place (json-scan.ts); whatever it is not sure
+  // of is decided by decoding and parsing below, which also names a defect.
+  const scan = scanJsonObject(line, TYPE_MARK, MSG_MARK);
+  if (scan === 'decision') return DECISION;
+  if (scan === 'other') return NOT_DECISION;
+  return classifyParsed(line);
+}
+
+/** The classifier by TextDecoder and JSON.parse: exact for every input, and the reference for the fast path. */
+export function classifyParsed(line: Uint8Array): Classified {
   const buf = Buffer.from(line.buffer, line.byteOffset, line.length);
   // Cheap pre-check: a line with neither marker cannot be a decision, but it must still be JSON
   // to count as OPA's own output rather than garbage.
@@ -38,8 +53,8 @@ export function classifyLine(line: Uint8Array): Classified {
     return { cls: 'malformed', reason: 'not_json' };
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return { cls: 'malformed', reason: 'not_object' };
-  if (!maybeDecision) return { cls: 'other', reason: 'not_decision' };
+  if (!maybeDecision) return NOT_DECISION;
   const o = obj as Record<string, unknown>;
-  if (o.type === DECISION_LOG_TYPE || o.msg === DECISION_LOG_MSG) return { cls: 'decision' };
-  return { cls: 'other', reason: 'not_decision' };
+  if (o.type === DECISION_LOG_TYPE || o.msg === DECISION_LOG_MSG) return DECISION;
+  return NOT_DECISION;
 }
