@@ -3,7 +3,7 @@
 // (store/state.ts) and only then adopts the new head, so a failed commit leaves nothing behind.
 import type { CompactRange } from './merkle.js';
 import { type Envelope, type RecordKind, envelopeLeafHash, nextChain } from './envelope.js';
-import { LineBatch, entryLineText, formatExtension } from './object.js';
+import { LineBatch, formatExtension } from './object.js';
 import { signCheckpoint } from './checkpoint.js';
 import type { NoteSigner } from './keys.js';
 
@@ -55,7 +55,7 @@ export function sealRecords(head: StreamHead, records: readonly SealRecord[], no
     const leaf = envelopeLeafHash(env);
     chain = nextChain(chain, leaf);
     edge.append(leaf);
-    batch.push(entryLineText(env, chain));
+    batch.pushEntry(env, chain);
     seq++;
   }
   const first = head.nextSeq;

@@ -156,6 +156,29 @@ describe('entry lines', () => {
     });
   }
 
+  it('escapes payload bytes exactly as JSON.stringify of the decoded text (every byte value, UTF-8, invalid UTF-8)', () => {
+    // The line is written from the payload's bytes (object.ts escapeAscii); this is the reference
+    // it replaced, the JSON.stringify of the whole entry in key order.
+    const reference = (e: Envelope, chain: Uint8Array) =>
+      JSON.stringify({ v: 1, kind: e.kind, stream: e.stream, seq: e.seq, sealed_at: e.sealedAt, source: e.source, offset: e.offset, ...(e.meta ? { meta: e.meta } : {}), payload: Buffer.from(e.payload).toString('utf8'), chain: toHex(chain) }) + '\n';
+    const payloads: Buffer[] = [];
+    for (let c = 0; c < 256; c++) payloads.push(Buffer.from([0x61, c, 0x62]));
+    payloads.push(utf8('{"u":"\u00fc\u20ac\u{1F600}","q":"\\"\\\\"}'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0xc3]), Buffer.alloc(0));
+    let x = 7;
+    for (let i = 0; i < 300; i++) {
+      const len = i % 50;
+      const b = Buffer.alloc(len);
+      for (let k = 0; k < len; k++) b[k] = (x = (x * 1103515245 + 12345) >>> 0) % (i % 3 === 0 ? 256 : 128);
+      payloads.push(b);
+    }
+    for (const payload of payloads) {
+      for (const e of [sample({ payload }), sample({ payload, source: '/var/log/ü "x"', meta: { a: '"', pod: 'p\u00e9' } })]) {
+        // (meta keys in sorted order, as entry lines keep them)
+        assert.equal(encodeEntryLine(e, CHAIN).toString('utf8'), reference(e, CHAIN), `payload ${payload.toString('hex')}`);
+      }
+    }
+  });
+
   it('ends every entry line with exactly one "\\n" and no raw control characters', () => {
     const line = encodeEntryLine(sample({ payload: utf8('a\r\u0000\tb') }), CHAIN).toString('utf8');
     assert.ok(line.endsWith('}\n'));
