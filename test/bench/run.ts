@@ -21,6 +21,8 @@ interface Row {
   decisions_per_s: number;
   mb_per_s: number;
   cpu_s_per_100k: number;
+  /** Share of that CPU spent in the kernel (reads, writes, fsyncs, copies). */
+  sys_pct?: number;
   peak_rss_mb: number;
   p50_ms?: number;
   p99_ms?: number;
@@ -40,13 +42,30 @@ const RATE = Number(flag('rate', '5000'));
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || '100');
 
 /** CPU seconds (user + system) and peak RSS (MB) of a live process, from /proc. */
-function procStats(pid: number): { cpu: number; rssMb: number; hwmMb: number } {
+function procStats(pid: number): { cpu: number; sys: number; rssMb: number; hwmMb: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const cpu = (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  const sys = Number(f[12]) / CLK_TCK;
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { cpu, rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+  return { cpu, sys, rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+}
+
+/** CPU seconds per thread name of a live process (BENCH_THREADS=1 prints it: main thread vs libuv pool vs GC). */
+function threadCpu(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+      const name = t === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[name] = +((out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / CLK_TCK).toFixed(2);
+    } catch {
+      // the thread ended between readdir and read
+    }
+  }
+  return out;
 }
 
 interface Bench {
@@ -68,7 +87,7 @@ function workspace(sinkYaml?: string): Bench {
     `state_dir: ${join(root, 'state')}
 origin: bench.tailseal/x
 signing: { key_file: ${join(root, 'key')} }
-inputs: [{ name: opa, type: file, paths: ["${b.opa}/*.log"] }]
+inputs: [{ name: opa, type: file, paths: ["${b.opa}/*.log"]${process.env.BENCH_INPUT_EXTRA ?? ""} }]
 sinks:
 ${sinkYaml ?? `  - { name: local, type: file, dir: ${b.store} }`}
 log: { level: warn }
@@ -123,7 +142,7 @@ class Progress {
 }
 
 /** Waits until `decisions` are sealed and the outbox is empty; samples the daemon meanwhile. */
-async function untilDone(c: ChildProcess, p: Progress, decisions: number, timeoutMs: number): Promise<{ ms: number; cpu: number; hwmMb: number }> {
+async function untilDone(c: ChildProcess, p: Progress, decisions: number, timeoutMs: number): Promise<{ ms: number; cpu: number; sys: number; hwmMb: number }> {
   const t0 = performance.now();
   let last = procStats(c.pid!);
   for (;;) {
@@ -133,7 +152,8 @@ async function untilDone(c: ChildProcess, p: Progress, decisions: number, timeou
     if (performance.now() - t0 > timeoutMs) throw new Error(`timed out: ${s.decisions}/${decisions} sealed, outbox ${s.outbox} bytes`);
     await sleep(20);
   }
-  return { ms: performance.now() - t0, cpu: last.cpu, hwmMb: last.hwmMb };
+  if (process.env.BENCH_THREADS === '1') console.error('CPU s by thread:', JSON.stringify(threadCpu(c.pid!)));
+  return { ms: performance.now() - t0, cpu: last.cpu, sys: last.sys, hwmMb: last.hwmMb };
 }
 
 function row(scenario: string, decisions: number, bytes: number, ms: number, cpu: number, hwmMb: number, extra: Partial<Row> = {}): Row {
@@ -152,7 +172,7 @@ async function backlog(name: string, sinkYaml?: (b: Bench) => string): Promise<R
   p.close();
   await stop(c);
   rmSync(b.root, { recursive: true, force: true });
-  return row(name, corpus.decisions, corpus.bytes, done.ms, done.cpu, done.hwmMb);
+  return row(name, corpus.decisions, corpus.bytes, done.ms, done.cpu, done.hwmMb, { sys_pct: Math.round((100 * done.sys) / done.cpu) });
 }
 
 async function httpBacklog(): Promise<Row> {
