@@ -306,6 +306,11 @@ export class StateStore {
     for (const o of done) if (o.size > o.first_seq) this.spool.remove(o.stream, o.first_seq);
   }
 
+  /** Resolves once the segments of acknowledged objects are deleted (they go in the background). */
+  segmentsRemoved(): Promise<void> {
+    return this.spool.removed();
+  }
+
   /** Holds an object for a sink until an operator re-queues it (`tailseal requeue`). */
   park(sink: string, objectId: number, code: string, reason: string): void {
     this.q(Q.SQL_PARK).run(sink, objectId, code, reason, Date.now());

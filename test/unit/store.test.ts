@@ -71,7 +71,7 @@ describe('state store', () => {
     store.close();
   });
 
-  it('checkpoints become objects; acks by every sink free the outbox', () => {
+  it('checkpoints become objects; acks by every sink free the outbox', async () => {
     const store = new StateStore(openDatabase(join(dir, 'c.db')));
     const head = store.loadStream('opa');
     const sealed = sealRecords(head, [rec('a'), rec('b'), rec('c')], 1000);
@@ -86,6 +86,7 @@ describe('state store', () => {
     assert.equal(store.nextObject(store.cursor('a')), undefined, 'sink a is done');
     assert.deepEqual(Buffer.concat(store.objectLines(obj)), sealed.data, 'kept until sink b has it too');
     store.ackObject('b', obj.id, sinks);
+    await store.segmentsRemoved();
     assert.equal(existsSync(segment('c.db', 0)), false, 'deleted once every sink has it');
     assert.equal(store.outboxBytes(), 0);
     store.close();
@@ -145,7 +146,7 @@ describe('outbox segments (crash recovery)', () => {
     store.close();
   });
 
-  it('acknowledging a heartbeat keeps the segment of the entries after it', () => {
+  it('acknowledging a heartbeat keeps the segment of the entries after it', async () => {
     const store = open('hb.db');
     commit(store, 2, 'a');
     const o1 = checkpoint(store);
@@ -153,6 +154,7 @@ describe('outbox segments (crash recovery)', () => {
     const lines = commit(store, 3, 'b');
     store.ackObject('s', o1.id, ['s']);
     store.ackObject('s', hb.id, ['s']);
+    await store.segmentsRemoved();
     assert.equal(existsSync(segment('hb.db', 0)), false, 'the acknowledged object is freed');
     assert.equal(statSync(segment('hb.db', 2)).size, lines.length, 'the open segment at 2 is kept');
     const o3 = checkpoint(store);
