@@ -64,6 +64,14 @@ export class FileTail {
   private readonly decoder: LineDecoder;
   /** The last bytes before `offset`, as read (in memory only; null when not known). */
   private tailCheck: Buffer | null = null;
+  /**
+   * The read of the next chunk, started just before the commit of the current one so the two
+   * overlap (the commit hashes and fsyncs on this thread while the pool reads). Only taken by the
+   * very next read and only at the position it was started for; anything else discards it.
+   */
+  private ahead: { pos: number; buf: Buffer; bytes: Promise<number> } | null = null;
+  /** The second read buffer, for `ahead`. */
+  private spare: Buffer | null = null;
   /** Malformed-line warnings: at most MALFORMED_WARNINGS per minute per file, then a summary. */
   private warnWindow = { start: 0, logged: 0, suppressed: 0 };
 
@@ -203,6 +211,8 @@ export class FileTail {
       this.lastSize = size;
       return 'more';
     }
+    // Bytes read ahead may be from before the truncation.
+    await this.dropAhead();
     // How much the truncation destroyed unread cannot be known: at least what we had seen past
     // the offset, plus whatever was written after our last look. So every truncation is a gap
     // record from the offset, of unknown length.
@@ -272,9 +282,42 @@ export class FileTail {
     return ok;
   }
 
+  /**
+   * Reads the chunk at `pos` into this.buf: the read started ahead when it was for `pos`, filled
+   * a buffer of today's size and found bytes (an empty one is read again: 'eof' must be current).
+   */
+  private async readChunk(pos: number): Promise<number> {
+    const a = this.ahead;
+    this.ahead = null;
+    if (a !== null) {
+      const n = await a.bytes;
+      if (a.pos === pos && n > 0 && a.buf.length === this.buf.length) {
+        this.spare = this.buf;
+        this.buf = a.buf;
+        return n;
+      }
+      this.spare = a.buf;
+    }
+    return (await this.fh.read(this.buf, 0, this.buf.length, pos)).bytesRead;
+  }
+
+  /** Starts reading the chunk at `pos` into the spare buffer (see `ahead`). */
+  private readAhead(pos: number): void {
+    const buf = this.spare !== null && this.spare.length === this.buf.length ? this.spare : Buffer.allocUnsafe(this.buf.length);
+    this.spare = null;
+    this.ahead = { pos, buf, bytes: this.fh.read(buf, 0, buf.length, pos).then((r) => r.bytesRead, () => 0) };
+  }
+
+  /** Forgets a read started ahead (the file changed under it); waits for it to finish. */
+  private async dropAhead(): Promise<void> {
+    const a = this.ahead;
+    this.ahead = null;
+    if (a !== null) await a.bytes;
+  }
+
   private async readOnce(): Promise<ReadResult> {
     const pos = this.longLineScan ?? this.offset;
-    const { bytesRead } = await this.fh.read(this.buf, 0, this.buf.length, pos);
+    const bytesRead = await this.readChunk(pos);
     if (bytesRead === 0) return 'eof';
     this.lastDataAt = Date.now();
     const data = this.buf.subarray(0, bytesRead);
@@ -348,6 +391,9 @@ export class FileTail {
     }
     counters.bytes_read = end - this.offset;
     const rel = end - this.offset;
+    // A full buffer means a backlog: read the next chunk while this one is committed. (Not when
+    // the fingerprint must grow first: that awaits a read of its own before the commit.)
+    if (bytesRead === this.buf.length && this.fpLen >= FINGERPRINT_BYTES) this.readAhead(end);
     return (await this.commitGrown(records, end, counters, data.subarray(Math.max(0, rel - TAIL_CHECK_BYTES), rel))) ? 'more' : 'blocked';
   }
 
@@ -444,6 +490,7 @@ export class FileTail {
   }
 
   async close(): Promise<void> {
+    await this.dropAhead();
     await this.fh.close().catch(() => undefined);
   }
 }
