@@ -83,16 +83,51 @@ export function objectText(bytes: Uint8Array): Buffer {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
-/**
- * The start of an entry's NDJSON line, up to and including the payload's opening quote: the same
- * text as JSON.stringify of {v, kind, stream, seq, sealed_at, source, offset, (meta,) payload, chain}
- * in that key order, built by concatenation because it runs once per sealed decision.
- */
-function entryLineHead(e: Envelope): string {
-  return (
-    `{"v":${OBJECT_FORMAT_VERSION},"kind":${JSON.stringify(e.kind)},"stream":${JSON.stringify(e.stream)},"seq":${e.seq},"sealed_at":${e.sealedAt},` +
-    `"source":${JSON.stringify(e.source)},"offset":${e.offset},${metaText(e.meta)}"payload":"`
-  );
+// The entry line is {v, kind, stream, seq, sealed_at, source, offset, (meta,) payload, chain} in
+// that key order, the same text as JSON.stringify of that object. It is written straight into the
+// batch buffer, once per sealed decision: the fixed parts come from small caches of their bytes,
+// the numbers are written as digits, the payload escaped from its bytes (no string per entry).
+
+/** Byte caches for the parts of the line that repeat from entry to entry; cleared when large. */
+class PartCache {
+  private readonly m = new Map<string, Buffer>();
+  get(key: string, make: () => string): Buffer {
+    let b = this.m.get(key);
+    if (b === undefined) {
+      if (this.m.size >= 1024) this.m.clear();
+      b = Buffer.from(make(), 'utf8');
+      this.m.set(key, b);
+    }
+    return b;
+  }
+}
+/** `{"v":1,"kind":<kind>,"stream":<stream>,"seq":` */
+const OPENINGS = new PartCache();
+/** `,"source":<source>,"offset":` */
+const SOURCES = new PartCache();
+const SEALED_AT_FIELD = Buffer.from(',"sealed_at":');
+const PAYLOAD_FIELD = Buffer.from(',"payload":"');
+/** `,"meta":{...},"payload":"` per metadata object (sources hand the same object for a file's lines). */
+const META_FIELDS = new WeakMap<object, Buffer>();
+
+function metaAndPayloadField(meta: Envelope['meta']): Buffer {
+  if (meta === undefined) return PAYLOAD_FIELD;
+  let b = META_FIELDS.get(meta);
+  if (b === undefined) {
+    const text = metaText(meta);
+    b = text === '' ? PAYLOAD_FIELD : Buffer.from(`,${text.slice(0, -1)},"payload":"`, 'utf8');
+    META_FIELDS.set(meta, b);
+  }
+  return b;
+}
+
+/** Writes a non-negative safe integer as decimal digits into `out` at `o`; returns the end. */
+function writeDigits(n: number, out: Buffer, o: number): number {
+  let digits = 1;
+  for (let v = n; v >= 10; v = Math.floor(v / 10)) digits++;
+  const end = o + digits;
+  for (let i = end - 1, v = n; i >= o; i--, v = Math.floor(v / 10)) out[i] = 0x30 + (v % 10);
+  return end;
 }
 
 /** `"meta":{...},` with the pairs sorted by key, or nothing for an envelope without metadata. */
@@ -187,12 +222,20 @@ export class LineBatch {
    * decoded and escaped by JSON.stringify instead, which gives the same bytes for valid UTF-8.
    */
   pushEntry(e: Envelope, chain: Uint8Array): void {
-    const head = entryLineHead(e);
-    // A UTF-16 code unit never needs more than 3 UTF-8 bytes; an escaped byte at most 6.
-    this.reserve(head.length * 3 + e.payload.length * 6 + CHAIN_FIELD.length + 2 * chain.length + LINE_END.length);
+    const opening = OPENINGS.get(`${e.kind}\n${e.stream}`, () => `{"v":${OBJECT_FORMAT_VERSION},"kind":${JSON.stringify(e.kind)},"stream":${JSON.stringify(e.stream)},"seq":`);
+    const source = SOURCES.get(e.source, () => `,"source":${JSON.stringify(e.source)},"offset":`);
+    const payloadField = metaAndPayloadField(e.meta);
+    // Three numbers of at most 16 digits; an escaped byte takes at most 6.
+    this.reserve(opening.length + 3 * 16 + SEALED_AT_FIELD.length + source.length + payloadField.length + e.payload.length * 6 + CHAIN_FIELD.length + 2 * chain.length + LINE_END.length);
     const buf = this.buf;
-    const start = this.len;
-    let o = start + buf.write(head, start, 'utf8');
+    let o = this.len;
+    o += opening.copy(buf, o);
+    o = writeDigits(e.seq, buf, o);
+    o += SEALED_AT_FIELD.copy(buf, o);
+    o = writeDigits(e.sealedAt, buf, o);
+    o += source.copy(buf, o);
+    o = writeDigits(e.offset, buf, o);
+    o += payloadField.copy(buf, o);
     const escaped = escapeAscii(e.payload, buf, o);
     if (escaped >= 0) o = escaped;
     else {

@@ -171,8 +171,10 @@ describe('entry lines', () => {
       for (let k = 0; k < len; k++) b[k] = (x = (x * 1103515245 + 12345) >>> 0) % (i % 3 === 0 ? 256 : 128);
       payloads.push(b);
     }
-    for (const payload of payloads) {
-      for (const e of [sample({ payload }), sample({ payload, source: '/var/log/ü "x"', meta: { a: '"', pod: 'p\u00e9' } })]) {
+    const numbers = [0, 9, 10, 99, 100, 1_764_400_000_000, 2 ** 32, 2 ** 53 - 1];
+    for (const [i, payload] of payloads.entries()) {
+      const n = (k: number) => numbers[(i + k) % numbers.length]!;
+      for (const e of [sample({ payload, seq: n(0), offset: n(3), sealedAt: n(5) }), sample({ payload, kind: 'gap', source: '/var/log/ü "x"', meta: { a: '"', pod: 'p\u00e9' } })]) {
         // (meta keys in sorted order, as entry lines keep them)
         assert.equal(encodeEntryLine(e, CHAIN).toString('utf8'), reference(e, CHAIN), `payload ${payload.toString('hex')}`);
       }
