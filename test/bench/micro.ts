@@ -35,13 +35,15 @@ export async function microBenchmarks(): Promise<Record<string, string>[]> {
   add('split lines (Buffer indexOf)', `${(mb / (split.ms / 1000)).toFixed(0)} MB/s, ${Math.round(split.value.length / (split.ms / 1000))} lines/s`);
 
   const cls = time(() => split.value.map((l) => classifyLine(l).cls));
-  add('classify (UTF-8 check + JSON.parse)', `${Math.round(split.value.length / (cls.ms / 1000))} lines/s`);
+  add('classify (JSON scan in place; decode + JSON.parse only when unsure)', `${Math.round(split.value.length / (cls.ms / 1000))} lines/s`);
 
   const records: SealRecord[] = split.value.map((l, i) => ({ kind: 'decision', source: '/var/log/opa/opa.log', offset: i * 600, payload: Buffer.from(l) }));
   const dir = mkdtempSync(join(tmpdir(), 'tailseal-micro-'));
   try {
     const store = new StateStore(openDatabase(join(dir, 'state.db')));
     let head = store.loadStream('opa');
+    // Once untimed first, so the figure is of optimised code (the daemon's steady state).
+    sealRecords(head, records.slice(0, 5000), Date.now());
     const seal = time(() => {
       let h = head;
       for (let i = 0; i < records.length; i += 1000) h = { ...h, ...sealRecords(h, records.slice(i, i + 1000), Date.now()).head };
