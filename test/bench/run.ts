@@ -1,4 +1,4 @@
-// `npm run bench [-- --size N --scenario backlog,http,live,restart,micro --live-seconds S --rate R]`
+// `npm run bench [-- --size N --scenario backlog,http,live,restart,micro --live-seconds S --rate R --runs K]`
 // Measures the real daemon (a child process, like production) and prints one row per scenario:
 // decisions/s, MB/s, CPU seconds per 100k decisions, peak RSS, and latency percentiles where
 // they apply. All rows are also written to bench/results/<date>.json. Not part of `npm test`.
@@ -39,6 +39,7 @@ const SIZE = Number(flag('size', '50000'));
 const SCENARIOS = flag('scenario', 'backlog,http,live,restart,micro').split(',');
 const LIVE_SECONDS = Number(flag('live-seconds', '10'));
 const RATE = Number(flag('rate', '5000'));
+const RUNS = Math.max(1, Number(flag('runs', '1')));
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || '100');
 
 /** CPU seconds (user + system) and peak RSS (MB) of a live process, from /proc. */
@@ -283,12 +284,35 @@ async function restart(): Promise<Row> {
   });
 }
 
+/**
+ * Runs a backlog scenario RUNS times: with more than one, a row per run and then their median
+ * (this VM's speed drifts between runs by as much as a quarter; one run can mislead).
+ */
+async function repeated(scenario: () => Promise<Row>): Promise<Row[]> {
+  const runs: Row[] = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await scenario());
+  if (RUNS === 1) return runs;
+  const median = (f: (r: Row) => number) => [...runs].map(f).sort((a, b) => a - b)[Math.floor(RUNS / 2)]!;
+  const med: Row = {
+    ...runs[0]!,
+    scenario: `${runs[0]!.scenario} (median of ${RUNS})`,
+    seconds: median((r) => r.seconds),
+    decisions_per_s: median((r) => r.decisions_per_s),
+    mb_per_s: median((r) => r.mb_per_s),
+    cpu_s_per_100k: median((r) => r.cpu_s_per_100k),
+    peak_rss_mb: median((r) => r.peak_rss_mb),
+    sys_pct: median((r) => r.sys_pct ?? 0),
+    note: `range ${Math.min(...runs.map((r) => r.decisions_per_s))}–${Math.max(...runs.map((r) => r.decisions_per_s))}/s, ${Math.min(...runs.map((r) => r.cpu_s_per_100k))}–${Math.max(...runs.map((r) => r.cpu_s_per_100k))} CPU s, ${Math.min(...runs.map((r) => r.peak_rss_mb))}–${Math.max(...runs.map((r) => r.peak_rss_mb))} MB`,
+  };
+  return [...runs.map((r, i) => ({ ...r, scenario: `${r.scenario} #${i + 1}` })), med];
+}
+
 async function main(): Promise<void> {
   const rows: Row[] = [];
   const micro: Record<string, string>[] = [];
   process.stderr.write(`tailseal bench: ${SIZE} lines, scenarios ${SCENARIOS.join(',')}\n`);
-  if (SCENARIOS.includes('backlog')) rows.push(await backlog('backlog -> file sink'));
-  if (SCENARIOS.includes('http')) rows.push(await httpBacklog());
+  if (SCENARIOS.includes('backlog')) rows.push(...(await repeated(() => backlog('backlog -> file sink'))));
+  if (SCENARIOS.includes('http')) rows.push(...(await repeated(httpBacklog)));
   if (SCENARIOS.includes('live')) rows.push(await live());
   if (SCENARIOS.includes('restart')) rows.push(await restart());
   if (SCENARIOS.includes('micro')) micro.push(...(await microBenchmarks()));

@@ -9,7 +9,7 @@ import { CHAIN_START, type Envelope, encodeEnvelope, envelopeLeafHash, nextChain
 import { fromHex, toHex } from '../../src/seal/hash.js';
 import { generateKeyPair, parseSignerKey } from '../../src/seal/keys.js';
 import { CompactRange } from '../../src/seal/merkle.js';
-import { encodeCheckpointLine, encodeEntryLine, encodeObject, formatExtension, objectName, parseExtension, parseObject } from '../../src/seal/object.js';
+import { encodeCheckpointLine, encodeEntryLine, encodeObject, encodeObjectAsync, formatExtension, objectName, parseExtension, parseObject } from '../../src/seal/object.js';
 import { type SealRecord, type StreamHead, sealRecords, signHead } from '../../src/seal/sealer.js';
 import { REPO_ROOT, VECTORS_DIR } from '../helpers/paths.js';
 
@@ -211,6 +211,11 @@ describe('objects', () => {
     assert.deepEqual(parseObject(gz.body), parseObject(plain.body));
     assert.equal(parseObject(gz.body).entries.length, 3);
     assert.deepEqual(encodeObject(o, true).body, gz.body, 'deterministic bytes for retried uploads');
+  });
+  it('encodes the same name and bytes when compressing in the thread pool (encodeObjectAsync)', async () => {
+    const lines = Array.from({ length: 200 }, (_, seq) => encodeEntryLine(sample({ seq, payload: utf8(`{"n":${seq}}`) }), CHAIN));
+    const o = { stream: 'opa', firstSeq: 0, size: 200, createdAt: 1, lines, note: NOTE };
+    for (const gzip of [true, false]) assert.deepEqual(await encodeObjectAsync(o, gzip), encodeObject(o, gzip));
   });
   it('parses a heartbeat (no entry lines)', () => {
     const { body } = encodeObject({ stream: 'opa', firstSeq: 5, size: 5, createdAt: 9, lines: [], note: NOTE }, false);

@@ -10,7 +10,7 @@
 import type { Logger } from 'pino';
 import { type Dispatcher, request } from 'undici';
 import { TailsealError } from '../../errors.js';
-import { encodeObject } from '../../seal/object.js';
+import { encodeObjectAsync } from '../../seal/object.js';
 import { type TimeoutConfig, type TlsConfig, createDispatcher } from '../http-client.js';
 import { statusError } from '../http-errors.js';
 import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';
@@ -159,7 +159,7 @@ export class HttpSink implements Sink {
   }
 
   async put(obj: TrailObject): Promise<PutResult> {
-    const { name, body } = encodeObject(obj, this.config.gzip);
+    const { name, body } = await encodeObjectAsync(obj, this.config.gzip);
     const headers: Record<string, string> = {
       'content-type': 'application/x-ndjson',
       'idempotency-key': name,

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { TailsealError } from '../../errors.js';
-import { encodeObject, objectFileName } from '../../seal/object.js';
+import { encodeObjectAsync, objectFileName } from '../../seal/object.js';
 import { createDispatcher } from '../http-client.js';
 import { classifyError } from '../retry.js';
 import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';
@@ -72,7 +72,7 @@ export class S3Sink implements Sink {
   }
 
   async put(obj: TrailObject): Promise<PutResult> {
-    const { body } = encodeObject(obj, this.config.gzip);
+    const { body } = await encodeObjectAsync(obj, this.config.gzip);
     const key = s3Key(this.config.prefix, obj, this.config.gzip);
     const sha256 = createHash('sha256').update(body).digest();
     const existing = await this.client.send('HEAD', key);
