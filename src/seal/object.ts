@@ -64,8 +64,9 @@ const gzipInPool = promisify(gzip);
 
 /**
  * encodeObject with the compression run in libuv's thread pool instead of on the event loop: a
- * whole object (up to checkpoint.max_bytes) takes a tenth of a second or more to gzip, time the
- * sealing would otherwise wait. Same bytes as encodeObject (same zlib settings).
+ * whole object (up to checkpoint.max_bytes) takes tens of milliseconds to gzip (~70 ms per 8 MiB
+ * on the benchmark VM), during which OPA's uploads, health checks and sealing would wait. Same
+ * bytes as encodeObject (same zlib settings).
  */
 export async function encodeObjectAsync(o: ObjectParts, compress: boolean): Promise<{ name: string; body: Buffer }> {
   if (!compress) return encodeObject(o, false);
