@@ -120,7 +120,10 @@ describe('metrics and health endpoints', () => {
       });
       await new Promise<void>((res) => srv.listen(dead, '127.0.0.1', () => res()));
       try {
-        await waitForAsync(async () => (await get(port, '/readyz')).status === 200, '/readyz 200 once the collector has everything');
+        // Ready again at the first success; the collector is only closed once it has every
+        // object (closing it at the first 200 would fail the objects still on their way).
+        await waitForAsync(async () => (await get(port, '/readyz')).status === 200, '/readyz 200 once deliveries succeed');
+        await waitForAsync(async () => sample((await get(port, '/metrics')).body, 'tailseal_sink_cursor_lag_objects', { sink: 'collector' }) === 0, 'the collector has everything');
       } finally {
         srv.close();
       }
