@@ -336,19 +336,35 @@ function parseMeta(value: unknown, line: number): Record<string, string> {
   return out;
 }
 
-/** Parses an object's bytes (gzip detected by its magic bytes). Every field is attacker-controlled. */
-export function parseObject(bytes: Uint8Array): ParsedObject {
-  let text: string;
+/** One line of an object, parsed: an entry, or the checkpoint line that closes it. */
+export type ObjectLine = { entry: StoredEntry; note?: undefined } | { note: string; stream: string; entry?: undefined };
+
+/**
+ * An object's lines parsed one at a time (gzip detected by its magic bytes), so a reader never
+ * holds all of an object's entries at once: the daemon's audit walks objects of up to
+ * checkpoint.max_bytes while it runs, and holding each one's entries raised its RSS by ~80 MB.
+ * Every field is attacker-controlled; the checks and errors are parseObject's, which collects it.
+ */
+export function* objectLines(bytes: Uint8Array): Generator<ObjectLine> {
+  let text: Buffer;
   try {
-    text = objectText(bytes).toString('utf8');
+    text = objectText(bytes);
   } catch (err) {
     throw new TailsealError('ENTRY_MALFORMED', `object is not valid gzip: ${(err as Error).message}`);
   }
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  else if (lines.length > 0) throw malformed('object does not end with a newline (truncated write?)', lines.length - 1);
-  const out: ParsedObject = { entries: [], note: null, stream: null };
-  lines.forEach((lineText, i) => {
+  // Checked first, as a whole-object property: a cut-off object is reported as such.
+  if (text.length > 0 && text[text.length - 1] !== 0x0a) {
+    let lines = 1;
+    for (let p = text.indexOf(0x0a); p >= 0; p = text.indexOf(0x0a, p + 1)) lines++;
+    throw malformed('object does not end with a newline (truncated write?)', lines - 1);
+  }
+  let noteSeen = false;
+  // 0x0a never occurs inside a multi-byte UTF-8 sequence, so decoding line by line gives the
+  // same text as decoding the whole object.
+  for (let p = 0, i = 0; p < text.length; i++) {
+    const nl = text.indexOf(0x0a, p);
+    const lineText = text.toString('utf8', p, nl);
+    p = nl + 1;
     let obj: unknown;
     try {
       obj = JSON.parse(lineText);
@@ -358,11 +374,11 @@ export function parseObject(bytes: Uint8Array): ParsedObject {
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw malformed('not a JSON object', i);
     const o = obj as Record<string, unknown>;
     if (o.v !== OBJECT_FORMAT_VERSION) throw malformed(`unsupported format version ${JSON.stringify(o.v)}`, i);
-    if (out.note !== null) throw malformed('line after the checkpoint line', i);
+    if (noteSeen) throw malformed('line after the checkpoint line', i);
     if (o.kind === 'checkpoint') {
-      out.note = field<string>(o, 'note', 'string', i);
-      out.stream = field<string>(o, 'stream', 'string', i);
-      return;
+      noteSeen = true;
+      yield { note: field<string>(o, 'note', 'string', i), stream: field<string>(o, 'stream', 'string', i) };
+      continue;
     }
     const envelope: Envelope = {
       kind: parseKind(o.kind),
@@ -376,7 +392,19 @@ export function parseObject(bytes: Uint8Array): ParsedObject {
     if (o.meta !== undefined) envelope.meta = parseMeta(o.meta, i);
     const chainHex = field<string>(o, 'chain', 'string', i);
     if (!/^[0-9a-f]{64}$/.test(chainHex)) throw malformed('field "chain" must be 64 lower-case hex digits', i);
-    out.entries.push({ envelope, chain: fromHex(chainHex), line: i });
-  });
+    yield { entry: { envelope, chain: fromHex(chainHex), line: i } };
+  }
+}
+
+/** Parses a whole object (gzip detected by its magic bytes). Every field is attacker-controlled. */
+export function parseObject(bytes: Uint8Array): ParsedObject {
+  const out: ParsedObject = { entries: [], note: null, stream: null };
+  for (const line of objectLines(bytes)) {
+    if (line.entry) out.entries.push(line.entry);
+    else {
+      out.note = line.note;
+      out.stream = line.stream;
+    }
+  }
   return out;
 }

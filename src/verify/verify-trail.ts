@@ -15,7 +15,7 @@ import { CHAIN_START, envelopeLeafHash, nextChain } from '../seal/envelope.js';
 import { equalBytes, sha256, toHex } from '../seal/hash.js';
 import type { NoteVerifier } from '../seal/keys.js';
 import { CompactRange } from '../seal/merkle.js';
-import { type ParsedObject, objectText, parseExtension, parseObject } from '../seal/object.js';
+import { type ObjectLine, objectLines, objectText, parseExtension } from '../seal/object.js';
 
 /** Reads objects of a store; `read` may be called more than once per name. */
 export interface ObjectReader {
@@ -125,11 +125,18 @@ function fail(code: TailsealError['code'], message: string, details: Record<stri
   throw new TailsealError(code, message, { details });
 }
 
-function parseNamed(name: string, bytes: Uint8Array): ParsedObject {
-  try {
-    return parseObject(bytes);
-  } catch (err) {
-    return fail('ENTRY_MALFORMED', `object ${name}: ${(err as Error).message}`, { object: name });
+/** An object's lines one at a time (objectLines), with a defect reported against its name. */
+function* linesNamed(name: string, bytes: Uint8Array): Generator<ObjectLine> {
+  const lines = objectLines(bytes);
+  for (;;) {
+    let r: IteratorResult<ObjectLine>;
+    try {
+      r = lines.next();
+    } catch (err) {
+      return fail('ENTRY_MALFORMED', `object ${name}: ${(err as Error).message}`, { object: name });
+    }
+    if (r.done) return;
+    yield r.value;
   }
 }
 
@@ -142,14 +149,22 @@ export function inspect(name: string, bytes: Uint8Array, verifiers: NoteVerifier
   } catch (err) {
     fail('ENTRY_MALFORMED', `object ${name}: object is not valid gzip: ${(err as Error).message}`, { object: name });
   }
-  const parsed = parseNamed(name, text);
-  if (parsed.note === null) {
-    const last = parsed.entries[parsed.entries.length - 1];
-    fail('TAIL_TRUNCATED', `object ${name} has no checkpoint line: it was truncated${last ? ` after seq ${last.envelope.seq}` : ''}`, { object: name, seq: last?.envelope.seq });
+  // Read line by line, keeping only what this needs (the whole object is walked again later).
+  let note: string | null = null;
+  let entryCount = 0;
+  let lastSeq: number | undefined;
+  for (const line of linesNamed(name, text)) {
+    if (line.entry) {
+      entryCount++;
+      lastSeq = line.entry.envelope.seq;
+    } else note = line.note;
+  }
+  if (note === null) {
+    fail('TAIL_TRUNCATED', `object ${name} has no checkpoint line: it was truncated${lastSeq !== undefined ? ` after seq ${lastSeq}` : ''}`, { object: name, seq: lastSeq });
   }
   let opened;
   try {
-    opened = openCheckpoint(parsed.note, verifiers);
+    opened = openCheckpoint(note, verifiers);
   } catch (err) {
     const code = err instanceof TailsealError ? err.code : 'SIGNATURE_INVALID';
     fail(code, `object ${name}: checkpoint rejected: ${(err as Error).message}`, { object: name });
@@ -163,10 +178,10 @@ export function inspect(name: string, bytes: Uint8Array, verifiers: NoteVerifier
     rootHash: opened.checkpoint.rootHash,
     chainHead: ext.chainHead,
     time: ext.time,
-    entryCount: parsed.entries.length,
+    entryCount,
     signedBy: opened.verifiedBy.map((v) => v.name),
     digest: toHex(sha256(text)),
-    note: parsed.note,
+    note,
   };
 }
 
@@ -227,13 +242,17 @@ async function walkStream(reader: ObjectReader, origin: string, objs: ObjectInfo
   for (const info of objs) {
     opts.signal?.throwIfAborted();
     const object = info.name;
-    const { entries } = parseNamed(object, await reader.read(object));
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!.envelope;
+    // One entry at a time: the audit runs this inside the daemon, beside the sealing.
+    const lines = linesNamed(object, await reader.read(object));
+    for (const line of lines) {
+      if (!line.entry) continue; // the checkpoint line, opened by inspect()
+      const e = line.entry.envelope;
+      const i = line.entry.line;
       const where = { stream, seq: e.seq, object };
       if (e.stream !== stream) fail('ENTRY_INSERTED', `stream ${stream}: object ${object} line ${i + 1} holds an entry of stream ${JSON.stringify(e.stream)}`, where);
       if (e.seq > expected) {
-        if (entries.slice(i + 1).some((x) => x.envelope.seq === expected)) fail('ENTRY_REORDERED', `stream ${stream}: seq ${expected} appears after seq ${e.seq} in object ${object}: entries were reordered`, { ...where, seq: expected });
+        const rest = [...lines];
+        if (rest.some((x) => x.entry?.envelope.seq === expected)) fail('ENTRY_REORDERED', `stream ${stream}: seq ${expected} appears after seq ${e.seq} in object ${object}: entries were reordered`, { ...where, seq: expected });
         fail('ENTRY_MISSING', `stream ${stream}: seq ${expected}${e.seq - 1 > expected ? `..${e.seq - 1}` : ''} missing before seq ${e.seq} in object ${object}`, { ...where, seq: expected });
       }
       if (e.seq < expected) fail('ENTRY_INSERTED', `stream ${stream}: seq ${e.seq} in object ${object} repeats an entry already seen (expected seq ${expected}): an entry was inserted or duplicated`, where);
@@ -244,7 +263,7 @@ async function walkStream(reader: ObjectReader, origin: string, objs: ObjectInfo
         fail('ENTRY_MALFORMED', `stream ${stream}: seq ${e.seq} in object ${object} cannot be encoded: ${(err as Error).message}`, where);
       }
       const next = nextChain(chain, leaf);
-      if (!equalBytes(next, entries[i]!.chain)) fail('ENTRY_ALTERED', `stream ${stream}: seq ${e.seq} in object ${object} was altered: its content does not hash to the recorded chain value`, where);
+      if (!equalBytes(next, line.entry.chain)) fail('ENTRY_ALTERED', `stream ${stream}: seq ${e.seq} in object ${object} was altered: its content does not hash to the recorded chain value`, where);
       if (e.kind === 'gap') gaps.push({ seq: e.seq, source: e.source, offset: e.offset, detail: safeJson(e.payload) });
       else if (opts.collectTail) lastDecision.set(e.source, { offset: e.offset, payload: e.payload });
       chain = next;
