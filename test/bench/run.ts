@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeKeyPair } from '../../src/config/keyfile.js';
 import { prng } from '../../src/cli/opa-sample.js';
+import { sha256 } from '../../src/seal/hash.js';
 import { parseObject } from '../../src/seal/object.js';
 import { CLI, REPO_ROOT } from '../helpers/paths.js';
 import { corpusLine, writeCorpus } from './corpus.js';
@@ -23,6 +24,8 @@ interface Row {
   cpu_s_per_100k: number;
   /** Share of that CPU spent in the kernel (reads, writes, fsyncs, copies). */
   sys_pct?: number;
+  /** The machine's speed just before and after the run, "before/after" (referenceMs: lower is faster). */
+  ref_ms?: string;
   peak_rss_mb: number;
   p50_ms?: number;
   p99_ms?: number;
@@ -67,6 +70,18 @@ function threadCpu(pid: number): Record<string, number> {
     }
   }
   return out;
+}
+
+/**
+ * This machine's speed right now: ms for noble's SHA-256 over 16 MiB (in this process, just
+ * before a run). A VM's speed drifts with its neighbours; this says which runs met a slow phase.
+ */
+function referenceMs(): number {
+  const data = Buffer.alloc(16 * 1024 * 1024, 7);
+  sha256(data.subarray(0, 1024 * 1024)); // warm up
+  const t0 = performance.now();
+  sha256(data);
+  return Math.round(performance.now() - t0);
 }
 
 interface Bench {
@@ -167,13 +182,15 @@ async function backlog(name: string, sinkYaml?: (b: Bench) => string): Promise<R
   if (sinkYaml) writeFileSync(b.config, readFileSync(b.config, 'utf8').replace(/sinks:\n.*\n/, `sinks:\n${sinkYaml(b)}\n`));
   const corpus = writeCorpus(join(b.opa, 'opa.log'), SIZE, 42);
   settleDisk();
+  const ref = referenceMs();
   const c = daemon(b);
   const p = new Progress(b.db);
   const done = await untilDone(c, p, corpus.decisions, 30 * 60_000);
+  const refAfter = referenceMs();
   p.close();
   await stop(c);
   rmSync(b.root, { recursive: true, force: true });
-  return row(name, corpus.decisions, corpus.bytes, done.ms, done.cpu, done.hwmMb, { sys_pct: Math.round((100 * done.sys) / done.cpu) });
+  return row(name, corpus.decisions, corpus.bytes, done.ms, done.cpu, done.hwmMb, { sys_pct: Math.round((100 * done.sys) / done.cpu), ref_ms: `${ref}/${refAfter}` });
 }
 
 async function httpBacklog(): Promise<Row> {
@@ -302,6 +319,7 @@ async function repeated(scenario: () => Promise<Row>): Promise<Row[]> {
     cpu_s_per_100k: median((r) => r.cpu_s_per_100k),
     peak_rss_mb: median((r) => r.peak_rss_mb),
     sys_pct: median((r) => r.sys_pct ?? 0),
+    ref_ms: runs.map((r) => r.ref_ms).join(' '),
     note: `range ${Math.min(...runs.map((r) => r.decisions_per_s))}–${Math.max(...runs.map((r) => r.decisions_per_s))}/s, ${Math.min(...runs.map((r) => r.cpu_s_per_100k))}–${Math.max(...runs.map((r) => r.cpu_s_per_100k))} CPU s, ${Math.min(...runs.map((r) => r.peak_rss_mb))}–${Math.max(...runs.map((r) => r.peak_rss_mb))} MB`,
   };
   return [...runs.map((r, i) => ({ ...r, scenario: `${r.scenario} #${i + 1}` })), med];
