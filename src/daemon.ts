@@ -111,7 +111,9 @@ export class Daemon implements BatchConsumer {
     this.log = opts.log.child({ component: 'daemon' });
     this.config = opts.config;
     this.signer = opts.signer;
-    this.store = new StateStore(openDatabase(stateDbPath(opts.config)));
+    this.store = new StateStore(openDatabase(stateDbPath(opts.config)), (file, err) =>
+      this.log.warn({ file, err: errorMessage(err) }, 'Could not delete an acknowledged outbox segment; its disk space stays taken until the next start, which deletes it.'),
+    );
     this.policy = checkpointPolicy(opts.config);
     for (const input of opts.config.inputs) if (input.mask) this.maskers.set(input.name, new Masker(input.mask));
     this.quarantine = new Quarantine(join(opts.config.state_dir, 'quarantine'));

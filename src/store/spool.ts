@@ -48,7 +48,11 @@ export class Spool {
   private readonly dirsMade = new Set<string>();
   private readonly unlinking = new Set<Promise<unknown>>();
 
-  constructor(readonly dir: string) {}
+  /** `onUnlinkError` hears of a segment that could not be deleted (its disk space stays taken until the next start). */
+  constructor(
+    readonly dir: string,
+    private readonly onUnlinkError: (file: string, err: unknown) => void = () => undefined,
+  ) {}
 
   /** The file of a segment (also handed to sinks that copy files). */
   path(stream: string, firstSeq: number): string {
@@ -167,12 +171,13 @@ export class Spool {
   remove(stream: string, firstSeq: number): void {
     const cur = this.fds.get(stream);
     if (cur?.firstSeq === firstSeq) this.closeSegment(stream);
-    const unlinking = rm(this.path(stream, firstSeq), { force: true }).catch(() => undefined);
+    const file = this.path(stream, firstSeq);
+    const unlinking = rm(file, { force: true }).catch((err: unknown) => this.onUnlinkError(file, err));
     this.unlinking.add(unlinking);
     void unlinking.finally(() => this.unlinking.delete(unlinking));
   }
 
-  /** Resolves once the segments removed so far are gone (tests, and close). */
+  /** Resolves once the segments removed so far are gone (or reported to onUnlinkError). */
   async removed(): Promise<void> {
     await Promise.all([...this.unlinking]);
   }

@@ -89,9 +89,10 @@ export class StateStore {
   /** The outbox's entry lines, in segment files beside the database (`<db>-outbox/`). */
   private readonly spool: Spool;
 
-  constructor(db: Db) {
+  /** `onUnlinkError`: an acknowledged outbox segment could not be deleted (see Spool). */
+  constructor(db: Db, onUnlinkError?: (file: string, err: unknown) => void) {
     this.db = db;
-    this.spool = new Spool(`${db.name}-outbox`);
+    this.spool = new Spool(`${db.name}-outbox`, onUnlinkError);
   }
 
   private q(sql: string): Database.Statement<unknown[], unknown> {

@@ -1,7 +1,7 @@
 // The state database: migrations, atomic seal commits, the outbox and sink cursors.
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -143,6 +143,22 @@ describe('outbox segments (crash recovery)', () => {
     assert.equal(store.loadStream('opa').nextSeq, 2);
     const obj = checkpoint(store);
     assert.deepEqual(Buffer.concat(store.objectLines(obj)), first);
+    store.close();
+  });
+
+  it('reports an acknowledged segment it cannot delete (freed in the background)', async () => {
+    const failed: string[] = [];
+    const store = new StateStore(openDatabase(join(dir, 'unlink.db')), (file) => failed.push(file));
+    store.recoverOutbox();
+    commit(store, 2, 'a');
+    const o1 = checkpoint(store);
+    // A directory by the segment's name cannot be removed without recursion: the unlink fails.
+    rmSync(segment('unlink.db', 0));
+    mkdirSync(join(segment('unlink.db', 0), 'x'), { recursive: true });
+    store.ackObject('s', o1.id, ['s']);
+    await store.segmentsRemoved();
+    assert.deepEqual(failed, [segment('unlink.db', 0)]);
+    assert.equal(store.outboxBytes(), 0, 'the object is still acknowledged and forgotten');
     store.close();
   });
 
