@@ -122,18 +122,10 @@ const OPENINGS = new PartCache();
 const SOURCES = new PartCache();
 const SEALED_AT_FIELD = Buffer.from(',"sealed_at":');
 const PAYLOAD_FIELD = Buffer.from(',"payload":"');
-/** `,"meta":{...},"payload":"` per metadata object (sources hand the same object for a file's lines). */
-const META_FIELDS = new WeakMap<object, Buffer>();
-
+/** `,"meta":{...},"payload":"`, or `,"payload":"` for an envelope without metadata. */
 function metaAndPayloadField(meta: Envelope['meta']): Buffer {
-  if (meta === undefined) return PAYLOAD_FIELD;
-  let b = META_FIELDS.get(meta);
-  if (b === undefined) {
-    const text = metaText(meta);
-    b = text === '' ? PAYLOAD_FIELD : Buffer.from(`,${text.slice(0, -1)},"payload":"`, 'utf8');
-    META_FIELDS.set(meta, b);
-  }
-  return b;
+  const text = metaText(meta);
+  return text === '' ? PAYLOAD_FIELD : Buffer.from(`,${text.slice(0, -1)},"payload":"`, 'utf8');
 }
 
 /** Writes a non-negative safe integer as decimal digits into `out` at `o`; returns the end. */
