@@ -1,6 +1,7 @@
 // Hashing and byte encodings shared by the Merkle tree, the signed notes and the checkpoints.
 // One place for SHA-256 and for the RFC 6962 domain separation, so no other file hashes by hand.
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import { createHash } from 'node:crypto';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { TailsealError, type ErrorCode } from '../errors.js';
 
@@ -37,6 +38,13 @@ export function sha256(...parts: Uint8Array[]): Uint8Array {
   for (const part of parts) h.update(part);
   h.digestInto(DIGEST);
   return DIGEST.slice();
+}
+
+// sameBytesDigest is a SHA-256 hex digest for telling two byte strings apart (the verifier's "same
+// object stored twice"), nothing the trail commits to: node:crypto's native SHA-256, about ten
+// times noble's speed, since it runs over every byte a verify or an audit reads.
+export function sameBytesDigest(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
 }
 
 // hashLeaf is the RFC 9162 leaf hash SHA-256(0x00 || data).

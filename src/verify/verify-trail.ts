@@ -12,7 +12,7 @@
 import { TailsealError } from '../errors.js';
 import { openCheckpoint } from '../seal/checkpoint.js';
 import { CHAIN_START, envelopeLeafHash, nextChain } from '../seal/envelope.js';
-import { equalBytes, sha256, toHex } from '../seal/hash.js';
+import { equalBytes, sameBytesDigest, toHex } from '../seal/hash.js';
 import type { NoteVerifier } from '../seal/keys.js';
 import { CompactRange } from '../seal/merkle.js';
 import { type ObjectLine, objectLines, objectText, parseExtension } from '../seal/object.js';
@@ -180,7 +180,7 @@ export function inspect(name: string, bytes: Uint8Array, verifiers: NoteVerifier
     time: ext.time,
     entryCount,
     signedBy: opened.verifiedBy.map((v) => v.name),
-    digest: toHex(sha256(text)),
+    digest: sameBytesDigest(text),
     note,
   };
 }
