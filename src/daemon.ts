@@ -224,10 +224,13 @@ export class Daemon implements BatchConsumer {
    */
   private async upkeep(): Promise<void> {
     try {
-      const present = new Set<string>();
-      for (const src of this.sources.values()) for (const ident of (await src.presentIdents?.()) ?? []) present.add(ident);
-      const expired = this.store.expireFinishedFiles(Date.now() - FINISHED_FILE_TTL_MS, present, isDone);
-      if (expired > 0) this.log.info({ expired }, 'Expired the records of finished files that no longer exist.');
+      // Each running input judges its own records; those of an input not running now (removed,
+      // or failed to start) are kept until it runs again.
+      const old = this.store.finishedFilesBefore(Date.now() - FINISHED_FILE_TTL_MS, isDone);
+      const gone: number[] = [];
+      for (const [name, src] of this.sources) if (src.goneFinished) gone.push(...(await src.goneFinished(old.filter((f) => f.input === name))));
+      this.store.deleteFiles(gone);
+      if (gone.length > 0) this.log.info({ expired: gone.length }, 'Expired the records of finished files that no longer exist.');
       this.store.vacuumStep();
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'State upkeep failed; trying again later.');

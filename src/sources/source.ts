@@ -84,10 +84,11 @@ export interface Source {
   /** Optional: whether the source is reading (false with the reason while reading is paused by an error). */
   health?(): { ok: boolean; detail?: string };
   /**
-   * Optional (file sources): the (device, inode) of every file the input's paths match now, so
-   * upkeep can expire the records of finished generations that no longer exist.
+   * Optional (file sources): of these records of this input's finished generations, the ids of
+   * those whose file is certainly gone, so upkeep can expire them. Anything it cannot tell is
+   * kept: a record expired while its file is still on disk would have the file read again.
    */
-  presentIdents?(): Promise<Set<string>>;
+  goneFinished?(rows: readonly { id: number; ident: string; path: string }[]): Promise<number[]>;
   /** Optional (file sources): per open file, the bytes between the committed offset and its end. */
   lag?(): { path: string; bytes: number }[];
 }

@@ -238,18 +238,16 @@ export class StateStore {
     return Number(this.q(Q.SQL_INSERT_FILE).run(f.input, f.ident, f.path, Buffer.from(f.fingerprint), f.fpLen, f.offset, now).lastInsertRowid);
   }
 
-  /**
-   * Deletes the rows of finished generations (path marked done) last updated before `cutoff`
-   * whose file is not among `present` (the (device, inode) of every file an input matches now):
-   * such a row can never be used again, and keeping it would grow the table with every rotation.
-   * A finished file still on disk under a matching name keeps its row, or it would be read again.
-   */
-  expireFinishedFiles(cutoff: number, present: ReadonlySet<string>, isDone: (path: string) => boolean): number {
-    const stale = this.listFiles().filter((f) => f.updated_at < cutoff && isDone(f.path) && !present.has(f.ident));
+  /** File records of finished generations (`isDone`) last updated before `cutoff`: candidates to expire. */
+  finishedFilesBefore(cutoff: number, isDone: (path: string) => boolean): { id: number; input: string; ident: string; path: string }[] {
+    return this.listFiles().filter((f) => f.updated_at < cutoff && isDone(f.path));
+  }
+
+  /** Deletes file records (finished generations whose file is gone). */
+  deleteFiles(ids: readonly number[]): void {
     this.db.transaction(() => {
-      for (const f of stale) this.q(Q.SQL_DELETE_FILE).run(f.id);
+      for (const id of ids) this.q(Q.SQL_DELETE_FILE).run(id);
     })();
-    return stale.length;
   }
 
   listFiles(): { id: number; input: string; ident: string; path: string; offset: number; updated_at: number }[] {

@@ -1,7 +1,7 @@
 // The state database: migrations, atomic seal commits, the outbox and sink cursors.
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import { SCHEMA_VERSION, openDatabase, probeState } from '../../src/store/db.js'
 import { CompactRange } from '../../src/seal/merkle.js';
 import { MIGRATIONS } from '../../src/store/sql.js';
 import { StateStore } from '../../src/store/state.js';
+import { finishedGenerationGone } from '../../src/sources/file/recover.js';
 
 const rec = (s: string, offset = 0) => ({ kind: 'decision' as const, source: '/x.log', offset, payload: Buffer.from(s) });
 
@@ -238,10 +239,38 @@ describe('finished file records expire', () => {
     add('1:2', 'done:/l/b.log'); // finished, still on disk -> kept (else it would be read again)
     add('1:3', '/l/c.log'); //      being read              -> kept
     const isDone = (p: string) => p.startsWith('done:');
-    assert.equal(store.expireFinishedFiles(Date.now() - 60_000, new Set(['1:2']), isDone), 0, 'nothing is old enough yet');
-    assert.equal(store.expireFinishedFiles(Date.now() + 1, new Set(['1:2']), isDone), 1);
+    // The file source judges which finished files are gone (recover.ts finishedGenerationGone); here '1:2' is on disk.
+    const expire = (cutoff: number) => {
+      const gone = store.finishedFilesBefore(cutoff, isDone).filter((f) => f.ident !== '1:2').map((f) => f.id);
+      store.deleteFiles(gone);
+      return gone.length;
+    };
+    assert.equal(expire(Date.now() - 60_000), 0, 'nothing is old enough yet');
+    assert.equal(expire(Date.now() + 1), 1);
     assert.deepEqual(store.listFiles().map((f) => f.ident), ['1:2', '1:3']);
     store.close();
+  });
+
+  it('a finished file is gone only when no file beside its last path has its (device, inode), and a directory that cannot be read decides nothing', async () => {
+    const d = mkdtempSync(join(dir, 'files-'));
+    const identOf = (p: string) => {
+      const st = statSync(p, { bigint: true });
+      return `${st.dev}:${st.ino}`;
+    };
+    writeFileSync(join(d, 'here.log'), 'x\n');
+    writeFileSync(join(d, 'rotated.log'), 'x\n');
+    const rotated = identOf(join(d, 'rotated.log'));
+    renameSync(join(d, 'rotated.log'), join(d, 'rotated.log.1'));
+    writeFileSync(join(d, 'deleted.log'), 'x\n');
+    const deleted = identOf(join(d, 'deleted.log'));
+    rmSync(join(d, 'deleted.log'));
+    const gone = (ident: string, path: string) => finishedGenerationGone({ ident, path: `done:${path}` });
+    assert.equal(await gone(identOf(join(d, 'here.log')), join(d, 'here.log')), false, 'still at its path');
+    assert.equal(await gone(rotated, join(d, 'rotated.log')), false, 'renamed beside it');
+    assert.equal(await gone(deleted, join(d, 'deleted.log')), true, 'deleted');
+    assert.equal(await gone(deleted, join(d, 'no-such-dir', 'a.log')), true, 'its directory is gone');
+    // A directory that cannot be listed (here: the "directory" is a file, ENOTDIR) keeps the record.
+    assert.equal(await gone(deleted, join(d, 'here.log', 'a.log')), false, 'unreadable directory');
   });
 });
 

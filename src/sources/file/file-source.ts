@@ -12,7 +12,7 @@ import { errorMessage } from '../../errors.js';
 import type { BatchConsumer, FilePlacement, Source, StateLossPolicy, TrailPositions } from '../source.js';
 import { placeAfterStateLoss } from './resume.js';
 import { gapRecord, sealLostGeneration } from './gap.js';
-import { recoverGeneration, unfinished } from './recover.js';
+import { finishedGenerationGone, recoverGeneration, unfinished } from './recover.js';
 import { type FileRegistry, type KnownFile, type ListedFile, donePath, isDone } from './registry.js';
 import { FileTail, type TailOptions } from './tail.js';
 
@@ -429,18 +429,10 @@ export class FileSource implements Source {
     return this.lastError === null ? { ok: true } : { ok: false, detail: `reading paused: ${this.lastError}` };
   }
 
-  async presentIdents(): Promise<Set<string>> {
-    const out = new Set<string>();
-    for (const [root, recursive] of this.scanRoots) {
-      const names = await readdir(root, { recursive }).catch(() => [] as string[]);
-      for (const n of names) {
-        const abs = join(root, n);
-        if (!this.matches(abs)) continue;
-        const st = await FileTail.statOf(abs);
-        if (st) out.add(st.ident);
-      }
-    }
-    return out;
+  async goneFinished(rows: readonly { id: number; ident: string; path: string }[]): Promise<number[]> {
+    const gone: number[] = [];
+    for (const row of rows) if (await finishedGenerationGone(row)) gone.push(row.id);
+    return gone;
   }
 
   lag(): { path: string; bytes: number }[] {

@@ -2,10 +2,10 @@
 // path now leads to another file or nowhere. Each is either found again under another name
 // beside it (rotated while tailseal was down) and read on from its saved offset, or it is gone
 // and a gap record says so. Nothing tailseal had started is dropped without a trace.
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { sealLostGeneration } from './gap.js';
-import { type KnownFile, type ListedFile, isDone } from './registry.js';
+import { type KnownFile, type ListedFile, isDone, lastPath } from './registry.js';
 import { FileTail, type TailDeps, type TailOptions } from './tail.js';
 
 /** What became of one unfinished generation. */
@@ -48,21 +48,41 @@ export async function recoverGeneration(row: KnownFile, opts: TailOptions, deps:
 
 /** Files beside `row.path` (or its symlink's target) with the generation's (device, inode). */
 async function sameIdent(row: KnownFile): Promise<string[]> {
-  const dirs = new Set([dirname(row.path)]);
-  const target = await realpath(row.path).catch(() => null);
+  return (await filesWithIdent(row.path, row.ident, false)) ?? [];
+}
+
+/**
+ * Whether a finished generation's file is certainly gone: no file with its (device, inode)
+ * beside the path it was last seen at, or where that path's symlink leads. A directory that
+ * exists but cannot be read leaves it undecided (false): the record is kept, since expiring the
+ * record of a file still on disk would have it read again from its first byte.
+ */
+export async function finishedGenerationGone(row: { ident: string; path: string }): Promise<boolean> {
+  const found = await filesWithIdent(lastPath(row.path), row.ident, true);
+  return found !== null && found.length === 0;
+}
+
+/**
+ * The files with (device, inode) `ident` in the directory of `path` and of its symlink's target.
+ * A directory that is gone holds none; one that cannot be read is skipped, or, when `strict`,
+ * makes the answer null (cannot tell).
+ */
+async function filesWithIdent(path: string, ident: string, strict: boolean): Promise<string[] | null> {
+  const dirs = new Set([dirname(path)]);
+  const target = await realpath(path).catch(() => null);
   if (target) dirs.add(dirname(target));
   const found: string[] = [];
   for (const dir of dirs) {
     let names: string[];
     try {
       names = await readdir(dir);
-    } catch {
-      continue; // the directory is gone too
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || !strict) continue; // the directory is gone too
+      return null;
     }
     for (const n of names) {
       const p = join(dir, n);
-      const st = await stat(p, { bigint: true }).catch(() => null);
-      if (st?.isFile() && `${st.dev}:${st.ino}` === row.ident) found.push(p);
+      if ((await FileTail.statOf(p))?.ident === ident) found.push(p);
     }
   }
   return found;

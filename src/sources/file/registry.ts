@@ -46,6 +46,11 @@ export function donePath(path: string): string {
   return DONE_PREFIX + path;
 }
 
+/** The path a row's generation was last seen at (without the finished marker). */
+export function lastPath(rowPath: string): string {
+  return isDone(rowPath) ? rowPath.slice(DONE_PREFIX.length) : rowPath;
+}
+
 /** Whether a row's path marks its generation as finished. */
 export function isDone(rowPath: string): boolean {
   return rowPath.startsWith(DONE_PREFIX);
