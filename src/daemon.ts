@@ -338,6 +338,8 @@ export class Daemon implements BatchConsumer {
       // pino's child loggers keep the level they were made with: a new level needs a restart.
       if (next.log.level !== before.log.level) this.log.warn({ level: before.log.level, requested: next.log.level }, 'log.level changes take effect at the next restart.');
       for (const ic of inputs.removed) this.inputErrors.delete(ic.name);
+      // An input that had failed to start is not in the diff above: forget it once it is gone from the file.
+      for (const name of [...this.inputErrors.keys()]) if (!next.inputs.some((i) => i.name === name)) this.inputErrors.delete(name);
       const failed: string[] = [];
       for (const ic of [...inputs.added, ...inputs.changed]) {
         if (ic.mask) this.maskers.set(ic.name, new Masker(ic.mask));
@@ -403,7 +405,12 @@ export class Daemon implements BatchConsumer {
       throw err;
     }
     this.commitError = null;
-    this.metrics.committed(batch.input, batch.stream, counters);
+    // Committed: from here on nothing may throw, or the source would read the batch again.
+    try {
+      this.metrics.committed(batch.input, batch.stream, counters);
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'Could not update the metrics of a committed batch.');
+    }
     if (duplicates > 0) this.log.info({ stream: batch.stream, duplicates }, 'Skipped decisions already sealed (a retried upload); each decision is sealed once.');
     // Committed: only now does the in-memory head move.
     const next: StreamState = { ...head, ...sealed.head, spoolBytes: head.spoolBytes + added };

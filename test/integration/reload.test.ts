@@ -63,6 +63,11 @@ describe('config reload (SIGHUP)', () => {
       const failed = await reload(w, d, (y) => y.replace('checkpoint:\n', `${up}checkpoint:\n`), 'Reload failed');
       assert.match(String(failed.err), /input up: .*EADDRINUSE/);
       assert.match(await readyz(), /^FAIL input up: not running: .*EADDRINUSE/m);
+      // Taken out of the file while it cannot start: /readyz forgets it. Put back: it fails again.
+      await reload(w, d, (y) => y.replace(up, ''), 'Config reloaded.');
+      assert.doesNotMatch(await readyz(), /input up/);
+      await reload(w, d, (y) => y.replace('checkpoint:\n', `${up}checkpoint:\n`), 'Reload failed');
+      assert.match(await readyz(), /^FAIL input up: not running: .*EADDRINUSE/m);
       await new Promise((r) => blocker.close(r));
       const done = await reload(w, d, (y) => y, 'Config reloaded.');
       assert.deepEqual(done.inputs, { added: ['up'], removed: [], changed: [] }, 'the same config again starts it');
