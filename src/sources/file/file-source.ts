@@ -283,9 +283,11 @@ export class FileSource implements Source {
       this.retired.push(tail);
       return true;
     }
-    const done = await tail.dropRest();
-    await tail.close();
-    return done;
+    try {
+      return await tail.dropRest();
+    } finally {
+      await tail.close();
+    }
   }
 
   private openTails(): FileTail[] {
