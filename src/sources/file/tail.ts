@@ -283,15 +283,16 @@ export class FileTail {
   }
 
   /**
-   * Reads the chunk at `pos` into this.buf: the read started ahead when it was for `pos`, filled
-   * a buffer of today's size and found bytes (an empty one is read again: 'eof' must be current).
+   * Reads the chunk at `pos` into this.buf: the read started ahead when it was for `pos` and found
+   * bytes (an empty one is read again: 'eof' must be current). The buffer only grows after a
+   * read has taken the read ahead, so both are always the same size.
    */
   private async readChunk(pos: number): Promise<number> {
     const a = this.ahead;
     this.ahead = null;
     if (a !== null) {
       const n = await a.bytes;
-      if (a.pos === pos && n > 0 && a.buf.length === this.buf.length) {
+      if (a.pos === pos && n > 0) {
         this.spare = this.buf;
         this.buf = a.buf;
         return n;
