@@ -245,6 +245,10 @@ export class FileSource implements Source {
         r.tail.retiredAt = Date.now();
         this.retired.push(r.tail);
         this.deps.log.info({ input: this.name, path: row.path, found: r.at, offset: r.tail.position }, 'File rotated while tailseal was stopped; reading it to its end.');
+      } else {
+        // Sealed as gone: the watcher may have reported this file before it vanished, and its
+        // gap record is the one just sealed; lostBeforeOpen must not seal a second from byte 0.
+        for (const [path, s] of this.seen) if (s.ident === row.ident) this.seen.delete(path);
       }
     }
     this.recovering = later;
