@@ -3,7 +3,8 @@
 // chain is only ever continued from a tail that verifies.
 import { TailsealError, isTailsealError } from '../errors.js';
 import type { NoteVerifier } from '../seal/keys.js';
-import { type TrailTail, type ObjectReader, inspect, verifyTrail } from '../verify/verify-trail.js';
+import { objectLines } from '../seal/object.js';
+import { type TrailTail, type ObjectReader, verifyTrail } from '../verify/verify-trail.js';
 
 export interface StreamTail extends TrailTail {
   size: number;
@@ -23,9 +24,9 @@ export async function readStreamTails(reader: ObjectReader, origin: string, stre
   } catch (err) {
     if (isTailsealError(err, 'STORE_EMPTY')) return out;
     // A store whose objects fail to open is this daemon's broken trail only if at least one of
-    // them is a checkpointed object of its streams under its keys; files that are not (someone
+    // them claims to be a checkpointed object of its streams; files that do not (someone
     // else's, or junk) say nothing about a lost state.
-    if (!(await holdsOwnObject(reader, origin, streams, verifiers))) return out;
+    if (!(await holdsOwnObject(reader, origin, streams))) return out;
     throw err;
   }
   for (const r of reports) {
@@ -35,17 +36,30 @@ export async function readStreamTails(reader: ObjectReader, origin: string, stre
   return out;
 }
 
-async function holdsOwnObject(reader: ObjectReader, origin: string, streams: readonly string[], verifiers: NoteVerifier[]): Promise<boolean> {
+/**
+ * Whether the store holds an object whose checkpoint claims one of our streams' origins. The
+ * claim is read unverified on purpose: an object of ours that our keys no longer open (a key
+ * rotated without its old public key in signing.verify_keys) must stop start-up with its error,
+ * not count as "no trail" and have new chains fork the one the store holds.
+ */
+async function holdsOwnObject(reader: ObjectReader, origin: string, streams: readonly string[]): Promise<boolean> {
   const origins = new Set(streams.map((s) => `${origin}/${s}`));
   for (const name of await reader.list()) {
     const bytes = await reader.read(name); // a read failure is not an answer: it propagates
-    try {
-      if (origins.has(inspect(name, bytes, verifiers).origin)) return true;
-    } catch {
-      // does not open as a checkpointed object under our keys: not ours
-    }
+    const claimed = claimedOrigin(bytes);
+    if (claimed !== null && origins.has(claimed)) return true;
   }
   return false;
+}
+
+/** The origin line of an object's checkpoint note, unverified; null when it has none. */
+function claimedOrigin(bytes: Uint8Array): string | null {
+  try {
+    for (const line of objectLines(bytes)) if (!line.entry) return line.note.slice(0, line.note.indexOf('\n'));
+  } catch {
+    // not an object at all: junk, not ours
+  }
+  return null;
 }
 
 /** The error that stops start-up under `on_state_loss: refuse`, naming the ways forward. */

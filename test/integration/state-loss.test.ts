@@ -6,6 +6,7 @@ import { appendFileSync, chmodSync, existsSync, readFileSync, readdirSync, rmSyn
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decisionLine, prng } from '../../src/cli/opa-sample.js';
+import { writeKeyPair } from '../../src/config/keyfile.js';
 import { logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor, type Workspace } from '../helpers/daemon.js';
 
 type Policy = 'refuse' | 'chain_tail' | 'end_of_files';
@@ -166,6 +167,28 @@ describe('lost state database (issue 8, case 13)', () => {
     assert.equal(storedDecisions(w.storeDir).length, 10);
     assert.equal(stateResets(w)[0]!.cause, 'corrupt');
     assert.equal(verifyStore(w).status, 0);
+    w.cleanup();
+  });
+
+  it('a trail signed by a key it no longer trusts (rotated without verify_keys) stops start-up instead of being taken for no trail', async () => {
+    const w = workspace('chain_tail');
+    writeFileSync(join(w.opaDir, 'opa.log'), lines(0, 6, 13).map((l) => `${l}\n`).join(''));
+    await runUntil(w, 6);
+    rmSync(w.stateDir, { recursive: true });
+    rmSync(w.keyFile);
+    rmSync(w.pubFile);
+    writeKeyPair(w.keyFile, 'tailseal.test/it'); // a new key; the old public key is not in verify_keys
+    const before = storeEntries(w.storeDir).length;
+    const d = startDaemon(w);
+    // Bounded: a daemon that took the trail for none would run on, sealing a second chain.
+    const timer = setTimeout(() => d.child.kill('SIGKILL'), 20_000);
+    const code = await d.exited;
+    clearTimeout(timer);
+    assert.equal(code, 1, d.logs.join('\n'));
+    const out = d.logs.join('\n');
+    assert.match(out, /checkpoint rejected/);
+    assert.doesNotMatch(out, /starting new chains/);
+    assert.equal(storeEntries(w.storeDir).length, before, 'no new chain next to the old one');
     w.cleanup();
   });
 
