@@ -164,10 +164,22 @@ export class Daemon implements BatchConsumer {
         .map(([name, u]) => ({
           name,
           reader: () => u.sink.reader!(),
-          upTo: () => new Map([...this.store.unackedStarts(name)].map(([stream, first]) => [`${this.config.origin}/${stream}`, first])),
+          upTo: () => this.auditLimits(name),
         }));
     this.auditor = new Auditor(targets, () => this.trustedKeys(), a.interval, a.full_interval, this.opts.log.child({ component: 'audit' }), (r) => this.metrics.audited(r.sink, r.ok, r.streams));
     this.auditor.start(Math.min(a.interval, 60_000));
+  }
+
+  /**
+   * Per origin, how far `sink` is known to hold every object: up to the first object it has not
+   * acknowledged, or, with none waiting, the last checkpoint (objects signed after this call may
+   * still be in flight, stored out of order when in_flight > 1).
+   */
+  private auditLimits(sink: string): Map<string, number> {
+    const limits = new Map<string, number>();
+    for (const [stream, head] of this.heads) limits.set(`${this.config.origin}/${stream}`, head.checkpointedSize);
+    for (const [stream, first] of this.store.unackedStarts(sink)) limits.set(`${this.config.origin}/${stream}`, first);
+    return limits;
   }
 
   private async startStatusServer(): Promise<void> {
