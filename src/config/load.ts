@@ -8,6 +8,9 @@ import { type Config, configSchema } from './schema.js';
 
 type Path = (string | number)[];
 
+/** Alias (`*name`) expansions a config may make in total; real configs need a handful. */
+const MAX_ALIAS_COUNT = 100;
+
 function keyPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
@@ -98,5 +101,15 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     const where = e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}: ` : '';
     throw new TailsealError('CONFIG_INVALID', `${file}: ${where}invalid YAML: ${e.message.split('\n')[0]}`);
   }
-  return parseConfig(doc.toJS(), file, env);
+  try {
+    // An alias bomb (anchors referencing anchors) makes toJS build an exponential tree: yaml stops
+    // it after maxAliasCount expansions, with a RangeError/ReferenceError that would otherwise exit
+    // 1 without naming the file, and a supervisor would restart into the same error forever.
+    return parseConfig(doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }), file, env);
+  } catch (err) {
+    if (err instanceof TailsealError) throw err;
+    const msg = errorMessage(err);
+    const hint = /alias/i.test(msg) ? ` (at most ${MAX_ALIAS_COUNT} alias expansions; write the values out)` : '';
+    throw new TailsealError('CONFIG_INVALID', `${file}: cannot load: ${msg}${hint}`, { cause: err, details: { file } });
+  }
 }

@@ -1,13 +1,13 @@
 // Config of the `s3` sink: any S3-compatible bucket, optionally with Object Lock.
 import { z } from 'zod';
-import { duration } from '../../config/units.js';
+import { MAX_SPAN_MS, duration, nameSchema } from '../../config/units.js';
 import { timeoutSchema, tlsSchema } from '../http-client-config.js';
 import { deliveryFields } from '../delivery-config.js';
 
 export const S3_SINK_DEFAULTS = { region: 'us-east-1', prefix: '', path_style: false, gzip: true } as const;
 
 export const s3SinkSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" or "-"'),
+  name: nameSchema(),
   type: z.literal('s3'),
   bucket: z.string().min(3).max(63),
   /** Key prefix, e.g. "opa/prod/" (a trailing "/" is added when missing). */
@@ -31,7 +31,7 @@ export const s3SinkSchema = z.strictObject({
     .strictObject({
       mode: z.enum(['GOVERNANCE', 'COMPLIANCE']),
       /** Retain-until = upload time + this (e.g. "365d"). */
-      retention: duration(60_000),
+      retention: duration(60_000, MAX_SPAN_MS),
       legal_hold: z.boolean().default(false),
     })
     .optional(),
