@@ -392,6 +392,57 @@ async function healthz(port: number): Promise<{ status: number; body: string }> 
 }
 
 // ---------------------------------------------------------------------------------------------
+// The real OPA, for the upload variant: its ConfigMap's config (the bearer token from the Secret's
+// variable, substituted by OPA) must get its decisions accepted by tailseal's input.
+
+const OPA_BIN = process.env.OPA_BIN ?? onPath('opa');
+
+/** Runs OPA with the variant's config and policy, asks one decision, and waits for its upload. */
+async function realOpaUploads(v: Variant, bin: string, root: string, receiverPort: number): Promise<void> {
+  const oc = opaConfig(v);
+  const service = opaServices(oc)[oc.decision_logs.service];
+  const url = new URL(service.url);
+  url.port = String(receiverPort);
+  service.url = url.toString().replace(/\/$/, '');
+  const dir = join(root, 'opa');
+  mkdirSync(join(dir, 'policies'), { recursive: true });
+  writeFileSync(join(dir, 'opa.yaml'), stringify(oc));
+  const policy = v.docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'opa-policy');
+  assert.ok(policy, 'no ConfigMap opa-policy');
+  for (const [name, text] of Object.entries(policy.data as Record<string, string>)) {
+    writeFileSync(join(dir, 'policies', name), text);
+  }
+  const apiPort = await freePort();
+  const args = ['run', '--server', `--addr=127.0.0.1:${apiPort}`, `--config-file=${join(dir, 'opa.yaml')}`];
+  const env = { PATH: process.env.PATH, ...containerEnv(v.opa) }; // the Secret's token, as in the pod
+  const opa = spawn(bin, [...args, join(dir, 'policies')], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const out: string[] = [];
+  opa.stdout.on('data', (b: Buffer) => out.push(b.toString()));
+  opa.stderr.on('data', (b: Buffer) => out.push(b.toString()));
+  const exited = new Promise((res) => opa.on('close', res));
+  try {
+    const query = async () => {
+      try {
+        const body = '{"input":{"method":"GET"}}';
+        const res = await fetch(`http://127.0.0.1:${apiPort}/v1/data/authz/allow`, { method: 'POST', body });
+        return res.status === 200;
+      } catch {
+        return false; // not listening yet
+      }
+    };
+    const deadline = Date.now() + 20_000;
+    while (!(await query())) {
+      assert.ok(Date.now() < deadline && opa.exitCode === null, `OPA did not answer: ${out.join('')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await waitFor(() => out.join('').includes('Logs uploaded successfully.'), `OPA's upload: ${out.join('')}`);
+  } finally {
+    opa.kill('SIGKILL');
+    await exited;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Dockerfile
 
 interface Stage {
@@ -525,10 +576,13 @@ describe('Dockerfile', () => {
             // Last: a refused request's unread body makes the receiver drop its connection, which the
             // client's keep-alive pool would otherwise hand to the next upload.
             assert.equal((await upload(url, [event('d-0')])).status, 401, 'an upload without the token is refused');
+            if (OPA_BIN) await realOpaUploads(v, OPA_BIN, root, receiverPort);
+            else t.diagnostic('real OPA not run: set OPA_BIN to an opa binary (or put opa on PATH)');
           } else {
             writeFileSync(join(opaLogs, 'opa.log'), `${decisionLine(0, prng(9))}\n${decisionLine(1, prng(10))}\n`);
           }
-          await waitFor(() => storedDecisions(store).length === 2, 'two decisions in the store');
+          const want = input.type === 'opa_service' && OPA_BIN ? 3 : 2;
+          await waitFor(() => storedDecisions(store).length === want, `${want} decisions in the store`);
           const hc = execForm(last('HEALTHCHECK').replace(/^(--\S+ )*CMD /, ''));
           const healthy = spawnSync(hc[0]!, hc.slice(1), { env: processEnv, encoding: 'utf8', timeout: 10_000 });
           assert.equal(healthy.status, 0, `HEALTHCHECK: ${healthy.stderr}`);
