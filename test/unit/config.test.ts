@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { loadConfig, parseConfig } from '../../src/config/load.js';
+import { MAX_CONFIG_BYTES, loadConfig, parseConfig } from '../../src/config/load.js';
 import { parseDuration, parseSize } from '../../src/config/units.js';
 import { TailsealError } from '../../src/errors.js';
 import { aliasBomb } from '../helpers/alias-bomb.js';
@@ -226,6 +226,22 @@ describe('config', () => {
         e.code === 'CONFIG_INVALID' && e.message.startsWith(`${f}: cannot load: `) && /alias/.test(e.message),
     );
     assert.ok(Date.now() - t0 < 2000, `refused in ${Date.now() - t0} ms`);
+  });
+
+  it('a file larger than a config is refused naming the limit, read no further (e.g. /dev/zero)', () => {
+    const f = join(dir, 'huge.yaml');
+    writeFileSync(f, `# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`);
+    for (const file of [f, '/dev/zero']) {
+      const why = 'a config file is a few KB (is this the right file?)';
+      const want = `${file}: larger than ${MAX_CONFIG_BYTES} bytes; ${why}`;
+      assert.throws(() => loadConfig(file), (e: TailsealError) => e.code === 'CONFIG_INVALID' && e.message === want);
+    }
+  });
+
+  it('an s3 prefix past 512 bytes is refused (S3 keys are at most 1024 bytes)', () => {
+    const raw = base() as Record<string, any>;
+    raw.sinks = [{ name: 'b', type: 's3', bucket: 'bkt', prefix: 'p'.repeat(513) }];
+    assert.match(problems(raw)[0]!, /^x\.yaml: sinks\[0\]\.prefix: must be at most 512 bytes/);
   });
 
   it('a missing file is CONFIG_NOT_FOUND', () => {

@@ -10,8 +10,14 @@ export const s3SinkSchema = z.strictObject({
   name: nameSchema(),
   type: z.literal('s3'),
   bucket: z.string().min(3).max(63),
-  /** Key prefix, e.g. "opa/prod/" (a trailing "/" is added when missing). */
-  prefix: z.string().default(S3_SINK_DEFAULTS.prefix),
+  /**
+   * Key prefix, e.g. "opa/prod/" (a trailing "/" is added when missing). Bounded so that prefix,
+   * stream name and object name stay within S3's 1024-byte keys.
+   */
+  prefix: z
+    .string()
+    .refine((p) => Buffer.byteLength(p) <= 512, 'must be at most 512 bytes (S3 keys are at most 1024)')
+    .default(S3_SINK_DEFAULTS.prefix),
   region: z.string().min(1).default(S3_SINK_DEFAULTS.region),
   /** Endpoint URL for S3-compatible servers; AWS's regional endpoint when absent. */
   endpoint: z.url({ protocol: /^https?$/ }).optional(),
