@@ -30,7 +30,7 @@ export function parseSize(value: unknown): number | undefined {
  * (a 30-day audit.interval ran ~550 audits/s). Durations that reach a timer are bounded by it.
  */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
-/** Bound for durations that never reach a timer (retention, dedupe windows): 100 years. */
+/** Bound for durations only compared with timestamps (object lock retention, audit.full_interval): 100 years. */
 export const MAX_SPAN_MS = 36_500 * 86_400_000;
 
 /** `ms` in the largest unit that divides it, for messages ("24d", "90s", "2147483647ms"). */
