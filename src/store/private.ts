@@ -43,7 +43,7 @@ export function preparePrivateDir(dir: string): string | null {
   mkdirPrivate(dir);
   const t = tightenMode(dir);
   if (!t) return null;
-  if (t.now) return `state_dir ${dir} was mode ${t.was} (readable by others); tightened it to ${t.now}`;
+  if (t.now) return `state_dir ${dir} was mode ${t.was} (open to its group or others); tightened it to ${t.now}`;
   return (
     `state_dir ${dir} is mode ${t.was} and cannot be tightened (${t.error}): others may list or rename what is in ` +
     'it; the files tailseal creates there are 0600 and its directories 0700 all the same. Make the directory 0700, ' +

@@ -63,7 +63,8 @@ describe('state files are private whatever the umask', () => {
         const modes = Object.fromEntries([...dirs, ...files].map((p) => [p, modeOf(p)]));
         const want = Object.fromEntries([...dirs.map((p) => [p, '700']), ...files.map((p) => [p, '600'])]);
         assert.deepEqual(modes, want);
-        const warned = logsWith(d, `state_dir ${w.stateDir} was mode 0755`);
+        const tightened = `state_dir ${w.stateDir} was mode 0755 (open to its group or others); tightened it to 0700`;
+        const warned = logsWith(d, tightened);
         assert.equal(warned.length, 1, 'the tightening is logged');
         assert.equal(warned[0]!.level, 40);
       } finally {
