@@ -5,7 +5,12 @@
 # test/integration/deploy.test.ts reads ENTRYPOINT, CMD, ENV, USER and HEALTHCHECK from this file
 # and runs them against the repository's CLI.
 
-FROM node:20-bookworm-slim AS build
+# The base image for both stages. A tag can be moved to other content; for a reproducible build
+# pin it by digest (README "Pinning images"):
+#   docker build --build-arg NODE_IMAGE=node:20-bookworm-slim@sha256:<digest> -t tailseal:0.1.0 .
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # node-gyp needs these when no prebuilt better-sqlite3 binary can be downloaded.
 RUN apt-get update \
@@ -22,7 +27,7 @@ RUN npx tsc -p tsconfig.json \
  && npm prune --omit=dev --no-audit --no-fund \
  && chmod 0755 dist/src/cli/main.js
 
-FROM node:20-bookworm-slim
+FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json

@@ -23,6 +23,7 @@ import { isDone } from './sources/file/registry.js';
 import { createOpaServiceSource } from './sources/opa-service/index.js';
 import type { BatchConsumer, Source, SourceBatch, SourceFactory, SourceRecord } from './sources/source.js';
 import { type StateLoss, openDatabase } from './store/db.js';
+import { preparePrivateDir } from './store/private.js';
 import { StateStore, type StreamState } from './store/state.js';
 import { type AuditTarget, Auditor } from './verify/audit.js';
 
@@ -194,6 +195,8 @@ export class Daemon implements BatchConsumer {
 
   /** Opens state, starts sinks and shippers, then sources. Throws (nothing running) on failure. */
   static async start(opts: DaemonOptions): Promise<Daemon> {
+    const loose = preparePrivateDir(opts.config.state_dir);
+    if (loose) opts.log.warn({ state_dir: opts.config.state_dir }, `${loose}.`);
     const d = new Daemon(opts, checkState(stateDbPath(opts.config), opts.config.recovery.on_state_loss, opts.log));
     try {
       await d.startAll();

@@ -1,12 +1,18 @@
 // Loading a config file: YAML, `${ENV}` expansion in string values, schema validation, and one
 // clear line per problem naming the file and the key.
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { TailsealError, errorMessage } from '../errors.js';
 import { type Config, configSchema } from './schema.js';
 
 type Path = (string | number)[];
+
+/** A config is a few KB; reading more than this (a wrong path such as /dev/zero, a log file) is refused. */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+/** Alias (`*name`) expansions a config may make in total; real configs need a handful. */
+const MAX_ALIAS_COUNT = 100;
 
 function keyPath(path: readonly PropertyKey[]): string {
   let out = '';
@@ -88,8 +94,9 @@ function duplicates(names: string[]): string | undefined {
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readBounded(file);
   } catch (err) {
+    if (err instanceof TailsealError) throw err;
     throw new TailsealError('CONFIG_NOT_FOUND', `${file}: cannot read config file: ${errorMessage(err)}`, { cause: err });
   }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
@@ -98,5 +105,36 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     const where = e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}: ` : '';
     throw new TailsealError('CONFIG_INVALID', `${file}: ${where}invalid YAML: ${e.message.split('\n')[0]}`);
   }
-  return parseConfig(doc.toJS(), file, env);
+  try {
+    // An alias bomb (anchors referencing anchors) makes toJS build an exponential tree: yaml stops
+    // it after maxAliasCount expansions, with a RangeError/ReferenceError that would otherwise exit
+    // 1 without naming the file, and a supervisor would restart into the same error forever.
+    return parseConfig(doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }), file, env);
+  } catch (err) {
+    if (err instanceof TailsealError) throw err;
+    const msg = errorMessage(err);
+    const hint = /alias/i.test(msg) ? ` (at most ${MAX_ALIAS_COUNT} alias expansions; write the values out)` : '';
+    throw new TailsealError('CONFIG_INVALID', `${file}: cannot load: ${msg}${hint}`, { cause: err, details: { file } });
+  }
+}
+
+/** The file's text, reading at most MAX_CONFIG_BYTES + 1 bytes whatever it is (a device, a growing file). */
+function readBounded(file: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+    }
+    if (n > MAX_CONFIG_BYTES) {
+      const msg = `${file}: larger than ${MAX_CONFIG_BYTES} bytes; a config file is a few KB (is this the right file?)`;
+      throw new TailsealError('CONFIG_INVALID', msg, { details: { file } });
+    }
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -8,7 +8,7 @@ import { opaSinkSchema } from '../sinks/opa/config.js';
 import { s3SinkSchema } from '../sinks/s3/config.js';
 import { fileInputSchema } from '../sources/file/config.js';
 import { opaServiceInputSchema } from '../sources/opa-service/config.js';
-import { duration, listenAddress, size } from './units.js';
+import { MAX_SPAN_MS, duration, listenAddress, size } from './units.js';
 
 export const configSchema = z.strictObject({
   /** Directory of the state database (offsets, chain heads, outbox). */
@@ -68,7 +68,7 @@ export const configSchema = z.strictObject({
       /** How often the daemon verifies the objects new in each file and s3 sink since its last pass; 0 disables the audit. */
       interval: duration(0).default(5 * 60_000),
       /** How often a pass re-reads and verifies the whole trail instead (also catching an object changed after it was audited). */
-      full_interval: duration(0).default(24 * 60 * 60_000),
+      full_interval: duration(0, MAX_SPAN_MS).default(24 * 60 * 60_000),
       /** The sinks to audit; default: every file and s3 sink. */
       sinks: z.array(z.string().min(1)).optional(),
     })

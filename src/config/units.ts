@@ -25,12 +25,35 @@ export function parseSize(value: unknown): number | undefined {
   return parseUnit(value, SIZE_UNITS);
 }
 
-/** A zod schema for a duration (result: milliseconds, at least `min`). */
-export const duration = (min = 0) =>
+/**
+ * The longest delay a Node timer holds: setTimeout/setInterval treat anything longer as 1 ms
+ * (a 30-day audit.interval ran ~550 audits/s). Durations that reach a timer are bounded by it.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Bound for durations only compared with timestamps (object lock retention, audit.full_interval): 100 years. */
+export const MAX_SPAN_MS = 36_500 * 86_400_000;
+
+/** `ms` in the largest unit that divides it, for messages ("24d", "90s", "2147483647ms"). */
+export function formatDuration(ms: number): string {
+  for (const [u, f] of Object.entries(DURATION_UNITS).reverse()) if (ms % f === 0) return `${ms / f}${u}`;
+  return `${ms}ms`;
+}
+
+/**
+ * A zod schema for a duration (result: milliseconds, from `min` to `max`). The default `max` is
+ * the timer limit; pass MAX_SPAN_MS for a duration only compared with timestamps.
+ */
+export const duration = (min = 0, max = MAX_TIMER_MS) =>
   z.union([z.string(), z.number()]).transform((v, ctx) => {
     const ms = parseDuration(v);
     if (ms === undefined || !Number.isSafeInteger(ms) || ms < min) {
       ctx.addIssue({ code: 'custom', message: `expected a duration of at least ${min}ms such as "500ms", "5s" or "1m", got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    if (ms > max) {
+      const why = max === MAX_TIMER_MS ? ' (about 24.8 days, the longest wait a Node timer holds); e.g. "24d"' : '';
+      const message = `${JSON.stringify(v)} is too long: at most ${formatDuration(max)}${why}`;
+      ctx.addIssue({ code: 'custom', message });
       return z.NEVER;
     }
     return ms;
@@ -48,9 +71,18 @@ export const size = (min = 1) =>
   });
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/**
+ * Names become file and directory names (outbox segments, file sink directories, quarantine
+ * files) and object keys: well under the 255-byte file name limit and S3's 1024-byte keys.
+ */
+export const MAX_NAME_LENGTH = 64;
 
 /** A zod schema for an input, stream or sink name. */
-export const nameSchema = () => z.string().regex(NAME_RE, 'must start with a letter or digit and use only letters, digits, ".", "_" or "-"');
+export const nameSchema = () =>
+  z
+    .string()
+    .max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters (it becomes a file name and object key)`)
+    .regex(NAME_RE, 'must start with a letter or digit and use only letters, digits, ".", "_" or "-"');
 
 /** host:port, host being a name, an IPv4 address or a bracketed IPv6 address. */
 const LISTEN_RE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;

@@ -4,6 +4,7 @@
 // only when every sink has it. One slow or dead sink holds back only its own cursor.
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
+import { setLongTimeout } from '../timer.js';
 import { retryAfterOf } from './http-errors.js';
 import { type Backoff, classifyError, retryDelay } from './retry.js';
 import type { Sink, TrailObject } from './sink.js';
@@ -49,9 +50,9 @@ export interface ShipperObserver {
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((res) => {
     if (signal.aborted) return res();
-    const t = setTimeout(done, ms);
+    const t = setLongTimeout(done, ms); // max_backoff or a server's Retry-After: may be long
     function done() {
-      clearTimeout(t);
+      t.clear();
       signal.removeEventListener('abort', done);
       res();
     }

@@ -1,8 +1,9 @@
 // Opening the state database: WAL mode, FULL sync, and `PRAGMA user_version` migrations.
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { existsSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { TailsealError, errorMessage } from '../errors.js';
+import { mkdirPrivate, tightenMode, touchPrivate } from './private.js';
 import { MIGRATIONS, SQL_COUNT_SEALED_STREAMS, SQL_PRAGMAS, SQL_QUICK_CHECK } from './sql.js';
 
 export type Db = Database.Database;
@@ -14,7 +15,12 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export function openDatabase(file: string, opts: { readonly?: boolean } = {}): Db {
   let db: Db;
   try {
-    if (!opts.readonly) mkdirSync(dirname(file), { recursive: true });
+    if (!opts.readonly) {
+      // 0600 before SQLite creates it: SQLite gives the -wal and -shm files the database's mode.
+      mkdirPrivate(dirname(file));
+      touchPrivate(file);
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) tightenMode(f);
+    }
     db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
   } catch (err) {
     throw new TailsealError('STATE_UNAVAILABLE', `cannot open state database ${file}: ${errorMessage(err)}`, { cause: err });

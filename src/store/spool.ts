@@ -19,6 +19,7 @@ import { rm } from 'node:fs/promises';
 import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, fsyncSync, mkdirSync, openSync, readSync, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { TailsealError, errorMessage } from '../errors.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private.js';
 
 const SEQ_DIGITS = 20;
 const SEGMENT_RE = /^(\d{20})\.ndjson$/;
@@ -61,7 +62,7 @@ export class Spool {
 
   private ensureDir(stream: string): void {
     if (this.dirsMade.has(stream)) return;
-    const created = mkdirSync(join(this.dir, stream), { recursive: true });
+    const created = mkdirSync(join(this.dir, stream), { recursive: true, mode: PRIVATE_DIR_MODE });
     // New directories must survive a power loss before any committed length points into them.
     if (created !== undefined) {
       fsyncDir(join(this.dir, stream));
@@ -76,7 +77,7 @@ export class Spool {
     if (cur?.firstSeq === firstSeq) return cur.fd;
     if (cur) this.closeSegment(stream);
     this.ensureDir(stream);
-    const fd = openSync(this.path(stream, firstSeq), 'a+', 0o600);
+    const fd = openSync(this.path(stream, firstSeq), 'a+', PRIVATE_FILE_MODE);
     this.fds.set(stream, { firstSeq, fd });
     fsyncDir(join(this.dir, stream));
     return fd;
@@ -109,7 +110,7 @@ export class Spool {
   rewrite(stream: string, firstSeq: number, data: Uint8Array): void {
     if (this.fds.get(stream)?.firstSeq === firstSeq) this.closeSegment(stream);
     this.ensureDir(stream);
-    const fd = openSync(this.path(stream, firstSeq), 'w', 0o600);
+    const fd = openSync(this.path(stream, firstSeq), 'w', PRIVATE_FILE_MODE);
     try {
       for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, done);
       fsyncSync(fd);

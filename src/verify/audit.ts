@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import { TailsealError, errorMessage, isTailsealError } from '../errors.js';
 import type { NoteVerifier } from '../seal/keys.js';
+import { type LongTimer, setLongTimeout } from '../timer.js';
 import { type ObjectReader, type ResumeState, verifyTrail } from './verify-trail.js';
 
 export interface AuditTarget {
@@ -39,7 +40,7 @@ interface Verified {
  * `report` (metrics).
  */
 export class Auditor {
-  private timer: NodeJS.Timeout | null = null;
+  private timer: LongTimer | null = null;
   private running: Promise<unknown> | null = null;
   private stopped = false;
   /** Aborts a pass in progress between two objects, so a shutdown never waits for a whole pass. */
@@ -62,7 +63,8 @@ export class Auditor {
 
   private schedule(ms: number): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
+    // setLongTimeout: audit.interval may be a long wait, which a plain setTimeout would cut to 1 ms.
+    this.timer = setLongTimeout(() => {
       this.running = this.runOnce().finally(() => {
         this.running = null;
         this.schedule(this.intervalMs);
@@ -104,7 +106,7 @@ export class Auditor {
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.clear();
     await this.running;
   }
 }

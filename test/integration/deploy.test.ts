@@ -59,14 +59,40 @@ interface Variant {
 
 const POD_FIELDS: Record<string, string> = { 'metadata.name': 'opa-6c9f7d8b5-x2k8p', 'metadata.namespace': 'payments' };
 
+/** What a Secret's key holds in these tests: the same for every container that refers to it. */
+const secretValue = (ref: Obj) => `secret-${ref.name}-${ref.key}-0123456789abcdef`;
+
 function containerEnv(c: Obj): Record<string, string> {
   const env: Record<string, string> = {};
   for (const e of (c.env ?? []) as Obj[]) {
+    const from = e.valueFrom;
     if (e.value !== undefined) env[e.name] = String(e.value);
-    else if (e.valueFrom?.fieldRef) env[e.name] = POD_FIELDS[e.valueFrom.fieldRef.fieldPath] ?? assert.fail(`env ${e.name}: unexpected fieldRef ${e.valueFrom.fieldRef.fieldPath}`);
-    else assert.fail(`env ${e.name}: only value and fieldRef are expected in the example`);
+    else if (from?.fieldRef) {
+      const path = from.fieldRef.fieldPath;
+      env[e.name] = POD_FIELDS[path] ?? assert.fail(`env ${e.name}: unexpected fieldRef ${path}`);
+    } else if (from?.secretKeyRef) env[e.name] = secretValue(from.secretKeyRef);
+    else assert.fail(`env ${e.name}: only value, fieldRef and secretKeyRef are expected in the example`);
   }
   return env;
+}
+
+/** The Secret key (`name/key`) a container's variable comes from, if it comes from one. */
+function secretRef(c: Obj, name: string): string | undefined {
+  const ref = ((c.env ?? []) as Obj[]).find((e) => e.name === name)?.valueFrom?.secretKeyRef;
+  return ref ? `${ref.name}/${ref.key}` : undefined;
+}
+
+/** An image reference's repository (no registry host, tag or digest), e.g. `tailseal`, `openpolicyagent/opa`. */
+function imageRepo(image: string): string {
+  const name = image.split('@')[0]!.replace(/:[^/:]+$/, '');
+  const parts = name.split('/');
+  return (parts.length > 1 && /[.:]/.test(parts[0]!) ? parts.slice(1) : parts).join('/');
+}
+
+/** `--name=value` or `--name value` in a container's command line. */
+function flag(c: Obj, name: string): string | undefined {
+  const cmd = [...(c.command ?? []), ...(c.args ?? [])].join(' ');
+  return new RegExp(`--${name}[= ](\\S+)`).exec(cmd)?.[1];
 }
 
 /** The volume mounted at the directory holding `path` in container `c`, with the file's name in it. */
@@ -83,8 +109,9 @@ function loadVariant(file: string): Variant {
   const deployment = docs.find((d) => d.kind === 'Deployment') ?? assert.fail(`${file}: no Deployment`);
   const pod = deployment.spec.template.spec as Obj;
   const containers = pod.containers as Obj[];
-  const tailseal = containers.find((c) => c.image === 'tailseal:0.1.0') ?? assert.fail('no container runs tailseal:0.1.0');
-  const opa = containers.find((c) => String(c.image).startsWith('openpolicyagent/opa:')) ?? assert.fail('no OPA container');
+  const runs = (repo: string) => containers.find((c) => imageRepo(c.image) === repo);
+  const tailseal = runs('tailseal') ?? assert.fail('no container runs tailseal');
+  const opa = runs('openpolicyagent/opa') ?? assert.fail('no OPA container');
   const args = tailseal.args as string[];
   assert.equal(args[0], 'run');
   const configPath = args[args.indexOf('--config') + 1]!;
@@ -125,6 +152,11 @@ function opaConfig(v: Variant): Obj {
   const { volume, rest } = mountOf(v, v.opa, path);
   const cm = v.docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === volume.configMap?.name) ?? assert.fail(`${path}: not from a ConfigMap`);
   return parseYaml(cm.data[rest] ?? assert.fail(`ConfigMap ${cm.metadata.name} has no key ${rest}`)) as Obj;
+}
+
+/** OPA's `services`, a map or a list of named entries, as a map. */
+function opaServices(oc: Obj): Obj {
+  return Array.isArray(oc.services) ? Object.fromEntries((oc.services as Obj[]).map((x) => [x.name, x])) : oc.services;
 }
 
 const variants = readdirSync(K8S_DIR).filter((f) => f.endsWith('.yaml')).sort();
@@ -201,7 +233,7 @@ describe('deploy/kubernetes', () => {
           const { host } = parseListen(input.listen);
           assert.ok(host === '127.0.0.1' || host === '::1', 'the receiver stays on loopback');
           const service = oc.decision_logs?.service ?? assert.fail('OPA decision_logs.service is not set');
-          const services = Array.isArray(oc.services) ? Object.fromEntries((oc.services as Obj[]).map((s) => [s.name, s])) : oc.services;
+          const services = opaServices(oc);
           const url = new URL(services[service].url);
           assert.equal(`${url.hostname}:${url.port}`, input.listen);
           assert.equal(url.pathname.replace(/\/$/, '') + (oc.decision_logs.resource ?? '/logs'), input.resource);
@@ -232,10 +264,76 @@ describe('deploy/kubernetes', () => {
         assert.ok(v.pod.terminationGracePeriodSeconds > wait + c.shutdown.grace / 1000, 'preStop + shutdown.grace fit before SIGKILL');
       });
 
-      it('the Deployment selects its pods and the Service selects them too', () => {
+      it('the Deployment selects its pods', () => {
         const labels = v.deployment.spec.template.metadata.labels;
         for (const [k, val] of Object.entries(v.deployment.spec.selector.matchLabels)) assert.equal(labels[k], val);
-        for (const svc of v.docs.filter((d) => d.kind === 'Service')) for (const [k, val] of Object.entries(svc.spec.selector)) assert.equal(labels[k], val);
+      });
+
+      // Issue 15 item 14: OPA's API has no authentication here; whoever reaches it can replace the policy.
+      it("OPA's API stays on loopback with no Service; probes use its read-only diagnostic address", () => {
+        const addr = flag(v.opa, 'addr') ?? assert.fail('OPA has no --addr (its default differs between versions)');
+        assert.match(addr, /^(127\.0\.0\.1|localhost|\[::1\]):8181$/, `OPA's API on ${addr}`);
+        const routes = v.docs.filter((d) => d.kind === 'Service' || d.kind === 'Ingress');
+        assert.deepEqual(routes, [], 'nothing routes to OPA');
+        const diag = flag(v.opa, 'diagnostic-addr') ?? assert.fail('OPA has no --diagnostic-addr for the probes');
+        const diagPort = Number(diag.split(':').pop());
+        for (const p of ['readinessProbe', 'livenessProbe']) assert.equal(probePort(v.opa, v.opa[p]), diagPort, p);
+        const opaPorts = ((v.opa.ports ?? []) as Obj[]).map((p) => p.containerPort);
+        assert.deepEqual(opaPorts, [diagPort], 'only the diagnostic port is declared');
+      });
+
+      it('a NetworkPolicy admits only named sources, to the metrics and diagnostic ports', () => {
+        const labels = v.deployment.spec.template.metadata.labels;
+        const pols = v.docs.filter((d) => d.kind === 'NetworkPolicy');
+        const matches = (sel: Obj) => Object.entries(sel ?? {}).every(([k, x]) => labels[k] === x);
+        const selects = (d: Obj) => matches(d.spec.podSelector.matchLabels);
+        const pol = pols.find(selects);
+        assert.ok(pol, 'a NetworkPolicy selects the pod');
+        assert.ok((pol.spec.policyTypes as string[]).includes('Ingress'));
+        const metricsPort = parseListen(podConfig(v).metrics.listen).port;
+        const diagPort = Number(flag(v.opa, 'diagnostic-addr')!.split(':').pop());
+        const ports = new Set<number>();
+        for (const rule of pol.spec.ingress as Obj[]) {
+          assert.ok(Array.isArray(rule.from) && rule.from.length > 0, 'every rule names its sources (no from: anyone)');
+          assert.ok(Array.isArray(rule.ports) && rule.ports.length > 0, 'every rule names its ports');
+          for (const p of rule.ports as Obj[]) ports.add(p.port);
+        }
+        assert.deepEqual([...ports].sort(), [metricsPort, diagPort].sort());
+      });
+
+      it('images are pinned by digest; a placeholder digest is marked and the README says how to fill it in', () => {
+        const text = readFileSync(v.file, 'utf8');
+        for (const c of v.pod.containers as Obj[]) {
+          const m = /^[^@\s]+:[^@\s]+@sha256:([0-9a-f]{64})$/.exec(c.image);
+          assert.ok(m, `${c.name}: ${c.image} has no tag@sha256 digest`);
+          if (/^0+$/.test(m[1]!)) {
+            const lines = text.split('\n');
+            const at = lines.findIndex((l) => l.includes(c.image));
+            const marked = lines.slice(Math.max(0, at - 4), at).some((l) => /#.*PLACEHOLDER digest/.test(l));
+            assert.ok(marked, `${c.name}: placeholder not marked`);
+          }
+        }
+        const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+        assert.ok(readme.includes('#### Pinning images'), 'README "Pinning images"');
+        assert.match(readme, /docker buildx imagetools inspect/);
+      });
+
+      const skip = podConfig(v).inputs[0]!.type !== 'opa_service' && 'file input';
+      it('the opa_service token comes from one Secret, in both containers', { skip }, () => {
+        const input = podConfig(v).inputs[0]!;
+        assert.ok(input.type === 'opa_service');
+        const rawInput = (parseYaml(v.configText) as Obj).inputs[0];
+        const envVar = (text: unknown) => /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(String(text))?.[1];
+        const ours = envVar(rawInput.token) ?? assert.fail('input token is not ${VAR}');
+        assert.ok(input.token !== undefined && input.token.length >= 16);
+        const oc = opaConfig(v);
+        const services = opaServices(oc);
+        const bearer = services[oc.decision_logs.service].credentials?.bearer?.token;
+        assert.ok(bearer, 'OPA sends a bearer token');
+        const theirs = envVar(bearer) ?? assert.fail("OPA's token is not ${VAR} (OPA substitutes its env)");
+        const ref = secretRef(v.tailseal, ours) ?? assert.fail(`tailseal's ${ours} is not from a Secret`);
+        assert.equal(secretRef(v.opa, theirs), ref, 'OPA reads the same Secret key');
+        assert.equal(containerEnv(v.opa)[theirs], input.token, 'so both sides hold the same token');
       });
     });
   }
@@ -294,6 +392,57 @@ async function healthz(port: number): Promise<{ status: number; body: string }> 
 }
 
 // ---------------------------------------------------------------------------------------------
+// The real OPA, for the upload variant: its ConfigMap's config (the bearer token from the Secret's
+// variable, substituted by OPA) must get its decisions accepted by tailseal's input.
+
+const OPA_BIN = process.env.OPA_BIN ?? onPath('opa');
+
+/** Runs OPA with the variant's config and policy, asks one decision, and waits for its upload. */
+async function realOpaUploads(v: Variant, bin: string, root: string, receiverPort: number): Promise<void> {
+  const oc = opaConfig(v);
+  const service = opaServices(oc)[oc.decision_logs.service];
+  const url = new URL(service.url);
+  url.port = String(receiverPort);
+  service.url = url.toString().replace(/\/$/, '');
+  const dir = join(root, 'opa');
+  mkdirSync(join(dir, 'policies'), { recursive: true });
+  writeFileSync(join(dir, 'opa.yaml'), stringify(oc));
+  const policy = v.docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'opa-policy');
+  assert.ok(policy, 'no ConfigMap opa-policy');
+  for (const [name, text] of Object.entries(policy.data as Record<string, string>)) {
+    writeFileSync(join(dir, 'policies', name), text);
+  }
+  const apiPort = await freePort();
+  const args = ['run', '--server', `--addr=127.0.0.1:${apiPort}`, `--config-file=${join(dir, 'opa.yaml')}`];
+  const env = { PATH: process.env.PATH, ...containerEnv(v.opa) }; // the Secret's token, as in the pod
+  const opa = spawn(bin, [...args, join(dir, 'policies')], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const out: string[] = [];
+  opa.stdout.on('data', (b: Buffer) => out.push(b.toString()));
+  opa.stderr.on('data', (b: Buffer) => out.push(b.toString()));
+  const exited = new Promise((res) => opa.on('close', res));
+  try {
+    const query = async () => {
+      try {
+        const body = '{"input":{"method":"GET"}}';
+        const res = await fetch(`http://127.0.0.1:${apiPort}/v1/data/authz/allow`, { method: 'POST', body });
+        return res.status === 200;
+      } catch {
+        return false; // not listening yet
+      }
+    };
+    const deadline = Date.now() + 20_000;
+    while (!(await query())) {
+      assert.ok(Date.now() < deadline && opa.exitCode === null, `OPA did not answer: ${out.join('')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await waitFor(() => out.join('').includes('Logs uploaded successfully.'), `OPA's upload: ${out.join('')}`);
+  } finally {
+    opa.kill('SIGKILL');
+    await exited;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Dockerfile
 
 interface Stage {
@@ -301,14 +450,24 @@ interface Stage {
   instructions: { op: string; args: string }[];
 }
 
+/** The Dockerfile's global ARGs (before the first FROM) with their defaults. */
+const globalArgs: Record<string, string> = {};
+
 /** The Dockerfile's stages and instructions (comments dropped, `\` continuations joined). */
 function dockerStages(text: string): Stage[] {
   const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
   const stages: Stage[] = [];
   for (const l of lines) {
     const [, op, args] = /^(\S+)\s+(.*)$/.exec(l) ?? assert.fail(`Dockerfile line: ${l}`);
-    if (op!.toUpperCase() === 'FROM') stages.push({ from: args!, instructions: [] });
-    else (stages.at(-1) ?? assert.fail('instruction before FROM')).instructions.push({ op: op!.toUpperCase(), args: args!.replace(/\s+/g, ' ') });
+    const OP = op!.toUpperCase();
+    if (OP === 'FROM') stages.push({ from: args!, instructions: [] });
+    else if (OP === 'ARG' && stages.length === 0) {
+      const [, k, val] = /^(\w+)=(\S+)$/.exec(args!) ?? assert.fail(`global ARG ${args}: a default is expected`);
+      globalArgs[k!] = val!;
+    } else {
+      const stage = stages.at(-1) ?? assert.fail('instruction before FROM');
+      stage.instructions.push({ op: OP, args: args!.replace(/\s+/g, ' ') });
+    }
   }
   return stages;
 }
@@ -327,6 +486,14 @@ describe('Dockerfile', () => {
   const entrypoint = execForm(last('ENTRYPOINT'));
   const cmd = execForm(last('CMD'));
   const workdir = last('WORKDIR');
+
+  it('base images come from one build argument, documented with how to pin it by digest', () => {
+    for (const st of stages) assert.match(st.from, /^\$\{NODE_IMAGE\}( AS \w+)?$/i, `FROM ${st.from}`);
+    assert.match(globalArgs.NODE_IMAGE ?? assert.fail('no ARG NODE_IMAGE'), /^node:20-/);
+    const text = readFileSync(DOCKERFILE, 'utf8');
+    assert.match(text, /--build-arg NODE_IMAGE=node:\S+@sha256:<digest>/, 'the Dockerfile shows the pinned form');
+    assert.match(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8'), /--build-arg NODE_IMAGE=/);
+  });
 
   it('is multi-stage, runs as a numeric non-root user, and copies only files that exist', () => {
     assert.ok(stages.length >= 2, 'a builder stage and a runtime stage');
@@ -402,12 +569,20 @@ describe('Dockerfile', () => {
           await waitFor(() => logsWith(d, 'tailseal running.').length === 1 || d.child.exitCode !== null, 'tailseal running.');
           assert.equal(logsWith(d, 'tailseal running.').length, 1, d.logs.join('\n'));
           if (input.type === 'opa_service') {
-            const r = await upload(`http://127.0.0.1:${receiverPort}${input.resource ?? '/logs'}`, [event('d-1'), event('d-2')]);
+            const url = `http://127.0.0.1:${receiverPort}${input.resource ?? '/logs'}`;
+            const token = pod.inputs[0]!.type === 'opa_service' ? pod.inputs[0]!.token : undefined;
+            const r = await upload(url, [event('d-1'), event('d-2')], { ...(token === undefined ? {} : { token }) });
             assert.deepEqual([r.status, r.body], [200, '{"accepted":2}']);
+            // Last: a refused request's unread body makes the receiver drop its connection, which the
+            // client's keep-alive pool would otherwise hand to the next upload.
+            assert.equal((await upload(url, [event('d-0')])).status, 401, 'an upload without the token is refused');
+            if (OPA_BIN) await realOpaUploads(v, OPA_BIN, root, receiverPort);
+            else t.diagnostic('real OPA not run: set OPA_BIN to an opa binary (or put opa on PATH)');
           } else {
             writeFileSync(join(opaLogs, 'opa.log'), `${decisionLine(0, prng(9))}\n${decisionLine(1, prng(10))}\n`);
           }
-          await waitFor(() => storedDecisions(store).length === 2, 'two decisions in the store');
+          const want = input.type === 'opa_service' && OPA_BIN ? 3 : 2;
+          await waitFor(() => storedDecisions(store).length === want, `${want} decisions in the store`);
           const hc = execForm(last('HEALTHCHECK').replace(/^(--\S+ )*CMD /, ''));
           const healthy = spawnSync(hc[0]!, hc.slice(1), { env: processEnv, encoding: 'utf8', timeout: 10_000 });
           assert.equal(healthy.status, 0, `HEALTHCHECK: ${healthy.stderr}`);
@@ -483,6 +658,24 @@ describe('deploy/systemd', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('MemoryMax= has headroom over the benchmark peaks; OPA logs are read through their own group, not adm', () => {
+    const bytes = (v: string) => {
+      const m = /^(\d+)([KMG])?$/.exec(v) ?? assert.fail(`memory size ${v}`);
+      return Number(m[1]) * ({ K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2] ?? ''] ?? 1);
+    };
+    const max = bytes(one('Service.MemoryMax'));
+    assert.ok(max >= 2 * 210e6, 'at least twice the ~210 MB http-sink backlog peak (README Benchmarks)');
+    assert.ok(max <= 2 * 1024 ** 3, 'still a bound');
+    const high = unit.get('Service.MemoryHigh')?.at(-1);
+    if (high) assert.ok(bytes(high) < max, 'MemoryHigh= throttles before MemoryMax= kills');
+    const groups = (unit.get('Service.SupplementaryGroups') ?? []).join(' ').split(/\s+/).filter((g) => g !== '');
+    assert.ok(!groups.includes('adm'), 'adm reads every system log');
+    assert.equal(groups.length, 1, 'one group, for OPA\'s logs');
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    assert.ok(readme.includes(`groupadd --system ${groups[0]}`), 'the README creates the group');
+    assert.ok(readme.includes(`-g ${groups[0]} /var/log/opa`), 'and gives it OPA\'s log directory');
   });
 
   it('the unit is hardened as documented', () => {

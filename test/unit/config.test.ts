@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { loadConfig, parseConfig } from '../../src/config/load.js';
+import { MAX_CONFIG_BYTES, loadConfig, parseConfig } from '../../src/config/load.js';
 import { parseDuration, parseSize } from '../../src/config/units.js';
 import { TailsealError } from '../../src/errors.js';
+import { aliasBomb } from '../helpers/alias-bomb.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { cli } from '../helpers/daemon.js';
 
@@ -100,6 +101,43 @@ describe('config', () => {
     { desc: 'metrics: listen without a port', mutate: (c) => (c.metrics = { listen: 'localhost' }), want: /^x\.yaml: metrics\.listen: must be host:port/ },
     { desc: 'recovery: unknown policy', mutate: (c) => (c.recovery = { on_state_loss: 'guess' }), want: /^x\.yaml: recovery\.on_state_loss: / },
     { desc: 'recovery: sink that cannot be read back', mutate: (c) => (c.recovery = { sink: 'nope' }), want: /recovery\.sink: "nope" is not a file or s3 sink of this config \(those are: local\)/ },
+    // Issue 15 item 11: Node fires a timer of 2^31 ms or more after 1 ms.
+    {
+      desc: 'a duration past the timer limit',
+      mutate: (c) => (c.audit = { interval: '30d' }),
+      want: /^x\.yaml: audit\.interval: "30d" is too long: at most 2147483647ms \(about 24\.8 days/,
+    },
+    {
+      desc: 'a retry backoff past the timer limit',
+      mutate: (c) => (c.sinks[0].retry = { max_backoff: 2 ** 31 }),
+      want: /^x\.yaml: sinks\[0\]\.retry\.max_backoff: 2147483648 is too long/,
+    },
+    // Issue 15 item 12: names become file names and object keys.
+    {
+      desc: 'a 300-character input name',
+      mutate: (c) => (c.inputs[0].name = 'a'.repeat(300)),
+      want: /^x\.yaml: inputs\[0\]\.name: must be at most 64 characters/,
+    },
+    {
+      desc: 'a 65-character stream name',
+      mutate: (c) => (c.inputs[0].stream = 's'.repeat(65)),
+      want: /^x\.yaml: inputs\[0\]\.stream: must be at most 64 characters/,
+    },
+    {
+      desc: 'a 65-character file sink name',
+      mutate: (c) => (c.sinks[0].name = 'f'.repeat(65)),
+      want: /^x\.yaml: sinks\[0\]\.name: must be at most 64 characters/,
+    },
+    {
+      desc: 'a 65-character s3 sink name',
+      mutate: (c) => (c.sinks = [{ name: 'b'.repeat(65), type: 's3', bucket: 'bkt' }]),
+      want: /^x\.yaml: sinks\[0\]\.name: must be at most 64 characters/,
+    },
+    {
+      desc: 'a 65-character http sink name',
+      mutate: (c) => c.sinks.push({ name: 'h'.repeat(65), type: 'http', url: 'https://c.example/x' }),
+      want: /^x\.yaml: sinks\[1\]\.name: must be at most 64 characters/,
+    },
     { desc: 'opa_service: file-only key', mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', paths: ['/x'] }]), want: /^x\.yaml: inputs\[0\]\.paths: unknown key/ },
   ];
   for (const tc of cases) {
@@ -162,6 +200,48 @@ describe('config', () => {
     const f = join(dir, 'bad.yaml');
     writeFileSync(f, 'state_dir: [unclosed\n');
     assert.throws(() => loadConfig(f), (e: TailsealError) => e.code === 'CONFIG_INVALID' && e.message.startsWith(`${f}: line `));
+  });
+
+  it('durations: up to the timer limit for timers, longer for spans compared with timestamps', () => {
+    const raw = base() as Record<string, any>;
+    raw.audit = { interval: '24d', full_interval: '90d' };
+    raw.sinks.push({ name: 'b', type: 's3', bucket: 'bkt', object_lock: { mode: 'COMPLIANCE', retention: '3650d' } });
+    raw.inputs[0].name = 'n'.repeat(64);
+    const c = parseConfig(raw, 'x.yaml', {});
+    assert.equal(c.audit.interval, 24 * 86_400_000);
+    assert.equal(c.audit.full_interval, 90 * 86_400_000);
+    const s3 = c.sinks[1]!;
+    assert.equal(s3.type === 's3' && s3.object_lock?.retention, 3650 * 86_400_000);
+    raw.sinks[1].object_lock.retention = '36501d';
+    assert.match(problems(raw)[0]!, /sinks\[1\]\.object_lock\.retention: "36501d" is too long: at most 36500d$/);
+  });
+
+  it('a YAML alias bomb is CONFIG_INVALID naming the file, refused quickly', () => {
+    const f = join(dir, 'bomb.yaml');
+    writeFileSync(f, aliasBomb());
+    const t0 = Date.now();
+    assert.throws(
+      () => loadConfig(f),
+      (e: TailsealError) =>
+        e.code === 'CONFIG_INVALID' && e.message.startsWith(`${f}: cannot load: `) && /alias/.test(e.message),
+    );
+    assert.ok(Date.now() - t0 < 2000, `refused in ${Date.now() - t0} ms`);
+  });
+
+  it('a file larger than a config is refused naming the limit, read no further (e.g. /dev/zero)', () => {
+    const f = join(dir, 'huge.yaml');
+    writeFileSync(f, `# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`);
+    for (const file of [f, '/dev/zero']) {
+      const why = 'a config file is a few KB (is this the right file?)';
+      const want = `${file}: larger than ${MAX_CONFIG_BYTES} bytes; ${why}`;
+      assert.throws(() => loadConfig(file), (e: TailsealError) => e.code === 'CONFIG_INVALID' && e.message === want);
+    }
+  });
+
+  it('an s3 prefix past 512 bytes is refused (S3 keys are at most 1024 bytes)', () => {
+    const raw = base() as Record<string, any>;
+    raw.sinks = [{ name: 'b', type: 's3', bucket: 'bkt', prefix: 'p'.repeat(513) }];
+    assert.match(problems(raw)[0]!, /^x\.yaml: sinks\[0\]\.prefix: must be at most 512 bytes/);
   });
 
   it('a missing file is CONFIG_NOT_FOUND', () => {

@@ -1,11 +1,12 @@
 // Config of the `file` sink: a local write-once directory of trail objects.
 import { z } from 'zod';
+import { nameSchema } from '../../config/units.js';
 import { deliveryFields } from '../delivery-config.js';
 
 export const FILE_SINK_DEFAULTS = { gzip: false } as const;
 
 export const fileSinkSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" or "-"'),
+  name: nameSchema(),
   type: z.literal('file'),
   /** Directory that receives the objects; created if missing. */
   dir: z.string().min(1),

@@ -1,18 +1,18 @@
 // Config of the `http` sink (POST each trail object to a collector), and the blocks every
 // HTTP-based sink of tailseal shares: the target URL check, extra headers and credentials.
 import { z } from 'zod';
+import { nameSchema } from '../../config/units.js';
 import { deliveryFields } from '../delivery-config.js';
 import { tlsSchema, timeoutSchema } from '../http-client-config.js';
 
 export const HTTP_SINK_DEFAULTS = { gzip: true } as const;
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** RFC 9110 field-name (token). */
 const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Visible characters, space and tab: no CR, LF or NUL (no header injection). */
 const HEADER_VALUE_RE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-export const sinkNameSchema = z.string().regex(NAME_RE, 'letters, digits, ".", "_" or "-"');
+export const sinkNameSchema = nameSchema();
 
 /**
  * An http(s) URL. Credentials never go in the URL (they would end up in logs and proxies): use

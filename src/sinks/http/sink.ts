@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { type Dispatcher, request } from 'undici';
 import { TailsealError } from '../../errors.js';
 import { encodeObjectAsync } from '../../seal/object.js';
+import { timerDelay } from '../../timer.js';
 import { type TimeoutConfig, type TlsConfig, createDispatcher } from '../http-client.js';
 import { statusError } from '../http-errors.js';
 import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';
@@ -87,7 +88,7 @@ export class HttpTransport {
     // undici's headers/body timeouts are per phase; this bounds the whole exchange, so a
     // remote that reads the request body at a trickle cannot hold a put forever.
     const deadlineMs = this.opts.timeout.connect + this.opts.timeout.request;
-    const signal = AbortSignal.timeout(deadlineMs);
+    const signal = AbortSignal.timeout(timerDelay(deadlineMs)); // the sum may pass the timer limit
     let res: Dispatcher.ResponseData;
     try {
       res = await request(url, { method: 'POST', headers: { ...this.baseHeaders, ...headers }, body, dispatcher, signal });

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { XMLParser } from 'fast-xml-parser';
 import { type Dispatcher, request } from 'undici';
 import { TailsealError } from '../../errors.js';
+import { timerDelay } from '../../timer.js';
 import { statusError } from '../http-errors.js';
 import type { CredentialProvider } from './credentials.js';
 import { EMPTY_PAYLOAD_HASH, canonicalQuery, signRequest, uriEncode } from './sigv4.js';
@@ -69,7 +70,7 @@ export class S3Client {
     const signed = signRequest({ method, host, path, query: o.query ?? {}, headers, payloadHash, region, credentials: await this.creds.get(), now: new Date() });
     const qs = canonicalQuery(o.query ?? {});
     const url = `${endpoint.protocol}//${host}${uriEncode(path, true)}${qs ? `?${qs}` : ''}`;
-    const signal = AbortSignal.timeout(this.deadlineMs);
+    const signal = AbortSignal.timeout(timerDelay(this.deadlineMs)); // connect + request may pass the timer limit
     let res: Dispatcher.ResponseData;
     let buf: Buffer;
     try {

@@ -1,17 +1,23 @@
 // Config of the `s3` sink: any S3-compatible bucket, optionally with Object Lock.
 import { z } from 'zod';
-import { duration } from '../../config/units.js';
+import { MAX_SPAN_MS, duration, nameSchema } from '../../config/units.js';
 import { timeoutSchema, tlsSchema } from '../http-client-config.js';
 import { deliveryFields } from '../delivery-config.js';
 
 export const S3_SINK_DEFAULTS = { region: 'us-east-1', prefix: '', path_style: false, gzip: true } as const;
 
 export const s3SinkSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" or "-"'),
+  name: nameSchema(),
   type: z.literal('s3'),
   bucket: z.string().min(3).max(63),
-  /** Key prefix, e.g. "opa/prod/" (a trailing "/" is added when missing). */
-  prefix: z.string().default(S3_SINK_DEFAULTS.prefix),
+  /**
+   * Key prefix, e.g. "opa/prod/" (a trailing "/" is added when missing). Bounded so that prefix,
+   * stream name and object name stay within S3's 1024-byte keys.
+   */
+  prefix: z
+    .string()
+    .refine((p) => Buffer.byteLength(p) <= 512, 'must be at most 512 bytes (S3 keys are at most 1024)')
+    .default(S3_SINK_DEFAULTS.prefix),
   region: z.string().min(1).default(S3_SINK_DEFAULTS.region),
   /** Endpoint URL for S3-compatible servers; AWS's regional endpoint when absent. */
   endpoint: z.url({ protocol: /^https?$/ }).optional(),
@@ -31,7 +37,7 @@ export const s3SinkSchema = z.strictObject({
     .strictObject({
       mode: z.enum(['GOVERNANCE', 'COMPLIANCE']),
       /** Retain-until = upload time + this (e.g. "365d"). */
-      retention: duration(60_000),
+      retention: duration(60_000, MAX_SPAN_MS),
       legal_hold: z.boolean().default(false),
     })
     .optional(),

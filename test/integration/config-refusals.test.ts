@@ -1,0 +1,57 @@
+// Issue 15 items 11 and 12, through the real CLI: a config that cannot work is refused at load
+// with exit 2 (systemd's RestartPreventExitStatus=2 then stops restarting) and a line naming the
+// file and the limit, instead of starting and failing forever (ENAMETOOLONG, a 1 ms audit loop)
+// or exiting 1 unnamed (a YAML alias bomb).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { aliasBomb } from '../helpers/alias-bomb.js';
+import { makeWorkspace } from '../helpers/daemon.js';
+import { CLI } from '../helpers/paths.js';
+
+/** `tailseal run` with a 64 MiB heap: a config that expanded to gigabytes would crash it, not exit 2. */
+function run(config: string): { status: number | null; stderr: string; ms: number } {
+  const t0 = Date.now();
+  const argv = ['--max-old-space-size=64', CLI, 'run', '--config', config];
+  const r = spawnSync(process.execPath, argv, { encoding: 'utf8', timeout: 30_000 });
+  return { status: r.status, stderr: r.stderr, ms: Date.now() - t0 };
+}
+
+describe('config refused at load (exit 2, naming the file)', () => {
+  const w = makeWorkspace();
+  after(() => w.cleanup());
+  const base = `state_dir: ${w.stateDir}\norigin: tailseal.test/it\nsigning:\n  key_file: ${w.keyFile}\n`;
+  const sinks = `sinks:\n  - name: local\n    type: file\n    dir: ${w.storeDir}\n`;
+  const glob = join(w.opaDir, '*.log');
+  const fileInput = (name: string) => `inputs:\n  - name: ${name}\n    type: file\n    paths: ["${glob}"]\n`;
+
+  it('a YAML alias bomb: exit 2 at once, the file named, memory bounded', () => {
+    const f = join(w.root, 'bomb.yaml');
+    writeFileSync(f, `${base}${aliasBomb()}`);
+    const r = run(f);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^tailseal: CONFIG_INVALID: ${f}: cannot load: .*alias`));
+    assert.ok(r.ms < 20_000, `took ${r.ms} ms`);
+  });
+
+  it('a 300-character input name: exit 2 naming the 64-character limit; nothing created', () => {
+    const f = join(w.root, 'long-name.yaml');
+    writeFileSync(f, `${base}${fileInput('a'.repeat(300))}${sinks}`);
+    const r = run(f);
+    assert.equal(r.status, 2, r.stderr);
+    const why = 'must be at most 64 characters (it becomes a file name and object key)';
+    assert.equal(r.stderr.trim(), `tailseal: CONFIG_INVALID: ${f}: inputs[0].name: ${why}`);
+    assert.equal(existsSync(w.stateDir), false, 'refused before the state directory is made');
+  });
+
+  it('audit.interval: 30d: exit 2 naming the timer limit', () => {
+    const f = join(w.root, 'long-interval.yaml');
+    writeFileSync(f, `${base}${fileInput('opa')}${sinks}audit:\n  interval: 30d\n`);
+    const r = run(f);
+    assert.equal(r.status, 2, r.stderr);
+    const want = `^tailseal: CONFIG_INVALID: ${f}: audit\\.interval: "30d" is too long: at most 2147483647ms`;
+    assert.match(r.stderr, new RegExp(want));
+  });
+});
