@@ -4,8 +4,9 @@
 // temp directory and instance metadata disabled unless a case points it at its local server.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -176,6 +177,30 @@ describe('s3 credentials: static keys, else the AWS SDK chain', { timeout: 60_00
     useEnv({ AWS_PROFILE: 'proc', AWS_CONFIG_FILE: config });
     const c = await credentialChain({}, 'us-east-1').get();
     assert.deepEqual([c.accessKeyId, c.sessionToken, typeof c.expiresAt], ['AKIAPROC', 'pt', 'number']);
+  });
+
+  it("a profile's SSO session: the cached SSO token, then the SSO portal (AWS_ENDPOINT_URL_SSO)", async () => {
+    const cache = join(dir, '.aws', 'sso', 'cache');
+    mkdirSync(cache, { recursive: true });
+    const token = { accessToken: 'sso-access-token', expiresAt: iso(Date.now() + 8 * HOUR), region: 'eu-west-1' };
+    writeFileSync(join(cache, `${createHash('sha1').update('corp').digest('hex')}.json`), JSON.stringify(token));
+    const config = file(
+      '[profile dev]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Auditor\n' +
+        '[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n',
+    );
+    const portal = await listen((req, _body, res) => {
+      const ok = req.headers['x-amz-sso_bearer_token'] === 'sso-access-token' && req.url!.includes('role_name=Auditor');
+      const keys = { accessKeyId: 'ASIASSO', secretAccessKey: 'sso-secret', sessionToken: 'sso-token' };
+      const body = ok ? { roleCredentials: { ...keys, expiration: Date.now() + HOUR } } : {};
+      res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+    try {
+      useEnv({ AWS_PROFILE: 'dev', AWS_CONFIG_FILE: config, AWS_ENDPOINT_URL_SSO: portal.url });
+      const c = await credentialChain({}, 'us-east-1').get();
+      assert.deepEqual([c.accessKeyId, c.secretAccessKey, c.sessionToken], ['ASIASSO', 'sso-secret', 'sso-token']);
+    } finally {
+      portal.server.close();
+    }
   });
 
   it('web identity via STS (the endpoint from AWS_ENDPOINT_URL_STS), refreshed before expiry', async () => {
