@@ -70,10 +70,10 @@ describe('s3 credentials: static keys, else the AWS SDK chain', { timeout: 60_00
   const stsCalls: URLSearchParams[] = [];
   /** Expiry of the STS answer number n (1-based). */
   let stsExpiry: (n: number) => number = () => Date.now() + HOUR;
+  let stsRefuse = false;
   let imds: { server: Server; url: string };
   const imdsCalls: { method: string; url: string; token?: string }[] = [];
-  let imdsMode: 'ok' | 'fail' | 'no-v2' = 'ok';
-  let imdsExpiry = () => Date.now() + 6 * HOUR;
+  let imdsMode: 'ok' | 'no-v2' = 'ok';
   let container: { server: Server; url: string };
   const containerAuth: (string | undefined)[] = [];
 
@@ -81,7 +81,7 @@ describe('s3 credentials: static keys, else the AWS SDK chain', { timeout: 60_00
     sts = await listen((_req, body, res) => {
       const q = new URLSearchParams(body);
       stsCalls.push(q);
-      if (q.get('WebIdentityToken') !== 'eyJ.web.identity.token') {
+      if (q.get('WebIdentityToken') !== 'eyJ.web.identity.token' || stsRefuse) {
         const err = '<Type>Sender</Type><Code>InvalidIdentityToken</Code><Message>Incorrect token audience</Message>';
         const xml = `<ErrorResponse><Error>${err}</Error></ErrorResponse>`;
         return void res.writeHead(400, { 'content-type': 'text/xml' }).end(xml);
@@ -101,13 +101,12 @@ describe('s3 credentials: static keys, else the AWS SDK chain', { timeout: 60_00
       if (req.method === 'PUT' && req.url === '/latest/api/token') {
         return void res.writeHead(imdsMode === 'no-v2' ? 403 : 200).end('imds-session-token');
       }
-      if (imdsMode === 'fail') return void res.writeHead(500).end();
       if (token !== 'imds-session-token') return void res.writeHead(401).end();
       const path = '/latest/meta-data/iam/security-credentials/';
       if (req.url === path) return void res.writeHead(200).end('tailseal-role');
       if (req.url !== `${path}tailseal-role`) return void res.writeHead(404).end();
       const keys = { AccessKeyId: `ASIAIMDS${imdsCalls.length}`, SecretAccessKey: 'imds-secret', Token: 'imds-token' };
-      res.writeHead(200).end(JSON.stringify({ Code: 'Success', ...keys, Expiration: iso(imdsExpiry()) }));
+      res.writeHead(200).end(JSON.stringify({ Code: 'Success', ...keys, Expiration: iso(Date.now() + 6 * HOUR) }));
     });
     container = await listen((req, _body, res) => {
       containerAuth.push(req.headers.authorization);
@@ -284,21 +283,24 @@ describe('s3 credentials: static keys, else the AWS SDK chain', { timeout: 60_00
     }
   });
 
-  it('keeps still-valid credentials when a refresh fails', async () => {
-    imdsMode = 'ok';
-    imdsExpiry = () => Date.now() + 4 * 60_000; // inside the refresh window: every get() refreshes
-    useEnv({ AWS_EC2_METADATA_DISABLED: undefined, AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url });
+  it('keeps still-valid credentials while refreshes fail', async () => {
+    const first = stsCalls.length + 1;
+    stsExpiry = () => Date.now() + 4 * 60_000; // inside the refresh window: each get() starts a refresh
+    const token = file('eyJ.web.identity.token');
+    useEnv({ AWS_WEB_IDENTITY_TOKEN_FILE: token, AWS_ROLE_ARN: 'arn:aws:iam::1:role/t', AWS_ENDPOINT_URL_STS: sts.url });
+    const p = credentialChain({}, 'us-east-1');
+    const a = await p.get();
+    assert.equal(a.accessKeyId, `ASIA${first}`);
+    stsRefuse = true;
     try {
-      const p = credentialChain({}, 'us-east-1');
-      const a = await p.get();
-      imdsMode = 'fail';
-      const calls = imdsCalls.length;
-      assert.deepEqual(await p.get(), a);
-      await waitFor('the failed refresh', () => imdsCalls.length > calls);
-      assert.deepEqual(await p.get(), a);
+      // A second refresh starts only after the first one failed: the old credentials were served throughout.
+      await waitFor('two failed refreshes', async () => {
+        assert.deepEqual(await p.get(), a);
+        return stsCalls.length >= first + 2;
+      });
     } finally {
-      imdsMode = 'ok';
-      imdsExpiry = () => Date.now() + 6 * HOUR;
+      stsRefuse = false;
+      stsExpiry = () => Date.now() + HOUR;
     }
   });
 
