@@ -287,7 +287,7 @@ describe('s3 credentials: static keys, else the AWS SDK chain', { timeout: 60_00
     const first = stsCalls.length + 1;
     stsExpiry = () => Date.now() + 4 * 60_000; // inside the refresh window: each get() starts a refresh
     const token = file('eyJ.web.identity.token');
-    useEnv({ AWS_WEB_IDENTITY_TOKEN_FILE: token, AWS_ROLE_ARN: 'arn:aws:iam::1:role/t', AWS_ENDPOINT_URL_STS: sts.url });
+    useEnv({ AWS_WEB_IDENTITY_TOKEN_FILE: token, AWS_ROLE_ARN: 'arn:x', AWS_ENDPOINT_URL_STS: sts.url });
     const p = credentialChain({}, 'us-east-1');
     const a = await p.get();
     assert.equal(a.accessKeyId, `ASIA${first}`);
