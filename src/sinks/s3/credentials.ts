@@ -1,19 +1,19 @@
-// AWS credentials, found the way AWS SDKs find them, and refreshed before they expire:
-//  1. static keys in the sink's config (usually `${ENV}` references);
-//  2. AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN);
-//  3. web identity: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN via STS AssumeRoleWithWebIdentity
-//     (EKS IRSA); the STS endpoint follows AWS_ENDPOINT_URL_STS, else sts.<region>.amazonaws.com;
-//  4. EC2 instance metadata, IMDSv2 (token first); the endpoint follows
-//     AWS_EC2_METADATA_SERVICE_ENDPOINT; AWS_EC2_METADATA_DISABLED=true turns it off.
-import { readFile } from 'node:fs/promises';
-import { XMLParser } from 'fast-xml-parser';
-import { request } from 'undici';
+// AWS credentials for the s3 sink. Static keys in the sink's config come first; without them the
+// AWS SDK's own Node provider chain (`fromNodeProviderChain`) finds them, because credential
+// discovery is security-sensitive and the SDK's is the one AWS maintains. Its order:
+//  1. AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN), skipped when AWS_PROFILE is set;
+//  2. the shared profile (AWS_PROFILE, else "default") in AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE
+//     (~/.aws/credentials, ~/.aws/config): keys, role_arn + source_profile, SSO, credential_process;
+//  3. web identity: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN through STS (EKS IRSA);
+//  4. container credentials: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI with
+//     AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE) (ECS task roles, EKS Pod Identity);
+//  5. EC2 instance metadata, IMDSv2 (AWS_EC2_METADATA_DISABLED=true turns it off).
+// The SDK caches what it found and refreshes temporary credentials 5 minutes before they expire
+// (still-valid ones are kept while a refresh fails). It is loaded with import() on the first
+// get(), so a file-only sidecar, or an s3 sink with static keys, never loads it.
+import type { Logger } from 'pino';
 import { TailsealError, errorMessage } from '../../errors.js';
 import type { Credentials } from './sigv4.js';
-
-/** Refresh temporary credentials this long before they expire. */
-export const REFRESH_BEFORE_MS = 5 * 60_000;
-const HTTP_TIMEOUT_MS = 5000;
 
 export interface CredentialProvider {
   /** Where the credentials come from, for logs (never the secret). */
@@ -27,83 +27,127 @@ export interface StaticKeys {
   session_token?: string | undefined;
 }
 
-/** Caches a fetcher's credentials until REFRESH_BEFORE_MS before they expire. */
-class Refreshing implements CredentialProvider {
-  private current: Credentials | null = null;
-  private pending: Promise<Credentials> | null = null;
-  constructor(readonly source: string, private readonly fetch: () => Promise<Credentials>, private readonly now: () => number) {}
+type SdkProvider = () => Promise<{
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+  $source?: Record<string, string>;
+}>;
 
-  async get(): Promise<Credentials> {
-    const c = this.current;
-    if (c && (c.expiresAt === undefined || c.expiresAt - this.now() > REFRESH_BEFORE_MS)) return c;
-    this.pending ??= this.fetch().finally(() => (this.pending = null));
-    try {
-      this.current = await this.pending;
-    } catch (err) {
-      // Still-valid old credentials beat none while the refresh endpoint has a bad moment.
-      if (c && c.expiresAt !== undefined && c.expiresAt > this.now()) return c;
-      throw err;
-    }
-    return this.current;
-  }
+export const SDK_CHAIN_SOURCE = 'the AWS SDK credential chain';
+
+/** The SDK's debug line that starts each step of its chain, and what to call that step in errors. */
+const STEP = /(?:defaultProvider|remoteProvider)::(\w+)/;
+const STEP_NAMES: Record<string, (env: NodeJS.ProcessEnv) => string> = {
+  fromEnv: () => 'AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY',
+  fromIni: (env) => `shared profile "${env.AWS_PROFILE || 'default'}" (credentials/config files, SSO)`,
+  fromProcess: () => 'credential_process',
+  fromTokenFile: () => 'web identity (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN)',
+  // Then one of these two; "remoteProvider" alone means instance metadata is disabled.
+  fromHttp: () => 'container credentials (AWS_CONTAINER_CREDENTIALS_*_URI)',
+  fromInstanceMetadata: () => 'EC2 instance metadata (IMDSv2)',
+  remoteProvider: () => 'EC2 instance metadata (IMDSv2)',
+};
+const CHAIN_ORDER = ['fromEnv', 'fromIni', 'fromProcess', 'fromTokenFile', 'fromHttp', 'fromInstanceMetadata'];
+/** The SDK's debug line for why a step gave way to the next one (not its settings lookups on the way). */
+const REASON = /^@smithy\/property-provider -> (?!.*checking config file next)(.*)/;
+/** SDK messages can quote a credential_process's stderr: keep the first line only, and short. */
+const MAX_SDK_MESSAGE = 200;
+const short = (text: string) => text.split('\n')[0]!.slice(0, MAX_SDK_MESSAGE).replace(/[.:\s]+$/, '');
+
+interface Step {
+  step: string;
+  reason?: string;
 }
 
-function credError(source: string, err: unknown): TailsealError {
-  return new TailsealError('SINK_RETRYABLE', `cannot get AWS credentials from ${source}: ${errorMessage(err)}`, { cause: err });
+/**
+ * The SDK's logger. Its debug lines only record which steps ran and why each gave way (for our
+ * error), because they are noisy; its warnings (e.g. AWS_PROFILE beside AWS_ACCESS_KEY_ID) are logged.
+ */
+function sdkLogger(steps: Step[], log: Logger | undefined) {
+  let current: Step | undefined;
+  const say = (level: 'warn' | 'error') => (...a: unknown[]) => log?.[level](`AWS SDK: ${a.map(String).join(' ')}`);
+  return {
+    debug: (...a: unknown[]) => {
+      const line = a.map(String).join(' ');
+      const step = STEP.exec(line)?.[1];
+      if (step) {
+        if (step === 'fromEnv') steps.length = 0; // the chain starts over
+        if (step === 'fromHttp' || step === 'fromInstanceMetadata') steps.pop(); // remoteProvider, made precise
+        current = step in STEP_NAMES ? { step } : undefined; // fromSSO: SSO profiles are fromIni's
+        if (current) steps.push(current);
+      }
+      const reason = REASON.exec(line)?.[1];
+      if (reason && current) current.reason = short(reason);
+    },
+    info: () => undefined,
+    warn: say('warn'),
+    error: say('error'),
+  };
 }
 
-async function httpText(url: string, init: { method?: 'GET' | 'PUT' | 'POST'; headers?: Record<string, string> }): Promise<{ status: number; text: string }> {
-  const res = await request(url, { method: init.method ?? 'GET', headers: init.headers ?? {}, headersTimeout: HTTP_TIMEOUT_MS, bodyTimeout: HTTP_TIMEOUT_MS });
-  return { status: res.statusCode, text: await res.body.text() };
+function chainError(err: unknown, steps: readonly Step[]): TailsealError {
+  const name = (s: Step) => STEP_NAMES[s.step]!(process.env) + (s.reason ? `: ${s.reason}` : '');
+  // Without the SDK's debug lines (a future SDK may word them differently) the whole order is named.
+  const order = steps.length > 0 ? steps : CHAIN_ORDER.map((step) => ({ step }));
+  // The name carries the STS/SSO error code (InvalidIdentityTokenException, ExpiredTokenException ...).
+  const code = err instanceof Error && !['Error', 'CredentialsProviderError'].includes(err.name) ? `${err.name}: ` : '';
+  const text =
+    `cannot get AWS credentials from ${SDK_CHAIN_SOURCE}: ${short(code + errorMessage(err))}. ` +
+    `Tried in order: ${order.map(name).join('; ')}. ` +
+    'Configure one, or set credentials in the sink config (README: s3 sink)';
+  return new TailsealError('SINK_RETRYABLE', text, { cause: err });
 }
 
-/** STS AssumeRoleWithWebIdentity (an unsigned call: the web identity token is the proof). */
-export async function assumeRoleWithWebIdentity(o: { endpoint: string; roleArn: string; tokenFile: string; sessionName: string }): Promise<Credentials> {
-  const token = (await readFile(o.tokenFile, 'utf8')).trim();
-  const q = new URLSearchParams({ Action: 'AssumeRoleWithWebIdentity', Version: '2011-06-15', RoleArn: o.roleArn, RoleSessionName: o.sessionName, WebIdentityToken: token });
-  const { status, text } = await httpText(`${o.endpoint.replace(/\/$/, '')}/?${q}`, {});
-  if (status !== 200) throw new Error(`STS answered HTTP ${status}: ${text.slice(0, 200)}`);
-  const doc = new XMLParser().parse(text) as { AssumeRoleWithWebIdentityResponse?: { AssumeRoleWithWebIdentityResult?: { Credentials?: Record<string, string> } } };
-  const c = doc.AssumeRoleWithWebIdentityResponse?.AssumeRoleWithWebIdentityResult?.Credentials;
-  if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error('STS answer has no Credentials');
-  return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiresAt: c.Expiration ? Date.parse(c.Expiration) : undefined };
+/** The SDK's chain behind our interface, loaded on first use. */
+function sdkChain(region: string, log: Logger | undefined): CredentialProvider {
+  const steps: Step[] = [];
+  let provider: Promise<SdkProvider> | undefined;
+  let lastKeyId: string | undefined;
+  const load = async (): Promise<SdkProvider> => {
+    const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
+    return fromNodeProviderChain({
+      logger: sdkLogger(steps, log),
+      // STS (web identity, role_arn profiles) in the sink's region, as before; AWS_ENDPOINT_URL_STS still wins.
+      clientConfig: { region },
+      // Named sessions make tailseal's calls easy to find in CloudTrail.
+      roleSessionName: process.env.AWS_ROLE_SESSION_NAME || 'tailseal',
+      // IMDSv2 only, as before: no silent fall back to token-less IMDSv1 when the token request fails.
+      ec2MetadataV1Disabled: true,
+    });
+  };
+  return {
+    source: SDK_CHAIN_SOURCE,
+    async get(): Promise<Credentials> {
+      provider ??= load().catch((err: unknown) => {
+        provider = undefined;
+        throw err;
+      });
+      let c: Awaited<ReturnType<SdkProvider>>;
+      try {
+        c = await (await provider)();
+      } catch (err) {
+        throw chainError(err, steps);
+      }
+      if (c.accessKeyId !== lastKeyId) {
+        lastKeyId = c.accessKeyId;
+        // $source names the SDK step that answered (CREDENTIALS_IMDS, CREDENTIALS_PROFILE ...), never a secret.
+        const from = Object.keys(c.$source ?? {}).join(',') || 'unknown';
+        log?.info({ credentials: from, expires: c.expiration?.toISOString() }, 'AWS credentials obtained.');
+      }
+      const { accessKeyId, secretAccessKey, sessionToken } = c;
+      return { accessKeyId, secretAccessKey, sessionToken, expiresAt: c.expiration?.getTime() };
+    },
+  };
 }
 
-/** EC2 instance metadata, IMDSv2: a session token first, then the role's credentials. */
-export async function imdsCredentials(endpoint: string): Promise<Credentials> {
-  const base = endpoint.replace(/\/$/, '');
-  const tok = await httpText(`${base}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '21600' } });
-  if (tok.status !== 200) throw new Error(`IMDSv2 token request answered HTTP ${tok.status}`);
-  const headers = { 'x-aws-ec2-metadata-token': tok.text };
-  const roles = await httpText(`${base}/latest/meta-data/iam/security-credentials/`, { headers });
-  const role = roles.text.split('\n')[0]?.trim();
-  if (roles.status !== 200 || !role) throw new Error(`no IAM role on this instance (HTTP ${roles.status})`);
-  const res = await httpText(`${base}/latest/meta-data/iam/security-credentials/${encodeURIComponent(role)}`, { headers });
-  if (res.status !== 200) throw new Error(`role credentials request answered HTTP ${res.status}`);
-  const c = JSON.parse(res.text) as { AccessKeyId?: string; SecretAccessKey?: string; Token?: string; Expiration?: string };
-  if (!c.AccessKeyId || !c.SecretAccessKey) throw new Error('instance metadata answer has no AccessKeyId');
-  return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.Token, expiresAt: c.Expiration ? Date.parse(c.Expiration) : undefined };
-}
-
-/** The provider the chain picks for this configuration and environment. */
-export function credentialChain(keys: StaticKeys, region: string, env: NodeJS.ProcessEnv = process.env, now: () => number = Date.now): CredentialProvider {
+/** The provider for this sink: its static keys, else the AWS SDK's chain. */
+export function credentialChain(keys: StaticKeys, region: string, log?: Logger): CredentialProvider {
   if (keys.access_key_id || keys.secret_access_key) {
     if (!keys.access_key_id || !keys.secret_access_key) throw new TailsealError('CONFIG_INVALID', 'credentials need both access_key_id and secret_access_key');
     const c: Credentials = { accessKeyId: keys.access_key_id, secretAccessKey: keys.secret_access_key, sessionToken: keys.session_token || undefined };
     return { source: 'the sink config', get: async () => c };
   }
-  if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
-    const c: Credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN || undefined };
-    return { source: 'AWS_ACCESS_KEY_ID', get: async () => c };
-  }
-  if (env.AWS_WEB_IDENTITY_TOKEN_FILE && env.AWS_ROLE_ARN) {
-    const endpoint = env.AWS_ENDPOINT_URL_STS || `https://sts.${region}.amazonaws.com`;
-    const o = { endpoint, roleArn: env.AWS_ROLE_ARN, tokenFile: env.AWS_WEB_IDENTITY_TOKEN_FILE, sessionName: env.AWS_ROLE_SESSION_NAME || 'tailseal' };
-    return new Refreshing('web identity (AWS_WEB_IDENTITY_TOKEN_FILE)', () => assumeRoleWithWebIdentity(o).catch((e) => Promise.reject(credError('web identity', e))), now);
-  }
-  if (env.AWS_EC2_METADATA_DISABLED !== 'true') {
-    const endpoint = env.AWS_EC2_METADATA_SERVICE_ENDPOINT || 'http://169.254.169.254';
-    return new Refreshing('EC2 instance metadata (IMDSv2)', () => imdsCredentials(endpoint).catch((e) => Promise.reject(credError('instance metadata', e))), now);
-  }
-  throw new TailsealError('CONFIG_INVALID', 'no AWS credentials: set credentials.access_key_id/secret_access_key (e.g. from ${ENV}), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN');
+  return sdkChain(region, log);
 }

@@ -33,7 +33,7 @@ export function s3Key(prefix: string, obj: Pick<TrailObject, 'stream' | 'firstSe
 /** An S3 client for a sink config (also used by `verify` and `check-sink`). */
 export function s3ClientFor(c: S3SinkConfig, log: Logger): { client: S3Client; dispatcher: Dispatcher; credentialSource: string } {
   const endpoint = new URL(c.endpoint ?? `https://s3.${c.region}.amazonaws.com`);
-  const creds = credentialChain(c.credentials ?? {}, c.region);
+  const creds = credentialChain(c.credentials ?? {}, c.region, log.child({ sink: c.name }));
   const dispatcher = createDispatcher(c.name, { tls: c.tls, timeout: c.timeout, proxy: c.proxy }, log);
   return { client: new S3Client({ endpoint, region: c.region, bucket: c.bucket, pathStyle: c.path_style }, creds, dispatcher, c.name, c.timeout.connect + c.timeout.request), dispatcher, credentialSource: creds.source };
 }
