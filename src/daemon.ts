@@ -25,6 +25,7 @@ import type { BatchConsumer, Source, SourceBatch, SourceFactory, SourceRecord } 
 import { type StateLoss, openDatabase } from './store/db.js';
 import { StateStore, type StreamState } from './store/state.js';
 import { type AuditTarget, Auditor } from './verify/audit.js';
+import { objectReadLimit } from './verify/limits.js';
 
 /** Input type -> factory. A new source kind adds its folder and one line here. */
 const SOURCE_FACTORIES: { [K in InputConfig['type']]: SourceFactory<Extract<InputConfig, { type: K }>> } = {
@@ -166,7 +167,11 @@ export class Daemon implements BatchConsumer {
           reader: () => u.sink.reader!(),
           upTo: () => this.auditLimits(name),
         }));
-    this.auditor = new Auditor(targets, () => this.trustedKeys(), a.interval, a.full_interval, this.opts.log.child({ component: 'audit' }), (r) => this.metrics.audited(r.sink, r.ok, r.streams));
+    const log = this.opts.log.child({ component: 'audit' });
+    this.auditor = new Auditor(targets, () => this.trustedKeys(), a.interval, a.full_interval, log,
+      (r) => this.metrics.audited(r.sink, r.ok, r.streams),
+      () => objectReadLimit(this.config),
+    );
     this.auditor.start(Math.min(a.interval, 60_000));
   }
 

@@ -20,6 +20,8 @@ export interface S3Response {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
+  /** The body was longer than the request's maxBodyBytes: not read (body is empty). */
+  oversize?: true;
 }
 
 export interface LockConfiguration {
@@ -40,6 +42,40 @@ export function s3ErrorCode(body: Buffer): string | undefined {
   return m?.[1];
 }
 
+export interface SendOptions {
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: Buffer;
+  /** Read no more of the answer's body than this (S3Response.oversize instead). */
+  maxBodyBytes?: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A response body, or null (and the body discarded) once it is longer than `max`: a declared
+ * Content-Length over it is refused before reading, an undeclared one as soon as it passes it.
+ */
+async function readCapped(res: Dispatcher.ResponseData, max: number): Promise<Buffer | null> {
+  if (max === Infinity) return Buffer.from(await res.body.arrayBuffer());
+  const declared = Number(res.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max) {
+    res.body.destroy();
+    return null;
+  }
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of res.body as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > max) {
+      res.body.destroy();
+      return null;
+    }
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
+}
+
 export class S3Client {
   constructor(
     private readonly loc: S3Location,
@@ -55,7 +91,7 @@ export class S3Client {
   }
 
   /** Sends one signed request; never throws on an HTTP status (callers decide), only on network errors. */
-  async send(method: 'GET' | 'PUT' | 'HEAD' | 'DELETE', key: string | null, o: { query?: Record<string, string>; headers?: Record<string, string>; body?: Buffer } = {}): Promise<S3Response> {
+  async send(method: 'GET' | 'PUT' | 'HEAD' | 'DELETE', key: string | null, o: SendOptions = {}): Promise<S3Response> {
     const { endpoint, bucket, pathStyle, region } = this.loc;
     const host = pathStyle ? endpoint.host : `${bucket}.${endpoint.host}`;
     const basePath = endpoint.pathname.replace(/\/$/, '');
@@ -74,7 +110,10 @@ export class S3Client {
     let buf: Buffer;
     try {
       res = await request(url, { method, headers: signed.headers, body: body ?? null, dispatcher: this.dispatcher, signal });
-      buf = Buffer.from(await res.body.arrayBuffer());
+      const got = await readCapped(res, o.maxBodyBytes ?? Infinity);
+      const headers = res.headers as S3Response['headers'];
+      if (got === null) return { status: res.statusCode, headers, body: EMPTY, oversize: true };
+      buf = got;
     } catch (err) {
       if (!signal.aborted) throw err;
       throw new TailsealError('SINK_RETRYABLE', `sink ${this.sinkName}: S3 ${method} ${key ?? '(bucket)'} did not complete within ${this.deadlineMs} ms`, { cause: err });
