@@ -2,10 +2,11 @@
 // must not hang `tailseal verify`, and a gzip bomb must not inflate into its memory.
 import assert from 'node:assert/strict';
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { type DaemonProc, killDaemon, logsWith, makeWorkspace, startDaemon, waitFor } from '../helpers/daemon.js';
 import { CLI } from '../helpers/paths.js';
 import { type BuiltTrail, buildTrail, objectPath } from '../helpers/trail.js';
 
@@ -92,5 +93,65 @@ describe('tailseal verify on a store with planted files', () => {
     const bad = verify(t, '--max-object-bytes', 'lots');
     assert.equal(bad.status, 2, bad.stdout);
     assert.match(bad.stderr, /USAGE.*--max-object-bytes "lots"/);
+  });
+});
+
+/** SIGKILL if still running (a daemon hung by the attack would otherwise outlive the test). */
+async function ensureGone(d: DaemonProc): Promise<void> {
+  if (d.child.exitCode === null && d.child.signalCode === null) await killDaemon(d);
+}
+
+const logCode = (d: DaemonProc, prefix: string) => logsWith(d, prefix).map((l) => l.code);
+
+describe('the daemon with planted files in its file sink', () => {
+  it('lost-state recovery meets a FIFO at an object name: start-up stops with STORE_UNSAFE, no hang', async () => {
+    const w = makeWorkspace();
+    cleanups.push(w.cleanup);
+    mkfifo(join(w.storeDir, 'opa', '00000000000000000000-00000000000000000009.ndjson'));
+    const d = startDaemon(w); // no state database: start-up reads the trail back first
+    try {
+      await waitFor(() => d.child.exitCode !== null, 'start-up to stop instead of hanging on the FIFO');
+      assert.equal(d.child.exitCode, 1);
+      assert.match(d.logs.join('\n'), /STORE_UNSAFE: .*00000000000000000000-00000000000000000009\.ndjson is a FIFO/);
+    } finally {
+      await ensureGone(d);
+    }
+  });
+
+  it('the audit meets a symlink to a FIFO: the pass fails with STORE_UNSAFE, the next one runs too', async () => {
+    const w = makeWorkspace({ extraYaml: 'audit:\n  interval: 200ms\n' });
+    cleanups.push(w.cleanup);
+    const d = startDaemon(w);
+    try {
+      await waitFor(() => logsWith(d, 'tailseal running').length > 0, 'start-up');
+      const fifo = join(w.root, 'planted.fifo');
+      mkfifo(fifo);
+      mkdirSync(join(w.storeDir, 'opa'), { recursive: true });
+      symlinkSync(fifo, join(w.storeDir, 'opa', '00000000000000000000-00000000000000000000.ndjson'));
+      const failed = () => logCode(d, 'Integrity audit FAILED').filter((c) => c === 'STORE_UNSAFE').length;
+      await waitFor(() => failed() >= 2, 'two audit passes to fail with STORE_UNSAFE (none hangs)');
+    } finally {
+      await ensureGone(d);
+    }
+  });
+
+  it('a sink folder replaced by a symlink: the write is refused with STORE_UNSAFE, nothing lands outside', async () => {
+    const w = makeWorkspace({ extraYaml: 'audit:\n  interval: 0s\n' });
+    cleanups.push(w.cleanup);
+    const outside = join(w.root, 'outside');
+    mkdirSync(outside);
+    mkdirSync(w.storeDir);
+    symlinkSync(outside, join(w.storeDir, 'opa'));
+    writeFileSync(join(w.opaDir, 'opa.log'), '{"msg":"Decision Log","n":1}\n');
+    const d = startDaemon(w);
+    try {
+      const refused = () => logsWith(d, 'Delivery refused permanently').filter((l) => l.code === 'STORE_UNSAFE');
+      await waitFor(() => refused().length > 0, 'the write to be refused with STORE_UNSAFE');
+      assert.match(String(refused()[0]!.err), /opa is a symlink inside the sink directory/);
+      assert.deepEqual(readdirSync(outside), [], 'nothing written through the symlink');
+      assert.equal(existsSync(join(w.storeDir, 'opa')), true);
+    } finally {
+      await ensureGone(d);
+    }
   });
 });
