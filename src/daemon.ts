@@ -101,6 +101,12 @@ export class Daemon implements BatchConsumer {
   private auditor: Auditor | null = null;
   /** Inputs whose start failed at a reload, with why: not running, shown by /readyz, retried at the next reload. */
   private readonly inputErrors = new Map<string, string>();
+  /**
+   * While start() runs: what it is doing, and the configured inputs and sinks not started yet.
+   * /readyz fails until both are done (the status server answers from the first step on).
+   */
+  private startPhase: string | null = 'opening the state database';
+  private readonly notStarted = new Set<string>();
   /** The last commit's failure (null after a success): /readyz reports it. */
   private commitError: string | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -142,6 +148,7 @@ export class Daemon implements BatchConsumer {
   /** /readyz: the state database commits, every input reads, no sink fails past its threshold. */
   private readiness(): Record<string, Check> {
     const checks: Record<string, Check> = { state_db: this.commitError === null ? { ok: true } : { ok: false, detail: `last commit failed: ${this.commitError}` } };
+    if (this.startPhase !== null) checks.startup = { ok: false, detail: `still starting: ${this.startPhase}` };
     for (const [name, src] of this.sources) checks[`input ${name}`] = src.health?.() ?? { ok: true };
     for (const [name, err] of this.inputErrors) checks[`input ${name}`] = { ok: false, detail: `not running: ${err}` };
     const limit = this.config.metrics.sink_failing_after;
@@ -149,6 +156,8 @@ export class Daemon implements BatchConsumer {
       const ms = shipper?.failingForMs() ?? 0;
       checks[`sink ${name}`] = ms > limit ? { ok: false, detail: `deliveries failing for ${Math.round(ms / 1000)} s (metrics.sink_failing_after is ${Math.round(limit / 1000)} s)` } : { ok: true };
     }
+    // Created (so listed above) is not started: start-up may still be waiting for them.
+    for (const name of this.notStarted) checks[name] = { ok: false, detail: 'not started yet' };
     return checks;
   }
 
@@ -214,17 +223,30 @@ export class Daemon implements BatchConsumer {
     const log = this.log;
     // Cut what a crash left half-appended in the outbox before anything new is written.
     this.store.recoverOutbox();
+    for (const c of [...config.inputs.map((i) => `input ${i.name}`), ...config.sinks.map((s) => `sink ${s.name}`)]) {
+      this.notStarted.add(c);
+    }
     await this.startStatusServer();
+    this.startPhase = 'preparing sinks';
     for (const sc of config.sinks) this.sinks.set(sc.name, { sink: await createSink(sc, this.sinkContext()) });
+    if (this.loss) this.startPhase = 'reading the trail back from a sink (lost-state recovery)';
     const lost = this.loss ? await continueLostChains(this.loss, { config, log, store: this.store, sinks: [...this.sinks.values()].map((u) => u.sink), trustedKeys: this.trustedKeys() }) : null;
     for (const s of this.store.listStreams()) this.heads.set(s.name, s);
     for (const input of config.inputs) this.sources.set(input.name, this.createSource(input));
     if (lost && lost.tails.size > 0) await sealStateResets(this.loss!, lost, { config, log, sources: this.sources, consumer: this });
-    for (const sc of config.sinks) await this.startSink(sc, this.sinks.get(sc.name)!.sink);
+    this.startPhase = 'starting sinks and inputs';
+    for (const sc of config.sinks) {
+      await this.startSink(sc, this.sinks.get(sc.name)!.sink);
+      this.notStarted.delete(`sink ${sc.name}`);
+    }
     // Seal anything left pending by a previous run before reading more.
     this.checkpointTick();
     this.startTimer();
-    for (const src of this.sources.values()) await src.start();
+    for (const [name, src] of this.sources) {
+      await src.start();
+      this.notStarted.delete(`input ${name}`);
+    }
+    this.startPhase = null;
     this.startAuditor();
     log.info({ streams: [...this.heads.keys()], sinks: this.sinkNames, outbox_bytes: this.store.outboxBytes() }, 'tailseal running.');
   }
