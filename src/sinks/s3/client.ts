@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { XMLParser } from 'fast-xml-parser';
 import { type Dispatcher, request } from 'undici';
 import { TailsealError } from '../../errors.js';
-import { statusError } from '../http-errors.js';
+import { scrubSecrets, statusError } from '../http-errors.js';
 import type { CredentialProvider } from './credentials.js';
 import { EMPTY_PAYLOAD_HASH, canonicalQuery, signRequest, uriEncode } from './sigv4.js';
 
@@ -77,6 +77,9 @@ async function readCapped(res: Dispatcher.ResponseData, max: number): Promise<Bu
 }
 
 export class S3Client {
+  /** The credentials and signature of the latest request (see error()). */
+  private lastSecrets: string[] = [];
+
   constructor(
     private readonly loc: S3Location,
     private readonly creds: CredentialProvider,
@@ -102,7 +105,13 @@ export class S3Client {
     const payloadHash = body ? createHash('sha256').update(body).digest('hex') : EMPTY_PAYLOAD_HASH;
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
     if (body) headers['content-length'] = String(body.length);
-    const signed = signRequest({ method, host, path, query: o.query ?? {}, headers, payloadHash, region, credentials: await this.creds.get(), now: new Date() });
+    const credentials = await this.creds.get();
+    const query = o.query ?? {};
+    const now = new Date();
+    const signed = signRequest({ method, host, path, query, headers, payloadHash, region, credentials, now });
+    // What an answer might echo back: scrubbed from any error text quoting it (error()).
+    const { accessKeyId, secretAccessKey, sessionToken } = credentials;
+    this.lastSecrets = [accessKeyId, secretAccessKey, sessionToken ?? '', signed.signature];
     const qs = canonicalQuery(o.query ?? {});
     const url = `${endpoint.protocol}//${host}${uriEncode(path, true)}${qs ? `?${qs}` : ''}`;
     const signal = AbortSignal.timeout(this.deadlineMs);
@@ -123,8 +132,14 @@ export class S3Client {
 
   /** A coded error for an S3 answer, with S3's own transient codes made retryable. */
   error(what: string, res: S3Response): TailsealError {
-    const code = s3ErrorCode(res.body);
-    const err = statusError(this.sinkName, `S3 ${what}`, res.status, res.headers, code ? `${code}: ${/<Message>([^<]*)</.exec(res.body.toString('utf8', 0, 4096))?.[1] ?? ''}` : res.body.toString('utf8', 0, 200));
+    // Scrubbed like every sink's error text (statusError): a 403 may echo the request's token,
+    // signature and credential scope, and this message reaches the log, the parked reason in the
+    // state database and `tailseal status`.
+    const raw = s3ErrorCode(res.body);
+    const code = raw === undefined ? undefined : scrubSecrets(raw, this.lastSecrets);
+    const message = /<Message>([^<]*)</.exec(res.body.toString('utf8', 0, 4096))?.[1] ?? '';
+    const detail = code ? `${code}: ${message}` : res.body.toString('utf8', 0, 1024);
+    const err = statusError(this.sinkName, `S3 ${what}`, res.status, res.headers, detail, this.lastSecrets);
     if (code && RETRYABLE_S3_CODES.has(code)) return new TailsealError('SINK_RETRYABLE', err.message, { details: { ...err.details, s3Code: code } });
     return code ? new TailsealError(err.code, err.message, { details: { ...err.details, s3Code: code } }) : err;
   }
