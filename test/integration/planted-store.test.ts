@@ -6,7 +6,13 @@ import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from '
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { Agent } from 'undici';
+import { isTailsealError } from '../../src/errors.js';
+import { S3Client } from '../../src/sinks/s3/client.js';
+import { s3StoreReader } from '../../src/verify/s3-store.js';
+import { readNamed } from '../../src/verify/verify-trail.js';
 import { type DaemonProc, killDaemon, logsWith, makeWorkspace, startDaemon, waitFor } from '../helpers/daemon.js';
+import { startFakeS3 } from '../helpers/fake-s3.js';
 import { CLI } from '../helpers/paths.js';
 import { type BuiltTrail, buildTrail, objectPath } from '../helpers/trail.js';
 
@@ -153,5 +159,38 @@ describe('the daemon with planted files in its file sink', () => {
     } finally {
       await ensureGone(d);
     }
+  });
+});
+
+describe('the s3 store reader', () => {
+  it('refuses an object over the limit without buffering it: declared or streamed length', async () => {
+    let sent = 0;
+    const s3 = await startFakeS3((req, res) => {
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      if (req.url?.includes('declared')) {
+        res.writeHead(200, { 'content-length': String(1024 * 1024 * 1024) });
+        res.write(chunk); // the rest never comes: the reader must not wait for it
+        return;
+      }
+      // No Content-Length: a chunked answer that would go on for 1 GiB.
+      res.writeHead(200);
+      const more = (): void => {
+        while (sent < 1024 * 1024 * 1024 && res.write(chunk)) sent += chunk.length;
+        if (sent < 1024 * 1024 * 1024) res.once('drain', more);
+        else res.end();
+      };
+      res.on('close', () => res.removeAllListeners('drain'));
+      more();
+    });
+    const agent = new Agent();
+    cleanups.push(() => agent.close(), () => s3.close());
+    const creds = { source: 'test', get: async () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }) };
+    const loc = { endpoint: new URL(s3.endpoint), region: 'us-east-1', bucket: 'trail', pathStyle: true };
+    const reader = s3StoreReader(new S3Client(loc, creds, agent, 'test', 10_000), '');
+    for (const key of ['declared.ndjson', 'streamed.ndjson']) {
+      await assert.rejects(readNamed(reader, key, 1024 * 1024), (e: unknown) =>
+        isTailsealError(e, 'ENTRY_MALFORMED') && e.details.object === key && /more than 1048576 bytes/.test(e.message));
+    }
+    assert.ok(sent < 64 * 1024 * 1024, `the streamed answer was cut off early (${sent} bytes sent)`);
   });
 });
