@@ -58,7 +58,8 @@ describe('s3 sink error text', () => {
     const places: [string, string][] = [
       ['the log', d.logs.join('\n')],
       ['tailseal status', status.stdout + status.stderr],
-      ...readdirSync(w.stateDir).filter((f) => f.startsWith('tailseal.db'))
+      ...readdirSync(w.stateDir, { withFileTypes: true }).filter((f) => f.isFile() && f.name.startsWith('tailseal.db'))
+        .map((f) => f.name)
         .map((f): [string, string] => [`state database file ${f}`, readFileSync(join(w.stateDir, f), 'latin1')]),
     ];
     for (const [where, text] of places) {
