@@ -26,6 +26,7 @@ import { type StateLoss, openDatabase } from './store/db.js';
 import { preparePrivateDir } from './store/private.js';
 import { StateStore, type StreamState } from './store/state.js';
 import { type AuditTarget, Auditor } from './verify/audit.js';
+import { objectReadLimit } from './verify/limits.js';
 
 /** Input type -> factory. A new source kind adds its folder and one line here. */
 const SOURCE_FACTORIES: { [K in InputConfig['type']]: SourceFactory<Extract<InputConfig, { type: K }>> } = {
@@ -101,6 +102,12 @@ export class Daemon implements BatchConsumer {
   private auditor: Auditor | null = null;
   /** Inputs whose start failed at a reload, with why: not running, shown by /readyz, retried at the next reload. */
   private readonly inputErrors = new Map<string, string>();
+  /**
+   * While start() runs: what it is doing, and the configured inputs and sinks not started yet.
+   * /readyz fails until both are done (the status server answers from the first step on).
+   */
+  private startPhase: string | null = 'opening the state database';
+  private readonly notStarted = new Set<string>();
   /** The last commit's failure (null after a success): /readyz reports it. */
   private commitError: string | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -142,6 +149,7 @@ export class Daemon implements BatchConsumer {
   /** /readyz: the state database commits, every input reads, no sink fails past its threshold. */
   private readiness(): Record<string, Check> {
     const checks: Record<string, Check> = { state_db: this.commitError === null ? { ok: true } : { ok: false, detail: `last commit failed: ${this.commitError}` } };
+    if (this.startPhase !== null) checks.startup = { ok: false, detail: `still starting: ${this.startPhase}` };
     for (const [name, src] of this.sources) checks[`input ${name}`] = src.health?.() ?? { ok: true };
     for (const [name, err] of this.inputErrors) checks[`input ${name}`] = { ok: false, detail: `not running: ${err}` };
     const limit = this.config.metrics.sink_failing_after;
@@ -149,6 +157,8 @@ export class Daemon implements BatchConsumer {
       const ms = shipper?.failingForMs() ?? 0;
       checks[`sink ${name}`] = ms > limit ? { ok: false, detail: `deliveries failing for ${Math.round(ms / 1000)} s (metrics.sink_failing_after is ${Math.round(limit / 1000)} s)` } : { ok: true };
     }
+    // Created (so listed above) is not started: start-up may still be waiting for them.
+    for (const name of this.notStarted) checks[name] = { ok: false, detail: 'not started yet' };
     return checks;
   }
 
@@ -167,7 +177,11 @@ export class Daemon implements BatchConsumer {
           reader: () => u.sink.reader!(),
           upTo: () => this.auditLimits(name),
         }));
-    this.auditor = new Auditor(targets, () => this.trustedKeys(), a.interval, a.full_interval, this.opts.log.child({ component: 'audit' }), (r) => this.metrics.audited(r.sink, r.ok, r.streams));
+    const log = this.opts.log.child({ component: 'audit' });
+    this.auditor = new Auditor(targets, () => this.trustedKeys(), a.interval, a.full_interval, log,
+      (r) => this.metrics.audited(r.sink, r.ok, r.streams),
+      () => objectReadLimit(this.config),
+    );
     this.auditor.start(Math.min(a.interval, 60_000));
   }
 
@@ -212,17 +226,30 @@ export class Daemon implements BatchConsumer {
     const log = this.log;
     // Cut what a crash left half-appended in the outbox before anything new is written.
     this.store.recoverOutbox();
+    for (const c of [...config.inputs.map((i) => `input ${i.name}`), ...config.sinks.map((s) => `sink ${s.name}`)]) {
+      this.notStarted.add(c);
+    }
     await this.startStatusServer();
+    this.startPhase = 'preparing sinks';
     for (const sc of config.sinks) this.sinks.set(sc.name, { sink: await createSink(sc, this.sinkContext()) });
+    if (this.loss) this.startPhase = 'reading the trail back from a sink (lost-state recovery)';
     const lost = this.loss ? await continueLostChains(this.loss, { config, log, store: this.store, sinks: [...this.sinks.values()].map((u) => u.sink), trustedKeys: this.trustedKeys() }) : null;
     for (const s of this.store.listStreams()) this.heads.set(s.name, s);
     for (const input of config.inputs) this.sources.set(input.name, this.createSource(input));
     if (lost && lost.tails.size > 0) await sealStateResets(this.loss!, lost, { config, log, sources: this.sources, consumer: this });
-    for (const sc of config.sinks) await this.startSink(sc, this.sinks.get(sc.name)!.sink);
+    this.startPhase = 'starting sinks and inputs';
+    for (const sc of config.sinks) {
+      await this.startSink(sc, this.sinks.get(sc.name)!.sink);
+      this.notStarted.delete(`sink ${sc.name}`);
+    }
     // Seal anything left pending by a previous run before reading more.
     this.checkpointTick();
     this.startTimer();
-    for (const src of this.sources.values()) await src.start();
+    for (const [name, src] of this.sources) {
+      await src.start();
+      this.notStarted.delete(`input ${name}`);
+    }
+    this.startPhase = null;
     this.startAuditor();
     log.info({ streams: [...this.heads.keys()], sinks: this.sinkNames, outbox_bytes: this.store.outboxBytes() }, 'tailseal running.');
   }

@@ -31,6 +31,9 @@ export type ErrorCode =
   | 'TAIL_TRUNCATED'
   | 'STORE_EMPTY'
   | 'RETENTION_MISSING'
+  // a store holds something where an object or its folder belongs that is not one (a FIFO, a
+  // device, a symlinked directory): refused, never read or written through
+  | 'STORE_UNSAFE'
   // sinks
   | 'SINK_RETRYABLE'
   | 'SINK_PERMANENT'

@@ -10,6 +10,7 @@ import type { BatchConsumer, FilePlacement, Source, SourceRecord } from './sourc
 import { type StateLoss, moveStateAside, probeState } from './store/db.js';
 import { type StreamTail, readStreamTails, stateLostError } from './store/recovery.js';
 import type { StateStore } from './store/state.js';
+import { objectReadLimit } from './verify/limits.js';
 
 /**
  * Whether the state database at `file` holds sealed state (null) or why not. A corrupt one is
@@ -49,7 +50,7 @@ export async function continueLostChains(loss: StateLoss, d: { config: Config; l
   const streams = [...new Set(config.inputs.map((i) => i.stream ?? i.name))];
   let tails: Map<string, StreamTail>;
   try {
-    tails = await readStreamTails(from.reader(), config.origin, streams, d.trustedKeys);
+    tails = await readStreamTails(from.reader(), config.origin, streams, d.trustedKeys, objectReadLimit(config));
   } catch (err) {
     // Without the trail there is no telling a first start from a lost state: never guess.
     const code = isTailsealError(err) ? err.code : 'STATE_UNAVAILABLE';

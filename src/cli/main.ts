@@ -45,6 +45,8 @@ function program(): Command {
     .addOption(new Option('--latest <file>', 'a trusted newest signed checkpoint (repeatable, one per stream)').argParser(collect))
     .option('--max-age <duration>', 'fail when the newest checkpoint is older than this (e.g. 10m)')
     .option('--min-retention <duration>', 's3: every object must be under Object Lock for at least this long after upload (e.g. 365d)')
+    .option('--max-object-bytes <size>', 'refuse (ENTRY_MALFORMED) an object larger than this, stored or after gunzip, '
+      + 'instead of reading it into memory (default 256MiB; raise it for objects of a larger checkpoint.max_bytes)')
     .option('--json', 'print the result as JSON')
     .option('-c, --config <file>', 'with --sink: the config whose s3 sink settings (endpoint, credentials, TLS) to use')
     .option('--sink <name>', 'the s3 sink of --config to read through')

@@ -1,7 +1,8 @@
 // `tailseal verify`: proves a stored trail intact, or names its first break.
 import { readFileSync } from 'node:fs';
 import { loadVerifierKeys } from '../config/keyfile.js';
-import { parseDuration } from '../config/units.js';
+import { parseDuration, parseSize } from '../config/units.js';
+import { DEFAULT_MAX_OBJECT_BYTES } from '../seal/object.js';
 import { TailsealError, errorMessage } from '../errors.js';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
@@ -17,6 +18,8 @@ export interface VerifyCliOptions {
   latest?: string[];
   maxAge?: string;
   minRetention?: string;
+  /** Largest object read, stored and after gunzip (a size such as 256MiB). */
+  maxObjectBytes?: string;
   json?: boolean;
   /** For s3:// stores: take endpoint, region, addressing, TLS and credentials from this sink of --config. */
   config?: string;
@@ -60,6 +63,15 @@ export async function verifyCommand(o: VerifyCliOptions): Promise<number> {
     minRetentionMs = parseDuration(o.minRetention);
     if (minRetentionMs === undefined) throw new TailsealError('USAGE', `--min-retention ${JSON.stringify(o.minRetention)} is not a duration such as 365d`);
   }
+  let maxObjectBytes = DEFAULT_MAX_OBJECT_BYTES;
+  if (o.maxObjectBytes !== undefined) {
+    const n = parseSize(o.maxObjectBytes);
+    if (n === undefined || n < 1024) {
+      const got = JSON.stringify(o.maxObjectBytes);
+      throw new TailsealError('USAGE', `--max-object-bytes ${got} is not a size of at least 1KiB, such as 64MiB`);
+    }
+    maxObjectBytes = n;
+  }
   const latest = (o.latest ?? []).map((f) => {
     try {
       return readFileSync(f, 'utf8');
@@ -69,7 +81,13 @@ export async function verifyCommand(o: VerifyCliOptions): Promise<number> {
   });
   const { reader, close } = readerFor(o);
   try {
-    const reports = await verifyTrail(reader, { verifiers, latest, ...(maxAgeMs === undefined ? {} : { maxAgeMs }), ...(minRetentionMs === undefined ? {} : { minRetentionMs }) });
+    const reports = await verifyTrail(reader, {
+      verifiers,
+      latest,
+      maxObjectBytes,
+      ...(maxAgeMs === undefined ? {} : { maxAgeMs }),
+      ...(minRetentionMs === undefined ? {} : { minRetentionMs }),
+    });
     // The report's resume state and object list are for the daemon's audit, not for output.
     if (o.json) process.stdout.write(JSON.stringify({ ok: true, streams: reports.map(({ resume: _r, objectNames: _o, tail: _t, ...r }) => r) }) + '\n');
     else {

@@ -11,6 +11,7 @@
 //
 // An object with no entry lines is a heartbeat: a fresh signed checkpoint while the stream is idle.
 // Names are deterministic so a retried upload writes the same name with the same bytes.
+import { constants as bufferConstants } from 'node:buffer';
 import { promisify } from 'node:util';
 import { gunzipSync, gzip, gzipSync } from 'node:zlib';
 import { TailsealError } from '../errors.js';
@@ -93,9 +94,37 @@ export function encodeObjectParts(o: ObjectParts, gzip: boolean): { name: string
   return { name, parts: gzip ? [gzipSync(Buffer.concat(plain))] : plain };
 }
 
-/** The object's NDJSON without compression (gzip detected by its magic bytes). */
-export function objectText(bytes: Uint8Array): Buffer {
-  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+/**
+ * The largest object `tailseal verify` reads (raw, and after gunzip) unless --max-object-bytes
+ * says otherwise; the daemon derives its own bound from its config (verify/limits.ts).
+ */
+export const DEFAULT_MAX_OBJECT_BYTES = 256 * 1024 * 1024;
+/** zlib refuses a larger maxOutputLength (and no Buffer can be larger). */
+const BUFFER_MAX = bufferConstants.MAX_LENGTH;
+
+/** ENTRY_MALFORMED for an object over the read limit (a planted gzip bomb, or a huge file). */
+export function objectTooLarge(what: string, maxBytes: number): TailsealError {
+  const msg = `${what} more than ${maxBytes} bytes, the most an object is read to (a gzip bomb or a foreign file?)`;
+  return new TailsealError('ENTRY_MALFORMED', msg, { details: { maxBytes } });
+}
+
+/**
+ * The object's NDJSON without compression (gzip detected by its magic bytes). Every object is
+ * attacker-controlled: gunzip stops at `maxBytes` of output (a 400 KB gzip of zeros would
+ * otherwise inflate to 400 MiB in memory) and a larger text is ENTRY_MALFORMED.
+ */
+export function objectText(bytes: Uint8Array, maxBytes = DEFAULT_MAX_OBJECT_BYTES): Buffer {
+  if (!(bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b)) {
+    if (bytes.length > maxBytes) throw objectTooLarge('object holds', maxBytes);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  }
+  try {
+    return gunzipSync(bytes, { maxOutputLength: Math.min(maxBytes, BUFFER_MAX) });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE') throw objectTooLarge('object uncompresses to', maxBytes);
+    throw new TailsealError('ENTRY_MALFORMED', `object is not valid gzip: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 // The entry line is {v, kind, stream, seq, sealed_at, source, offset, (meta,) payload, chain} in
@@ -337,13 +366,8 @@ export type ObjectLine = { entry: StoredEntry; note?: undefined } | { note: stri
  * checkpoint.max_bytes while it runs, and holding each one's entries raised its RSS by ~80 MB.
  * Every field is attacker-controlled; the checks and errors are parseObject's, which collects it.
  */
-export function* objectLines(bytes: Uint8Array): Generator<ObjectLine> {
-  let text: Buffer;
-  try {
-    text = objectText(bytes);
-  } catch (err) {
-    throw new TailsealError('ENTRY_MALFORMED', `object is not valid gzip: ${(err as Error).message}`);
-  }
+export function* objectLines(bytes: Uint8Array, maxBytes = DEFAULT_MAX_OBJECT_BYTES): Generator<ObjectLine> {
+  const text = objectText(bytes, maxBytes);
   // Checked first, as a whole-object property: a cut-off object is reported as such.
   if (text.length > 0 && text[text.length - 1] !== 0x0a) {
     let lines = 1;

@@ -26,7 +26,8 @@ export function classifyStatus(status: number): RetryClass {
 export function classifyError(err: unknown): RetryClass {
   if (err instanceof TailsealError) {
     if (err.code === 'SINK_CONFLICT') return 'conflict';
-    if (err.code === 'SINK_PERMANENT') return 'permanent';
+    // STORE_UNSAFE: a symlinked folder planted in a file sink; only an operator can fix it.
+    if (err.code === 'SINK_PERMANENT' || err.code === 'STORE_UNSAFE') return 'permanent';
     return 'retryable';
   }
   const code = (err as { code?: unknown } | null)?.code;

@@ -4,7 +4,7 @@
 import { TailsealError, isTailsealError } from '../errors.js';
 import type { NoteVerifier } from '../seal/keys.js';
 import { objectLines } from '../seal/object.js';
-import { type TrailTail, type ObjectReader, verifyTrail } from '../verify/verify-trail.js';
+import { type TrailTail, type ObjectReader, readNamed, verifyTrail } from '../verify/verify-trail.js';
 
 export interface StreamTail extends TrailTail {
   size: number;
@@ -16,17 +16,24 @@ export interface StreamTail extends TrailTail {
  * streams it does not hold are absent. Throws the verification break (ENTRY_ALTERED ...) or the
  * read error: a trail that does not verify is never continued.
  */
-export async function readStreamTails(reader: ObjectReader, origin: string, streams: readonly string[], verifiers: NoteVerifier[]): Promise<Map<string, StreamTail>> {
+export async function readStreamTails(
+  reader: ObjectReader,
+  origin: string,
+  streams: readonly string[],
+  verifiers: NoteVerifier[],
+  /** Per object, stored and after gunzip (verify/limits.ts). */
+  maxObjectBytes: number,
+): Promise<Map<string, StreamTail>> {
   const out = new Map<string, StreamTail>();
   let reports;
   try {
-    reports = await verifyTrail(reader, { verifiers, collectTail: true });
+    reports = await verifyTrail(reader, { verifiers, collectTail: true, maxObjectBytes });
   } catch (err) {
     if (isTailsealError(err, 'STORE_EMPTY')) return out;
     // A store whose objects fail to open is this daemon's broken trail only if at least one of
     // them claims to be a checkpointed object of its streams; files that do not (someone
     // else's, or junk) say nothing about a lost state.
-    if (!(await holdsOwnObject(reader, origin, streams))) return out;
+    if (!(await holdsOwnObject(reader, origin, streams, maxObjectBytes))) return out;
     throw err;
   }
   for (const r of reports) {
@@ -42,22 +49,31 @@ export async function readStreamTails(reader: ObjectReader, origin: string, stre
  * rotated without its old public key in signing.verify_keys) must stop start-up with its error,
  * not count as "no trail" and have new chains fork the one the store holds.
  */
-async function holdsOwnObject(reader: ObjectReader, origin: string, streams: readonly string[]): Promise<boolean> {
+async function holdsOwnObject(
+  reader: ObjectReader, origin: string, streams: readonly string[], maxBytes: number,
+): Promise<boolean> {
   const origins = new Set(streams.map((s) => `${origin}/${s}`));
   for (const name of await reader.list()) {
-    const bytes = await reader.read(name); // a read failure is not an answer: it propagates
-    const claimed = claimedOrigin(bytes);
+    // Read as verifyTrail reads (bounded, non-blocking). A read failure is not an answer: it
+    // propagates, a planted FIFO as STORE_UNSAFE, an object over the limit (ours, written
+    // under a larger checkpoint.max_bytes, or not) as ENTRY_MALFORMED.
+    const bytes = await readNamed(reader, name, maxBytes);
+    const claimed = claimedOrigin(bytes, maxBytes);
     if (claimed !== null && origins.has(claimed)) return true;
   }
   return false;
 }
 
 /** The origin line of an object's checkpoint note, unverified; null when it has none. */
-function claimedOrigin(bytes: Uint8Array): string | null {
+function claimedOrigin(bytes: Uint8Array, maxBytes: number): string | null {
   try {
-    for (const line of objectLines(bytes)) if (!line.entry) return line.note.slice(0, line.note.indexOf('\n'));
-  } catch {
-    // not an object at all: junk, not ours
+    for (const line of objectLines(bytes, maxBytes)) {
+      if (!line.entry) return line.note.slice(0, line.note.indexOf('\n'));
+    }
+  } catch (err) {
+    // Too large to tell (maybe ours, from a larger checkpoint.max_bytes): never guess.
+    if (isTailsealError(err, 'ENTRY_MALFORMED') && err.details.maxBytes !== undefined) throw err;
+    // else not an object at all: junk, not ours
   }
   return null;
 }

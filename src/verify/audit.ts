@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import { TailsealError, errorMessage, isTailsealError } from '../errors.js';
 import type { NoteVerifier } from '../seal/keys.js';
+import { DEFAULT_MAX_OBJECT_BYTES } from '../seal/object.js';
 import { type LongTimer, setLongTimeout } from '../timer.js';
 import { type ObjectReader, type ResumeState, verifyTrail } from './verify-trail.js';
 
@@ -54,6 +55,8 @@ export class Auditor {
     private readonly fullIntervalMs: number,
     private readonly log: Logger,
     private readonly report: (r: AuditResult) => void,
+    /** The read limit per object (verify/limits.ts): a planted gzip bomb is ENTRY_MALFORMED. */
+    private readonly maxObjectBytes: () => number = () => DEFAULT_MAX_OBJECT_BYTES,
   ) {}
 
   /** Schedules the first pass after `firstDelayMs`, then one every interval. */
@@ -83,7 +86,13 @@ export class Auditor {
       const full = !last || started - last.fullAt >= this.fullIntervalMs;
       let r: AuditResult;
       try {
-        const reports = await verifyTrail(t.reader(), { verifiers: this.verifiers(), upTo: t.upTo(), signal: this.abort.signal, ...(full ? {} : { incremental: { skip: last.names, from: last.from } }) });
+        const reports = await verifyTrail(t.reader(), {
+          verifiers: this.verifiers(),
+          upTo: t.upTo(),
+          maxObjectBytes: this.maxObjectBytes(),
+          signal: this.abort.signal,
+          ...(full ? {} : { incremental: { skip: last.names, from: last.from } }),
+        });
         r = { sink: t.name, ok: true, full, streams: reports.map((s) => ({ stream: s.stream, entries: s.entries })) };
         const names = full ? new Set<string>() : last.names;
         for (const rep of reports) for (const n of rep.objectNames) names.add(n);

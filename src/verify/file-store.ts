@@ -1,10 +1,60 @@
 // Reading the objects of a `file` sink directory for verification.
-import { readdir, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { TailsealError, errorMessage } from '../errors.js';
+import { objectTooLarge } from '../seal/object.js';
 import type { ObjectReader } from './verify-trail.js';
 
 const OBJECT_RE = /\.ndjson(\.gz)?$/;
+
+/** What a non-regular file is, for messages. */
+function fileKind(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isDirectory()) return 'a directory';
+  return 'not a regular file';
+}
+
+function unsafe(path: string, what: string): TailsealError {
+  const msg = `${path} is ${what}, not a stored object; someone planted it in the store: remove it (and find out who)`;
+  return new TailsealError('STORE_UNSAFE', msg, { details: { path } });
+}
+
+/**
+ * The bytes of an object file, read so that a planted file cannot hang or flood the reader: it
+ * is opened non-blocking (a FIFO opens at once instead of waiting for a writer, forever), must
+ * be a regular file by fstat of that same descriptor (no swap between check and read), and
+ * one over `maxBytes` is refused before a byte is read. STORE_UNSAFE / ENTRY_MALFORMED.
+ */
+export async function readObjectFile(path: string, maxBytes: number): Promise<Buffer> {
+  let fh;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (err) {
+    // ENXIO: a UNIX socket (or a FIFO opened for writing) cannot be opened as a file.
+    if ((err as NodeJS.ErrnoException).code === 'ENXIO') throw unsafe(path, 'a socket');
+    throw err;
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw unsafe(path, fileKind(st));
+    if (st.size > maxBytes) throw objectTooLarge(`object file holds ${st.size} bytes,`, maxBytes);
+    const buf = Buffer.allocUnsafe(st.size);
+    let got = 0;
+    // A file that shrinks meanwhile is returned as it now is (and fails verification as such).
+    while (got < st.size) {
+      const { bytesRead } = await fh.read(buf, got, st.size - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    await fh.close();
+  }
+}
 
 /** An ObjectReader over a directory tree; object names are paths relative to it with "/". */
 export function fileStoreReader(dir: string): ObjectReader {
@@ -21,6 +71,8 @@ export function fileStoreReader(dir: string): ObjectReader {
         for (const e of ents) {
           if (e.name.startsWith('.')) continue; // temporary files of an interrupted write
           const p = join(d, e.name);
+          // A symlinked folder is not walked (isDirectory() is the link's own type): objects
+          // are only ever read from inside the store's tree.
           if (e.isDirectory()) await walk(p);
           else if (OBJECT_RE.test(e.name)) out.push(relative(dir, p).split(sep).join('/'));
         }
@@ -28,6 +80,6 @@ export function fileStoreReader(dir: string): ObjectReader {
       await walk(dir);
       return out.sort();
     },
-    read: (name) => readFile(join(dir, ...name.split('/'))),
+    read: (name, maxBytes) => readObjectFile(join(dir, ...name.split('/')), maxBytes),
   };
 }

@@ -1,4 +1,5 @@
 // Reading the objects of an `s3` sink (a bucket prefix) for verification.
+import { objectTooLarge } from '../seal/object.js';
 import type { S3Client } from '../sinks/s3/client.js';
 import type { ObjectReader } from './verify-trail.js';
 
@@ -10,9 +11,11 @@ export function s3StoreReader(client: S3Client, prefix: string): ObjectReader {
     async list() {
       return (await client.listKeys(prefix)).filter((k) => OBJECT_RE.test(k)).sort();
     },
-    async read(key) {
-      const res = await client.send('GET', key);
+    async read(key, maxBytes) {
+      // Bounded: a huge object (or an endless answer) is refused, not buffered whole.
+      const res = await client.send('GET', key, { maxBodyBytes: maxBytes });
       if (res.status !== 200) throw client.error(`GetObject ${key}`, res);
+      if (res.oversize) throw objectTooLarge('object is', maxBytes);
       return res.body;
     },
     async retention(key) {

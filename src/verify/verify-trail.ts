@@ -9,18 +9,22 @@
 //  4. optionally the newest trusted checkpoint (from a witness, `tailseal checkpoint`) and a
 //     maximum age prove the tail was not cut off.
 // The first break is reported with its stream, seq, object and a code naming what it is.
-import { TailsealError } from '../errors.js';
+import { TailsealError, isTailsealError } from '../errors.js';
 import { openCheckpoint } from '../seal/checkpoint.js';
 import { CHAIN_START, envelopeLeafHash, nextChain } from '../seal/envelope.js';
 import { equalBytes, sameBytesDigest, toHex } from '../seal/hash.js';
 import type { NoteVerifier } from '../seal/keys.js';
 import { CompactRange } from '../seal/merkle.js';
-import { type ObjectLine, objectLines, objectText, parseExtension } from '../seal/object.js';
+import { DEFAULT_MAX_OBJECT_BYTES, type ObjectLine, objectLines, objectText, parseExtension } from '../seal/object.js';
 
 /** Reads objects of a store; `read` may be called more than once per name. */
 export interface ObjectReader {
   list(): Promise<string[]>;
-  read(name: string): Promise<Uint8Array>;
+  /**
+   * An object's stored bytes; one over `maxBytes` is refused (ENTRY_MALFORMED) before it is
+   * read, and one that is not a stored object (a FIFO, a device) with STORE_UNSAFE.
+   */
+  read(name: string, maxBytes: number): Promise<Uint8Array>;
   /** The object's WORM retention (stores that have one, e.g. S3 Object Lock). */
   retention?(name: string): Promise<{ mode?: string; retainUntil?: number; storedAt?: number }>;
 }
@@ -41,6 +45,11 @@ export interface VerifyOptions {
    * writer's audit of its own store, where later objects may still be in flight out of order).
    */
   upTo?: ReadonlyMap<string, number>;
+  /**
+   * The most bytes an object is read to, stored and after gunzip (default
+   * DEFAULT_MAX_OBJECT_BYTES): a larger one is ENTRY_MALFORMED, never inflated into memory.
+   */
+  maxObjectBytes?: number;
   /** Stops the walk between objects (a daemon shutting down during its audit): throws AbortError. */
   signal?: AbortSignal;
   /**
@@ -126,8 +135,8 @@ function fail(code: TailsealError['code'], message: string, details: Record<stri
 }
 
 /** An object's lines one at a time (objectLines), with a defect reported against its name. */
-function* linesNamed(name: string, bytes: Uint8Array): Generator<ObjectLine> {
-  const lines = objectLines(bytes);
+function* linesNamed(name: string, bytes: Uint8Array, maxBytes: number): Generator<ObjectLine> {
+  const lines = objectLines(bytes, maxBytes);
   for (;;) {
     let r: IteratorResult<ObjectLine>;
     try {
@@ -140,20 +149,35 @@ function* linesNamed(name: string, bytes: Uint8Array): Generator<ObjectLine> {
   }
 }
 
+/** reader.read, with a coded defect of the object (too large, not a file) reported against its name. */
+export async function readNamed(reader: ObjectReader, name: string, maxBytes: number): Promise<Uint8Array> {
+  try {
+    return await reader.read(name, maxBytes);
+  } catch (err) {
+    if (isTailsealError(err, 'ENTRY_MALFORMED') || isTailsealError(err, 'STORE_UNSAFE')) {
+      const details = { ...err.details, object: name };
+      throw new TailsealError(err.code, `object ${name}: ${err.message}`, { cause: err, details });
+    }
+    throw err;
+  }
+}
+
 /** Opens an object's checkpoint (signature first) and returns what it signs. Throws the defect. */
-export function inspect(name: string, bytes: Uint8Array, verifiers: NoteVerifier[]): ObjectInfo {
+export function inspect(
+  name: string, bytes: Uint8Array, verifiers: NoteVerifier[], maxBytes = DEFAULT_MAX_OBJECT_BYTES,
+): ObjectInfo {
   // Uncompressed once: parsed from, and hashed to recognise the same object stored twice.
   let text: Buffer;
   try {
-    text = objectText(bytes);
+    text = objectText(bytes, maxBytes);
   } catch (err) {
-    fail('ENTRY_MALFORMED', `object ${name}: object is not valid gzip: ${(err as Error).message}`, { object: name });
+    fail('ENTRY_MALFORMED', `object ${name}: ${(err as Error).message}`, { object: name });
   }
   // Read line by line, keeping only what this needs (the whole object is walked again later).
   let note: string | null = null;
   let entryCount = 0;
   let lastSeq: number | undefined;
-  for (const line of linesNamed(name, text)) {
+  for (const line of linesNamed(name, text, maxBytes)) {
     if (line.entry) {
       entryCount++;
       lastSeq = line.entry.envelope.seq;
@@ -190,10 +214,11 @@ const streamOf = (origin: string): string => origin.slice(origin.lastIndexOf('/'
 /** Verifies every stream found in the store. Throws the first break as a coded TailsealError. */
 export async function verifyTrail(reader: ObjectReader, opts: VerifyOptions): Promise<StreamReport[]> {
   const infos: ObjectInfo[] = [];
+  const max = opts.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
   for (const name of await reader.list()) {
     if (opts.incremental?.skip.has(name)) continue;
     opts.signal?.throwIfAborted();
-    infos.push(inspect(name, await reader.read(name), opts.verifiers));
+    infos.push(inspect(name, await readNamed(reader, name, max), opts.verifiers, max));
     if (opts.minRetentionMs !== undefined) await checkRetention(reader, name, opts.minRetentionMs);
   }
   const byOrigin = new Map<string, ObjectInfo[]>();
@@ -243,7 +268,8 @@ async function walkStream(reader: ObjectReader, origin: string, objs: ObjectInfo
     opts.signal?.throwIfAborted();
     const object = info.name;
     // One entry at a time: the audit runs this inside the daemon, beside the sealing.
-    const lines = linesNamed(object, await reader.read(object));
+    const max = opts.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
+    const lines = linesNamed(object, await readNamed(reader, object, max), max);
     for (const line of lines) {
       if (!line.entry) continue; // the checkpoint line, opened by inspect()
       const e = line.entry.envelope;

@@ -95,7 +95,9 @@ describe('metrics and health endpoints', () => {
     writeFileSync(log, Array.from({ length: 5 }, (_, i) => decisionLine(i, rnd)).map((l) => `${l}\n`).join(''));
     const d = startDaemon(w);
     try {
-      await waitForAsync(async () => (await get(port, '/readyz')).status === 503, '/readyz 503 for the dead collector');
+      // 503 from the start (start-up in progress), then for the dead collector.
+      const failing = async () => /FAIL sink collector: deliveries failing/.test((await get(port, '/readyz')).body);
+      await waitForAsync(failing, '/readyz 503 for the dead collector');
       const r = await get(port, '/readyz');
       assert.match(r.body, /^FAIL sink collector: deliveries failing for \d+ s \(metrics\.sink_failing_after is 1 s\)$/m);
       assert.match(r.body, /^ok sink local$/m);

@@ -2,8 +2,10 @@
 // trail to be read (a large store must not hold SIGTERM past the grace period).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { createLogger } from '../../src/log.js';
-import { Auditor } from '../../src/verify/audit.js';
+import { type AuditResult, Auditor } from '../../src/verify/audit.js';
+import { objectReadLimit } from '../../src/verify/limits.js';
 import type { ObjectReader } from '../../src/verify/verify-trail.js';
 
 describe('integrity audit', () => {
@@ -28,5 +30,32 @@ describe('integrity audit', () => {
     assert.ok(reads <= 2, `read ${reads} of 50 objects`);
     assert.deepEqual(results, []);
     assert.deepEqual(verdicts, [], 'an aborted pass reports nothing (not a failure)');
+  });
+
+  it('reads each object with its limit: a gzip bomb fails the pass with ENTRY_MALFORMED', async () => {
+    const bomb = gzipSync(Buffer.alloc(8 * 1024 * 1024)); // 8 KiB that inflate to 8 MiB
+    const limits: number[] = [];
+    const store: ObjectReader = {
+      list: async () => ['opa/00000000000000000000-00000000000000000000.ndjson.gz'],
+      read: async (_name, maxBytes) => (limits.push(maxBytes), bomb),
+    };
+    const verdicts: AuditResult[] = [];
+    const auditor = new Auditor(() => [{ name: 'bomb', reader: () => store, upTo: () => new Map() }], () => [], 60_000,
+      60_000, createLogger('silent'), (r) => verdicts.push(r), () => 1024 * 1024);
+    await auditor.runOnce();
+    await auditor.stop();
+    assert.deepEqual(limits, [1024 * 1024]);
+    assert.equal(verdicts[0]?.error?.code, 'ENTRY_MALFORMED');
+    assert.match(verdicts[0]!.error!.message, /uncompresses to more than 1048576 bytes/);
+  });
+
+  it('the daemon limit: 4 x (checkpoint.max_bytes + the largest batch an input makes)', () => {
+    const MiB = 1024 * 1024;
+    const file = { type: 'file', read_chunk_bytes: MiB, max_line_bytes: MiB } as const;
+    const opa = { type: 'opa_service', max_decoded_bytes: 64 * MiB } as const;
+    type LimitConfig = Parameters<typeof objectReadLimit>[0];
+    const cfg = (inputs: unknown[]) => ({ checkpoint: { max_bytes: 8 * MiB }, inputs }) as LimitConfig;
+    assert.equal(objectReadLimit(cfg([file])), 40 * MiB);
+    assert.equal(objectReadLimit(cfg([file, opa])), 288 * MiB);
   });
 });

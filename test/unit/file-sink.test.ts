@@ -1,6 +1,9 @@
 // The file sink writes each object once, whole, read-only, and never overwrites.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -8,6 +11,7 @@ import { TailsealError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { parseObject } from '../../src/seal/object.js';
 import { FileSink } from '../../src/sinks/file/sink.js';
+import { classifyError } from '../../src/sinks/retry.js';
 import type { TrailObject } from '../../src/sinks/sink.js';
 
 const obj = (note = 'n\n'): TrailObject => ({ id: 1, stream: 'opa', firstSeq: 0, size: 1, createdAt: 5, lines: [Buffer.from('{"v":1}\n')], note });
@@ -88,5 +92,32 @@ describe('file sink', () => {
     chmodSync(blocker, 0o444);
     const sink = new FileSink({ name: 's', type: 'file', dir: join(blocker, 'store'), gzip: false, retry, in_flight: 1 }, { log });
     await assert.rejects(sink.start(), (e: TailsealError) => e.code === 'SINK_PERMANENT' && e.message.includes(join(blocker, 'store')));
+  });
+
+  it('a FIFO planted at the object name: STORE_UNSAFE (permanent), not a hang on reading it', async () => {
+    const d = join(dir, 'fifo');
+    mkdirSync(join(d, 'opa'), { recursive: true });
+    assert.equal(spawnSync('mkfifo', [join(d, 'opa', '00000000000000000000-00000000000000000000.ndjson')]).status, 0);
+    const sink = new FileSink({ name: 's', type: 'file', dir: d, gzip: false, retry, in_flight: 1 }, { log });
+    const isFifo = (e: TailsealError) => e.code === 'STORE_UNSAFE' && /is a FIFO/.test(e.message);
+    await assert.rejects(sink.put(obj()), isFifo);
+    assert.equal(classifyError(new TailsealError('STORE_UNSAFE', 'x')), 'permanent');
+  });
+
+  it('a symlinked stream folder (before or after the first write): STORE_UNSAFE, nothing lands outside', async () => {
+    const d = join(dir, 'linked');
+    const outside = join(dir, 'outside');
+    mkdirSync(outside);
+    const sink = new FileSink({ name: 's', type: 'file', dir: d, gzip: false, retry, in_flight: 1 }, { log });
+    await sink.start();
+    symlinkSync(outside, join(d, 'opa'));
+    const unsafe = (e: TailsealError) => e.code === 'STORE_UNSAFE' && e.details.path === join(d, 'opa');
+    await assert.rejects(sink.put(obj()), unsafe);
+    rmSync(join(d, 'opa'));
+    assert.equal(await sink.put(obj()), 'stored'); // the sink remembers the folder it made ...
+    rmSync(join(d, 'opa'), { recursive: true, force: true });
+    symlinkSync(outside, join(d, 'opa')); // ... and still checks it at every write
+    await assert.rejects(sink.put({ ...obj(), firstSeq: 1, size: 2 }), (e: TailsealError) => e.code === 'STORE_UNSAFE');
+    assert.deepEqual(readdirSync(outside), []);
   });
 });

@@ -537,7 +537,7 @@ describe('verifyTrail incrementally (the audit between full passes)', () => {
     const incremental = await earlierPass(t, 2);
     let read = 0;
     const r0 = fileStoreReader(t.dir);
-    const counting = { ...r0, read: (name: string) => (read++, r0.read(name)) };
+    const counting = { ...r0, read: (name: string, max: number) => (read++, r0.read(name, max)) };
     const [r] = await verifyTrail(counting, { verifiers: keys(t), incremental });
     const [full] = await verifyTrail(fileStoreReader(t.dir), { verifiers: keys(t) });
     assert.equal(read, 2, 'the one new object, read to inspect and to walk');

@@ -2,15 +2,18 @@
 // fsync'd, then hard-linked to its final name. link(2) fails with EEXIST instead of replacing,
 // so an object is created whole, exactly once, and never overwritten.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, constants, fsync, linkSync, openSync, rmSync, statSync, truncateSync, writevSync } from 'node:fs';
-import { copyFile, mkdir, open, readFile, unlink } from 'node:fs/promises';
+import {
+  chmodSync, closeSync, existsSync, constants, fsync, linkSync, lstatSync, mkdirSync, openSync, rmSync, statSync,
+  truncateSync, writevSync,
+} from 'node:fs';
+import { copyFile, mkdir, open, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { dirname, join, sep } from 'node:path';
-import { TailsealError, errorMessage } from '../../errors.js';
+import { dirname, join, relative, sep } from 'node:path';
+import { TailsealError, errorMessage, isTailsealError } from '../../errors.js';
 import { encodeCheckpointLine, encodeObjectParts, objectName, objectText } from '../../seal/object.js';
 import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';
 import type { FileSinkConfig } from './config.js';
-import { fileStoreReader } from '../../verify/file-store.js';
+import { fileStoreReader, readObjectFile } from '../../verify/file-store.js';
 import type { ObjectReader } from '../../verify/verify-trail.js';
 
 // Why most calls below are synchronous: the event loop is shared with sealing, which runs in
@@ -93,6 +96,9 @@ export class FileSink implements Sink {
     const final = join(this.config.dir, ...name.split('/'));
     const dir = dirname(final);
     await this.ensureDir(dir);
+    // Checked for every object, not only when the folder was made: a folder swapped for a
+    // symlink later must not carry objects out of the store.
+    this.refuseLinkedDirs(dir);
     const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
     // Uncompressed, the entry lines can be copied from the outbox segment by the kernel
     // (copy_file_range or a reflink) instead of being read into memory and written back.
@@ -101,7 +107,9 @@ export class FileSink implements Sink {
     // 1. Write the whole object to a private temporary file and fsync it. A crash here leaves
     //    only a .tmp-* file, which is never read as an object.
     if (copy) await copyLines(copy, tmp);
-    const fd = openSync(tmp, copy ? 'a' : 'wx', 0o600);
+    // O_NOFOLLOW: a symlink planted at the temporary name is never written through.
+    const { O_WRONLY, O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
+    const fd = openSync(tmp, (copy ? O_WRONLY | O_APPEND : O_WRONLY | O_CREAT | O_EXCL) | O_NOFOLLOW, 0o600);
     try {
       // writev in slices: the object is written from its lines as they are, never concatenated.
       for (let i = 0; i < parts.length; i += WRITEV_MAX) {
@@ -120,6 +128,7 @@ export class FileSink implements Sink {
     closeSync(fd);
     try {
       chmodSync(tmp, 0o444);
+      this.refuseLinkedDirs(dir); // again right before publishing (narrows the race to microseconds)
       // 2. Publish atomically under the final name; EEXIST means an earlier attempt (or someone
       //    else) already did.
       linkSync(tmp, final);
@@ -136,17 +145,57 @@ export class FileSink implements Sink {
   }
 
   private async compareExisting(final: string, body: Buffer, name: string): Promise<PutResult> {
-    const existing = await readFile(final);
-    if (existing.equals(body) || objectText(existing).equals(objectText(body))) {
+    // Whatever holds the name is read as verify reads objects (non-blocking, regular files
+    // only: a planted FIFO is STORE_UNSAFE, not a hang) and no further than ours could be:
+    // more than our text (gzip adds at most a few bytes per 16 KiB) cannot be the same.
+    const text = objectText(body);
+    const existing = await readObjectFile(final, text.length + 1024 + (text.length >> 10)).catch((err: unknown) => {
+      if (isTailsealError(err, 'ENTRY_MALFORMED')) return null; // larger than ours: a conflict
+      throw err;
+    });
+    if (existing && (existing.equals(body) || sameText(existing, text))) {
       this.ctx.log.info({ sink: this.name, object: name }, 'Object already stored with identical content (a retry); acknowledged.');
       return 'existed';
     }
     throw new TailsealError('SINK_CONFLICT', `sink ${this.name}: object ${name} already exists with different content; it is not overwritten. Someone wrote to the store, or two tailseal instances share it with the same stream name`, { details: { object: name } });
   }
 
+  /** The folders from just inside the sink's directory down to `dir`, outermost first. */
+  private foldersTo(dir: string): string[] {
+    const out: string[] = [];
+    let p = this.config.dir;
+    for (const part of relative(this.config.dir, dir).split(sep).filter((x) => x !== '')) out.push((p = join(p, part)));
+    return out;
+  }
+
+  /**
+   * STORE_UNSAFE when a folder between the sink's directory and `dir` is a symlink (or not a
+   * folder): objects would land wherever it points. The sink's directory itself may be a link.
+   */
+  private refuseLinkedDirs(dir: string): void {
+    for (const p of this.foldersTo(dir)) {
+      const st = lstatSync(p);
+      if (st.isSymbolicLink() || !st.isDirectory()) {
+        const what = st.isSymbolicLink() ? 'a symlink' : 'not a directory';
+        throw new TailsealError('STORE_UNSAFE', `sink ${this.name}: ${p} is ${what} inside the sink directory; `
+          + 'objects are never written through it. Replace it with a plain directory (and find out who changed it), '
+          + `then run \`tailseal requeue ${this.name}\``, { details: { path: p } });
+      }
+    }
+  }
+
   private async ensureDir(dir: string): Promise<void> {
-    if (this.dirsSynced.has(dir)) return;
-    await mkdir(dir, { recursive: true });
+    // Made again when someone removed it (a write into a missing folder would fail for ever).
+    if (this.dirsSynced.has(dir) && existsSync(dir)) return;
+    await mkdir(this.config.dir, { recursive: true });
+    // Inside it folder by folder (mkdir -p would follow a planted link); write() checks them.
+    for (const p of this.foldersTo(dir)) {
+      try {
+        mkdirSync(p);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+    }
     // Make the new directory entries themselves durable (the stream folder inside the store).
     await fsyncPath(dir);
     if (dir.split(sep).length > 1) await fsyncPath(dirname(dir));
@@ -154,6 +203,15 @@ export class FileSink implements Sink {
   }
 
   async close(): Promise<void> {}
+}
+
+/** Whether a stored object's text is `text` (the existing one may be gzip'd differently). */
+function sameText(existing: Buffer, text: Buffer): boolean {
+  try {
+    return objectText(existing, text.length).equals(text);
+  } catch {
+    return false; // not gzip, or larger than ours: different
+  }
 }
 
 export function createFileSink(config: FileSinkConfig, ctx: SinkContext): Sink {

@@ -52,8 +52,8 @@ export class HttpTransport {
     if (a?.bearer_token !== undefined) headers.authorization = `Bearer ${a.bearer_token}`;
     else if (a?.username !== undefined) headers.authorization = `Basic ${Buffer.from(`${a.username}:${a.password ?? ''}`, 'utf8').toString('base64')}`;
     this.baseHeaders = headers;
-    this.secrets = [...Object.values(opts.headers), a?.bearer_token, a?.password, headers.authorization].filter((s): s is string => s !== undefined && s.length >= 4)
-      .sort((x, y) => y.length - x.length);
+    this.secrets = [...Object.values(opts.headers), a?.bearer_token, a?.password, headers.authorization]
+      .filter((s): s is string => s !== undefined);
   }
 
   /** Creates the dispatcher (reads TLS files: CONFIG_INVALID when they are unreadable). */
@@ -103,14 +103,8 @@ export class HttpTransport {
       await res.body.dump().catch(() => undefined);
       return res.statusCode;
     }
-    const detail = this.scrub(await excerpt(res.body));
-    throw statusError(this.sink, what, res.statusCode, res.headers, detail);
-  }
-
-  private scrub(text: string): string {
-    let out = text;
-    for (const s of this.secrets) out = out.split(s).join('[redacted]');
-    return out;
+    // statusError scrubs the excerpt (these secrets, and any credential an answer echoes).
+    throw statusError(this.sink, what, res.statusCode, res.headers, await excerpt(res.body), this.secrets);
   }
 
   /** Releases the connections at once; safe before open() and safe twice. */

@@ -5,7 +5,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { type Dispatcher, request } from 'undici';
 import { TailsealError } from '../../errors.js';
 import { timerDelay } from '../../timer.js';
-import { statusError } from '../http-errors.js';
+import { scrubSecrets, statusError } from '../http-errors.js';
 import type { CredentialProvider } from './credentials.js';
 import { EMPTY_PAYLOAD_HASH, canonicalQuery, signRequest, uriEncode } from './sigv4.js';
 
@@ -21,6 +21,8 @@ export interface S3Response {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
+  /** The body was longer than the request's maxBodyBytes: not read (body is empty). */
+  oversize?: true;
 }
 
 export interface LockConfiguration {
@@ -41,7 +43,44 @@ export function s3ErrorCode(body: Buffer): string | undefined {
   return m?.[1];
 }
 
+export interface SendOptions {
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: Buffer;
+  /** Read no more of the answer's body than this (S3Response.oversize instead). */
+  maxBodyBytes?: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A response body, or null (and the body discarded) once it is longer than `max`: a declared
+ * Content-Length over it is refused before reading, an undeclared one as soon as it passes it.
+ */
+async function readCapped(res: Dispatcher.ResponseData, max: number): Promise<Buffer | null> {
+  if (max === Infinity) return Buffer.from(await res.body.arrayBuffer());
+  const declared = Number(res.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max) {
+    res.body.destroy();
+    return null;
+  }
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of res.body as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > max) {
+      res.body.destroy();
+      return null;
+    }
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
+}
+
 export class S3Client {
+  /** The credentials and signature of the latest request (see error()). */
+  private lastSecrets: string[] = [];
+
   constructor(
     private readonly loc: S3Location,
     private readonly creds: CredentialProvider,
@@ -56,7 +95,7 @@ export class S3Client {
   }
 
   /** Sends one signed request; never throws on an HTTP status (callers decide), only on network errors. */
-  async send(method: 'GET' | 'PUT' | 'HEAD' | 'DELETE', key: string | null, o: { query?: Record<string, string>; headers?: Record<string, string>; body?: Buffer } = {}): Promise<S3Response> {
+  async send(method: 'GET' | 'PUT' | 'HEAD' | 'DELETE', key: string | null, o: SendOptions = {}): Promise<S3Response> {
     const { endpoint, bucket, pathStyle, region } = this.loc;
     const host = pathStyle ? endpoint.host : `${bucket}.${endpoint.host}`;
     const basePath = endpoint.pathname.replace(/\/$/, '');
@@ -67,7 +106,13 @@ export class S3Client {
     const payloadHash = body ? createHash('sha256').update(body).digest('hex') : EMPTY_PAYLOAD_HASH;
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
     if (body) headers['content-length'] = String(body.length);
-    const signed = signRequest({ method, host, path, query: o.query ?? {}, headers, payloadHash, region, credentials: await this.creds.get(), now: new Date() });
+    const credentials = await this.creds.get();
+    const query = o.query ?? {};
+    const now = new Date();
+    const signed = signRequest({ method, host, path, query, headers, payloadHash, region, credentials, now });
+    // What an answer might echo back: scrubbed from any error text quoting it (error()).
+    const { accessKeyId, secretAccessKey, sessionToken } = credentials;
+    this.lastSecrets = [accessKeyId, secretAccessKey, sessionToken ?? '', signed.signature];
     const qs = canonicalQuery(o.query ?? {});
     const url = `${endpoint.protocol}//${host}${uriEncode(path, true)}${qs ? `?${qs}` : ''}`;
     const signal = AbortSignal.timeout(timerDelay(this.deadlineMs)); // connect + request may pass the timer limit
@@ -75,7 +120,10 @@ export class S3Client {
     let buf: Buffer;
     try {
       res = await request(url, { method, headers: signed.headers, body: body ?? null, dispatcher: this.dispatcher, signal });
-      buf = Buffer.from(await res.body.arrayBuffer());
+      const got = await readCapped(res, o.maxBodyBytes ?? Infinity);
+      const headers = res.headers as S3Response['headers'];
+      if (got === null) return { status: res.statusCode, headers, body: EMPTY, oversize: true };
+      buf = got;
     } catch (err) {
       if (!signal.aborted) throw err;
       throw new TailsealError('SINK_RETRYABLE', `sink ${this.sinkName}: S3 ${method} ${key ?? '(bucket)'} did not complete within ${this.deadlineMs} ms`, { cause: err });
@@ -85,8 +133,14 @@ export class S3Client {
 
   /** A coded error for an S3 answer, with S3's own transient codes made retryable. */
   error(what: string, res: S3Response): TailsealError {
-    const code = s3ErrorCode(res.body);
-    const err = statusError(this.sinkName, `S3 ${what}`, res.status, res.headers, code ? `${code}: ${/<Message>([^<]*)</.exec(res.body.toString('utf8', 0, 4096))?.[1] ?? ''}` : res.body.toString('utf8', 0, 200));
+    // Scrubbed like every sink's error text (statusError): a 403 may echo the request's token,
+    // signature and credential scope, and this message reaches the log, the parked reason in the
+    // state database and `tailseal status`.
+    const raw = s3ErrorCode(res.body);
+    const code = raw === undefined ? undefined : scrubSecrets(raw, this.lastSecrets);
+    const message = /<Message>([^<]*)</.exec(res.body.toString('utf8', 0, 4096))?.[1] ?? '';
+    const detail = code ? `${code}: ${message}` : res.body.toString('utf8', 0, 1024);
+    const err = statusError(this.sinkName, `S3 ${what}`, res.status, res.headers, detail, this.lastSecrets);
     if (code && RETRYABLE_S3_CODES.has(code)) return new TailsealError('SINK_RETRYABLE', err.message, { details: { ...err.details, s3Code: code } });
     return code ? new TailsealError(err.code, err.message, { details: { ...err.details, s3Code: code } }) : err;
   }
