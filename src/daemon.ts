@@ -125,6 +125,8 @@ export class Daemon implements BatchConsumer {
     return {
       outbox: () => ({ bytes: this.store.outboxBytes(), objects: this.store.objectsAfter(0), entries: this.store.outboxEntries(), limitBytes: this.config.outbox.max_bytes, backpressure: this.backpressure }),
       fileLag: () => [...this.sources].flatMap(([input, src]) => (src.lag?.() ?? []).map((f) => ({ input, ...f }))),
+      fileProblems: () =>
+        [...this.sources].flatMap(([input, src]) => (src.fileProblems?.() ?? []).map((f) => ({ input, ...f }))),
       sinks: () => {
         const parked = this.store.listParked();
         return this.sinkNames.map((sink) => ({ sink, parked: parked.filter((p) => p.sink === sink).length, cursorLagObjects: this.store.objectsAfter(this.store.cursor(sink)) }));
