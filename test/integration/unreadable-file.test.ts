@@ -4,11 +4,11 @@
 // /readyz, in tailseal_file_errors and in `tailseal status`; once readable it is read.
 // Root reads a mode-000 file, so as root the daemon runs as uid 1000 (spawn's uid option).
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decisionLine, prng } from '../../src/cli/opa-sample.js';
-import { cli, freePort, logsWith, makeWorkspace, startDaemon, stopDaemon, storedDecisions, waitFor }
+import { cli, freePort, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, waitFor }
   from '../helpers/daemon.js';
 
 const UNPRIVILEGED = { uid: 1000, gid: 1000 };
@@ -77,6 +77,17 @@ describe('an unreadable file among readable ones (issue 15, item 5)', () => {
       const notRead = logsWith(d, NOT_READ).filter((l) => l.path === m0);
       assert.equal(notRead.length, 1, 'one log line for the unreadable file');
       assert.equal(notRead[0]!.code, 'FILE_UNREADABLE');
+
+      // An unreadable file deleted before it could ever be read: a gap record says so.
+      const gone = join(w.opaDir, 'gone.log');
+      writeFileSync(gone, `${decisionLine(5, rnd)}\n`, { mode: 0o000 });
+      await waitFor(() => logsWith(d, NOT_READ).some((l) => l.path === gone), 'gone.log reported');
+      unlinkSync(gone);
+      const gapOf = (e: { payload: Uint8Array }) =>
+        JSON.parse(Buffer.from(e.payload).toString('utf8')) as { reason: string };
+      const lost = () => storeEntries(w.storeDir).filter((e) => e.kind === 'gap' && e.source === gone);
+      await waitFor(() => lost().length === 1, 'a deleted_unread gap record for gone.log');
+      assert.equal(gapOf(lost()[0]!).reason, 'deleted_unread');
 
       chmodSync(m0, 0o644);
       await waitFor(() => storedDecisions(w.storeDir).includes(lines.m0), 'm0.log read once readable');

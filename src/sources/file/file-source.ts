@@ -358,6 +358,9 @@ export class FileSource implements Source {
       }
       if (ident === null) {
         // A FIFO, socket or device is not read, and said so; a path leading nowhere has no problem.
+        // One never to be read leaves no deleted_unread gap record when it goes (a link to the WAL).
+        const was = this.problems.codeOf(path);
+        if (was === 'FILE_PROTECTED' || was === 'FILE_NOT_REGULAR') this.seen.delete(path);
         const special = await specialFile(path);
         if (special) this.problems.note(path, special);
         else this.problems.clear(path);
@@ -389,7 +392,12 @@ export class FileSource implements Source {
       }
       this.waiting.delete(path);
       const tail = await this.openFile(path);
-      if (tail === 'problem') continue;
+      if (tail === 'problem') {
+        // What it holds: if it is deleted before it could ever be read, a gap record says so
+        // (lostBeforeOpen). The watcher cannot report a file it may not read.
+        if (st && this.problems.codeOf(path) === 'FILE_UNREADABLE') this.seen.set(path, st);
+        continue;
+      }
       if (tail === 'blocked') {
         this.candidates.add(path); // a gap record it had to seal first was refused: later
         continue;

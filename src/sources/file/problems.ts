@@ -49,6 +49,11 @@ export class FileProblems {
     this.log.info({ input: this.input, path, code: was.code }, msg);
   }
 
+  /** The FILE_* code of `path`'s problem, if it has one. */
+  codeOf(path: string): string | undefined {
+    return this.byPath.get(path)?.code;
+  }
+
   paths(): string[] {
     return [...this.byPath.keys()];
   }
