@@ -19,6 +19,7 @@ import { classifyError } from './sinks/retry.js';
 import { Shipper } from './sinks/shipper.js';
 import type { Sink, SinkContext, SinkFactory } from './sinks/sink.js';
 import { createFileSource } from './sources/file/index.js';
+import { protectedPaths } from './sources/file/protected.js';
 import { isDone } from './sources/file/registry.js';
 import { createOpaServiceSource } from './sources/opa-service/index.js';
 import type { BatchConsumer, Source, SourceBatch, SourceFactory, SourceRecord } from './sources/source.js';
@@ -133,6 +134,8 @@ export class Daemon implements BatchConsumer {
     return {
       outbox: () => ({ bytes: this.store.outboxBytes(), objects: this.store.objectsAfter(0), entries: this.store.outboxEntries(), limitBytes: this.config.outbox.max_bytes, backpressure: this.backpressure }),
       fileLag: () => [...this.sources].flatMap(([input, src]) => (src.lag?.() ?? []).map((f) => ({ input, ...f }))),
+      fileProblems: () =>
+        [...this.sources].flatMap(([input, src]) => (src.fileProblems?.() ?? []).map((f) => ({ input, ...f }))),
       sinks: () => {
         const parked = this.store.listParked();
         return this.sinkNames.map((sink) => ({ sink, parked: parked.filter((p) => p.sink === sink).length, cursorLagObjects: this.store.objectsAfter(this.store.cursor(sink)) }));
@@ -284,7 +287,10 @@ export class Daemon implements BatchConsumer {
     const stream = input.stream ?? input.name;
     if (!this.heads.has(stream)) this.heads.set(stream, this.store.loadStream(stream));
     const factory = SOURCE_FACTORIES[input.type] as SourceFactory<InputConfig>;
-    return factory(input, { registry: this.store, consumer: this, log: this.opts.log.child({ component: 'source' }) });
+    const log = this.opts.log.child({ component: 'source' });
+    // Read at every open, so a reload's new sink directories and key are protected at once.
+    const protect = () => protectedPaths(this.config, stateDbPath(this.config));
+    return factory(input, { registry: this.store, consumer: this, log, protect });
   }
 
   /**

@@ -37,7 +37,11 @@ export type ErrorCode =
   // sinks
   | 'SINK_RETRYABLE'
   | 'SINK_PERMANENT'
-  | 'SINK_CONFLICT';
+  | 'SINK_CONFLICT'
+  // file input: one file that cannot be read (the input reads its other files)
+  | 'FILE_UNREADABLE'
+  | 'FILE_NOT_REGULAR'
+  | 'FILE_PROTECTED';
 
 export class TailsealError extends Error {
   readonly code: ErrorCode;

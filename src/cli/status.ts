@@ -33,6 +33,8 @@ export function statusCommand(o: { config: string; json?: boolean }): number {
           return { path: f.path, input: f.input, offset: f.offset, size, lag_bytes: size === null ? null : Math.max(0, size - f.offset) };
         }),
       finished_files: store.listFiles().filter((f) => isDone(f.path)).length,
+      // Files an input matches but does not read, as the daemon last saw them (it retries them).
+      unread_files: store.fileProblems().filter((p) => config.inputs.some((i) => i.name === p.input)),
       outbox_bytes: store.outboxBytes(),
       outbox_max_bytes: config.outbox.max_bytes,
       sinks: config.sinks.map((s) => {
@@ -49,6 +51,9 @@ export function statusCommand(o: { config: string; json?: boolean }): number {
     const out: string[] = [];
     for (const s of status.streams) out.push(`stream ${s.name}: ${s.entries} entries, last checkpoint at size ${s.checkpointed_size} (${s.checkpointed_at ?? 'never'})`);
     for (const f of status.files) out.push(`file ${f.path}: offset ${f.offset}${f.size === null ? ' (gone)' : `, ${f.lag_bytes} bytes behind its end`}`);
+    for (const p of status.unread_files) {
+      out.push(`NOT READ file ${p.path} (input ${p.input}, since ${p.since}) ${p.code}: ${p.message}`);
+    }
     out.push(`finished files (kept until they are gone and a day old): ${status.finished_files}`);
     out.push(`outbox: ${status.outbox_bytes} of ${status.outbox_max_bytes} bytes`);
     for (const s of status.sinks) out.push(`sink ${s.name} (${s.type}): ${s.backlog_objects} object(s) waiting`);

@@ -9,6 +9,8 @@ export interface MetricsView {
   outbox(): { bytes: number; objects: number; entries: number; limitBytes: number; backpressure: boolean };
   /** Per open file: bytes between the committed offset and the file's end. */
   fileLag(): { input: string; path: string; bytes: number }[];
+  /** Files an input matches but does not read, with the FILE_* code saying why. */
+  fileProblems(): { input: string; path: string; code: string }[];
   sinks(): { sink: string; parked: number; cursorLagObjects: number }[];
   checkpoints(): { stream: string; size: number; signedAt: number }[];
 }
@@ -42,6 +44,10 @@ export class Metrics {
     this.scraped('tailseal_outbox_limit_bytes', 'outbox.max_bytes: reading pauses at this size.', [], () => [[{}, view.outbox().limitBytes]]);
     this.scraped('tailseal_backpressure', '1 while reading is paused because the outbox is full.', [], () => [[{}, view.outbox().backpressure ? 1 : 0]]);
     this.scraped('tailseal_file_lag_bytes', 'Bytes of an open file not sealed yet (its size minus the committed offset).', ['input', 'path'], () => view.fileLag().map((f) => [{ input: f.input, path: f.path }, f.bytes]));
+    const fileErrorsHelp = 'Files an input matches but does not read (1 each), by FILE_* code (README Errors).';
+    this.scraped('tailseal_file_errors', fileErrorsHelp, ['input', 'path', 'code'], () =>
+      view.fileProblems().map((f) => [{ input: f.input, path: f.path, code: f.code }, 1]),
+    );
     this.scraped('tailseal_sink_parked_objects', 'Objects parked for a sink now, waiting for `tailseal requeue`.', ['sink'], () => view.sinks().map((s) => [{ sink: s.sink }, s.parked]));
     this.scraped('tailseal_sink_cursor_lag_objects', 'Objects in the outbox a sink has not acknowledged yet.', ['sink'], () => view.sinks().map((s) => [{ sink: s.sink }, s.cursorLagObjects]));
     this.scraped('tailseal_checkpoint_size', 'Tree size of the last signed checkpoint.', ['stream'], () => view.checkpoints().map((c) => [{ stream: c.stream }, c.size]));

@@ -1,7 +1,8 @@
 // The boundary between a source (where decisions come from) and the daemon that seals them.
 import type { Logger } from 'pino';
 import type { RecordKind } from '../seal/envelope.js';
-import type { FileRegistry } from './file/registry.js';
+import type { FileProblem, FileRegistry } from './file/registry.js';
+import type { ProtectedPaths } from './file/safe-open.js';
 
 /** A record a source wants sealed (structurally the seal stage's SealRecord). */
 export interface SourceRecord {
@@ -91,6 +92,8 @@ export interface Source {
   goneFinished?(rows: readonly { id: number; ident: string; path: string }[]): Promise<number[]>;
   /** Optional (file sources): per open file, the bytes between the committed offset and its end. */
   lag?(): { path: string; bytes: number }[];
+  /** Optional (file sources): the files matched but not read, each with its FILE_* code. */
+  fileProblems?(): FileProblem[];
 }
 
 /** The recovery policies that continue a chain after a state loss (config recovery.on_state_loss). */
@@ -120,6 +123,8 @@ export interface SourceDeps {
   /** File generations and offsets (used by file sources). */
   registry: FileRegistry;
   log: Logger;
+  /** tailseal's own files and directories, which file inputs never read (read at every open). */
+  protect?: () => ProtectedPaths;
 }
 
 /** Builds a source from its validated config (each source folder exports one). */

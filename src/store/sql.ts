@@ -159,6 +159,12 @@ export const SQL_GET_COUNTER = 'SELECT value FROM counters WHERE name = ?';
 export const SQL_ADD_COUNTER = 'INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value';
 export const SQL_LIST_COUNTERS = 'SELECT name, value FROM counters ORDER BY name';
 
+// The meta table's `file_errors/<input>` rows: the files each file input cannot read (JSON).
+export const SQL_PUT_META =
+  'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value';
+export const SQL_DELETE_META = 'DELETE FROM meta WHERE key = ?';
+export const SQL_LIST_META_PREFIX = 'SELECT key, value FROM meta WHERE substr(key, 1, length(?)) = ? ORDER BY key';
+
 export const SQL_PARK = 'INSERT INTO parked (sink, object_id, code, reason, parked_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(sink, object_id) DO UPDATE SET code = excluded.code, reason = excluded.reason';
 export const SQL_IS_PARKED = 'SELECT 1 AS parked FROM parked WHERE sink = ? AND object_id = ?';
 export const SQL_LIST_PARKED = 'SELECT p.sink, p.object_id, p.code, p.reason, p.parked_at, o.stream, o.first_seq, o.size FROM parked p LEFT JOIN objects o ON o.id = p.object_id ORDER BY p.sink, p.object_id';

@@ -5,10 +5,14 @@ import { TailsealError } from '../errors.js';
 import { CHAIN_START } from '../seal/envelope.js';
 import { CompactRange } from '../seal/merkle.js';
 import type { StreamHead } from '../seal/sealer.js';
+import type { FileProblem } from '../sources/file/registry.js';
 import type Database from 'better-sqlite3';
 import type { Db } from './db.js';
 import { Spool } from './spool.js';
 import * as Q from './sql.js';
+
+/** Key prefix (meta table) of each file input's unreadable files. */
+const FILE_PROBLEMS = 'file_errors/';
 
 /** The seal state of one stream, as committed. */
 export interface StreamState extends StreamHead {
@@ -361,6 +365,23 @@ export class StateStore {
   /** Periodic upkeep: returns free pages to the filesystem so the file does not keep its peak size. */
   vacuumStep(): void {
     this.db.exec(Q.SQL_INCREMENTAL_VACUUM);
+  }
+
+  // ---- files an input cannot read (shown by `tailseal status`) ---------------------------
+
+  /** Replaces what file input `input` reports about files it cannot read (none: the row goes). */
+  setFileProblems(input: string, problems: readonly FileProblem[]): void {
+    if (problems.length === 0) this.q(Q.SQL_DELETE_META).run(FILE_PROBLEMS + input);
+    else this.q(Q.SQL_PUT_META).run(FILE_PROBLEMS + input, JSON.stringify(problems));
+  }
+
+  /** What each file input last reported it cannot read. */
+  fileProblems(): (FileProblem & { input: string })[] {
+    const rows = this.q(Q.SQL_LIST_META_PREFIX).all(FILE_PROBLEMS, FILE_PROBLEMS) as { key: string; value: string }[];
+    return rows.flatMap((r) => {
+      const input = r.key.slice(FILE_PROBLEMS.length);
+      return (JSON.parse(r.value) as FileProblem[]).map((p) => ({ input, ...p }));
+    });
   }
 
   // ---- counters ------------------------------------------------------------------------

@@ -100,9 +100,13 @@ export interface DaemonProc {
   exited: Promise<number | null>;
 }
 
-/** Starts `tailseal run` on the workspace's config as a real child process. */
-export function startDaemon(w: Workspace, env: NodeJS.ProcessEnv = {}): DaemonProc {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', w.configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+/** Starts `tailseal run` on the workspace's config as a real child process (`as`: another user). */
+export function startDaemon(w: Workspace, env: NodeJS.ProcessEnv = {}, as?: { uid: number; gid: number }): DaemonProc {
+  const child = spawn(process.execPath, [CLI, 'run', '--config', w.configFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+    ...as,
+  });
   const logs: string[] = [];
   const collect = (buf: Buffer) => logs.push(...buf.toString('utf8').split('\n').filter((l) => l !== ''));
   child.stdout!.on('data', collect);

@@ -13,8 +13,10 @@ import type { BatchConsumer, FilePlacement, Source, StateLossPolicy, TrailPositi
 import { placeAfterStateLoss } from './resume.js';
 import { gapRecord, sealLostGeneration } from './gap.js';
 import { finishedGenerationGone, recoverGeneration, unfinished } from './recover.js';
-import { type FileRegistry, type KnownFile, type ListedFile, donePath, isDone } from './registry.js';
-import { FileTail, type TailOptions } from './tail.js';
+import { type FileProblem, type FileRegistry, type KnownFile, type ListedFile, donePath, isDone } from './registry.js';
+import { FileTail, type TailDeps, type TailOptions } from './tail.js';
+import { FileProblems, isFileProblem } from './problems.js';
+import { specialFile } from './safe-open.js';
 
 export interface FileSourceOptions extends TailOptions {
   paths: string[];
@@ -73,12 +75,17 @@ export class FileSource implements Source {
   private closed = false;
   private blocked = false;
   private lastError: string | null = null;
+  /** Matching files not read (unreadable, not regular, tailseal's own): looked at on every read. */
+  private readonly problems: FileProblems;
+  /** Unfinished generations whose file recovery could not open, by row id: the path reported. */
+  private readonly recoverProblems = new Map<number, string>();
 
   constructor(
     private readonly opts: FileSourceOptions,
-    private readonly deps: { registry: FileRegistry; consumer: BatchConsumer; log: Logger },
+    private readonly deps: { registry: FileRegistry; consumer: BatchConsumer; log: Logger } & Pick<TailDeps, 'protect'>,
   ) {
     this.name = opts.input;
+    this.problems = new FileProblems(opts.input, deps.registry, deps.log);
     const abs = opts.paths.map((p) => resolve(p));
     this.matchers = abs.map((p) => picomatch(p, { dot: true }));
     this.watchRoots = abs.map((p) => picomatch.scan(p).base || '/');
@@ -111,7 +118,8 @@ export class FileSource implements Source {
   /** See Source.placeAfterStateLoss: every file matching now is registered per the policy. */
   async placeAfterStateLoss(policy: StateLossPolicy, trail: TrailPositions): Promise<FilePlacement[]> {
     await this.scan();
-    return placeAfterStateLoss([...this.candidates], policy, trail, { input: this.name, maxLineBytes: this.opts.maxLineBytes }, this.deps.registry);
+    const opts = { input: this.name, maxLineBytes: this.opts.maxLineBytes, protect: this.deps.protect };
+    return placeAfterStateLoss([...this.candidates], policy, trail, opts, this.deps.registry);
   }
 
   /** Lists the directories under each glob's base and takes the matching files as candidates. */
@@ -183,6 +191,7 @@ export class FileSource implements Source {
     try {
       await this.recover();
       await this.discover();
+      this.problems.save();
       this.blocked = false;
       let more = true;
       const atEnd = new Set<FileTail>();
@@ -238,7 +247,7 @@ export class FileSource implements Source {
         if (!(await this.settleOutOfScope(row))) later.push(listed);
         continue;
       }
-      const r = await recoverGeneration(row, this.opts, this.deps, this.live.size + this.retired.length < this.opts.maxOpenFiles);
+      const r = await this.recoverFile(row);
       // Still at its path: kept until discovery has opened it, as it may be renamed away before.
       if (r.kind === 'later' || r.kind === 'here') later.push(listed);
       else if (r.kind === 'found') {
@@ -255,6 +264,29 @@ export class FileSource implements Source {
   }
 
   /**
+   * recoverGeneration, with a file it finds but cannot open (FILE_UNREADABLE) reported as the
+   * input's problem and tried again later: the generation is still there, not lost.
+   */
+  private async recoverFile(row: KnownFile): Promise<Awaited<ReturnType<typeof recoverGeneration>>> {
+    try {
+      const canOpen = this.live.size + this.retired.length < this.opts.maxOpenFiles;
+      const r = await recoverGeneration(row, this.opts, this.deps, canOpen);
+      const reported = this.recoverProblems.get(row.id);
+      if (reported !== undefined && r.kind !== 'later') {
+        this.recoverProblems.delete(row.id);
+        this.problems.clear(reported);
+      }
+      return r;
+    } catch (err) {
+      if (!isFileProblem(err)) throw err;
+      const path = typeof err.details.path === 'string' ? err.details.path : row.path;
+      this.recoverProblems.set(row.id, path);
+      this.problems.note(path, err);
+      return { kind: 'later' };
+    }
+  }
+
+  /**
    * An unfinished generation whose path the input's globs no longer match: found (at its path,
    * or renamed beside it) it is read to its end (`unmatched: finish`) or its unread bytes are
    * sealed as an out_of_scope gap record (`drop`); gone, recover.ts seals its gap record.
@@ -265,12 +297,17 @@ export class FileSource implements Source {
     let tail: FileTail | null = null;
     if ((await FileTail.statOf(row.path))?.ident === row.ident) {
       if (!canOpen) return false;
-      const t = await FileTail.resume(row.path, row.path, row, this.opts, this.deps);
+      const t = await FileTail.resume(row.path, row.path, row, this.opts, this.deps).catch((err: unknown) => {
+        if (!isFileProblem(err)) throw err;
+        this.problems.note(row.path, err);
+        return 'blocked' as const; // tried again at the next read
+      });
       if (t === 'blocked') return false;
+      this.problems.clear(row.path);
       tail = t;
     }
     if (!tail) {
-      const r = await recoverGeneration(row, this.opts, this.deps, canOpen);
+      const r = await this.recoverFile(row);
       if (r.kind === 'later') return false;
       if (r.kind === 'sealed') return true; // gone: its gap record is sealed
       if (r.kind === 'here') {
@@ -300,7 +337,9 @@ export class FileSource implements Source {
 
   /** Opens new files, and retires tails whose path now leads elsewhere (rotated) or nowhere. */
   private async discover(): Promise<void> {
-    const paths = new Set([...this.candidates, ...this.live.keys(), ...this.dangling]);
+    // Files with a problem are looked at again every time: it may be over (made readable).
+    const problems = this.problems.paths().filter((p) => this.matches(p));
+    const paths = new Set([...this.candidates, ...this.live.keys(), ...this.dangling, ...problems]);
     this.candidates.clear();
     for (const path of paths) {
       const current = this.live.get(path);
@@ -318,6 +357,13 @@ export class FileSource implements Source {
         this.deps.log.info({ input: this.name, path }, 'File rotated or removed; draining the old file.');
       }
       if (ident === null) {
+        // A FIFO, socket or device is not read, and said so; a path leading nowhere has no problem.
+        // One never to be read leaves no deleted_unread gap record when it goes (a link to the WAL).
+        const was = this.problems.codeOf(path);
+        if (was === 'FILE_PROTECTED' || was === 'FILE_NOT_REGULAR') this.seen.delete(path);
+        const special = await specialFile(path);
+        if (special) this.problems.note(path, special);
+        else this.problems.clear(path);
         this.waiting.delete(path);
         if (!current && !this.lostBeforeOpen(path)) this.candidates.add(path); // backpressure: later
         await this.watchDangling(path);
@@ -345,7 +391,13 @@ export class FileSource implements Source {
         continue;
       }
       this.waiting.delete(path);
-      const tail = await FileTail.open(path, this.opts, this.deps);
+      const tail = await this.openFile(path);
+      if (tail === 'problem') {
+        // What it holds: if it is deleted before it could ever be read, a gap record says so
+        // (lostBeforeOpen). The watcher cannot report a file it may not read.
+        if (st && this.problems.codeOf(path) === 'FILE_UNREADABLE') this.seen.set(path, st);
+        continue;
+      }
       if (tail === 'blocked') {
         this.candidates.add(path); // a gap record it had to seal first was refused: later
         continue;
@@ -354,6 +406,22 @@ export class FileSource implements Source {
         this.live.set(path, tail);
         this.deps.log.info({ input: this.name, path, offset: tail.position }, 'Tailing file.');
       } else await this.watchDangling(path);
+    }
+  }
+
+  /**
+   * FileTail.open; a file that may not or cannot be read is this file's problem (logged once,
+   * reported, looked at again on every read), never the input's: the other files are read.
+   */
+  private async openFile(path: string): Promise<FileTail | null | 'blocked' | 'problem'> {
+    try {
+      const tail = await FileTail.open(path, this.opts, this.deps);
+      if (tail !== 'blocked') this.problems.clear(path);
+      return tail;
+    } catch (err) {
+      if (!isFileProblem(err)) throw err;
+      this.problems.note(path, err);
+      return 'problem';
     }
   }
 
@@ -432,7 +500,13 @@ export class FileSource implements Source {
   }
 
   health(): { ok: boolean; detail?: string } {
-    return this.lastError === null ? { ok: true } : { ok: false, detail: `reading paused: ${this.lastError}` };
+    if (this.lastError !== null) return { ok: false, detail: `reading paused: ${this.lastError}` };
+    const files = this.problems.summary();
+    return files === null ? { ok: true } : { ok: false, detail: files };
+  }
+
+  fileProblems(): FileProblem[] {
+    return this.problems.list();
   }
 
   async goneFinished(rows: readonly { id: number; ident: string; path: string }[]): Promise<number[]> {

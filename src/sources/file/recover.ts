@@ -5,6 +5,7 @@
 import { readdir, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { sealLostGeneration } from './gap.js';
+import { isFileProblem } from './problems.js';
 import { type KnownFile, type ListedFile, isDone, lastPath } from './registry.js';
 import { FileTail, type TailDeps, type TailOptions } from './tail.js';
 
@@ -35,7 +36,7 @@ export async function recoverGeneration(row: KnownFile, opts: TailOptions, deps:
   if (now?.ident === row.ident) return { kind: 'here' };
   for (const candidate of await sameIdent(row)) {
     if (!canOpen) return { kind: 'later' };
-    const tail = await FileTail.resume(candidate, row.path, row, opts, deps);
+    const tail = await resumeAt(candidate, row, opts, deps);
     if (tail === 'blocked') return { kind: 'later' };
     if (tail) return { kind: 'found', tail, at: candidate };
   }
@@ -44,6 +45,24 @@ export async function recoverGeneration(row: KnownFile, opts: TailOptions, deps:
   const reason = now ? 'rotated_unread' : 'deleted_unread';
   deps.log.warn({ path: row.path, ident: row.ident, offset: row.offset, reason }, 'A file tailseal had not finished reading is gone (rotated or deleted while it was stopped); sealing a gap record.');
   return sealLostGeneration(row, reason, opts, deps.consumer) ? { kind: 'sealed' } : { kind: 'later' };
+}
+
+type Resumed = Awaited<ReturnType<typeof FileTail.resume>>;
+
+/**
+ * FileTail.resume at `candidate`, null when it is not a file to read: tailseal's own file (a link
+ * to it was made while it was stopped) or no regular file any more. One that cannot be opened
+ * (FILE_UNREADABLE) throws: the generation is still there, so it is not reported lost.
+ */
+async function resumeAt(candidate: string, row: KnownFile, opts: TailOptions, deps: TailDeps): Promise<Resumed> {
+  try {
+    return await FileTail.resume(candidate, row.path, row, opts, deps);
+  } catch (err) {
+    if (!isFileProblem(err) || err.code === 'FILE_UNREADABLE') throw err;
+    const msg = 'Not resuming an unfinished file at this path: it is not one tailseal may read.';
+    deps.log.warn({ path: candidate, code: err.code, err: err.message }, msg);
+    return null;
+  }
 }
 
 /** Files beside `row.path` (or its symlink's target) with the generation's (device, inode). */

@@ -19,6 +19,15 @@ export interface ListedFile {
   offset: number;
 }
 
+/** A file an input matches but cannot read (FILE_UNREADABLE, FILE_NOT_REGULAR, FILE_PROTECTED). */
+export interface FileProblem {
+  path: string;
+  code: string;
+  message: string;
+  /** ISO 8601: since when. */
+  since: string;
+}
+
 /**
  * Persistent file generations. Offsets themselves only move through BatchConsumer.commit, in
  * the same transaction as the entries they cover.
@@ -29,6 +38,8 @@ export interface FileRegistry {
   listFiles(): ListedFile[];
   /** Inserts a generation, or (with `existingId`) re-keys a reused inode's row to a new file. */
   upsertFile(f: { input: string; ident: string; path: string; fingerprint: Uint8Array; fpLen: number; offset: number }, existingId?: number): number;
+  /** Optional: records the files `input` cannot read now, for `tailseal status`. */
+  setFileProblems?(input: string, problems: readonly FileProblem[]): void;
 }
 
 /**

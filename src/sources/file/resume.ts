@@ -1,14 +1,15 @@
 // Where a file input resumes after its offsets were lost with the state database (README "Lost
 // state"): the verified trail still says which line of each path was sealed last, and the file
 // itself tells whether that line is still at that offset.
-import { open } from 'node:fs/promises';
 import type { FileRegistry } from './registry.js';
 import type { StateLossPolicy, FilePlacement, TrailPositions } from '../source.js';
 import { FINGERPRINT_BYTES, fingerprintOf, identify, readHead, readRange } from './identity.js';
+import { type ProtectedPaths, openGuarded } from './safe-open.js';
 
 export interface ResumeOptions {
   input: string;
   maxLineBytes: number;
+  protect?: () => ProtectedPaths;
 }
 
 /**
@@ -55,10 +56,11 @@ export async function placeAfterStateLoss(paths: readonly string[], policy: Stat
   for (const path of [...paths].sort()) {
     let fh;
     try {
-      fh = await open(path, 'r');
+      fh = await openGuarded(path, opts.protect);
     } catch {
-      continue; // gone since it was listed: nothing to place
+      fh = null; // not to be read (FILE_* errors): discovery reports it
     }
+    if (!fh) continue; // or gone since it was listed: nothing to place
     try {
       const { ident, size } = await identify(fh);
       const head = await readHead(fh, FINGERPRINT_BYTES);

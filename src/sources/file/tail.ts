@@ -1,7 +1,7 @@
 // One open file generation: reads complete lines from the committed offset, classifies them and
 // hands them to the consumer with the offset they bring the file to. The in-memory offset only
 // moves after the consumer has committed, so what is in memory never runs ahead of the database.
-import { type FileHandle, open, realpath, stat } from 'node:fs/promises';
+import { type FileHandle, realpath, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { BatchConsumer, SourceRecord } from '../source.js';
 import { classifyLine } from './classify.js';
@@ -10,6 +10,7 @@ import { type GapFile, gapRecord, sealLostGeneration, utf8Prefix } from './gap.j
 import { equalBytes } from '../../seal/hash.js';
 import { FINGERPRINT_BYTES, fingerprintOf, headMatches, identify, readHead, readRange } from './identity.js';
 import { type FileRegistry, type KnownFile, donePath, isDone } from './registry.js';
+import { type ProtectedPaths, openGuarded } from './safe-open.js';
 
 export interface TailOptions {
   input: string;
@@ -26,6 +27,8 @@ export interface TailDeps {
   registry: FileRegistry;
   consumer: BatchConsumer;
   log: Logger;
+  /** tailseal's own files and directories, never opened for reading (read at every open). */
+  protect?: () => ProtectedPaths;
 }
 
 /** The outcome of a read step. */
@@ -111,10 +114,11 @@ export class FileTail {
    * Opens `path` and finds where to resume: the stored offset when (device, inode) and the
    * fingerprint match a known generation, else offset 0 (a new file, or a reused inode).
    * Returns null when the file vanished before it could be opened, 'blocked' when a gap record
-   * it had to seal first was refused (outbox full: try again later).
+   * it had to seal first was refused (outbox full: try again later). Throws the FILE_* errors of
+   * openGuarded for a file that may or cannot be read.
    */
   static async open(path: string, opts: TailOptions, deps: TailDeps): Promise<FileTail | null | 'blocked'> {
-    const fh = await openIfThere(path);
+    const fh = await openGuarded(path, deps.protect);
     if (!fh) return null;
     try {
       const { ident, size } = await identify(fh);
@@ -150,7 +154,7 @@ export class FileTail {
    * as for a file rotated while tailseal runs.
    */
   static async resume(found: string, path: string, known: KnownFile, opts: TailOptions, deps: TailDeps): Promise<FileTail | null | 'blocked'> {
-    const fh = await openIfThere(found);
+    const fh = await openGuarded(found, deps.protect);
     if (!fh) return null;
     try {
       const { ident, size } = await identify(fh);
@@ -493,16 +497,6 @@ export class FileTail {
   async close(): Promise<void> {
     await this.dropAhead();
     await this.fh.close().catch(() => undefined);
-  }
-}
-
-/** Opens `path` for reading; null when it does not exist (any more). */
-async function openIfThere(path: string): Promise<FileHandle | null> {
-  try {
-    return await open(path, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
   }
 }
 
