@@ -58,7 +58,7 @@ describe('opa_service: answers when committing fails', () => {
     const { upload, event } = await import('../helpers/opa-upload.js');
     let calls = 0;
     const rx = new OpaServiceReceiver(
-      { input: 'up', stream: 'up', host: '127.0.0.1', port: 0, resource: '/logs', token: undefined, tls: undefined, maxBodyBytes: 1 << 20, maxDecodedBytes: 1 << 20, requestTimeoutMs: 5000, retryAfterMs: 7000, dedupe: { windowMs: 1000, maxIds: 10 } },
+      { input: 'up', stream: 'up', host: '127.0.0.1', port: 0, resource: '/logs', token: undefined, tls: undefined, maxBodyBytes: 1 << 20, maxDecodedBytes: 1 << 20, maxInflightDecodedBytes: 1 << 20, maxEvents: 1000, requestTimeoutMs: 5000, retryAfterMs: 7000, dedupe: { windowMs: 1000, maxIds: 10 } },
       {
         consumer: {
           commit: () => {
