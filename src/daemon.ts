@@ -21,7 +21,7 @@ import type { Sink, SinkContext, SinkFactory } from './sinks/sink.js';
 import { createFileSource } from './sources/file/index.js';
 import { isDone } from './sources/file/registry.js';
 import { createOpaServiceSource } from './sources/opa-service/index.js';
-import { Slicer } from './sources/slicer.js';
+import { Slicer, concatSliced } from './sources/slicer.js';
 import type { BatchConsumer, Source, SourceBatch, SourceFactory, SourceRecord } from './sources/source.js';
 import { type StateLoss, openDatabase } from './store/db.js';
 import { StateStore, type StreamState } from './store/state.js';
@@ -442,10 +442,14 @@ export class Daemon implements BatchConsumer {
         i = j;
         if (slicer.due()) await slicer.pause();
       }
+      const sealed = { head: sealedHead, data: await concatSliced(parts, slicer) };
+      // The lines are written and synced off the event loop first (the largest stall otherwise);
+      // the transaction then records them. Not for a batch the outbox would refuse.
       if (this.stopping) throw new TailsealError('STATE_UNAVAILABLE', 'tailseal is stopping; the upload was not committed');
-      if (this.pausedFor(batch)) return false;
-      const sealed = { head: sealedHead, data: parts.length === 1 ? parts[0]! : Buffer.concat(parts) };
-      return this.commitSealed(batch, counters, dedupe, head, sealed, now);
+      if (sealed.data.length > 0 && this.outboxFull(sealed.data.length)) return false;
+      await this.store.prewriteSealed(batch.stream, sealed.data);
+      if (this.stopping) throw new TailsealError('STATE_UNAVAILABLE', 'tailseal is stopping; the upload was not committed');
+      return this.commitSealed(batch, counters, dedupe, head, sealed, now, true);
     } finally {
       this.slicing.delete(batch.stream);
       unlock();
@@ -487,7 +491,7 @@ export class Daemon implements BatchConsumer {
    * sinks have drained it below the low-water mark (onAck), so a full outbox does not flap
    * between paused and running on every object.
    */
-  private commitSealed(batch: SourceBatch, batchCounters: Record<string, number>, dedupe: DedupeFilter, head: StreamState, sealed: { head: Sealed['head']; data: Buffer }, now: number): boolean {
+  private commitSealed(batch: SourceBatch, batchCounters: Record<string, number>, dedupe: DedupeFilter, head: StreamState, sealed: { head: Sealed['head']; data: Buffer }, now: number, prewritten = false): boolean {
     if (sealed.data.length > 0 && this.outboxFull(sealed.data.length)) return false;
     const duplicates = dedupe.duplicates;
     const counters = duplicates === 0 ? batchCounters : { ...batchCounters, decisions: (batchCounters.decisions ?? 0) - duplicates, decisions_duplicate: duplicates };
@@ -497,6 +501,7 @@ export class Daemon implements BatchConsumer {
         stream: sealed.head,
         before: head.nextSeq,
         data: sealed.data,
+        prewritten,
         file: batch.position && { id: batch.position.fileId, offset: batch.position.offset, path: batch.position.path },
         counters,
         dedupe: batch.dedupe && { keys: dedupe.keys, sealedAt: now, windowMs: batch.dedupe.windowMs, maxIds: batch.dedupe.maxIds },
@@ -549,7 +554,8 @@ export class Daemon implements BatchConsumer {
     const now = Date.now();
     for (const s of this.heads.values()) {
       const due = force ? s.nextSeq > s.checkpointedSize : checkpointDue(s, now, this.policy, s.spoolBytes);
-      if (!due) continue;
+      // A stream being sealed in slices keeps its open segment until its commit (prewrite).
+      if (!due || this.slicing.has(s.name)) continue;
       try {
         this.checkpoint(s, now);
       } catch (err) {
@@ -581,6 +587,8 @@ export class Daemon implements BatchConsumer {
       await this.reloading;
       await this.auditor?.stop();
       for (const s of this.sources.values()) await s.close();
+      // Batches still being sealed in slices see `stopping` and give up: wait for their locks.
+      await Promise.all(this.slicing.values());
       if (this.timer) clearInterval(this.timer);
       if (this.upkeepTimer) clearInterval(this.upkeepTimer);
       if ([...this.sinks.values()].some((u) => u.shipper)) {

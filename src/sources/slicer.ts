@@ -17,3 +17,18 @@ export class Slicer {
     this.sliceStart = performance.now();
   }
 }
+
+/** Buffer.concat(chunks) copied a chunk at a time, pausing whenever the slice is used up. */
+export async function concatSliced(chunks: readonly Uint8Array[], slicer: Slicer): Promise<Buffer> {
+  if (chunks.length === 1) return Buffer.from(chunks[0]!.buffer, chunks[0]!.byteOffset, chunks[0]!.length);
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  const out = Buffer.allocUnsafe(total);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+    if (slicer.due()) await slicer.pause();
+  }
+  return out;
+}

@@ -4,6 +4,7 @@
 // bodies just under the per-request limit cannot exhaust it together.
 import type { IncomingMessage } from 'node:http';
 import { createGunzip } from 'node:zlib';
+import { type Slicer, concatSliced } from '../slicer.js';
 
 /**
  * Why a request was refused: the stable code of a RequestError, sent in the answer's `code` and
@@ -20,6 +21,7 @@ export type RefusalReason =
   | 'body_too_large'
   | 'decoded_too_large'
   | 'too_many_events'
+  | 'outbox_too_small'
   | 'bad_body'
   | 'busy'
   | 'outbox_full'
@@ -66,7 +68,7 @@ export interface BodyLimits {
 
 /** Collects chunks until `limit`; throws RequestError 413 past it. */
 class Collector {
-  private readonly chunks: Buffer[] = [];
+  readonly chunks: Buffer[] = [];
   bytes = 0;
   constructor(
     private readonly limit: number,
@@ -77,9 +79,6 @@ class Collector {
     this.bytes += chunk.length;
     if (this.bytes > this.limit) throw new RequestError(413, this.reason, `${this.what} is over ${this.limit} bytes; lower OPA's decision_logs.reporting.upload_size_limit_bytes or raise this input's limit`);
     this.chunks.push(chunk);
-  }
-  result(): Buffer {
-    return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.bytes);
   }
 }
 
@@ -104,7 +103,7 @@ class BudgetedCollector extends Collector {
  * when the budget is spent. The decoded bytes stay charged to `budget` until the caller gives
  * back `held.bytes` (also after a rejection); `held.sent` counts the body's bytes as sent.
  */
-export async function readBody(req: IncomingMessage, limits: BodyLimits, budget: DecodedBudget, held: { bytes: number; sent: number }): Promise<Buffer> {
+export async function readBody(req: IncomingMessage, limits: BodyLimits, budget: DecodedBudget, held: { bytes: number; sent: number }, slicer: Slicer): Promise<Buffer> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (encoding !== 'gzip' && encoding !== 'identity') throw new RequestError(415, 'encoding', `Content-Encoding ${JSON.stringify(encoding.slice(0, 32))} is not supported; send gzip (as OPA does) or identity`);
   const declared = Number(req.headers['content-length']);
@@ -129,7 +128,7 @@ export async function readBody(req: IncomingMessage, limits: BodyLimits, budget:
       addRaw(chunk as Buffer);
       add(chunk as Buffer);
     }
-    return decoded.result();
+    return concatSliced(decoded.chunks, slicer);
   }
   const gunzip = createGunzip();
   const done = new Promise<void>((resolve, reject) => {
@@ -158,5 +157,5 @@ export async function readBody(req: IncomingMessage, limits: BodyLimits, budget:
     throw err;
   }
   await done;
-  return decoded.result();
+  return concatSliced(decoded.chunks, slicer);
 }

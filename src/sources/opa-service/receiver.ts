@@ -193,10 +193,10 @@ export class OpaServiceReceiver implements Source {
       const path = this.screen(req, res);
       // A full outbox is known before the body is read: refuse before doing any work.
       if (this.deps.consumer.admit?.(0) === 'full') throw outboxFull();
-      const body = await readBody(req, this.opts, this.budget, held);
+      const slicer = new Slicer(SLICE_MS);
+      const body = await readBody(req, this.opts, this.budget, held, slicer);
       const gzip = req.headers['content-encoding'] !== undefined && req.headers['content-encoding'].trim().toLowerCase() === 'gzip';
       const perEvent = MIN_SENT_BYTES_PER_EVENT[gzip ? 'gzip' : 'identity'];
-      const slicer = new Slicer(SLICE_MS);
       const events = await splitEventsSliced(body, Math.max(this.opts.maxEvents, Math.floor(held.sent / perEvent)), slicer);
       const source = `opa_service/${this.name}${path}`;
       const records: SourceRecord[] = [];
@@ -248,7 +248,7 @@ export class OpaServiceReceiver implements Source {
   private admit(stored: number): void {
     const verdict = stored === 0 ? 'ok' : this.deps.consumer.admit?.(stored);
     if (verdict === 'never') {
-      throw new RequestError(413, 'decoded_too_large', `upload would take ${stored} bytes in the outbox, more than outbox.max_bytes; raise outbox.max_bytes or lower OPA's decision_logs.reporting.upload_size_limit_bytes`);
+      throw new RequestError(413, 'outbox_too_small', `upload would take ${stored} bytes in the outbox, more than outbox.max_bytes; raise outbox.max_bytes or lower OPA's decision_logs.reporting.upload_size_limit_bytes`);
     }
     if (verdict === 'full') throw outboxFull();
   }
