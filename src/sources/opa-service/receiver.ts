@@ -233,9 +233,8 @@ export class OpaServiceReceiver implements Source {
       const e = err instanceof RequestError ? err : new RequestError(400, 'bad_body', `request failed: ${errorMessage(err)}`);
       if (e.status === 503) res.setHeader('retry-after', String(Math.ceil(this.opts.retryAfterMs / 1000)));
       this.refusals.report(e, req.url);
+      if (!req.complete) this.discard(req, res);
       this.answer(res, e.status, { error: e.message, code: e.reason });
-      // A body we stopped reading (over a limit) would otherwise keep the connection busy.
-      if (!req.complete) req.destroy();
     } finally {
       this.budget.give(held.bytes);
     }
@@ -251,6 +250,19 @@ export class OpaServiceReceiver implements Source {
       throw new RequestError(413, 'outbox_too_small', `upload would take ${stored} bytes in the outbox, more than outbox.max_bytes; raise outbox.max_bytes or lower OPA's decision_logs.reporting.upload_size_limit_bytes`);
     }
     if (verdict === 'full') throw outboxFull();
+  }
+
+  /**
+   * Ends a refused request whose body was not read (whole). Closing at once could reset the
+   * connection before the client has read the answer (a 503 it should retry on): a body within
+   * max_body_bytes is read and dropped instead, a larger one closed once the answer is sent.
+   */
+  private discard(req: IncomingMessage, res: ServerResponse): void {
+    if (res.headersSent) return;
+    res.setHeader('connection', 'close');
+    const declared = Number(req.headers['content-length']);
+    if (!req.destroyed && Number.isFinite(declared) && declared <= this.opts.maxBodyBytes) req.resume();
+    else res.once('finish', () => req.destroy());
   }
 
   private answer(res: ServerResponse, status: number, body: object): void {
