@@ -262,7 +262,9 @@ export class Daemon implements BatchConsumer {
     const stream = input.stream ?? input.name;
     if (!this.heads.has(stream)) this.heads.set(stream, this.store.loadStream(stream));
     const factory = SOURCE_FACTORIES[input.type] as SourceFactory<InputConfig>;
-    return factory(input, { registry: this.store, consumer: this, log: this.opts.log.child({ component: 'source' }), refused: (i, reason) => this.metrics.refused(i, reason) });
+    const log = this.opts.log.child({ component: 'source' });
+    const refused = (i: string, reason: string) => this.metrics.refused(i, reason);
+    return factory(input, { registry: this.store, consumer: this, log, refused });
   }
 
   /**
@@ -401,7 +403,8 @@ export class Daemon implements BatchConsumer {
     const masked = this.mask(batch);
     const dedupe = new DedupeFilter(this.store, batch, head.nextSeq);
     for (const r of masked.records) dedupe.add(r);
-    return this.commitSealed(batch, masked.counters, dedupe, head, sealRecords(head, dedupe.records, now, this.lineBatch), now);
+    const sealed = sealRecords(head, dedupe.records, now, this.lineBatch);
+    return this.commitSealed(batch, masked.counters, dedupe, head, sealed, now);
   }
 
   /**
@@ -435,7 +438,9 @@ export class Daemon implements BatchConsumer {
       const parts: Buffer[] = [];
       for (let i = 0; i < dedupe.records.length; ) {
         let j = i;
-        for (let bytes = 0; j < dedupe.records.length && bytes < SLICE_SEAL_BYTES; j++) bytes += dedupe.records[j]!.payload.length;
+        for (let bytes = 0; j < dedupe.records.length && bytes < SLICE_SEAL_BYTES; j++) {
+          bytes += dedupe.records[j]!.payload.length;
+        }
         const part = sealRecords(sealedHead, dedupe.records.slice(i, j), now, new LineBatch(64 * 1024));
         sealedHead = part.head;
         parts.push(part.data);
@@ -445,10 +450,11 @@ export class Daemon implements BatchConsumer {
       const sealed = { head: sealedHead, data: await concatSliced(parts, slicer) };
       // The lines are written and synced off the event loop first (the largest stall otherwise);
       // the transaction then records them. Not for a batch the outbox would refuse.
-      if (this.stopping) throw new TailsealError('STATE_UNAVAILABLE', 'tailseal is stopping; the upload was not committed');
+      const stopping = () => new TailsealError('STATE_UNAVAILABLE', 'tailseal is stopping; the batch is not committed');
+      if (this.stopping) throw stopping();
       if (sealed.data.length > 0 && this.outboxFull(sealed.data.length)) return false;
       await this.store.prewriteSealed(batch.stream, sealed.data);
-      if (this.stopping) throw new TailsealError('STATE_UNAVAILABLE', 'tailseal is stopping; the upload was not committed');
+      if (this.stopping) throw stopping();
       return this.commitSealed(batch, counters, dedupe, head, sealed, now, true);
     } finally {
       this.slicing.delete(batch.stream);
@@ -473,7 +479,8 @@ export class Daemon implements BatchConsumer {
     if (used === 0 || (!this.backpressure && used + bytes <= limit)) return false;
     if (!this.backpressure) {
       this.backpressure = true;
-      this.log.warn({ outbox_bytes: used, max_bytes: limit }, 'Outbox is full; reading paused until sinks catch up (backpressure). No data is dropped.');
+      const msg = 'Outbox is full; reading paused until sinks catch up (backpressure). No data is dropped.';
+      this.log.warn({ outbox_bytes: used, max_bytes: limit }, msg);
     }
     return true;
   }
@@ -491,10 +498,21 @@ export class Daemon implements BatchConsumer {
    * sinks have drained it below the low-water mark (onAck), so a full outbox does not flap
    * between paused and running on every object.
    */
-  private commitSealed(batch: SourceBatch, batchCounters: Record<string, number>, dedupe: DedupeFilter, head: StreamState, sealed: { head: Sealed['head']; data: Buffer }, now: number, prewritten = false): boolean {
+  private commitSealed(
+    batch: SourceBatch,
+    batchCounters: Record<string, number>,
+    dedupe: DedupeFilter,
+    head: StreamState,
+    sealed: { head: Sealed['head']; data: Buffer },
+    now: number,
+    prewritten = false,
+  ): boolean {
     if (sealed.data.length > 0 && this.outboxFull(sealed.data.length)) return false;
     const duplicates = dedupe.duplicates;
-    const counters = duplicates === 0 ? batchCounters : { ...batchCounters, decisions: (batchCounters.decisions ?? 0) - duplicates, decisions_duplicate: duplicates };
+    const counters =
+      duplicates === 0
+        ? batchCounters
+        : { ...batchCounters, decisions: (batchCounters.decisions ?? 0) - duplicates, decisions_duplicate: duplicates };
     let added: number;
     try {
       added = this.store.commitSealed({
@@ -504,7 +522,12 @@ export class Daemon implements BatchConsumer {
         prewritten,
         file: batch.position && { id: batch.position.fileId, offset: batch.position.offset, path: batch.position.path },
         counters,
-        dedupe: batch.dedupe && { keys: dedupe.keys, sealedAt: now, windowMs: batch.dedupe.windowMs, maxIds: batch.dedupe.maxIds },
+        dedupe: batch.dedupe && {
+          keys: dedupe.keys,
+          sealedAt: now,
+          windowMs: batch.dedupe.windowMs,
+          maxIds: batch.dedupe.maxIds,
+        },
       });
     } catch (err) {
       this.commitError = errorMessage(err);

@@ -217,7 +217,8 @@ export function escapedLength(payload: Uint8Array): number {
  */
 export function entryLineOverhead(kind: Envelope['kind'], stream: string, source: string): number {
   const max = Number.MAX_SAFE_INTEGER;
-  return encodeEntryLine({ kind, stream, seq: max, sealedAt: max, source, offset: max, payload: new Uint8Array(0) }, new Uint8Array(32)).length;
+  const widest: Envelope = { kind, stream, seq: max, sealedAt: max, source, offset: max, payload: new Uint8Array(0) };
+  return encodeEntryLine(widest, new Uint8Array(32)).length;
 }
 
 /** The NDJSON line (with its "\n") that stores one entry, as bytes. */

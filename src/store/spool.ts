@@ -16,15 +16,24 @@
 // - remove() runs AFTER the transaction that forgot the object commits; a crash in between
 //   leaves an orphan file, which recover() deletes.
 import { rm } from 'node:fs/promises';
+import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, fsyncSync, mkdirSync, openSync, readSync, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { fdatasync, write } from 'node:fs';
 import { promisify } from 'node:util';
-import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, fsyncSync, mkdirSync, openSync, readSync, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { TailsealError, errorMessage } from '../errors.js';
 
 const writeAsync = (fd: number, data: Uint8Array, offset: number, length: number, position: number) =>
-  new Promise<number>((resolve, reject) => write(fd, data, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
+  new Promise<number>((resolve, reject) => {
+    write(fd, data, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)));
+  });
 const fdatasyncAsync = promisify(fdatasync);
+
+/** ENOSPC, EIO, EROFS ...: nothing was committed; the caller retries later. */
+function writeError(err: unknown, dir: string): TailsealError {
+  if (err instanceof TailsealError) return err;
+  const message = `cannot write the outbox in ${dir}: ${errorMessage(err)}`;
+  return new TailsealError('STATE_UNAVAILABLE', message, { cause: err });
+}
 
 const SEQ_DIGITS = 20;
 const SEGMENT_RE = /^(\d{20})\.ndjson$/;
@@ -101,19 +110,13 @@ export class Spool {
     this.prewritten.delete(stream);
     try {
       const fd = this.open(stream, firstSeq);
-      const size = fstatSync(fd).size;
       // Written and synced by prewrite() for exactly this place, and nothing wrote since.
-      if (pre && pre.firstSeq === firstSeq && pre.end === at + data.length && size === pre.end) return;
-      if (size < at) throw new TailsealError('STATE_CORRUPT', `outbox segment ${this.path(stream, firstSeq)} holds ${size} bytes, the state database says ${at}; the state directory was changed by hand`);
-      // More than committed: an earlier attempt wrote and then failed to commit. The caller holds
-      // the database's write lock, so no committed writer can own those bytes: cut them.
-      if (size > at) ftruncateSync(fd, at);
+      if (pre && pre.firstSeq === firstSeq && pre.end === at + data.length && fstatSync(fd).size === pre.end) return;
+      this.cutTo(fd, stream, firstSeq, at);
       for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, at + done);
       fdatasyncSync(fd);
     } catch (err) {
-      if (err instanceof TailsealError) throw err;
-      // ENOSPC, EIO, EROFS ...: nothing was committed; the caller retries later.
-      throw new TailsealError('STATE_UNAVAILABLE', `cannot write the outbox in ${this.dir}: ${errorMessage(err)}`, { cause: err });
+      throw writeError(err, this.dir);
     }
   }
 
@@ -128,16 +131,29 @@ export class Spool {
     if (data.length === 0) return;
     try {
       const fd = this.open(stream, firstSeq);
-      const size = fstatSync(fd).size;
-      if (size < at) throw new TailsealError('STATE_CORRUPT', `outbox segment ${this.path(stream, firstSeq)} holds ${size} bytes, the state database says ${at}; the state directory was changed by hand`);
-      if (size > at) ftruncateSync(fd, at);
+      this.cutTo(fd, stream, firstSeq, at);
       for (let done = 0; done < data.length; ) done += await writeAsync(fd, data, done, data.length - done, at + done);
       await fdatasyncAsync(fd);
       this.prewritten.set(stream, { firstSeq, end: at + data.length });
     } catch (err) {
-      if (err instanceof TailsealError) throw err;
-      throw new TailsealError('STATE_UNAVAILABLE', `cannot write the outbox in ${this.dir}: ${errorMessage(err)}`, { cause: err });
+      throw writeError(err, this.dir);
     }
+  }
+
+  /**
+   * Makes the segment hold exactly its committed `at` bytes before a write. Fewer means the
+   * state directory was changed by hand (refused rather than overwritten). More means an earlier
+   * attempt wrote and then failed to commit; the caller holds the stream (the database's write
+   * lock, or commitSliced's), so no committed writer can own those bytes: cut them.
+   */
+  private cutTo(fd: number, stream: string, firstSeq: number, at: number): void {
+    const size = fstatSync(fd).size;
+    if (size < at) {
+      const file = this.path(stream, firstSeq);
+      const why = `outbox segment ${file} holds ${size} bytes, the state database says ${at}`;
+      throw new TailsealError('STATE_CORRUPT', `${why}; the state directory was changed by hand`);
+    }
+    if (size > at) ftruncateSync(fd, at);
   }
 
   /** Writes a whole segment anew and syncs it (the one-time move of a v2 outbox). */

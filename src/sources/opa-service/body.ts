@@ -61,6 +61,9 @@ export class DecodedBudget {
   }
 }
 
+/** The fix a 413 names (OPA never splits a chunk it was refused, it only sends it again). */
+export const LOWER_OPA_LIMIT = "lower OPA's decision_logs.reporting.upload_size_limit_bytes";
+
 export interface BodyLimits {
   maxBodyBytes: number;
   maxDecodedBytes: number;
@@ -77,7 +80,10 @@ class Collector {
   ) {}
   add(chunk: Buffer): void {
     this.bytes += chunk.length;
-    if (this.bytes > this.limit) throw new RequestError(413, this.reason, `${this.what} is over ${this.limit} bytes; lower OPA's decision_logs.reporting.upload_size_limit_bytes or raise this input's limit`);
+    if (this.bytes > this.limit) {
+      const why = `${this.what} is over ${this.limit} bytes`;
+      throw new RequestError(413, this.reason, `${why}; ${LOWER_OPA_LIMIT} or raise this input's limit`);
+    }
     this.chunks.push(chunk);
   }
 }
@@ -91,7 +97,8 @@ class BudgetedCollector extends Collector {
   override add(chunk: Buffer): void {
     super.add(chunk);
     if (!this.budget.take(chunk.length)) {
-      throw new RequestError(503, 'busy', `uploads in progress hold max_inflight_decoded_bytes (${this.budget.limit} bytes) decoded; retry later`);
+      const why = `uploads in progress hold max_inflight_decoded_bytes (${this.budget.limit} bytes) decoded`;
+      throw new RequestError(503, 'busy', `${why}; retry later`);
     }
     this.held += chunk.length;
   }
@@ -103,12 +110,23 @@ class BudgetedCollector extends Collector {
  * when the budget is spent. The decoded bytes stay charged to `budget` until the caller gives
  * back `held.bytes` (also after a rejection); `held.sent` counts the body's bytes as sent.
  */
-export async function readBody(req: IncomingMessage, limits: BodyLimits, budget: DecodedBudget, held: { bytes: number; sent: number }, slicer: Slicer): Promise<Buffer> {
+export async function readBody(
+  req: IncomingMessage,
+  limits: BodyLimits,
+  budget: DecodedBudget,
+  held: { bytes: number; sent: number },
+  slicer: Slicer,
+): Promise<Buffer> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-  if (encoding !== 'gzip' && encoding !== 'identity') throw new RequestError(415, 'encoding', `Content-Encoding ${JSON.stringify(encoding.slice(0, 32))} is not supported; send gzip (as OPA does) or identity`);
+  if (encoding !== 'gzip' && encoding !== 'identity') {
+    const named = JSON.stringify(encoding.slice(0, 32));
+    const why = `Content-Encoding ${named} is not supported`;
+    throw new RequestError(415, 'encoding', `${why}; send gzip (as OPA does) or identity`);
+  }
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limits.maxBodyBytes) {
-    throw new RequestError(413, 'body_too_large', `request body of ${declared} bytes is over ${limits.maxBodyBytes} bytes (max_body_bytes); lower OPA's decision_logs.reporting.upload_size_limit_bytes or raise the limit`);
+    const why = `request body of ${declared} bytes is over ${limits.maxBodyBytes} bytes (max_body_bytes)`;
+    throw new RequestError(413, 'body_too_large', `${why}; ${LOWER_OPA_LIMIT} or raise the limit`);
   }
   const raw = new Collector(limits.maxBodyBytes, 'body_too_large', 'request body (max_body_bytes)');
   const decoded = new BudgetedCollector(budget, limits.maxDecodedBytes);

@@ -56,10 +56,14 @@ export const opaServiceInputSchema = z
       })
       .prefault({}),
   })
-  .refine((c) => !(c.token !== undefined && c.token_file !== undefined), { message: 'set token or token_file, not both', path: ['token_file'] })
+  .refine((c) => !(c.token !== undefined && c.token_file !== undefined), {
+    message: 'set token or token_file, not both',
+    path: ['token_file'],
+  })
   // A body the budget can never hold would be refused with 503 forever, and OPA retries it forever.
   .refine((c) => c.max_inflight_decoded_bytes >= c.max_decoded_bytes, {
-    message: 'must be at least max_decoded_bytes, or an upload of that size could never be taken; raise it or lower max_decoded_bytes',
+    message: 'must be at least max_decoded_bytes, or an upload of that size could never be taken; '
+      + 'raise it or lower max_decoded_bytes',
     path: ['max_inflight_decoded_bytes'],
   });
 

@@ -9,7 +9,7 @@
 // size, and the work can stop every few milliseconds to let the event loop run (`sliced`).
 import { isUtf8 } from 'node:buffer';
 import { Slicer } from '../slicer.js';
-import { RequestError } from './body.js';
+import { LOWER_OPA_LIMIT, RequestError } from './body.js';
 
 export interface UploadEvent {
   /** Byte range of the event in the decoded body. */
@@ -65,7 +65,10 @@ class Splitter {
     while (i < body.length && isWs(body[i]!)) i++;
     if (i === body.length) throw notJson('the body is empty');
     if (body[i] !== OPEN_BRACKET) {
-      if (body[i] === OPEN_BRACE) throw new RequestError(400, 'bad_body', "body must be a JSON array of decision-log events (OPA's upload format)");
+      if (body[i] === OPEN_BRACE) {
+        const why = "body must be a JSON array of decision-log events (OPA's upload format)";
+        throw new RequestError(400, 'bad_body', why);
+      }
       throw notJson(`expected "[" at byte ${i}`);
     }
     this.i = i + 1;
@@ -102,7 +105,8 @@ class Splitter {
       if (isWs(c)) continue;
       if (this.start < 0) {
         if (this.events.length >= this.maxEvents) {
-          throw new RequestError(413, 'too_many_events', `upload holds more than ${this.maxEvents} events (max_events); lower OPA's decision_logs.reporting.upload_size_limit_bytes or raise max_events`);
+          const why = `upload holds more than ${this.maxEvents} events (max_events)`;
+          throw new RequestError(413, 'too_many_events', `${why}; ${LOWER_OPA_LIMIT} or raise max_events`);
         }
         this.start = i;
       }
@@ -123,7 +127,9 @@ class Splitter {
     } catch {
       throw notJson(`event ${n} (bytes ${start}-${end}) does not parse`);
     }
-    if (typeof event !== 'object' || event === null || Array.isArray(event)) throw new RequestError(400, 'bad_body', `event ${n} is not a JSON object`);
+    if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+      throw new RequestError(400, 'bad_body', `event ${n} is not a JSON object`);
+    }
     const id = (event as { decision_id?: unknown }).decision_id;
     this.events.push({ start, end, decisionId: typeof id === 'string' && id !== '' ? id : undefined });
   }

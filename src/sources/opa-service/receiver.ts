@@ -16,7 +16,7 @@ import { sha256, toHex } from '../../seal/hash.js';
 import { entryLineOverhead, escapedLength } from '../../seal/object.js';
 import { Slicer } from '../slicer.js';
 import type { BatchConsumer, Source, SourceRecord } from '../source.js';
-import { type BodyLimits, DecodedBudget, RequestError, readBody } from './body.js';
+import { type BodyLimits, DecodedBudget, LOWER_OPA_LIMIT, RequestError, readBody } from './body.js';
 import { splitEventsSliced } from './events.js';
 import { RefusalReporter } from './refusals.js';
 
@@ -120,7 +120,10 @@ export class OpaServiceReceiver implements Source {
     const { host, port } = this.address();
     this.deps.log.info({ input: this.name, listen: `${host}:${port}`, resource: this.opts.resource, tls: this.opts.tls !== undefined, auth: this.tokenBytes !== undefined }, 'Receiving OPA decision-log uploads.');
     if (!this.tokenBytes) {
-      this.deps.log.warn({ input: this.name }, 'No token configured for this opa_service input: any local process can upload decisions that are sealed like OPA\'s. Set token or token_file (and OPA\'s services[_].credentials.bearer.token).');
+      const fix = "Set token or token_file (and OPA's services[_].credentials.bearer.token).";
+      const risk = "any local process can upload decisions that are sealed like OPA's";
+      const msg = `No token configured for this opa_service input: ${risk}. ${fix}`;
+      this.deps.log.warn({ input: this.name }, msg);
     }
   }
 
@@ -166,23 +169,35 @@ export class OpaServiceReceiver implements Source {
    * a request without it learns nothing else (401 whatever the path or method).
    */
   private screen(req: IncomingMessage, res: ServerResponse): string {
-    if (req.headers.origin !== undefined) throw new RequestError(403, 'origin', 'requests from web pages (with an Origin header) are refused; OPA sends none');
+    if (req.headers.origin !== undefined) {
+      const why = 'requests from web pages (with an Origin header) are refused; OPA sends none';
+      throw new RequestError(403, 'origin', why);
+    }
     const host = req.headers.host;
     if (isLoopback(this.opts.host) && host !== undefined && !LOOPBACK_HOST_RE.test(host)) {
-      throw new RequestError(403, 'host', 'the Host header must name the loopback address this input listens on (OPA\'s services[_].url: http://127.0.0.1:<port> or http://localhost:<port>)');
+      const urls = 'http://127.0.0.1:<port> or http://localhost:<port>';
+      const why = `the Host header must name this input's loopback address (OPA's services[_].url: ${urls})`;
+      throw new RequestError(403, 'host', why);
     }
     if (!this.authorized(req)) {
       res.setHeader('www-authenticate', 'Bearer');
-      throw new RequestError(401, 'unauthorized', 'missing or wrong bearer token (OPA: services[_].credentials.bearer.token)');
+      const why = 'missing or wrong bearer token (OPA: services[_].credentials.bearer.token)';
+      throw new RequestError(401, 'unauthorized', why);
     }
     const path = this.pathAccepted(req.url);
-    if (path === undefined) throw new RequestError(404, 'not_found', `no such resource; OPA's decision_logs.resource must be ${this.opts.resource} (or ${this.opts.resource}/<partition>)`);
+    if (path === undefined) {
+      const { resource } = this.opts;
+      const why = `no such resource; OPA's decision_logs.resource must be ${resource} (or ${resource}/<partition>)`;
+      throw new RequestError(404, 'not_found', why);
+    }
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
       throw new RequestError(405, 'method', 'only POST is accepted');
     }
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type !== 'application/json') throw new RequestError(415, 'content_type', 'Content-Type must be application/json (as OPA sends)');
+    if (type !== 'application/json') {
+      throw new RequestError(415, 'content_type', 'Content-Type must be application/json (as OPA sends)');
+    }
     if (this.closing) throw new RequestError(503, 'shutting_down', 'tailseal is shutting down');
     return path;
   }
@@ -195,9 +210,10 @@ export class OpaServiceReceiver implements Source {
       if (this.deps.consumer.admit?.(0) === 'full') throw outboxFull();
       const slicer = new Slicer(SLICE_MS);
       const body = await readBody(req, this.opts, this.budget, held, slicer);
-      const gzip = req.headers['content-encoding'] !== undefined && req.headers['content-encoding'].trim().toLowerCase() === 'gzip';
+      const gzip = (req.headers['content-encoding'] ?? '').trim().toLowerCase() === 'gzip';
       const perEvent = MIN_SENT_BYTES_PER_EVENT[gzip ? 'gzip' : 'identity'];
-      const events = await splitEventsSliced(body, Math.max(this.opts.maxEvents, Math.floor(held.sent / perEvent)), slicer);
+      const maxEvents = Math.max(this.opts.maxEvents, Math.floor(held.sent / perEvent));
+      const events = await splitEventsSliced(body, maxEvents, slicer);
       const source = `opa_service/${this.name}${path}`;
       const records: SourceRecord[] = [];
       // What the entries will take in the outbox (before masking, which the daemon's own check
@@ -208,11 +224,13 @@ export class OpaServiceReceiver implements Source {
       for (const e of events) {
         const payload = body.subarray(e.start, e.end);
         stored += overhead + escapedLength(payload);
-        records.push({ kind: 'decision', source, offset: e.start, payload, dedupeKey: e.decisionId && dedupeKey(e.decisionId, payload) });
+        const key = e.decisionId && dedupeKey(e.decisionId, payload);
+        records.push({ kind: 'decision', source, offset: e.start, payload, dedupeKey: key });
         if (slicer.due()) await slicer.pause();
       }
       this.admit(stored);
-      const batch = { input: this.name, stream: this.opts.stream, records, counters: { opa_service_requests: 1, decisions: records.length }, dedupe: this.opts.dedupe };
+      const counters = { opa_service_requests: 1, decisions: records.length };
+      const batch = { input: this.name, stream: this.opts.stream, records, counters, dedupe: this.opts.dedupe };
       // One transaction for the whole upload, even when it is sealed in slices: committing part
       // of it and then failing would answer non-2xx, and OPA's retry would seal the committed
       // part again unless dedupe caught it, which it cannot for events without a decision_id
@@ -222,15 +240,18 @@ export class OpaServiceReceiver implements Source {
         const { consumer } = this.deps;
         ok = consumer.commitSliced ? await consumer.commitSliced(batch, SLICE_MS) : consumer.commit(batch);
       } catch (err) {
-        this.deps.log.error({ input: this.name, err: errorMessage(err) }, 'Could not commit an upload; answering 503 so OPA keeps it and retries.');
-        throw new RequestError(503, 'commit_failed', 'tailseal cannot commit right now (state or outbox storage failing); retry later');
+        const msg = 'Could not commit an upload; answering 503 so OPA keeps it and retries.';
+        this.deps.log.error({ input: this.name, err: errorMessage(err) }, msg);
+        const why = 'tailseal cannot commit right now (state or outbox storage failing); retry later';
+        throw new RequestError(503, 'commit_failed', why);
       }
       if (!ok) throw outboxFull();
       if (KILL_AFTER_COMMIT && records.length > 0) process.kill(process.pid, 'SIGKILL');
       this.answer(res, 200, { accepted: records.length });
     } catch (err) {
       // Anything else (the client went away mid-body ...) says nothing about the body's bytes.
-      const e = err instanceof RequestError ? err : new RequestError(400, 'bad_body', `request failed: ${errorMessage(err)}`);
+      const e =
+        err instanceof RequestError ? err : new RequestError(400, 'bad_body', `request failed: ${errorMessage(err)}`);
       if (e.status === 503) res.setHeader('retry-after', String(Math.ceil(this.opts.retryAfterMs / 1000)));
       this.refusals.report(e, req.url);
       if (!req.complete) this.discard(req, res);
@@ -247,7 +268,8 @@ export class OpaServiceReceiver implements Source {
   private admit(stored: number): void {
     const verdict = stored === 0 ? 'ok' : this.deps.consumer.admit?.(stored);
     if (verdict === 'never') {
-      throw new RequestError(413, 'outbox_too_small', `upload would take ${stored} bytes in the outbox, more than outbox.max_bytes; raise outbox.max_bytes or lower OPA's decision_logs.reporting.upload_size_limit_bytes`);
+      const why = `upload would take ${stored} bytes in the outbox, more than outbox.max_bytes`;
+      throw new RequestError(413, 'outbox_too_small', `${why}; raise outbox.max_bytes or ${LOWER_OPA_LIMIT}`);
     }
     if (verdict === 'full') throw outboxFull();
   }

@@ -41,7 +41,13 @@ export class RefusalReporter {
       return;
     }
     this.logged++;
-    const fields: Record<string, unknown> = { input: this.input, status: e.status, code: e.reason, path: capped(path ?? '', MAX_PATH), err: capped(e.message, MAX_MESSAGE) };
+    const fields: Record<string, unknown> = {
+      input: this.input,
+      status: e.status,
+      code: e.reason,
+      path: capped(path ?? '', MAX_PATH),
+      err: capped(e.message, MAX_MESSAGE),
+    };
     if (this.suppressed > 0) fields.suppressed = this.suppressed;
     this.suppressed = 0;
     this.log.warn(fields, 'Refused a decision-log upload.');
