@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { type DaemonProc, type Workspace, freePort, logsWith, makeWorkspace, startDaemon, stopDaemon, waitFor } from '../helpers/daemon.js';
+import { type DaemonProc, type Workspace, freePort, logsWith, makeWorkspace } from '../helpers/daemon.js';
+import { startDaemon, stopDaemon, waitFor } from '../helpers/daemon.js';
 import { event, upload } from '../helpers/opa-upload.js';
 import { metricSample } from '../helpers/metrics.js';
 
@@ -69,7 +70,8 @@ describe('opa_service: uploads whose stored size dwarfs their body', () => {
     assert.equal((JSON.parse(r.body) as { code: string }).code, 'too_many_events');
     assert.ok(ms < 5000, `answered after ${ms} ms`);
     const page = await metricsPage(metrics);
-    assert.equal(metricSample(page, 'tailseal_opa_service_refused_total', { input: 'big', reason: 'too_many_events' }), 1);
+    const refused = { input: 'big', reason: 'too_many_events' };
+    assert.equal(metricSample(page, 'tailseal_opa_service_refused_total', refused), 1);
     assert.equal(metricSample(page, 'tailseal_decisions_sealed_total', { input: 'big', stream: 'big' }) ?? 0, 0);
   });
 
@@ -101,21 +103,25 @@ describe('opa_service: uploads whose stored size dwarfs their body', () => {
     assert.equal(r.status, 200, r.body);
     assert.deepEqual(JSON.parse(r.body), { accepted: 6000 });
     assert.ok(probes >= 5, `only ${probes} health probes while the upload ran`);
-    console.log(`# ${probes} /healthz probes, slowest ${Math.round(worst)} ms; another input's upload ${Math.round(smallMs)} ms`);
+    const second = `another input's upload ${Math.round(smallMs)} ms`;
+    console.log(`# ${probes} /healthz probes, slowest ${Math.round(worst)} ms; ${second}`);
     assert.ok(worst < 600, `a /healthz took ${Math.round(worst)} ms while the upload was processed`);
     assert.ok(smallMs >= 0 && smallMs < 1000, `an upload to another input took ${Math.round(smallMs)} ms`);
   });
 });
 
 describe('opa_service: admission against the outbox in stored bytes', () => {
-  it('refuses an upload whose entries exceed the outbox (413) or its room (503); the outbox stays under its max', async () => {
+  it('refuses an upload larger than the outbox (413) or its room (503); the outbox stays under its max', async () => {
     const [port, metrics, sinkPort] = [await freePort(), await freePort(), await freePort()];
     const w = makeWorkspace({
       inputsYaml: input('up', port, '\n    retry_after: 3s'),
       outboxMaxBytes: '1MiB',
       extraYaml: `metrics:\n  listen: 127.0.0.1:${metrics}\n`,
       // Nothing listens: the outbox keeps what it takes.
-      sinksYaml: `  - name: remote\n    type: http\n    url: http://127.0.0.1:${sinkPort}/ingest\n    retry: { initial_backoff: 50ms, max_backoff: 100ms }`,
+      sinksYaml: `  - name: remote
+    type: http
+    url: http://127.0.0.1:${sinkPort}/ingest
+    retry: { initial_backoff: 50ms, max_backoff: 100ms }`,
     });
     const d = startDaemon(w);
     try {
@@ -149,13 +155,25 @@ describe('opa_service: admission against the outbox in stored bytes', () => {
  * Starts an identity upload of `body` and sends all of it but its last byte, so the receiver
  * holds the rest decoded; `finish()` sends that byte. Resolves `answer` with the response.
  */
-function heldUpload(port: number, body: Buffer): { answer: Promise<{ status: number; body: string; headers: Record<string, unknown> }>; finish: () => void } {
-  const req = request({ host: '127.0.0.1', port, path: '/logs', method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': body.length, authorization: `Bearer ${TOKEN}` } });
-  const answer = new Promise<{ status: number; body: string; headers: Record<string, unknown> }>((resolve, reject) => {
+interface Answer {
+  status: number;
+  body: string;
+  headers: Record<string, unknown>;
+}
+
+function heldUpload(port: number, body: Buffer): { answer: Promise<Answer>; finish: () => void } {
+  const headers = {
+    'content-type': 'application/json',
+    'content-length': body.length,
+    authorization: `Bearer ${TOKEN}`,
+  };
+  const req = request({ host: '127.0.0.1', port, path: '/logs', method: 'POST', agent: false, headers });
+  const answer = new Promise<Answer>((resolve, reject) => {
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+      const text = () => Buffer.concat(chunks).toString('utf8');
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text(), headers: res.headers }));
     });
     req.on('error', reject);
   });
@@ -165,10 +183,14 @@ function heldUpload(port: number, body: Buffer): { answer: Promise<{ status: num
 }
 
 describe('opa_service: one budget of decoded bytes for all requests', () => {
-  it('parallel bodies beyond max_inflight_decoded_bytes get 503 + Retry-After; the budget is whole again after', async () => {
+  it('bodies beyond max_inflight_decoded_bytes get 503 + Retry-After; all of it is free again after', async () => {
     const [port, metrics] = [await freePort(), await freePort()];
     const w = makeWorkspace({
-      inputsYaml: input('up', port, '\n    max_body_bytes: 4MiB\n    max_decoded_bytes: 4MiB\n    max_inflight_decoded_bytes: 8MiB\n    retry_after: 2s'),
+      inputsYaml: input('up', port, `
+    max_body_bytes: 4MiB
+    max_decoded_bytes: 4MiB
+    max_inflight_decoded_bytes: 8MiB
+    retry_after: 2s`),
       outboxMaxBytes: '256MiB',
       extraYaml: `metrics:\n  listen: 127.0.0.1:${metrics}\n`,
     });
@@ -177,8 +199,9 @@ describe('opa_service: one budget of decoded bytes for all requests', () => {
       await waitFor(() => logsWith(d, 'Receiving OPA decision-log uploads.').length === 1, 'the receiver');
       // 12 bodies of 3.9 MB held open at once: 47 MB, six times the budget. Two fit in it.
       const pad = 'y'.repeat(3_900_000);
-      const held = Array.from({ length: 12 }, (_, i) => heldUpload(port, Buffer.from(JSON.stringify([event(`par-${i}`, { input: { pad } })]))));
-      const answered: { status: number; body: string; headers: Record<string, unknown> }[] = [];
+      const body = (id: string) => Buffer.from(JSON.stringify([event(id, { input: { pad } })]));
+      const held = Array.from({ length: 12 }, (_, i) => heldUpload(port, body(`par-${i}`)));
+      const answered: Answer[] = [];
       for (const h of held) void h.answer.then((a) => answered.push(a));
       await waitFor(() => answered.length >= 10, '10 of the 12 refused while two hold the budget', 30_000);
       for (const a of answered) {
@@ -190,7 +213,10 @@ describe('opa_service: one budget of decoded bytes for all requests', () => {
       const all = await Promise.all(held.map((h) => h.answer));
       assert.deepEqual(all.map((a) => a.status).sort((a, b) => a - b), [200, 200, ...Array<number>(10).fill(503)]);
       // Everything given back: one after another, all 12 are taken.
-      for (let i = 0; i < 12; i++) assert.equal((await upload(`http://127.0.0.1:${port}/logs`, [event(`seq-${i}`, { input: { pad } })], { token: TOKEN })).status, 200);
+      for (let i = 0; i < 12; i++) {
+        const r = await upload(`http://127.0.0.1:${port}/logs`, body(`seq-${i}`), { token: TOKEN });
+        assert.equal(r.status, 200, r.body);
+      }
       const page = await metricsPage(metrics);
       assert.equal(metricSample(page, 'tailseal_opa_service_refused_total', { input: 'up', reason: 'busy' }), 10);
     } finally {

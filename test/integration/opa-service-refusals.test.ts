@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { type DaemonProc, type Workspace, freePort, logsWith, makeWorkspace, startDaemon, stopDaemon, storedDecisions, waitFor } from '../helpers/daemon.js';
+import { type DaemonProc, type Workspace, freePort, logsWith, makeWorkspace } from '../helpers/daemon.js';
+import { startDaemon, stopDaemon, storedDecisions, waitFor } from '../helpers/daemon.js';
 import { metricSample } from '../helpers/metrics.js';
 import { event } from '../helpers/opa-upload.js';
 
@@ -23,7 +24,8 @@ function send(port: number, s: Sent): Promise<{ status: number; body: string }> 
   return new Promise((resolve, reject) => {
     const body = Buffer.from(s.body ?? '');
     const headers = { 'content-length': String(body.length), ...s.headers };
-    const req = request({ host: '127.0.0.1', port, method: s.method ?? 'POST', path: s.path ?? '/logs', headers, agent: false }, (res) => {
+    const options = { host: '127.0.0.1', port, method: s.method ?? 'POST', path: s.path ?? '/logs', headers };
+    const req = request({ ...options, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -44,6 +46,7 @@ describe('opa_service: refusing what is not OPA', () => {
   let port: number;
   let metrics: number;
   const logBytes = () => d.logs.reduce((n, l) => n + l.length + 1, 0);
+  const page = async () => (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
   before(async () => {
     [port, metrics] = [await freePort(), await freePort()];
     w = makeWorkspace({
@@ -58,36 +61,46 @@ describe('opa_service: refusing what is not OPA', () => {
     w.cleanup();
   });
 
+  const both = { ...json, ...auth };
   const cases: { desc: string; sent: Sent; status: number; code: string }[] = [
-    { desc: 'a body that is not JSON', sent: { headers: { ...json, ...auth }, body: `[{"decision_id":"${BODY_MARKER}",}]` }, status: 400, code: 'bad_body' },
-    { desc: 'a web page (Origin), even with the token', sent: { headers: { ...json, ...auth, origin: 'http://evil.example' }, body: forged }, status: 403, code: 'origin' },
-    { desc: 'a DNS-rebound name as Host', sent: { headers: { ...json, ...auth, host: 'evil.example:8282' }, body: forged }, status: 403, code: 'host' },
-    { desc: 'no token on an unknown long path (401, not 404)', sent: { method: 'GET', path: LONG }, status: 401, code: 'unauthorized' },
-    { desc: 'no token, GET (401, not 405)', sent: { method: 'GET' }, status: 401, code: 'unauthorized' },
-    { desc: 'a wrong token', sent: { headers: { ...json, authorization: 'Bearer guess' }, body: forged }, status: 401, code: 'unauthorized' },
-    { desc: 'an unknown long path with the token', sent: { method: 'GET', path: LONG, headers: auth }, status: 404, code: 'not_found' },
-    { desc: 'a partition that is not a short name', sent: { path: `/logs/${'p'.repeat(200)}`, headers: { ...json, ...auth }, body: forged }, status: 404, code: 'not_found' },
-    { desc: 'GET with the token', sent: { method: 'GET', headers: auth }, status: 405, code: 'method' },
-    { desc: 'a text/plain "simple" request with the token', sent: { headers: { 'content-type': 'text/plain', ...auth }, body: forged }, status: 415, code: 'content_type' },
-    { desc: 'no Content-Type', sent: { headers: auth, body: forged }, status: 415, code: 'content_type' },
+    { desc: 'a body that is not JSON', status: 400, code: 'bad_body',
+      sent: { headers: both, body: `[{"decision_id":"${BODY_MARKER}",}]` } },
+    { desc: 'a web page (Origin), even with the token', status: 403, code: 'origin',
+      sent: { headers: { ...both, origin: 'http://evil.example' }, body: forged } },
+    { desc: 'a DNS-rebound name as Host', status: 403, code: 'host',
+      sent: { headers: { ...both, host: 'evil.example:8282' }, body: forged } },
+    { desc: 'no token on an unknown long path (401, not 404)', status: 401, code: 'unauthorized',
+      sent: { method: 'GET', path: LONG } },
+    { desc: 'no token, GET (401, not 405)', status: 401, code: 'unauthorized', sent: { method: 'GET' } },
+    { desc: 'a wrong token', status: 401, code: 'unauthorized',
+      sent: { headers: { ...json, authorization: 'Bearer guess' }, body: forged } },
+    { desc: 'an unknown long path with the token', status: 404, code: 'not_found',
+      sent: { method: 'GET', path: LONG, headers: auth } },
+    { desc: 'a partition that is not a short name', status: 404, code: 'not_found',
+      sent: { path: `/logs/${'p'.repeat(200)}`, headers: both, body: forged } },
+    { desc: 'GET with the token', status: 405, code: 'method', sent: { method: 'GET', headers: auth } },
+    { desc: 'a text/plain "simple" request with the token', status: 415, code: 'content_type',
+      sent: { headers: { 'content-type': 'text/plain', ...auth }, body: forged } },
+    { desc: 'no Content-Type', status: 415, code: 'content_type', sent: { headers: auth, body: forged } },
   ];
   for (const [i, c] of cases.entries()) {
     it(`refuses ${c.desc}: ${c.status} ${c.code}, counted, logged briefly without the body`, async () => {
-      const before = metricSample(await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text(), 'tailseal_opa_service_refused_total', { input: 'up', reason: c.code }) ?? 0;
+      const labels = { input: 'up', reason: c.code };
+      const before = metricSample(await page(), 'tailseal_opa_service_refused_total', labels) ?? 0;
       const bytes = logBytes();
       const r = await send(port, c.sent);
       assert.equal(r.status, c.status, r.body);
       assert.equal((JSON.parse(r.body) as { code: string }).code, c.code);
-      const page = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
-      assert.equal(metricSample(page, 'tailseal_opa_service_refused_total', { input: 'up', reason: c.code }), before + 1);
+      assert.equal(metricSample(await page(), 'tailseal_opa_service_refused_total', labels), before + 1);
       // The first 10 refusals are logged (then at most 10 per 10 s).
-      if (i < 10) await waitFor(() => logsWith(d, 'Refused a decision-log upload.').some((l) => l.code === c.code), 'the refusal line');
+      const logged = () => logsWith(d, 'Refused a decision-log upload.').some((l) => l.code === c.code);
+      if (i < 10) await waitFor(logged, 'the refusal line');
       assert.ok(logBytes() - bytes < 1024, `${logBytes() - bytes} log bytes for one refusal`);
       assert.ok(!d.logs.some((l) => l.includes(BODY_MARKER)), 'body bytes in the log');
     });
   }
 
-  it("takes OPA's own request (application/json, gzip, the token, a loopback Host) and nothing forged was sealed", async () => {
+  it("takes OPA's own request (JSON, gzip, the token, a loopback Host); nothing forged was sealed", async () => {
     const { upload } = await import('../helpers/opa-upload.js');
     const r = await upload(`http://localhost:${port}/logs`, [event('real-1')], { token: TOKEN });
     assert.equal(r.status, 200, r.body);
@@ -101,8 +114,8 @@ describe('opa_service: refusing what is not OPA', () => {
       const batch = await Promise.all(Array.from({ length: 100 }, () => send(port, { method: 'GET', path: LONG })));
       assert.ok(batch.every((r) => r.status === 401));
     }
-    const page = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
-    assert.ok(metricSample(page, 'tailseal_opa_service_refused_total', { input: 'up', reason: 'unauthorized' })! >= 3000);
+    const unauthorized = { input: 'up', reason: 'unauthorized' };
+    assert.ok(metricSample(await page(), 'tailseal_opa_service_refused_total', unauthorized)! >= 3000);
     const added = logBytes() - bytes;
     // At most 10 lines per 10 s, each with the path cut to 128 characters.
     assert.ok(added < 20_000, `the flood added ${added} log bytes`);
@@ -121,7 +134,8 @@ describe('opa_service without a token', () => {
       assert.equal(warning.length, 1);
       assert.equal(warning[0]!.level, 40);
       assert.equal((await send(port, { headers: { 'content-type': 'text/plain' }, body: forged })).status, 415);
-      assert.equal((await send(port, { headers: { ...json, origin: 'http://evil.example' }, body: forged })).status, 403);
+      const fromPage = await send(port, { headers: { ...json, origin: 'http://evil.example' }, body: forged });
+      assert.equal(fromPage.status, 403);
       assert.equal((await send(port, { headers: json, body: JSON.stringify([event('local-1')]) })).status, 200);
     } finally {
       await stopDaemon(d);
