@@ -13,7 +13,7 @@ import { Quarantine } from './mask/quarantine.js';
 import { Metrics, type MetricsView } from './metrics/metrics.js';
 import { type Check, StatusServer } from './metrics/server.js';
 import { type NoteSigner, type NoteVerifier, parseVerifierKey } from './seal/keys.js';
-import { LineBatch } from './seal/object.js';
+import { LineBatch, entryLineOverhead } from './seal/object.js';
 import { type CheckpointPolicy, type Sealed, checkpointDue, sealRecords, signHead } from './seal/sealer.js';
 import { classifyError } from './sinks/retry.js';
 import { Shipper } from './sinks/shipper.js';
@@ -21,7 +21,7 @@ import type { Sink, SinkContext, SinkFactory } from './sinks/sink.js';
 import { createFileSource } from './sources/file/index.js';
 import { isDone } from './sources/file/registry.js';
 import { createOpaServiceSource } from './sources/opa-service/index.js';
-import { Slicer, concatSliced } from './sources/slicer.js';
+import { Slicer } from './sources/slicer.js';
 import type { BatchConsumer, Source, SourceBatch, SourceFactory, SourceRecord } from './sources/source.js';
 import { type StateLoss, openDatabase } from './store/db.js';
 import { StateStore, type StreamState } from './store/state.js';
@@ -433,21 +433,31 @@ export class Daemon implements BatchConsumer {
         }
         if (slicer.due()) await slicer.pause();
       }
-      // Sealed in groups of about SLICE_SEAL_BYTES of payload, each into its own buffer.
+      // Sealed in groups of about SLICE_SEAL_BYTES of payload into one buffer, sized for the
+      // widest lines so that it never grows (a copy of everything so far): escaping at most
+      // doubles a payload of valid JSON, and LineBatch reserves 6 bytes per byte of the entry it
+      // writes. Pages never written take no memory; mask metadata may still make it grow.
+      const overhead = new Map<string, number>();
+      let capacity = 4096;
+      let largest = 0;
+      for (const r of dedupe.records) {
+        const key = `${r.kind} ${r.source}`;
+        if (!overhead.has(key)) overhead.set(key, entryLineOverhead(r.kind, batch.stream, r.source));
+        capacity += overhead.get(key)! + 2 * r.payload.length;
+        largest = Math.max(largest, r.payload.length);
+      }
+      const lines = new LineBatch(capacity + 4 * largest);
       let sealedHead: Sealed['head'] = head;
-      const parts: Buffer[] = [];
       for (let i = 0; i < dedupe.records.length; ) {
         let j = i;
         for (let bytes = 0; j < dedupe.records.length && bytes < SLICE_SEAL_BYTES; j++) {
           bytes += dedupe.records[j]!.payload.length;
         }
-        const part = sealRecords(sealedHead, dedupe.records.slice(i, j), now, new LineBatch(64 * 1024));
-        sealedHead = part.head;
-        parts.push(part.data);
+        sealedHead = sealRecords(sealedHead, dedupe.records.slice(i, j), now, lines, true).head;
         i = j;
         if (slicer.due()) await slicer.pause();
       }
-      const sealed = { head: sealedHead, data: await concatSliced(parts, slicer) };
+      const sealed = { head: sealedHead, data: lines.bytes() };
       // The lines are written and synced off the event loop first (the largest stall otherwise);
       // the transaction then records them. Not for a batch the outbox would refuse.
       const stopping = () => new TailsealError('STATE_UNAVAILABLE', 'tailseal is stopping; the batch is not committed');
