@@ -13,8 +13,8 @@ import { Quarantine } from './mask/quarantine.js';
 import { Metrics, type MetricsView } from './metrics/metrics.js';
 import { type Check, StatusServer } from './metrics/server.js';
 import { type NoteSigner, type NoteVerifier, parseVerifierKey } from './seal/keys.js';
-import { LineBatch } from './seal/object.js';
-import { type CheckpointPolicy, checkpointDue, sealRecords, signHead } from './seal/sealer.js';
+import { LineBatch, entryLineOverhead } from './seal/object.js';
+import { type CheckpointPolicy, type Sealed, checkpointDue, sealRecords, signHead } from './seal/sealer.js';
 import { classifyError } from './sinks/retry.js';
 import { Shipper } from './sinks/shipper.js';
 import type { Sink, SinkContext, SinkFactory } from './sinks/sink.js';
@@ -22,6 +22,7 @@ import { createFileSource } from './sources/file/index.js';
 import { protectedPaths } from './sources/file/protected.js';
 import { isDone } from './sources/file/registry.js';
 import { createOpaServiceSource } from './sources/opa-service/index.js';
+import { Slicer } from './sources/slicer.js';
 import type { BatchConsumer, Source, SourceBatch, SourceFactory, SourceRecord } from './sources/source.js';
 import { type StateLoss, openDatabase } from './store/db.js';
 import { preparePrivateDir } from './store/private.js';
@@ -61,6 +62,9 @@ function checkpointPolicy(config: Config): CheckpointPolicy {
 const UPKEEP_INTERVAL_MS = 10 * 60_000;
 /** A finished file generation's record is kept this long after its last commit (then expires once the file is gone). */
 const FINISHED_FILE_TTL_MS = 24 * 60 * 60_000;
+
+/** commitSliced seals this many payload bytes between two looks at the clock. */
+const SLICE_SEAL_BYTES = 256 * 1024;
 
 /** After backpressure, reading resumes once the outbox is below this fraction of its limit. */
 const OUTBOX_LOW_WATER = 0.75;
@@ -115,6 +119,10 @@ export class Daemon implements BatchConsumer {
   private upkeepTimer: NodeJS.Timeout | null = null;
   private backpressure = false;
   private stopping: Promise<void> | null = null;
+  /** Streams being sealed by commitSliced, each with a promise that settles when it is done. */
+  private readonly slicing = new Map<string, Promise<void>>();
+  /** A commit was turned away by a locked stream: wake the sources once no stream is locked. */
+  private wakeAfterSlicing = false;
 
   private constructor(private readonly opts: DaemonOptions, private readonly loss: StateLoss | null) {
     this.log = opts.log.child({ component: 'daemon' });
@@ -290,7 +298,8 @@ export class Daemon implements BatchConsumer {
     const log = this.opts.log.child({ component: 'source' });
     // Read at every open, so a reload's new sink directories and key are protected at once.
     const protect = () => protectedPaths(this.config, stateDbPath(this.config));
-    return factory(input, { registry: this.store, consumer: this, log, protect });
+    const refused = (i: string, reason: string) => this.metrics.refused(i, reason);
+    return factory(input, { registry: this.store, consumer: this, log, protect, refused });
   }
 
   /**
@@ -418,35 +427,152 @@ export class Daemon implements BatchConsumer {
    * Returns false, committing nothing, while the outbox is over its limit.
    */
   commit(batch: SourceBatch): boolean {
-    const limit = this.config.outbox.max_bytes;
-    const used = this.store.outboxBytes();
-    let incoming = 0;
-    for (const r of batch.records) incoming += r.payload.length;
-    // An empty outbox always takes one batch, so a batch larger than the limit cannot deadlock.
-    // Once full, reading stays paused until the sinks have drained it below the low-water mark
-    // (onAck), so a full outbox does not flap between paused and running on every object.
-    if (incoming > 0 && used > 0 && (this.backpressure || used + incoming > limit)) {
-      if (!this.backpressure) {
-        this.backpressure = true;
-        this.log.warn({ outbox_bytes: used, max_bytes: limit }, 'Outbox is full; reading paused until sinks catch up (backpressure). No data is dropped.');
-      }
+    // A stream being sealed in slices is locked: its head must not move under it.
+    if (this.slicing.has(batch.stream)) {
+      this.wakeAfterSlicing = true;
       return false;
     }
+    if (this.pausedFor(batch)) return false;
     const head = this.heads.get(batch.stream) ?? this.store.loadStream(batch.stream);
     const now = Date.now();
     const masked = this.mask(batch);
-    const { records, keys, duplicates } = this.withoutDuplicates(masked, head.nextSeq);
-    const sealed = sealRecords(head, records, now, this.lineBatch);
-    const counters = duplicates === 0 ? masked.counters : { ...masked.counters, decisions: (masked.counters.decisions ?? 0) - duplicates, decisions_duplicate: duplicates };
+    const dedupe = new DedupeFilter(this.store, batch, head.nextSeq);
+    for (const r of masked.records) dedupe.add(r);
+    const sealed = sealRecords(head, dedupe.records, now, this.lineBatch);
+    return this.commitSealed(batch, masked.counters, dedupe, head, sealed, now);
+  }
+
+  /**
+   * commit() in slices of about `sliceMs` (BatchConsumer.commitSliced): masking, dedupe lookups
+   * and sealing yield to the event loop between slices; the commit itself is one transaction.
+   * The stream is locked meanwhile, so its head and dedupe keys cannot change under the slices.
+   */
+  async commitSliced(batch: SourceBatch, sliceMs: number): Promise<boolean> {
+    for (let held = this.slicing.get(batch.stream); held; held = this.slicing.get(batch.stream)) await held;
+    if (this.pausedFor(batch)) return false;
+    let unlock = () => {};
+    this.slicing.set(batch.stream, new Promise<void>((r) => (unlock = r)));
+    try {
+      const slicer = new Slicer(sliceMs);
+      const head = this.heads.get(batch.stream) ?? this.store.loadStream(batch.stream);
+      const now = Date.now();
+      const masker = this.maskers.get(batch.input);
+      const counters = { ...batch.counters };
+      const dedupe = new DedupeFilter(this.store, batch, head.nextSeq);
+      for (const r of batch.records) {
+        if (!masker) dedupe.add(r);
+        else {
+          const one = applyMask({ ...batch, records: [r], counters: {} }, masker, this.quarantine, this.log);
+          for (const [k, n] of Object.entries(one.counters)) counters[k] = (counters[k] ?? 0) + n;
+          for (const m of one.records) dedupe.add(m);
+        }
+        if (slicer.due()) await slicer.pause();
+      }
+      // Sealed in groups of about SLICE_SEAL_BYTES of payload into one buffer, sized for the
+      // widest lines so that it never grows (a copy of everything so far): escaping at most
+      // doubles a payload of valid JSON, and LineBatch reserves 6 bytes per byte of the entry it
+      // writes. Pages never written take no memory; mask metadata may still make it grow.
+      const overhead = new Map<string, number>();
+      let capacity = 4096;
+      let largest = 0;
+      for (const r of dedupe.records) {
+        const key = `${r.kind} ${r.source}`;
+        if (!overhead.has(key)) overhead.set(key, entryLineOverhead(r.kind, batch.stream, r.source));
+        capacity += overhead.get(key)! + 2 * r.payload.length;
+        largest = Math.max(largest, r.payload.length);
+      }
+      const lines = new LineBatch(capacity + 4 * largest);
+      let sealedHead: Sealed['head'] = head;
+      for (let i = 0; i < dedupe.records.length; ) {
+        let j = i;
+        for (let bytes = 0; j < dedupe.records.length && bytes < SLICE_SEAL_BYTES; j++) {
+          bytes += dedupe.records[j]!.payload.length;
+        }
+        sealedHead = sealRecords(sealedHead, dedupe.records.slice(i, j), now, lines, true).head;
+        i = j;
+        if (slicer.due()) await slicer.pause();
+      }
+      const sealed = { head: sealedHead, data: lines.bytes() };
+      // The lines are written and synced off the event loop first (the largest stall otherwise);
+      // the transaction then records them. Not for a batch the outbox would refuse.
+      const stopping = () => new TailsealError('STATE_UNAVAILABLE', 'tailseal is stopping; the batch is not committed');
+      if (this.stopping) throw stopping();
+      if (sealed.data.length > 0 && this.outboxFull(sealed.data.length)) return false;
+      await this.store.prewriteSealed(batch.stream, sealed.data);
+      if (this.stopping) throw stopping();
+      return this.commitSealed(batch, counters, dedupe, head, sealed, now, true);
+    } finally {
+      this.slicing.delete(batch.stream);
+      unlock();
+      if (this.wakeAfterSlicing && this.slicing.size === 0) {
+        this.wakeAfterSlicing = false;
+        for (const s of this.sources.values()) s.wake();
+      }
+    }
+  }
+
+  /** BatchConsumer.admit: whether the outbox takes `bytes` of entry lines now. */
+  admit(bytes: number): 'ok' | 'full' | 'never' {
+    if (bytes > this.config.outbox.max_bytes) return 'never';
+    return this.outboxFull(bytes) ? 'full' : 'ok';
+  }
+
+  /** Whether adding `bytes` would take the outbox past its limit; if so, reading pauses (backpressure). */
+  private outboxFull(bytes: number): boolean {
+    const limit = this.config.outbox.max_bytes;
+    const used = this.store.outboxBytes();
+    if (used === 0 || (!this.backpressure && used + bytes <= limit)) return false;
+    if (!this.backpressure) {
+      this.backpressure = true;
+      const msg = 'Outbox is full; reading paused until sinks catch up (backpressure). No data is dropped.';
+      this.log.warn({ outbox_bytes: used, max_bytes: limit }, msg);
+    }
+    return true;
+  }
+
+  /** True while reading is paused by backpressure (an empty outbox always takes one batch). */
+  private pausedFor(batch: SourceBatch): boolean {
+    return this.backpressure && batch.records.length > 0 && this.store.outboxBytes() > 0;
+  }
+
+  /**
+   * Commits sealed lines unless they would take the outbox past outbox.max_bytes: the limit
+   * counts the entry lines as stored (escaped payload, envelope fields, chain), not the records'
+   * raw bytes, which can be a small fraction of them. An empty outbox always takes one batch,
+   * so a batch larger than the limit cannot deadlock. Once full, reading stays paused until the
+   * sinks have drained it below the low-water mark (onAck), so a full outbox does not flap
+   * between paused and running on every object.
+   */
+  private commitSealed(
+    batch: SourceBatch,
+    batchCounters: Record<string, number>,
+    dedupe: DedupeFilter,
+    head: StreamState,
+    sealed: { head: Sealed['head']; data: Buffer },
+    now: number,
+    prewritten = false,
+  ): boolean {
+    if (sealed.data.length > 0 && this.outboxFull(sealed.data.length)) return false;
+    const duplicates = dedupe.duplicates;
+    const counters =
+      duplicates === 0
+        ? batchCounters
+        : { ...batchCounters, decisions: (batchCounters.decisions ?? 0) - duplicates, decisions_duplicate: duplicates };
     let added: number;
     try {
       added = this.store.commitSealed({
         stream: sealed.head,
         before: head.nextSeq,
         data: sealed.data,
+        prewritten,
         file: batch.position && { id: batch.position.fileId, offset: batch.position.offset, path: batch.position.path },
         counters,
-        dedupe: batch.dedupe && { keys, sealedAt: now, windowMs: batch.dedupe.windowMs, maxIds: batch.dedupe.maxIds },
+        dedupe: batch.dedupe && {
+          keys: dedupe.keys,
+          sealedAt: now,
+          windowMs: batch.dedupe.windowMs,
+          maxIds: batch.dedupe.maxIds,
+        },
       });
     } catch (err) {
       this.commitError = errorMessage(err);
@@ -460,8 +586,10 @@ export class Daemon implements BatchConsumer {
       this.log.warn({ err: errorMessage(err) }, 'Could not update the metrics of a committed batch.');
     }
     if (duplicates > 0) this.log.info({ stream: batch.stream, duplicates }, 'Skipped decisions already sealed (a retried upload); each decision is sealed once.');
-    // Committed: only now does the in-memory head move.
-    const next: StreamState = { ...head, ...sealed.head, spoolBytes: head.spoolBytes + added };
+    // Committed: only now does the in-memory head move. A checkpoint signed while the batch was
+    // sealed in slices moved the head's checkpoint fields: start from the head as it is now.
+    const current = this.heads.get(batch.stream) ?? head;
+    const next: StreamState = { ...current, ...sealed.head, spoolBytes: current.spoolBytes + added };
     this.heads.set(batch.stream, next);
     if (next.nextSeq - next.checkpointedSize >= this.policy.entries || next.spoolBytes >= this.policy.maxBytes) {
       // The batch is committed: whatever happens to the checkpoint, report success, or the
@@ -481,28 +609,6 @@ export class Daemon implements BatchConsumer {
     return masker ? applyMask(batch, masker, this.quarantine, this.log) : batch;
   }
 
-  /**
-   * The batch's records without those whose dedupeKey the stream sealed recently (or that repeat
-   * within the batch), and the keys of the rest with the seqs they will get. Runs synchronously
-   * right before the commit that records the keys, so no other commit comes between.
-   */
-  private withoutDuplicates(batch: SourceBatch, firstSeq: number): { records: SourceRecord[]; keys: { key: string; seq: number }[]; duplicates: number } {
-    if (!batch.dedupe) return { records: batch.records, keys: [], duplicates: 0 };
-    const records: SourceRecord[] = [];
-    const keys: { key: string; seq: number }[] = [];
-    const inBatch = new Set<string>();
-    for (const r of batch.records) {
-      const k = r.dedupeKey;
-      if (k !== undefined) {
-        if (inBatch.has(k) || this.store.dedupeKeySeen(batch.stream, k)) continue;
-        inBatch.add(k);
-        keys.push({ key: k, seq: firstSeq + records.length });
-      }
-      records.push(r);
-    }
-    return { records, keys, duplicates: batch.records.length - records.length };
-  }
-
   private checkpoint(s: StreamState, now: number): void {
     const note = signHead(this.config.origin, s, now, this.signer);
     const obj = this.store.commitCheckpoint(s.name, s.checkpointedSize, s.nextSeq, note, now);
@@ -516,7 +622,8 @@ export class Daemon implements BatchConsumer {
     const now = Date.now();
     for (const s of this.heads.values()) {
       const due = force ? s.nextSeq > s.checkpointedSize : checkpointDue(s, now, this.policy, s.spoolBytes);
-      if (!due) continue;
+      // A stream being sealed in slices keeps its open segment until its commit (prewrite).
+      if (!due || this.slicing.has(s.name)) continue;
       try {
         this.checkpoint(s, now);
       } catch (err) {
@@ -548,6 +655,8 @@ export class Daemon implements BatchConsumer {
       await this.reloading;
       await this.auditor?.stop();
       for (const s of this.sources.values()) await s.close();
+      // Batches still being sealed in slices see `stopping` and give up: wait for their locks.
+      await Promise.all(this.slicing.values());
       if (this.timer) clearInterval(this.timer);
       if (this.upkeepTimer) clearInterval(this.upkeepTimer);
       if ([...this.sinks.values()].some((u) => u.shipper)) {
@@ -567,5 +676,37 @@ export class Daemon implements BatchConsumer {
       this.store.close();
     })();
     return this.stopping;
+  }
+}
+
+/**
+ * A batch's records without those whose dedupeKey the stream sealed recently (or that repeat
+ * within the batch), and the keys of the rest with the seqs they will get. Its lookups must run
+ * right before the commit that records the keys, with no other commit of the stream between:
+ * commit() runs them synchronously, commitSliced() holds the stream's lock.
+ */
+class DedupeFilter {
+  readonly records: SourceRecord[] = [];
+  readonly keys: { key: string; seq: number }[] = [];
+  duplicates = 0;
+  private readonly inBatch = new Set<string>();
+
+  constructor(
+    private readonly store: StateStore,
+    private readonly batch: SourceBatch,
+    private readonly firstSeq: number,
+  ) {}
+
+  add(r: SourceRecord): void {
+    const k = this.batch.dedupe ? r.dedupeKey : undefined;
+    if (k !== undefined) {
+      if (this.inBatch.has(k) || this.store.dedupeKeySeen(this.batch.stream, k)) {
+        this.duplicates++;
+        return;
+      }
+      this.inBatch.add(k);
+      this.keys.push({ key: k, seq: this.firstSeq + this.records.length });
+    }
+    this.records.push(r);
   }
 }

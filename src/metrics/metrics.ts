@@ -31,6 +31,11 @@ export class Metrics {
   private readonly failures = this.counter('tailseal_sink_failures_total', 'Failed deliveries, by class (retryable, permanent, conflict).', ['sink', 'class']);
   private readonly retries = this.counter('tailseal_sink_retries_total', 'Deliveries retried after a retryable failure.', ['sink']);
   private readonly parkedTotal = this.counter('tailseal_sink_parked_total', 'Objects parked for a sink after a permanent failure or conflict.', ['sink']);
+  private readonly refusedTotal = this.counter(
+    'tailseal_opa_service_refused_total',
+    'Requests an opa_service input refused (answered non-2xx), by reason.',
+    ['input', 'reason'],
+  );
   private readonly upload = new Histogram({ name: 'tailseal_sink_upload_seconds', help: 'Time to store one object in a sink, successful attempts.', labelNames: ['sink'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] });
   private readonly auditOk = this.gauge('tailseal_audit_ok', '1 when the last integrity audit of a sink verified, 0 when it found a break.', ['sink']);
   private readonly auditLast = this.gauge('tailseal_audit_last_success_timestamp_seconds', 'When the last integrity audit of a sink verified.', ['sink']);
@@ -86,6 +91,11 @@ export class Metrics {
       else if (k.startsWith(SKIPPED)) this.skipped.inc({ input, reason: k.slice(SKIPPED.length) }, n);
       else if (k.startsWith(GAP)) this.gaps.inc({ input, reason: k.slice(GAP.length) }, n);
     }
+  }
+
+  /** A request an opa_service input refused; `reason` is the refusal's stable code. */
+  refused(input: string, reason: string): void {
+    this.refusedTotal.inc({ input, reason });
   }
 
   delivered(sink: string, bytes: number, seconds: number): void {

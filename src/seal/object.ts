@@ -225,6 +225,31 @@ function writeHex(bytes: Uint8Array, out: Buffer, o: number): number {
 const CHAIN_FIELD = Buffer.from('","chain":"');
 const LINE_END = Buffer.from('"}\n');
 
+/**
+ * Bytes `payload` takes JSON-escaped in an entry line (what pushEntry writes for valid UTF-8:
+ * bytes over 0x7f are kept as they are).
+ */
+export function escapedLength(payload: Uint8Array): number {
+  let n = payload.length;
+  for (let i = 0; i < payload.length; i++) {
+    const k = ESC_KIND[payload[i]!];
+    if (k === 1) n += 1;
+    else if (k === 3) n += 5;
+  }
+  return n;
+}
+
+/**
+ * An upper bound of an entry line's bytes besides its escaped payload, for records of `kind`
+ * from `source` in `stream` without metadata: the line of an empty payload with every number
+ * at its widest.
+ */
+export function entryLineOverhead(kind: Envelope['kind'], stream: string, source: string): number {
+  const max = Number.MAX_SAFE_INTEGER;
+  const widest: Envelope = { kind, stream, seq: max, sealedAt: max, source, offset: max, payload: new Uint8Array(0) };
+  return encodeEntryLine(widest, new Uint8Array(32)).length;
+}
+
 /** The NDJSON line (with its "\n") that stores one entry, as bytes. */
 export function encodeEntryLine(e: Envelope, chain: Uint8Array): Buffer {
   const one = new LineBatch(1024);

@@ -45,8 +45,15 @@ export interface Sealed {
  * `head` itself is not modified. With `batch` (reused between calls to save allocations) the
  * result's bytes are only valid until the next call with the same batch.
  */
-export function sealRecords(head: StreamHead, records: readonly SealRecord[], now: number, batch = new LineBatch()): Sealed {
-  batch.reset();
+export function sealRecords(
+  head: StreamHead,
+  records: readonly SealRecord[],
+  now: number,
+  batch = new LineBatch(),
+  append = false,
+): Sealed {
+  // append: after the lines the batch holds (a batch sealed in parts); data is then all of them.
+  if (!append) batch.reset();
   const edge = head.edge.clone();
   let chain = head.chainHead;
   let seq = head.nextSeq;

@@ -52,6 +52,20 @@ export interface SourceBatch {
  */
 export interface BatchConsumer {
   commit(batch: SourceBatch): boolean;
+  /**
+   * Optional: commit() with the masking, dedupe and sealing done in slices of about `sliceMs`
+   * between which the event loop runs, for a batch too large to seal in one go (an upload).
+   * Still one transaction: all records or none. While it runs, commit() of the same stream
+   * returns false and its sources are woken afterwards.
+   */
+  commitSliced?(batch: SourceBatch, sliceMs: number): Promise<boolean>;
+  /**
+   * Optional: whether the outbox takes `bytes` more entry bytes (the lines as stored) now: 'full'
+   * (reading pauses as when commit returns false), or 'never' (more than outbox.max_bytes), so
+   * a source can refuse work it cannot commit before doing it. admit(0) is 'full' only while
+   * reading is paused.
+   */
+  admit?(bytes: number): 'ok' | 'full' | 'never';
 }
 
 /**
@@ -125,6 +139,8 @@ export interface SourceDeps {
   log: Logger;
   /** tailseal's own files and directories, which file inputs never read (read at every open). */
   protect?: () => ProtectedPaths;
+  /** Counts a request a receiving source refused, by reason (tailseal_opa_service_refused_total). */
+  refused?: (input: string, reason: string) => void;
 }
 
 /** Builds a source from its validated config (each source folder exports one). */

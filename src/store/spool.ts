@@ -17,9 +17,24 @@
 //   leaves an orphan file, which recover() deletes.
 import { rm } from 'node:fs/promises';
 import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, fsyncSync, mkdirSync, openSync, readSync, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { fdatasync, write } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { TailsealError, errorMessage } from '../errors.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private.js';
+
+const writeAsync = (fd: number, data: Uint8Array, offset: number, length: number, position: number) =>
+  new Promise<number>((resolve, reject) => {
+    write(fd, data, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)));
+  });
+const fdatasyncAsync = promisify(fdatasync);
+
+/** ENOSPC, EIO, EROFS ...: nothing was committed; the caller retries later. */
+function writeError(err: unknown, dir: string): TailsealError {
+  if (err instanceof TailsealError) return err;
+  const message = `cannot write the outbox in ${dir}: ${errorMessage(err)}`;
+  return new TailsealError('STATE_UNAVAILABLE', message, { cause: err });
+}
 
 const SEQ_DIGITS = 20;
 const SEGMENT_RE = /^(\d{20})\.ndjson$/;
@@ -46,6 +61,8 @@ export interface SpoolLiveSet {
 export class Spool {
   /** The open segment of each stream: its first seq and file descriptor. */
   private readonly fds = new Map<string, { firstSeq: number; fd: number }>();
+  /** Per stream, where the last prewrite() ended (taken by the next append). */
+  private readonly prewritten = new Map<string, { firstSeq: number; end: number }>();
   private readonly dirsMade = new Set<string>();
   private readonly unlinking = new Set<Promise<unknown>>();
 
@@ -88,22 +105,56 @@ export class Spool {
    * The file must hold exactly `at` bytes: more means another writer (or a recovery that did
    * not run), which is refused rather than overwritten.
    */
-  append(stream: string, firstSeq: number, at: number, data: Uint8Array): void {
+  append(stream: string, firstSeq: number, at: number, data: Uint8Array, prewritten = false): void {
     if (data.length === 0) return;
+    const pre = prewritten ? this.prewritten.get(stream) : undefined;
+    this.prewritten.delete(stream);
     try {
       const fd = this.open(stream, firstSeq);
-      const size = fstatSync(fd).size;
-      if (size < at) throw new TailsealError('STATE_CORRUPT', `outbox segment ${this.path(stream, firstSeq)} holds ${size} bytes, the state database says ${at}; the state directory was changed by hand`);
-      // More than committed: an earlier attempt wrote and then failed to commit. The caller holds
-      // the database's write lock, so no committed writer can own those bytes: cut them.
-      if (size > at) ftruncateSync(fd, at);
+      // Written and synced by prewrite() for exactly this place, and nothing wrote since.
+      if (pre && pre.firstSeq === firstSeq && pre.end === at + data.length && fstatSync(fd).size === pre.end) return;
+      this.cutTo(fd, stream, firstSeq, at);
       for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, at + done);
       fdatasyncSync(fd);
     } catch (err) {
-      if (err instanceof TailsealError) throw err;
-      // ENOSPC, EIO, EROFS ...: nothing was committed; the caller retries later.
-      throw new TailsealError('STATE_UNAVAILABLE', `cannot write the outbox in ${this.dir}: ${errorMessage(err)}`, { cause: err });
+      throw writeError(err, this.dir);
     }
+  }
+
+  /**
+   * append() ahead of its transaction, off the event loop (the thread pool writes and syncs), for
+   * a large batch: the append() in the transaction then finds the bytes there and only checks
+   * the length. Safe only while nothing else writes, closes or checkpoints the stream's segment
+   * (the daemon's commitSliced holds the stream). Bytes written for a transaction that then does
+   * not commit are past the committed length: the next append or start-up cuts them.
+   */
+  async prewrite(stream: string, firstSeq: number, at: number, data: Uint8Array): Promise<void> {
+    if (data.length === 0) return;
+    try {
+      const fd = this.open(stream, firstSeq);
+      this.cutTo(fd, stream, firstSeq, at);
+      for (let done = 0; done < data.length; ) done += await writeAsync(fd, data, done, data.length - done, at + done);
+      await fdatasyncAsync(fd);
+      this.prewritten.set(stream, { firstSeq, end: at + data.length });
+    } catch (err) {
+      throw writeError(err, this.dir);
+    }
+  }
+
+  /**
+   * Makes the segment hold exactly its committed `at` bytes before a write. Fewer means the
+   * state directory was changed by hand (refused rather than overwritten). More means an earlier
+   * attempt wrote and then failed to commit; the caller holds the stream (the database's write
+   * lock, or commitSliced's), so no committed writer can own those bytes: cut them.
+   */
+  private cutTo(fd: number, stream: string, firstSeq: number, at: number): void {
+    const size = fstatSync(fd).size;
+    if (size < at) {
+      const file = this.path(stream, firstSeq);
+      const why = `outbox segment ${file} holds ${size} bytes, the state database says ${at}`;
+      throw new TailsealError('STATE_CORRUPT', `${why}; the state directory was changed by hand`);
+    }
+    if (size > at) ftruncateSync(fd, at);
   }
 
   /** Writes a whole segment anew and syncs it (the one-time move of a v2 outbox). */

@@ -63,6 +63,8 @@ export interface SealCommit {
   before: number;
   /** The new entries' object lines, back to back (sealer.ts `Sealed.data`). */
   data: Uint8Array;
+  /** `data` was written ahead by prewriteSealed (the transaction then only checks it is there). */
+  prewritten?: boolean;
   /** The file offset that the entries bring the file to (none for records without a file). */
   file?: { id: number; offset: number; path: string };
   counters?: Record<string, number>;
@@ -176,7 +178,7 @@ export class StateStore {
       // crash after this write but before COMMIT leaves bytes past spool_bytes that the next
       // start cuts off, and the same lines are read, sealed and written again.
       appended = { firstSeq: row.checkpointed_size, at: row.spool_bytes };
-      this.spool.append(c.stream.name, row.checkpointed_size, row.spool_bytes, c.data);
+      this.spool.append(c.stream.name, row.checkpointed_size, row.spool_bytes, c.data, c.prewritten);
       this.q(Q.SQL_UPDATE_STREAM_HEAD).run(c.stream.nextSeq, Buffer.from(c.stream.chainHead), Buffer.from(c.stream.edge.serialize()), row.spool_bytes + c.data.length, c.stream.name, c.before);
       if (c.file) this.q(Q.SQL_UPDATE_FILE_OFFSET).run(c.file.offset, c.file.path, Date.now(), c.file.id);
       // The keys commit with their entries: a crash before COMMIT seals neither, after it both.
@@ -194,6 +196,16 @@ export class StateStore {
       if (appended) this.spool.truncate(c.stream.name, appended.firstSeq, appended.at);
       throw err;
     }
+  }
+
+  /**
+   * Writes a batch's lines to the stream's open segment ahead of commitSealed, off the event loop
+   * (spool.ts prewrite); commitSealed with `prewritten` then finds them there. The caller must
+   * keep every other commit and checkpoint of the stream away until then.
+   */
+  async prewriteSealed(stream: string, data: Uint8Array): Promise<void> {
+    const row = this.q(Q.SQL_GET_STREAM).get(stream) as StreamRow | undefined;
+    if (row) await this.spool.prewrite(stream, row.checkpointed_size, row.spool_bytes, data);
   }
 
   /** Whether `key` was sealed in `stream` within the kept window. */

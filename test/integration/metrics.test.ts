@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decisionLine, prng } from '../../src/cli/opa-sample.js';
+import { metricSample } from '../helpers/metrics.js';
 import { freePort, logsWith, makeWorkspace, startDaemon, stopDaemon, storedDecisions, waitFor } from '../helpers/daemon.js';
 
 async function get(port: number, path: string): Promise<{ status: number; body: string; type: string | null }> {
@@ -15,17 +16,7 @@ async function get(port: number, path: string): Promise<{ status: number; body: 
   return { status: res.status, body: await res.text(), type: res.headers.get('content-type') };
 }
 
-/** The value of one sample line `name{labels} value` of a Prometheus text page. */
-function sample(page: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of page.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const got = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
-  }
-  return undefined;
-}
+const sample = metricSample;
 
 async function waitForAsync(cond: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -203,7 +203,9 @@ describe('opa_service input under pressure and at start-up', () => {
       sock.on('error', () => undefined);
       sock.resume(); // read (and discard) the 408, so that 'close' can follow the server's FIN
       const started = Date.now();
-      sock.write(`POST /logs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 1000\r\n\r\n[{"decision_id":`);
+      const head = ['Host: 127.0.0.1', 'Content-Type: application/json', `Authorization: Bearer ${TOKEN}`];
+      head.push('Content-Length: 1000');
+      sock.write(`POST /logs HTTP/1.1\r\n${head.join('\r\n')}\r\n\r\n[{"decision_id":`);
       const elapsed = (await closedAt) - started;
       assert.ok(elapsed >= 400 && elapsed < 10_000, `closed after ${elapsed} ms`);
       const ok = await upload(`http://127.0.0.1:${port}/logs`, [event('masked-1', { input: { secret: 's3', keep: 1 } })], { token: TOKEN });

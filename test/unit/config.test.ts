@@ -95,6 +95,21 @@ describe('config', () => {
     { desc: 'opa_service: listen without a port', mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', listen: '127.0.0.1' }]), want: /^x\.yaml: inputs\[0\]\.listen: must be host:port/ },
     { desc: 'opa_service: port over 65535', mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', listen: '127.0.0.1:70000' }]), want: /^x\.yaml: inputs\[0\]\.listen: port must be at most 65535/ },
     { desc: 'opa_service: resource not a path', mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', resource: 'logs' }]), want: /^x\.yaml: inputs\[0\]\.resource: must be a path/ },
+    {
+      desc: 'opa_service: a budget below one body',
+      mutate: (c) => (c.inputs = [{
+        name: 'up',
+        type: 'opa_service',
+        max_decoded_bytes: 8192,
+        max_inflight_decoded_bytes: 4096,
+      }]),
+      want: /^x\.yaml: inputs\[0\]\.max_inflight_decoded_bytes: must be at least max_decoded_bytes/,
+    },
+    {
+      desc: 'opa_service: max_events 0',
+      mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', max_events: 0 }]),
+      want: /^x\.yaml: inputs\[0\]\.max_events: /,
+    },
     { desc: 'opa_service: token and token_file', mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', token: 'a', token_file: '/t' }]), want: /^x\.yaml: inputs\[0\]\.token_file: set token or token_file, not both/ },
     { desc: 'signing: both key_file and key_env', mutate: (c) => (c.signing = { key_file: '/k', key_env: 'K' }), want: /^x\.yaml: signing\.key_file: set exactly one of key_file and key_env/ },
     { desc: 'signing: neither key_file nor key_env', mutate: (c) => (c.signing = {}), want: /^x\.yaml: signing\.key_file: set exactly one of key_file and key_env/ },

@@ -2,11 +2,32 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RequestError } from '../../src/sources/opa-service/body.js';
-import { splitEvents } from '../../src/sources/opa-service/events.js';
+import { splitEvents, splitEventsSliced } from '../../src/sources/opa-service/events.js';
+import { RefusalReporter } from '../../src/sources/opa-service/refusals.js';
+import { Slicer } from '../../src/sources/slicer.js';
+import { encodeEntryLine, entryLineOverhead, escapedLength } from '../../src/seal/object.js';
 
 const slices = (body: string) => {
   const buf = Buffer.from(body, 'utf8');
   return splitEvents(buf).map((e) => buf.subarray(e.start, e.end).toString('utf8'));
+};
+
+/** A receiver on a free loopback port without a token; tests override what they need. */
+const RECEIVER = {
+  input: 'up',
+  stream: 'up',
+  host: '127.0.0.1',
+  port: 0,
+  resource: '/logs',
+  token: undefined,
+  tls: undefined,
+  maxBodyBytes: 1 << 20,
+  maxDecodedBytes: 1 << 20,
+  maxInflightDecodedBytes: 1 << 20,
+  maxEvents: 1000,
+  requestTimeoutMs: 10_000,
+  retryAfterMs: 7000,
+  dedupe: { windowMs: 1000, maxIds: 10 },
 };
 
 describe('opa_service: splitting an upload body', () => {
@@ -43,12 +64,146 @@ describe('opa_service: splitting an upload body', () => {
     ['a null element', Buffer.from('[null]'), /event 0 is not a JSON object/],
     ['an array element', Buffer.from('[[{}]]'), /event 0 is not a JSON object/],
     ['empty body', Buffer.alloc(0), /not valid JSON/],
+    ['a missing element', Buffer.from('[,{}]'), /not valid JSON: missing element/],
+    ['a trailing comma', Buffer.from('[{},]'), /not valid JSON: missing element/],
+    ['an array that is not closed', Buffer.from('[{}'), /not valid JSON: the array is not closed/],
+    ['two values in one element', Buffer.from('[{} {}]'), /not valid JSON: event 0/],
   ];
   for (const [desc, body, want] of bad) {
     it(`refuses ${desc} with 400`, () => {
       assert.throws(() => splitEvents(body), (e: RequestError) => e instanceof RequestError && e.status === 400 && want.test(e.message));
     });
   }
+});
+
+describe('opa_service: limits of one upload', () => {
+  it('refuses past maxEvents with 413 too_many_events, as soon as the next event starts', () => {
+    assert.equal(splitEvents(Buffer.from('[{},{}]'), 2).length, 2);
+    assert.throws(
+      () => splitEvents(Buffer.from('[{},{},{} garbage never reached'), 2),
+      (e: RequestError) => e.status === 413 && e.reason === 'too_many_events' && /max_events/.test(e.message),
+    );
+  });
+
+  it('a refusal message never quotes the body', () => {
+    const marker = 'MARKER-5e0b';
+    const bodies = [`[{"decision_id":"${marker}",}]`, `[{"a":"${marker}"}] ${marker}`, `{"${marker}":1}`];
+    for (const body of bodies) {
+      const quiet = (e: RequestError) => e.reason === 'bad_body' && !e.message.includes(marker);
+      assert.throws(() => splitEvents(Buffer.from(body)), quiet);
+    }
+  });
+
+  it('splitEventsSliced gives the same events and lets the event loop run between slices', async () => {
+    const events = Array.from({ length: 200_000 }, (_, i) => ({ decision_id: `d${i}`, input: { s: 'a"\\b' } }));
+    const body = Buffer.from(JSON.stringify(events));
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    try {
+      const sliced = await splitEventsSliced(body, Number.POSITIVE_INFINITY, new Slicer(2));
+      assert.deepEqual(sliced, splitEvents(body));
+    } finally {
+      clearInterval(timer);
+    }
+    assert.ok(ticks > 0, 'no timer ran while the body was split');
+  });
+
+  it('escapedLength and entryLineOverhead bound an entry line from above, within the widths of its numbers', () => {
+    const payloads = [
+      '{}',
+      '{"a":"q\\"uote","b":"back\\\\slash"}',
+      '{\n\t"n": "Zoë ✓ 𝄞"\r\n}',
+      JSON.stringify({ decision_id: 'x', input: { s: '\u0001\u001f' } }),
+    ];
+    const overhead = entryLineOverhead('decision', 'up', 'opa_service/up/logs');
+    for (const p of payloads) {
+      const payload = Buffer.from(p);
+      const source = 'opa_service/up/logs';
+      const env = { kind: 'decision' as const, stream: 'up', seq: 7, sealedAt: 1_765_000_000_000, source, offset: 12 };
+      const line = encodeEntryLine({ ...env, payload }, new Uint8Array(32));
+      const bound = overhead + escapedLength(payload);
+      assert.ok(line.length <= bound, `${line.length} > ${bound} for ${p}`);
+      // seq 7 and offset 12 are 15 and 14 digits short of the widest; sealed_at 3.
+      assert.equal(bound - line.length, 15 + 14 + 3, p);
+    }
+  });
+
+  it('refusal lines: 10 per 10 s, then one saying how many were left out; paths cut; all counted', () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = { warn: (o: Record<string, unknown>) => lines.push(o) } as unknown as import('pino').Logger;
+    const counted: string[] = [];
+    const r = new RefusalReporter('up', log, (_input, reason) => counted.push(reason));
+    const e = new RequestError(404, 'not_found', 'no such resource');
+    for (let i = 0; i < 25; i++) r.report(e, `/x${'A'.repeat(15_000)}`, 1000 + i);
+    r.report(new RequestError(503, 'busy', 'budget'), '/logs', 1100);
+    assert.equal(lines.length, 10);
+    assert.equal(counted.length, 26);
+    assert.ok((lines[0]!.path as string).length < 200);
+    r.report(e, '/y', 1000 + 10_000);
+    assert.equal(lines.length, 11);
+    assert.equal(lines[10]!.suppressed, 15);
+  });
+});
+
+describe('opa_service: events allowed per body byte, and admission', () => {
+  const start = async (consumer: import('../../src/sources/source.js').BatchConsumer) => {
+    const { OpaServiceReceiver } = await import('../../src/sources/opa-service/receiver.js');
+    const { createLogger } = await import('../../src/log.js');
+    const rx = new OpaServiceReceiver(
+      { ...RECEIVER, maxBodyBytes: 8 << 20, maxDecodedBytes: 8 << 20, maxInflightDecodedBytes: 8 << 20 },
+      { consumer, log: createLogger('silent') },
+    );
+    await rx.start();
+    return rx;
+  };
+
+  it("takes more than max_events when the body is as large as OPA's events make it, not a bomb", async () => {
+    const { upload } = await import('../helpers/opa-upload.js');
+    const { randomUUID } = await import('node:crypto');
+    let committed = 0;
+    const rx = await start({ commit: (b) => ((committed += b.records.length), true) });
+    try {
+      const url = `http://127.0.0.1:${rx.address().port}/logs`;
+      // Random decision_ids, as OPA's: they keep the gzip'd body at over 16 bytes per event.
+      const timestamp = new Date().toISOString();
+      const events = Array.from({ length: 5000 }, () => ({ decision_id: randomUUID(), timestamp }));
+      const real = await upload(url, events);
+      assert.equal(real.status, 200, real.body);
+      assert.equal(committed, 5000);
+      const bomb = await upload(url, Array.from({ length: 5000 }, () => ({})));
+      assert.equal(bomb.status, 413);
+      assert.equal((JSON.parse(bomb.body) as { code: string }).code, 'too_many_events');
+      assert.equal(committed, 5000);
+      assert.equal(rx.inflightDecodedBytes(), 0, 'the budget is given back');
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it('asks the outbox before reading the body and before sealing: full is 503, too large 413', async () => {
+    const { upload, event } = await import('../helpers/opa-upload.js');
+    const asked: number[] = [];
+    let verdict: 'ok' | 'full' | 'never' = 'full';
+    let commits = 0;
+    const rx = await start({ commit: () => (commits++, true), admit: (n) => (asked.push(n), verdict) });
+    try {
+      const url = `http://127.0.0.1:${rx.address().port}/logs`;
+      const full = await upload(url, [event('a')]);
+      assert.equal(full.status, 503);
+      assert.equal(full.headers['retry-after'], '7');
+      assert.deepEqual(asked, [0], 'refused before the body was read');
+      verdict = 'never';
+      asked.length = 0;
+      const never = await upload(url, [event('a')]);
+      assert.equal(never.status, 413);
+      assert.equal((JSON.parse(never.body) as { code: string }).code, 'outbox_too_small');
+      assert.equal(asked.length, 2);
+      assert.ok(asked[1]! > 200, `asked for ${asked[1]} bytes: the entry line, not the raw event`);
+      assert.equal(commits, 0);
+    } finally {
+      await rx.close();
+    }
+  });
 });
 
 describe('opa_service: answers when committing fails', () => {
@@ -58,7 +213,7 @@ describe('opa_service: answers when committing fails', () => {
     const { upload, event } = await import('../helpers/opa-upload.js');
     let calls = 0;
     const rx = new OpaServiceReceiver(
-      { input: 'up', stream: 'up', host: '127.0.0.1', port: 0, resource: '/logs', token: undefined, tls: undefined, maxBodyBytes: 1 << 20, maxDecodedBytes: 1 << 20, requestTimeoutMs: 5000, retryAfterMs: 7000, dedupe: { windowMs: 1000, maxIds: 10 } },
+      { ...RECEIVER, requestTimeoutMs: 5000 },
       {
         consumer: {
           commit: () => {

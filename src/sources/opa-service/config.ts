@@ -25,6 +25,20 @@ export const opaServiceInputSchema = z
     max_body_bytes: size(1024).default(8 * 1024 * 1024),
     /** Largest body after gunzip, so a small gzip bomb cannot exhaust memory. */
     max_decoded_bytes: size(1024).default(64 * 1024 * 1024),
+    /**
+     * Decoded bytes all requests in progress may hold together (each body counts from its first
+     * decoded byte until it is answered); beyond it 503 + Retry-After. Sealing a body takes about
+     * three times its size in memory, so the default keeps a burst well under the 256 MiB the
+     * deploy/ manifests give tailseal.
+     */
+    max_inflight_decoded_bytes: size(1024).default(64 * 1024 * 1024),
+    /**
+     * Events one upload may hold (413 beyond), or one per 16 bytes of the body as sent, whichever
+     * is more: each event of OPA's carries a random UUIDv4 decision_id (122 random bits) that no
+     * compression shrinks below ~16 bytes, so no chunk OPA sends can exceed that, however large
+     * its upload_size_limit_bytes. OPA's default 32 KiB chunk holds at most ~2,000 events.
+     */
+    max_events: z.number().int().min(1).max(10_000_000).default(10_000),
     /** Whole request, headers and body: a client that stalls is cut off. */
     request_timeout: duration(100).default(30_000),
     /** What a 503 tells OPA to wait (Retry-After) when the outbox is full or the disk fails. */
@@ -42,7 +56,16 @@ export const opaServiceInputSchema = z
       })
       .prefault({}),
   })
-  .refine((c) => !(c.token !== undefined && c.token_file !== undefined), { message: 'set token or token_file, not both', path: ['token_file'] });
+  .refine((c) => !(c.token !== undefined && c.token_file !== undefined), {
+    message: 'set token or token_file, not both',
+    path: ['token_file'],
+  })
+  // A body the budget can never hold would be refused with 503 forever, and OPA retries it forever.
+  .refine((c) => c.max_inflight_decoded_bytes >= c.max_decoded_bytes, {
+    message: 'must be at least max_decoded_bytes, or an upload of that size could never be taken; '
+      + 'raise it or lower max_decoded_bytes',
+    path: ['max_inflight_decoded_bytes'],
+  });
 
 export type OpaServiceInputConfig = z.infer<typeof opaServiceInputSchema>;
 

@@ -19,6 +19,8 @@ export function createOpaServiceSource(input: OpaServiceInputConfig, deps: Sourc
       tls: input.tls && { cert: readSecret(input.tls.cert_file, 'TLS certificate', input.name), key: readSecret(input.tls.key_file, 'TLS key', input.name) },
       maxBodyBytes: input.max_body_bytes,
       maxDecodedBytes: input.max_decoded_bytes,
+      maxInflightDecodedBytes: input.max_inflight_decoded_bytes,
+      maxEvents: input.max_events,
       requestTimeoutMs: input.request_timeout,
       retryAfterMs: input.retry_after,
       dedupe: { windowMs: input.dedupe.window, maxIds: input.dedupe.max_ids },

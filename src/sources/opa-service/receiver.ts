@@ -13,9 +13,12 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from 'pino';
 import { TailsealError, errorMessage } from '../../errors.js';
 import { sha256, toHex } from '../../seal/hash.js';
+import { entryLineOverhead, escapedLength } from '../../seal/object.js';
+import { Slicer } from '../slicer.js';
 import type { BatchConsumer, Source, SourceRecord } from '../source.js';
-import { type BodyLimits, RequestError, readBody } from './body.js';
-import { splitEvents } from './events.js';
+import { type BodyLimits, DecodedBudget, LOWER_OPA_LIMIT, RequestError, readBody } from './body.js';
+import { splitEventsSliced } from './events.js';
+import { RefusalReporter } from './refusals.js';
 
 export interface ReceiverOptions extends BodyLimits {
   input: string;
@@ -27,11 +30,36 @@ export interface ReceiverOptions extends BodyLimits {
   tls: { cert: string; key: string } | undefined;
   requestTimeoutMs: number;
   retryAfterMs: number;
+  maxInflightDecodedBytes: number;
+  maxEvents: number;
   dedupe: { windowMs: number; maxIds: number };
 }
 
 /** How long close() lets requests in progress finish before cutting their connections. */
 const CLOSE_GRACE_MS = 2000;
+
+/** Work on one upload stops this often for the event loop (health checks, other uploads). */
+const SLICE_MS = 10;
+
+/**
+ * Body bytes as sent that one of OPA's events takes at least, gzip'd (see max_events in
+ * config.ts: its random decision_id alone is ~16 bytes after any compression) or not (a bare
+ * decision_id, timestamp and labels are over 150 bytes of JSON).
+ */
+const MIN_SENT_BYTES_PER_EVENT = { gzip: 16, identity: 128 };
+
+/**
+ * `<resource>/<partition>`: the partition is a name, not a place for a client to put kilobytes
+ * (it is sealed into every entry's `source`, so a long one would multiply the stored bytes).
+ */
+const PARTITION_RE = /^[A-Za-z0-9._~-]{1,64}$/;
+
+/** Host header names that reach a loopback listener without DNS (a DNS-rebound name does not). */
+const LOOPBACK_HOST_RE = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d{1,5})?$/i;
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
 
 /**
  * Fault injection for the crash tests only: with TAILSEAL_FAULT=kill-after-commit the process
@@ -45,13 +73,22 @@ export class OpaServiceReceiver implements Source {
   private server: Server | null = null;
   private closing: Promise<void> | null = null;
   private readonly tokenBytes: Buffer | undefined;
+  private readonly budget: DecodedBudget;
+  private readonly refusals: RefusalReporter;
 
   constructor(
     private readonly opts: ReceiverOptions,
-    private readonly deps: { consumer: BatchConsumer; log: Logger },
+    private readonly deps: { consumer: BatchConsumer; log: Logger; refused?: (input: string, reason: string) => void },
   ) {
     this.name = opts.input;
     this.tokenBytes = opts.token === undefined ? undefined : Buffer.from(`Bearer ${opts.token}`);
+    this.budget = new DecodedBudget(opts.maxInflightDecodedBytes);
+    this.refusals = new RefusalReporter(opts.input, deps.log, deps.refused);
+  }
+
+  /** Decoded bytes the requests in progress hold (for tests and diagnostics). */
+  inflightDecodedBytes(): number {
+    return this.budget.inUse;
   }
 
   /** Where the server listens (the real port when configured as 0). */
@@ -82,6 +119,12 @@ export class OpaServiceReceiver implements Source {
     server.on('error', (err) => this.deps.log.error({ input: this.name, err: errorMessage(err) }, 'Decision-log receiver error.'));
     const { host, port } = this.address();
     this.deps.log.info({ input: this.name, listen: `${host}:${port}`, resource: this.opts.resource, tls: this.opts.tls !== undefined, auth: this.tokenBytes !== undefined }, 'Receiving OPA decision-log uploads.');
+    if (!this.tokenBytes) {
+      const fix = "Set token or token_file (and OPA's services[_].credentials.bearer.token).";
+      const risk = "any local process can upload decisions that are sealed like OPA's";
+      const msg = `No token configured for this opa_service input: ${risk}. ${fix}`;
+      this.deps.log.warn({ input: this.name }, msg);
+    }
   }
 
   wake(): void {
@@ -108,7 +151,8 @@ export class OpaServiceReceiver implements Source {
   private pathAccepted(url: string | undefined): string | undefined {
     const path = (url ?? '').split('?')[0]!;
     const base = this.opts.resource.replace(/\/+$/, '');
-    return path === this.opts.resource || path === base || (path.startsWith(`${base}/`) && path.length > base.length + 1) ? path : undefined;
+    if (path === this.opts.resource || path === base) return path;
+    return path.startsWith(`${base}/`) && PARTITION_RE.test(path.slice(base.length + 1)) ? path : undefined;
   }
 
   private authorized(req: IncomingMessage): boolean {
@@ -117,44 +161,130 @@ export class OpaServiceReceiver implements Source {
     return got.length === this.tokenBytes.length && timingSafeEqual(got, this.tokenBytes);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * The checks that need no body, cheapest and least revealing first. A browser page can send a
+   * "simple" cross-site POST (text/plain, no preflight) and a DNS-rebound one to a local port,
+   * but always with an Origin header, and a rebound one with its own name as Host; OPA sends
+   * neither Origin nor a foreign Host, and always `Content-Type: application/json`. With a token,
+   * a request without it learns nothing else (401 whatever the path or method).
+   */
+  private screen(req: IncomingMessage, res: ServerResponse): string {
+    if (req.headers.origin !== undefined) {
+      const why = 'requests from web pages (with an Origin header) are refused; OPA sends none';
+      throw new RequestError(403, 'origin', why);
+    }
+    const host = req.headers.host;
+    if (isLoopback(this.opts.host) && host !== undefined && !LOOPBACK_HOST_RE.test(host)) {
+      const urls = 'http://127.0.0.1:<port> or http://localhost:<port>';
+      const why = `the Host header must name this input's loopback address (OPA's services[_].url: ${urls})`;
+      throw new RequestError(403, 'host', why);
+    }
+    if (!this.authorized(req)) {
+      res.setHeader('www-authenticate', 'Bearer');
+      const why = 'missing or wrong bearer token (OPA: services[_].credentials.bearer.token)';
+      throw new RequestError(401, 'unauthorized', why);
+    }
     const path = this.pathAccepted(req.url);
+    if (path === undefined) {
+      const { resource } = this.opts;
+      const why = `no such resource; OPA's decision_logs.resource must be ${resource} (or ${resource}/<partition>)`;
+      throw new RequestError(404, 'not_found', why);
+    }
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      throw new RequestError(405, 'method', 'only POST is accepted');
+    }
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/json') {
+      throw new RequestError(415, 'content_type', 'Content-Type must be application/json (as OPA sends)');
+    }
+    if (this.closing) throw new RequestError(503, 'shutting_down', 'tailseal is shutting down');
+    return path;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const held = { bytes: 0, sent: 0 };
     try {
-      if (path === undefined) throw new RequestError(404, `no such resource; OPA's decision_logs.resource must be ${this.opts.resource} (or ${this.opts.resource}/<partition>)`);
-      if (req.method !== 'POST') {
-        res.setHeader('allow', 'POST');
-        throw new RequestError(405, 'only POST is accepted');
-      }
-      if (!this.authorized(req)) {
-        res.setHeader('www-authenticate', 'Bearer');
-        throw new RequestError(401, 'missing or wrong bearer token (OPA: services[_].credentials.bearer.token)');
-      }
-      if (this.closing) throw new RequestError(503, 'tailseal is shutting down');
-      const body = await readBody(req, this.opts);
-      const events = splitEvents(body);
+      const path = this.screen(req, res);
+      // A full outbox is known before the body is read: refuse before doing any work.
+      if (this.deps.consumer.admit?.(0) === 'full') throw outboxFull();
+      const slicer = new Slicer(SLICE_MS);
+      const body = await readBody(req, this.opts, this.budget, held, slicer);
+      const gzip = (req.headers['content-encoding'] ?? '').trim().toLowerCase() === 'gzip';
+      const perEvent = MIN_SENT_BYTES_PER_EVENT[gzip ? 'gzip' : 'identity'];
+      const maxEvents = Math.max(this.opts.maxEvents, Math.floor(held.sent / perEvent));
+      const events = await splitEventsSliced(body, maxEvents, slicer);
       const source = `opa_service/${this.name}${path}`;
-      const records: SourceRecord[] = events.map((e) => {
+      const records: SourceRecord[] = [];
+      // What the entries will take in the outbox (before masking, which the daemon's own check
+      // after sealing covers): stored bytes per body byte are bounded by max_events and the
+      // events-per-body-byte limit above, but can still be many times the body.
+      const overhead = entryLineOverhead('decision', this.opts.stream, source);
+      let stored = 0;
+      for (const e of events) {
         const payload = body.subarray(e.start, e.end);
-        return { kind: 'decision', source, offset: e.start, payload, dedupeKey: e.decisionId && dedupeKey(e.decisionId, payload) };
-      });
+        stored += overhead + escapedLength(payload);
+        const key = e.decisionId && dedupeKey(e.decisionId, payload);
+        records.push({ kind: 'decision', source, offset: e.start, payload, dedupeKey: key });
+        if (slicer.due()) await slicer.pause();
+      }
+      this.admit(stored);
+      const counters = { opa_service_requests: 1, decisions: records.length };
+      const batch = { input: this.name, stream: this.opts.stream, records, counters, dedupe: this.opts.dedupe };
+      // One transaction for the whole upload, even when it is sealed in slices: committing part
+      // of it and then failing would answer non-2xx, and OPA's retry would seal the committed
+      // part again unless dedupe caught it, which it cannot for events without a decision_id
+      // or once the window or max_ids has passed. All or nothing keeps "sealed once" unconditional.
       let ok: boolean;
       try {
-        ok = this.deps.consumer.commit({ input: this.name, stream: this.opts.stream, records, counters: { opa_service_requests: 1, decisions: records.length }, dedupe: this.opts.dedupe });
+        const { consumer } = this.deps;
+        ok = consumer.commitSliced ? await consumer.commitSliced(batch, SLICE_MS) : consumer.commit(batch);
       } catch (err) {
-        this.deps.log.error({ input: this.name, err: errorMessage(err) }, 'Could not commit an upload; answering 503 so OPA keeps it and retries.');
-        throw new RequestError(503, 'tailseal cannot commit right now (state or outbox storage failing); retry later');
+        const msg = 'Could not commit an upload; answering 503 so OPA keeps it and retries.';
+        this.deps.log.error({ input: this.name, err: errorMessage(err) }, msg);
+        const why = 'tailseal cannot commit right now (state or outbox storage failing); retry later';
+        throw new RequestError(503, 'commit_failed', why);
       }
-      if (!ok) throw new RequestError(503, 'tailseal\'s outbox is full (its sinks are behind); retry later');
+      if (!ok) throw outboxFull();
       if (KILL_AFTER_COMMIT && records.length > 0) process.kill(process.pid, 'SIGKILL');
       this.answer(res, 200, { accepted: records.length });
     } catch (err) {
-      const e = err instanceof RequestError ? err : new RequestError(400, `request failed: ${errorMessage(err)}`);
+      // Anything else (the client went away mid-body ...) says nothing about the body's bytes.
+      const e =
+        err instanceof RequestError ? err : new RequestError(400, 'bad_body', `request failed: ${errorMessage(err)}`);
       if (e.status === 503) res.setHeader('retry-after', String(Math.ceil(this.opts.retryAfterMs / 1000)));
-      if (e.status !== 503) this.deps.log.warn({ input: this.name, status: e.status, path: req.url, err: e.message }, 'Refused a decision-log upload.');
-      this.answer(res, e.status, { error: e.message });
-      // A body we stopped reading (over a limit) would otherwise keep the connection busy.
-      if (!req.complete) req.destroy();
+      this.refusals.report(e, req.url);
+      if (!req.complete) this.discard(req, res);
+      this.answer(res, e.status, { error: e.message, code: e.reason });
+    } finally {
+      this.budget.give(held.bytes);
     }
+  }
+
+  /**
+   * Refuses, before sealing, an upload whose entries the outbox cannot take: 503 while it has
+   * no room for them (OPA retries later), 413 when they exceed the whole outbox (it never could).
+   */
+  private admit(stored: number): void {
+    const verdict = stored === 0 ? 'ok' : this.deps.consumer.admit?.(stored);
+    if (verdict === 'never') {
+      const why = `upload would take ${stored} bytes in the outbox, more than outbox.max_bytes`;
+      throw new RequestError(413, 'outbox_too_small', `${why}; raise outbox.max_bytes or ${LOWER_OPA_LIMIT}`);
+    }
+    if (verdict === 'full') throw outboxFull();
+  }
+
+  /**
+   * Ends a refused request whose body was not read (whole). Closing at once could reset the
+   * connection before the client has read the answer (a 503 it should retry on): a body within
+   * max_body_bytes is read and dropped instead, a larger one closed once the answer is sent.
+   */
+  private discard(req: IncomingMessage, res: ServerResponse): void {
+    if (res.headersSent) return;
+    res.setHeader('connection', 'close');
+    const declared = Number(req.headers['content-length']);
+    if (!req.destroyed && Number.isFinite(declared) && declared <= this.opts.maxBodyBytes) req.resume();
+    else res.once('finish', () => req.destroy());
   }
 
   private answer(res: ServerResponse, status: number, body: object): void {
@@ -163,6 +293,10 @@ export class OpaServiceReceiver implements Source {
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }
+}
+
+function outboxFull(): RequestError {
+  return new RequestError(503, 'outbox_full', "tailseal's outbox is full (its sinks are behind); retry later");
 }
 
 /**
