@@ -169,15 +169,15 @@ export class FileSink implements Sink {
   }
 
   /**
-   * STORE_UNSAFE when a folder between the sink's directory and `dir` is a symlink (or not a
-   * folder): objects would land wherever it points. The sink's directory itself may be a link.
+   * STORE_UNSAFE when a folder between the sink's directory and `dir` is a symlink: objects
+   * would land wherever it points. The sink's directory itself may be a link. A plain file in a
+   * folder's place is left to the write, which fails with ENOTDIR and is retried (nothing can
+   * land elsewhere through it, and removing it is all the repair needs).
    */
   private refuseLinkedDirs(dir: string): void {
     for (const p of this.foldersTo(dir)) {
-      const st = lstatSync(p);
-      if (st.isSymbolicLink() || !st.isDirectory()) {
-        const what = st.isSymbolicLink() ? 'a symlink' : 'not a directory';
-        throw new TailsealError('STORE_UNSAFE', `sink ${this.name}: ${p} is ${what} inside the sink directory; `
+      if (lstatSync(p).isSymbolicLink()) {
+        throw new TailsealError('STORE_UNSAFE', `sink ${this.name}: ${p} is a symlink inside the sink directory; `
           + 'objects are never written through it. Replace it with a plain directory (and find out who changed it), '
           + `then run \`tailseal requeue ${this.name}\``, { details: { path: p } });
       }
