@@ -395,7 +395,7 @@ async function healthz(port: number): Promise<{ status: number; body: string }> 
 // The real OPA, for the upload variant: its ConfigMap's config (the bearer token from the Secret's
 // variable, substituted by OPA) must get its decisions accepted by tailseal's input.
 
-const OPA_BIN = process.env.OPA_BIN ?? onPath('opa');
+const OPA_BIN = process.env.TAILSEAL_TEST_OPA ?? onPath('opa');
 
 /** Runs OPA with the variant's config and policy, asks one decision, and waits for its upload. */
 async function realOpaUploads(v: Variant, bin: string, root: string, receiverPort: number): Promise<void> {
@@ -577,7 +577,7 @@ describe('Dockerfile', () => {
             // client's keep-alive pool would otherwise hand to the next upload.
             assert.equal((await upload(url, [event('d-0')])).status, 401, 'an upload without the token is refused');
             if (OPA_BIN) await realOpaUploads(v, OPA_BIN, root, receiverPort);
-            else t.diagnostic('real OPA not run: set OPA_BIN to an opa binary (or put opa on PATH)');
+            else t.diagnostic('real OPA not run: set TAILSEAL_TEST_OPA to an opa binary (or put opa on PATH)');
           } else {
             writeFileSync(join(opaLogs, 'opa.log'), `${decisionLine(0, prng(9))}\n${decisionLine(1, prng(10))}\n`);
           }
