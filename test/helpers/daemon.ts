@@ -194,3 +194,8 @@ export async function freePort(): Promise<number> {
   await new Promise((r) => srv.close(r));
   return port;
 }
+
+/** Waits until `n` opa_service receivers of `d` listen (their start-up log line). */
+export async function receiversListening(d: DaemonProc, n = 1): Promise<void> {
+  await waitFor(() => logsWith(d, 'Receiving OPA decision-log uploads.').length === n, `${n} receiver(s) to listen`);
+}

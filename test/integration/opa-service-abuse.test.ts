@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { type DaemonProc, type Workspace, freePort, logsWith, makeWorkspace } from '../helpers/daemon.js';
+import { type DaemonProc, type Workspace, freePort, makeWorkspace, receiversListening } from '../helpers/daemon.js';
 import { startDaemon, stopDaemon, waitFor } from '../helpers/daemon.js';
 import { event, upload } from '../helpers/opa-upload.js';
 import { metricSample } from '../helpers/metrics.js';
@@ -54,7 +54,7 @@ describe('opa_service: uploads whose stored size dwarfs their body', () => {
       extraYaml: `metrics:\n  listen: 127.0.0.1:${metrics}\n`,
     });
     d = startDaemon(w);
-    await waitFor(() => logsWith(d, 'Receiving OPA decision-log uploads.').length === 2, 'both receivers to listen');
+    await receiversListening(d, 2);
   });
   after(async () => {
     await stopDaemon(d);
@@ -125,7 +125,7 @@ describe('opa_service: admission against the outbox in stored bytes', () => {
     });
     const d = startDaemon(w);
     try {
-      await waitFor(() => logsWith(d, 'Receiving OPA decision-log uploads.').length === 1, 'the receiver');
+      await receiversListening(d);
       const url = `http://127.0.0.1:${port}/logs`;
       assert.equal((await upload(url, [event('first')], { token: TOKEN })).status, 200);
       // 9,000 bare events: 500 KB raw, but ~2.7 MB as entry lines.
@@ -196,7 +196,7 @@ describe('opa_service: one budget of decoded bytes for all requests', () => {
     });
     const d = startDaemon(w);
     try {
-      await waitFor(() => logsWith(d, 'Receiving OPA decision-log uploads.').length === 1, 'the receiver');
+      await receiversListening(d);
       // 12 bodies of 3.9 MB held open at once: 47 MB, six times the budget. Two fit in it.
       const pad = 'y'.repeat(3_900_000);
       const body = (id: string) => Buffer.from(JSON.stringify([event(id, { input: { pad } })]));

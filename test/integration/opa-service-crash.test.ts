@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { prng } from '../../src/cli/opa-sample.js';
-import { type DaemonProc, type Workspace, freePort, killDaemon, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, verifyStore, waitFor } from '../helpers/daemon.js';
+import { type DaemonProc, type Workspace, freePort, killDaemon, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, verifyStore, waitFor, receiversListening } from '../helpers/daemon.js';
 import { event, upload } from '../helpers/opa-upload.js';
 
 const TOKEN = 'crash-4d1f0b7e-secret';
@@ -49,11 +49,11 @@ describe('opa_service crash safety', () => {
     const chunk = [event('once-1'), event('once-2'), event('once-3')];
     // This daemon dies the moment the chunk is committed: OPA sees a reset, not a 2xx.
     const dying = startDaemon(w, { TAILSEAL_FAULT: 'kill-after-commit' });
-    await waitFor(() => logsWith(dying, 'Receiving OPA decision-log uploads.').length === 1, 'the receiver');
+    await receiversListening(dying);
     await assert.rejects(upload(url, chunk, { token: TOKEN }));
     assert.equal(await dying.exited, -1, 'killed by the signal');
     const d = startDaemon(w);
-    await waitFor(() => logsWith(d, 'Receiving OPA decision-log uploads.').length === 1, 'the receiver after the restart');
+    await receiversListening(d);
     const retry = await upload(url, chunk, { token: TOKEN });
     assert.equal(retry.status, 200);
     await waitFor(() => logsWith(d, 'Skipped decisions already sealed').length === 1, 'the duplicates to be skipped');

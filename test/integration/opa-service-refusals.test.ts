@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { type DaemonProc, type Workspace, freePort, logsWith, makeWorkspace } from '../helpers/daemon.js';
+import { type DaemonProc, type Workspace, freePort, logsWith, makeWorkspace, receiversListening } from '../helpers/daemon.js';
 import { startDaemon, stopDaemon, storedDecisions, waitFor } from '../helpers/daemon.js';
 import { metricSample } from '../helpers/metrics.js';
 import { event } from '../helpers/opa-upload.js';
@@ -54,7 +54,7 @@ describe('opa_service: refusing what is not OPA', () => {
       extraYaml: `metrics:\n  listen: 127.0.0.1:${metrics}\n`,
     });
     d = startDaemon(w);
-    await waitFor(() => logsWith(d, 'Receiving OPA decision-log uploads.').length === 1, 'the receiver');
+    await receiversListening(d);
   });
   after(async () => {
     await stopDaemon(d);
@@ -129,7 +129,7 @@ describe('opa_service without a token', () => {
     const w = makeWorkspace({ inputsYaml: `  - name: open\n    type: opa_service\n    listen: 127.0.0.1:${port}` });
     const d = startDaemon(w);
     try {
-      await waitFor(() => logsWith(d, 'Receiving OPA decision-log uploads.').length === 1, 'the receiver');
+      await receiversListening(d);
       const warning = logsWith(d, 'No token configured for this opa_service input');
       assert.equal(warning.length, 1);
       assert.equal(warning[0]!.level, 40);

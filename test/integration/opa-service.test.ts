@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { type DaemonProc, type Workspace, freePort, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, verifyStore, waitFor } from '../helpers/daemon.js';
+import { type DaemonProc, type Workspace, freePort, makeWorkspace, startDaemon, stopDaemon, storeEntries, verifyStore, waitFor, receiversListening } from '../helpers/daemon.js';
 import { event, upload } from '../helpers/opa-upload.js';
 import { OPA_CORPUS } from '../helpers/paths.js';
 import { HAVE_OPENSSL, makePki } from '../helpers/pki.js';
@@ -36,7 +36,7 @@ describe('opa_service input (OPA uploads to tailseal)', () => {
     w = makeWorkspace({ inputsYaml: receiverYaml(port) });
     url = `http://127.0.0.1:${port}/logs`;
     d = startDaemon(w);
-    await waitFor(() => logsWith(d, 'Receiving OPA decision-log uploads.').length === 1, 'the receiver to listen');
+    await receiversListening(d);
   });
   after(async () => {
     await stopDaemon(d);
@@ -134,7 +134,7 @@ describe('opa_service input under pressure and at start-up', () => {
     });
     const d = startDaemon(w);
     try {
-      await waitFor(() => logsWith(d, 'Receiving OPA decision-log uploads.').length === 1, 'the receiver to listen');
+      await receiversListening(d);
       const url = `http://127.0.0.1:${port}/logs`;
       const big = (n: number) => Array.from({ length: 20 }, (_, i) => event(`bp-${n}-${i}`, { input: { pad: 'x'.repeat(2000) } }));
       const statuses: number[] = [];
@@ -179,7 +179,7 @@ describe('opa_service input under pressure and at start-up', () => {
     const w2 = makeWorkspace({ inputsYaml: receiverYaml(port) });
     const d1 = startDaemon(w1);
     try {
-      await waitFor(() => logsWith(d1, 'Receiving OPA decision-log uploads.').length === 1, 'the first receiver');
+      await receiversListening(d1);
       const d2 = startDaemon(w2);
       const code = await d2.exited;
       assert.equal(code, 2);
@@ -196,7 +196,7 @@ describe('opa_service input under pressure and at start-up', () => {
     const w = makeWorkspace({ inputsYaml: receiverYaml(port, '\n    request_timeout: 500ms\n    mask: { rules: [{ erase: /input/secret }] }') });
     const d = startDaemon(w);
     try {
-      await waitFor(() => logsWith(d, 'Receiving OPA decision-log uploads.').length === 1, 'the receiver');
+      await receiversListening(d);
       const { connect } = await import('node:net');
       const sock = connect(port, '127.0.0.1');
       const closedAt = new Promise<number>((r) => sock.on('close', () => r(Date.now())));
@@ -223,7 +223,7 @@ describe('opa_service input under pressure and at start-up', () => {
     const w = makeWorkspace({ inputsYaml: receiverYaml(port) });
     const d = startDaemon(w);
     try {
-      await waitFor(() => logsWith(d, 'Receiving OPA decision-log uploads.').length === 1, 'the receiver');
+      await receiversListening(d);
       const url = `http://127.0.0.1:${port}/logs`;
       await upload(url, [event('t1')], { token: TOKEN });
       await upload(url, [event('t2')], { token: `${TOKEN}-wrong` });
@@ -243,7 +243,7 @@ describe('opa_service input over TLS', { skip: HAVE_OPENSSL ? false : 'openssl i
     const w = makeWorkspace({ inputsYaml: receiverYaml(port, `\n    tls: { cert_file: ${pki.serverCert}, key_file: ${pki.serverKey} }`) });
     const d = startDaemon(w);
     try {
-      await waitFor(() => logsWith(d, 'Receiving OPA decision-log uploads.').length === 1, 'the receiver');
+      await receiversListening(d);
       const ok = await upload(`https://127.0.0.1:${port}/logs`, [event('tls-1')], { token: TOKEN, ca: readFileSync(pki.ca, 'utf8') });
       assert.equal(ok.status, 200, ok.body);
       await assert.rejects(upload(`http://127.0.0.1:${port}/logs`, [event('tls-2')], { token: TOKEN }));
