@@ -199,3 +199,11 @@ export async function freePort(): Promise<number> {
 export async function receiversListening(d: DaemonProc, n = 1): Promise<void> {
   await waitFor(() => logsWith(d, 'Receiving OPA decision-log uploads.').length === n, `${n} receiver(s) to listen`);
 }
+
+/** An http sink aimed at `port` on 127.0.0.1, retrying fast: with nothing listening, the outbox keeps all. */
+export function retryingHttpSinkYaml(port: number): string {
+  return `  - name: remote
+    type: http
+    url: http://127.0.0.1:${port}/ingest
+    retry: { initial_backoff: 50ms, max_backoff: 100ms }`;
+}

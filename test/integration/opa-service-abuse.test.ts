@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { type DaemonProc, type Workspace, freePort, makeWorkspace, receiversListening } from '../helpers/daemon.js';
+import { type DaemonProc, type Workspace, freePort, makeWorkspace, receiversListening, retryingHttpSinkYaml } from '../helpers/daemon.js';
 import { startDaemon, stopDaemon, waitFor } from '../helpers/daemon.js';
 import { event, upload } from '../helpers/opa-upload.js';
 import { metricSample } from '../helpers/metrics.js';
@@ -118,10 +118,7 @@ describe('opa_service: admission against the outbox in stored bytes', () => {
       outboxMaxBytes: '1MiB',
       extraYaml: `metrics:\n  listen: 127.0.0.1:${metrics}\n`,
       // Nothing listens: the outbox keeps what it takes.
-      sinksYaml: `  - name: remote
-    type: http
-    url: http://127.0.0.1:${sinkPort}/ingest
-    retry: { initial_backoff: 50ms, max_backoff: 100ms }`,
+      sinksYaml: retryingHttpSinkYaml(sinkPort),
     });
     const d = startDaemon(w);
     try {

@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { type DaemonProc, type Workspace, freePort, makeWorkspace, startDaemon, stopDaemon, storeEntries, verifyStore, waitFor, receiversListening } from '../helpers/daemon.js';
+import { type DaemonProc, type Workspace, freePort, makeWorkspace, startDaemon, stopDaemon, storeEntries, verifyStore, waitFor, receiversListening, retryingHttpSinkYaml } from '../helpers/daemon.js';
 import { event, upload } from '../helpers/opa-upload.js';
 import { OPA_CORPUS } from '../helpers/paths.js';
 import { HAVE_OPENSSL, makePki } from '../helpers/pki.js';
@@ -127,10 +127,7 @@ describe('opa_service input under pressure and at start-up', () => {
     const w = makeWorkspace({
       inputsYaml: receiverYaml(port, '\n    retry_after: 2s'),
       outboxMaxBytes: '64KiB',
-      sinksYaml: `  - name: remote
-    type: http
-    url: http://127.0.0.1:${sinkPort}/ingest
-    retry: { initial_backoff: 50ms, max_backoff: 100ms }`,
+      sinksYaml: retryingHttpSinkYaml(sinkPort),
     });
     const d = startDaemon(w);
     try {
