@@ -374,8 +374,18 @@ function field<T>(obj: Record<string, unknown>, key: string, type: 'string' | 'n
     throw malformed(`field "${key}" must be an integer from 0 to 2^53-1 (larger u64 values are not exact as JSON numbers)`, line);
   }
   if (typeof v !== type) throw malformed(`field "${key}" must be a ${type === 'number' ? 'number' : 'string'}`, line);
+  if (type === 'string') wellFormed(v as string, key, line);
   return v as T;
 }
+
+/**
+ * A lone surrogate ("\ud800" unpaired) has no UTF-8 bytes: it would be hashed as U+FFFD, so
+ * the line would have a second spelling with the same leaf.
+ */
+function wellFormed(s: string, what: string, line: number): void {
+  if (LONE_SURROGATE.test(s)) throw malformed(`field "${what}" holds a lone surrogate (not valid Unicode)`, line);
+}
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /** The members each kind of line has; any other member is ENTRY_MALFORMED (it would be outside the leaf hash). */
 const ENTRY_MEMBERS = new Set(['v', 'kind', 'stream', 'seq', 'sealed_at', 'source', 'offset', 'meta', 'payload', 'chain']);
@@ -416,6 +426,8 @@ function parseMeta(value: unknown, line: number): Record<string, string> {
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [k, v] of entries) {
     if (typeof v !== 'string') throw malformed(`field "meta.${k}" must be a string`, line);
+    wellFormed(k, 'meta', line);
+    wellFormed(v, `meta.${k}`, line);
     out[k] = v;
   }
   return out;
