@@ -22,6 +22,7 @@ interface TrailVectors {
     chain_start_hex: string;
     cases: { about: string; fields: EnvelopeFields; payload_hex: string; canonical_hex: string; leaf_hash_hex: string; chain_previous_hex: string; chain_hex: string; entry_line: string }[];
   };
+  refuse: { checkpoint_line: string; cases: { about: string; line: string; code: string }[] };
   trail: {
     origin: string;
     stream: string;
@@ -81,6 +82,18 @@ describe('envelope vectors (trail.json)', () => {
     // The version byte, then kind, in the canonical bytes.
     assert.deepEqual(V.envelopes.cases.map((c) => c.canonical_hex.slice(0, 4)), cases.map((f) => `0${f.meta ? 2 : 1}0${f.kind === 'gap' ? 2 : 1}`));
     assert.ok(cases.some((f) => f.meta !== undefined), 'a version 2 envelope with metadata');
+  });
+});
+
+describe('refuse vectors (trail.json)', () => {
+  for (const c of V.refuse.cases) {
+    it(`refuses ${c.about}: ${c.code}`, () => {
+      assert.throws(() => parseObject(utf8(`${c.line}\n${V.refuse.checkpoint_line}`)), code(c.code));
+    });
+  }
+  it('cover unknown and duplicate members, number spellings, 2^53, "v":2 with metadata', () => {
+    assert.ok(V.refuse.cases.length >= 10);
+    assert.ok(V.refuse.cases.some((c) => c.line.startsWith('{"v":2,') && c.line.includes('"meta":')));
   });
 });
 
