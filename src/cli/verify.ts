@@ -120,7 +120,9 @@ export async function verifyCommand(o: VerifyCliOptions): Promise<number> {
       for (const r of reports) process.stdout.write(describe(r) + '\n' + (o.verbose ? details(r) : ''));
       // A warning on stderr too: a copy is no break, but something wrote it.
       for (const r of reports) {
-        for (const d of r.duplicates) process.stderr.write(`warning: ${d.object} is a byte-identical copy of ${d.sameAs} (verified once)\n`);
+        for (const d of r.duplicates) {
+          process.stderr.write(`warning: ${d.object} is a byte-identical copy of ${d.sameAs} (verified once)\n`);
+        }
       }
       if (latest.length === 0 && maxAgeMs === undefined) process.stdout.write('note: tail completeness not checked; pass --latest <checkpoint> or --max-age <duration> to detect removed trailing objects\n');
     }

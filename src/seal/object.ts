@@ -371,7 +371,8 @@ function field<T>(obj: Record<string, unknown>, key: string, type: 'string' | 'n
   const v = obj[key];
   if (type === 'number' && typeof v === 'number' && !(Number.isSafeInteger(v) && v >= 0)) {
     // A JSON number above 2^53 - 1 may already have been rounded by the parser: refused, never guessed.
-    throw malformed(`field "${key}" must be an integer from 0 to 2^53-1 (larger u64 values are not exact as JSON numbers)`, line);
+    const why = 'larger u64 values are not exact as JSON numbers';
+    throw malformed(`field "${key}" must be an integer from 0 to 2^53-1 (${why})`, line);
   }
   if (typeof v !== type) throw malformed(`field "${key}" must be a ${type === 'number' ? 'number' : 'string'}`, line);
   if (type === 'string') wellFormed(v as string, key, line);
@@ -388,12 +389,15 @@ function wellFormed(s: string, what: string, line: number): void {
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /** The members each kind of line has; any other member is ENTRY_MALFORMED (it would be outside the leaf hash). */
-const ENTRY_MEMBERS = new Set(['v', 'kind', 'stream', 'seq', 'sealed_at', 'source', 'offset', 'meta', 'payload', 'chain']);
+const ENTRY_MEMBERS = new Set(['v', 'kind', 'stream', 'seq', 'sealed_at', 'source', 'offset', 'meta', 'payload',
+  'chain']);
 const CHECKPOINT_MEMBERS = new Set(['v', 'kind', 'stream', 'note']);
 
 function checkMembers(o: Record<string, unknown>, allowed: Set<string>, line: number): void {
   for (const k of Object.keys(o)) {
-    if (!allowed.has(k)) throw malformed(`unknown member ${JSON.stringify(k)} (a ${o.kind === 'checkpoint' ? 'checkpoint' : 'entry'} line has only ${[...allowed].join(', ')})`, line);
+    if (allowed.has(k)) continue;
+    const what = o.kind === 'checkpoint' ? 'checkpoint' : 'entry';
+    throw malformed(`unknown member ${JSON.stringify(k)} (a ${what} line has only ${[...allowed].join(', ')})`, line);
   }
 }
 
@@ -467,7 +471,8 @@ export function* objectLines(bytes: Uint8Array, maxBytes = DEFAULT_MAX_OBJECT_BY
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw malformed('not a JSON object', i);
     const o = obj as Record<string, unknown>;
     if (o.v !== OBJECT_FORMAT_VERSION) {
-      throw malformed(`unsupported format version ${JSON.stringify(o.v)}: "v" is the line format version, 1 on every line `
+      const v = JSON.stringify(o.v);
+      throw malformed(`unsupported format version ${v}: "v" is the line format version, 1 on every line `
         + '(the envelope version, 1 or 2, follows from "meta")', i);
     }
     if (noteSeen) throw malformed('line after the checkpoint line', i);

@@ -96,15 +96,22 @@ export class Auditor {
           ...(full ? {} : { incremental: { skip: last.names, from: last.from } }),
         });
         const duplicates = reports.flatMap((s) => s.duplicates);
-        r = { sink: t.name, ok: true, full, streams: reports.map((s) => ({ stream: s.stream, entries: s.entries })), duplicates };
+        const streams = reports.map((s) => ({ stream: s.stream, entries: s.entries }));
+        r = { sink: t.name, ok: true, full, streams, duplicates };
         const names = full ? new Set<string>() : last.names;
         // A duplicate is reported once per full pass, not read again by every incremental one.
-        for (const rep of reports) for (const n of [...rep.objectNames, ...rep.duplicates.map((d) => d.object)]) names.add(n);
+        for (const rep of reports) {
+          for (const n of [...rep.objectNames, ...rep.duplicates.map((d) => d.object)]) names.add(n);
+        }
         this.verified.set(t.name, { from: new Map(reports.map((rep) => [rep.origin, rep.resume])), names, fullAt: full ? started : last.fullAt });
       } catch (err) {
         if (this.abort.signal.aborted) break; // stopping: no verdict
         if (isTailsealError(err, 'STORE_EMPTY')) r = { sink: t.name, ok: true, full, streams: [], duplicates: [] };
-        else r = { sink: t.name, ok: false, full, streams: [], duplicates: [], error: isTailsealError(err) ? err : new TailsealError('SINK_RETRYABLE', errorMessage(err), { cause: err }) };
+        else {
+          const error = isTailsealError(err) ? err
+            : new TailsealError('SINK_RETRYABLE', errorMessage(err), { cause: err });
+          r = { sink: t.name, ok: false, full, streams: [], duplicates: [], error };
+        }
       }
       const ms = Date.now() - started;
       if (r.duplicates.length > 0) {

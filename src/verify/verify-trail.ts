@@ -217,12 +217,15 @@ export function inspect(
   const ours = opened.checkpoint.extensions.filter((l) => l.startsWith('tailseal/v1 ')).length;
   const ext = ours === 1 ? parseExtension(opened.checkpoint.extensions) : null;
   if (!ext) {
-    const why = ours > 1 ? `${ours} tailseal/v1 extension lines (exactly one is allowed)` : 'no valid tailseal/v1 extension line';
+    const why = ours > 1 ? `${ours} tailseal/v1 extension lines (exactly one is allowed)`
+      : 'no valid tailseal/v1 extension line';
     fail('CHECKPOINT_MALFORMED', `object ${name}: signed checkpoint has ${why}`, { object: name });
   }
   // The checkpoint line's "stream" is outside the signature: it must say what the signed origin says.
   if (lineStream !== streamOf(opened.checkpoint.origin)) {
-    const msg = `object ${name}: checkpoint line says stream ${JSON.stringify(lineStream)} but its signed origin is ${opened.checkpoint.origin}`;
+    const says = JSON.stringify(lineStream);
+    const origin = opened.checkpoint.origin;
+    const msg = `object ${name}: checkpoint line says stream ${says} but its signed origin is ${origin}`;
     fail('ENTRY_MALFORMED', msg, { object: name });
   }
   return {
@@ -374,10 +377,12 @@ async function walkStream(reader: ObjectReader, origin: string, objs: ObjectInfo
     fail('TAIL_TRUNCATED', `stream ${stream}: the newest checkpoint is ${Math.round((now - newest) / 1000)} s old, older than the allowed ${Math.round(opts.maxAgeMs / 1000)} s: the end of the trail may have been removed`, { stream, seq: expected });
   }
   const resume: ResumeState = {
-    size: expected, chainHead: chain, edge: edge.clone(), newestCheckpointTime: newest, signedBy: [...signedBy], digests: new Map(),
+    size: expected, chainHead: chain, edge: edge.clone(), newestCheckpointTime: newest, signedBy: [...signedBy],
+    digests: new Map(),
   };
   const report: StreamReport = {
-    origin, stream, entries: expected, objects: objs.length, rootHash: toHex(edge.root()), newestCheckpointTime: newest,
+    origin, stream, entries: expected, objects: objs.length, rootHash: toHex(edge.root()),
+    newestCheckpointTime: newest,
     signedBy: [...signedBy], gaps, duplicates: [], resume, objectNames: objs.map((o) => o.name),
   };
   if (opts.collectTail) report.tail = { chainHead: chain, edge, note, lastDecision };
