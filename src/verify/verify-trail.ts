@@ -288,7 +288,8 @@ export async function verifyTrail(reader: ObjectReader, opts: VerifyOptions): Pr
       continue;
     }
     seenIn(i.origin).set(i.digest, i.name);
-    byOrigin.set(i.origin, [...list, i]);
+    list.push(i);
+    byOrigin.set(i.origin, list);
   }
 
   const latest = new Map<string, { size: number; rootHash: Uint8Array }>();
