@@ -48,6 +48,7 @@ function program(): Command {
     .option('--max-object-bytes <size>', 'refuse (ENTRY_MALFORMED) an object larger than this, stored or after gunzip, '
       + 'instead of reading it into memory (default 256MiB; raise it for objects of a larger checkpoint.max_bytes)')
     .option('--json', 'print the result as JSON')
+    .option('-v, --verbose', 'list each gap record and duplicate object (the OK line counts gap records by reason)')
     .option('-c, --config <file>', 'with --sink: the config whose s3 sink settings (endpoint, credentials, TLS) to use')
     .option('--sink <name>', 'the s3 sink of --config to read through')
     .option('--endpoint <url>', 's3: endpoint URL (S3-compatible servers)')

@@ -21,6 +21,8 @@ export interface VerifyCliOptions {
   /** Largest object read, stored and after gunzip (a size such as 256MiB). */
   maxObjectBytes?: string;
   json?: boolean;
+  /** Also list every gap record and duplicate object, one per line. */
+  verbose?: boolean;
   /** For s3:// stores: take endpoint, region, addressing, TLS and credentials from this sink of --config. */
   config?: string;
   sink?: string;
@@ -46,9 +48,33 @@ function readerFor(o: VerifyCliOptions): { reader: ObjectReader; close: () => Pr
   return { reader: s3StoreReader(client, url.prefix), close: () => dispatcher.close() };
 }
 
+/** The reason of a gap record's payload, for the summary ("unknown" when it has none). */
+function gapReason(detail: unknown): string {
+  const reason = (detail as { reason?: unknown } | null)?.reason;
+  return typeof reason === 'string' ? reason : 'unknown';
+}
+
+/**
+ * One line per stream: gap records counted by reason, not printed (a stream may hold thousands,
+ * with the head of an over-long line each); --verbose or --json gives each one.
+ */
 function describe(r: StreamReport): string {
-  const gaps = r.gaps.length === 0 ? 'no gap records' : `${r.gaps.length} gap record(s): ${r.gaps.map((g) => `seq ${g.seq} ${JSON.stringify(g.detail)} at ${g.source}:${g.offset}`).join('; ')}`;
-  return `OK stream ${r.stream} (${r.origin}): ${r.entries} entries in ${r.objects} objects, root ${r.rootHash}, newest checkpoint ${new Date(r.newestCheckpointTime).toISOString()}, signed by ${r.signedBy.join(', ')}; ${gaps}`;
+  const byReason = new Map<string, number>();
+  for (const g of r.gaps) byReason.set(gapReason(g.detail), (byReason.get(gapReason(g.detail)) ?? 0) + 1);
+  const counts = [...byReason].sort(([a, x], [b, y]) => y - x || a.localeCompare(b)).map(([k, v]) => `${v} ${k}`);
+  const gaps = r.gaps.length === 0 ? 'no gap records' : `${r.gaps.length} gap record(s): ${counts.join(', ')}`;
+  const dups = r.duplicates.length === 0 ? '' : `; ${r.duplicates.length} duplicate object(s) ignored`;
+  const checkpoint = new Date(r.newestCheckpointTime).toISOString();
+  return `OK stream ${r.stream} (${r.origin}): ${r.entries} entries in ${r.objects} objects, root ${r.rootHash}, `
+    + `newest checkpoint ${checkpoint}, signed by ${r.signedBy.join(', ')}; ${gaps}${dups}`;
+}
+
+/** --verbose: each gap record and duplicate object of a stream on its own line. */
+function details(r: StreamReport): string {
+  return [
+    ...r.gaps.map((g) => `  gap seq ${g.seq} at ${g.source}:${g.offset} ${JSON.stringify(g.detail)}\n`),
+    ...r.duplicates.map((d) => `  duplicate ${d.object} (same bytes as ${d.sameAs})\n`),
+  ].join('');
 }
 
 export async function verifyCommand(o: VerifyCliOptions): Promise<number> {
@@ -91,7 +117,13 @@ export async function verifyCommand(o: VerifyCliOptions): Promise<number> {
     // The report's resume state and object list are for the daemon's audit, not for output.
     if (o.json) process.stdout.write(JSON.stringify({ ok: true, streams: reports.map(({ resume: _r, objectNames: _o, tail: _t, ...r }) => r) }) + '\n');
     else {
-      for (const r of reports) process.stdout.write(describe(r) + '\n');
+      for (const r of reports) process.stdout.write(describe(r) + '\n' + (o.verbose ? details(r) : ''));
+      // A warning on stderr too: a copy is no break, but something wrote it.
+      for (const r of reports) {
+        for (const d of r.duplicates) {
+          process.stderr.write(`warning: ${d.object} is a byte-identical copy of ${d.sameAs} (verified once)\n`);
+        }
+      }
       if (latest.length === 0 && maxAgeMs === undefined) process.stdout.write('note: tail completeness not checked; pass --latest <checkpoint> or --max-age <duration> to detect removed trailing objects\n');
     }
     return EXIT_OK;

@@ -27,7 +27,7 @@
 // leaf_n  = SHA-256(0x00 || envelope_n)                RFC 9162 §2.1.1 leaf hash
 // chain_n = SHA-256(chain_{n-1} || leaf_n), chain_{-1} = 32 zero bytes
 //
-// The README's "Trail format" section is the normative copy of this layout.
+// docs/trail-format.md is the normative copy of this layout.
 import { TailsealError } from '../errors.js';
 import { HASH_SIZE, RFC6962_LEAF_HASH_PREFIX, sha256 } from './hash.js';
 

@@ -5,9 +5,12 @@
 //
 //   {"v":1,"kind":"decision","stream":"opa","seq":7,"sealed_at":1764400000000,
 //    "source":"/var/log/opa/opa.log","offset":4096,"payload":"<the OPA line>","chain":"<hex chain_7>"}
-//
-// An entry with metadata (envelope version 2) has "meta":{"<key>":"<value>",...} before "payload".
 //   {"v":1,"kind":"checkpoint","stream":"opa","note":"<C2SP signed note, see checkpoint.ts>"}
+//
+// "v" is the version of this line format, 1 on every line. An entry with metadata (envelope
+// version 2) has "meta":{"<key>":"<value>",...} before "payload": the envelope's version byte
+// follows from "meta", never from "v". Each line has exactly one spelling (canonical: the bytes
+// encodeEntryLine / encodeCheckpointLine write); the parser refuses any other (docs/trail-format.md).
 //
 // An object with no entry lines is a heartbeat: a fresh signed checkpoint while the stream is idle.
 // Names are deterministic so a retried upload writes the same name with the same bytes.
@@ -171,7 +174,9 @@ function metaText(meta: Envelope['meta']): string {
   if (meta === undefined) return '';
   const keys = Object.keys(meta);
   if (keys.length === 0) return '';
-  keys.sort();
+  // By UTF-8 bytes, as in the envelope: one order for both (all keys tailseal writes are ASCII,
+  // where it is also the order JS sorts strings in, so lines written before keep their bytes).
+  keys.sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
   return `"meta":{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(meta[k])}`).join(',')}},`;
 }
 
@@ -364,8 +369,57 @@ function malformed(msg: string, line: number): TailsealError {
 
 function field<T>(obj: Record<string, unknown>, key: string, type: 'string' | 'number', line: number): T {
   const v = obj[key];
-  if (typeof v !== type || (type === 'number' && !Number.isSafeInteger(v))) throw malformed(`field "${key}" must be a ${type === 'number' ? 'safe integer' : 'string'}`, line);
+  if (type === 'number' && typeof v === 'number' && !(Number.isSafeInteger(v) && v >= 0)) {
+    // A JSON number above 2^53 - 1 may already have been rounded by the parser: refused, never guessed.
+    const why = 'larger u64 values are not exact as JSON numbers';
+    throw malformed(`field "${key}" must be an integer from 0 to 2^53-1 (${why})`, line);
+  }
+  if (typeof v !== type) throw malformed(`field "${key}" must be a ${type === 'number' ? 'number' : 'string'}`, line);
+  // (A payload is re-encoded from its bytes by the canonical check, which catches it there.)
+  if (type === 'string' && key !== 'payload') wellFormed(v as string, key, line);
   return v as T;
+}
+
+/**
+ * A lone surrogate ("\ud800" unpaired) has no UTF-8 bytes: it would be hashed as U+FFFD, so
+ * the line would have a second spelling with the same leaf.
+ */
+function wellFormed(s: string, what: string, line: number): void {
+  if (LONE_SURROGATE.test(s)) throw malformed(`field "${what}" holds a lone surrogate (not valid Unicode)`, line);
+}
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** The members each kind of line has; any other member is ENTRY_MALFORMED (it would be outside the leaf hash). */
+const ENTRY_MEMBERS = new Set(['v', 'kind', 'stream', 'seq', 'sealed_at', 'source', 'offset', 'meta', 'payload',
+  'chain']);
+const CHECKPOINT_MEMBERS = new Set(['v', 'kind', 'stream', 'note']);
+
+function checkMembers(o: Record<string, unknown>, allowed: Set<string>, line: number): void {
+  for (const k of Object.keys(o)) {
+    if (allowed.has(k)) continue;
+    const what = o.kind === 'checkpoint' ? 'checkpoint' : 'entry';
+    throw malformed(`unknown member ${JSON.stringify(k)} (a ${what} line has only ${[...allowed].join(', ')})`, line);
+  }
+}
+
+/**
+ * Re-encodes a parsed entry line of up to 16 KiB here (one buffer for every check: objectLines
+ * runs it between yields); a longer one gets its own, so no large buffer stays behind.
+ */
+const CANONICAL = new LineBatch(128 * 1024);
+const canonicalBatch = (rawLength: number): LineBatch => (rawLength <= 16_384 ? CANONICAL : new LineBatch(0));
+
+/**
+ * The line must be byte for byte what tailseal writes for what was parsed from it: otherwise
+ * two different texts (a duplicate member, 1e3 for 1000, a re-ordered or re-escaped field)
+ * would read as one sealed record, and another JSON parser might read them differently.
+ */
+function checkCanonical(raw: Uint8Array, canonical: Uint8Array, line: number): void {
+  if (Buffer.compare(raw, canonical) === 0) return;
+  let at = 0;
+  while (at < raw.length && raw[at] === canonical[at]) at++;
+  throw malformed(`not in canonical form from byte ${at} on (tailseal writes each line one way only: no duplicate or `
+    + 'reordered members, integers as plain digits, strings escaped as JSON.stringify does)', line);
 }
 
 /** An entry's metadata: a non-empty JSON object of strings (an empty one would be a second spelling of "none"). */
@@ -377,6 +431,8 @@ function parseMeta(value: unknown, line: number): Record<string, string> {
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [k, v] of entries) {
     if (typeof v !== 'string') throw malformed(`field "meta.${k}" must be a string`, line);
+    wellFormed(k, 'meta', line);
+    wellFormed(v, `meta.${k}`, line);
     out[k] = v;
   }
   return out;
@@ -403,6 +459,7 @@ export function* objectLines(bytes: Uint8Array, maxBytes = DEFAULT_MAX_OBJECT_BY
   // 0x0a never occurs inside a multi-byte UTF-8 sequence, so decoding line by line gives the
   // same text as decoding the whole object.
   for (let p = 0, i = 0; p < text.length; i++) {
+    const start = p;
     const nl = text.indexOf(0x0a, p);
     const lineText = text.toString('utf8', p, nl);
     p = nl + 1;
@@ -414,13 +471,22 @@ export function* objectLines(bytes: Uint8Array, maxBytes = DEFAULT_MAX_OBJECT_BY
     }
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw malformed('not a JSON object', i);
     const o = obj as Record<string, unknown>;
-    if (o.v !== OBJECT_FORMAT_VERSION) throw malformed(`unsupported format version ${JSON.stringify(o.v)}`, i);
+    if (o.v !== OBJECT_FORMAT_VERSION) {
+      const v = JSON.stringify(o.v);
+      throw malformed(`unsupported format version ${v}: "v" is the line format version, 1 on every line `
+        + '(the envelope version, 1 or 2, follows from "meta")', i);
+    }
     if (noteSeen) throw malformed('line after the checkpoint line', i);
+    const raw = text.subarray(start, p);
     if (o.kind === 'checkpoint') {
       noteSeen = true;
-      yield { note: field<string>(o, 'note', 'string', i), stream: field<string>(o, 'stream', 'string', i) };
+      checkMembers(o, CHECKPOINT_MEMBERS, i);
+      const cp = { note: field<string>(o, 'note', 'string', i), stream: field<string>(o, 'stream', 'string', i) };
+      checkCanonical(raw, encodeCheckpointLine(cp.stream, cp.note), i);
+      yield cp;
       continue;
     }
+    checkMembers(o, ENTRY_MEMBERS, i);
     const envelope: Envelope = {
       kind: parseKind(o.kind),
       stream: field<string>(o, 'stream', 'string', i),
@@ -433,7 +499,12 @@ export function* objectLines(bytes: Uint8Array, maxBytes = DEFAULT_MAX_OBJECT_BY
     if (o.meta !== undefined) envelope.meta = parseMeta(o.meta, i);
     const chainHex = field<string>(o, 'chain', 'string', i);
     if (!/^[0-9a-f]{64}$/.test(chainHex)) throw malformed('field "chain" must be 64 lower-case hex digits', i);
-    yield { entry: { envelope, chain: fromHex(chainHex), line: i } };
+    const chain = fromHex(chainHex);
+    const batch = canonicalBatch(raw.length);
+    batch.reset();
+    batch.pushEntry(envelope, chain);
+    checkCanonical(raw, batch.bytes(), i);
+    yield { entry: { envelope, chain, line: i } };
   }
 }
 

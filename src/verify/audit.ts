@@ -6,7 +6,7 @@ import { TailsealError, errorMessage, isTailsealError } from '../errors.js';
 import type { NoteVerifier } from '../seal/keys.js';
 import { DEFAULT_MAX_OBJECT_BYTES } from '../seal/object.js';
 import { type LongTimer, setLongTimeout } from '../timer.js';
-import { type ObjectReader, type ResumeState, verifyTrail } from './verify-trail.js';
+import { type DuplicateObject, type ObjectReader, type ResumeState, verifyTrail } from './verify-trail.js';
 
 export interface AuditTarget {
   name: string;
@@ -21,6 +21,8 @@ export interface AuditResult {
   /** A full pass re-read every object; an incremental one only those new since the last pass. */
   full: boolean;
   streams: { stream: string; entries: number }[];
+  /** Byte-identical copies of verified objects: a warning, as `tailseal verify` prints them. */
+  duplicates: DuplicateObject[];
   /** The first break, when not ok. */
   error?: TailsealError;
 }
@@ -93,16 +95,30 @@ export class Auditor {
           signal: this.abort.signal,
           ...(full ? {} : { incremental: { skip: last.names, from: last.from } }),
         });
-        r = { sink: t.name, ok: true, full, streams: reports.map((s) => ({ stream: s.stream, entries: s.entries })) };
+        const duplicates = reports.flatMap((s) => s.duplicates);
+        const streams = reports.map((s) => ({ stream: s.stream, entries: s.entries }));
+        r = { sink: t.name, ok: true, full, streams, duplicates };
         const names = full ? new Set<string>() : last.names;
-        for (const rep of reports) for (const n of rep.objectNames) names.add(n);
+        // A duplicate is reported once per full pass, not read again by every incremental one.
+        for (const rep of reports) {
+          for (const n of [...rep.objectNames, ...rep.duplicates.map((d) => d.object)]) names.add(n);
+        }
         this.verified.set(t.name, { from: new Map(reports.map((rep) => [rep.origin, rep.resume])), names, fullAt: full ? started : last.fullAt });
       } catch (err) {
         if (this.abort.signal.aborted) break; // stopping: no verdict
-        if (isTailsealError(err, 'STORE_EMPTY')) r = { sink: t.name, ok: true, full, streams: [] };
-        else r = { sink: t.name, ok: false, full, streams: [], error: isTailsealError(err) ? err : new TailsealError('SINK_RETRYABLE', errorMessage(err), { cause: err }) };
+        if (isTailsealError(err, 'STORE_EMPTY')) r = { sink: t.name, ok: true, full, streams: [], duplicates: [] };
+        else {
+          const error = isTailsealError(err) ? err
+            : new TailsealError('SINK_RETRYABLE', errorMessage(err), { cause: err });
+          r = { sink: t.name, ok: false, full, streams: [], duplicates: [], error };
+        }
       }
       const ms = Date.now() - started;
+      if (r.duplicates.length > 0) {
+        this.log.warn({ sink: t.name, duplicates: r.duplicates.slice(0, 20), count: r.duplicates.length },
+          'Integrity audit found objects stored twice (byte-identical copies, verified once): no break; unless a '
+          + "sink's gzip setting changed, find out what copied them.");
+      }
       if (r.ok) this.log.info({ sink: t.name, full, streams: r.streams, duration_ms: ms }, full ? 'Integrity audit passed (full pass): the trail in the sink verifies.' : 'Integrity audit passed (new objects): the trail in the sink verifies.');
       else if (r.error!.code === 'SINK_RETRYABLE' || r.error!.code === 'SINK_PERMANENT') this.log.warn({ sink: t.name, err: r.error!.message, duration_ms: ms }, 'Integrity audit could not read the sink; trying again at the next audit.');
       else this.log.error({ sink: t.name, full, code: r.error!.code, err: r.error!.message, ...r.error!.details, duration_ms: ms }, 'Integrity audit FAILED: the trail in the sink does not verify. Investigate the store; `tailseal verify` shows the same break.');

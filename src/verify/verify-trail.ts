@@ -15,7 +15,9 @@ import { CHAIN_START, envelopeLeafHash, nextChain } from '../seal/envelope.js';
 import { equalBytes, sameBytesDigest, toHex } from '../seal/hash.js';
 import type { NoteVerifier } from '../seal/keys.js';
 import { CompactRange } from '../seal/merkle.js';
-import { DEFAULT_MAX_OBJECT_BYTES, type ObjectLine, objectLines, objectText, parseExtension } from '../seal/object.js';
+import {
+  DEFAULT_MAX_OBJECT_BYTES, type ObjectLine, objectFileName, objectLines, objectText, parseExtension,
+} from '../seal/object.js';
 
 /** Reads objects of a store; `read` may be called more than once per name. */
 export interface ObjectReader {
@@ -68,6 +70,8 @@ export interface ResumeState {
   edge: CompactRange;
   newestCheckpointTime: number;
   signedBy: string[];
+  /** SHA-256 of each verified object's uncompressed bytes, to its name: a later copy is a duplicate. */
+  digests: Map<string, string>;
 }
 
 /** Slack for clock differences between the uploader and the store when checking retention. */
@@ -90,6 +94,12 @@ export interface GapInfo {
   detail: unknown;
 }
 
+export interface DuplicateObject {
+  object: string;
+  /** The object with the same bytes that was verified. */
+  sameAs: string;
+}
+
 export interface StreamReport {
   origin: string;
   stream: string;
@@ -99,6 +109,12 @@ export interface StreamReport {
   newestCheckpointTime: number;
   signedBy: string[];
   gaps: GapInfo[];
+  /**
+   * Objects whose uncompressed bytes are identical to an earlier one of the same signed origin
+   * (a copy under another name, even in another stream's folder): read once, reported, and no
+   * break, since identical bytes add and hide nothing (docs/trail-format.md, "Duplicate objects").
+   */
+  duplicates: DuplicateObject[];
   /** With `collectTail`: what it takes to continue this stream where the verified trail ends. */
   tail?: TrailTail;
   /** Where this walk ended, and the objects it read (for an incremental pass after it). */
@@ -175,13 +191,17 @@ export function inspect(
   }
   // Read line by line, keeping only what this needs (the whole object is walked again later).
   let note: string | null = null;
+  let lineStream = '';
   let entryCount = 0;
   let lastSeq: number | undefined;
   for (const line of linesNamed(name, text, maxBytes)) {
     if (line.entry) {
       entryCount++;
       lastSeq = line.entry.envelope.seq;
-    } else note = line.note;
+    } else {
+      note = line.note;
+      lineStream = line.stream;
+    }
   }
   if (note === null) {
     fail('TAIL_TRUNCATED', `object ${name} has no checkpoint line: it was truncated${lastSeq !== undefined ? ` after seq ${lastSeq}` : ''}`, { object: name, seq: lastSeq });
@@ -193,8 +213,21 @@ export function inspect(
     const code = err instanceof TailsealError ? err.code : 'SIGNATURE_INVALID';
     fail(code, `object ${name}: checkpoint rejected: ${(err as Error).message}`, { object: name });
   }
-  const ext = parseExtension(opened.checkpoint.extensions);
-  if (!ext) fail('CHECKPOINT_MALFORMED', `object ${name}: signed checkpoint has no tailseal/v1 extension line`, { object: name });
+  // Exactly one: with two, readers could take different chain heads and times from one note.
+  const ours = opened.checkpoint.extensions.filter((l) => l.startsWith('tailseal/v1 ')).length;
+  const ext = ours === 1 ? parseExtension(opened.checkpoint.extensions) : null;
+  if (!ext) {
+    const why = ours > 1 ? `${ours} tailseal/v1 extension lines (exactly one is allowed)`
+      : 'no valid tailseal/v1 extension line';
+    fail('CHECKPOINT_MALFORMED', `object ${name}: signed checkpoint has ${why}`, { object: name });
+  }
+  // The checkpoint line's "stream" is outside the signature: it must say what the signed origin says.
+  if (lineStream !== streamOf(opened.checkpoint.origin)) {
+    const says = JSON.stringify(lineStream);
+    const origin = opened.checkpoint.origin;
+    const msg = `object ${name}: checkpoint line says stream ${says} but its signed origin is ${origin}`;
+    fail('ENTRY_MALFORMED', msg, { object: name });
+  }
   return {
     name,
     origin: opened.checkpoint.origin,
@@ -211,6 +244,14 @@ export function inspect(
 
 const streamOf = (origin: string): string => origin.slice(origin.lastIndexOf('/') + 1);
 
+/** Whether an object's name is the one sinks give it: `.../<stream>/[YYYY/MM/DD/]<file name>`. */
+function namedForContent(i: ObjectInfo): boolean {
+  const file = objectFileName(i.size - i.entryCount, i.size, i.time, false);
+  const parts = i.name.split('/');
+  const last = parts.pop()!;
+  return (last === file || last === `${file}.gz`) && parts.includes(streamOf(i.origin));
+}
+
 /** Verifies every stream found in the store. Throws the first break as a coded TailsealError. */
 export async function verifyTrail(reader: ObjectReader, opts: VerifyOptions): Promise<StreamReport[]> {
   const infos: ObjectInfo[] = [];
@@ -222,15 +263,33 @@ export async function verifyTrail(reader: ObjectReader, opts: VerifyOptions): Pr
     if (opts.minRetentionMs !== undefined) await checkRetention(reader, name, opts.minRetentionMs);
   }
   const byOrigin = new Map<string, ObjectInfo[]>();
-  const seen = new Set<string>();
+  // Per origin, digest -> the first object with those bytes (incrementally: also those verified before).
+  const seen = new Map<string, Map<string, string>>();
+  const seenIn = (origin: string) => seen.get(origin) ?? seen.set(origin, new Map()).get(origin)!;
+  for (const [origin, state] of opts.incremental?.from ?? []) seen.set(origin, new Map(state.digests));
+  const duplicates = new Map<string, DuplicateObject[]>();
   for (const i of infos) {
     const limit = opts.upTo?.get(i.origin);
     if (limit !== undefined && i.size > limit) continue;
-    // The same object stored twice (e.g. as .ndjson and, after a gzip change, .ndjson.gz) is
-    // one object: identical bytes add nothing and hide nothing.
-    if (seen.has(`${i.origin}\n${i.digest}`)) continue;
-    seen.add(`${i.origin}\n${i.digest}`);
-    byOrigin.set(i.origin, [...(byOrigin.get(i.origin) ?? []), i]);
+    // The same object stored twice (as .ndjson and .ndjson.gz after a gzip change, or copied
+    // anywhere) is read once and reported: identical bytes add nothing and hide nothing.
+    const sameAs = seenIn(i.origin).get(i.digest);
+    const list = byOrigin.get(i.origin) ?? [];
+    if (sameAs !== undefined) {
+      // The copy is the one not where tailseal puts this object, whichever the store lists first.
+      const earlier = list.findIndex((o) => o.name === sameAs);
+      const swap = earlier >= 0 && !namedForContent(list[earlier]!) && namedForContent(i);
+      const dup = swap ? { object: sameAs, sameAs: i.name } : { object: i.name, sameAs };
+      duplicates.set(i.origin, [...(duplicates.get(i.origin) ?? []), dup]);
+      if (swap) {
+        list[earlier] = i;
+        seenIn(i.origin).set(i.digest, i.name);
+      }
+      continue;
+    }
+    seenIn(i.origin).set(i.digest, i.name);
+    list.push(i);
+    byOrigin.set(i.origin, list);
   }
 
   const latest = new Map<string, { size: number; rootHash: Uint8Array }>();
@@ -247,7 +306,10 @@ export async function verifyTrail(reader: ObjectReader, opts: VerifyOptions): Pr
   for (const [origin, objs] of [...byOrigin].sort(([a], [b]) => a.localeCompare(b))) {
     // Data objects end at their signed size; a heartbeat at the same size comes after them.
     objs.sort((a, b) => a.size - b.size || (a.entryCount > 0 ? 0 : 1) - (b.entryCount > 0 ? 0 : 1) || a.time - b.time);
-    reports.push(await walkStream(reader, origin, objs, latest.get(origin), opts));
+    const report = await walkStream(reader, origin, objs, latest.get(origin), opts);
+    report.duplicates = duplicates.get(origin) ?? [];
+    report.resume.digests = seenIn(origin);
+    reports.push(report);
   }
   return reports;
 }
@@ -315,8 +377,15 @@ async function walkStream(reader: ObjectReader, origin: string, objs: ObjectInfo
   if (opts.maxAgeMs !== undefined && now - newest > opts.maxAgeMs) {
     fail('TAIL_TRUNCATED', `stream ${stream}: the newest checkpoint is ${Math.round((now - newest) / 1000)} s old, older than the allowed ${Math.round(opts.maxAgeMs / 1000)} s: the end of the trail may have been removed`, { stream, seq: expected });
   }
-  const resume: ResumeState = { size: expected, chainHead: chain, edge: edge.clone(), newestCheckpointTime: newest, signedBy: [...signedBy] };
-  const report: StreamReport = { origin, stream, entries: expected, objects: objs.length, rootHash: toHex(edge.root()), newestCheckpointTime: newest, signedBy: [...signedBy], gaps, resume, objectNames: objs.map((o) => o.name) };
+  const resume: ResumeState = {
+    size: expected, chainHead: chain, edge: edge.clone(), newestCheckpointTime: newest, signedBy: [...signedBy],
+    digests: new Map(),
+  };
+  const report: StreamReport = {
+    origin, stream, entries: expected, objects: objs.length, rootHash: toHex(edge.root()),
+    newestCheckpointTime: newest,
+    signedBy: [...signedBy], gaps, duplicates: [], resume, objectNames: objs.map((o) => o.name),
+  };
   if (opts.collectTail) report.tail = { chainHead: chain, edge, note, lastDecision };
   return report;
 }

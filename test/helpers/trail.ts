@@ -51,8 +51,11 @@ export function decisionLine(i: number, extra = ''): string {
   );
 }
 
-/** A record to seal: a decision line, or a gap (an over-long line of `length` bytes). */
-export type RecordSpec = string | { gap: number };
+/**
+ * A record to seal: a decision line, or a gap of `gap` bytes (an over-long line, or the gap
+ * record whose JSON payload is `payload`).
+ */
+export type RecordSpec = string | { gap: number; payload?: Record<string, unknown> };
 
 /** One object of a plan: a batch of that many records, or a heartbeat (an idle checkpoint). */
 export type PlanStep = number | 'heartbeat';
@@ -125,7 +128,7 @@ function toRecord(r: RecordSpec, offset: number): { record: SealRecord; length: 
   }
   // A gap record as the file source's first version wrote it: verify treats payloads as opaque,
   // and the committed vectors and expected outputs keep these bytes.
-  const payload = Buffer.from(JSON.stringify({ reason: 'line_too_long', length: r.gap }));
+  const payload = Buffer.from(JSON.stringify(r.payload ?? { reason: 'line_too_long', length: r.gap }));
   return { record: { kind: 'gap', source: SOURCE, offset, payload }, length: r.gap };
 }
 

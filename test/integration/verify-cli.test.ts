@@ -1,7 +1,7 @@
 // `tailseal verify` and `tailseal keygen` as real child processes: exit codes, stdout, stderr.
 import assert from 'node:assert/strict';
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseVerifierKey } from '../../src/seal/keys.js';
@@ -38,11 +38,42 @@ describe('tailseal verify', () => {
     assert.match(r.stdout, /tail completeness not checked/);
     assert.equal(r.stderr, '');
   });
-  it('lists gap records in the OK line', () => {
-    const t = fresh({ records: ['{"msg":"Decision Log"}', { gap: 2_000_000 }], plan: [2] });
+  it('counts gap records by reason in the OK line; --verbose lists each one, --json gives each one', () => {
+    const head = 'h'.repeat(4096); // as long_lines: truncate keeps an over-long line's first bytes
+    const long = (i: number) => ({
+      gap: 2_000_000 + i, payload: { reason: 'line_too_long', length: 2_000_000 + i, truncated: true, head },
+    });
+    const dropped = { gap: 0, payload: { reason: 'dropped', rule: 'health', decision_id: 'd-1' } };
+    const t = fresh({ records: ['{"msg":"Decision Log"}', long(0), dropped, long(1), long(2)], plan: [5] });
     const r = tailseal(...verifyArgs(t));
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /1 gap record\(s\): seq 1 \{"reason":"line_too_long","length":2000000\} at \/var\/log\/opa\/decisions\.log:23/);
+    const ok = r.stdout.split('\n')[0]!;
+    assert.match(ok, /; 4 gap record\(s\): 3 line_too_long, 1 dropped$/);
+    assert.ok(ok.length < 300, `a short OK line: ${ok.length} characters`);
+    const verbose = tailseal(...verifyArgs(t, '--verbose'));
+    assert.equal(verbose.status, 0, verbose.stderr);
+    const listed = verbose.stdout.split('\n').filter((l) => l.startsWith('  gap seq '));
+    assert.equal(listed.length, 4);
+    assert.match(listed[1]!, /^ {2}gap seq 2 at \/var\/log\/opa\/decisions\.log:\d+ /);
+    assert.ok(listed[1]!.endsWith(` ${JSON.stringify(dropped.payload)}`), listed[1]);
+    type Gaps = { streams: { gaps: { seq: number; detail: unknown }[] }[] };
+    const json = JSON.parse(tailseal(...verifyArgs(t, '--json')).stdout) as Gaps;
+    assert.deepEqual(json.streams[0]!.gaps.map((g) => g.seq), [1, 2, 3, 4]);
+    assert.deepEqual(json.streams[0]!.gaps[1]!.detail, dropped.payload);
+  });
+  it('reports a byte-identical copy of an object (even in another stream\'s folder) as a duplicate, no break', () => {
+    const t = fresh();
+    const name = t.objectNames[0]!;
+    const copy = name.replace(/^opa\//, 'audit/');
+    mkdirSync(join(t.dir, 'audit'));
+    copyFileSync(join(t.dir, name), join(t.dir, copy));
+    const r = tailseal(...verifyArgs(t));
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^OK stream opa .*: 5 entries in 2 objects, /);
+    assert.match(r.stdout, /; no gap records; 1 duplicate object\(s\) ignored\n/);
+    assert.equal(r.stderr, `warning: ${copy} is a byte-identical copy of ${name} (verified once)\n`);
+    const json = JSON.parse(tailseal(...verifyArgs(t, '--json')).stdout) as { streams: { duplicates: unknown[] }[] };
+    assert.deepEqual(json.streams[0]!.duplicates, [{ object: copy, sameAs: name }]);
   });
   it('--json prints ok:true with the stream reports', () => {
     const t = fresh();

@@ -7,6 +7,10 @@ import { createLogger } from '../../src/log.js';
 import { type AuditResult, Auditor } from '../../src/verify/audit.js';
 import { objectReadLimit } from '../../src/verify/limits.js';
 import type { ObjectReader } from '../../src/verify/verify-trail.js';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileStoreReader } from '../../src/verify/file-store.js';
+import { buildTrail, objectPath } from '../helpers/trail.js';
 
 describe('integrity audit', () => {
   it('stop() aborts a pass between objects, without a verdict', async () => {
@@ -47,6 +51,31 @@ describe('integrity audit', () => {
     assert.deepEqual(limits, [1024 * 1024]);
     assert.equal(verdicts[0]?.error?.code, 'ENTRY_MALFORMED');
     assert.match(verdicts[0]!.error!.message, /uncompresses to more than 1048576 bytes/);
+  });
+
+  it('agrees with verify on a byte-identical copy: a warning in full and incremental passes, no failure', async () => {
+    const t = buildTrail({ plan: [2, 3] });
+    try {
+      const verdicts: AuditResult[] = [];
+      const warnings: unknown[] = [];
+      const log = createLogger('silent');
+      log.warn = ((obj: unknown) => void warnings.push(obj)) as typeof log.warn;
+      const target = { name: 'file', reader: () => fileStoreReader(t.dir), upTo: () => new Map() };
+      // Every pass after the first is incremental (full interval 1 h).
+      const report = (r: AuditResult) => verdicts.push(r);
+      const auditor = new Auditor(() => [target], () => [t.key.verifier], 60_000, 3_600_000, log, report);
+      await auditor.runOnce();
+      mkdirSync(join(t.dir, 'audit'));
+      copyFileSync(objectPath(t.dir, t.objectNames[0]!), join(t.dir, 'audit', 'copy.ndjson'));
+      await auditor.runOnce();
+      await auditor.stop();
+      const summary = verdicts.map((v) => [v.ok, v.full, v.error?.code]);
+      assert.deepEqual(summary, [[true, true, undefined], [true, false, undefined]]);
+      assert.deepEqual(verdicts[1]!.duplicates, [{ object: 'audit/copy.ndjson', sameAs: t.objectNames[0] }]);
+      assert.equal(warnings.length, 1);
+    } finally {
+      t.cleanup();
+    }
   });
 
   it('the daemon limit: 4 x (checkpoint.max_bytes + the largest batch an input makes)', () => {

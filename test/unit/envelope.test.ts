@@ -22,6 +22,7 @@ interface TrailVectors {
     chain_start_hex: string;
     cases: { about: string; fields: EnvelopeFields; payload_hex: string; canonical_hex: string; leaf_hash_hex: string; chain_previous_hex: string; chain_hex: string; entry_line: string }[];
   };
+  refuse: { checkpoint_line: string; cases: { about: string; line: string; code: string }[] };
   trail: {
     origin: string;
     stream: string;
@@ -81,6 +82,18 @@ describe('envelope vectors (trail.json)', () => {
     // The version byte, then kind, in the canonical bytes.
     assert.deepEqual(V.envelopes.cases.map((c) => c.canonical_hex.slice(0, 4)), cases.map((f) => `0${f.meta ? 2 : 1}0${f.kind === 'gap' ? 2 : 1}`));
     assert.ok(cases.some((f) => f.meta !== undefined), 'a version 2 envelope with metadata');
+  });
+});
+
+describe('refuse vectors (trail.json)', () => {
+  for (const c of V.refuse.cases) {
+    it(`refuses ${c.about}: ${c.code}`, () => {
+      assert.throws(() => parseObject(utf8(`${c.line}\n${V.refuse.checkpoint_line}`)), code(c.code));
+    });
+  }
+  it('cover unknown and duplicate members, number spellings, 2^53, "v":2 with metadata', () => {
+    assert.ok(V.refuse.cases.length >= 10);
+    assert.ok(V.refuse.cases.some((c) => c.line.startsWith('{"v":2,') && c.line.includes('"meta":')));
   });
 });
 
@@ -250,6 +263,111 @@ describe('objects', () => {
   for (const c of malformed) {
     it(`parseObject rejects ${c.desc}: ENTRY_MALFORMED`, () => assert.throws(() => parseObject(c.bytes), code('ENTRY_MALFORMED')));
   }
+  // One reading per line (docs/trail-format.md, "Entry lines"): members outside the leaf hash,
+  // other spellings of the same values, and u64 values JSON numbers cannot hold are refused.
+  const entry = entryJson();
+  const metaEnvelope = sample({ meta: { 'k8s.pod': 'p', 'log.format': 'cri' } });
+  const metaLine = encodeEntryLine(metaEnvelope, CHAIN).toString('utf8').slice(0, -1);
+  const notOneReading: { desc: string; line: string; message: RegExp }[] = [
+    { desc: 'an extra member after "chain"', line: entryJson({ x: 0 }), message: /unknown member "x"/ },
+    { desc: 'an extra member first', line: `{"x":0,${entry.slice(1)}`, message: /unknown member "x"/ },
+    {
+      desc: 'an extra "__proto__" member',
+      line: `{"__proto__":{},${entry.slice(1)}`,
+      message: /unknown member "__proto__"/,
+    },
+    {
+      desc: 'an extra member on the checkpoint line',
+      line: checkpointJson.replace('{"v":1,', '{"v":1,"size":9,'),
+      message: /unknown member "size"/,
+    },
+    {
+      desc: 'a duplicate member (two readings: JSON parsers keep the first or the last)',
+      line: entry.replace('"seq":0,', '"seq":0,"seq":0,'),
+      message: /canonical form/,
+    },
+    { desc: 'a seq spelled 0.0', line: entry.replace('"seq":0,', '"seq":0.0,'), message: /canonical form/ },
+    { desc: 'a seq spelled -0', line: entry.replace('"seq":0,', '"seq":-0,'), message: /canonical form/ },
+    {
+      desc: 'a sealed_at spelled 1e0',
+      line: entry.replace('"sealed_at":1,', '"sealed_at":1e0,'),
+      message: /canonical form/,
+    },
+    {
+      desc: 'a seq of 2^53 (not exact as a JSON number)',
+      line: entry.replace('"seq":0,', '"seq":9007199254740992,'),
+      message: /"seq" must be an integer from 0 to 2\^53-1/,
+    },
+    {
+      desc: 'an offset of 2^64 - 1',
+      line: entry.replace('"offset":0,', '"offset":18446744073709551615,'),
+      message: /"offset" must be an integer/,
+    },
+    {
+      desc: 'a negative sealed_at',
+      line: entry.replace('"sealed_at":1,', '"sealed_at":-1,'),
+      message: /"sealed_at" must be an integer/,
+    },
+    {
+      desc: 'members in another order',
+      line: entry.replace('"kind":"decision","stream":"opa"', '"stream":"opa","kind":"decision"'),
+      message: /canonical form from byte 8 on/,
+    },
+    { desc: 'a space after a colon', line: entry.replace('"seq":0', '"seq": 0'), message: /canonical form/ },
+    {
+      desc: 'a payload character escaped that JSON.stringify keeps',
+      line: entry.replace('"payload":"p"', '"payload":"\\u0070"'),
+      message: /canonical form/,
+    },
+    {
+      desc: 'a source with a lone surrogate (hashed as U+FFFD: a second spelling)',
+      line: entry.replace('"source":"s"', '"source":"\\ud800"'),
+      message: /"source" holds a lone surrogate/,
+    },
+    {
+      desc: 'a payload with a lone surrogate',
+      line: entry.replace('"payload":"p"', '"payload":"\\udc00"'),
+      message: /canonical form/,
+    },
+    {
+      desc: 'a metadata value with a lone surrogate',
+      line: metaLine.replace('"k8s.pod":"p"', '"k8s.pod":"\\ud800"'),
+      message: /"meta.k8s.pod" holds a lone surrogate/,
+    },
+    {
+      desc: 'metadata pairs out of key order',
+      line: metaLine.replace('"k8s.pod":"p","log.format":"cri"', '"log.format":"cri","k8s.pod":"p"'),
+      message: /canonical form/,
+    },
+    {
+      desc: 'a metadata line with "v":2 (the envelope version follows from "meta", never from "v")',
+      line: metaLine.replace('{"v":1,', '{"v":2,'),
+      message: /"v" is the line format version, 1 on every line/,
+    },
+    {
+      desc: 'a checkpoint line with its members reordered',
+      line: JSON.stringify({ v: 1, kind: 'checkpoint', note: NOTE, stream: 'opa' }),
+      message: /canonical form/,
+    },
+  ];
+  it('parses the lines those cases are made from', () => {
+    assert.equal(parseObject(object(entry, metaLine, checkpointJson)).entries.length, 2);
+  });
+  for (const c of notOneReading) {
+    it(`parseObject rejects ${c.desc}: ENTRY_MALFORMED`, () => {
+      const bytes = c.line.includes('"checkpoint"') ? object(entry, c.line) : object(c.line, checkpointJson);
+      type Coded = { code?: string; message: string };
+      const refused = (e: Coded) => e.code === 'ENTRY_MALFORMED' && c.message.test(e.message);
+      assert.throws(() => parseObject(bytes), refused);
+    });
+  }
+  it('reads a metadata line with "v":1 (as every trail has it) as envelope version 2: the vector\'s leaf', () => {
+    const c = V.envelopes.cases.find((x) => x.fields.meta)!;
+    assert.match(c.entry_line, /^\{"v":1,.*"meta":\{/);
+    const [e] = parseObject(Buffer.from(c.entry_line + checkpointJson + '\n')).entries;
+    assert.equal(encodeEnvelope(e!.envelope)[0], 2);
+    assert.equal(toHex(envelopeLeafHash(e!.envelope)), c.leaf_hash_hex);
+  });
 });
 
 describe('envelope encoding limits', () => {

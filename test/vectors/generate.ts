@@ -16,7 +16,9 @@ import { fromHex, hashChildren, hashLeaf, toBase64, toHex } from '../../src/seal
 import { generateKeyPair, parseSignerKey, parseVerifierKey } from '../../src/seal/keys.js';
 import { CompactRange, consistencyProof, inclusionProof, rootFromLeafHashes, verifyConsistency, verifyInclusion } from '../../src/seal/merkle.js';
 import { openNote, signNote } from '../../src/seal/note.js';
-import { encodeEntryLine, encodeObject, parseExtension } from '../../src/seal/object.js';
+import {
+  encodeCheckpointLine, encodeEntryLine, encodeObject, parseExtension, parseObject,
+} from '../../src/seal/object.js';
 import { type SealRecord, type StreamHead, sealRecords, signHead, streamOrigin } from '../../src/seal/sealer.js';
 import { verifyTrail } from '../../src/verify/verify-trail.js';
 import { VECTORS_DIR } from '../helpers/paths.js';
@@ -185,7 +187,7 @@ function noteVectors(): unknown {
 
 // tailseal's own on-disk format, pinned byte for byte. There is no external known answer for it,
 // so every envelope is also encoded by referenceEnvelope below, a second encoder written from the
-// README's layout with DataView and node:crypto (no src/seal code), and the trail is verified
+// layout in docs/trail-format.md with DataView and node:crypto (no src/seal code), and the trail is verified
 // with verifyTrail before it is written.
 const TRAIL_KEY_NAME = 'tailseal.test/trail';
 const TRAIL_ORIGIN = 'tailseal.test/trail';
@@ -214,7 +216,7 @@ function referenceSha256(...parts: Uint8Array[]): Uint8Array {
   return new Uint8Array(h.digest());
 }
 
-/** The README's envelope layouts (v1, and v2 with metadata), encoded independently of src/seal/envelope.ts. */
+/** The envelope layouts of docs/trail-format.md (v1, v2 with metadata), encoded without src/seal/envelope.ts. */
 function referenceEnvelope(f: EnvelopeFields): Uint8Array {
   const stream = utf8(f.stream);
   const source = utf8(f.source);
@@ -306,7 +308,7 @@ const ENVELOPE_CASES: { about: string; fields: EnvelopeFields }[] = [
   },
 ];
 
-function envelopeVectors(): unknown[] {
+function envelopeVectors() {
   let chain = CHAIN_START;
   return ENVELOPE_CASES.map(({ about, fields }) => {
     const env = toEnvelope(fields);
@@ -331,6 +333,73 @@ function envelopeVectors(): unknown[] {
   });
 }
 
+// Lines a verifier must refuse (docs/trail-format.md §5, "One spelling"; §2, "Numbers"): each is
+// a valid line of the envelope cases above changed in one way that keeps the leaf hash (or, for
+// the numbers, cannot be read exactly), so only the format rules can catch it.
+function refuseVectors(cases: { fields: EnvelopeFields; entry_line: string }[]): unknown {
+  const plain = cases[0]!.entry_line.slice(0, -1);
+  const meta = cases.find((c) => c.fields.meta)!.entry_line.slice(0, -1);
+  const edit = (line: string, from: string, to: string): string => {
+    if (!line.includes(from)) throw new Error(`refuse vector: ${JSON.stringify(from)} not in the line`);
+    return line.replace(from, to);
+  };
+  const emptyTree = 'tailseal.test/trail/opa\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n\n';
+  const checkpointLine = encodeCheckpointLine(TRAIL_STREAM, emptyTree).toString('utf8');
+  const refuse = [
+    { about: 'an unknown member after "chain" (outside the leaf hash)', line: edit(plain, '"}', '","x":0}') },
+    { about: 'an unknown member first', line: edit(plain, '{"v":1,', '{"x":0,"v":1,') },
+    {
+      about: 'a duplicate member (JSON parsers keep the first or the last)',
+      line: edit(plain, '"seq":0,', '"seq":0,"seq":0,'),
+    },
+    { about: 'seq written 0.0', line: edit(plain, '"seq":0,', '"seq":0.0,') },
+    {
+      about: 'sealed_at written with an exponent',
+      line: edit(plain, `"sealed_at":${TRAIL_T0},`, '"sealed_at":1.7644e12,'),
+    },
+    { about: 'seq 2^53: not exact as a JSON number', line: edit(plain, '"seq":0,', '"seq":9007199254740992,') },
+    {
+      about: 'members in another order',
+      line: edit(plain, '"kind":"decision","stream":"opa"', '"stream":"opa","kind":"decision"'),
+    },
+    { about: 'whitespace after a colon', line: edit(plain, '"seq":0', '"seq": 0') },
+    {
+      about: 'a payload character escaped that JSON.stringify writes as itself',
+      line: edit(plain, '"payload":"{', '"payload":"\\u007b'),
+    },
+    {
+      about: 'a lone surrogate in the source (hashed as U+FFFD)',
+      line: edit(plain, '"source":"/', '"source":"\\ud800/'),
+    },
+    {
+      about: 'a line with metadata that says "v":2 ("v" is the line format, 1 on every line)',
+      line: edit(meta, '{"v":1,', '{"v":2,'),
+    },
+    {
+      about: 'metadata pairs not sorted by key',
+      line: edit(meta, '"k8s.container":"opa","k8s.namespace":"policy"',
+        '"k8s.namespace":"policy","k8s.container":"opa"'),
+    },
+  ];
+  for (const r of refuse) {
+    let code: unknown;
+    try {
+      parseObject(Buffer.from(`${r.line}\n${checkpointLine}`, 'utf8'));
+    } catch (err) {
+      code = (err as { code?: unknown }).code;
+    }
+    expectEqual(`refused: ${r.about}`, code, 'ENTRY_MALFORMED');
+  }
+  return {
+    about:
+      'Entry lines a verifier MUST refuse (ENTRY_MALFORMED), each the entry_line of an envelope case above ' +
+      '(without its "\\n") changed in one way. Test: the line, "\\n", then checkpoint_line (its note is unsigned: ' +
+      'the line is refused before any signature is looked at), as an object.',
+    checkpoint_line: checkpointLine,
+    cases: refuse.map((r) => ({ ...r, code: 'ENTRY_MALFORMED' })),
+  };
+}
+
 // The small trail: 5 records sealed in two batches (3 + 2), each batch closed by a checkpoint,
 // then one heartbeat while the stream is idle.
 const TRAIL_RECORDS: { kind: RecordKind; payload: string }[] = [
@@ -347,6 +416,7 @@ const TRAIL_BATCHES = [
 const TRAIL_HEARTBEAT_AT = TRAIL_T0 + 360_000;
 
 async function trailVectors(): Promise<unknown> {
+  const envelopeCases = envelopeVectors();
   const keys = generateKeyPair(TRAIL_KEY_NAME, TEST_SEED);
   const signer = parseSignerKey(keys.signerKey);
   const verifier = parseVerifierKey(keys.verifierKey);
@@ -394,7 +464,7 @@ async function trailVectors(): Promise<unknown> {
 
   return {
     about:
-      'tailseal trail format v1 (README "Trail format"), generated by test/vectors/generate.ts. Hex is lower case; ' +
+      'tailseal trail format v1 (docs/trail-format.md), generated by test/vectors/generate.ts. Hex is lower case; ' +
       'base64 is standard and padded; object bodies are the exact stored bytes as UTF-8 text (uncompressed; a .ndjson.gz object is the same bytes gzip\'d).',
     key: {
       about: 'The test key (Ed25519 seed = bytes 0x01..0x20) in the Go sumdb/note key formats. Verify with verifierKey.',
@@ -407,12 +477,15 @@ async function trailVectors(): Promise<unknown> {
     envelopes: {
       about:
         'Envelope v1 canonical bytes: u8 version=1, u8 kind (1 decision, 2 gap), u16 len + stream, u64 seq, u64 sealed_at (Unix ms), ' +
-        'u16 len + source, u64 offset, u32 len + payload; big-endian, strings UTF-8. leaf = SHA-256(0x00 || canonical); ' +
+        'u16 len + source, u64 offset, u32 len + payload; big-endian, strings UTF-8; ' +
+        'version 2 (the case with "meta") has the metadata pairs between offset and payload. ' +
+        'leaf = SHA-256(0x00 || canonical); ' +
         'chain = SHA-256(chain_previous || leaf), starting from 32 zero bytes; the cases are chained in order. ' +
         'entry_line is the NDJSON line (with its "\\n") that stores the envelope in an object.',
       chain_start_hex: toHex(CHAIN_START),
-      cases: envelopeVectors(),
+      cases: envelopeCases,
     },
+    refuse: refuseVectors(envelopeCases),
     trail: {
       about:
         `A complete store of stream "${TRAIL_STREAM}": ${records.length} entries (seq 2 is a gap record) sealed in two objects (3 + 2 entries), ` +
