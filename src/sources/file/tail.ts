@@ -46,8 +46,14 @@ export class FileTail {
   readonly ident: string;
   /** Set when the path no longer leads to this file (renamed away or deleted). */
   retiredAt: number | null = null;
-  /** Last time a read returned data (or the file was opened). */
+  /** Last time a read returned bytes not read before (or the file was opened). */
   lastDataAt = Date.now();
+  /**
+   * The end of the bytes read so far. A partial last line is read again on every poll until its
+   * newline comes; only bytes past this end are activity, else a rotated file ending in a
+   * fragment would never go quiet for rotate_wait and never be finished.
+   */
+  private readEnd: number;
 
   private fileId: number;
   private offset: number;
@@ -91,6 +97,7 @@ export class FileTail {
     this.fingerprint = init.fingerprint;
     this.fpLen = init.fpLen;
     this.lastSize = init.size;
+    this.readEnd = init.offset;
     this.buf = Buffer.allocUnsafe(Math.min(opts.readChunkBytes, opts.maxLineBytes + 1));
     this.decoder = new LineDecoder(opts.format, kubernetesMeta(init.path, init.realPath));
   }
@@ -228,6 +235,7 @@ export class FileTail {
     // old content again at restart (the next commit stores this path again).
     if (!this.commit([gap], 0, { files_truncated: 1, gap_truncated_unread: 1 }, undefined, true)) return 'blocked';
     this.longLineScan = null;
+    this.readEnd = 0;
     this.fingerprint = fingerprintOf(head);
     this.fpLen = head.length;
     this.lastSize = size;
@@ -324,7 +332,10 @@ export class FileTail {
     const pos = this.longLineScan ?? this.offset;
     const bytesRead = await this.readChunk(pos);
     if (bytesRead === 0) return 'eof';
-    this.lastDataAt = Date.now();
+    if (pos + bytesRead > this.readEnd) {
+      this.readEnd = pos + bytesRead;
+      this.lastDataAt = Date.now();
+    }
     const data = this.buf.subarray(0, bytesRead);
     if (this.longLineScan !== null) return this.skipLongLine(data);
 

@@ -1,0 +1,51 @@
+// A rotated file ending in a partial line (OPA killed mid-write, then logrotate) is closed once
+// rotate_wait has passed, whether it is still on disk or deleted, and the fragment is sealed then
+// as a partial_line_at_close gap record: re-reading the same unfinished bytes is not activity.
+import assert from 'node:assert/strict';
+import { appendFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import { decisionLine, prng } from '../../src/cli/opa-sample.js';
+import { type DaemonProc, type Workspace, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+
+const rnd = prng(1316);
+let n = 0;
+const text = (count: number) => Array.from({ length: count }, () => `${decisionLine(n++, rnd)}\n`).join('');
+
+describe('a rotated file ending in a partial line', () => {
+  let w: Workspace | undefined;
+  let d: DaemonProc | undefined;
+  afterEach(() => {
+    d?.child.kill('SIGKILL');
+    w?.cleanup();
+  });
+
+  for (const deleted of [false, true]) {
+    it(`is closed after rotate_wait with a partial_line_at_close gap record (${deleted ? 'deleted' : 'renamed away'})`, async () => {
+      w = makeWorkspace({ rotateWait: '300ms' });
+      const log = join(w.opaDir, 'p.log');
+      const fragment = '{"decision_id":"cut-off-mid-wri';
+      const first = text(20);
+      appendFileSync(log, first + fragment);
+      d = startDaemon(w);
+      await waitFor(() => storedDecisions(w!.storeDir).length === 20, 'the 20 complete lines');
+      // logrotate's rename-and-create; the old file out of the glob's reach, or deleted.
+      renameSync(log, join(w.opaDir, 'p.log.1'));
+      appendFileSync(log, text(5));
+      if (deleted) rmSync(join(w.opaDir, 'p.log.1'));
+      await waitFor(() => storedDecisions(w!.storeDir).length === 25, 'the new file');
+      const gaps = () => storeEntries(w!.storeDir).filter((e) => e.kind === 'gap');
+      // rotate_wait is 300 ms: the bound only absorbs a loaded machine, never reached when it works.
+      await waitFor(() => gaps().length === 1, 'the partial_line_at_close gap record', 15_000);
+      const g = gaps()[0]!;
+      assert.equal(g.source, log, 'named by the path it was tailed under');
+      assert.equal(g.offset, Buffer.byteLength(first), 'from the fragment\'s first byte');
+      const p = JSON.parse(Buffer.from(g.payload).toString('utf8')) as Record<string, unknown>;
+      assert.equal(p.reason, 'partial_line_at_close');
+      assert.equal(p.length, Buffer.byteLength(fragment));
+      assert.equal(logsWith(d, 'Finished rotated file.').filter((l) => l.path === log).length, 1);
+      assert.equal(await stopDaemon(d), 0);
+      assert.equal(verifyStore(w).status, 0);
+    });
+  }
+});
