@@ -26,7 +26,9 @@ async function fileLag(f: { path: string; input: string; ident: string; offset: 
 /** The text line for one file of fileLag. */
 function fileLine(f: Awaited<ReturnType<typeof fileLag>>): string {
   const head = `file ${f.path}: offset ${f.offset}`;
-  if (f.found_at === null || f.lag_bytes === null) return `${head}, not at its path or beside it any more (rotated away or deleted; size unknown)`;
+  if (f.found_at === null || f.lag_bytes === null) {
+    return `${head}, not at its path or beside it any more (rotated away or deleted; size unknown)`;
+  }
   return `${head}${f.found_at === f.path ? '' : `, now ${f.found_at}`}, ${f.lag_bytes} bytes behind its end`;
 }
 

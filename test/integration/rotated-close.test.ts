@@ -6,7 +6,19 @@ import { appendFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { decisionLine, prng } from '../../src/cli/opa-sample.js';
-import { type DaemonProc, type Workspace, cli, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import {
+  type DaemonProc,
+  type Workspace,
+  cli,
+  logsWith,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  storeEntries,
+  storedDecisions,
+  verifyStore,
+  waitFor,
+} from '../helpers/daemon.js';
 
 const rnd = prng(1316);
 let n = 0;
@@ -21,7 +33,8 @@ describe('a rotated file ending in a partial line', () => {
   });
 
   for (const deleted of [false, true]) {
-    it(`is closed after rotate_wait with a partial_line_at_close gap record (${deleted ? 'deleted' : 'renamed away'})`, async () => {
+    const how = deleted ? 'deleted' : 'renamed away';
+    it(`is closed after rotate_wait with a partial_line_at_close gap record (${how})`, async () => {
       w = makeWorkspace({ rotateWait: '300ms' });
       const log = join(w.opaDir, 'p.log');
       const fragment = '{"decision_id":"cut-off-mid-wri';
@@ -68,7 +81,8 @@ describe('tailseal status after a rotation', () => {
   });
 
   for (const deleted of [false, true]) {
-    it(`measures the rotated file by its own identity, not the new file at its path (${deleted ? 'deleted' : 'renamed'})`, async () => {
+    const how = deleted ? 'deleted' : 'renamed';
+    it(`measures the rotated file by its own identity, not the new file at its path (${how})`, async () => {
       // A long rotate_wait keeps the old generation open and unfinished while status looks.
       w = makeWorkspace({ rotateWait: '10m' });
       const log = join(w.opaDir, 's.log');
@@ -80,7 +94,8 @@ describe('tailseal status after a rotation', () => {
       appendFileSync(log, text(60)); // bigger than the old offset: a wrong lag would show
       if (deleted) rmSync(join(w.opaDir, 's.log.1'));
       await waitFor(() => storedDecisions(w!.storeDir).length === 80, 'the new file');
-      const files = () => (JSON.parse(cli(['status', '--config', w!.configFile, '--json']).stdout) as { files: StatusFile[] }).files;
+      const status = () => cli(['status', '--config', w!.configFile, '--json']).stdout;
+      const files = () => (JSON.parse(status()) as { files: StatusFile[] }).files;
       // The new generation's row shows once its offset is committed with its decisions.
       await waitFor(() => files().length === 2, 'both generations in the state database');
       const byOffset = files().sort((a, b) => a.offset - b.offset);
@@ -100,7 +115,7 @@ describe('tailseal status after a rotation', () => {
       assert.equal(current.found_at, log);
       assert.equal(current.lag_bytes, 0);
       const textOut = cli(['status', '--config', w.configFile]).stdout;
-      const want = deleted ? 'not at its path or beside it any more' : `now ${join(w.opaDir, 's.log.1')}, 0 bytes behind`;
+      const want = deleted ? 'not at its path or beside it any more' : `now ${join(w.opaDir, 's.log.1')}, 0 bytes`;
       assert.ok(textOut.includes(`file ${log}: offset ${rotated.offset}, ${want}`), textOut);
       assert.equal(await stopDaemon(d), 0);
     });
