@@ -11,6 +11,7 @@ import { equalBytes } from '../../seal/hash.js';
 import { FINGERPRINT_BYTES, fingerprintOf, headMatches, identify, readHead, readRange } from './identity.js';
 import { type FileRegistry, type KnownFile, donePath, isDone } from './registry.js';
 import { type ProtectedPaths, openGuarded } from './safe-open.js';
+import { copyEndingAtOffset } from './rotated-copy.js';
 
 export interface TailOptions {
   input: string;
@@ -224,16 +225,30 @@ export class FileTail {
     }
     // Bytes read ahead may be from before the truncation.
     await this.dropAhead();
-    // How much the truncation destroyed unread cannot be known: at least what we had seen past
-    // the offset, plus whatever was written after our last look. So every truncation is a gap
-    // record from the offset, of unknown length.
-    const seen = Math.max(0, this.lastSize - this.offset);
-    const gap = gapRecord(this.path, this.offset, 'truncated_unread', { length: null, atLeast: seen }, this.gapFile());
-    this.deps.log.warn({ path: this.path, offset: this.offset, bytes_seen_unread: seen }, 'File was truncated (copytruncate rotation); sealing a gap record for what it held past the offset and reading it from the start.');
+    // Past the offset: what tailseal saw unread (a partial line, bytes written since the last
+    // read), plus whatever was written after its last look, which only logrotate's copy can show.
+    const seen = Math.max(0, this.lastSize - this.offset, this.readEnd - this.offset);
+    const { path, ident, fingerprint, fpLen, offset, tailCheck: tail } = this;
+    const sealed = { path, ident, fingerprint, fpLen, offset, tail };
+    const copy = seen > 0 ? null : await copyEndingAtOffset(sealed, this.deps.protect);
     const head = await readHead(this.fh, FINGERPRINT_BYTES);
     // Committed as finished, so a crash before the new fingerprint is stored does not report the
     // old content again at restart (the next commit stores this path again).
-    if (!this.commit([gap], 0, { files_truncated: 1, gap_truncated_unread: 1 }, undefined, true)) return 'blocked';
+    if (copy !== null) {
+      const msg = 'File was truncated (copytruncate rotation) after all it held was sealed (its copy ends at the '
+        + 'offset); reading it from the start.';
+      this.deps.log.info({ path: this.path, offset: this.offset, copy }, msg);
+      if (!this.commit([], 0, { files_truncated: 1 }, undefined, true)) return 'blocked';
+    } else {
+      // How much the truncation destroyed unread cannot be known: at least what was seen past
+      // the offset, plus whatever was written after the last look. A gap record of unknown length.
+      const extent = { length: null, atLeast: seen };
+      const gap = gapRecord(this.path, this.offset, 'truncated_unread', extent, this.gapFile());
+      const msg = 'File was truncated (copytruncate rotation) and may have held unread bytes (no copy beside it ends '
+        + 'at the offset); sealing a gap record for what it held past the offset and reading it from the start.';
+      this.deps.log.warn({ path: this.path, offset: this.offset, bytes_seen_unread: seen }, msg);
+      if (!this.commit([gap], 0, { files_truncated: 1, gap_truncated_unread: 1 }, undefined, true)) return 'blocked';
+    }
     this.longLineScan = null;
     this.readEnd = 0;
     this.fingerprint = fingerprintOf(head);
