@@ -5,9 +5,8 @@
 import { readdir, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { equalBytes } from '../../seal/hash.js';
-import { fingerprintOf, readHead, readRange } from './identity.js';
+import { fingerprintOf, identifyPath, readHead, readRange } from './identity.js';
 import { type ProtectedPaths, openGuarded } from './safe-open.js';
-import { FileTail } from './tail.js';
 
 /** What tailseal sealed of the content that was truncated. */
 export interface SealedContent {
@@ -38,7 +37,7 @@ export async function copyEndingAtOffset(c: SealedContent, protect?: () => Prote
     const names = await readdir(dir).catch(() => [] as string[]);
     for (const n of names) {
       const p = join(dir, n);
-      const st = await FileTail.statOf(p);
+      const st = await identifyPath(p);
       if (st === null || st.ident === c.ident || st.size !== c.offset) continue;
       if (await holdsSealed(p, c, protect)) return p;
     }

@@ -1,14 +1,22 @@
 // One open file generation: reads complete lines from the committed offset, classifies them and
 // hands them to the consumer with the offset they bring the file to. The in-memory offset only
 // moves after the consumer has committed, so what is in memory never runs ahead of the database.
-import { type FileHandle, realpath, stat } from 'node:fs/promises';
+import { type FileHandle, realpath } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { BatchConsumer, SourceRecord } from '../source.js';
 import { classifyLine } from './classify.js';
 import { type LogFormat, LineDecoder, kubernetesMeta } from './container.js';
 import { type GapFile, gapRecord, sealLostGeneration, utf8Prefix } from './gap.js';
 import { equalBytes } from '../../seal/hash.js';
-import { FINGERPRINT_BYTES, fingerprintOf, headMatches, identify, readHead, readRange } from './identity.js';
+import {
+  FINGERPRINT_BYTES,
+  fingerprintOf,
+  headMatches,
+  identify,
+  identifyPath,
+  readHead,
+  readRange,
+} from './identity.js';
 import { type FileRegistry, type KnownFile, donePath, isDone } from './registry.js';
 import { type ProtectedPaths, openGuarded } from './safe-open.js';
 import { copyEndingAtOffset } from './rotated-copy.js';
@@ -109,13 +117,8 @@ export class FileTail {
   }
 
   /** Identity and size of the file at `path` (following symlinks), or null when there is none. */
-  static async statOf(path: string): Promise<{ ident: string; size: number } | null> {
-    try {
-      const st = await stat(path, { bigint: true });
-      return st.isFile() ? { ident: `${st.dev}:${st.ino}`, size: Number(st.size) } : null;
-    } catch {
-      return null;
-    }
+  static statOf(path: string): Promise<{ ident: string; size: number } | null> {
+    return identifyPath(path);
   }
 
   /**
