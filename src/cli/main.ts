@@ -72,8 +72,8 @@ function program(): Command {
     .description('show streams, files and their lag, the outbox, sinks and parked objects (works while the daemon runs)')
     .requiredOption('-c, --config <file>', 'config file (YAML)')
     .option('--json', 'print JSON')
-    .action((o: { config: string; json?: boolean }) => {
-      process.exitCode = statusCommand(o);
+    .action(async (o: { config: string; json?: boolean }) => {
+      process.exitCode = await statusCommand(o);
     });
 
   p.command('requeue')

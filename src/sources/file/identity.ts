@@ -1,6 +1,6 @@
 // File identity: (device, inode) as the key, plus a fingerprint of the file's first bytes that
 // tells a reused inode (a new file) from the file we knew. Never the path: rotation renames.
-import type { FileHandle } from 'node:fs/promises';
+import { type FileHandle, stat } from 'node:fs/promises';
 import { equalBytes, sha256 } from '../../seal/hash.js';
 
 /** How many leading bytes the fingerprint covers (shorter files use what they have). */
@@ -15,6 +15,16 @@ export interface FileIdentity {
 export async function identify(fh: FileHandle): Promise<FileIdentity> {
   const st = await fh.stat({ bigint: true });
   return { ident: `${st.dev}:${st.ino}`, size: Number(st.size) };
+}
+
+/** The identity key and size of the regular file at `path` (following symlinks); null when there is none. */
+export async function identifyPath(path: string): Promise<FileIdentity | null> {
+  try {
+    const st = await stat(path, { bigint: true });
+    return st.isFile() ? { ident: `${st.dev}:${st.ino}`, size: Number(st.size) } : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Reads up to `len` leading bytes of the file. */

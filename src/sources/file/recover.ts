@@ -82,6 +82,17 @@ export async function finishedGenerationGone(row: { ident: string; path: string 
 }
 
 /**
+ * Where the generation `ident` last seen at `path` is now, as far as a look around shows: `path`
+ * itself, a name beside it (renamed by rotation), or null (deleted, perhaps still held open by
+ * the daemon, or moved out of reach). For `tailseal status`, which must not measure another
+ * file that took the name.
+ */
+export async function generationAt(path: string, ident: string): Promise<string | null> {
+  if ((await FileTail.statOf(path))?.ident === ident) return path;
+  return (await filesWithIdent(path, ident, false))?.[0] ?? null;
+}
+
+/**
  * The files with (device, inode) `ident` in the directory of `path` and of its symlink's target.
  * A directory that is gone holds none; one that cannot be read is skipped, or, when `strict`,
  * makes the answer null (cannot tell).

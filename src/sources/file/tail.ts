@@ -1,16 +1,25 @@
 // One open file generation: reads complete lines from the committed offset, classifies them and
 // hands them to the consumer with the offset they bring the file to. The in-memory offset only
 // moves after the consumer has committed, so what is in memory never runs ahead of the database.
-import { type FileHandle, realpath, stat } from 'node:fs/promises';
+import { type FileHandle, realpath } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { BatchConsumer, SourceRecord } from '../source.js';
 import { classifyLine } from './classify.js';
 import { type LogFormat, LineDecoder, kubernetesMeta } from './container.js';
 import { type GapFile, gapRecord, sealLostGeneration, utf8Prefix } from './gap.js';
 import { equalBytes } from '../../seal/hash.js';
-import { FINGERPRINT_BYTES, fingerprintOf, headMatches, identify, readHead, readRange } from './identity.js';
+import {
+  FINGERPRINT_BYTES,
+  fingerprintOf,
+  headMatches,
+  identify,
+  identifyPath,
+  readHead,
+  readRange,
+} from './identity.js';
 import { type FileRegistry, type KnownFile, donePath, isDone } from './registry.js';
 import { type ProtectedPaths, openGuarded } from './safe-open.js';
+import { copyEndingAtOffset } from './rotated-copy.js';
 
 export interface TailOptions {
   input: string;
@@ -46,8 +55,14 @@ export class FileTail {
   readonly ident: string;
   /** Set when the path no longer leads to this file (renamed away or deleted). */
   retiredAt: number | null = null;
-  /** Last time a read returned data (or the file was opened). */
+  /** Last time a read returned bytes not read before (or the file was opened). */
   lastDataAt = Date.now();
+  /**
+   * The end of the bytes read so far. A partial last line is read again on every poll until its
+   * newline comes; only bytes past this end are activity, else a rotated file ending in a
+   * fragment would never go quiet for rotate_wait and never be finished.
+   */
+  private readEnd: number;
 
   private fileId: number;
   private offset: number;
@@ -91,6 +106,7 @@ export class FileTail {
     this.fingerprint = init.fingerprint;
     this.fpLen = init.fpLen;
     this.lastSize = init.size;
+    this.readEnd = init.offset;
     this.buf = Buffer.allocUnsafe(Math.min(opts.readChunkBytes, opts.maxLineBytes + 1));
     this.decoder = new LineDecoder(opts.format, kubernetesMeta(init.path, init.realPath));
   }
@@ -101,13 +117,8 @@ export class FileTail {
   }
 
   /** Identity and size of the file at `path` (following symlinks), or null when there is none. */
-  static async statOf(path: string): Promise<{ ident: string; size: number } | null> {
-    try {
-      const st = await stat(path, { bigint: true });
-      return st.isFile() ? { ident: `${st.dev}:${st.ino}`, size: Number(st.size) } : null;
-    } catch {
-      return null;
-    }
+  static statOf(path: string): Promise<{ ident: string; size: number } | null> {
+    return identifyPath(path);
   }
 
   /**
@@ -217,17 +228,32 @@ export class FileTail {
     }
     // Bytes read ahead may be from before the truncation.
     await this.dropAhead();
-    // How much the truncation destroyed unread cannot be known: at least what we had seen past
-    // the offset, plus whatever was written after our last look. So every truncation is a gap
-    // record from the offset, of unknown length.
-    const seen = Math.max(0, this.lastSize - this.offset);
-    const gap = gapRecord(this.path, this.offset, 'truncated_unread', { length: null, atLeast: seen }, this.gapFile());
-    this.deps.log.warn({ path: this.path, offset: this.offset, bytes_seen_unread: seen }, 'File was truncated (copytruncate rotation); sealing a gap record for what it held past the offset and reading it from the start.');
+    // Past the offset: what tailseal saw unread (a partial line, bytes written since the last
+    // read), plus whatever was written after its last look, which only logrotate's copy can show.
+    const seen = Math.max(0, this.lastSize - this.offset, this.readEnd - this.offset);
+    const { path, ident, fingerprint, fpLen, offset, tailCheck: tail } = this;
+    const sealed = { path, ident, fingerprint, fpLen, offset, tail };
+    const copy = seen > 0 ? null : await copyEndingAtOffset(sealed, this.deps.protect);
     const head = await readHead(this.fh, FINGERPRINT_BYTES);
     // Committed as finished, so a crash before the new fingerprint is stored does not report the
     // old content again at restart (the next commit stores this path again).
-    if (!this.commit([gap], 0, { files_truncated: 1, gap_truncated_unread: 1 }, undefined, true)) return 'blocked';
+    if (copy !== null) {
+      const msg = 'File was truncated (copytruncate rotation) after all it held was sealed (its copy ends at the '
+        + 'offset); reading it from the start.';
+      this.deps.log.info({ path: this.path, offset: this.offset, copy }, msg);
+      if (!this.commit([], 0, { files_truncated: 1 }, undefined, true)) return 'blocked';
+    } else {
+      // How much the truncation destroyed unread cannot be known: at least what was seen past
+      // the offset, plus whatever was written after the last look. A gap record of unknown length.
+      const extent = { length: null, atLeast: seen };
+      const gap = gapRecord(this.path, this.offset, 'truncated_unread', extent, this.gapFile());
+      const msg = 'File was truncated (copytruncate rotation) and may have held unread bytes (no copy beside it ends '
+        + 'at the offset); sealing a gap record for what it held past the offset and reading it from the start.';
+      this.deps.log.warn({ path: this.path, offset: this.offset, bytes_seen_unread: seen }, msg);
+      if (!this.commit([gap], 0, { files_truncated: 1, gap_truncated_unread: 1 }, undefined, true)) return 'blocked';
+    }
     this.longLineScan = null;
+    this.readEnd = 0;
     this.fingerprint = fingerprintOf(head);
     this.fpLen = head.length;
     this.lastSize = size;
@@ -324,7 +350,10 @@ export class FileTail {
     const pos = this.longLineScan ?? this.offset;
     const bytesRead = await this.readChunk(pos);
     if (bytesRead === 0) return 'eof';
-    this.lastDataAt = Date.now();
+    if (pos + bytesRead > this.readEnd) {
+      this.readEnd = pos + bytesRead;
+      this.lastDataAt = Date.now();
+    }
     const data = this.buf.subarray(0, bytesRead);
     if (this.longLineScan !== null) return this.skipLongLine(data);
 
