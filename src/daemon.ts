@@ -1,6 +1,6 @@
 // The daemon: the one place that wires source -> checkpoint (offsets) -> seal -> outbox -> sink.
 import { join } from 'node:path';
-import { loadVerifierKeys } from './config/keyfile.js';
+import { loadConfiguredVerifiers } from './config/keyfile.js';
 import { type NamedDiff, diffNamed, reloadProblems } from './config/diff.js';
 import type { Config, InputConfig, SinkConfig } from './config/schema.js';
 import { parseListen } from './config/units.js';
@@ -154,7 +154,7 @@ export class Daemon implements BatchConsumer {
 
   /** The keys the daemon trusts when it reads its own trail back: its signer's and signing.verify_keys. */
   private trustedKeys(): NoteVerifier[] {
-    return [parseVerifierKey(this.signer.verifierKey), ...loadVerifierKeys(this.config.signing.verify_keys)];
+    return [parseVerifierKey(this.signer.verifierKey), ...loadConfiguredVerifiers(this.config.signing)];
   }
 
   /** /readyz: the state database commits, every input reads, no sink fails past its threshold. */
@@ -211,10 +211,43 @@ export class Daemon implements BatchConsumer {
   private async startStatusServer(): Promise<void> {
     await this.status?.close();
     this.status = null;
-    const m = this.config.metrics;
-    if (!m.enabled) return;
-    const server = new StatusServer(parseListen(m.listen), this.metrics, () => this.readiness(), this.opts.log.child({ component: 'metrics' }));
+    this.status = await this.listenStatus(this.config.metrics);
+  }
+
+  /** A started status listener for `m` (null when disabled); throws CONFIG_INVALID when it cannot listen. */
+  private async listenStatus(m: Config['metrics']): Promise<StatusServer | null> {
+    if (!m.enabled) return null;
+    const log = this.opts.log.child({ component: 'metrics' });
+    const server = new StatusServer(parseListen(m.listen), this.metrics, () => this.readiness(), log);
     await server.start();
+    return server;
+  }
+
+  /**
+   * Reload: moves the status listener to `next`'s address before anything running changes, so a
+   * taken port refuses the reload instead of failing it after inputs were released. The
+   * listener reads sink_failing_after at each request: only `enabled` and `listen` rebind.
+   */
+  private async moveStatusServer(next: Config['metrics']): Promise<void> {
+    const before = this.config.metrics;
+    if (before.enabled === next.enabled && before.listen === next.listen) return;
+    let server: StatusServer | null;
+    try {
+      server = await this.listenStatus(next);
+    } catch (err) {
+      // The same port on another address is taken by the running listener itself: free it first.
+      const samePort = before.enabled && parseListen(before.listen).port === parseListen(next.listen).port;
+      if (!samePort || this.status === null) throw err;
+      await this.status.close();
+      this.status = null;
+      try {
+        server = await this.listenStatus(next);
+      } catch (again) {
+        this.status = await this.listenStatus(before).catch(() => null);
+        throw again;
+      }
+    }
+    await this.status?.close();
     this.status = server;
   }
 
@@ -366,60 +399,85 @@ export class Daemon implements BatchConsumer {
           built.set(sc.name, { sink, started: false });
           built.get(sc.name)!.started = await this.tryStart(sc, sink);
         }
+        await this.moveStatusServer(next.metrics);
       } catch (err) {
         for (const b of built.values()) await b.sink.close();
         throw err;
       }
-      for (const sc of [...sinks.removed, ...sinks.changed]) await this.stopSink(sc.name);
-      for (const sc of sinks.removed) this.sinkNames.splice(this.sinkNames.indexOf(sc.name), 1);
-      for (const sc of [...sinks.added, ...sinks.changed]) await this.startSink(sc, built.get(sc.name)!.sink, built.get(sc.name)!.started);
-      for (const ic of [...inputs.removed, ...inputs.changed]) {
-        const src = this.sources.get(ic.name);
-        if (!src) continue;
-        const successor = next.inputs.find((i) => i.name === ic.name);
-        await src.release?.(successor);
-        await src.close();
-        this.sources.delete(ic.name);
-        this.maskers.delete(ic.name);
+      let failed: string[];
+      try {
+        failed = await this.applyReload(before, next, signer, sinks, inputs, built);
+      } catch (err) {
+        // Failed half-way: every configured input that is not running now says so on /readyz
+        // (and counts as new at the next reload, which starts it), never a silent "ok".
+        const why = `the reload failed half-way (${errorMessage(err)}); fix the cause and reload again`;
+        for (const i of [...before.inputs, ...next.inputs]) if (!this.sources.has(i.name)) this.inputErrors.set(i.name, why);
+        throw err;
       }
-      this.config = next;
-      this.signer = signer;
-      this.policy = checkpointPolicy(next);
-      this.startTimer();
-      if (JSON.stringify(before.metrics) !== JSON.stringify(next.metrics)) await this.startStatusServer();
-      if (JSON.stringify(before.audit) !== JSON.stringify(next.audit)) {
-        await this.auditor?.stop();
-        this.auditor = null;
-        this.startAuditor();
+      if (failed.length > 0) {
+        const what = `${failed.length === 1 ? 'an input' : 'inputs'} could not start: ${failed.join('; ')}`;
+        throw new TailsealError('CONFIG_INVALID', `reload applied, but ${what}; fix the config and reload again`);
       }
-      // pino's child loggers keep the level they were made with: a new level needs a restart.
-      if (next.log.level !== before.log.level) this.log.warn({ level: before.log.level, requested: next.log.level }, 'log.level changes take effect at the next restart.');
-      for (const ic of inputs.removed) this.inputErrors.delete(ic.name);
-      // An input that had failed to start is not in the diff above: forget it once it is gone from the file.
-      for (const name of [...this.inputErrors.keys()]) if (!next.inputs.some((i) => i.name === name)) this.inputErrors.delete(name);
-      const failed: string[] = [];
-      for (const ic of [...inputs.added, ...inputs.changed]) {
-        if (ic.mask) this.maskers.set(ic.name, new Masker(ic.mask));
-        const src = this.createSource(ic);
-        try {
-          await src.start();
-          this.sources.set(ic.name, src);
-          this.inputErrors.delete(ic.name);
-        } catch (err) {
-          // Not running (e.g. its listen port is taken): /readyz says so, the next reload retries
-          // it, and the other inputs start. Its files and offsets wait in the state database.
-          await src.close().catch(() => undefined);
-          this.inputErrors.set(ic.name, errorMessage(err));
-          failed.push(`input ${ic.name}: ${errorMessage(err)}`);
-        }
-      }
-      if (this.backpressure) this.onAck();
-      if (failed.length > 0) throw new TailsealError('CONFIG_INVALID', `reload applied, but ${failed.length === 1 ? 'an input' : 'inputs'} could not start: ${failed.join('; ')}; fix the config and reload again`);
       return { inputs, sinks };
     };
     const result = this.reloading.then(run, run);
     this.reloading = result.catch(() => undefined);
     return result;
+  }
+
+  /** reload() past its checks: swaps sinks, then inputs (see reload). Returns the inputs that could not start. */
+  private async applyReload(
+    before: Config,
+    next: Config,
+    signer: NoteSigner,
+    sinks: NamedDiff<SinkConfig>,
+    inputs: NamedDiff<InputConfig>,
+    built: Map<string, { sink: Sink; started: boolean }>,
+  ): Promise<string[]> {
+    for (const sc of [...sinks.removed, ...sinks.changed]) await this.stopSink(sc.name);
+    for (const sc of sinks.removed) this.sinkNames.splice(this.sinkNames.indexOf(sc.name), 1);
+    for (const sc of [...sinks.added, ...sinks.changed]) await this.startSink(sc, built.get(sc.name)!.sink, built.get(sc.name)!.started);
+    for (const ic of [...inputs.removed, ...inputs.changed]) {
+      const src = this.sources.get(ic.name);
+      if (!src) continue;
+      const successor = next.inputs.find((i) => i.name === ic.name);
+      await src.release?.(successor);
+      await src.close();
+      this.sources.delete(ic.name);
+      this.maskers.delete(ic.name);
+    }
+    this.config = next;
+    this.signer = signer;
+    this.policy = checkpointPolicy(next);
+    this.startTimer();
+    if (JSON.stringify(before.audit) !== JSON.stringify(next.audit)) {
+      await this.auditor?.stop();
+      this.auditor = null;
+      this.startAuditor();
+    }
+    // pino's child loggers keep the level they were made with: a new level needs a restart.
+    if (next.log.level !== before.log.level) this.log.warn({ level: before.log.level, requested: next.log.level }, 'log.level changes take effect at the next restart.');
+    for (const ic of inputs.removed) this.inputErrors.delete(ic.name);
+    // An input that had failed to start is not in the diff above: forget it once it is gone from the file.
+    for (const name of [...this.inputErrors.keys()]) if (!next.inputs.some((i) => i.name === name)) this.inputErrors.delete(name);
+    const failed: string[] = [];
+    for (const ic of [...inputs.added, ...inputs.changed]) {
+      if (ic.mask) this.maskers.set(ic.name, new Masker(ic.mask));
+      const src = this.createSource(ic);
+      try {
+        await src.start();
+        this.sources.set(ic.name, src);
+        this.inputErrors.delete(ic.name);
+      } catch (err) {
+        // Not running (e.g. its listen port is taken): /readyz says so, the next reload retries
+        // it, and the other inputs start. Its files and offsets wait in the state database.
+        await src.close().catch(() => undefined);
+        this.inputErrors.set(ic.name, errorMessage(err));
+        failed.push(`input ${ic.name}: ${errorMessage(err)}`);
+      }
+    }
+    if (this.backpressure) this.onAck();
+    return failed;
   }
 
   /**
