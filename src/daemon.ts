@@ -7,7 +7,7 @@ import { parseListen } from './config/units.js';
 import { TailsealError, errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import { checkState, continueLostChains, sealStateResets } from './lost-state.js';
-import { applyMask } from './mask/apply.js';
+import { maskRecord } from './mask/apply.js';
 import { Masker } from './mask/masker.js';
 import { Quarantine } from './mask/quarantine.js';
 import { Metrics, type MetricsView } from './metrics/metrics.js';
@@ -411,7 +411,9 @@ export class Daemon implements BatchConsumer {
         // Failed half-way: every configured input that is not running now says so on /readyz
         // (and counts as new at the next reload, which starts it), never a silent "ok".
         const why = `the reload failed half-way (${errorMessage(err)}); fix the cause and reload again`;
-        for (const i of [...before.inputs, ...next.inputs]) if (!this.sources.has(i.name)) this.inputErrors.set(i.name, why);
+        for (const i of [...before.inputs, ...next.inputs]) {
+          if (!this.sources.has(i.name)) this.inputErrors.set(i.name, why);
+        }
         throw err;
       }
       if (failed.length > 0) {
@@ -436,7 +438,10 @@ export class Daemon implements BatchConsumer {
   ): Promise<string[]> {
     for (const sc of [...sinks.removed, ...sinks.changed]) await this.stopSink(sc.name);
     for (const sc of sinks.removed) this.sinkNames.splice(this.sinkNames.indexOf(sc.name), 1);
-    for (const sc of [...sinks.added, ...sinks.changed]) await this.startSink(sc, built.get(sc.name)!.sink, built.get(sc.name)!.started);
+    for (const sc of [...sinks.added, ...sinks.changed]) {
+      const b = built.get(sc.name)!;
+      await this.startSink(sc, b.sink, b.started);
+    }
     for (const ic of [...inputs.removed, ...inputs.changed]) {
       const src = this.sources.get(ic.name);
       if (!src) continue;
@@ -456,10 +461,15 @@ export class Daemon implements BatchConsumer {
       this.startAuditor();
     }
     // pino's child loggers keep the level they were made with: a new level needs a restart.
-    if (next.log.level !== before.log.level) this.log.warn({ level: before.log.level, requested: next.log.level }, 'log.level changes take effect at the next restart.');
+    if (next.log.level !== before.log.level) {
+      const levels = { level: before.log.level, requested: next.log.level };
+      this.log.warn(levels, 'log.level changes take effect at the next restart.');
+    }
     for (const ic of inputs.removed) this.inputErrors.delete(ic.name);
     // An input that had failed to start is not in the diff above: forget it once it is gone from the file.
-    for (const name of [...this.inputErrors.keys()]) if (!next.inputs.some((i) => i.name === name)) this.inputErrors.delete(name);
+    for (const name of [...this.inputErrors.keys()]) {
+      if (!next.inputs.some((i) => i.name === name)) this.inputErrors.delete(name);
+    }
     const failed: string[] = [];
     for (const ic of [...inputs.added, ...inputs.changed]) {
       if (ic.mask) this.maskers.set(ic.name, new Masker(ic.mask));
@@ -493,11 +503,11 @@ export class Daemon implements BatchConsumer {
     if (this.pausedFor(batch)) return false;
     const head = this.heads.get(batch.stream) ?? this.store.loadStream(batch.stream);
     const now = Date.now();
-    const masked = this.mask(batch);
-    const dedupe = new DedupeFilter(this.store, batch, head.nextSeq);
-    for (const r of masked.records) dedupe.add(r);
+    const counters = { ...batch.counters };
+    const dedupe = new DedupeFilter(this.store, batch, head.nextSeq, this.masking(batch, counters));
+    for (const r of batch.records) dedupe.add(r);
     const sealed = sealRecords(head, dedupe.records, now, this.lineBatch);
-    return this.commitSealed(batch, masked.counters, dedupe, head, sealed, now);
+    return this.commitSealed(batch, counters, dedupe, head, sealed, now);
   }
 
   /**
@@ -514,16 +524,10 @@ export class Daemon implements BatchConsumer {
       const slicer = new Slicer(sliceMs);
       const head = this.heads.get(batch.stream) ?? this.store.loadStream(batch.stream);
       const now = Date.now();
-      const masker = this.maskers.get(batch.input);
       const counters = { ...batch.counters };
-      const dedupe = new DedupeFilter(this.store, batch, head.nextSeq);
+      const dedupe = new DedupeFilter(this.store, batch, head.nextSeq, this.masking(batch, counters));
       for (const r of batch.records) {
-        if (!masker) dedupe.add(r);
-        else {
-          const one = applyMask({ ...batch, records: [r], counters: {} }, masker, this.quarantine, this.log);
-          for (const [k, n] of Object.entries(one.counters)) counters[k] = (counters[k] ?? 0) + n;
-          for (const m of one.records) dedupe.add(m);
-        }
+        dedupe.add(r);
         if (slicer.due()) await slicer.pause();
       }
       // Sealed in groups of about SLICE_SEAL_BYTES of payload into one buffer, sized for the
@@ -661,10 +665,12 @@ export class Daemon implements BatchConsumer {
     return true;
   }
 
-  /** The batch with its input's mask rules applied (none: the batch as it is); see mask/apply.ts. */
-  private mask(batch: SourceBatch): SourceBatch {
+  /** What a new record of `batch` becomes under its input's mask rules (none: itself); see mask/apply.ts. */
+  private masking(batch: SourceBatch, counters: Record<string, number>): RecordTransform | undefined {
     const masker = this.maskers.get(batch.input);
-    return masker ? applyMask(batch, masker, this.quarantine, this.log) : batch;
+    if (!masker) return undefined;
+    const rules = { masker, quarantine: this.quarantine, log: this.log };
+    return (r) => maskRecord(batch.input, r, rules, counters);
   }
 
   private checkpoint(s: StreamState, now: number): void {
@@ -737,11 +743,17 @@ export class Daemon implements BatchConsumer {
   }
 }
 
+/** What a record becomes before it is sealed (its mask rules): itself, another record, or nothing. */
+type RecordTransform = (r: SourceRecord) => SourceRecord | undefined;
+
 /**
  * A batch's records without those whose dedupeKey the stream sealed recently (or that repeat
- * within the batch), and the keys of the rest with the seqs they will get. Its lookups must run
- * right before the commit that records the keys, with no other commit of the stream between:
- * commit() runs them synchronously, commitSliced() holds the stream's lock.
+ * within the batch), each new one passed through `transform` (the mask rules), and the keys of
+ * the new ones with the seqs they get. Duplicates go first: a retried upload is not masked,
+ * quarantined or counted again, and a decision dropped without a tombstone keeps its key (with
+ * the next seq, for expiry) so its retry is known too. Its lookups must run right before the
+ * commit that records the keys, with no other commit of the stream between: commit() runs them
+ * synchronously, commitSliced() holds the stream's lock.
  */
 class DedupeFilter {
   readonly records: SourceRecord[] = [];
@@ -753,6 +765,7 @@ class DedupeFilter {
     private readonly store: StateStore,
     private readonly batch: SourceBatch,
     private readonly firstSeq: number,
+    private readonly transform: RecordTransform | undefined,
   ) {}
 
   add(r: SourceRecord): void {
@@ -765,6 +778,7 @@ class DedupeFilter {
       this.inBatch.add(k);
       this.keys.push({ key: k, seq: this.firstSeq + this.records.length });
     }
-    this.records.push(r);
+    const out = this.transform ? this.transform(r) : r;
+    if (out) this.records.push(out);
   }
 }

@@ -18,7 +18,9 @@ function parseArgs(argv: string[]): { count: number; file: string } | { help: bo
   if (argv.length > 2) return { help: false, error: 'too many arguments' };
   const count = Number(argv[0] ?? 200);
   // A non-number would never reach `count`: the demo would append forever.
-  if (!Number.isSafeInteger(count) || count < 1) return { help: false, error: `COUNT must be a positive integer, not ${argv[0]}` };
+  if (!Number.isSafeInteger(count) || count < 1) {
+    return { help: false, error: `COUNT must be a positive integer, not ${argv[0]}` };
+  }
   return { count, file: argv[1] ?? './var/opa/opa.log' };
 }
 

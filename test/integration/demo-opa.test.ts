@@ -13,7 +13,8 @@ const DEMO = join(REPO_ROOT, 'dist', 'src', 'cli', 'demo-opa.js');
 describe('demo-opa arguments', () => {
   const cwd = mkdtempSync(join(tmpdir(), 'tailseal-demo-'));
   after(() => rmSync(cwd, { recursive: true, force: true }));
-  const demo = (args: string[]) => spawnSync(process.execPath, [DEMO, ...args], { cwd, encoding: 'utf8', timeout: 10_000 });
+  const demo = (args: string[]) =>
+    spawnSync(process.execPath, [DEMO, ...args], { cwd, encoding: 'utf8', timeout: 10_000 });
 
   it('--help prints the usage and exits 0 without writing a file', () => {
     const r = demo(['--help']);

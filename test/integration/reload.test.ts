@@ -81,7 +81,7 @@ describe('config reload (SIGHUP)', () => {
 
   // Issue 16 item 17a: the new metrics listener used to be started after inputs were released;
   // a taken port then left the changed input stopped (and no listener at all) until a restart.
-  it('a reload whose new metrics port is taken is refused before anything changed: the input keeps reading', async () => {
+  it('a reload whose new metrics port is taken fails before anything changed: the input keeps reading', async () => {
     const metricsPort = await freePort();
     const taken = await freePort();
     const w = makeWorkspace({ extraYaml: `metrics:\n  listen: 127.0.0.1:${metricsPort}\n` });
@@ -94,7 +94,9 @@ describe('config reload (SIGHUP)', () => {
     try {
       await waitFor(() => storedDecisions(w.storeDir).length === 3, '3 decisions');
       const edit = (y: string) =>
-        y.replace('poll_interval: 50ms', 'poll_interval: 60ms').replace(`listen: 127.0.0.1:${metricsPort}`, `listen: 127.0.0.1:${taken}`);
+        y
+          .replace('poll_interval: 50ms', 'poll_interval: 60ms')
+          .replace(`listen: 127.0.0.1:${metricsPort}`, `listen: 127.0.0.1:${taken}`);
       const failed = await reload(w, d, edit, 'Reload failed');
       assert.equal(failed.code, 'CONFIG_INVALID');
       assert.match(String(failed.err), new RegExp(`metrics: cannot listen on 127\\.0\\.0\\.1:${taken}: EADDRINUSE`));
@@ -116,7 +118,8 @@ describe('config reload (SIGHUP)', () => {
     try {
       await waitFor(() => storedDecisions(w.storeDir).length === 2, '2 decisions');
       const typo = join(w.root, 'keys', 'old-signer.kye.pub');
-      const bad = await reload(w, d, (y) => y.replace('signing:\n', `signing:\n  verify_keys: [${typo}]\n`), 'Reload refused');
+      const withTypo = (y: string) => y.replace('signing:\n', `signing:\n  verify_keys: [${typo}]\n`);
+      const bad = await reload(w, d, withTypo, 'Reload refused');
       assert.equal(bad.code, 'KEY_INVALID');
       assert.match(String(bad.err), new RegExp(`^signing\\.verify_keys: public key ${typo} cannot be read: .*ENOENT`));
     } finally {
