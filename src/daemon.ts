@@ -14,7 +14,7 @@ import { Metrics, type MetricsView } from './metrics/metrics.js';
 import { type Check, StatusServer } from './metrics/server.js';
 import { type NoteSigner, type NoteVerifier, parseVerifierKey } from './seal/keys.js';
 import { LineBatch, entryLineOverhead } from './seal/object.js';
-import { type CheckpointPolicy, type Sealed, checkpointDue, sealRecords, signHead } from './seal/sealer.js';
+import { type CheckpointPolicy, type StreamHead, checkpointDue, sealRecords, signHead } from './seal/sealer.js';
 import { classifyError } from './sinks/retry.js';
 import { Shipper } from './sinks/shipper.js';
 import type { Sink, SinkContext, SinkFactory } from './sinks/sink.js';
@@ -506,7 +506,8 @@ export class Daemon implements BatchConsumer {
     const counters = { ...batch.counters };
     const dedupe = new DedupeFilter(this.store, batch, head.nextSeq, this.masking(batch, counters));
     for (const r of batch.records) dedupe.add(r);
-    const sealed = sealRecords(head, dedupe.records, now, this.lineBatch);
+    const cutAt = cutPositions(head, dedupe.records.length, this.policy.entries);
+    const sealed = sealWithCuts(head, dedupe.records, cutAt, now, this.lineBatch);
     return this.commitSealed(batch, counters, dedupe, head, sealed, now);
   }
 
@@ -544,23 +545,27 @@ export class Daemon implements BatchConsumer {
         largest = Math.max(largest, r.payload.length);
       }
       const lines = new LineBatch(capacity + 4 * largest);
-      let sealedHead: Sealed['head'] = head;
-      for (let i = 0; i < dedupe.records.length; ) {
+      let sealedHead: StreamHead = head;
+      const records = dedupe.records;
+      const cutAt = cutPositions(head, records.length, this.policy.entries);
+      const cuts: Cut[] = [];
+      for (let i = 0; i < records.length; ) {
+        const limit = cutAt[cuts.length] ?? records.length;
         let j = i;
-        for (let bytes = 0; j < dedupe.records.length && bytes < SLICE_SEAL_BYTES; j++) {
-          bytes += dedupe.records[j]!.payload.length;
-        }
-        sealedHead = sealRecords(sealedHead, dedupe.records.slice(i, j), now, lines, true).head;
+        for (let bytes = 0; j < limit && bytes < SLICE_SEAL_BYTES; j++) bytes += records[j]!.payload.length;
+        sealedHead = sealRecords(sealedHead, records.slice(i, j), now, lines, true).head;
+        if (j < records.length && j === limit) cuts.push({ head: sealedHead, end: lines.bytes().length });
         i = j;
         if (slicer.due()) await slicer.pause();
       }
-      const sealed = { head: sealedHead, data: lines.bytes() };
+      const sealed = { head: sealedHead, data: lines.bytes(), cuts };
       // The lines are written and synced off the event loop first (the largest stall otherwise);
       // the transaction then records them. Not for a batch the outbox would refuse.
       const stopping = () => new TailsealError('STATE_UNAVAILABLE', 'tailseal is stopping; the batch is not committed');
       if (this.stopping) throw stopping();
       if (sealed.data.length > 0 && this.outboxFull(sealed.data.length)) return false;
-      await this.store.prewriteSealed(batch.stream, sealed.data);
+      // Only the first object's part: the open segment ends at the first cut.
+      await this.store.prewriteSealed(batch.stream, sealed.data.subarray(0, cuts[0]?.end ?? sealed.data.length));
       if (this.stopping) throw stopping();
       return this.commitSealed(batch, counters, dedupe, head, sealed, now, true);
     } finally {
@@ -610,7 +615,7 @@ export class Daemon implements BatchConsumer {
     batchCounters: Record<string, number>,
     dedupe: DedupeFilter,
     head: StreamState,
-    sealed: { head: Sealed['head']; data: Buffer },
+    sealed: { head: StreamHead; data: Buffer; cuts: Cut[] },
     now: number,
     prewritten = false,
   ): boolean {
@@ -621,8 +626,9 @@ export class Daemon implements BatchConsumer {
         ? batchCounters
         : { ...batchCounters, decisions: (batchCounters.decisions ?? 0) - duplicates, decisions_duplicate: duplicates };
     let added: number;
+    const signed = sealed.cuts.map((c) => ({ ...c, note: signHead(this.config.origin, c.head, now, this.signer) }));
     try {
-      added = this.store.commitSealed({
+      const commit = {
         stream: sealed.head,
         before: head.nextSeq,
         data: sealed.data,
@@ -635,7 +641,8 @@ export class Daemon implements BatchConsumer {
           windowMs: batch.dedupe.windowMs,
           maxIds: batch.dedupe.maxIds,
         },
-      });
+      };
+      added = signed.length === 0 ? this.store.commitSealed(commit) : this.store.commitSealedCut(commit, signed, now);
     } catch (err) {
       this.commitError = errorMessage(err);
       throw err;
@@ -651,7 +658,16 @@ export class Daemon implements BatchConsumer {
     // Committed: only now does the in-memory head move. A checkpoint signed while the batch was
     // sealed in slices moved the head's checkpoint fields: start from the head as it is now.
     const current = this.heads.get(batch.stream) ?? head;
-    const next: StreamState = { ...current, ...sealed.head, spoolBytes: current.spoolBytes + added };
+    let next: StreamState = { ...current, ...sealed.head, spoolBytes: current.spoolBytes + added };
+    const last = signed.at(-1);
+    if (last) {
+      // The batch's cuts were signed and closed as objects with it; the rest is the open segment.
+      const size = last.head.nextSeq;
+      next = { ...next, checkpointedSize: size, checkpointedAt: now, lastNote: last.note, spoolBytes: added };
+      const sizes = signed.map((c) => c.head.nextSeq);
+      this.log.debug({ stream: next.name, sizes }, 'Checkpoints signed within a batch.');
+      for (const { shipper } of this.sinks.values()) shipper?.notify();
+    }
     this.heads.set(batch.stream, next);
     if (next.nextSeq - next.checkpointedSize >= this.policy.entries || next.spoolBytes >= this.policy.maxBytes) {
       // The batch is committed: whatever happens to the checkpoint, report success, or the
@@ -741,6 +757,42 @@ export class Daemon implements BatchConsumer {
     })();
     return this.stopping;
   }
+}
+
+/** Where checkpoint.entries cuts a batch's lines: the head after the cut and the lines' byte length up to it. */
+interface Cut {
+  head: StreamHead;
+  end: number;
+}
+
+/**
+ * The record indexes where checkpoint.entries falls inside a batch of `n` records sealed after
+ * `head`: an object then holds at most `entries` entries even when one read or upload brings
+ * more (a backlog read in 1 MiB chunks). A cut at the batch's end is left to commitSealed.
+ */
+function cutPositions(head: StreamHead & { checkpointedSize: number }, n: number, entries: number): number[] {
+  const cuts: number[] = [];
+  for (let at = Math.max(1, entries - (head.nextSeq - head.checkpointedSize)); at < n; at += entries) cuts.push(at);
+  return cuts;
+}
+
+/** sealRecords, noting the head and byte length at each cut (see cutPositions). */
+function sealWithCuts(
+  head: StreamHead,
+  records: SourceRecord[],
+  cutAt: number[],
+  now: number,
+  lines: LineBatch,
+): { head: StreamHead; data: Buffer; cuts: Cut[] } {
+  if (cutAt.length === 0) return { ...sealRecords(head, records, now, lines), cuts: [] };
+  const cuts: Cut[] = [];
+  let from = 0;
+  for (const to of [...cutAt, records.length]) {
+    head = sealRecords(head, records.slice(from, to), now, lines, from > 0).head;
+    if (to < records.length) cuts.push({ head, end: lines.bytes().length });
+    from = to;
+  }
+  return { head, data: lines.bytes(), cuts };
 }
 
 /** What a record becomes before it is sealed (its mask rules): itself, another record, or nothing. */
