@@ -28,9 +28,13 @@ describe('opa_service: retried uploads with mask rules, and read counters', () =
   let proxy: TcpProxy;
   let metricsPort: number;
   let plainUrl: string;
+  let noTombUrl: string;
+  const counters = () =>
+    (JSON.parse(cli(['status', '--config', w.configFile, '--json']).stdout) as { counters: Record<string, number> }).counters;
   const scrape = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   before(async () => {
-    const [masked, plain] = [await freePort(), await freePort()];
+    const [masked, plain, noTomb] = [await freePort(), await freePort(), await freePort()];
+    noTombUrl = `http://127.0.0.1:${noTomb}/logs`;
     metricsPort = await freePort();
     plainUrl = `http://127.0.0.1:${plain}/logs`;
     proxy = await tcpProxy(masked);
@@ -44,10 +48,16 @@ describe('opa_service: retried uploads with mask rules, and read counters', () =
         - { upsert: /input/user/name, value: "x" }
   - name: plain
     type: opa_service
-    listen: 127.0.0.1:${plain}`;
+    listen: 127.0.0.1:${plain}
+  - name: notomb
+    type: opa_service
+    listen: 127.0.0.1:${noTomb}
+    mask:
+      tombstones: false
+      rules: [{ drop: /input/method, equals: "DELETE" }]`;
     w = makeWorkspace({ inputsYaml: inputs, extraYaml: `metrics:\n  listen: 127.0.0.1:${metricsPort}\n` });
     d = startDaemon(w);
-    await receiversListening(d, 2);
+    await receiversListening(d, 3);
   });
   after(async () => {
     await proxy.close();
@@ -80,8 +90,7 @@ describe('opa_service: retried uploads with mask rules, and read counters', () =
     assert.equal(m('tailseal_lines_read_total', {}), 3 * N, 'every upload was read');
     assert.deepEqual(d.logs.filter((l) => l.includes('Could not update the metrics')), []);
 
-    const status = cli(['status', '--config', w.configFile, '--json']).stdout;
-    const c = (JSON.parse(status) as { counters: Record<string, number> }).counters;
+    const c = counters();
     const got = [c.decisions, c.decisions_duplicate, c.decisions_dropped, c.decisions_quarantined];
     const want = [N / 2 + 3, 2 * N, N / 4, N / 4];
     assert.deepEqual(got, want, 'decisions (3 of them plain), duplicates, dropped, quarantined');
@@ -93,5 +102,14 @@ describe('opa_service: retried uploads with mask rules, and read counters', () =
     await waitFor(() => kinds().length === N, 'N entries in the store');
     assert.equal(kinds().filter((k) => k === 'gap').length, N / 2, 'one gap record per dropped or failing event');
     assert.equal(verifyStore(w).status, 0);
+  });
+
+  it('a decision dropped without a tombstone is known when it is re-sent: dropped once, then a duplicate', async () => {
+    const before = counters();
+    const body = JSON.stringify([event('nt-drop', { input: { method: 'DELETE' } }), event('nt-keep')]);
+    for (let i = 0; i < 2; i++) assert.equal((await upload(noTombUrl, body)).status, 200);
+    const after = counters();
+    const delta = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
+    assert.deepEqual([delta('decisions'), delta('decisions_dropped'), delta('decisions_duplicate')], [1, 1, 2]);
   });
 });
