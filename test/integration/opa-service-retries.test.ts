@@ -29,8 +29,10 @@ describe('opa_service: retried uploads with mask rules, and read counters', () =
   let metricsPort: number;
   let plainUrl: string;
   let noTombUrl: string;
-  const counters = () =>
-    (JSON.parse(cli(['status', '--config', w.configFile, '--json']).stdout) as { counters: Record<string, number> }).counters;
+  /** The persistent counters (`tailseal status --json`). */
+  const counters = (): Record<string, number> =>
+    (JSON.parse(cli(['status', '--config', w.configFile, '--json']).stdout) as { counters: Record<string, number> })
+      .counters;
   const scrape = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   before(async () => {
     const [masked, plain, noTomb] = [await freePort(), await freePort(), await freePort()];
