@@ -375,12 +375,14 @@ export class Daemon implements BatchConsumer {
 
   /**
    * SIGHUP: applies `next` (already validated) without losing state, or throws CONFIG_INVALID
-   * and changes nothing when it asks for what only a restart can do. Sinks first, so every
+   * and changes nothing when it asks for what only a restart can do, or a new sink or metrics
+   * listener cannot start. Sinks first, so every
    * object has its sinks before new inputs add objects; then inputs: a removed or changed
    * input's source is released (files the new config no longer covers are read to their end
    * or their unread bytes sealed as a gap record, per `unmatched`) and closed before its
    * successor starts, so no file is read by two sources. Offsets, heads, the outbox and sink
-   * cursors live in the state database and carry over.
+   * cursors live in the state database and carry over. A failure after that point leaves every
+   * input that is not running on /readyz (inputErrors).
    */
   reload(next: Config, signer: NoteSigner): Promise<{ inputs: NamedDiff<InputConfig>; sinks: NamedDiff<SinkConfig> }> {
     const run = async () => {
