@@ -1,20 +1,20 @@
 // The daemon: the one place that wires source -> checkpoint (offsets) -> seal -> outbox -> sink.
 import { join } from 'node:path';
-import { loadVerifierKeys } from './config/keyfile.js';
+import { loadConfiguredVerifiers } from './config/keyfile.js';
 import { type NamedDiff, diffNamed, reloadProblems } from './config/diff.js';
 import type { Config, InputConfig, SinkConfig } from './config/schema.js';
 import { parseListen } from './config/units.js';
 import { TailsealError, errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import { checkState, continueLostChains, sealStateResets } from './lost-state.js';
-import { applyMask } from './mask/apply.js';
+import { maskRecord } from './mask/apply.js';
 import { Masker } from './mask/masker.js';
 import { Quarantine } from './mask/quarantine.js';
 import { Metrics, type MetricsView } from './metrics/metrics.js';
 import { type Check, StatusServer } from './metrics/server.js';
 import { type NoteSigner, type NoteVerifier, parseVerifierKey } from './seal/keys.js';
 import { LineBatch, entryLineOverhead } from './seal/object.js';
-import { type CheckpointPolicy, type Sealed, checkpointDue, sealRecords, signHead } from './seal/sealer.js';
+import { type CheckpointPolicy, type StreamHead, checkpointDue, sealRecords, signHead } from './seal/sealer.js';
 import { classifyError } from './sinks/retry.js';
 import { Shipper } from './sinks/shipper.js';
 import type { Sink, SinkContext, SinkFactory } from './sinks/sink.js';
@@ -154,7 +154,7 @@ export class Daemon implements BatchConsumer {
 
   /** The keys the daemon trusts when it reads its own trail back: its signer's and signing.verify_keys. */
   private trustedKeys(): NoteVerifier[] {
-    return [parseVerifierKey(this.signer.verifierKey), ...loadVerifierKeys(this.config.signing.verify_keys)];
+    return [parseVerifierKey(this.signer.verifierKey), ...loadConfiguredVerifiers(this.config.signing)];
   }
 
   /** /readyz: the state database commits, every input reads, no sink fails past its threshold. */
@@ -211,10 +211,43 @@ export class Daemon implements BatchConsumer {
   private async startStatusServer(): Promise<void> {
     await this.status?.close();
     this.status = null;
-    const m = this.config.metrics;
-    if (!m.enabled) return;
-    const server = new StatusServer(parseListen(m.listen), this.metrics, () => this.readiness(), this.opts.log.child({ component: 'metrics' }));
+    this.status = await this.listenStatus(this.config.metrics);
+  }
+
+  /** A started status listener for `m` (null when disabled); throws CONFIG_INVALID when it cannot listen. */
+  private async listenStatus(m: Config['metrics']): Promise<StatusServer | null> {
+    if (!m.enabled) return null;
+    const log = this.opts.log.child({ component: 'metrics' });
+    const server = new StatusServer(parseListen(m.listen), this.metrics, () => this.readiness(), log);
     await server.start();
+    return server;
+  }
+
+  /**
+   * Reload: moves the status listener to `next`'s address before anything running changes, so a
+   * taken port refuses the reload instead of failing it after inputs were released. The
+   * listener reads sink_failing_after at each request: only `enabled` and `listen` rebind.
+   */
+  private async moveStatusServer(next: Config['metrics']): Promise<void> {
+    const before = this.config.metrics;
+    if (before.enabled === next.enabled && before.listen === next.listen) return;
+    let server: StatusServer | null;
+    try {
+      server = await this.listenStatus(next);
+    } catch (err) {
+      // The same port on another address is taken by the running listener itself: free it first.
+      const samePort = before.enabled && parseListen(before.listen).port === parseListen(next.listen).port;
+      if (!samePort || this.status === null) throw err;
+      await this.status.close();
+      this.status = null;
+      try {
+        server = await this.listenStatus(next);
+      } catch (again) {
+        this.status = await this.listenStatus(before).catch(() => null);
+        throw again;
+      }
+    }
+    await this.status?.close();
     this.status = server;
   }
 
@@ -342,12 +375,14 @@ export class Daemon implements BatchConsumer {
 
   /**
    * SIGHUP: applies `next` (already validated) without losing state, or throws CONFIG_INVALID
-   * and changes nothing when it asks for what only a restart can do. Sinks first, so every
+   * and changes nothing when it asks for what only a restart can do, or a new sink or metrics
+   * listener cannot start. Sinks first, so every
    * object has its sinks before new inputs add objects; then inputs: a removed or changed
    * input's source is released (files the new config no longer covers are read to their end
    * or their unread bytes sealed as a gap record, per `unmatched`) and closed before its
    * successor starts, so no file is read by two sources. Offsets, heads, the outbox and sink
-   * cursors live in the state database and carry over.
+   * cursors live in the state database and carry over. A failure after that point leaves every
+   * input that is not running on /readyz (inputErrors).
    */
   reload(next: Config, signer: NoteSigner): Promise<{ inputs: NamedDiff<InputConfig>; sinks: NamedDiff<SinkConfig> }> {
     const run = async () => {
@@ -366,60 +401,95 @@ export class Daemon implements BatchConsumer {
           built.set(sc.name, { sink, started: false });
           built.get(sc.name)!.started = await this.tryStart(sc, sink);
         }
+        await this.moveStatusServer(next.metrics);
       } catch (err) {
         for (const b of built.values()) await b.sink.close();
         throw err;
       }
-      for (const sc of [...sinks.removed, ...sinks.changed]) await this.stopSink(sc.name);
-      for (const sc of sinks.removed) this.sinkNames.splice(this.sinkNames.indexOf(sc.name), 1);
-      for (const sc of [...sinks.added, ...sinks.changed]) await this.startSink(sc, built.get(sc.name)!.sink, built.get(sc.name)!.started);
-      for (const ic of [...inputs.removed, ...inputs.changed]) {
-        const src = this.sources.get(ic.name);
-        if (!src) continue;
-        const successor = next.inputs.find((i) => i.name === ic.name);
-        await src.release?.(successor);
-        await src.close();
-        this.sources.delete(ic.name);
-        this.maskers.delete(ic.name);
-      }
-      this.config = next;
-      this.signer = signer;
-      this.policy = checkpointPolicy(next);
-      this.startTimer();
-      if (JSON.stringify(before.metrics) !== JSON.stringify(next.metrics)) await this.startStatusServer();
-      if (JSON.stringify(before.audit) !== JSON.stringify(next.audit)) {
-        await this.auditor?.stop();
-        this.auditor = null;
-        this.startAuditor();
-      }
-      // pino's child loggers keep the level they were made with: a new level needs a restart.
-      if (next.log.level !== before.log.level) this.log.warn({ level: before.log.level, requested: next.log.level }, 'log.level changes take effect at the next restart.');
-      for (const ic of inputs.removed) this.inputErrors.delete(ic.name);
-      // An input that had failed to start is not in the diff above: forget it once it is gone from the file.
-      for (const name of [...this.inputErrors.keys()]) if (!next.inputs.some((i) => i.name === name)) this.inputErrors.delete(name);
-      const failed: string[] = [];
-      for (const ic of [...inputs.added, ...inputs.changed]) {
-        if (ic.mask) this.maskers.set(ic.name, new Masker(ic.mask));
-        const src = this.createSource(ic);
-        try {
-          await src.start();
-          this.sources.set(ic.name, src);
-          this.inputErrors.delete(ic.name);
-        } catch (err) {
-          // Not running (e.g. its listen port is taken): /readyz says so, the next reload retries
-          // it, and the other inputs start. Its files and offsets wait in the state database.
-          await src.close().catch(() => undefined);
-          this.inputErrors.set(ic.name, errorMessage(err));
-          failed.push(`input ${ic.name}: ${errorMessage(err)}`);
+      let failed: string[];
+      try {
+        failed = await this.applyReload(before, next, signer, sinks, inputs, built);
+      } catch (err) {
+        // Failed half-way: every configured input that is not running now says so on /readyz
+        // (and counts as new at the next reload, which starts it), never a silent "ok".
+        const why = `the reload failed half-way (${errorMessage(err)}); fix the cause and reload again`;
+        for (const i of [...before.inputs, ...next.inputs]) {
+          if (!this.sources.has(i.name)) this.inputErrors.set(i.name, why);
         }
+        throw err;
       }
-      if (this.backpressure) this.onAck();
-      if (failed.length > 0) throw new TailsealError('CONFIG_INVALID', `reload applied, but ${failed.length === 1 ? 'an input' : 'inputs'} could not start: ${failed.join('; ')}; fix the config and reload again`);
+      if (failed.length > 0) {
+        const what = `${failed.length === 1 ? 'an input' : 'inputs'} could not start: ${failed.join('; ')}`;
+        throw new TailsealError('CONFIG_INVALID', `reload applied, but ${what}; fix the config and reload again`);
+      }
       return { inputs, sinks };
     };
     const result = this.reloading.then(run, run);
     this.reloading = result.catch(() => undefined);
     return result;
+  }
+
+  /** reload() past its checks: swaps sinks, then inputs (see reload). Returns the inputs that could not start. */
+  private async applyReload(
+    before: Config,
+    next: Config,
+    signer: NoteSigner,
+    sinks: NamedDiff<SinkConfig>,
+    inputs: NamedDiff<InputConfig>,
+    built: Map<string, { sink: Sink; started: boolean }>,
+  ): Promise<string[]> {
+    for (const sc of [...sinks.removed, ...sinks.changed]) await this.stopSink(sc.name);
+    for (const sc of sinks.removed) this.sinkNames.splice(this.sinkNames.indexOf(sc.name), 1);
+    for (const sc of [...sinks.added, ...sinks.changed]) {
+      const b = built.get(sc.name)!;
+      await this.startSink(sc, b.sink, b.started);
+    }
+    for (const ic of [...inputs.removed, ...inputs.changed]) {
+      const src = this.sources.get(ic.name);
+      if (!src) continue;
+      const successor = next.inputs.find((i) => i.name === ic.name);
+      await src.release?.(successor);
+      await src.close();
+      this.sources.delete(ic.name);
+      this.maskers.delete(ic.name);
+    }
+    this.config = next;
+    this.signer = signer;
+    this.policy = checkpointPolicy(next);
+    this.startTimer();
+    if (JSON.stringify(before.audit) !== JSON.stringify(next.audit)) {
+      await this.auditor?.stop();
+      this.auditor = null;
+      this.startAuditor();
+    }
+    // pino's child loggers keep the level they were made with: a new level needs a restart.
+    if (next.log.level !== before.log.level) {
+      const levels = { level: before.log.level, requested: next.log.level };
+      this.log.warn(levels, 'log.level changes take effect at the next restart.');
+    }
+    for (const ic of inputs.removed) this.inputErrors.delete(ic.name);
+    // An input that had failed to start is not in the diff above: forget it once it is gone from the file.
+    for (const name of [...this.inputErrors.keys()]) {
+      if (!next.inputs.some((i) => i.name === name)) this.inputErrors.delete(name);
+    }
+    const failed: string[] = [];
+    for (const ic of [...inputs.added, ...inputs.changed]) {
+      if (ic.mask) this.maskers.set(ic.name, new Masker(ic.mask));
+      const src = this.createSource(ic);
+      try {
+        await src.start();
+        this.sources.set(ic.name, src);
+        this.inputErrors.delete(ic.name);
+      } catch (err) {
+        // Not running (e.g. its listen port is taken): /readyz says so, the next reload retries
+        // it, and the other inputs start. Its files and offsets wait in the state database.
+        await src.close().catch(() => undefined);
+        this.inputErrors.set(ic.name, errorMessage(err));
+        failed.push(`input ${ic.name}: ${errorMessage(err)}`);
+      }
+    }
+    if (this.backpressure) this.onAck();
+    return failed;
   }
 
   /**
@@ -435,11 +505,12 @@ export class Daemon implements BatchConsumer {
     if (this.pausedFor(batch)) return false;
     const head = this.heads.get(batch.stream) ?? this.store.loadStream(batch.stream);
     const now = Date.now();
-    const masked = this.mask(batch);
-    const dedupe = new DedupeFilter(this.store, batch, head.nextSeq);
-    for (const r of masked.records) dedupe.add(r);
-    const sealed = sealRecords(head, dedupe.records, now, this.lineBatch);
-    return this.commitSealed(batch, masked.counters, dedupe, head, sealed, now);
+    const counters = { ...batch.counters };
+    const dedupe = new DedupeFilter(this.store, batch, head.nextSeq, this.masking(batch, counters));
+    for (const r of batch.records) dedupe.add(r);
+    const cutAt = cutPositions(head, dedupe.records.length, this.policy.entries);
+    const sealed = sealWithCuts(head, dedupe.records, cutAt, now, this.lineBatch);
+    return this.commitSealed(batch, counters, dedupe, head, sealed, now);
   }
 
   /**
@@ -456,16 +527,10 @@ export class Daemon implements BatchConsumer {
       const slicer = new Slicer(sliceMs);
       const head = this.heads.get(batch.stream) ?? this.store.loadStream(batch.stream);
       const now = Date.now();
-      const masker = this.maskers.get(batch.input);
       const counters = { ...batch.counters };
-      const dedupe = new DedupeFilter(this.store, batch, head.nextSeq);
+      const dedupe = new DedupeFilter(this.store, batch, head.nextSeq, this.masking(batch, counters));
       for (const r of batch.records) {
-        if (!masker) dedupe.add(r);
-        else {
-          const one = applyMask({ ...batch, records: [r], counters: {} }, masker, this.quarantine, this.log);
-          for (const [k, n] of Object.entries(one.counters)) counters[k] = (counters[k] ?? 0) + n;
-          for (const m of one.records) dedupe.add(m);
-        }
+        dedupe.add(r);
         if (slicer.due()) await slicer.pause();
       }
       // Sealed in groups of about SLICE_SEAL_BYTES of payload into one buffer, sized for the
@@ -482,23 +547,27 @@ export class Daemon implements BatchConsumer {
         largest = Math.max(largest, r.payload.length);
       }
       const lines = new LineBatch(capacity + 4 * largest);
-      let sealedHead: Sealed['head'] = head;
-      for (let i = 0; i < dedupe.records.length; ) {
+      let sealedHead: StreamHead = head;
+      const records = dedupe.records;
+      const cutAt = cutPositions(head, records.length, this.policy.entries);
+      const cuts: Cut[] = [];
+      for (let i = 0; i < records.length; ) {
+        const limit = cutAt[cuts.length] ?? records.length;
         let j = i;
-        for (let bytes = 0; j < dedupe.records.length && bytes < SLICE_SEAL_BYTES; j++) {
-          bytes += dedupe.records[j]!.payload.length;
-        }
-        sealedHead = sealRecords(sealedHead, dedupe.records.slice(i, j), now, lines, true).head;
+        for (let bytes = 0; j < limit && bytes < SLICE_SEAL_BYTES; j++) bytes += records[j]!.payload.length;
+        sealedHead = sealRecords(sealedHead, records.slice(i, j), now, lines, true).head;
+        if (j < records.length && j === limit) cuts.push({ head: sealedHead, end: lines.bytes().length });
         i = j;
         if (slicer.due()) await slicer.pause();
       }
-      const sealed = { head: sealedHead, data: lines.bytes() };
+      const sealed = { head: sealedHead, data: lines.bytes(), cuts };
       // The lines are written and synced off the event loop first (the largest stall otherwise);
       // the transaction then records them. Not for a batch the outbox would refuse.
       const stopping = () => new TailsealError('STATE_UNAVAILABLE', 'tailseal is stopping; the batch is not committed');
       if (this.stopping) throw stopping();
       if (sealed.data.length > 0 && this.outboxFull(sealed.data.length)) return false;
-      await this.store.prewriteSealed(batch.stream, sealed.data);
+      // Only the first object's part: the open segment ends at the first cut.
+      await this.store.prewriteSealed(batch.stream, sealed.data.subarray(0, cuts[0]?.end ?? sealed.data.length));
       if (this.stopping) throw stopping();
       return this.commitSealed(batch, counters, dedupe, head, sealed, now, true);
     } finally {
@@ -548,7 +617,7 @@ export class Daemon implements BatchConsumer {
     batchCounters: Record<string, number>,
     dedupe: DedupeFilter,
     head: StreamState,
-    sealed: { head: Sealed['head']; data: Buffer },
+    sealed: { head: StreamHead; data: Buffer; cuts: Cut[] },
     now: number,
     prewritten = false,
   ): boolean {
@@ -559,8 +628,9 @@ export class Daemon implements BatchConsumer {
         ? batchCounters
         : { ...batchCounters, decisions: (batchCounters.decisions ?? 0) - duplicates, decisions_duplicate: duplicates };
     let added: number;
+    const signed = sealed.cuts.map((c) => ({ ...c, note: signHead(this.config.origin, c.head, now, this.signer) }));
     try {
-      added = this.store.commitSealed({
+      const commit = {
         stream: sealed.head,
         before: head.nextSeq,
         data: sealed.data,
@@ -573,7 +643,8 @@ export class Daemon implements BatchConsumer {
           windowMs: batch.dedupe.windowMs,
           maxIds: batch.dedupe.maxIds,
         },
-      });
+      };
+      added = signed.length === 0 ? this.store.commitSealed(commit) : this.store.commitSealedCut(commit, signed, now);
     } catch (err) {
       this.commitError = errorMessage(err);
       throw err;
@@ -589,7 +660,16 @@ export class Daemon implements BatchConsumer {
     // Committed: only now does the in-memory head move. A checkpoint signed while the batch was
     // sealed in slices moved the head's checkpoint fields: start from the head as it is now.
     const current = this.heads.get(batch.stream) ?? head;
-    const next: StreamState = { ...current, ...sealed.head, spoolBytes: current.spoolBytes + added };
+    let next: StreamState = { ...current, ...sealed.head, spoolBytes: current.spoolBytes + added };
+    const last = signed.at(-1);
+    if (last) {
+      // The batch's cuts were signed and closed as objects with it; the rest is the open segment.
+      const size = last.head.nextSeq;
+      next = { ...next, checkpointedSize: size, checkpointedAt: now, lastNote: last.note, spoolBytes: added };
+      const sizes = signed.map((c) => c.head.nextSeq);
+      this.log.debug({ stream: next.name, sizes }, 'Checkpoints signed within a batch.');
+      for (const { shipper } of this.sinks.values()) shipper?.notify();
+    }
     this.heads.set(batch.stream, next);
     if (next.nextSeq - next.checkpointedSize >= this.policy.entries || next.spoolBytes >= this.policy.maxBytes) {
       // The batch is committed: whatever happens to the checkpoint, report success, or the
@@ -603,10 +683,12 @@ export class Daemon implements BatchConsumer {
     return true;
   }
 
-  /** The batch with its input's mask rules applied (none: the batch as it is); see mask/apply.ts. */
-  private mask(batch: SourceBatch): SourceBatch {
+  /** What a new record of `batch` becomes under its input's mask rules (none: itself); see mask/apply.ts. */
+  private masking(batch: SourceBatch, counters: Record<string, number>): RecordTransform | undefined {
     const masker = this.maskers.get(batch.input);
-    return masker ? applyMask(batch, masker, this.quarantine, this.log) : batch;
+    if (!masker) return undefined;
+    const rules = { masker, quarantine: this.quarantine, log: this.log };
+    return (r) => maskRecord(batch.input, r, rules, counters);
   }
 
   private checkpoint(s: StreamState, now: number): void {
@@ -679,11 +761,53 @@ export class Daemon implements BatchConsumer {
   }
 }
 
+/** Where checkpoint.entries cuts a batch's lines: the head after the cut and the lines' byte length up to it. */
+interface Cut {
+  head: StreamHead;
+  end: number;
+}
+
+/**
+ * The record indexes where checkpoint.entries falls inside a batch of `n` records sealed after
+ * `head`: an object then holds at most `entries` entries even when one read or upload brings
+ * more (a backlog read in 1 MiB chunks). A cut at the batch's end is left to commitSealed.
+ */
+function cutPositions(head: StreamHead & { checkpointedSize: number }, n: number, entries: number): number[] {
+  const cuts: number[] = [];
+  for (let at = Math.max(1, entries - (head.nextSeq - head.checkpointedSize)); at < n; at += entries) cuts.push(at);
+  return cuts;
+}
+
+/** sealRecords, noting the head and byte length at each cut (see cutPositions). */
+function sealWithCuts(
+  head: StreamHead,
+  records: SourceRecord[],
+  cutAt: number[],
+  now: number,
+  lines: LineBatch,
+): { head: StreamHead; data: Buffer; cuts: Cut[] } {
+  if (cutAt.length === 0) return { ...sealRecords(head, records, now, lines), cuts: [] };
+  const cuts: Cut[] = [];
+  let from = 0;
+  for (const to of [...cutAt, records.length]) {
+    head = sealRecords(head, records.slice(from, to), now, lines, from > 0).head;
+    if (to < records.length) cuts.push({ head, end: lines.bytes().length });
+    from = to;
+  }
+  return { head, data: lines.bytes(), cuts };
+}
+
+/** What a record becomes before it is sealed (its mask rules): itself, another record, or nothing. */
+type RecordTransform = (r: SourceRecord) => SourceRecord | undefined;
+
 /**
  * A batch's records without those whose dedupeKey the stream sealed recently (or that repeat
- * within the batch), and the keys of the rest with the seqs they will get. Its lookups must run
- * right before the commit that records the keys, with no other commit of the stream between:
- * commit() runs them synchronously, commitSliced() holds the stream's lock.
+ * within the batch), each new one passed through `transform` (the mask rules), and the keys of
+ * the new ones with the seqs they get. Duplicates go first: a retried upload is not masked,
+ * quarantined or counted again, and a decision dropped without a tombstone keeps its key (with
+ * the next seq, for expiry) so its retry is known too. Its lookups must run right before the
+ * commit that records the keys, with no other commit of the stream between: commit() runs them
+ * synchronously, commitSliced() holds the stream's lock.
  */
 class DedupeFilter {
   readonly records: SourceRecord[] = [];
@@ -695,6 +819,7 @@ class DedupeFilter {
     private readonly store: StateStore,
     private readonly batch: SourceBatch,
     private readonly firstSeq: number,
+    private readonly transform: RecordTransform | undefined,
   ) {}
 
   add(r: SourceRecord): void {
@@ -707,6 +832,7 @@ class DedupeFilter {
       this.inBatch.add(k);
       this.keys.push({ key: k, seq: this.firstSeq + this.records.length });
     }
-    this.records.push(r);
+    const out = this.transform ? this.transform(r) : r;
+    if (out) this.records.push(out);
   }
 }

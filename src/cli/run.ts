@@ -1,6 +1,6 @@
 // `tailseal run`: the daemon, until SIGTERM/SIGINT.
 import { existsSync } from 'node:fs';
-import { loadConfiguredSigner, writeKeyPair } from '../config/keyfile.js';
+import { loadConfiguredSigner, loadConfiguredVerifiers, writeKeyPair } from '../config/keyfile.js';
 import { loadConfig } from '../config/load.js';
 import { Daemon } from '../daemon.js';
 import { errorMessage } from '../errors.js';
@@ -22,6 +22,7 @@ export async function run(opts: RunOptions): Promise<number> {
     log.info({ key_file: keyFile, verifier_key: vkey }, 'Created a new signing key (--init-key). Keep the .pub file for `tailseal verify`.');
   }
   const signer = loadConfiguredSigner(config.signing);
+  loadConfiguredVerifiers(config.signing);
   log.info({ key: signer.verifierKey }, 'Signing checkpoints with this key.');
   // Signal handlers go in before anything starts, so a SIGTERM during start-up still stops
   // the daemon cleanly once it is up.
@@ -63,6 +64,7 @@ export async function run(opts: RunOptions): Promise<number> {
     try {
       next = loadConfig(opts.config);
       nextSigner = loadConfiguredSigner(next.signing);
+      loadConfiguredVerifiers(next.signing);
     } catch (err) {
       log.error({ err: errorMessage(err), code: (err as { code?: string }).code, config: opts.config }, 'Reload refused: the new config is invalid; the running config stays in force.');
       return;

@@ -70,6 +70,19 @@ export function loadVerifierKeys(files: readonly string[]): NoteVerifier[] {
   return out;
 }
 
+/**
+ * signing.verify_keys, loaded: at start and at every reload, so a mistyped path or key line is
+ * refused at once instead of failing every later audit and lost-state recovery.
+ */
+export function loadConfiguredVerifiers(signing: { verify_keys: readonly string[] }): NoteVerifier[] {
+  try {
+    return loadVerifierKeys(signing.verify_keys);
+  } catch (err) {
+    const fix = 'fix the path, or the line `tailseal keygen` wrote to the .pub file, or remove the entry';
+    throw new TailsealError('KEY_INVALID', `signing.verify_keys: ${errorMessage(err)}; ${fix}`, { cause: err });
+  }
+}
+
 function writeNew(file: string, text: string, mode: number): void {
   // 'wx': never overwrite an existing key.
   const fd = openSync(file, 'wx', mode);

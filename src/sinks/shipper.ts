@@ -70,8 +70,11 @@ export class Shipper {
   private readonly stored = new Set<number>();
   /** A server's Retry-After holds back every upload to this sink, not only the one it answered. */
   private notBefore = 0;
-  /** When the current run of failed deliveries began (null after a success). */
-  private failingSince: number | null = null;
+  /**
+   * Objects whose delivery is failing (retrying or parked), with when their first failure was.
+   * Per object: with in_flight > 1 another object's success says nothing about a parked one.
+   */
+  private readonly failing = new Map<number, number>();
 
   constructor(
     private readonly sink: Sink,
@@ -92,12 +95,13 @@ export class Shipper {
   }
 
   /**
-   * How long deliveries have been failing with objects waiting (0 when the last one succeeded or
-   * nothing waits): /readyz turns this into "sink failing" past a threshold. Parked objects count.
+   * How long the oldest failing object has been failing (0 when none is, or nothing waits):
+   * /readyz turns this into "sink failing" past a threshold. A parked object fails until it is
+   * re-queued and delivered, whatever other objects do meanwhile.
    */
   failingForMs(now = Date.now()): number {
-    if (this.failingSince === null || this.caughtUp()) return 0;
-    return now - this.failingSince;
+    if (this.failing.size === 0 || this.caughtUp()) return 0;
+    return now - Math.min(...this.failing.values());
   }
 
   /** Whether this sink has every object the outbox holds. */
@@ -182,7 +186,7 @@ export class Shipper {
         await this.ensureStarted();
         const started = performance.now();
         const result = await this.sink.put(obj);
-        this.failingSince = null;
+        this.failing.delete(obj.id);
         this.opts.observer?.delivered(this.sink.name, head.bytes, (performance.now() - started) / 1000);
         if (attempt > 1) this.log.info({ sink: this.sink.name, stream: obj.stream, attempts: attempt }, 'Sink recovered; delivery resumed.');
         this.log.debug({ sink: this.sink.name, stream: obj.stream, first_seq: obj.firstSeq, size: obj.size, result }, 'Object acknowledged.');
@@ -200,7 +204,7 @@ export class Shipper {
         if (this.stopping.signal.aborted) return;
         const cls = classifyError(err);
         this.count(`failures_${cls}`);
-        this.failingSince ??= Date.now();
+        if (!this.failing.has(obj.id)) this.failing.set(obj.id, Date.now());
         this.opts.observer?.failed(this.sink.name, cls, cls === 'retryable');
         // A server's Retry-After (429/503) is a floor for the wait, never a reason to retry sooner.
         const retryAfter = retryAfterOf(err);

@@ -72,6 +72,13 @@ export interface SealCommit {
   dedupe?: { keys: { key: string; seq: number }[]; sealedAt: number; windowMs: number; maxIds: number } | undefined;
 }
 
+/** Where checkpoint.entries cuts a batch (commitSealedCut): the head and byte length of its lines up to there. */
+export interface SealCut {
+  head: StreamHead;
+  end: number;
+  note: string;
+}
+
 const OUTBOX_BYTES = 'outbox_bytes';
 
 interface StreamRow { name: string; next_seq: number; chain_head: Buffer; tree_edge: Buffer; checkpointed_size: number; checkpointed_at: number; last_note: string | null; spool_bytes: number }
@@ -196,6 +203,30 @@ export class StateStore {
       if (appended) this.spool.truncate(c.stream.name, appended.firstSeq, appended.at);
       throw err;
     }
+  }
+
+  /**
+   * commitSealed for a batch that checkpoint.entries cuts into several objects, in ONE
+   * transaction: the lines up to each cut (`end` bytes into `c.data`, `head` after them) are
+   * appended and closed as an object signed by `note`; the rest commits as commitSealed does,
+   * with the file offset, counters and dedupe keys. A failure or crash commits none of it: the
+   * bytes written past the committed state are cut by the next append or start (Spool.recover).
+   * Returns the entry bytes left in the stream's open segment.
+   */
+  commitSealedCut(c: SealCommit, cuts: readonly SealCut[], createdAt: number): number {
+    return this.db.transaction(() => {
+      let before = c.before;
+      let from = 0;
+      for (const cut of cuts) {
+        const row = this.q(Q.SQL_GET_STREAM).get(c.stream.name) as StreamRow | undefined;
+        const data = c.data.subarray(from, cut.end);
+        this.commitSealed({ stream: cut.head, before, data, prewritten: from === 0 && c.prewritten });
+        this.commitCheckpoint(c.stream.name, row?.checkpointed_size ?? 0, cut.head.nextSeq, cut.note, createdAt);
+        before = cut.head.nextSeq;
+        from = cut.end;
+      }
+      return this.commitSealed({ ...c, before, data: c.data.subarray(from), prewritten: false });
+    }).immediate();
   }
 
   /**

@@ -1,5 +1,7 @@
 // A TCP proxy on 127.0.0.1 that a test can take down (connections refused, open ones cut) and
-// bring back up on the same port: a remote store that goes away for a while.
+// bring back up on the same port: a remote store that goes away for a while. With dropAnswers
+// on, requests pass but each connection is cut when the answer's first byte comes back: the
+// server acted on the request, the client never learns it (and retries).
 import { type Server, type Socket, connect, createServer } from 'node:net';
 
 export interface TcpProxy {
@@ -7,12 +9,15 @@ export interface TcpProxy {
   down(): Promise<void>;
   up(): Promise<void>;
   close(): Promise<void>;
+  /** Cut connections instead of passing answers on (for connections opened from now on). */
+  dropAnswers(on: boolean): void;
 }
 
 export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
   let server: Server | null = null;
   const sockets = new Set<Socket>();
   let port = 0;
+  let dropping = false;
   const listen = () =>
     new Promise<void>((res, rej) => {
       server = createServer((client) => {
@@ -22,7 +27,13 @@ export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
           s.on('close', () => sockets.delete(s));
           s.on('error', () => undefined);
         }
-        client.pipe(upstream).pipe(client);
+        client.pipe(upstream);
+        if (!dropping) upstream.pipe(client);
+        else
+          upstream.once('data', () => {
+            client.destroy();
+            upstream.destroy();
+          });
       });
       server.once('error', rej);
       server.listen(port, '127.0.0.1', () => {
@@ -38,5 +49,6 @@ export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
       server = null;
     });
   await listen();
-  return { get port() { return port; }, down: stop, up: listen, close: stop };
+  const dropAnswers = (on: boolean) => void (dropping = on);
+  return { get port() { return port; }, down: stop, up: listen, close: stop, dropAnswers };
 }

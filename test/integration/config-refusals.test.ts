@@ -46,6 +46,17 @@ describe('config refused at load (exit 2, naming the file)', () => {
     assert.equal(existsSync(w.stateDir), false, 'refused before the state directory is made');
   });
 
+  // Issue 16 item 17b: a mistyped key file was only noticed when every audit failed.
+  it('a signing.verify_keys file that does not hold a key: exit 2 naming the key and the file', () => {
+    const f = join(w.root, 'verify-keys.yaml');
+    const typo = join(w.root, 'old.pub');
+    writeFileSync(typo, 'tailseal.test/old+0123abcd+not-base64!\n');
+    writeFileSync(f, `${base}  verify_keys: [${typo}]\n${fileInput('opa')}${sinks}`);
+    const r = run(f);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^tailseal: KEY_INVALID: signing\\.verify_keys: public key ${typo}: `, 'm'));
+  });
+
   it('audit.interval: 30d: exit 2 naming the timer limit', () => {
     const f = join(w.root, 'long-interval.yaml');
     writeFileSync(f, `${base}${fileInput('opa')}${sinks}audit:\n  interval: 30d\n`);

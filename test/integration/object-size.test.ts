@@ -11,7 +11,9 @@ import { loadConfig } from '../../src/config/load.js';
 import { Daemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/log.js';
 import { parseObject } from '../../src/seal/object.js';
-import { storedDecisions, waitFor } from '../helpers/daemon.js';
+import { freePort, makeWorkspace, receiversListening, startDaemon } from '../helpers/daemon.js';
+import { stopDaemon, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import { event, upload } from '../helpers/opa-upload.js';
 
 describe('object size bound', () => {
   const root = mkdtempSync(join(tmpdir(), 'tailseal-objsize-'));
@@ -49,5 +51,45 @@ metrics: { listen: "127.0.0.1:0" }
     const sizes = objects.map((n) => readFileSync(join(dir, n)).length);
     assert.ok(Math.max(...sizes) <= 8 * 1024 + 4 * 1024 * 2 + 2048, `largest object ${Math.max(...sizes)} bytes`);
     assert.equal(storedDecisions(join(root, 'store')).length, 200);
+  });
+
+  // Issue 16 item 12: with checkpoint.entries 250, a backlog read (1,008 lines at once) became one
+  // object of 1,008 entries. Checkpoints now fall inside a batch, in the batch's one transaction.
+  it('checkpoint.entries bounds every object, also when one read or one upload brings more', async () => {
+    const port = await freePort();
+    const w = makeWorkspace({
+      inputsYaml: `  - name: opa
+    type: file
+    paths: ["${join(root, 'backlog', '*.log')}"]
+  - name: upload
+    type: opa_service
+    listen: 127.0.0.1:${port}`,
+    });
+    const yaml = readFileSync(w.configFile, 'utf8');
+    writeFileSync(w.configFile, yaml.replace('entries: 500\n  interval: 100ms', 'entries: 50\n  interval: 1h'));
+    mkdirSync(join(root, 'backlog'));
+    const rnd = prng(12);
+    const backlog = Array.from({ length: 520 }, (_, i) => `${decisionLine(i, rnd)}\n`).join('');
+    writeFileSync(join(root, 'backlog', 'opa.log'), backlog);
+    const d = startDaemon(w);
+    try {
+      await receiversListening(d);
+      const events = Array.from({ length: 130 }, (_, i) => event(`cut-${i}`));
+      assert.equal((await upload(`http://127.0.0.1:${port}/logs`, events)).status, 200);
+      await waitFor(() => storedDecisions(w.storeDir).length >= 500 + 100, 'the objects cut inside the batches');
+    } finally {
+      assert.equal(await stopDaemon(d), 0);
+    }
+    const sizes: Record<string, number[]> = {};
+    for (const stream of ['opa', 'upload']) {
+      const dir = join(w.storeDir, stream);
+      const objects = readdirSync(dir).filter((n) => !n.startsWith('heartbeat')).sort();
+      sizes[stream] = objects.map((n) => parseObject(readFileSync(join(dir, n))).entries.length);
+    }
+    assert.ok(Object.values(sizes).flat().every((n) => n <= 50), `entries per object: ${JSON.stringify(sizes)}`);
+    assert.equal(sizes.opa!.reduce((a, b) => a + b), 520);
+    assert.equal(sizes.upload!.reduce((a, b) => a + b), 130);
+    assert.equal(verifyStore(w).status, 0);
+    w.cleanup();
   });
 });

@@ -79,6 +79,55 @@ describe('config reload (SIGHUP)', () => {
     w.cleanup();
   });
 
+  // Issue 16 item 17a: the new metrics listener used to be started after inputs were released;
+  // a taken port then left the changed input stopped (and no listener at all) until a restart.
+  it('a reload whose new metrics port is taken fails before anything changed: the input keeps reading', async () => {
+    const metricsPort = await freePort();
+    const taken = await freePort();
+    const w = makeWorkspace({ extraYaml: `metrics:\n  listen: 127.0.0.1:${metricsPort}\n` });
+    const log = join(w.opaDir, 'opa.log');
+    writeFileSync(log, text(lines(0, 3, 40)));
+    const blocker = createServer();
+    await new Promise<void>((res) => blocker.listen(taken, '127.0.0.1', () => res()));
+    const d = startDaemon(w);
+    const readyz = async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).text();
+    try {
+      await waitFor(() => storedDecisions(w.storeDir).length === 3, '3 decisions');
+      const edit = (y: string) =>
+        y
+          .replace('poll_interval: 50ms', 'poll_interval: 60ms')
+          .replace(`listen: 127.0.0.1:${metricsPort}`, `listen: 127.0.0.1:${taken}`);
+      const failed = await reload(w, d, edit, 'Reload failed');
+      assert.equal(failed.code, 'CONFIG_INVALID');
+      assert.match(String(failed.err), new RegExp(`metrics: cannot listen on 127\\.0\\.0\\.1:${taken}: EADDRINUSE`));
+      assert.match(await readyz(), /^ok input opa$/m, 'the old listener still answers');
+      appendFileSync(log, text(lines(10, 4, 41)));
+      await waitFor(() => storedDecisions(w.storeDir).length === 7, 'the input still reads after the refused reload');
+    } finally {
+      blocker.close();
+      assert.equal(await stopDaemon(d), 0);
+    }
+    w.cleanup();
+  });
+
+  // Issue 16 item 17b: a mistyped signing.verify_keys path was only found by the audit (every one failing).
+  it('a signing.verify_keys file that cannot be read refuses the reload, naming the key and the file', async () => {
+    const w = makeWorkspace();
+    writeFileSync(join(w.opaDir, 'opa.log'), text(lines(0, 2, 42)));
+    const d = startDaemon(w);
+    try {
+      await waitFor(() => storedDecisions(w.storeDir).length === 2, '2 decisions');
+      const typo = join(w.root, 'keys', 'old-signer.kye.pub');
+      const withTypo = (y: string) => y.replace('signing:\n', `signing:\n  verify_keys: [${typo}]\n`);
+      const bad = await reload(w, d, withTypo, 'Reload refused');
+      assert.equal(bad.code, 'KEY_INVALID');
+      assert.match(String(bad.err), new RegExp(`^signing\\.verify_keys: public key ${typo} cannot be read: .*ENOENT`));
+    } finally {
+      assert.equal(await stopDaemon(d), 0);
+    }
+    w.cleanup();
+  });
+
   it('sinks added and removed: the new one receives from then on, the outbox keeps no object for the removed one', async () => {
     const w = makeWorkspace();
     const store2 = join(w.root, 'store2');

@@ -120,4 +120,32 @@ describe('shipper', () => {
     await sh.stop();
     store.close();
   });
+
+  // Issue 16 item 17c: any success used to reset "failing since", so with in_flight > 1 a sink
+  // with a parked object never showed as failing on /readyz.
+  it('with in_flight > 1, a parked object keeps the sink failing while other objects are stored', async () => {
+    const store = storeWith(dir, 3);
+    const sink = new ManualSink();
+    let delivered = 0;
+    const observer = { delivered: () => void delivered++, failed: () => undefined, parked: () => undefined };
+    const opts = { backoff: { baseMs: 1, maxMs: 5 }, inFlight: 3, started: true, observer };
+    const sh = new Shipper(sink, store, ['m'], log, () => undefined, opts);
+    sh.start();
+    await waitFor(() => sink.pending.size === 3, 'three in flight');
+    const refused = Date.now();
+    sink.settle(1, new TailsealError('SINK_PERMANENT', 'HTTP 403', { details: { status: 403 } }));
+    await waitFor(() => store.isParked('m', 1), 'object 1 parked');
+    sink.settle(2, 'stored');
+    sink.settle(3, 'stored');
+    await waitFor(() => delivered === 2, 'objects 2 and 3 stored');
+    const later = Date.now() + 600_000;
+    assert.ok(sh.failingForMs(later) >= later - refused - 50, `failing for ${sh.failingForMs(later)} ms`);
+    assert.equal(store.unpark('m'), 1);
+    await waitFor(() => sink.pending.has(1), 're-queued object retried');
+    sink.settle(1, 'stored');
+    await waitFor(() => store.cursor('m') === 3, 'all delivered');
+    assert.equal(sh.failingForMs(later), 0, 'failing no more once the parked object is stored');
+    await sh.stop();
+    store.close();
+  });
 });

@@ -229,7 +229,9 @@ export class OpaServiceReceiver implements Source {
         if (slicer.due()) await slicer.pause();
       }
       this.admit(stored);
-      const counters = { opa_service_requests: 1, decisions: records.length };
+      // lines_read/bytes_read: events and decoded body bytes, as a file input counts lines and bytes.
+      const n = records.length;
+      const counters = { opa_service_requests: 1, lines_read: n, bytes_read: body.length, decisions: n };
       const batch = { input: this.name, stream: this.opts.stream, records, counters, dedupe: this.opts.dedupe };
       // One transaction for the whole upload, even when it is sealed in slices: committing part
       // of it and then failing would answer non-2xx, and OPA's retry would seal the committed
