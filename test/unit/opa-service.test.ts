@@ -25,6 +25,7 @@ const RECEIVER = {
   maxDecodedBytes: 1 << 20,
   maxInflightDecodedBytes: 1 << 20,
   maxEvents: 1000,
+  opaUploadLimit: 1 << 20,
   requestTimeoutMs: 10_000,
   retryAfterMs: 7000,
   dedupe: { windowMs: 1000, maxIds: 10 },
