@@ -29,7 +29,11 @@ export interface RealOpa {
  * answers. `stderrFile`: OPA's stderr (its console decision log) is appended to that file, as
  * `2>> file` does.
  */
-export async function startOpa(dir: string, config: string, o: { stderrFile?: string; grace?: number } = {}): Promise<RealOpa> {
+export async function startOpa(
+  dir: string,
+  config: string,
+  o: { stderrFile?: string; grace?: number } = {},
+): Promise<RealOpa> {
   mkdirSync(join(dir, 'policies'), { recursive: true });
   for (const [name, text] of Object.entries(POLICIES)) writeFileSync(join(dir, 'policies', name), text);
   writeFileSync(join(dir, 'opa.yaml'), config);
@@ -61,9 +65,12 @@ export async function stopOpa(opa: RealOpa, signal: 'SIGTERM' | 'SIGKILL' = 'SIG
 
 /** Asks `authz/allow` for `input`; returns the decision_id of OPA's answer. */
 export async function decide(opa: RealOpa, input: object): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${opa.port}/v1/data/authz/allow`, { method: 'POST', body: JSON.stringify({ input }) });
+  const url = `http://127.0.0.1:${opa.port}/v1/data/authz/allow`;
+  const res = await fetch(url, { method: 'POST', body: JSON.stringify({ input }) });
   const body = (await res.json()) as { decision_id?: string; result?: unknown };
-  if (res.status !== 200 || typeof body.decision_id !== 'string') throw new Error(`OPA answered ${res.status}: ${JSON.stringify(body).slice(0, 200)}`);
+  if (res.status !== 200 || typeof body.decision_id !== 'string') {
+    throw new Error(`OPA answered ${res.status}: ${JSON.stringify(body).slice(0, 200)}`);
+  }
   return body.decision_id;
 }
 

@@ -186,7 +186,7 @@ describe('opa_service: one budget of decoded bytes for all requests', () => {
       inputsYaml: input('up', port, `
     max_body_bytes: 4MiB
     max_decoded_bytes: 4MiB
-    opa_upload_size_limit_bytes: 4KiB
+    opa_upload_size_limit_bytes: 4000
     max_inflight_decoded_bytes: 8MiB
     retry_after: 2s`),
       outboxMaxBytes: '256MiB',

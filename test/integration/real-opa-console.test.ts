@@ -7,14 +7,24 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { killDaemon, logsWith, makeWorkspace, startDaemon, stopDaemon, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import {
+  killDaemon,
+  logsWith,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  storedDecisions,
+  verifyStore,
+  waitFor,
+} from '../helpers/daemon.js';
 import { NO_OPA, OPA_BIN, askInput, decideMany, startOpa, stopOpa } from '../helpers/real-opa.js';
 import { assertSealedOnce, statusCounters } from '../helpers/real-opa-checks.js';
 
 const CONSOLE_CONFIG = 'decision_logs:\n  console: true\n';
 
 describe('real OPA, console route (stderr file tailed by a file input)', () => {
-  it('every issued decision_id sealed once and masked, across kill -9 of tailseal and an OPA restart', { timeout: 90_000 }, async (t) => {
+  const title = 'every issued decision_id sealed once and masked, across kill -9 of tailseal and an OPA restart';
+  it(title, { timeout: 90_000 }, async (t) => {
     if (!OPA_BIN) return t.skip(NO_OPA);
     const w = makeWorkspace();
     const log = join(w.opaDir, 'opa.log');
@@ -43,7 +53,7 @@ describe('real OPA, console route (stderr file tailed by a file input)', () => {
 
       const events = storedDecisions(w.storeDir).map((p) => JSON.parse(p) as Record<string, any>);
       assertSealedOnce(events, ids);
-      for (const e of events) assert.equal(e.type, 'openpolicyagent.org/decision_logs', 'only decision lines are sealed');
+      for (const e of events) assert.equal(e.type, 'openpolicyagent.org/decision_logs', 'only decision lines');
       assert.equal(verifyStore(w).status, 0);
       // Counters persist with the offsets: exact across the kill. Every line OPA wrote is read
       // once: decisions are sealed, its other lines (start-up, requests) skipped.

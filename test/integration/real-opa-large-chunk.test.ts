@@ -41,7 +41,8 @@ decision_logs:
 `;
 
 describe("real OPA at upload_size_limit_bytes 1 MiB (chunks far over 64 MiB decoded)", () => {
-  it('the default limits are refused at start; limits sized by the rule take every chunk', { timeout: 120_000 }, async (t) => {
+  const title = 'the default limits are refused at start; limits sized by the rule take every chunk';
+  it(title, { timeout: 120_000 }, async (t) => {
     if (!OPA_BIN) return t.skip(NO_OPA);
     const port = await freePort();
     const refused = makeWorkspace({ inputsYaml: inputYaml(port, false) });

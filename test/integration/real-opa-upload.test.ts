@@ -57,12 +57,16 @@ function sealed(storeDir: string): Sealed {
   const parse = (p: Uint8Array) => JSON.parse(Buffer.from(p).toString('utf8')) as Record<string, any>;
   return {
     decisions: entries.filter((e) => e.kind === 'decision').map((e) => parse(e.payload)),
-    tombstones: entries.filter((e) => e.kind === 'gap').map((e) => parse(e.payload)).filter((g) => g.reason === 'dropped'),
+    tombstones: entries
+      .filter((e) => e.kind === 'gap')
+      .map((e) => parse(e.payload))
+      .filter((g) => g.reason === 'dropped'),
   };
 }
 
 describe('real OPA, upload route (decision_logs.service -> opa_service)', () => {
-  it('every issued decision_id sealed once, masked; kill -9 during uploads, a retried committed chunk, an OPA restart', { timeout: 90_000 }, async (t) => {
+  const title = 'each issued decision_id sealed once, masked: kill -9 in uploads, a retried chunk, OPA restarted';
+  it(title, { timeout: 90_000 }, async (t) => {
     if (!OPA_BIN) return t.skip(NO_OPA);
     const port = await freePort();
     const w = makeWorkspace({ inputsYaml: inputYaml(port) });
