@@ -207,6 +207,34 @@ describe('opa_service: events allowed per body byte, and admission', () => {
   });
 });
 
+// Issue 16 item 18: the start-time check took opa_upload_size_limit_bytes as OPA's limit; a larger
+// body says the declaration is wrong (a later, larger chunk may be refused and stall OPA).
+describe('opa_service: a body over opa_upload_size_limit_bytes', () => {
+  it('is taken within the limits, and said once', async () => {
+    const { OpaServiceReceiver } = await import('../../src/sources/opa-service/receiver.js');
+    const { upload, event } = await import('../helpers/opa-upload.js');
+    const warned: [Record<string, unknown>, string][] = [];
+    const log = { info: () => undefined, warn: (o: Record<string, unknown>, m: string) => warned.push([o, m]) };
+    const rx = new OpaServiceReceiver({ ...RECEIVER, opaUploadLimit: 100 }, {
+      consumer: { commit: () => true },
+      log: log as unknown as import('pino').Logger,
+    });
+    await rx.start();
+    try {
+      const url = `http://127.0.0.1:${rx.address().port}/logs`;
+      assert.equal((await upload(url, [], { encoding: 'identity' })).status, 200);
+      assert.equal(warned.filter(([o]) => o.body_bytes !== undefined).length, 0, 'a body within the limit');
+      for (let i = 0; i < 2; i++) assert.equal((await upload(url, [event(`big-${i}`)])).status, 200);
+      const over = warned.filter(([o]) => o.body_bytes !== undefined);
+      assert.equal(over.length, 1, 'said once');
+      assert.equal(over[0]![0].opa_upload_size_limit_bytes, 100);
+      assert.match(over[0]![1], /larger than opa_upload_size_limit_bytes.*set this input's opa_upload_size_limit_bytes/);
+    } finally {
+      await rx.close();
+    }
+  });
+});
+
 describe('opa_service: answers when committing fails', () => {
   it('a state storage error (disk full) answers 503 with Retry-After, so OPA keeps the chunk', async () => {
     const { OpaServiceReceiver } = await import('../../src/sources/opa-service/receiver.js');
