@@ -40,6 +40,7 @@ export interface ChunkBound {
 
 type LimitInput = Pick<OpaServiceInputConfig, 'name' | 'stream' | 'resource' | 'opa_upload_size_limit_bytes'>;
 
+/** The most one chunk OPA sends under `opa_upload_size_limit_bytes` can hold (gzip at its best ratio). */
 export function largestOpaChunk(input: LimitInput): ChunkBound {
   const sent = input.opa_upload_size_limit_bytes;
   const decoded = DEFLATE_MAX_RATIO * sent;
