@@ -4,6 +4,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { TailsealError, errorMessage } from '../errors.js';
+import { opaChunkProblems } from '../sources/opa-service/limits.js';
 import { type Config, configSchema } from './schema.js';
 
 type Path = (string | number)[];
@@ -73,6 +74,10 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
       for (const name of res.data.audit.sinks ?? []) {
         if (!readable.includes(name)) problems.push(`audit.sinks: "${name}" is not a file or s3 sink of this config (those are: ${readable.join(', ') || 'none'}); only those can be read back`);
       }
+      // Limits that could refuse a chunk OPA may send: OPA would re-send it forever (stalled).
+      res.data.inputs.forEach((i, at) => {
+        if (i.type === 'opa_service') problems.push(...opaChunkProblems(i, at, res.data.outbox.max_bytes));
+      });
       if (problems.length === 0) return res.data;
     } else {
       problems.push(...res.error.issues.map((i) => describeIssue(i, expanded)));

@@ -73,7 +73,7 @@ checkpoint:
   interval: 100ms
   heartbeat: 1h
 outbox:
-  max_bytes: ${o.outboxMaxBytes ?? '64MiB'}
+  max_bytes: ${o.outboxMaxBytes ?? '128MiB'}
 sinks:
 ${
   o.sinksYaml ??

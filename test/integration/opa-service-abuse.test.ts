@@ -114,7 +114,7 @@ describe('opa_service: admission against the outbox in stored bytes', () => {
   it('refuses an upload larger than the outbox (413) or its room (503); the outbox stays under its max', async () => {
     const [port, metrics, sinkPort] = [await freePort(), await freePort(), await freePort()];
     const w = makeWorkspace({
-      inputsYaml: input('up', port, '\n    retry_after: 3s'),
+      inputsYaml: input('up', port, '\n    retry_after: 3s\n    opa_upload_size_limit_bytes: 256'),
       outboxMaxBytes: '1MiB',
       extraYaml: `metrics:\n  listen: 127.0.0.1:${metrics}\n`,
       // Nothing listens: the outbox keeps what it takes.
@@ -186,6 +186,7 @@ describe('opa_service: one budget of decoded bytes for all requests', () => {
       inputsYaml: input('up', port, `
     max_body_bytes: 4MiB
     max_decoded_bytes: 4MiB
+    opa_upload_size_limit_bytes: 4000
     max_inflight_decoded_bytes: 8MiB
     retry_after: 2s`),
       outboxMaxBytes: '256MiB',

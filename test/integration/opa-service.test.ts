@@ -19,6 +19,7 @@ function receiverYaml(port: number, extra = ''): string {
     type: opa_service
     listen: 127.0.0.1:${port}
     token: ${TOKEN}
+    opa_upload_size_limit_bytes: 90
     max_body_bytes: 64KiB
     max_decoded_bytes: 256KiB${extra}`;
 }
@@ -126,7 +127,7 @@ describe('opa_service input under pressure and at start-up', () => {
     const sinkPort = await freePort(); // nothing listens: the http sink fails (retryable) until it does
     const w = makeWorkspace({
       inputsYaml: receiverYaml(port, '\n    retry_after: 2s'),
-      outboxMaxBytes: '64KiB',
+      outboxMaxBytes: '192KiB', // one chunk of OPA's smallest limit (90 bytes) can store 188 KB
       sinksYaml: retryingHttpSinkYaml(sinkPort),
     });
     const d = startDaemon(w);

@@ -4,10 +4,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
 import { MAX_CONFIG_BYTES, loadConfig, parseConfig } from '../../src/config/load.js';
 import { parseDuration, parseSize } from '../../src/config/units.js';
 import { TailsealError } from '../../src/errors.js';
+import { DEFLATE_MAX_RATIO, largestOpaChunk } from '../../src/sources/opa-service/limits.js';
 import { aliasBomb } from '../helpers/alias-bomb.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { cli } from '../helpers/daemon.js';
@@ -270,5 +272,72 @@ describe('config', () => {
     assert.equal(r.status, 2);
     const lines = r.stderr.trim().split('\n').sort();
     assert.deepEqual(lines, [`tailseal: CONFIG_INVALID: ${f}: sinks[0].dri: unknown key (check the spelling against the README's config reference)`, `tailseal: CONFIG_INVALID: ${f}: sinks[0].dir: required`].sort());
+  });
+});
+
+// Issue 16 item 18: OPA re-sends a refused chunk forever, so limits that can refuse one of its
+// chunks are refused at start. OPA packs chunks up to gzip's ratio (1 MiB gave 74 MB decoded).
+describe('config: opa_service limits against OPA upload_size_limit_bytes', () => {
+  const MiB = 1024 * 1024;
+  const withInput = (input: Record<string, unknown>, outbox?: string) => {
+    const raw = base() as Record<string, any>;
+    raw.inputs = [{ name: 'upload', type: 'opa_service', ...input }];
+    if (outbox) raw.outbox = { max_bytes: outbox };
+    return raw;
+  };
+
+  it("the defaults take any chunk of OPA's default limit (32 KiB)", () => {
+    const input = parseConfig(withInput({}), 'x.yaml', {}).inputs[0]!;
+    assert.ok(input.type === 'opa_service');
+    assert.equal(input.opa_upload_size_limit_bytes, 32 * 1024);
+    assert.equal(largestOpaChunk(input).decoded, 1032 * 32 * 1024);
+    assert.ok(largestOpaChunk(input).stored <= 256 * MiB);
+  });
+
+  it('a 1 MiB limit with the default decoded and outbox limits is refused, naming both fixes', () => {
+    const p = problems(withInput({ opa_upload_size_limit_bytes: '1MiB' }));
+    assert.equal(p.length, 2, p.join('\n'));
+    assert.match(p[0]!, /^x\.yaml: inputs\[0\]\.max_decoded_bytes: 67108864 is below what a chunk of /);
+    assert.match(p[0]!, /of opa_upload_size_limit_bytes \(1048576/);
+    assert.match(p[0]!, /Raise max_decoded_bytes and max_inflight_decoded_bytes to at least 1082130432 or lower OPA's/);
+    assert.match(p[0]!, /upload_size_limit_bytes and inputs\[0\]\.opa_upload_size_limit_bytes to at most 65027$/);
+    assert.match(p[1]!, /^x\.yaml: outbox\.max_bytes: 268435456 is below the entries one chunk of inputs\[0\]'s/);
+    assert.match(p[1]!, /Raise outbox\.max_bytes to at least \d+ or lower OPA's upload_size_limit_bytes/);
+  });
+
+  it('max_body_bytes below the limit is refused', () => {
+    const p = problems(withInput({ max_body_bytes: '16KiB' }));
+    assert.deepEqual(p.length, 1);
+    assert.match(p[0]!, /^x\.yaml: inputs\[0\]\.max_body_bytes: 16384 is below opa_upload_size_limit_bytes \(32768/);
+    assert.match(p[0]!, /to at least 32768 or lower .* to at most 16384$/);
+  });
+
+  it('limits sized by the rule (README) are accepted; the outbox bound is exact', () => {
+    const sized = {
+      opa_upload_size_limit_bytes: '1MiB',
+      max_decoded_bytes: '1032MiB',
+      max_inflight_decoded_bytes: '1032MiB',
+    };
+    const input = parseConfig(withInput(sized, '2100MiB'), 'x.yaml', {}).inputs[0]!;
+    assert.ok(input.type === 'opa_service');
+    const need = largestOpaChunk(input).stored;
+    assert.ok(need > 2064 * MiB && need <= 2100 * MiB, String(need));
+    assert.match(problems(withInput(sized, String(need - 1)))[0]!, /outbox\.max_bytes/);
+    parseConfig(withInput(sized, String(need)), 'x.yaml', {});
+  });
+
+  it('below OPA minimum (90) the limit is refused; the fix never names a limit OPA cannot take', () => {
+    const low = problems(withInput({ opa_upload_size_limit_bytes: 89 }));
+    assert.match(low[0]!, /opa_upload_size_limit_bytes: expected a size of at least 90/);
+    const tiny = { opa_upload_size_limit_bytes: 90, max_decoded_bytes: 4096, max_inflight_decoded_bytes: 4096 };
+    const p = problems(withInput(tiny));
+    assert.match(p[0]!, /\(OPA's upload_size_limit_bytes cannot go below 90\)$/);
+  });
+
+  it("1032 is gzip at its best: zlib gets within 4% of it (so no smaller bound holds) and never past it", () => {
+    for (const n of [1 * MiB, 16 * MiB]) {
+      const sent = gzipSync(Buffer.alloc(n, 0x61), { level: 9 }).length;
+      assert.ok(n / sent <= DEFLATE_MAX_RATIO && n / sent > 0.96 * DEFLATE_MAX_RATIO, `${n} / ${sent}`);
+    }
   });
 });

@@ -25,6 +25,7 @@ const RECEIVER = {
   maxDecodedBytes: 1 << 20,
   maxInflightDecodedBytes: 1 << 20,
   maxEvents: 1000,
+  opaUploadLimit: 1 << 20,
   requestTimeoutMs: 10_000,
   retryAfterMs: 7000,
   dedupe: { windowMs: 1000, maxIds: 10 },
@@ -200,6 +201,34 @@ describe('opa_service: events allowed per body byte, and admission', () => {
       assert.equal(asked.length, 2);
       assert.ok(asked[1]! > 200, `asked for ${asked[1]} bytes: the entry line, not the raw event`);
       assert.equal(commits, 0);
+    } finally {
+      await rx.close();
+    }
+  });
+});
+
+// Issue 16 item 18: the start-time check took opa_upload_size_limit_bytes as OPA's limit; a larger
+// body says the declaration is wrong (a later, larger chunk may be refused and stall OPA).
+describe('opa_service: a body over opa_upload_size_limit_bytes', () => {
+  it('is taken within the limits, and said once', async () => {
+    const { OpaServiceReceiver } = await import('../../src/sources/opa-service/receiver.js');
+    const { upload, event } = await import('../helpers/opa-upload.js');
+    const warned: [Record<string, unknown>, string][] = [];
+    const log = { info: () => undefined, warn: (o: Record<string, unknown>, m: string) => warned.push([o, m]) };
+    const rx = new OpaServiceReceiver({ ...RECEIVER, opaUploadLimit: 100 }, {
+      consumer: { commit: () => true },
+      log: log as unknown as import('pino').Logger,
+    });
+    await rx.start();
+    try {
+      const url = `http://127.0.0.1:${rx.address().port}/logs`;
+      assert.equal((await upload(url, [], { encoding: 'identity' })).status, 200);
+      assert.equal(warned.filter(([o]) => o.body_bytes !== undefined).length, 0, 'a body within the limit');
+      for (let i = 0; i < 2; i++) assert.equal((await upload(url, [event(`big-${i}`)])).status, 200);
+      const over = warned.filter(([o]) => o.body_bytes !== undefined);
+      assert.equal(over.length, 1, 'said once');
+      assert.equal(over[0]![0].opa_upload_size_limit_bytes, 100);
+      assert.match(over[0]![1], /larger than opa_upload_size_limit_bytes.*set this input's opa_upload_size_limit_bytes/);
     } finally {
       await rx.close();
     }

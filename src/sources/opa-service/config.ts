@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { duration, listenAddress, nameSchema, size } from '../../config/units.js';
 import { maskSchema } from '../../mask/config.js';
+import { OPA_DEFAULT_UPLOAD_LIMIT, OPA_MIN_UPLOAD_LIMIT } from './limits.js';
 
 export const opaServiceInputSchema = z
   .strictObject({
@@ -21,7 +22,13 @@ export const opaServiceInputSchema = z
     token_file: z.string().min(1).optional(),
     /** Serve HTTPS with this certificate and key (PEM). */
     tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
-    /** Largest request body as sent (gzip'd); OPA's upload_size_limit_bytes must stay below it. */
+    /**
+     * OPA's decision_logs.reporting.upload_size_limit_bytes (OPA's default; OPA clamps it to at
+     * least 90). Not enforced on bodies: it sizes the start-time check (limits.ts) that every
+     * chunk OPA may send under it is taken, since OPA re-sends a refused chunk forever.
+     */
+    opa_upload_size_limit_bytes: size(OPA_MIN_UPLOAD_LIMIT).default(OPA_DEFAULT_UPLOAD_LIMIT),
+    /** Largest request body as sent (gzip'd); at least opa_upload_size_limit_bytes. */
     max_body_bytes: size(1024).default(8 * 1024 * 1024),
     /** Largest body after gunzip, so a small gzip bomb cannot exhaust memory. */
     max_decoded_bytes: size(1024).default(64 * 1024 * 1024),

@@ -21,6 +21,7 @@ export function createOpaServiceSource(input: OpaServiceInputConfig, deps: Sourc
       maxDecodedBytes: input.max_decoded_bytes,
       maxInflightDecodedBytes: input.max_inflight_decoded_bytes,
       maxEvents: input.max_events,
+      opaUploadLimit: input.opa_upload_size_limit_bytes,
       requestTimeoutMs: input.request_timeout,
       retryAfterMs: input.retry_after,
       dedupe: { windowMs: input.dedupe.window, maxIds: input.dedupe.max_ids },

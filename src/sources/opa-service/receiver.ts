@@ -18,6 +18,7 @@ import { Slicer } from '../slicer.js';
 import type { BatchConsumer, Source, SourceRecord } from '../source.js';
 import { type BodyLimits, DecodedBudget, LOWER_OPA_LIMIT, RequestError, readBody } from './body.js';
 import { splitEventsSliced } from './events.js';
+import { MAX_PARTITION_CHARS, MIN_SENT_BYTES_PER_EVENT } from './limits.js';
 import { RefusalReporter } from './refusals.js';
 
 export interface ReceiverOptions extends BodyLimits {
@@ -32,6 +33,8 @@ export interface ReceiverOptions extends BodyLimits {
   retryAfterMs: number;
   maxInflightDecodedBytes: number;
   maxEvents: number;
+  /** OPA's upload_size_limit_bytes as configured here: the limits were checked against it. */
+  opaUploadLimit: number;
   dedupe: { windowMs: number; maxIds: number };
 }
 
@@ -42,17 +45,10 @@ const CLOSE_GRACE_MS = 2000;
 const SLICE_MS = 10;
 
 /**
- * Body bytes as sent that one of OPA's events takes at least, gzip'd (see max_events in
- * config.ts: its random decision_id alone is ~16 bytes after any compression) or not (a bare
- * decision_id, timestamp and labels are over 150 bytes of JSON).
- */
-const MIN_SENT_BYTES_PER_EVENT = { gzip: 16, identity: 128 };
-
-/**
  * `<resource>/<partition>`: the partition is a name, not a place for a client to put kilobytes
  * (it is sealed into every entry's `source`, so a long one would multiply the stored bytes).
  */
-const PARTITION_RE = /^[A-Za-z0-9._~-]{1,64}$/;
+const PARTITION_RE = new RegExp(`^[A-Za-z0-9._~-]{1,${MAX_PARTITION_CHARS}}$`);
 
 /** Host header names that reach a loopback listener without DNS (a DNS-rebound name does not). */
 const LOOPBACK_HOST_RE = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d{1,5})?$/i;
@@ -75,6 +71,7 @@ export class OpaServiceReceiver implements Source {
   private readonly tokenBytes: Buffer | undefined;
   private readonly budget: DecodedBudget;
   private readonly refusals: RefusalReporter;
+  private warnedOverLimit = false;
 
   constructor(
     private readonly opts: ReceiverOptions,
@@ -210,6 +207,7 @@ export class OpaServiceReceiver implements Source {
       if (this.deps.consumer.admit?.(0) === 'full') throw outboxFull();
       const slicer = new Slicer(SLICE_MS);
       const body = await readBody(req, this.opts, this.budget, held, slicer);
+      this.checkDeclaredLimit(held.sent);
       const gzip = (req.headers['content-encoding'] ?? '').trim().toLowerCase() === 'gzip';
       const perEvent = MIN_SENT_BYTES_PER_EVENT[gzip ? 'gzip' : 'identity'];
       const maxEvents = Math.max(this.opts.maxEvents, Math.floor(held.sent / perEvent));
@@ -261,6 +259,19 @@ export class OpaServiceReceiver implements Source {
     } finally {
       this.budget.give(held.bytes);
     }
+  }
+
+  /**
+   * Says once when a body is larger than opa_upload_size_limit_bytes: OPA's own limit is then
+   * larger than the one the start-time check took, so a later chunk may be refused for good.
+   */
+  private checkDeclaredLimit(sent: number): void {
+    if (sent <= this.opts.opaUploadLimit || this.warnedOverLimit) return;
+    this.warnedOverLimit = true;
+    const fix = "set this input's opa_upload_size_limit_bytes to OPA's upload_size_limit_bytes (and restart)";
+    const why = 'the limits were checked for smaller chunks; a larger one may be refused and stall OPA';
+    const fields = { input: this.name, body_bytes: sent, opa_upload_size_limit_bytes: this.opts.opaUploadLimit };
+    this.deps.log.warn(fields, `An upload is larger than opa_upload_size_limit_bytes: ${why}; ${fix}.`);
   }
 
   /**
