@@ -44,7 +44,8 @@ function program(): Command {
     .addOption(new Option('--public-key <file>', 'verifier key file (repeat for key rotation)').argParser(collect).makeOptionMandatory())
     .addOption(new Option('--latest <file>', 'a trusted newest signed checkpoint (repeatable, one per stream)').argParser(collect))
     .option('--max-age <duration>', 'fail when the newest checkpoint is older than this (e.g. 10m)')
-    .option('--min-retention <duration>', 's3: every object must be under Object Lock for at least this long after upload (e.g. 365d)')
+    .option('--min-retention <duration>', 's3: every object must be under Object Lock until at least this long '
+      + 'after it was sealed (its signed checkpoint time; exact, e.g. 365d)')
     .option('--max-object-bytes <size>', 'refuse (ENTRY_MALFORMED) an object larger than this, stored or after gunzip, '
       + 'instead of reading it into memory (default 256MiB; raise it for objects of a larger checkpoint.max_bytes)')
     .option('--json', 'print the result as JSON')

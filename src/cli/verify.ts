@@ -86,7 +86,7 @@ export async function verifyCommand(o: VerifyCliOptions): Promise<number> {
       latest,
       maxObjectBytes,
       ...(maxAgeMs === undefined ? {} : { maxAgeMs }),
-      ...(minRetentionMs === undefined ? {} : { minRetentionMs }),
+      ...(minRetentionMs === undefined ? {} : { minRetentionMs, minRetentionText: o.minRetention!.trim() }),
     });
     // The report's resume state and object list are for the daemon's audit, not for output.
     if (o.json) process.stdout.write(JSON.stringify({ ok: true, streams: reports.map(({ resume: _r, objectNames: _o, tail: _t, ...r }) => r) }) + '\n');
