@@ -39,7 +39,8 @@ function program(): Command {
     });
 
   p.command('verify')
-    .description('verify a stored trail; exit 0 when intact, 1 with the first break')
+    .description('verify a stored trail; exit 0 when intact, 1 with the first break, '
+      + '3 when intact but s3 holds later versions or delete markers over it (STORE_TAMPERED)')
     .requiredOption('--store <dir|s3://bucket/prefix>', 'a file sink directory, or an s3 sink bucket and prefix')
     .addOption(new Option('--public-key <file>', 'verifier key file (repeat for key rotation)').argParser(collect).makeOptionMandatory())
     .addOption(new Option('--latest <file>', 'a trusted newest signed checkpoint (repeatable, one per stream)').argParser(collect))

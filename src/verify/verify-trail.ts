@@ -17,6 +17,7 @@ import { equalBytes, sameBytesDigest, toHex } from '../seal/hash.js';
 import type { NoteVerifier } from '../seal/keys.js';
 import { CompactRange } from '../seal/merkle.js';
 import { DEFAULT_MAX_OBJECT_BYTES, type ObjectLine, objectLines, objectText, parseExtension } from '../seal/object.js';
+import type { StoreTampering } from './tampering.js';
 
 /** Reads objects of a store; `read` may be called more than once per name. */
 export interface ObjectReader {
@@ -28,6 +29,8 @@ export interface ObjectReader {
   read(name: string, maxBytes: number): Promise<Uint8Array>;
   /** The object's WORM retention (stores that have one, e.g. S3 Object Lock). */
   retention?(name: string): Promise<{ mode?: string; retainUntil?: number; storedAt?: number }>;
+  /** After list(): what was added over stored objects (later versions, delete markers), for the caller to report. */
+  tampering?(): readonly StoreTampering[];
 }
 
 export interface VerifyOptions {
