@@ -5,7 +5,7 @@
 // key; Object Lock keeps the original version. So the reader lists versions, reads the oldest
 // version of each key, and reports every later version and delete marker as tampering.
 import { objectTooLarge } from '../seal/object.js';
-import type { S3Client, S3Version } from '../sinks/s3/client.js';
+import { type S3Client, type S3Version, versionsDenied } from '../sinks/s3/client.js';
 import type { StoreTampering } from './tampering.js';
 import type { ObjectReader } from './verify-trail.js';
 
@@ -55,13 +55,13 @@ export function s3StoreReader(client: S3Client, prefix: string): ObjectReader {
     async read(key, maxBytes) {
       // Bounded: a huge object (or an endless answer) is refused, not buffered whole.
       const res = await client.send('GET', key, { ...versionOf(key), maxBodyBytes: maxBytes });
-      if (res.status !== 200) throw client.error(`GetObject ${key}`, res);
+      if (res.status !== 200) throw versionsDenied(client.error(`GetObject ${key}`, res), res.status);
       if (res.oversize) throw objectTooLarge('object is', maxBytes);
       return res.body;
     },
     async retention(key) {
       const res = await client.send('HEAD', key, versionOf(key));
-      if (res.status !== 200) throw client.error(`HeadObject ${key}`, res);
+      if (res.status !== 200) throw versionsDenied(client.error(`HeadObject ${key}`, res), res.status);
       const h = (n: string) => (typeof res.headers[n] === 'string' ? (res.headers[n] as string) : undefined);
       const until = h('x-amz-object-lock-retain-until-date');
       const stored = h('last-modified');

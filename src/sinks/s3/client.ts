@@ -108,6 +108,14 @@ function toVersion(v: XmlVersion, deleteMarker: boolean): S3Version {
   };
 }
 
+/** For a 403 while reading the trail back: the version permissions it needs (an older IAM policy lacks them). */
+export function versionsDenied(err: TailsealError, status: number): TailsealError {
+  if (status !== 403) return err;
+  const hint = '; reading the trail back lists and reads object versions: grant s3:ListBucketVersions and '
+    + 's3:GetObjectVersion (README, s3 sink, IAM policy)';
+  return new TailsealError(err.code, err.message + hint, { details: err.details });
+}
+
 const asArray = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
 
 export class S3Client {
@@ -225,7 +233,7 @@ export class S3Client {
       const query: Record<string, string> = { versions: '', prefix };
       if (marker) Object.assign(query, { 'key-marker': marker.key, 'version-id-marker': marker.version });
       const res = await this.send('GET', null, { query });
-      if (res.status !== 200) throw this.error('ListObjectVersions', res);
+      if (res.status !== 200) throw versionsDenied(this.error('ListObjectVersions', res), res.status);
       type Doc = { ListVersionsResult?: { Version?: XmlVersion | XmlVersion[]; DeleteMarker?: XmlVersion | XmlVersion[];
         IsTruncated?: string; NextKeyMarker?: string; NextVersionIdMarker?: string } };
       const r = (xml.parse(res.body.toString('utf8'), false) as Doc).ListVersionsResult;
