@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'TAIL_TRUNCATED'
   | 'STORE_EMPTY'
   | 'RETENTION_MISSING'
+  // a versioned store holds later versions or delete markers over stored objects (verified: the oldest)
+  | 'STORE_TAMPERED'
   // a store holds something where an object or its folder belongs that is not one (a FIFO, a
   // device, a symlinked directory): refused, never read or written through
   | 'STORE_UNSAFE'

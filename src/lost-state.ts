@@ -11,6 +11,7 @@ import { type StateLoss, moveStateAside, probeState } from './store/db.js';
 import { type StreamTail, readStreamTails, stateLostError } from './store/recovery.js';
 import type { StateStore } from './store/state.js';
 import { objectReadLimit } from './verify/limits.js';
+import { tamperedError } from './verify/tampering.js';
 
 /**
  * Whether the state database at `file` holds sealed state (null) or why not. A corrupt one is
@@ -49,12 +50,20 @@ export async function continueLostChains(loss: StateLoss, d: { config: Config; l
   }
   const streams = [...new Set(config.inputs.map((i) => i.stream ?? i.name))];
   let tails: Map<string, StreamTail>;
+  const reader = from.reader();
   try {
-    tails = await readStreamTails(from.reader(), config.origin, streams, d.trustedKeys, objectReadLimit(config));
+    tails = await readStreamTails(reader, config.origin, streams, d.trustedKeys, objectReadLimit(config));
   } catch (err) {
     // Without the trail there is no telling a first start from a lost state: never guess.
     const code = isTailsealError(err) ? err.code : 'STATE_UNAVAILABLE';
     throw new TailsealError(code, `the state database holds no state (${loss.detail}) and the trail in sink ${from.name} cannot be read back to tell a first start from a lost state: ${errorMessage(err)}`, { cause: err });
+  }
+  // The tails are read from the original (oldest) versions; what was written over them is said, not followed.
+  const tampering = reader.tampering?.() ?? [];
+  if (tampering.length > 0) {
+    const err = tamperedError(tampering);
+    log.error({ sink: from.name, code: err.code, err: err.message, ...err.details },
+      'The sink holds later versions or delete markers over stored objects: the chain continues from the originals.');
   }
   if (tails.size === 0) {
     log.info({ sink: from.name }, 'No state database and no trail in the sink: starting new chains.');

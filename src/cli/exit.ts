@@ -6,6 +6,8 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 /** Bad usage, config or key: the input must be fixed. */
 export const EXIT_USAGE = 2;
+/** `verify`: the trail is intact, but the store holds changes over it (STORE_TAMPERED). */
+export const EXIT_TAMPERED = 3;
 
 /** Codes that mean the input (config, key, arguments) must be fixed: exit 2. */
 export const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['CONFIG_INVALID', 'CONFIG_NOT_FOUND', 'USAGE', 'KEY_INVALID', 'KEY_EXISTS', 'KEY_PERMISSIONS']);

@@ -9,8 +9,9 @@ import { createLogger } from '../log.js';
 import { type S3SinkConfig, s3ClientFor, s3SinkSchema } from '../sinks/s3/index.js';
 import { fileStoreReader } from '../verify/file-store.js';
 import { parseS3Url, s3StoreReader } from '../verify/s3-store.js';
+import { type StoreTampering, describeTampering, tamperedError } from '../verify/tampering.js';
 import { type ObjectReader, type StreamReport, verifyTrail } from '../verify/verify-trail.js';
-import { EXIT_FAILURE, EXIT_OK, USAGE_CODES } from './exit.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_TAMPERED, USAGE_CODES } from './exit.js';
 
 export interface VerifyCliOptions {
   store: string;
@@ -46,6 +47,21 @@ function readerFor(o: VerifyCliOptions): { reader: ObjectReader; close: () => Pr
   }
   const { client, dispatcher } = s3ClientFor(sink, createLogger('warn'));
   return { reader: s3StoreReader(client, url.prefix), close: () => dispatcher.close() };
+}
+
+/**
+ * Later versions and delete markers over stored objects (s3:// on a versioned bucket): printed
+ * after the verdict on the original versions, as STORE_TAMPERED lines or a `tampering` member.
+ */
+function tamperingReport(reader: ObjectReader): { list: readonly StoreTampering[]; json: object; text: string } {
+  const list = reader.tampering?.() ?? [];
+  if (list.length === 0) return { list, json: {}, text: '' };
+  const { code, message } = tamperedError(list);
+  // The trail verified: `ok` false with the tampering code, `intact` true for the content.
+  const json = { ok: false, code, message, intact: true, tampering: list };
+  const head = message.slice(0, message.indexOf(': '));
+  const lines = [`TAMPERED ${code}: ${head}:`, ...list.map((t) => `  ${describeTampering(t)}`)];
+  return { list, json, text: lines.join('\n') + '\n' };
 }
 
 /** The reason of a gap record's payload, for the summary ("unknown" when it has none). */
@@ -112,10 +128,12 @@ export async function verifyCommand(o: VerifyCliOptions): Promise<number> {
       latest,
       maxObjectBytes,
       ...(maxAgeMs === undefined ? {} : { maxAgeMs }),
-      ...(minRetentionMs === undefined ? {} : { minRetentionMs }),
+      ...(minRetentionMs === undefined ? {} : { minRetentionMs, minRetentionText: o.minRetention!.trim() }),
     });
+    const tampered = tamperingReport(reader);
     // The report's resume state and object list are for the daemon's audit, not for output.
-    if (o.json) process.stdout.write(JSON.stringify({ ok: true, streams: reports.map(({ resume: _r, objectNames: _o, tail: _t, ...r }) => r) }) + '\n');
+    const streams = reports.map(({ resume: _r, objectNames: _o, tail: _t, ...r }) => r);
+    if (o.json) process.stdout.write(JSON.stringify({ ok: true, streams, ...tampered.json }) + '\n');
     else {
       for (const r of reports) process.stdout.write(describe(r) + '\n' + (o.verbose ? details(r) : ''));
       // A warning on stderr too: a copy is no break, but something wrote it.
@@ -125,13 +143,18 @@ export async function verifyCommand(o: VerifyCliOptions): Promise<number> {
         }
       }
       if (latest.length === 0 && maxAgeMs === undefined) process.stdout.write('note: tail completeness not checked; pass --latest <checkpoint> or --max-age <duration> to detect removed trailing objects\n');
+      process.stdout.write(tampered.text);
     }
-    return EXIT_OK;
+    return tampered.list.length > 0 ? EXIT_TAMPERED : EXIT_OK;
   } catch (err) {
     // Bad usage (an unreadable store, a bad key) is not a verification result.
     if (!(err instanceof TailsealError) || USAGE_CODES.has(err.code)) throw err;
-    if (o.json) process.stdout.write(JSON.stringify({ ok: false, code: err.code, message: err.message, ...err.details }) + '\n');
-    else process.stdout.write(`FAIL ${err.code}: ${err.message}\n`);
+    // A break in the original versions outranks tampering over them (exit 1), but both are shown.
+    const tampered = tamperingReport(reader);
+    const also = tampered.list.length > 0 ? { tampering: tampered.list } : {};
+    const out = { ok: false, code: err.code, message: err.message, ...err.details, ...also };
+    if (o.json) process.stdout.write(JSON.stringify(out) + '\n');
+    else process.stdout.write(`FAIL ${err.code}: ${err.message}\n${tampered.text}`);
     return EXIT_FAILURE;
   } finally {
     await close();

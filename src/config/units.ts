@@ -40,6 +40,16 @@ export function formatDuration(ms: number): string {
 }
 
 /**
+ * `ms` in the unit of `like` (a duration as the user wrote it: "1d" -> days), rounded down to
+ * three decimals so that a value under a limit never prints as the limit ("0.999d", "1.083d").
+ */
+export function formatDurationLike(ms: number, like: string): string {
+  const unit = /([a-zA-Z]*)\s*$/.exec(like)![1]!.toLowerCase() || 'ms';
+  const f = DURATION_UNITS[unit] ?? 1;
+  return `${Math.floor((ms / f) * 1000) / 1000}${f === 1 ? 'ms' : unit}`;
+}
+
+/**
  * A zod schema for a duration (result: milliseconds, from `min` to `max`). The default `max` is
  * the timer limit; pass MAX_SPAN_MS for a duration only compared with timestamps.
  */

@@ -6,6 +6,7 @@ import { TailsealError, errorMessage, isTailsealError } from '../errors.js';
 import type { NoteVerifier } from '../seal/keys.js';
 import { DEFAULT_MAX_OBJECT_BYTES } from '../seal/object.js';
 import { type LongTimer, setLongTimeout } from '../timer.js';
+import { tamperedError } from './tampering.js';
 import { type DuplicateObject, type ObjectReader, type ResumeState, verifyTrail } from './verify-trail.js';
 
 export interface AuditTarget {
@@ -87,8 +88,9 @@ export class Auditor {
       const last = this.verified.get(t.name);
       const full = !last || started - last.fullAt >= this.fullIntervalMs;
       let r: AuditResult;
+      const reader = t.reader();
       try {
-        const reports = await verifyTrail(t.reader(), {
+        const reports = await verifyTrail(reader, {
           verifiers: this.verifiers(),
           upTo: t.upTo(),
           maxObjectBytes: this.maxObjectBytes(),
@@ -104,6 +106,9 @@ export class Auditor {
           for (const n of [...rep.objectNames, ...rep.duplicates.map((d) => d.object)]) names.add(n);
         }
         this.verified.set(t.name, { from: new Map(reports.map((rep) => [rep.origin, rep.resume])), names, fullAt: full ? started : last.fullAt });
+        // The originals verified (and the next pass continues from them), but the store was written over.
+        const tampering = reader.tampering?.() ?? [];
+        if (tampering.length > 0) r = { ...r, ok: false, error: tamperedError(tampering) };
       } catch (err) {
         if (this.abort.signal.aborted) break; // stopping: no verdict
         if (isTailsealError(err, 'STORE_EMPTY')) r = { sink: t.name, ok: true, full, streams: [], duplicates: [] };
@@ -121,6 +126,12 @@ export class Auditor {
       }
       if (r.ok) this.log.info({ sink: t.name, full, streams: r.streams, duration_ms: ms }, full ? 'Integrity audit passed (full pass): the trail in the sink verifies.' : 'Integrity audit passed (new objects): the trail in the sink verifies.');
       else if (r.error!.code === 'SINK_RETRYABLE' || r.error!.code === 'SINK_PERMANENT') this.log.warn({ sink: t.name, err: r.error!.message, duration_ms: ms }, 'Integrity audit could not read the sink; trying again at the next audit.');
+      else if (r.error!.code === 'STORE_TAMPERED') {
+        const e = r.error!;
+        this.log.error({ sink: t.name, full, code: e.code, err: e.message, ...e.details, duration_ms: ms },
+          'Integrity audit FAILED: someone wrote over stored objects (later versions or delete markers); '
+          + 'the original trail verifies. `tailseal verify` lists every change.');
+      }
       else this.log.error({ sink: t.name, full, code: r.error!.code, err: r.error!.message, ...r.error!.details, duration_ms: ms }, 'Integrity audit FAILED: the trail in the sink does not verify. Investigate the store; `tailseal verify` shows the same break.');
       this.report(r);
       out.push(r);

@@ -9,6 +9,7 @@
 //  4. optionally the newest trusted checkpoint (from a witness, `tailseal checkpoint`) and a
 //     maximum age prove the tail was not cut off.
 // The first break is reported with its stream, seq, object and a code naming what it is.
+import { formatDuration, formatDurationLike } from '../config/units.js';
 import { TailsealError, isTailsealError } from '../errors.js';
 import { openCheckpoint } from '../seal/checkpoint.js';
 import { CHAIN_START, envelopeLeafHash, nextChain } from '../seal/envelope.js';
@@ -18,6 +19,7 @@ import { CompactRange } from '../seal/merkle.js';
 import {
   DEFAULT_MAX_OBJECT_BYTES, type ObjectLine, objectFileName, objectLines, objectText, parseExtension,
 } from '../seal/object.js';
+import type { StoreTampering } from './tampering.js';
 
 /** Reads objects of a store; `read` may be called more than once per name. */
 export interface ObjectReader {
@@ -29,6 +31,8 @@ export interface ObjectReader {
   read(name: string, maxBytes: number): Promise<Uint8Array>;
   /** The object's WORM retention (stores that have one, e.g. S3 Object Lock). */
   retention?(name: string): Promise<{ mode?: string; retainUntil?: number; storedAt?: number }>;
+  /** After list(): what was added over stored objects (later versions, delete markers), for the caller to report. */
+  tampering?(): readonly StoreTampering[];
 }
 
 export interface VerifyOptions {
@@ -38,8 +42,10 @@ export interface VerifyOptions {
   /** Fail when a stream's newest checkpoint is older than this (a cut-off tail). */
   maxAgeMs?: number;
   now?: number;
-  /** Every object must be retained (Object Lock) at least this long after it was stored. */
+  /** Every object must be retained (Object Lock) at least this long after it was sealed. */
   minRetentionMs?: number;
+  /** minRetentionMs as the user wrote it ("1d"), for messages in that unit. */
+  minRetentionText?: string;
   /** Also return each stream's verified tail (StreamReport.tail), to continue the chain from it. */
   collectTail?: boolean;
   /**
@@ -74,16 +80,24 @@ export interface ResumeState {
   digests: Map<string, string>;
 }
 
-/** Slack for clock differences between the uploader and the store when checking retention. */
-const RETENTION_SLACK_MS = 60 * 60_000;
-
-async function checkRetention(reader: ObjectReader, name: string, minMs: number): Promise<void> {
+/**
+ * --min-retention, exactly: retain-until must be at least `minMs` after the object was sealed (its
+ * signed checkpoint time). The sink sets retain-until = upload time + retention on the same clock,
+ * after sealing, so a sink retention of 1d passes 1d and fails 1d + 1 ms; no slack is needed.
+ */
+async function checkRetention(reader: ObjectReader, info: ObjectInfo, minMs: number, asGiven?: string): Promise<void> {
+  const name = info.name;
   if (!reader.retention) fail('RETENTION_MISSING', `this store has no retention to check (--min-retention applies to s3:// stores)`, { object: name });
   const r = await reader.retention(name);
   if (!r.mode || r.retainUntil === undefined) fail('RETENTION_MISSING', `object ${name} has no Object Lock retention`, { object: name });
-  const stored = r.storedAt ?? 0;
-  if (r.retainUntil + RETENTION_SLACK_MS < stored + minMs) {
-    fail('RETENTION_MISSING', `object ${name} is retained (${r.mode}) only until ${new Date(r.retainUntil).toISOString()}, shorter than the required ${Math.round(minMs / 86_400_000)} day(s) after it was stored (${new Date(stored).toISOString()})`, { object: name });
+  if (r.retainUntil < info.time + minMs) {
+    const given = asGiven ?? formatDuration(minMs);
+    const kept = formatDurationLike(Math.max(0, r.retainUntil - info.time), given);
+    const stored = r.storedAt === undefined ? '' : `, stored ${new Date(r.storedAt).toISOString()}`;
+    const until = new Date(r.retainUntil).toISOString();
+    const sealed = new Date(info.time).toISOString();
+    fail('RETENTION_MISSING', `object ${name} is retained (${r.mode}) only until ${until}, ${kept} after it was sealed `
+      + `(${sealed}${stored}): less than the required ${given}`, { object: name });
   }
 }
 
@@ -260,7 +274,8 @@ export async function verifyTrail(reader: ObjectReader, opts: VerifyOptions): Pr
     if (opts.incremental?.skip.has(name)) continue;
     opts.signal?.throwIfAborted();
     infos.push(inspect(name, await readNamed(reader, name, max), opts.verifiers, max));
-    if (opts.minRetentionMs !== undefined) await checkRetention(reader, name, opts.minRetentionMs);
+    const minMs = opts.minRetentionMs;
+    if (minMs !== undefined) await checkRetention(reader, infos.at(-1)!, minMs, opts.minRetentionText);
   }
   const byOrigin = new Map<string, ObjectInfo[]>();
   // Per origin, digest -> the first object with those bytes (incrementally: also those verified before).

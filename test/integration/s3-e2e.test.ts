@@ -116,6 +116,7 @@ describe('s3 end to end', () => {
     const short = spawnSync(process.execPath, [CLI, ...direct, '--min-retention', '30d'], { encoding: 'utf8', env });
     assert.equal(short.status, 1);
     assert.match(short.stdout, /^FAIL RETENTION_MISSING: object prod\/opa\/.* is retained \(GOVERNANCE\) only until /);
+    assert.match(short.stdout, /, 1(\.\d+)?d after it was sealed \(.*\): less than the required 30d$/m, 'in the unit given');
     // Through the sink's own settings (the proxy runs in this process: spawn asynchronously).
     const viaSink = await new Promise<{ code: number | null; out: string }>((res) => {
       const child = spawn(process.execPath, [CLI, 'verify', '--store', `s3://${bucket}/prod/`, '--config', w.configFile, '--sink', 's3', '--public-key', pub]);

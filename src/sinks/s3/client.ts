@@ -77,6 +77,47 @@ async function readCapped(res: Dispatcher.ResponseData, max: number): Promise<Bu
   return Buffer.concat(chunks);
 }
 
+/** One entry of ListObjectVersions: a stored version of a key, or a delete marker over it. */
+export interface S3Version {
+  key: string;
+  versionId: string;
+  deleteMarker: boolean;
+  isLatest: boolean;
+  /** As S3 gives it (ISO 8601, ms on AWS and Ceph). */
+  lastModified: string;
+  /** Owner ID (and display name when S3 gives one): who wrote it, where S3 says. */
+  owner?: string;
+}
+
+type XmlVersion = {
+  Key: string; VersionId?: string; IsLatest?: string; LastModified?: string;
+  Owner?: { ID?: string; DisplayName?: string };
+};
+
+function toVersion(v: XmlVersion, deleteMarker: boolean): S3Version {
+  const o = v.Owner;
+  const named = o?.DisplayName && o.DisplayName !== o.ID ? ` (${o.DisplayName})` : '';
+  const owner = o?.ID ? `${o.ID}${named}` : undefined;
+  return {
+    key: String(v.Key),
+    versionId: String(v.VersionId ?? 'null'),
+    deleteMarker,
+    isLatest: v.IsLatest === 'true',
+    lastModified: String(v.LastModified ?? ''),
+    ...(owner ? { owner } : {}),
+  };
+}
+
+/** For a 403 while reading the trail back: the version permissions it needs (an older IAM policy lacks them). */
+export function versionsDenied(err: TailsealError, status: number): TailsealError {
+  if (status !== 403) return err;
+  const hint = '; reading the trail back lists and reads object versions: grant s3:ListBucketVersions and '
+    + 's3:GetObjectVersion (README, s3 sink, IAM policy)';
+  return new TailsealError(err.code, err.message + hint, { details: err.details });
+}
+
+const asArray = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
+
 export class S3Client {
   /** The credentials and signature of the latest request (see error()). */
   private lastSecrets: string[] = [];
@@ -178,5 +219,30 @@ export class S3Client {
       token = r.NextContinuationToken;
     }
     return keys;
+  }
+
+  /**
+   * Every version and delete marker under `prefix` (ListObjectVersions, following the key and
+   * version markers), in S3's order: by key, newest first. An unversioned bucket lists each key
+   * once, as version "null".
+   */
+  async listVersions(prefix: string): Promise<S3Version[]> {
+    const out: S3Version[] = [];
+    let marker: { key: string; version: string } | undefined;
+    for (let page = 0; page < 1_000_000; page++) {
+      const query: Record<string, string> = { versions: '', prefix };
+      if (marker) Object.assign(query, { 'key-marker': marker.key, 'version-id-marker': marker.version });
+      const res = await this.send('GET', null, { query });
+      if (res.status !== 200) throw versionsDenied(this.error('ListObjectVersions', res), res.status);
+      type Doc = { ListVersionsResult?: { Version?: XmlVersion | XmlVersion[]; DeleteMarker?: XmlVersion | XmlVersion[];
+        IsTruncated?: string; NextKeyMarker?: string; NextVersionIdMarker?: string } };
+      const r = (xml.parse(res.body.toString('utf8'), false) as Doc).ListVersionsResult;
+      // Two lists: the versions keep S3's order among themselves (per key newest first), markers follow.
+      out.push(...asArray(r?.Version).map((v) => toVersion(v, false)));
+      out.push(...asArray(r?.DeleteMarker).map((v) => toVersion(v, true)));
+      if (r?.IsTruncated !== 'true' || !r.NextKeyMarker) break;
+      marker = { key: r.NextKeyMarker, version: r.NextVersionIdMarker ?? '' };
+    }
+    return out;
   }
 }
