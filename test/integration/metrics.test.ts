@@ -54,7 +54,7 @@ describe('metrics and health endpoints', () => {
       assert.ok(sample(page, 'tailseal_sink_upload_seconds_count', { sink: 'local' })! >= 1);
       assert.ok(sample(page, 'tailseal_sink_bytes_acked_total', { sink: 'local' })! > 0);
       assert.equal(sample(page, 'tailseal_sink_parked_objects', { sink: 'local' }), 0);
-      assert.equal(sample(page, 'tailseal_outbox_limit_bytes'), 64 * 1024 * 1024);
+      assert.equal(sample(page, 'tailseal_outbox_limit_bytes'), 128 * 1024 * 1024); // the workspace's outbox.max_bytes
       assert.equal(sample(page, 'tailseal_backpressure'), 0);
       assert.equal(sample(page, 'tailseal_outbox_entries'), 0, 'everything shipped');
       assert.equal(sample(page, 'tailseal_checkpoint_size', { stream: 'opa' }), 13, '12 decisions + 1 gap record');

@@ -146,34 +146,40 @@ describe('opa_service: limits of one upload', () => {
   });
 });
 
-describe('opa_service: events allowed per body byte, and admission', () => {
-  const start = async (consumer: import('../../src/sources/source.js').BatchConsumer) => {
+describe('opa_service: events allowed per upload, and admission', () => {
+  const start = async (consumer: import('../../src/sources/source.js').BatchConsumer, opaUploadLimit = 1 << 20) => {
     const { OpaServiceReceiver } = await import('../../src/sources/opa-service/receiver.js');
     const { createLogger } = await import('../../src/log.js');
     const rx = new OpaServiceReceiver(
-      { ...RECEIVER, maxBodyBytes: 8 << 20, maxDecodedBytes: 8 << 20, maxInflightDecodedBytes: 8 << 20 },
+      { ...RECEIVER, opaUploadLimit, maxBodyBytes: 8 << 20, maxDecodedBytes: 8 << 20, maxInflightDecodedBytes: 8 << 20 },
       { consumer, log: createLogger('silent') },
     );
     await rx.start();
     return rx;
   };
 
-  it("takes more than max_events when the body is as large as OPA's events make it, not a bomb", async () => {
+  it("takes more than max_events up to one event per 16 bytes of OPA's declared limit, never more", async () => {
     const { upload } = await import('../helpers/opa-upload.js');
     const { randomUUID } = await import('node:crypto');
     let committed = 0;
-    const rx = await start({ commit: (b) => ((committed += b.records.length), true) });
+    // max_events 1000; opa_upload_size_limit_bytes 96 KiB allows 6,144 events per upload.
+    const rx = await start({ commit: (b) => ((committed += b.records.length), true) }, 96 * 1024);
     try {
       const url = `http://127.0.0.1:${rx.address().port}/logs`;
       // Random decision_ids, as OPA's: they keep the gzip'd body at over 16 bytes per event.
       const timestamp = new Date().toISOString();
-      const events = Array.from({ length: 5000 }, () => ({ decision_id: randomUUID(), timestamp }));
-      const real = await upload(url, events);
+      const events = (n: number) => Array.from({ length: n }, () => ({ decision_id: randomUUID(), timestamp }));
+      const real = await upload(url, events(5000));
       assert.equal(real.status, 200, real.body);
       assert.equal(committed, 5000);
-      const bomb = await upload(url, Array.from({ length: 5000 }, () => ({})));
+      const bomb = await upload(url, Array.from({ length: 7000 }, () => ({})));
       assert.equal(bomb.status, 413);
       assert.equal((JSON.parse(bomb.body) as { code: string }).code, 'too_many_events');
+      // A body over the declared limit (as an abuser pads it) does not buy more events: 20,000
+      // real-looking events in ~700 KB are refused, where the body's size alone would allow 40,000.
+      const padded = await upload(url, events(20_000));
+      assert.equal(padded.status, 413, padded.body);
+      assert.equal((JSON.parse(padded.body) as { code: string }).code, 'too_many_events');
       assert.equal(committed, 5000);
       assert.equal(rx.inflightDecodedBytes(), 0, 'the budget is given back');
     } finally {

@@ -40,10 +40,11 @@ export const opaServiceInputSchema = z
      */
     max_inflight_decoded_bytes: size(1024).default(64 * 1024 * 1024),
     /**
-     * Events one upload may hold (413 beyond), or one per 16 bytes of the body as sent, whichever
-     * is more: each event of OPA's carries a random UUIDv4 decision_id (122 random bits) that no
-     * compression shrinks below ~16 bytes, so no chunk OPA sends can exceed that, however large
-     * its upload_size_limit_bytes. OPA's default 32 KiB chunk holds at most ~2,000 events.
+     * Events one upload may hold (413 beyond), or one per 16 bytes of opa_upload_size_limit_bytes,
+     * whichever is more: each event of OPA's carries a random UUIDv4 decision_id (122 random bits)
+     * that no compression shrinks below ~16 bytes, so no chunk OPA sends under that limit can
+     * exceed it. OPA's default 32 KiB chunk holds at most ~2,000 events. Not scaled by the body
+     * actually sent: a body padded to max_body_bytes cannot buy a longer commit.
      */
     max_events: z.number().int().min(1).max(10_000_000).default(10_000),
     /** Whole request, headers and body: a client that stalls is cut off. */

@@ -210,7 +210,10 @@ export class OpaServiceReceiver implements Source {
       this.checkDeclaredLimit(held.sent);
       const gzip = (req.headers['content-encoding'] ?? '').trim().toLowerCase() === 'gzip';
       const perEvent = MIN_SENT_BYTES_PER_EVENT[gzip ? 'gzip' : 'identity'];
-      const maxEvents = Math.max(this.opts.maxEvents, Math.floor(held.sent / perEvent));
+      // Bounded by what OPA can put in a chunk under its declared limit, not by this body's size:
+      // the commit that records an upload's dedupe keys runs on the event loop in one piece
+      // (~7 µs per event), so a body padded up to max_body_bytes must not buy more events.
+      const maxEvents = Math.max(this.opts.maxEvents, Math.floor(this.opts.opaUploadLimit / perEvent));
       const events = await splitEventsSliced(body, maxEvents, slicer);
       const source = `opa_service/${this.name}${path}`;
       const records: SourceRecord[] = [];
