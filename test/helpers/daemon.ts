@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import { writeKeyPair } from '../../src/config/keyfile.js';
 import type { Envelope } from '../../src/seal/envelope.js';
 import { parseObject } from '../../src/seal/object.js';
@@ -206,4 +207,11 @@ export function retryingHttpSinkYaml(port: number): string {
     type: http
     url: http://127.0.0.1:${port}/ingest
     retry: { initial_backoff: 50ms, max_backoff: 100ms }`;
+}
+
+/** OPA decision lines from a seeded generator, `count` at a time, each ending in `\n`, numbered on. */
+export function decisionText(seed: number): (count: number) => string {
+  const rnd = prng(seed);
+  let n = 0;
+  return (count) => Array.from({ length: count }, () => `${decisionLine(n++, rnd)}\n`).join('');
 }

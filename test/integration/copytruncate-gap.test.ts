@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import {
   type DaemonProc,
   type Workspace,
   cli,
+  decisionText,
   logsWith,
   makeWorkspace,
   startDaemon,
@@ -22,9 +22,7 @@ import {
   waitFor,
 } from '../helpers/daemon.js';
 
-const rnd = prng(1717);
-let n = 0;
-const text = (count: number) => Array.from({ length: count }, () => `${decisionLine(n++, rnd)}\n`).join('');
+const text = decisionText(1717);
 
 type Copy = 'exact' | 'none' | 'longer';
 type Gap = Record<string, unknown>;

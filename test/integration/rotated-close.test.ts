@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { appendFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import {
   type DaemonProc,
   type Workspace,
   cli,
+  decisionText,
   logsWith,
   makeWorkspace,
   startDaemon,
@@ -20,9 +20,7 @@ import {
   waitFor,
 } from '../helpers/daemon.js';
 
-const rnd = prng(1316);
-let n = 0;
-const text = (count: number) => Array.from({ length: count }, () => `${decisionLine(n++, rnd)}\n`).join('');
+const text = decisionText(1316);
 
 describe('a rotated file ending in a partial line', () => {
   let w: Workspace | undefined;
