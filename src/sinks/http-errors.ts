@@ -2,6 +2,7 @@
 // one retry classifier (retry.ts) sees the same codes and throttle hints everywhere.
 import { TailsealError } from '../errors.js';
 import { classifyStatus } from './retry.js';
+import { secretSpans } from './secret-spellings.js';
 
 /** The longest server-requested wait we honour; a larger Retry-After is clamped to this. */
 export const MAX_RETRY_AFTER_MS = 10 * 60_000;
@@ -42,13 +43,18 @@ const SECRET_PATTERNS: readonly [RegExp, string][] = [
 
 /**
  * `text` without secrets: every value in `secrets` (the sink's own credentials and header
- * values, also URL-encoded) and whatever the patterns above recognise. The one scrubber for any
+ * values, of at least MIN_SECRET_CHARS) in any spelling secretSpans knows (percent-, JSON- or
+ * XML-escaped, base64), and whatever the patterns above recognise. The one scrubber for any
  * text a sink quotes from a server's answer (logs, `tailseal status`, parked reasons).
  */
 export function scrubSecrets(text: string, secrets: readonly string[] = []): string {
-  let out = text;
-  const values = secrets.flatMap((v) => [v, encodeURIComponent(v)]).filter((v) => v.length >= 4);
-  for (const v of [...new Set(values)].sort((x, y) => y.length - x.length)) out = out.split(v).join(REDACTED);
+  const parts: string[] = [];
+  let at = 0;
+  for (const [from, to] of secretSpans(text, secrets)) {
+    parts.push(text.slice(at, from), REDACTED);
+    at = to;
+  }
+  let out = parts.join('') + text.slice(at);
   for (const [re, to] of SECRET_PATTERNS) out = out.replace(re, to);
   return out;
 }

@@ -1,6 +1,7 @@
 // S3 error text never carries credentials (issue 15 item 9): a 403 whose body echoes the
-// request's session token, Authorization header and credential scope reaches the log, the parked
-// reason in the state database and `tailseal status` scrubbed.
+// request's session token (plain, percent-encoded in lowercase hex, JSON-escaped with `\/`),
+// Authorization header and credential scope reaches the log, the parked reason in the state
+// database and `tailseal status` scrubbed.
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,10 +30,14 @@ describe('s3 sink error text', () => {
       const token = String(req.headers['x-amz-security-token']);
       const credential = /Credential=([^,]+)/.exec(auth)![1]!;
       const signature = /Signature=([0-9a-f]+)/.exec(auth)![1]!;
-      echoed.push(token, auth, credential, signature);
+      // Spellings no field name announces: only the token's value can give them away.
+      const lowerHex = encodeURIComponent(token).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
+      const slashEscaped = token.replace(/\//g, '\\/');
+      echoed.push(token, auth, credential, signature, lowerHex, slashEscaped);
       res.writeHead(403, { 'content-type': 'application/xml' });
       res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>`
-        + `<Message>Access Denied. Request had X-Amz-Security-Token=${token}, Authorization: ${auth}; `
+        + `<Message>Access Denied for ${lowerHex} (${slashEscaped}). `
+        + `Request had X-Amz-Security-Token=${token}, Authorization: ${auth}; `
         + `scope ${credential}; the token again: ${token}; signature ${signature}</Message>`
         + `<AWSAccessKeyId>${KEYS.id}</AWSAccessKeyId>`
         + `<SignatureProvided>${signature}</SignatureProvided></Error>`);
@@ -47,7 +52,8 @@ describe('s3 sink error text', () => {
       const refused = () => logsWith(d, 'Delivery refused permanently').filter((l) => l.sink === 's3');
       await waitFor(() => refused().length > 0, 'the s3 put to be refused and parked');
       const err = String(refused()[0]!.err);
-      assert.match(err, /HTTP 403: AccessDenied: Access Denied\. Request had X-Amz-Security-Token=\[redacted\]/);
+      assert.match(err, /HTTP 403: AccessDenied: Access Denied for \[redacted\] \(\[redacted\]\)\. /);
+      assert.match(err, /Request had X-Amz-Security-Token=\[redacted\]/);
     } finally {
       assert.equal(await stopDaemon(d), 0, d.logs.join('\n'));
     }
@@ -64,6 +70,8 @@ describe('s3 sink error text', () => {
     ];
     for (const [where, text] of places) {
       for (const s of secrets) assert.ok(!text.includes(s), `${where} holds the secret ${s.slice(0, 24)}...`);
+      // No trace either: the token's run of letters, whatever surrounds it.
+      assert.ok(!text.includes('EXAMPLEsessionTOKEN'), `${where} holds part of the session token`);
     }
   });
 });
