@@ -245,13 +245,19 @@ describe('config', () => {
     assert.ok(Date.now() - t0 < 2000, `refused in ${Date.now() - t0} ms`);
   });
 
-  it('a file larger than a config is refused naming the limit, read no further (e.g. /dev/zero)', () => {
+  it('a file larger than a config is refused naming the limit, read no further', () => {
     const f = join(dir, 'huge.yaml');
     writeFileSync(f, `# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`);
-    for (const file of [f, '/dev/zero']) {
-      const why = 'a config file is a few KB (is this the right file?)';
-      const want = `${file}: larger than ${MAX_CONFIG_BYTES} bytes; ${why}`;
-      assert.throws(() => loadConfig(file), (e: TailsealError) => e.code === 'CONFIG_INVALID' && e.message === want);
+    const why = 'a config file is a few KB (is this the right file?)';
+    const want = `${f}: larger than ${MAX_CONFIG_BYTES} bytes; ${why}`;
+    assert.throws(() => loadConfig(f), (e: TailsealError) => e.code === 'CONFIG_INVALID' && e.message === want);
+  });
+
+  it('a device (/dev/zero) or a directory is not read: CONFIG_INVALID naming it', () => {
+    for (const [file, kind] of [['/dev/zero', 'a device'], [dir, 'a directory']] as const) {
+      const want = `${file}: is ${kind}, not a regular file`;
+      const refused = (e: TailsealError) => e.code === 'CONFIG_INVALID' && e.message.startsWith(want);
+      assert.throws(() => loadConfig(file), refused);
     }
   });
 
