@@ -1,9 +1,10 @@
 // Reading and writing key files. The signer key file holds one line in the Go
 // golang.org/x/mod/sumdb/note format (PRIVATE+KEY+<name>+<id>+<base64>), mode 0600; the
 // verifier key file beside it (<file>.pub) holds `<name>+<id>+<base64>`.
-import { mkdirSync, openSync, readFileSync, statSync, writeSync, closeSync, fsyncSync } from 'node:fs';
+import { type Stats, mkdirSync, openSync, statSync, writeSync, closeSync, fsyncSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { TailsealError, errorMessage } from '../errors.js';
+import { readRegularFile } from './read-file.js';
 import { generateKeyPair, parseSignerKey, parseVerifierKey, type NoteSigner, type NoteVerifier } from '../seal/keys.js';
 
 /**
@@ -28,23 +29,33 @@ export function loadConfiguredSigner(signing: { key_file?: string | undefined; k
  * unless `allowGroupRead` (a Kubernetes Secret mounted with fsGroup and mode 0440).
  */
 export function loadSignerKey(file: string, opts: { allowGroupRead?: boolean } = {}): NoteSigner {
-  let st;
+  let text: string;
   try {
-    st = statSync(file);
+    // The mode is checked on the opened file, before it is read.
+    const check = (st: Stats) => refuseOpenKey(file, st, opts.allowGroupRead === true);
+    text = readRegularFile(file, { code: 'KEY_INVALID', label: `signing key ${file}`, check }).toString('utf8').trim();
   } catch (err) {
+    if (err instanceof TailsealError) throw err;
     throw new TailsealError('KEY_INVALID', `signing key ${file} cannot be read: ${errorMessage(err)}; create one with \`tailseal keygen --name <origin> --out ${file}\``, { cause: err });
   }
-  const forbidden = opts.allowGroupRead ? 0o037 : 0o077;
-  if ((st.mode & forbidden) !== 0) {
-    const fix = opts.allowGroupRead ? `run \`chmod 640 ${file}\` (or 440)` : `run \`chmod 600 ${file}\`, or for a Kubernetes Secret mounted with fsGroup and defaultMode 0440 set signing.allow_group_read`;
-    throw new TailsealError('KEY_PERMISSIONS', `signing key ${file} is accessible by ${opts.allowGroupRead ? 'others, or writable by its group' : 'group or others'} (mode ${(st.mode & 0o777).toString(8)}); ${fix}`);
-  }
-  const text = readFileSync(file, 'utf8').trim();
   try {
     return parseSignerKey(text);
   } catch (err) {
     throw new TailsealError('KEY_INVALID', `signing key ${file}: ${errorMessage(err)}`, { cause: err });
   }
+}
+
+/** KEY_PERMISSIONS when others can read the key, or its group (unless `allowGroupRead`; never write). */
+function refuseOpenKey(file: string, st: Stats, allowGroupRead: boolean): void {
+  const forbidden = allowGroupRead ? 0o037 : 0o077;
+  if ((st.mode & forbidden) === 0) return;
+  const fix = allowGroupRead
+    ? `run \`chmod 640 ${file}\` (or 440)`
+    : `run \`chmod 600 ${file}\`, or for a Kubernetes Secret mounted with fsGroup and defaultMode 0440 set `
+      + 'signing.allow_group_read';
+  const who = allowGroupRead ? 'others, or writable by its group' : 'group or others';
+  const msg = `signing key ${file} is accessible by ${who} (mode ${(st.mode & 0o777).toString(8)}); ${fix}`;
+  throw new TailsealError('KEY_PERMISSIONS', msg);
 }
 
 /** Loads verifier keys: each file holds one or more `<name>+<id>+<base64>` lines. */
@@ -53,8 +64,9 @@ export function loadVerifierKeys(files: readonly string[]): NoteVerifier[] {
   for (const file of files) {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readRegularFile(file, { code: 'KEY_INVALID', label: `public key ${file}` }).toString('utf8');
     } catch (err) {
+      if (err instanceof TailsealError) throw err;
       throw new TailsealError('KEY_INVALID', `public key ${file} cannot be read: ${errorMessage(err)}`, { cause: err });
     }
     const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));

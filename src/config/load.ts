@@ -1,16 +1,16 @@
 // Loading a config file: YAML, `${ENV}` expansion in string values, schema validation, and one
 // clear line per problem naming the file and the key.
-import { closeSync, openSync, readSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { TailsealError, errorMessage } from '../errors.js';
+import { MAX_READ_BYTES, readRegularFile } from './read-file.js';
 import { opaChunkProblems } from '../sources/opa-service/limits.js';
 import { type Config, configSchema } from './schema.js';
 
 type Path = (string | number)[];
 
 /** A config is a few KB; reading more than this (a wrong path such as /dev/zero, a log file) is refused. */
-export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+export const MAX_CONFIG_BYTES = MAX_READ_BYTES;
 
 /** Alias (`*name`) expansions a config may make in total; real configs need a handful. */
 const MAX_ALIAS_COUNT = 100;
@@ -99,7 +99,9 @@ function duplicates(names: string[]): string | undefined {
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
   let text: string;
   try {
-    text = readBounded(file);
+    const hint = 'a config file is a few KB (is this the right file?)';
+    text = readRegularFile(file, { code: 'CONFIG_INVALID', label: file, maxBytes: MAX_CONFIG_BYTES, hint })
+      .toString('utf8');
   } catch (err) {
     if (err instanceof TailsealError) throw err;
     throw new TailsealError('CONFIG_NOT_FOUND', `${file}: cannot read config file: ${errorMessage(err)}`, { cause: err });
@@ -120,26 +122,5 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     const msg = errorMessage(err);
     const hint = /alias/i.test(msg) ? ` (at most ${MAX_ALIAS_COUNT} alias expansions; write the values out)` : '';
     throw new TailsealError('CONFIG_INVALID', `${file}: cannot load: ${msg}${hint}`, { cause: err, details: { file } });
-  }
-}
-
-/** The file's text, reading at most MAX_CONFIG_BYTES + 1 bytes whatever it is (a device, a growing file). */
-function readBounded(file: string): string {
-  const fd = openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
-    let n = 0;
-    while (n < buf.length) {
-      const got = readSync(fd, buf, n, buf.length - n, null);
-      if (got === 0) break;
-      n += got;
-    }
-    if (n > MAX_CONFIG_BYTES) {
-      const msg = `${file}: larger than ${MAX_CONFIG_BYTES} bytes; a config file is a few KB (is this the right file?)`;
-      throw new TailsealError('CONFIG_INVALID', msg, { details: { file } });
-    }
-    return buf.subarray(0, n).toString('utf8');
-  } finally {
-    closeSync(fd);
   }
 }

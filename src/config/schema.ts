@@ -8,11 +8,11 @@ import { opaSinkSchema } from '../sinks/opa/config.js';
 import { s3SinkSchema } from '../sinks/s3/config.js';
 import { fileInputSchema } from '../sources/file/config.js';
 import { opaServiceInputSchema } from '../sources/opa-service/config.js';
-import { MAX_SPAN_MS, duration, listenAddress, size } from './units.js';
+import { MAX_SPAN_MS, dirPath, duration, listenAddress, size } from './units.js';
 
 export const configSchema = z.strictObject({
   /** Directory of the state database (offsets, chain heads, outbox). */
-  state_dir: z.string().min(1),
+  state_dir: dirPath(),
   /** Checkpoint origin prefix; each stream's origin is `<origin>/<stream>`. */
   origin: z.string().regex(/^[^\s+]+$/, 'must be non-empty with no spaces or "+" (c2sp.org/tlog-checkpoint)'),
   signing: z

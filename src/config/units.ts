@@ -94,6 +94,35 @@ export const nameSchema = () =>
     .max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters (it becomes a file name and object key)`)
     .regex(NAME_RE, 'must start with a letter or digit and use only letters, digits, ".", "_" or "-"');
 
+/** Linux NAME_MAX: the longest file or directory name, in bytes. */
+export const MAX_PATH_COMPONENT_BYTES = 255;
+/**
+ * The longest directory path tailseal accepts: PATH_MAX (4096 bytes with the NUL) less room for
+ * what it makes inside (a stream folder of up to 64 characters, an object, segment or temporary
+ * name), so every path it builds stays under PATH_MAX.
+ */
+export const MAX_DIR_PATH_BYTES = 4096 - 256;
+
+/**
+ * A zod schema for a directory tailseal creates files in: a name over NAME_MAX or a path over
+ * PATH_MAX passed validation, then failed with ENAMETOOLONG at start (exit 1, restarted forever).
+ */
+export const dirPath = () =>
+  z.string().min(1).superRefine((v, ctx) => {
+    const bytes = Buffer.byteLength(v);
+    if (bytes > MAX_DIR_PATH_BYTES) {
+      const message = `is ${bytes} bytes; a directory path may be at most ${MAX_DIR_PATH_BYTES} bytes `
+        + '(PATH_MAX, 4096, less room for the files made in it): use a shorter path';
+      ctx.addIssue({ code: 'custom', message });
+    }
+    const long = v.split('/').find((c) => Buffer.byteLength(c) > MAX_PATH_COMPONENT_BYTES);
+    if (long !== undefined) {
+      const message = `the component "${long.slice(0, 16)}..." is ${Buffer.byteLength(long)} bytes; `
+        + `a file or directory name is at most ${MAX_PATH_COMPONENT_BYTES} bytes (NAME_MAX): shorten it`;
+      ctx.addIssue({ code: 'custom', message });
+    }
+  });
+
 /** host:port, host being a name, an IPv4 address or a bracketed IPv6 address. */
 const LISTEN_RE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 

@@ -1,22 +1,13 @@
 // Reading the objects of a `file` sink directory for verification.
 import { constants } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { fileKind } from '../config/read-file.js';
 import { TailsealError, errorMessage } from '../errors.js';
 import { objectTooLarge } from '../seal/object.js';
 import type { ObjectReader } from './verify-trail.js';
 
 const OBJECT_RE = /\.ndjson(\.gz)?$/;
-
-/** What a non-regular file is, for messages. */
-function fileKind(st: Stats): string {
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
-  if (st.isDirectory()) return 'a directory';
-  return 'not a regular file';
-}
 
 function unsafe(path: string, what: string): TailsealError {
   const msg = `${path} is ${what}, not a stored object; someone planted it in the store: remove it (and find out who)`;

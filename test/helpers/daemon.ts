@@ -116,6 +116,21 @@ export function startDaemon(w: Workspace, env: NodeJS.ProcessEnv = {}, as?: { ui
   return { child, logs, exited };
 }
 
+/** `tailseal run --config <config> [...args]` started by `sh -c 'umask <umask>; exec node ...'`. */
+export function startUnderUmask(config: string, umask: string, args: string[] = []): DaemonProc {
+  const script = `umask ${umask}; exec "$0" "$@"`;
+  const argv = ['-c', script, process.execPath, CLI, 'run', '--config', config, ...args];
+  const child = spawn('sh', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: string[] = [];
+  const collect = (buf: Buffer) => logs.push(...buf.toString('utf8').split('\n').filter((l) => l !== ''));
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const exited = new Promise<number | null>((res) => {
+    child.on('close', (code, signal) => res(code ?? (signal ? -1 : null)));
+  });
+  return { child, logs, exited };
+}
+
 /** Sends SIGTERM and resolves with the exit code. */
 export async function stopDaemon(d: DaemonProc): Promise<number | null> {
   d.child.kill('SIGTERM');

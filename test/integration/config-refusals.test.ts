@@ -12,10 +12,10 @@ import { makeWorkspace } from '../helpers/daemon.js';
 import { CLI } from '../helpers/paths.js';
 
 /** `tailseal run` with a 64 MiB heap: a config that expanded to gigabytes would crash it, not exit 2. */
-function run(config: string): { status: number | null; stderr: string; ms: number } {
+function run(config: string, timeout = 30_000): { status: number | null; stderr: string; ms: number } {
   const t0 = Date.now();
   const argv = ['--max-old-space-size=64', CLI, 'run', '--config', config];
-  const r = spawnSync(process.execPath, argv, { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, argv, { encoding: 'utf8', timeout });
   return { status: r.status, stderr: r.stderr, ms: Date.now() - t0 };
 }
 
@@ -55,6 +55,34 @@ describe('config refused at load (exit 2, naming the file)', () => {
     const r = run(f);
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`^tailseal: KEY_INVALID: signing\\.verify_keys: public key ${typo}: `, 'm'));
+  });
+
+  // Issue 15 item 13: open(2) of a FIFO waits for a writer, so start-up hung forever (no exit,
+  // no message) on a FIFO given as the config or a key file.
+  const notRegular = 'is a FIFO, not a regular file (reading it could block start-up or never end); '
+    + 'give the path of the file itself';
+  const fifo = (name: string) => {
+    const f = join(w.root, name);
+    assert.equal(spawnSync('mkfifo', [f]).status, 0, 'mkfifo');
+    return f;
+  };
+
+  it('a FIFO without a writer as the config: exit 2 within seconds naming the file', () => {
+    const f = fifo('config.fifo');
+    const r = run(f, 15_000);
+    assert.equal(r.status, 2, `status ${r.status} after ${r.ms} ms: ${r.stderr}`);
+    assert.equal(r.stderr.trim(), `tailseal: CONFIG_INVALID: ${f}: ${notRegular}`);
+    assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
+  });
+
+  it('a FIFO without a writer as signing.key_file: exit 2 within seconds naming the key file', () => {
+    const key = fifo('signer-key.fifo');
+    const f = join(w.root, 'fifo-key.yaml');
+    writeFileSync(f, `${base.replace(w.keyFile, key)}${fileInput('opa')}${sinks}`);
+    const r = run(f, 15_000);
+    assert.equal(r.status, 2, `status ${r.status} after ${r.ms} ms: ${r.stderr}`);
+    const want = `^tailseal: KEY_INVALID: signing key ${key}: is a FIFO, not a regular file`;
+    assert.match(r.stderr, new RegExp(want, 'm'));
   });
 
   it('audit.interval: 30d: exit 2 naming the timer limit', () => {

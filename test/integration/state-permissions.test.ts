@@ -3,28 +3,11 @@
 // the database, its WAL and SHM, outbox segments and keys from --init-key 0600; a state
 // directory left looser by an older run is tightened, with a warning.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decisionLine, prng } from '../../src/cli/opa-sample.js';
-import { type DaemonProc, freePort, logsWith, makeWorkspace, stopDaemon, waitFor } from '../helpers/daemon.js';
-import { CLI } from '../helpers/paths.js';
-
-/** `tailseal run --init-key` started by `sh -c 'umask 022; exec node ...'`. */
-function startUnderUmask(config: string): DaemonProc {
-  const script = `umask 022; exec "$0" "$@"`;
-  const argv = ['-c', script, process.execPath, CLI, 'run', '--config', config, '--init-key'];
-  const child = spawn('sh', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: string[] = [];
-  const collect = (buf: Buffer) => logs.push(...buf.toString('utf8').split('\n').filter((l) => l !== ''));
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
-  const exited = new Promise<number | null>((res) => {
-    child.on('close', (code, signal) => res(code ?? (signal ? -1 : null)));
-  });
-  return { child, logs, exited };
-}
+import { freePort, logsWith, makeWorkspace, startUnderUmask, stopDaemon, waitFor } from '../helpers/daemon.js';
 
 const modeOf = (p: string) => (statSync(p).mode & 0o777).toString(8);
 
@@ -43,7 +26,7 @@ describe('state files are private whatever the umask', () => {
       // An older run's state directory, 0755: tightened at start, and said so.
       mkdirSync(w.stateDir);
       chmodSync(w.stateDir, 0o755);
-      const d = startUnderUmask(w.configFile);
+      const d = startUnderUmask(w.configFile, '022', ['--init-key']);
       try {
         const running = () => logsWith(d, 'tailseal running.').length === 1;
         await waitFor(() => running() || d.child.exitCode !== null, 'tailseal running.');

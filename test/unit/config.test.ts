@@ -245,14 +245,46 @@ describe('config', () => {
     assert.ok(Date.now() - t0 < 2000, `refused in ${Date.now() - t0} ms`);
   });
 
-  it('a file larger than a config is refused naming the limit, read no further (e.g. /dev/zero)', () => {
+  it('a file larger than a config is refused naming the limit, read no further', () => {
     const f = join(dir, 'huge.yaml');
     writeFileSync(f, `# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`);
-    for (const file of [f, '/dev/zero']) {
-      const why = 'a config file is a few KB (is this the right file?)';
-      const want = `${file}: larger than ${MAX_CONFIG_BYTES} bytes; ${why}`;
-      assert.throws(() => loadConfig(file), (e: TailsealError) => e.code === 'CONFIG_INVALID' && e.message === want);
+    const why = 'a config file is a few KB (is this the right file?)';
+    const want = `${f}: larger than ${MAX_CONFIG_BYTES} bytes; ${why}`;
+    assert.throws(() => loadConfig(f), (e: TailsealError) => e.code === 'CONFIG_INVALID' && e.message === want);
+  });
+
+  it('a device (/dev/zero) or a directory is not read: CONFIG_INVALID naming it', () => {
+    for (const [file, kind] of [['/dev/zero', 'a device'], [dir, 'a directory']] as const) {
+      const want = `${file}: is ${kind}, not a regular file`;
+      const refused = (e: TailsealError) => e.code === 'CONFIG_INVALID' && e.message.startsWith(want);
+      assert.throws(() => loadConfig(file), refused);
     }
+  });
+
+  // Issue 15 item 13: a 300-character folder name in a file sink's dir passed validation, then the
+  // sink exited 1 on ENAMETOOLONG at start (and a supervisor restarted it into the same error).
+  it('a dir or state_dir with a name over 255 bytes or a path over 3840 bytes: refused naming the key', () => {
+    const long = `/srv/${'a'.repeat(300)}/store`;
+    const name = 'the component "aaaaaaaaaaaaaaaa..." is 300 bytes; a file or directory name is at most 255 bytes '
+      + '(NAME_MAX): shorten it';
+    const raw = base() as Record<string, any>;
+    raw.sinks[0].dir = long;
+    assert.deepEqual(problems(raw), [`x.yaml: sinks[0].dir: ${name}`]);
+    const raw2 = base() as Record<string, any>;
+    raw2.state_dir = long;
+    assert.deepEqual(problems(raw2), [`x.yaml: state_dir: ${name}`]);
+    // 16 names of 240 bytes: each one allowed, the whole too long for what tailseal puts under it.
+    const deep = `/${Array.from({ length: 16 }, () => 'b'.repeat(240)).join('/')}`;
+    raw2.state_dir = deep;
+    const tooLong = `is ${deep.length} bytes; a directory path may be at most 3840 bytes`;
+    assert.match(problems(raw2)[0]!, new RegExp(`^x\\.yaml: state_dir: ${tooLong} \\(PATH_MAX`));
+    // Bytes, not characters: 128 two-byte characters are 256 bytes.
+    raw2.state_dir = `/srv/${'é'.repeat(128)}`;
+    assert.match(problems(raw2)[0]!, /^x\.yaml: state_dir: the component "é+\.\.\." is 256 bytes/);
+    const ok = base() as Record<string, any>;
+    ok.state_dir = `/srv/${'a'.repeat(255)}`;
+    ok.sinks[0].dir = `${'d/'.repeat(1900)}store`;
+    assert.equal(parseConfig(ok, 'x.yaml', {}).state_dir, ok.state_dir);
   });
 
   it('an s3 prefix past 512 bytes is refused (S3 keys are at most 1024 bytes)', () => {

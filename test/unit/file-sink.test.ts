@@ -27,7 +27,7 @@ describe('file sink', () => {
     await sink.start();
     assert.equal(await sink.put(obj()), 'stored');
     const f = join(dir, 'opa', '00000000000000000000-00000000000000000000.ndjson');
-    assert.equal(statSync(f).mode & 0o777, 0o444);
+    assert.equal(statSync(f).mode & 0o777, 0o440);
     assert.deepEqual(readdirSync(join(dir, 'opa')), ['00000000000000000000-00000000000000000000.ndjson']);
     assert.equal(readFileSync(f, 'utf8'), '{"v":1}\n{"v":1,"kind":"checkpoint","stream":"opa","note":"n\\n"}\n');
   });
@@ -72,7 +72,7 @@ describe('file sink', () => {
     assert.equal(await sink.put(unread), 'stored');
     const f = join(store, 'opa', '00000000000000000000-00000000000000000001.ndjson');
     assert.equal(readFileSync(f, 'utf8'), '{"v":1,"n":0}\n{"v":1,"n":1}\n{"v":1,"kind":"checkpoint","stream":"opa","note":"n\\n"}\n');
-    assert.equal(statSync(f).mode & 0o777, 0o444);
+    assert.equal(statSync(f).mode & 0o777, 0o440);
     assert.deepEqual(readdirSync(join(store, 'opa')), ['00000000000000000000-00000000000000000001.ndjson'], 'no temporary file left');
   });
 

@@ -3,12 +3,12 @@
 // so an object is created whole, exactly once, and never overwritten.
 import { randomBytes } from 'node:crypto';
 import {
-  chmodSync, closeSync, existsSync, constants, fsync, linkSync, lstatSync, mkdirSync, openSync, rmSync, statSync,
-  truncateSync, writevSync,
+  chmodSync, closeSync, existsSync, constants, fchmodSync, fsync, linkSync, lstatSync, mkdirSync, openSync, rmSync,
+  statSync, truncateSync, writevSync,
 } from 'node:fs';
-import { copyFile, mkdir, open, unlink } from 'node:fs/promises';
+import { copyFile, open, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { TailsealError, errorMessage, isTailsealError } from '../../errors.js';
 import { encodeCheckpointLine, encodeObjectParts, objectName, objectText } from '../../seal/object.js';
 import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';
@@ -21,6 +21,14 @@ import type { ObjectReader } from '../../verify/verify-trail.js';
 // (open, stat, chmod, link, unlink, close) take microseconds and run inline; only the calls that
 // move or flush data (copy, fsync) go to the thread pool. With a dozen awaits per object the
 // sink could not keep up with a busy backlog (measured: the outbox filled at 1M lines).
+
+// Modes whatever the umask (issue 15 item 12): under umask 000 folders were 0777 and another
+// uid could remove a sealed object; under 022 every local user could read sealed decisions.
+// Group access only, for an auditors' group; objects stay read-only.
+/** Folders tailseal creates in the sink tree (a `dir` that already existed is the operator's). */
+export const STORE_DIR_MODE = 0o750;
+/** Stored objects. */
+export const STORE_OBJECT_MODE = 0o440;
 
 /** Buffers per writev call (the usual IOV_MAX). */
 const WRITEV_MAX = 1024;
@@ -35,6 +43,31 @@ async function fsyncPath(path: string): Promise<void> {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Sets a folder tailseal just made to STORE_DIR_MODE (mkdir's mode is narrowed by the umask, so
+ * it may be tighter). Through a descriptor opened O_NOFOLLOW: a folder swapped for a symlink
+ * meanwhile makes this fail (ELOOP) instead of changing whatever the link points at.
+ */
+function setDirMode(path: string): void {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    fchmodSync(fd, STORE_DIR_MODE);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Makes `dir` and its missing parents, each new one STORE_DIR_MODE; existing ones are left as they are. */
+function mkdirStore(dir: string): void {
+  const first = mkdirSync(dir, { recursive: true, mode: STORE_DIR_MODE });
+  if (first === undefined) return; // it existed
+  // mkdir -p made `first` and everything below it down to `dir` (resolved: either may be relative).
+  const top = resolve(first);
+  const made = [resolve(dir)];
+  for (let p = made[0]!; p !== top && dirname(p) !== p; ) made.unshift((p = dirname(p)));
+  for (const p of made) setDirMode(p);
 }
 
 /**
@@ -71,7 +104,7 @@ export class FileSink implements Sink {
 
   async start(): Promise<void> {
     try {
-      await mkdir(this.config.dir, { recursive: true });
+      mkdirStore(this.config.dir);
       const probe = join(this.config.dir, `.tailseal-probe-${process.pid}`);
       await (await open(probe, 'w')).close();
       await unlink(probe);
@@ -127,7 +160,7 @@ export class FileSink implements Sink {
     }
     closeSync(fd);
     try {
-      chmodSync(tmp, 0o444);
+      chmodSync(tmp, STORE_OBJECT_MODE);
       this.refuseLinkedDirs(dir); // again right before publishing (narrows the race to microseconds)
       // 2. Publish atomically under the final name; EEXIST means an earlier attempt (or someone
       //    else) already did.
@@ -187,14 +220,16 @@ export class FileSink implements Sink {
   private async ensureDir(dir: string): Promise<void> {
     // Made again when someone removed it (a write into a missing folder would fail for ever).
     if (this.dirsSynced.has(dir) && existsSync(dir)) return;
-    await mkdir(this.config.dir, { recursive: true });
+    mkdirStore(this.config.dir);
     // Inside it folder by folder (mkdir -p would follow a planted link); write() checks them.
     for (const p of this.foldersTo(dir)) {
       try {
-        mkdirSync(p);
+        mkdirSync(p, STORE_DIR_MODE);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        continue; // made earlier, or by the operator: left as it is
       }
+      setDirMode(p);
     }
     // Make the new directory entries themselves durable (the stream folder inside the store).
     await fsyncPath(dir);

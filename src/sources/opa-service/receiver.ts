@@ -7,7 +7,7 @@
 // failing disk answers 503 with Retry-After, a malformed body 4xx with the reason.
 // https://www.openpolicyagent.org/docs/management-decision-logs#decision-log-service-api
 import { timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readRegularFile } from '../../config/read-file.js';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from 'pino';
@@ -327,8 +327,9 @@ function dedupeKey(decisionId: string, payload: Uint8Array): string {
 /** Reads the PEM files and the token file of a config (at start: a missing file is a config error). */
 export function readSecret(file: string, what: string, input: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readRegularFile(file, { code: 'CONFIG_INVALID', label: `input ${input}: ${what} ${file}` }).toString('utf8');
   } catch (err) {
+    if (err instanceof TailsealError) throw err;
     throw new TailsealError('CONFIG_INVALID', `input ${input}: cannot read ${what} ${file}: ${errorMessage(err)}`, { cause: err });
   }
 }
