@@ -6,7 +6,7 @@
 # and runs them against the repository's CLI.
 
 # The base image for both stages. A tag can be moved to other content; for a reproducible build
-# pin it by digest (README "Pinning images"):
+# pin it by digest (docs/deploy.md "Pinning images"):
 #   docker build --build-arg NODE_IMAGE=node:20-bookworm-slim@sha256:<digest> -t tailseal:0.1.0 .
 ARG NODE_IMAGE=node:20-bookworm-slim
 

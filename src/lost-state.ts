@@ -1,4 +1,4 @@
-// A lost state database (README "Lost state"): at start, decide from the trail a readable sink
+// A lost state database (docs/operations.md "Lost state"): at start, decide from the trail a readable sink
 // holds whether this is a first start or a loss, and under `recovery.on_state_loss` refuse or
 // continue each stream's verified chain, placing files and sealing a state_reset record.
 import type { Logger } from 'pino';
@@ -21,7 +21,9 @@ export function checkState(file: string, policy: Config['recovery']['on_state_lo
   const loss = probeState(file);
   if (loss?.cause !== 'corrupt') return loss;
   if (policy === 'refuse') {
-    throw new TailsealError('STATE_CORRUPT', `${loss.detail}. Restore the state directory from a backup, or set recovery.on_state_loss to chain_tail or end_of_files to move it aside and continue the chain from the trail a sink holds (README "Lost state").`);
+    throw new TailsealError('STATE_CORRUPT', `${loss.detail}. Restore the state directory from a backup, or set `
+      + 'recovery.on_state_loss to chain_tail or end_of_files to move it aside and continue the chain from the trail '
+      + 'a sink holds (docs/operations.md "Lost state").');
   }
   const suffix = moveStateAside(file);
   log.error({ file, moved_to: `${file}${suffix}`, err: loss.detail }, 'State database is corrupt; moved it aside to rebuild the state from the trail.');

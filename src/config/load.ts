@@ -53,7 +53,8 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
 
 function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   if (issue.code === 'unrecognized_keys') {
-    return `${issue.keys.map((k) => keyPath([...issue.path, k])).join(', ')}: unknown key (check the spelling against the README's config reference)`;
+    const keys = issue.keys.map((k) => keyPath([...issue.path, k])).join(', ');
+    return `${keys}: unknown key (check the spelling against docs/configuration.md)`;
   }
   if (issue.code === 'invalid_type' && valueAt(raw, issue.path) === undefined) return `${keyPath(issue.path)}: required`;
   return `${keyPath(issue.path)}: ${issue.message}`;

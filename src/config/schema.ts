@@ -77,7 +77,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       /**
        * What to do when the state database is missing, empty or corrupt while a sink already
-       * holds this daemon's trail (README "Lost state"): `refuse` to start (default),
+       * holds this daemon's trail (docs/operations.md "Lost state"): `refuse` to start (default),
        * `chain_tail` (continue the verified chain; files resume after the last line it holds), or
        * `end_of_files` (continue the chain; what the files hold now is skipped, and said so).
        */

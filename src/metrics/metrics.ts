@@ -49,7 +49,8 @@ export class Metrics {
     this.scraped('tailseal_outbox_limit_bytes', 'outbox.max_bytes: reading pauses at this size.', [], () => [[{}, view.outbox().limitBytes]]);
     this.scraped('tailseal_backpressure', '1 while reading is paused because the outbox is full.', [], () => [[{}, view.outbox().backpressure ? 1 : 0]]);
     this.scraped('tailseal_file_lag_bytes', 'Bytes of an open file not sealed yet (its size minus the committed offset).', ['input', 'path'], () => view.fileLag().map((f) => [{ input: f.input, path: f.path }, f.bytes]));
-    const fileErrorsHelp = 'Files an input matches but does not read (1 each), by FILE_* code (README Errors).';
+    const fileErrorsHelp = 'Files an input matches but does not read (1 each), by FILE_* code '
+      + '(docs/operations.md, Errors).';
     this.scraped('tailseal_file_errors', fileErrorsHelp, ['input', 'path', 'code'], () =>
       view.fileProblems().map((f) => [{ input: f.input, path: f.path, code: f.code }, 1]),
     );

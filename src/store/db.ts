@@ -50,7 +50,7 @@ export function openDatabase(file: string, opts: { readonly?: boolean } = {}): D
   }
 }
 
-/** Why there is no usable state (README "Lost state"). */
+/** Why there is no usable state (docs/operations.md "Lost state"). */
 export interface StateLoss {
   cause: 'missing' | 'empty' | 'corrupt';
   detail: string;

@@ -1,6 +1,6 @@
 // The state directory holds decisions (outbox segments, quarantined payloads) and the chain
 // heads: it and what tailseal creates in it are private to the service user whatever the umask
-// (README "State directory"). Explicit modes, never the umask: 0700 directories, 0600 files.
+// (docs/operations.md "State directory"). Explicit modes, never the umask: 0700 directories, 0600 files.
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { errorMessage } from '../errors.js';
 

@@ -1,4 +1,4 @@
-// Rebuilding a lost state database from the trail a sink already holds (README "Lost state").
+// Rebuilding a lost state database from the trail a sink already holds (docs/operations.md "Lost state").
 // The trail is verified in full with this daemon's key before anything is taken from it: a
 // chain is only ever continued from a tail that verifies.
 import { TailsealError, isTailsealError } from '../errors.js';
@@ -85,7 +85,8 @@ export function stateLostError(detail: string, sink: string, tails: ReadonlyMap<
     'STATE_LOST',
     `the state database is lost (${detail}) but sink ${sink} holds the trail of ${held}; starting new chains would fork it. ` +
       'Restore the state directory, or set recovery.on_state_loss to chain_tail (continue the chain; files resume after the last line the trail holds) ' +
-      'or end_of_files (continue the chain; what the files hold now is skipped) and start again. See README "Lost state".',
+      'or end_of_files (continue the chain; what the files hold now is skipped) and start again. '
+      + 'See docs/operations.md "Lost state".',
     { details: { sink, streams: [...tails.keys()] } },
   );
 }

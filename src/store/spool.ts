@@ -5,7 +5,7 @@
 // which objects exist, their byte counts); the bulky lines are written once, sequentially, and
 // a whole object is read back with one read and freed with one unlink. Storing every line as a
 // SQLite row wrote each byte three times (WAL, database, freelist on delete) and was the biggest
-// cost of sealing (see the README's performance section).
+// cost of sealing (see docs/benchmarks.md).
 //
 // Crash safety (the callers in state.ts run these steps inside their SQLite transaction):
 // - append() writes at the committed length and fdatasyncs BEFORE the transaction that records

@@ -28,6 +28,7 @@ const K8S_DIR = join(REPO_ROOT, 'deploy', 'kubernetes');
 const UNIT_FILE = join(REPO_ROOT, 'deploy', 'systemd', 'tailseal.service');
 const SYSTEMD_CONFIG = join(REPO_ROOT, 'deploy', 'systemd', 'tailseal.yaml');
 const DOCKERFILE = join(REPO_ROOT, 'Dockerfile');
+const DEPLOY_DOC = join(REPO_ROOT, 'docs', 'deploy.md');
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -256,7 +257,7 @@ describe('deploy/kubernetes', () => {
       it('resources come from the benchmark figures; termination leaves room for preStop and shutdown.grace', () => {
         const c = podConfig(v);
         const r = v.tailseal.resources;
-        assert.ok(bytesOf(r.limits.memory) > 151 * 1e6, 'above the 151 MB backlog peak (README Benchmarks)');
+        assert.ok(bytesOf(r.limits.memory) > 151 * 1e6, 'above the 151 MB backlog peak (docs/benchmarks.md)');
         assert.ok(bytesOf(r.requests.memory) >= 81 * 1e6, 'the idle RSS');
         assert.ok(r.requests.cpu && r.limits.cpu);
         const preStop = (v.tailseal.lifecycle?.preStop?.exec?.command ?? []) as string[];
@@ -301,7 +302,7 @@ describe('deploy/kubernetes', () => {
         assert.deepEqual([...ports].sort(), [metricsPort, diagPort].sort());
       });
 
-      it('images are pinned by digest; a placeholder digest is marked and the README says how to fill it in', () => {
+      it('images are pinned by digest; a placeholder digest is marked and docs/deploy.md says how to fill it', () => {
         const text = readFileSync(v.file, 'utf8');
         for (const c of v.pod.containers as Obj[]) {
           const m = /^[^@\s]+:[^@\s]+@sha256:([0-9a-f]{64})$/.exec(c.image);
@@ -313,9 +314,9 @@ describe('deploy/kubernetes', () => {
             assert.ok(marked, `${c.name}: placeholder not marked`);
           }
         }
-        const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-        assert.ok(readme.includes('#### Pinning images'), 'README "Pinning images"');
-        assert.match(readme, /docker buildx imagetools inspect/);
+        const guide = readFileSync(DEPLOY_DOC, 'utf8');
+        assert.ok(guide.includes('### Pinning images'), 'docs/deploy.md "Pinning images"');
+        assert.match(guide, /docker buildx imagetools inspect/);
       });
 
       // Only the upload variant has an opa_service input (the stderr one tails a file).
@@ -493,7 +494,7 @@ describe('Dockerfile', () => {
     assert.match(globalArgs.NODE_IMAGE ?? assert.fail('no ARG NODE_IMAGE'), /^node:20-/);
     const text = readFileSync(DOCKERFILE, 'utf8');
     assert.match(text, /--build-arg NODE_IMAGE=node:\S+@sha256:<digest>/, 'the Dockerfile shows the pinned form');
-    assert.match(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8'), /--build-arg NODE_IMAGE=/);
+    assert.match(readFileSync(DEPLOY_DOC, 'utf8'), /--build-arg NODE_IMAGE=/);
   });
 
   it('is multi-stage, runs as a numeric non-root user, and copies only files that exist', () => {
@@ -519,7 +520,7 @@ describe('Dockerfile', () => {
     assert.match(readFileSync(CLI, 'utf8').split('\n')[0]!, /^#!\/usr\/bin\/env node$/);
   });
 
-  it("the systemd example config runs in the image as it is (README: docker run with it)", () => {
+  it("the systemd example config runs in the image as it is (docs/deploy.md: docker run with it)", () => {
     const c = parseConfig(parseYaml(readFileSync(SYSTEMD_CONFIG, 'utf8')), SYSTEMD_CONFIG, {});
     const volume = execForm(last('VOLUME'));
     assert.deepEqual([c.state_dir], volume, 'state_dir is the image volume');
@@ -667,16 +668,16 @@ describe('deploy/systemd', () => {
       return Number(m[1]) * ({ K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2] ?? ''] ?? 1);
     };
     const max = bytes(one('Service.MemoryMax'));
-    assert.ok(max >= 2 * 210e6, 'at least twice the ~210 MB http-sink backlog peak (README Benchmarks)');
+    assert.ok(max >= 2 * 210e6, 'at least twice the ~210 MB http-sink backlog peak (docs/benchmarks.md)');
     assert.ok(max <= 2 * 1024 ** 3, 'still a bound');
     const high = unit.get('Service.MemoryHigh')?.at(-1);
     if (high) assert.ok(bytes(high) < max, 'MemoryHigh= throttles before MemoryMax= kills');
     const groups = (unit.get('Service.SupplementaryGroups') ?? []).join(' ').split(/\s+/).filter((g) => g !== '');
     assert.ok(!groups.includes('adm'), 'adm reads every system log');
     assert.equal(groups.length, 1, 'one group, for OPA\'s logs');
-    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-    assert.ok(readme.includes(`groupadd --system ${groups[0]}`), 'the README creates the group');
-    assert.ok(readme.includes(`-g ${groups[0]} /var/log/opa`), 'and gives it OPA\'s log directory');
+    const guide = readFileSync(DEPLOY_DOC, 'utf8');
+    assert.ok(guide.includes(`groupadd --system ${groups[0]}`), 'docs/deploy.md creates the group');
+    assert.ok(guide.includes(`-g ${groups[0]} /var/log/opa`), 'and gives it OPA\'s log directory');
   });
 
   it('the unit is hardened as documented', () => {
@@ -684,7 +685,8 @@ describe('deploy/systemd', () => {
       assert.equal(one(`Service.${k}`), want, k);
     }
     assert.equal(execStart[0], '/usr/local/bin/tailseal', 'where `npm install -g --prefix /usr/local` links it');
-    assert.ok(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').includes('npm install -g --prefix /usr/local'), 'the README installs it there');
+    const installs = readFileSync(DEPLOY_DOC, 'utf8').includes('npm install -g --prefix /usr/local');
+    assert.ok(installs, 'docs/deploy.md installs it there');
   });
 
   it('ExecStart runs the example config with the credential and state directory systemd provides; ExecReload reloads; stop is clean within TimeoutStopSec', { timeout: 60_000 }, async () => {

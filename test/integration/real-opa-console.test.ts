@@ -1,5 +1,5 @@
 // The console wiring with a real OPA 1.8.0: OPA's stderr appended to a file that a file input
-// tails (README "Feeding OPA's decisions to tailseal"). Decisions are asked through OPA's REST
+// tails (docs/operations.md "Feeding OPA's decisions to tailseal"). Decisions are asked through OPA's REST
 // API and their decision_ids kept from the answers; tailseal is killed with SIGKILL while OPA
 // writes, and OPA is restarted. Every decision_id OPA issued is sealed exactly once, as OPA's
 // mask policy left it, and the persisted counters account for every line of the file.

@@ -2,7 +2,7 @@
 // fills upload_size_limit_bytes gzip'd, so with a 1 MiB limit and compressible decisions one
 // chunk decodes to far more than the default max_decoded_bytes (64 MiB). Refused (413), OPA
 // re-sent it forever and every later upload stalled behind it. Now the combination is refused
-// at start, and limits sized by the README's rule take every chunk: nothing stalls.
+// at start, and limits sized by the rule in docs/operations.md take every chunk: nothing stalls.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';

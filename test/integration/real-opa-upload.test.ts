@@ -1,5 +1,5 @@
 // The upload wiring with a real OPA 1.8.0: OPA's decision_logs.service posting to an opa_service
-// input (README "Feeding OPA's decisions to tailseal"), OPA's mask policy and tailseal's own mask
+// input (docs/operations.md "Feeding OPA's decisions to tailseal"), OPA's mask policy and tailseal's own mask
 // rules on. tailseal is killed with SIGKILL at a moment of the test's choosing and once right
 // after committing an upload before answering it (OPA then re-sends a chunk already sealed),
 // and OPA is restarted (SIGTERM: it uploads what it holds first). Every decision_id OPA issued

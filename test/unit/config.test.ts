@@ -303,7 +303,9 @@ describe('config', () => {
     const r = cli(['run', '--config', f]);
     assert.equal(r.status, 2);
     const lines = r.stderr.trim().split('\n').sort();
-    assert.deepEqual(lines, [`tailseal: CONFIG_INVALID: ${f}: sinks[0].dri: unknown key (check the spelling against the README's config reference)`, `tailseal: CONFIG_INVALID: ${f}: sinks[0].dir: required`].sort());
+    const typo = `tailseal: CONFIG_INVALID: ${f}: sinks[0].dri: unknown key `
+      + '(check the spelling against docs/configuration.md)';
+    assert.deepEqual(lines, [typo, `tailseal: CONFIG_INVALID: ${f}: sinks[0].dir: required`].sort());
   });
 });
 
@@ -344,7 +346,7 @@ describe('config: opa_service limits against OPA upload_size_limit_bytes', () =>
     assert.match(p[0]!, /to at least 32768 or lower .* to at most 16384$/);
   });
 
-  it('limits sized by the rule (README) are accepted; the outbox bound is exact', () => {
+  it('limits sized by the rule (docs/operations.md) are accepted; the outbox bound is exact', () => {
     const sized = {
       opa_upload_size_limit_bytes: '1MiB',
       max_decoded_bytes: '1032MiB',

@@ -112,7 +112,7 @@ function toVersion(v: XmlVersion, deleteMarker: boolean): S3Version {
 export function versionsDenied(err: TailsealError, status: number): TailsealError {
   if (status !== 403) return err;
   const hint = '; reading the trail back lists and reads object versions: grant s3:ListBucketVersions and '
-    + 's3:GetObjectVersion (README, s3 sink, IAM policy)';
+    + 's3:GetObjectVersion (docs/operations.md, s3 sink, IAM policy)';
   return new TailsealError(err.code, err.message + hint, { details: err.details });
 }
 

@@ -96,7 +96,7 @@ function chainError(err: unknown, steps: readonly Step[]): TailsealError {
   const text =
     `cannot get AWS credentials from ${SDK_CHAIN_SOURCE}: ${short(code + errorMessage(err))}. ` +
     `Tried in order: ${order.map(name).join('; ')}. ` +
-    'Configure one, or set credentials in the sink config (README: s3 sink)';
+    'Configure one, or set credentials in the sink config (docs/operations.md, s3 sink)';
   return new TailsealError('SINK_RETRYABLE', text, { cause: err });
 }
 

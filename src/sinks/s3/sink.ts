@@ -64,7 +64,9 @@ export class S3Sink implements Sink {
       throw new TailsealError(code, `sink ${this.name}: cannot read the Object Lock configuration of bucket ${this.config.bucket}: ${(err as Error).message}`, { cause: err });
     });
     if (this.config.object_lock && !lock?.enabled) {
-      throw new TailsealError('SINK_PERMANENT', `sink ${this.name}: bucket ${this.config.bucket} has no Object Lock, but object_lock is configured; create the bucket with Object Lock enabled (see the README) or remove object_lock from the sink`);
+      throw new TailsealError('SINK_PERMANENT', `sink ${this.name}: bucket ${this.config.bucket} has no Object Lock, `
+        + 'but object_lock is configured; create the bucket with Object Lock enabled (docs/operations.md, s3 sink) '
+        + 'or remove object_lock from the sink');
     }
     if (!this.config.object_lock) {
       this.ctx.log.warn({ sink: this.name, bucket: this.config.bucket, bucket_object_lock: lock?.enabled ?? false }, lock?.enabled ? 'No object_lock in the sink config: objects get only the bucket default retention.' : 'Bucket has no Object Lock: stored objects can be deleted or replaced by anyone with write access.');

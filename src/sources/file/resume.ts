@@ -1,4 +1,4 @@
-// Where a file input resumes after its offsets were lost with the state database (README "Lost
+// Where a file input resumes after its offsets were lost with the state database (docs/operations.md "Lost
 // state"): the verified trail still says which line of each path was sealed last, and the file
 // itself tells whether that line is still at that offset.
 import type { FileRegistry } from './registry.js';
