@@ -10,85 +10,168 @@ import { fileInputSchema } from '../sources/file/config.js';
 import { opaServiceInputSchema } from '../sources/opa-service/config.js';
 import { MAX_SPAN_MS, dirPath, duration, listenAddress, size } from './units.js';
 
+// Descriptions (`.describe()`) are the config reference: docs/configuration.md and
+// docs/config.schema.json are generated from them (npm run docs), and a unit test fails when they are stale.
 export const configSchema = z.strictObject({
-  /** Directory of the state database (offsets, chain heads, outbox). */
-  state_dir: dirPath(),
-  /** Checkpoint origin prefix; each stream's origin is `<origin>/<stream>`. */
-  origin: z.string().regex(/^[^\s+]+$/, 'must be non-empty with no spaces or "+" (c2sp.org/tlog-checkpoint)'),
+  state_dir: dirPath().describe(
+    'Directory of the state database `tailseal.db` (offsets, chain heads, outbox index) and the outbox\'s entry '
+      + 'lines `tailseal.db-outbox/` (see [State directory](operations.md#state-directory)). One daemon per state '
+      + 'directory.',
+  ),
+  origin: z
+    .string()
+    .regex(/^[^\s+]+$/, 'must be non-empty with no spaces or "+" (c2sp.org/tlog-checkpoint)')
+    .describe(
+      'Checkpoint origin prefix, e.g. `opa.example.com/pod-a`; stream `S` signs as `<origin>/S`. No spaces or `+`.',
+    ),
   signing: z
     .strictObject({
-      /** The signer key file written by `tailseal keygen` (mode 0600, or 0440 with allow_group_read). */
-      key_file: z.string().min(1).optional(),
-      /** ... or the name of an environment variable holding the signer key text. */
-      key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
-      /** Accept a key file readable by its group (a Kubernetes Secret with fsGroup and defaultMode 0440); never by others. */
-      allow_group_read: z.boolean().default(false),
-      /**
-       * Verifier key files (`.pub`) of keys that signed earlier parts of the trail (key rotation):
-       * trusted, besides the current key, when the daemon reads its trail back (audit, lost state).
-       */
-      verify_keys: z.array(z.string().min(1)).default([]),
+      key_file: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'Signer key file from `tailseal keygen`; refused if group or others can read it. Set exactly one of '
+            + '`key_file` and `key_env`.',
+        ),
+      key_env: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+        .optional()
+        .describe(
+          '... or the name of an environment variable holding the signer key line (e.g. set from a Kubernetes Secret '
+            + 'with `secretKeyRef`).',
+        ),
+      allow_group_read: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Accept a key file readable (not writable) by its group: a Kubernetes Secret mounted with `fsGroup` and '
+            + '`defaultMode: 0440`. Readable by others is always refused.',
+        ),
+      verify_keys: z
+        .array(z.string().min(1))
+        .default([])
+        .describe(
+          'Verifier key files (`.pub`) of keys that signed earlier parts of the trail (key rotation): trusted besides '
+            + 'the current key when the daemon reads its trail back (audit, lost state); each file is read at start '
+            + '(exit 2 if it cannot be read or holds no valid key) and at reload (refused).',
+        ),
     })
-    .refine((s) => (s.key_file === undefined) !== (s.key_env === undefined), { message: 'set exactly one of key_file and key_env', path: ['key_file'] }),
-  inputs: z.array(z.discriminatedUnion('type', [fileInputSchema, opaServiceInputSchema])).min(1),
+    .refine((s) => (s.key_file === undefined) !== (s.key_env === undefined), {
+      message: 'set exactly one of key_file and key_env',
+      path: ['key_file'],
+    })
+    .describe('The signing key: checkpoints are signed with it.'),
+  inputs: z
+    .array(z.discriminatedUnion('type', [fileInputSchema, opaServiceInputSchema]))
+    .min(1)
+    .describe('Where decisions come from: `file` or `opa_service` inputs (sections below). At least one.'),
   checkpoint: z
     .strictObject({
-      entries: z.number().int().min(1).default(10_000),
-      /** Also sign once this many bytes of entries are pending: bounds object size and memory. */
-      max_bytes: size(4096).default(8 * 1024 * 1024),
-      interval: duration(10).default(500),
-      heartbeat: duration(100).default(60_000),
+      entries: z
+        .number()
+        .int()
+        .min(1)
+        .default(10_000)
+        .describe(
+          'Sign a checkpoint at least every this many entries: no object holds more (a read or upload that brings '
+            + 'more is cut into several objects, committed in its one transaction).',
+        ),
+      max_bytes: size(4096)
+        .default(8 * 1024 * 1024)
+        .describe('... or once this many bytes of entries are pending (bounds each object\'s size, and memory).'),
+      interval: duration(10)
+        .default(500)
+        .describe(
+          '... or this long after the previous checkpoint when entries are pending (the main term of write-to-store '
+            + 'latency).',
+        ),
+      heartbeat: duration(100)
+        .default(60_000)
+        .describe('... and this often while idle (a heartbeat object proves liveness).'),
     })
     .prefault({}),
   outbox: z
     .strictObject({
-      /** Sealed bytes waiting for sinks; when reached, reading pauses (backpressure). */
-      max_bytes: size(64 * 1024).default(256 * 1024 * 1024),
+      max_bytes: size(64 * 1024)
+        .default(256 * 1024 * 1024)
+        .describe(
+          'Sealed bytes waiting for sinks; at the limit reading pauses (backpressure) until the sinks have drained it '
+            + 'below 75%.',
+        ),
     })
     .prefault({}),
-  sinks: z.array(z.discriminatedUnion('type', [fileSinkSchema, s3SinkSchema, httpSinkSchema, opaSinkSchema])).min(1),
+  sinks: z
+    .array(z.discriminatedUnion('type', [fileSinkSchema, s3SinkSchema, httpSinkSchema, opaSinkSchema]))
+    .min(1)
+    .describe(
+      'Where sealed objects go: `file`, `s3`, `http` or `opa` sinks (sections below); every object goes to every sink.',
+    ),
   shutdown: z
     .strictObject({
-      /** On SIGTERM, how long to keep shipping the outbox before exiting. */
-      grace: duration(0).default(5000),
+      grace: duration(0).default(5000).describe('On SIGTERM, how long to keep shipping the outbox before exiting.'),
     })
     .prefault({}),
   metrics: z
     .strictObject({
-      /** Serve /metrics (Prometheus), /healthz and /readyz. */
-      enabled: z.boolean().default(true),
-      /** Loopback by default: scrape from the pod or host (a Service or port-forward exposes it). */
-      listen: listenAddress('127.0.0.1:9464'),
-      /** /readyz fails once a sink has had objects waiting and no success for this long. */
-      sink_failing_after: duration(1000).default(5 * 60_000),
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe('Serve `/metrics`, `/healthz` and `/readyz` (see [Operations](operations.md#health)).'),
+      // Loopback by default: scrape from the pod or host (a Service or port-forward exposes it).
+      listen: listenAddress('127.0.0.1:9464').describe(
+        'Their address; `0.0.0.0:9464` for a kubelet probe or a Prometheus outside the pod; port `0` picks a free one.',
+      ),
+      sink_failing_after: duration(1000)
+        .default(5 * 60_000)
+        .describe('`/readyz` fails once a sink has had objects waiting and no successful delivery for this long.'),
     })
     .prefault({}),
   audit: z
     .strictObject({
-      /** How often the daemon verifies the objects new in each file and s3 sink since its last pass; 0 disables the audit. */
-      interval: duration(0).default(5 * 60_000),
-      /** How often a pass re-reads and verifies the whole trail instead (also catching an object changed after it was audited). */
-      full_interval: duration(0, MAX_SPAN_MS).default(24 * 60 * 60_000),
-      /** The sinks to audit; default: every file and s3 sink. */
-      sinks: z.array(z.string().min(1)).optional(),
+      interval: duration(0)
+        .default(5 * 60_000)
+        .describe(
+          'How often the daemon reads back and verifies the objects new in each `file` and `s3` sink since its last '
+            + 'pass; `0` disables the audit ([Integrity audit](operations.md#integrity-audit)).',
+        ),
+      full_interval: duration(0, MAX_SPAN_MS)
+        .default(24 * 60 * 60_000)
+        .describe(
+          'How often a pass re-reads and verifies the whole trail instead (the first pass is always full; this also '
+            + 'catches an object changed after it was audited).',
+        ),
+      sinks: z
+        .array(z.string().min(1))
+        .optional()
+        .describe('Which sinks to audit. Default: every `file` and `s3` sink.'),
     })
     .prefault({}),
   recovery: z
     .strictObject({
-      /**
-       * What to do when the state database is missing, empty or corrupt while a sink already
-       * holds this daemon's trail (docs/operations.md "Lost state"): `refuse` to start (default),
-       * `chain_tail` (continue the verified chain; files resume after the last line it holds), or
-       * `end_of_files` (continue the chain; what the files hold now is skipped, and said so).
-       */
-      on_state_loss: z.enum(['refuse', 'chain_tail', 'end_of_files']).default('refuse'),
-      /** The sink to read the trail back from (a file or s3 sink); default: the first such sink. */
-      sink: z.string().min(1).optional(),
+      on_state_loss: z
+        .enum(['refuse', 'chain_tail', 'end_of_files'])
+        .default('refuse')
+        .describe(
+          'What to do when the state database is missing, empty or corrupt while a sink already holds this daemon\'s '
+            + 'trail: `refuse` to start, `chain_tail` (continue the verified chain; files resume after the last line '
+            + 'it holds) or `end_of_files` (continue the chain; what the files hold now is skipped, and said so). '
+            + 'See [Lost state](operations.md#lost-state).',
+        ),
+      sink: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'The sink whose trail is read back to tell a first start from a lost state, and to continue the chain from. '
+            + 'Default: the first `file` or `s3` sink.',
+        ),
     })
     .prefault({}),
   log: z
     .strictObject({
-      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info').describe('Log level.'),
     })
     .prefault({}),
 });

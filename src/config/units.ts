@@ -39,6 +39,14 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
+/** `bytes` in the largest binary unit that divides it ("8MiB", "32KiB", "1000"). */
+export function formatSize(bytes: number): string {
+  for (const [u, f] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+    if (bytes >= f && bytes % f === 0) return `${bytes / f}${u}`;
+  }
+  return `${bytes}`;
+}
+
 /**
  * `ms` in the unit of `like` (a duration as the user wrote it: "1d" -> days), rounded down to
  * three decimals so that a value under a limit never prints as the limit ("0.999d", "1.083d").
@@ -67,7 +75,9 @@ export const duration = (min = 0, max = MAX_TIMER_MS) =>
       return z.NEVER;
     }
     return ms;
-  });
+  })
+  // Read by the config reference generator (test/docs/) to print defaults as "500ms" rather than 500.
+  .meta({ format: 'duration' });
 
 /** A zod schema for a byte size (result: bytes, at least `min`). */
 export const size = (min = 1) =>
@@ -78,7 +88,8 @@ export const size = (min = 1) =>
       return z.NEVER;
     }
     return n;
-  });
+  })
+  .meta({ format: 'size' });
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /**

@@ -24,13 +24,28 @@ export const maskRuleSchema = z.union([
 
 export const maskSchema = z
   .strictObject({
-    rules: z.array(maskRuleSchema).min(1),
-    /** Key of the hmac rules (at least 16 characters; use ${ENV} or a mounted Secret). */
-    hmac_key: z.string().min(16, 'must be at least 16 characters').optional(),
-    /** Seal a small gap record (decision_id, rule) for each dropped decision; false: only count it. */
-    tombstones: z.boolean().default(true),
-    /** Named version of the rule set, sealed with every masked decision; default: a hash of the rules. */
-    version: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" or "-"').optional(),
+    rules: z
+      .array(maskRuleSchema)
+      .min(1)
+      .describe(
+        'Applied in order: `{erase: P}`, `{upsert: P, value: V}`, `{hmac: P}`, `{drop: P, equals: V}` or '
+          + '`{drop: P, matches: REGEX}`, P a JSON pointer '
+          + '([Masking and dropping](operations.md#masking-and-dropping)).',
+      ),
+    hmac_key: z
+      .string()
+      .min(16, 'must be at least 16 characters')
+      .optional()
+      .describe('Key of the `hmac` rules (at least 16 characters; use `${ENV}` or a mounted Secret).'),
+    tombstones: z
+      .boolean()
+      .default(true)
+      .describe('Seal a small gap record (`decision_id`, rule) for each dropped decision; `false`: only count it.'),
+    version: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" or "-"')
+      .optional()
+      .describe('Named version of the rule set, sealed with every masked decision. Default: a hash of the rules.'),
   })
   .refine((m) => !m.rules.some((r) => 'hmac' in r) || m.hmac_key !== undefined, { message: 'hmac rules need hmac_key', path: ['hmac_key'] });
 

@@ -49,10 +49,14 @@ export const DEFAULT_BACKOFF: Backoff = { baseMs: 200, maxMs: 30_000 };
 /** The `retry:` block every sink's config accepts. */
 export const retrySchema = z
   .strictObject({
-    /** First retry delay ceiling; doubles per attempt (full jitter). */
-    initial_backoff: duration(1).default(DEFAULT_BACKOFF.baseMs),
-    /** Longest wait between attempts; also the wait after permanent errors and conflicts. */
-    max_backoff: duration(1).default(DEFAULT_BACKOFF.maxMs),
+    initial_backoff: duration(1)
+      .default(DEFAULT_BACKOFF.baseMs)
+      .describe('First retry delay ceiling; doubles per attempt, full jitter.'),
+    max_backoff: duration(1)
+      .default(DEFAULT_BACKOFF.maxMs)
+      .describe(
+        'Longest wait between attempts (permanent errors and conflicts are parked instead, until `tailseal requeue`).',
+      ),
   })
   .prefault({})
   .transform((r): Backoff => ({ baseMs: r.initial_backoff, maxMs: Math.max(r.initial_backoff, r.max_backoff) }));

@@ -1,8 +1,7 @@
 // Config of the `http` sink (POST each trail object to a collector), and the blocks every
 // HTTP-based sink of tailseal shares: the target URL check, extra headers and credentials.
 import { z } from 'zod';
-import { nameSchema } from '../../config/units.js';
-import { deliveryFields } from '../delivery-config.js';
+import { deliveryFields, sinkNameSchema } from '../delivery-config.js';
 import { tlsSchema, timeoutSchema } from '../http-client-config.js';
 
 export const HTTP_SINK_DEFAULTS = { gzip: true } as const;
@@ -12,7 +11,7 @@ const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Visible characters, space and tab: no CR, LF or NUL (no header injection). */
 const HEADER_VALUE_RE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-export const sinkNameSchema = nameSchema();
+export { sinkNameSchema };
 
 /**
  * An http(s) URL. Credentials never go in the URL (they would end up in logs and proxies): use
@@ -33,13 +32,18 @@ export const httpUrlSchema = (what: string, o: { query: boolean; userinfo?: bool
     if (!o.query && u.search !== '') ctx.addIssue({ code: 'custom', message: `${what} must not contain a ?query` });
   });
 
-/** Extra request headers, e.g. `X-Tenant: ${TENANT}`. Values are never logged. */
+/** Extra request headers, e.g. `X-Tenant: ${TENANT}`. */
 export const headersSchema = z
   .record(
     z.string().regex(HEADER_NAME_RE, 'header names are HTTP tokens (letters, digits, "-" ...)'),
     z.string().regex(HEADER_VALUE_RE, 'header values may not contain line breaks or control characters'),
   )
-  .default({});
+  .default({})
+  .describe(
+    'Extra request headers, `Name: value`; values may be `${ENV}` and are never logged. Headers the sink sets itself '
+      + '(`Content-Type`, `Content-Encoding`, `Idempotency-Key`, `X-Tailseal-*`, framing headers) are refused, and so '
+      + 'is `Authorization` when `auth` is set.',
+  );
 
 /**
  * Credentials: `{ bearer_token }` (sent as `Authorization: Bearer ...`) or `{ username, password }`
@@ -47,13 +51,23 @@ export const headersSchema = z
  */
 export const authSchema = z
   .strictObject({
-    bearer_token: z.string().min(1).regex(HEADER_VALUE_RE, 'may not contain line breaks or control characters').optional(),
+    bearer_token: z
+      .string()
+      .min(1)
+      .regex(HEADER_VALUE_RE, 'may not contain line breaks or control characters')
+      .optional()
+      .describe('Sent as `Authorization: Bearer <token>`.'),
     username: z
       .string()
       .min(1)
       .regex(/^[^:\r\n\0]*$/, 'may not contain ":" or line breaks (RFC 7617)')
-      .optional(),
-    password: z.string().regex(/^[^\r\n\0]*$/, 'may not contain line breaks').optional(),
+      .optional()
+      .describe('HTTP Basic user, with `password` (`auth` takes either `bearer_token` or both of these).'),
+    password: z
+      .string()
+      .regex(/^[^\r\n\0]*$/, 'may not contain line breaks')
+      .optional()
+      .describe('HTTP Basic password.'),
   })
   .superRefine((a, ctx) => {
     const basic = a.username !== undefined || a.password !== undefined;
@@ -85,21 +99,28 @@ export const TRANSPORT_HEADERS = ['host', 'content-length', 'transfer-encoding',
 /** The keys every HTTP-based sink (http, opa) shares: request headers, auth, TLS, timeouts, proxy. */
 export const httpClientFields = {
   headers: headersSchema,
-  auth: authSchema.optional(),
+  auth: authSchema
+    .optional()
+    .describe('Credentials (write them as `${ENV}`; never logged, and a warning says so over plain `http://`).'),
   tls: tlsSchema,
   timeout: timeoutSchema,
-  /** HTTP(S) proxy URL (http://proxy:3128); may carry user:password for the proxy. */
-  proxy: httpUrlSchema('proxy', { query: false, userinfo: true }).optional(),
+  proxy: httpUrlSchema('proxy', { query: false, userinfo: true })
+    .optional()
+    .describe('HTTP(S) proxy URL (`http://proxy:3128`); may hold the proxy\'s `user:password@`.'),
 };
 
 export const httpSinkSchema = z
   .strictObject({
     name: sinkNameSchema,
     type: z.literal('http'),
-    /** The collector's URL; every object is POSTed to it. */
-    url: httpUrlSchema('url', { query: true }),
-    /** Gzip the body (Content-Encoding: gzip; the object name then ends in .ndjson.gz). */
-    gzip: z.boolean().default(HTTP_SINK_DEFAULTS.gzip),
+    url: httpUrlSchema('url', { query: true }).describe(
+      '`http://` or `https://` URL that every object is POSTed to. No `user:password@` (use `auth`); a query string '
+        + 'is sent but never logged.',
+    ),
+    gzip: z
+      .boolean()
+      .default(HTTP_SINK_DEFAULTS.gzip)
+      .describe('Gzip the body (`Content-Encoding: gzip`); the object name then ends in `.ndjson.gz`.'),
     ...httpClientFields,
     ...deliveryFields,
   })

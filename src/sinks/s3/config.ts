@@ -1,55 +1,71 @@
 // Config of the `s3` sink: any S3-compatible bucket, optionally with Object Lock.
 import { z } from 'zod';
-import { MAX_SPAN_MS, duration, nameSchema } from '../../config/units.js';
+import { MAX_SPAN_MS, duration } from '../../config/units.js';
 import { timeoutSchema, tlsSchema } from '../http-client-config.js';
-import { deliveryFields } from '../delivery-config.js';
+import { deliveryFields, sinkNameSchema } from '../delivery-config.js';
 
 export const S3_SINK_DEFAULTS = { region: 'us-east-1', prefix: '', path_style: false, gzip: true } as const;
 
 export const s3SinkSchema = z.strictObject({
-  name: nameSchema(),
+  name: sinkNameSchema,
   type: z.literal('s3'),
-  bucket: z.string().min(3).max(63),
-  /**
-   * Key prefix, e.g. "opa/prod/" (a trailing "/" is added when missing). Bounded so that prefix,
-   * stream name and object name stay within S3's 1024-byte keys.
-   */
+  bucket: z.string().min(3).max(63).describe('Bucket name.'),
+  // Bounded so that prefix, stream name and object name stay within S3's 1024-byte keys.
   prefix: z
     .string()
     .refine((p) => Buffer.byteLength(p) <= 512, 'must be at most 512 bytes (S3 keys are at most 1024)')
-    .default(S3_SINK_DEFAULTS.prefix),
-  region: z.string().min(1).default(S3_SINK_DEFAULTS.region),
-  /** Endpoint URL for S3-compatible servers; AWS's regional endpoint when absent. */
-  endpoint: z.url({ protocol: /^https?$/ }).optional(),
-  /** Path-style addressing (https://endpoint/bucket/key), which MinIO and Ceph usually need. */
-  path_style: z.boolean().default(S3_SINK_DEFAULTS.path_style),
-  gzip: z.boolean().default(S3_SINK_DEFAULTS.gzip),
-  /** Static keys (use ${ENV}); without them the AWS credential chain is used. */
+    .default(S3_SINK_DEFAULTS.prefix)
+    .describe(
+      'Key prefix (at most 512 bytes; a trailing `/` is added when missing); objects are '
+        + '`<prefix><stream>/YYYY/MM/DD/<first seq>-<last seq>.ndjson.gz` (20-digit zero-padded, dated by the '
+        + 'checkpoint\'s signing time, UTC).',
+    ),
+  region: z.string().min(1).default(S3_SINK_DEFAULTS.region).describe('Region for SigV4 and the AWS endpoint.'),
+  endpoint: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('Endpoint URL of an S3-compatible server. Default: `https://s3.<region>.amazonaws.com`.'),
+  path_style: z
+    .boolean()
+    .default(S3_SINK_DEFAULTS.path_style)
+    .describe(
+      '`https://endpoint/bucket/key` instead of `https://bucket.endpoint/key` (MinIO and Ceph usually need it).',
+    ),
+  gzip: z.boolean().default(S3_SINK_DEFAULTS.gzip).describe('Gzip each object.'),
   credentials: z
     .strictObject({
-      access_key_id: z.string().min(1),
-      secret_access_key: z.string().min(1),
-      session_token: z.string().optional(),
+      access_key_id: z.string().min(1).describe('Access key id (write `${ENV}`).'),
+      secret_access_key: z.string().min(1).describe('Secret access key (write `${ENV}`).'),
+      session_token: z.string().optional().describe('Session token of temporary credentials.'),
     })
-    .optional(),
-  /** Per-object retention. With this set, start-up refuses a bucket without Object Lock. */
+    .optional()
+    .describe(
+      'Static keys. Without them, the AWS SDK\'s credential chain '
+        + '([s3 sink](operations.md#s3-sink)).',
+    ),
   object_lock: z
     .strictObject({
-      mode: z.enum(['GOVERNANCE', 'COMPLIANCE']),
-      /** Retain-until = upload time + this (e.g. "365d"). */
-      retention: duration(60_000, MAX_SPAN_MS),
-      legal_hold: z.boolean().default(false),
+      mode: z
+        .enum(['GOVERNANCE', 'COMPLIANCE'])
+        .describe('Object Lock mode, sent per object.'),
+      retention: duration(60_000, MAX_SPAN_MS).describe('Retain-until = upload time + this (e.g. `400d`).'),
+      legal_hold: z.boolean().default(false).describe('Also put a legal hold on each object.'),
     })
-    .optional(),
+    .optional()
+    .describe('Per-object retention. With `object_lock` set, start-up **refuses** a bucket without Object Lock.'),
   server_side_encryption: z
     .strictObject({
-      algorithm: z.enum(['AES256', 'aws:kms']),
-      kms_key_id: z.string().min(1).optional(),
+      algorithm: z
+        .enum(['AES256', 'aws:kms'])
+        .describe('`x-amz-server-side-encryption`.'),
+      kms_key_id: z.string().min(1).optional().describe('KMS key id, with `aws:kms` only.'),
     })
-    .refine((s) => s.algorithm === 'aws:kms' || s.kms_key_id === undefined, { message: 'kms_key_id needs algorithm aws:kms' })
-    .optional(),
-  /** HTTPS proxy URL (undici ProxyAgent). */
-  proxy: z.url().optional(),
+    .refine((s) => s.algorithm === 'aws:kms' || s.kms_key_id === undefined, {
+      message: 'kms_key_id needs algorithm aws:kms',
+    })
+    .optional()
+    .describe('Server-side encryption of each object.'),
+  proxy: z.url().optional().describe('HTTPS proxy URL.'),
   tls: tlsSchema,
   timeout: timeoutSchema,
   ...deliveryFields,
