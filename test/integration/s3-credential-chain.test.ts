@@ -6,9 +6,9 @@ import { type Server, createServer } from 'node:http';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import type { DaemonProc, Workspace } from '../helpers/daemon.js';
 import { logsWith, makeWorkspace, startDaemon, stopDaemon, waitFor } from '../helpers/daemon.js';
+import { decisionLine, prng } from '../helpers/opa-sample.js';
 import { type S3Server, createBucket, s3Client, s3ForSuite } from '../helpers/s3-server.js';
 
 // Started here, at load, so that a skip is known when the tests are declared. Without a server,

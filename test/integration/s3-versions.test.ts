@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import type { S3Client } from '../../src/sinks/s3/client.js';
+import { decisionLine, prng } from '../helpers/opa-sample.js';
 import { CLI } from '../helpers/paths.js';
 import {
   type DaemonProc, type Workspace, killDaemon, logsWith, makeWorkspace, startDaemon, stopDaemon, waitFor,
