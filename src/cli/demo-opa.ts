@@ -3,7 +3,7 @@
 // tailseal seal them. Default: 200 decisions.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { decisionLine, otherLine, prng } from './opa-sample.js';
+import { decisionLine, otherLine, prng } from './demo-lines.js';
 
 const USAGE = `usage: npm run demo:opa [-- COUNT [FILE]]
   appends COUNT OPA decisions (default 200), mixed with OPA's other log lines, to FILE

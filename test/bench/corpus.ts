@@ -1,7 +1,7 @@
 // A deterministic corpus of OPA console lines for the benchmark: compact JSON with sorted keys,
 // ~0.5 KiB typical decisions, some with 4 KiB and 64 KiB inputs, ~5% other OPA log lines.
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { decisionLine, otherLine, prng } from '../../src/cli/opa-sample.js';
+import { decisionLine, otherLine, prng } from '../helpers/opa-sample.js';
 
 export interface CorpusStats {
   lines: number;

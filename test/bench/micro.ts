@@ -3,7 +3,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { prng } from '../../src/cli/opa-sample.js';
 import { createLogger } from '../../src/log.js';
 import { generateKeyPair, parseSignerKey } from '../../src/seal/keys.js';
 import { type SealRecord, sealRecords, signHead } from '../../src/seal/sealer.js';
@@ -12,6 +11,7 @@ import { classifyLine } from '../../src/sources/file/classify.js';
 import { openDatabase } from '../../src/store/db.js';
 import { StateStore } from '../../src/store/state.js';
 import { corpusLine } from './corpus.js';
+import { prng } from '../helpers/opa-sample.js';
 
 function time<T>(fn: () => T): { ms: number; value: T } {
   const t0 = performance.now();

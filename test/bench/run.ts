@@ -8,9 +8,9 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readd
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeKeyPair } from '../../src/config/keyfile.js';
-import { prng } from '../../src/cli/opa-sample.js';
 import { sha256 } from '../../src/seal/hash.js';
 import { parseObject } from '../../src/seal/object.js';
+import { prng } from '../helpers/opa-sample.js';
 import { CLI, REPO_ROOT } from '../helpers/paths.js';
 import { corpusLine, writeCorpus } from './corpus.js';
 import { microBenchmarks } from './micro.js';

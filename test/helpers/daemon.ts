@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
+import { decisionLine, prng } from './opa-sample.js';
 import { writeKeyPair } from '../../src/config/keyfile.js';
 import type { Envelope } from '../../src/seal/envelope.js';
 import { parseObject } from '../../src/seal/object.js';

@@ -19,5 +19,5 @@ export const REPO_ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const VECTORS_DIR = join(REPO_ROOT, 'test', 'vectors');
 /** The compiled CLI entry point that integration tests spawn as a real child process. */
 export const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
-/** Real OPA examples (../shared/corpus/opa beside the repository; TAILSEAL_OPA_CORPUS overrides). */
-export const OPA_CORPUS = process.env.TAILSEAL_OPA_CORPUS ?? join(REPO_ROOT, '..', 'shared', 'corpus', 'opa');
+/** Real OPA examples, copied from OPA's repository (origins in test/fixtures/opa/SOURCES.md). */
+export const OPA_CORPUS = join(REPO_ROOT, 'test', 'fixtures', 'opa');

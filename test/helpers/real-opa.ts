@@ -5,9 +5,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, waitFor } from './daemon.js';
+import { toolFromEnv } from './tools.js';
 
 /** The OPA binary, or undefined (then `NO_OPA` says why the test is skipped). */
-export const OPA_BIN = process.env.TAILSEAL_TEST_OPA || undefined;
+export const OPA_BIN = toolFromEnv('TAILSEAL_TEST_OPA');
 export const NO_OPA = 'real OPA not run: set TAILSEAL_TEST_OPA to an OPA 1.8.0 binary (.ci/run sets it)';
 
 /** The policy the tests ask (`authz/allow`) and OPA's mask policy: `input.password` is erased. */

@@ -3,7 +3,7 @@
 // recreate. It remembers every content the live file ever had and where each line went in it,
 // so that afterwards each line can be accounted for.
 import { closeSync, copyFileSync, fstatSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { decisionLine, otherLine } from '../../src/cli/opa-sample.js';
+import { decisionLine, otherLine } from './opa-sample.js';
 import { FINGERPRINT_BYTES } from '../../src/sources/file/identity.js';
 
 /**

@@ -14,10 +14,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { prng } from '../../src/cli/opa-sample.js';
 import { isDone } from '../../src/sources/file/registry.js';
 import { type Accounting, account } from '../helpers/coverage.js';
 import { type DaemonProc, type Workspace, killDaemon, makeWorkspace, startDaemon, stopDaemon, storeEntries, verifyStore } from '../helpers/daemon.js';
+import { prng } from '../helpers/opa-sample.js';
 import { type Content, type Leaving, RotatingWriter } from '../helpers/rotating-writer.js';
 
 const ROUNDS = 8;

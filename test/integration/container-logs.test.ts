@@ -6,8 +6,8 @@ import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSyn
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
-import { decisionLine, otherLine, prng } from '../../src/cli/opa-sample.js';
 import { type Workspace, killDaemon, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import { decisionLine, otherLine, prng } from '../helpers/opa-sample.js';
 
 const CONTAINER_ID = 'ab'.repeat(32);
 

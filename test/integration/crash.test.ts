@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { decisionLine, otherLine, prng } from '../../src/cli/opa-sample.js';
 import { type DaemonProc, type Workspace, killDaemon, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import { decisionLine, otherLine, prng } from '../helpers/opa-sample.js';
 
 const ROUNDS = 8;
 

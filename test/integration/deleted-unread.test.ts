@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import { logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, waitFor } from '../helpers/daemon.js';
+import { decisionLine, prng } from '../helpers/opa-sample.js';
 import { writeCorpus } from '../bench/corpus.js';
 
 describe('a file deleted before it was opened', () => {

@@ -9,8 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import { logsWith, makeWorkspace, startDaemon, stopDaemon, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import { decisionLine, prng } from '../helpers/opa-sample.js';
 
 function tryMount(dir: string): boolean {
   mkdirSync(dir, { recursive: true });

@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import { logsWith, makeWorkspace, startDaemon, storedDecisions, waitFor } from '../helpers/daemon.js';
+import { decisionLine, prng } from '../helpers/opa-sample.js';
 
 /** Points `link` at `target` in one step (rename over it), as an attacker would swap it. */
 function swapLink(link: string, target: string): void {

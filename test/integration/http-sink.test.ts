@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { decisionLine, otherLine, prng } from '../../src/cli/opa-sample.js';
 import { parseObject } from '../../src/seal/object.js';
 import { type DaemonProc, type Workspace, cli, killDaemon, logsWith, makeWorkspace, startDaemon, stopDaemon, waitFor } from '../helpers/daemon.js';
 import { FaultServer, type RecordedRequest } from '../helpers/fault-server.js';
+import { decisionLine, otherLine, prng } from '../helpers/opa-sample.js';
 import { tempDir, writeObject } from '../helpers/trail.js';
 
 const TOKEN = 'it-collector-token-7c41e9d0b2a64f15';

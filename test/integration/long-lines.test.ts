@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import { utf8Prefix } from '../../src/sources/file/gap.js';
 import { makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import { decisionLine, prng } from '../helpers/opa-sample.js';
 
 describe('over-long lines (issue 8, case 10)', () => {
   for (const mode of ['gap', 'truncate'] as const) {

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import { makeWorkspace, startDaemon, stopDaemon, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import { decisionLine, prng } from '../helpers/opa-sample.js';
 
 /** Descriptors of the process that are open files under `dir`. */
 function openUnder(pid: number, dir: string): number {

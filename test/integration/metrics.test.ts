@@ -7,9 +7,9 @@ import { appendFileSync, chmodSync, readFileSync, readdirSync, writeFileSync } f
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import { metricSample } from '../helpers/metrics.js';
 import { freePort, logsWith, makeWorkspace, startDaemon, stopDaemon, storedDecisions, waitFor } from '../helpers/daemon.js';
+import { decisionLine, prng } from '../helpers/opa-sample.js';
 
 async function get(port: number, path: string): Promise<{ status: number; body: string; type: string | null }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import { makeWorkspace, startDaemon, stopDaemon, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import { decisionLine, prng } from '../helpers/opa-sample.js';
 
 describe('polling only (watch: false)', () => {
   it('sees new files, growth, rename, truncation and deletion within the poll and scan intervals', async () => {

@@ -5,7 +5,6 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import { loadConfiguredSigner, writeKeyPair } from '../../src/config/keyfile.js';
 import { loadConfig } from '../../src/config/load.js';
 import { Daemon } from '../../src/daemon.js';
@@ -13,6 +12,7 @@ import { createLogger } from '../../src/log.js';
 import { parseObject } from '../../src/seal/object.js';
 import { freePort, makeWorkspace, receiversListening, startDaemon } from '../helpers/daemon.js';
 import { stopDaemon, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import { decisionLine, prng } from '../helpers/opa-sample.js';
 import { event, upload } from '../helpers/opa-upload.js';
 
 describe('object size bound', () => {

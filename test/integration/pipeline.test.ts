@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { decisionLine, otherLine, prng } from '../../src/cli/opa-sample.js';
 import { type DaemonProc, type Workspace, cli, killDaemon, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import { decisionLine, otherLine, prng } from '../helpers/opa-sample.js';
 
 describe('pipeline: tail -> seal -> file sink -> verify', () => {
   let w: Workspace;

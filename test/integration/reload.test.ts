@@ -6,8 +6,8 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import { type DaemonProc, type Workspace, cli, freePort, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import { decisionLine, prng } from '../helpers/opa-sample.js';
 
 function lines(from: number, n: number, seed: number): string[] {
   const rnd = prng(seed);

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { appendFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import { type DaemonProc, type Workspace, cli, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
 import type { GapPayload } from '../helpers/coverage.js';
+import { decisionLine, prng } from '../helpers/opa-sample.js';
 
 const rnd = prng(88);
 let n = 0;

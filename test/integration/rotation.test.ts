@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, closeSync, copyFileSync, openSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import { type DaemonProc, type Workspace, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import { decisionLine, prng } from '../helpers/opa-sample.js';
 
 const rnd = prng(11);
 let n = 0;

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import { type DaemonProc, type Workspace, logsWith, makeWorkspace, startDaemon, stopDaemon, waitFor } from '../helpers/daemon.js';
 import { FaultServer } from '../helpers/fault-server.js';
+import { decisionLine, prng } from '../helpers/opa-sample.js';
 
 describe('shutdown with a hung remote', () => {
   let w: Workspace;

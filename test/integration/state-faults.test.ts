@@ -6,8 +6,8 @@ import Database from 'better-sqlite3';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import { logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import { decisionLine, prng } from '../helpers/opa-sample.js';
 
 describe('tailer under state faults', () => {
   it('a state database locked past its busy timeout pauses reading, logs it, and resumes when freed', async () => {

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { appendFileSync, chmodSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import { writeKeyPair } from '../../src/config/keyfile.js';
 import { logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor, type Workspace } from '../helpers/daemon.js';
+import { decisionLine, prng } from '../helpers/opa-sample.js';
 
 type Policy = 'refuse' | 'chain_tail' | 'end_of_files';
 

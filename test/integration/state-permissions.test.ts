@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import { freePort, logsWith, makeWorkspace, startUnderUmask, stopDaemon, waitFor } from '../helpers/daemon.js';
+import { decisionLine, prng } from '../helpers/opa-sample.js';
 
 const modeOf = (p: string) => (statSync(p).mode & 0o777).toString(8);
 

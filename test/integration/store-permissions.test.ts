@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import { logsWith, makeWorkspace, startUnderUmask, stopDaemon, waitFor } from '../helpers/daemon.js';
+import { decisionLine, prng } from '../helpers/opa-sample.js';
 
 const modeOf = (p: string) => (statSync(p).mode & 0o777).toString(8);
 const objectsIn = (d: string) => (existsSync(d) ? readdirSync(d).filter((n) => n.endsWith('.ndjson')) : []);

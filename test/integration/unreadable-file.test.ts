@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, chownSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
+import { decisionLine, prng } from '../helpers/opa-sample.js';
 import { cli, freePort, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, waitFor }
   from '../helpers/daemon.js';
 

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decisionLine, otherLine, prng } from '../../src/cli/opa-sample.js';
 import { classifyLine } from '../../src/sources/file/classify.js';
-import { REPO_ROOT } from '../helpers/paths.js';
+import { decisionLine, otherLine, prng } from '../helpers/opa-sample.js';
+import { OPA_CORPUS } from '../helpers/paths.js';
 
 const b = (s: string | number[]) => (typeof s === 'string' ? Buffer.from(s) : Buffer.from(s));
 
@@ -33,8 +33,8 @@ describe('classifyLine', () => {
   }
 
   it('events from OPA docs (upload body) classify as decisions once in console form', () => {
-    // The shared corpus sits beside the repository (../shared), in CI as in development.
-    const events = JSON.parse(readFileSync(join(REPO_ROOT, '..', 'shared', 'corpus', 'opa', 'docs_management-decision-logs.upload-body.json'), 'utf8').replace('{{ current_version }}', '1.0.0')) as object[];
+    const body = readFileSync(join(OPA_CORPUS, 'docs_management-decision-logs.upload-body.json'), 'utf8');
+    const events = JSON.parse(body.replace('{{ current_version }}', '1.0.0')) as object[];
     for (const e of events) {
       const line = JSON.stringify({ ...e, level: 'info', msg: 'Decision Log', time: '2018-01-01T00:00:00Z', type: 'openpolicyagent.org/decision_logs' });
       assert.equal(classifyLine(b(line)).cls, 'decision');

@@ -1,5 +1,5 @@
-// Mask and drop rules: OPA's own mask test cases (v1/plugins/logs/mask_test.go, from the shared
-// corpus), then tailseal's hmac, drop and failure cases, one per behaviour.
+// Mask and drop rules: OPA's own mask test cases (v1/plugins/logs/mask_test.go, copied to
+// test/fixtures/opa), then tailseal's hmac, drop and failure cases, one per behaviour.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

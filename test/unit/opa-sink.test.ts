@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { decisionLine, prng } from '../../src/cli/opa-sample.js';
 import { TailsealError } from '../../src/errors.js';
 import { encodeObject, objectText } from '../../src/seal/object.js';
 import { opaSinkSchema, uploadUrl } from '../../src/sinks/opa/config.js';
@@ -15,6 +14,7 @@ import { OpaSink } from '../../src/sinks/opa/sink.js';
 import { classifyError } from '../../src/sinks/retry.js';
 import type { TrailObject } from '../../src/sinks/sink.js';
 import { FaultServer, type RecordedRequest } from '../helpers/fault-server.js';
+import { decisionLine, prng } from '../helpers/opa-sample.js';
 import { OPA_CORPUS } from '../helpers/paths.js';
 import { type RecordSpec, type TrailSpec, sealTrail } from '../helpers/trail.js';
 

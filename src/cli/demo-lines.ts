@@ -1,8 +1,8 @@
-// Realistic OPA console decision-log lines, deterministic from a seed, for the demo, the tests
-// and the benchmark. The shape follows OPA's console decision logger (v1/plugins/logs/plugin.go):
+// The OPA console lines `npm run demo:opa` writes: realistic decisions (random from a seeded PRNG)
+// and OPA's other lines. The shape follows OPA's console decision logger (v1/plugins/logs/plugin.go):
 // the event's fields at top level plus level/msg/time/type, keys sorted, compact JSON.
 
-/** A small seeded PRNG (mulberry32), so generated corpora are reproducible. */
+/** A small seeded PRNG (mulberry32): the same seed gives the same lines. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -28,8 +28,8 @@ function sortKeys(v: unknown): unknown {
   return v;
 }
 
-/** One decision line as OPA's console logger writes it (no trailing newline). */
-export function decisionLine(i: number, rnd: () => number, now = new Date(Date.UTC(2026, 10, 29, 12, 0, 0) + i * 7)): string {
+/** One decision line as OPA's console logger writes it at `now` (no trailing newline). */
+export function decisionLine(i: number, rnd: () => number, now: Date): string {
   const user = USERS[Math.floor(rnd() * USERS.length)]!;
   const path = PATHS[Math.floor(rnd() * PATHS.length)]!;
   const allow = rnd() < 0.8;
@@ -52,8 +52,8 @@ export function decisionLine(i: number, rnd: () => number, now = new Date(Date.U
   return JSON.stringify(sortKeys(event));
 }
 
-/** One of OPA's other log lines on the same stream (not a decision). */
-export function otherLine(i: number, now = new Date(Date.UTC(2026, 10, 29, 12, 0, 0) + i * 7)): string {
+/** One of OPA's other log lines on the same stream (not a decision), at `now`. */
+export function otherLine(i: number, now: Date): string {
   const time = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   return i % 2 === 0
     ? JSON.stringify({ client_addr: '127.0.0.1:59943', level: 'info', msg: 'Received request.', req_id: i, req_method: 'POST', req_path: '/v1/data/http/example/authz/allow', time })
