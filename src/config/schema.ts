@@ -20,7 +20,10 @@ export const configSchema = z.strictObject({
       /** The signer key file written by `tailseal keygen` (mode 0600, or 0440 with allow_group_read). */
       key_file: z.string().min(1).optional(),
       /** ... or the name of an environment variable holding the signer key text. */
-      key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+      key_env: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+        .optional(),
       /** Accept a key file readable by its group (a Kubernetes Secret with fsGroup and defaultMode 0440); never by others. */
       allow_group_read: z.boolean().default(false),
       /**
@@ -29,7 +32,10 @@ export const configSchema = z.strictObject({
        */
       verify_keys: z.array(z.string().min(1)).default([]),
     })
-    .refine((s) => (s.key_file === undefined) !== (s.key_env === undefined), { message: 'set exactly one of key_file and key_env', path: ['key_file'] }),
+    .refine((s) => (s.key_file === undefined) !== (s.key_env === undefined), {
+      message: 'set exactly one of key_file and key_env',
+      path: ['key_file'],
+    }),
   inputs: z.array(z.discriminatedUnion('type', [fileInputSchema, opaServiceInputSchema])).min(1),
   checkpoint: z
     .strictObject({

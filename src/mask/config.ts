@@ -3,7 +3,10 @@ import { z } from 'zod';
 
 const pointer = z.string().regex(/^\//, 'must be a JSON pointer such as "/input/password"');
 /** OPA masks only inside these members (v1/plugins/logs/mask.go: "mask prefix not allowed"). */
-const maskable = pointer.regex(/^\/(input|result|nd_builtin_cache)(\/|$)/, 'OPA masks only under /input, /result or /nd_builtin_cache');
+const maskable = pointer.regex(
+  /^\/(input|result|nd_builtin_cache)(\/|$)/,
+  'OPA masks only under /input, /result or /nd_builtin_cache',
+);
 
 const regex = z.string().refine((s) => {
   try {
@@ -30,9 +33,15 @@ export const maskSchema = z
     /** Seal a small gap record (decision_id, rule) for each dropped decision; false: only count it. */
     tombstones: z.boolean().default(true),
     /** Named version of the rule set, sealed with every masked decision; default: a hash of the rules. */
-    version: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" or "-"').optional(),
+    version: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" or "-"')
+      .optional(),
   })
-  .refine((m) => !m.rules.some((r) => 'hmac' in r) || m.hmac_key !== undefined, { message: 'hmac rules need hmac_key', path: ['hmac_key'] });
+  .refine((m) => !m.rules.some((r) => 'hmac' in r) || m.hmac_key !== undefined, {
+    message: 'hmac rules need hmac_key',
+    path: ['hmac_key'],
+  });
 
 export type MaskConfig = z.infer<typeof maskSchema>;
 export type MaskRule = z.infer<typeof maskRuleSchema>;

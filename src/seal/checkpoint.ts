@@ -88,7 +88,9 @@ export function openCheckpoint(
   // A trusted key signed this text. It is now safe to parse.
   const checkpoint = parseCheckpoint(text);
   if (expectedOrigin !== undefined && checkpoint.origin !== expectedOrigin) {
-    throw malformed(`origin mismatch: got ${JSON.stringify(checkpoint.origin)}, want ${JSON.stringify(expectedOrigin)}`);
+    throw malformed(
+      `origin mismatch: got ${JSON.stringify(checkpoint.origin)}, want ${JSON.stringify(expectedOrigin)}`,
+    );
   }
   return { checkpoint, verifiedBy };
 }

@@ -91,6 +91,7 @@ export function openNote(note: string, verifiers: NoteVerifier[]): { text: strin
     }
     if (!verifiedBy.includes(v)) verifiedBy.push(v);
   }
-  if (verifiedBy.length === 0) throw new TailsealError('NO_TRUSTED_SIGNATURE', 'note has no signature by a trusted key');
+  if (verifiedBy.length === 0)
+    throw new TailsealError('NO_TRUSTED_SIGNATURE', 'note has no signature by a trusted key');
   return { text, verifiedBy };
 }

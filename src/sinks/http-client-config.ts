@@ -15,7 +15,9 @@ export const tlsSchema = z
     insecure_skip_verify: z.boolean().default(false),
   })
   .prefault({})
-  .refine((t) => (t.cert_file === undefined) === (t.key_file === undefined), { message: 'cert_file and key_file go together' });
+  .refine((t) => (t.cert_file === undefined) === (t.key_file === undefined), {
+    message: 'cert_file and key_file go together',
+  });
 
 export const timeoutSchema = z
   .strictObject({

@@ -38,7 +38,8 @@ export async function readStreamTails(
   }
   for (const r of reports) {
     const stream = streams.find((s) => r.origin === `${origin}/${s}`);
-    if (stream !== undefined && r.tail && r.entries > 0) out.set(stream, { ...r.tail, size: r.entries, newestCheckpointTime: r.newestCheckpointTime });
+    if (stream !== undefined && r.tail && r.entries > 0)
+      out.set(stream, { ...r.tail, size: r.entries, newestCheckpointTime: r.newestCheckpointTime });
   }
   return out;
 }
@@ -50,7 +51,10 @@ export async function readStreamTails(
  * not count as "no trail" and have new chains fork the one the store holds.
  */
 async function holdsOwnObject(
-  reader: ObjectReader, origin: string, streams: readonly string[], maxBytes: number,
+  reader: ObjectReader,
+  origin: string,
+  streams: readonly string[],
+  maxBytes: number,
 ): Promise<boolean> {
   const origins = new Set(streams.map((s) => `${origin}/${s}`));
   for (const name of await reader.list()) {

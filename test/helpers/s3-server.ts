@@ -31,7 +31,13 @@ function parseEnv(text: string): Record<string, string> {
 export function startS3Server(): S3Server {
   const e = process.env;
   if (e.S3_ENDPOINT && e.S3_ACCESS_KEY && e.S3_SECRET_KEY) {
-    return { endpoint: e.S3_ENDPOINT, accessKey: e.S3_ACCESS_KEY, secretKey: e.S3_SECRET_KEY, region: e.S3_REGION ?? 'us-east-1', stop: () => undefined };
+    return {
+      endpoint: e.S3_ENDPOINT,
+      accessKey: e.S3_ACCESS_KEY,
+      secretKey: e.S3_SECRET_KEY,
+      region: e.S3_REGION ?? 'us-east-1',
+      stop: () => undefined,
+    };
   }
   const dir = mkdtempSync(join(tmpdir(), 'tailseal-s3-'));
   // PORT, PORT+1 and PORT+10..40 are used; spread by pid so parallel test files do not collide.
@@ -54,7 +60,12 @@ export function startS3Server(): S3Server {
 /** An S3 client for `bucket` with the server's (or other) keys, path-style. */
 export function s3Client(s: S3Server, bucket: string, secretKey = s.secretKey): S3Client {
   const creds = { source: 'test', get: async () => ({ accessKeyId: s.accessKey, secretAccessKey: secretKey }) };
-  return new S3Client({ endpoint: new URL(s.endpoint), region: s.region, bucket, pathStyle: true }, creds, new Agent(), 'test');
+  return new S3Client(
+    { endpoint: new URL(s.endpoint), region: s.region, bucket, pathStyle: true },
+    creds,
+    new Agent(),
+    'test',
+  );
 }
 
 /** Creates a bucket, with Object Lock (and so versioning) when `lock`. */

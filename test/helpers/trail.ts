@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { CHAIN_START } from '../../src/seal/envelope.js';
-import { generateKeyPair, parseSignerKey, parseVerifierKey, type NoteSigner, type NoteVerifier } from '../../src/seal/keys.js';
+import {
+  generateKeyPair,
+  parseSignerKey,
+  parseVerifierKey,
+  type NoteSigner,
+  type NoteVerifier,
+} from '../../src/seal/keys.js';
 import { CompactRange } from '../../src/seal/merkle.js';
 import { signNote } from '../../src/seal/note.js';
 import { encodeObject, objectText } from '../../src/seal/object.js';
@@ -167,11 +173,28 @@ export function sealTrail(spec: TrailSpec): SealedTrail {
     if (signers.length > 1) note = signNote(noteText(note), signers);
     const o = { stream, firstSeq, size: head.nextSeq, createdAt: signedAt, lines, note };
     const { name, body } = encodeObject(o, spec.gzip ?? false);
-    objects.push({ name, body, note, firstSeq, size: head.nextSeq, createdAt: signedAt, heartbeat: step === 'heartbeat' });
+    objects.push({
+      name,
+      body,
+      note,
+      firstSeq,
+      size: head.nextSeq,
+      createdAt: signedAt,
+      heartbeat: step === 'heartbeat',
+    });
   });
   const last = objects[objects.length - 1];
   if (!last) throw new Error('empty plan');
-  return { stream, origin, objects, entries: head.nextSeq, gaps: records.filter((r) => r.kind === 'gap').length, latestNote: last.note, newestTime: last.createdAt, key };
+  return {
+    stream,
+    origin,
+    objects,
+    entries: head.nextSeq,
+    gaps: records.filter((r) => r.kind === 'gap').length,
+    latestNote: last.note,
+    newestTime: last.createdAt,
+    key,
+  };
 }
 
 /** Makes a temporary directory under os.tmpdir(). */

@@ -4,7 +4,20 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { prng } from '../../src/cli/opa-sample.js';
-import { type DaemonProc, type Workspace, freePort, killDaemon, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, verifyStore, waitFor, receiversListening } from '../helpers/daemon.js';
+import {
+  type DaemonProc,
+  type Workspace,
+  freePort,
+  killDaemon,
+  logsWith,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  storeEntries,
+  verifyStore,
+  waitFor,
+  receiversListening,
+} from '../helpers/daemon.js';
 import { event, upload } from '../helpers/opa-upload.js';
 
 const TOKEN = 'crash-4d1f0b7e-secret';

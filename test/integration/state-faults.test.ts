@@ -7,7 +7,16 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decisionLine, prng } from '../../src/cli/opa-sample.js';
-import { logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import {
+  logsWith,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  storeEntries,
+  storedDecisions,
+  verifyStore,
+  waitFor,
+} from '../helpers/daemon.js';
 
 describe('tailer under state faults', () => {
   it('a state database locked past its busy timeout pauses reading, logs it, and resumes when freed', async () => {
@@ -46,7 +55,11 @@ describe('tailer under state faults', () => {
     const rnd = prng(32);
     // ~1.3 KiB lines of 2-, 3- and 4-byte characters, CRLF-terminated: read boundaries land
     // inside characters and between "\r" and "\n".
-    const decisions = Array.from({ length: 40 }, (_, i) => decisionLine(i, rnd).replace('"input":{', `"input":{"note":"${'zoë—東京🔒'.repeat(60 + (i % 7))}",`) + '\r');
+    const decisions = Array.from(
+      { length: 40 },
+      (_, i) =>
+        decisionLine(i, rnd).replace('"input":{', `"input":{"note":"${'zoë—東京🔒'.repeat(60 + (i % 7))}",`) + '\r',
+    );
     writeFileSync(join(w.opaDir, 'opa.log'), decisions.map((l) => `${l}\n`).join(''));
     const d = startDaemon(w);
     try {

@@ -27,9 +27,12 @@ export const httpUrlSchema = (what: string, o: { query: boolean; userinfo?: bool
       ctx.addIssue({ code: 'custom', message: `${what} must be an absolute http:// or https:// URL` });
       return;
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `${what} must use http:// or https://` });
-    if (!o.userinfo && (u.username !== '' || u.password !== '')) ctx.addIssue({ code: 'custom', message: `${what} must not contain user:password@; put credentials in auth` });
-    if (u.hash !== '' || v.includes('#')) ctx.addIssue({ code: 'custom', message: `${what} must not contain a #fragment` });
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      ctx.addIssue({ code: 'custom', message: `${what} must use http:// or https://` });
+    if (!o.userinfo && (u.username !== '' || u.password !== ''))
+      ctx.addIssue({ code: 'custom', message: `${what} must not contain user:password@; put credentials in auth` });
+    if (u.hash !== '' || v.includes('#'))
+      ctx.addIssue({ code: 'custom', message: `${what} must not contain a #fragment` });
     if (!o.query && u.search !== '') ctx.addIssue({ code: 'custom', message: `${what} must not contain a ?query` });
   });
 
@@ -47,19 +50,29 @@ export const headersSchema = z
  */
 export const authSchema = z
   .strictObject({
-    bearer_token: z.string().min(1).regex(HEADER_VALUE_RE, 'may not contain line breaks or control characters').optional(),
+    bearer_token: z
+      .string()
+      .min(1)
+      .regex(HEADER_VALUE_RE, 'may not contain line breaks or control characters')
+      .optional(),
     username: z
       .string()
       .min(1)
       .regex(/^[^:\r\n\0]*$/, 'may not contain ":" or line breaks (RFC 7617)')
       .optional(),
-    password: z.string().regex(/^[^\r\n\0]*$/, 'may not contain line breaks').optional(),
+    password: z
+      .string()
+      .regex(/^[^\r\n\0]*$/, 'may not contain line breaks')
+      .optional(),
   })
   .superRefine((a, ctx) => {
     const basic = a.username !== undefined || a.password !== undefined;
-    if (a.bearer_token !== undefined && basic) ctx.addIssue({ code: 'custom', message: 'set either bearer_token, or username and password, not both' });
-    else if (a.bearer_token === undefined && !basic) ctx.addIssue({ code: 'custom', message: 'set bearer_token, or username and password' });
-    else if (basic && (a.username === undefined || a.password === undefined)) ctx.addIssue({ code: 'custom', message: 'username and password go together' });
+    if (a.bearer_token !== undefined && basic)
+      ctx.addIssue({ code: 'custom', message: 'set either bearer_token, or username and password, not both' });
+    else if (a.bearer_token === undefined && !basic)
+      ctx.addIssue({ code: 'custom', message: 'set bearer_token, or username and password' });
+    else if (basic && (a.username === undefined || a.password === undefined))
+      ctx.addIssue({ code: 'custom', message: 'username and password go together' });
   });
 
 export type HttpAuthConfig = z.infer<typeof authSchema>;
@@ -73,14 +86,32 @@ export function checkHeaders(reserved: readonly string[]) {
     for (const name of Object.keys(c.headers)) {
       const lower = name.toLowerCase();
       if (reserved.includes(lower) || (lower === 'authorization' && c.auth !== undefined)) {
-        ctx.addIssue({ code: 'custom', path: ['headers', name], message: lower === 'authorization' ? 'set either auth or an Authorization header, not both' : 'this header is set by the sink itself' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['headers', name],
+          message:
+            lower === 'authorization'
+              ? 'set either auth or an Authorization header, not both'
+              : 'this header is set by the sink itself',
+        });
       }
     }
   };
 }
 
 /** Headers every HTTP sink controls (framing and hop-by-hop). */
-export const TRANSPORT_HEADERS = ['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'content-type', 'content-encoding'] as const;
+export const TRANSPORT_HEADERS = [
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'content-type',
+  'content-encoding',
+] as const;
 
 /** The keys every HTTP-based sink (http, opa) shares: request headers, auth, TLS, timeouts, proxy. */
 export const httpClientFields = {

@@ -46,7 +46,9 @@ export const s3SinkSchema = z.strictObject({
       algorithm: z.enum(['AES256', 'aws:kms']),
       kms_key_id: z.string().min(1).optional(),
     })
-    .refine((s) => s.algorithm === 'aws:kms' || s.kms_key_id === undefined, { message: 'kms_key_id needs algorithm aws:kms' })
+    .refine((s) => s.algorithm === 'aws:kms' || s.kms_key_id === undefined, {
+      message: 'kms_key_id needs algorithm aws:kms',
+    })
     .optional(),
   /** HTTPS proxy URL (undici ProxyAgent). */
   proxy: z.url().optional(),

@@ -15,7 +15,10 @@ export const opaServiceInputSchema = z
     /** Address to listen on. Loopback by default: OPA runs in the same pod or on the same host. */
     listen: listenAddress('127.0.0.1:8282'),
     /** OPA's `decision_logs.resource` (default "/logs"); "<resource>/<partition>" is accepted too. */
-    resource: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, 'must be a path such as "/logs"').default('/logs'),
+    resource: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._~\/-]*$/, 'must be a path such as "/logs"')
+      .default('/logs'),
     /** Bearer token OPA must send (its `services[_].credentials.bearer.token`); ${ENV} works. */
     token: z.string().min(1).optional(),
     /** ... or a file holding it (a mounted Secret); surrounding whitespace is ignored. */
@@ -70,8 +73,9 @@ export const opaServiceInputSchema = z
   })
   // A body the budget can never hold would be refused with 503 forever, and OPA retries it forever.
   .refine((c) => c.max_inflight_decoded_bytes >= c.max_decoded_bytes, {
-    message: 'must be at least max_decoded_bytes, or an upload of that size could never be taken; '
-      + 'raise it or lower max_decoded_bytes',
+    message:
+      'must be at least max_decoded_bytes, or an upload of that size could never be taken; ' +
+      'raise it or lower max_decoded_bytes',
     path: ['max_inflight_decoded_bytes'],
   });
 
