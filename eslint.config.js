@@ -72,8 +72,27 @@ export default defineConfig(
       // they mark where the code relies on the element being there, and they are what turning that flag
       // on would require. They are not bugs; removing them would lose that information.
       '@typescript-eslint/no-unnecessary-type-assertion': 'off',
+      // Off: an `async` method without `await` is how a Sink, Source or store stub keeps its Promise-returning
+      // interface and turns a synchronous throw into a rejection; the rule would demand the opposite.
+      '@typescript-eslint/require-await': 'off',
+      // Passing on a caught value as it is (reject(err) in a catch) is fine; new rejections must be Errors.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
       // `_`-prefixed names are deliberately unused (tsc's noUnused* already checks the rest).
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Tests take decisions, log lines, configs and manifests apart after JSON.parse or YAML parse, as
+    // `any` (about 200 places, e.g. deploy.test.ts walking Kubernetes manifests); typing each document
+    // would add nothing a failed assertion does not show. src/ keeps every no-unsafe-* rule.
+    files: ['test/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
   { files: ['src/**/*.ts'], rules: restrict(NO_TEST, NO_CLI) },
