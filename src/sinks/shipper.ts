@@ -137,13 +137,12 @@ export class Shipper {
       }
       // Full, or nothing new: wait for a delivery to finish, new objects, or a periodic look.
       await new Promise<void>((res) => {
-        const t = setTimeout(done, 1000);
-        const self = this;
-        function done() {
+        const done = (): void => {
           clearTimeout(t);
-          if (self.wakeIdle === done) self.wakeIdle = null;
+          if (this.wakeIdle === done) this.wakeIdle = null;
           res();
-        }
+        };
+        const t = setTimeout(done, 1000);
         this.wakeIdle = done;
         for (const task of tasks) void task.then(done, done);
       });
