@@ -143,11 +143,14 @@ export class S3Sink implements Sink {
   }
 
   private compare(key: string, head: S3Response, sha256: Buffer): PutResult {
-    const theirs = head.headers[SHA256_META];
+    const raw = head.headers[SHA256_META];
+    // A repeated header arrives as an array: never a match, and the message shows every value.
+    const theirs = Array.isArray(raw) ? raw.join(', ') : raw;
     if (theirs === sha256.toString('hex')) return 'existed';
     throw new TailsealError(
       'SINK_CONFLICT',
-      `sink ${this.name}: s3://${this.config.bucket}/${key} already exists with different content (sha256 ${theirs ?? 'unknown'}); it is not overwritten`,
+      `sink ${this.name}: s3://${this.config.bucket}/${key} already exists with different content ` +
+        `(sha256 ${theirs ?? 'unknown'}); it is not overwritten`,
       { details: { object: key } },
     );
   }
