@@ -25,6 +25,7 @@ export interface Checkpoint {
 }
 
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
+// eslint-disable-next-line no-control-regex -- the format forbids control characters, so the pattern must name them
 const CONTROL = /[\u0000-\u001f]/;
 
 function malformed(why: string): TailsealError {

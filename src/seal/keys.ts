@@ -47,6 +47,7 @@ function keyInvalid(why: string): TailsealError {
 export function isValidKeyName(name: string): boolean {
   return (
     name.length > 0 &&
+    // eslint-disable-next-line no-control-regex -- the format forbids control characters, so the pattern must name them
     !/[\s+\u0000-\u001f\u007f]/u.test(name) &&
     !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(name)
   );

@@ -19,6 +19,7 @@ export const MAX_NOTE_SIGNATURES = 100;
 const SIG_PREFIX = '\u2014 '; // em dash, space
 const KEY_ID_SIZE = 4;
 // A control character other than \n, or a lone UTF-16 surrogate (which has no UTF-8 encoding).
+// eslint-disable-next-line no-control-regex -- the format forbids control characters, so the pattern must name them
 const FORBIDDEN = /[\u0000-\u0009\u000b-\u001f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function malformed(why: string): TailsealError {

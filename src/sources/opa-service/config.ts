@@ -17,7 +17,7 @@ export const opaServiceInputSchema = z
     /** OPA's `decision_logs.resource` (default "/logs"); "<resource>/<partition>" is accepted too. */
     resource: z
       .string()
-      .regex(/^\/[A-Za-z0-9._~\/-]*$/, 'must be a path such as "/logs"')
+      .regex(/^\/[A-Za-z0-9._~/-]*$/, 'must be a path such as "/logs"')
       .default('/logs'),
     /** Bearer token OPA must send (its `services[_].credentials.bearer.token`); ${ENV} works. */
     token: z.string().min(1).optional(),
