@@ -185,7 +185,7 @@ async function untilDone(
   timeoutMs: number,
 ): Promise<{ ms: number; cpu: number; sys: number; hwmMb: number }> {
   const t0 = performance.now();
-  let last = procStats(c.pid!);
+  let last: ReturnType<typeof procStats>;
   for (;;) {
     const s = p.read();
     last = procStats(c.pid!);

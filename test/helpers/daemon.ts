@@ -19,7 +19,7 @@ export interface Workspace {
   keyFile: string;
   pubFile: string;
   configFile: string;
-  cleanup(): void;
+  cleanup: () => void;
 }
 
 /** Settings that keep integration tests fast; `extra` is YAML appended to the input/sink blocks. */

@@ -13,8 +13,8 @@ export interface UploadResult {
 
 export interface UploadOptions {
   token?: string;
-  /** Default: gzip, as OPA sends. */
-  encoding?: 'gzip' | 'identity' | string;
+  /** `gzip` (the default, as OPA sends), `identity`, or any other value to test a refusal. */
+  encoding?: string;
   method?: string;
   /** Send these bytes as they are (already encoded, or deliberately broken). */
   raw?: boolean;

@@ -119,7 +119,7 @@ export interface BuiltTrail extends SealedTrail {
   pubFile: string;
   /** latestNote written to a file (for --latest). */
   latestFile: string;
-  cleanup(): void;
+  cleanup: () => void;
 }
 
 /** The text of a signed note (everything up to and including the blank line's preceding "\n"). */

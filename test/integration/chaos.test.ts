@@ -113,7 +113,7 @@ describe('chaos: random rotations and kill -9', () => {
     }
     d = startDaemon(w);
     // Until every line is accounted for (bounded: the last run has a few seconds of lines to read).
-    let acc: Accounting = account([], writer.contents, writer.lines);
+    let acc: Accounting;
     const deadline = Date.now() + 30_000;
     for (;;) {
       acc = account(storeEntries(w.storeDir), writer.contents, writer.lines);

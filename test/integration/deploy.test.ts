@@ -39,7 +39,7 @@ const UNIT_FILE = join(REPO_ROOT, 'deploy', 'systemd', 'tailseal.service');
 const SYSTEMD_CONFIG = join(REPO_ROOT, 'deploy', 'systemd', 'tailseal.yaml');
 const DOCKERFILE = join(REPO_ROOT, 'Dockerfile');
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;
 
 // ---------------------------------------------------------------------------------------------
 // Kubernetes
@@ -450,12 +450,10 @@ function startCli(args: string[], env: NodeJS.ProcessEnv, readOnly?: { writable:
     child,
     logs,
     exited,
-    metricsPort: () =>
-      Number(
-        String(logsWith(d, 'Metrics and health endpoints listening.')[0]?.listen ?? '')
-          .split(':')
-          .pop(),
-      ),
+    metricsPort: () => {
+      const listen = logsWith(d, 'Metrics and health endpoints listening.')[0]?.listen;
+      return typeof listen === 'string' ? Number(listen.split(':').pop()) : NaN;
+    },
   };
   return d;
 }

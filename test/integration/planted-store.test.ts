@@ -16,8 +16,11 @@ import { startFakeS3 } from '../helpers/fake-s3.js';
 import { CLI } from '../helpers/paths.js';
 import { type BuiltTrail, buildTrail, objectPath } from '../helpers/trail.js';
 
-const cleanups: (() => void)[] = [];
-after(() => cleanups.forEach((c) => c()));
+// Some cleanups close servers and agents (promises): await each, so none is left running or fails unseen.
+const cleanups: (() => void | Promise<void>)[] = [];
+after(async () => {
+  for (const c of cleanups) await c();
+});
 
 function fresh(): BuiltTrail {
   const t = buildTrail({ records: ['{"msg":"a"}', '{"msg":"b"}', '{"msg":"c"}'], plan: [2, 1] });

@@ -105,7 +105,7 @@ describe('shipper', () => {
     const retries = sink.calls.slice(2);
     assert.ok(
       retries.every((c) => c.at - throttled >= 390),
-      `no retry before the Retry-After: ${retries.map((c) => c.at - throttled)}`,
+      `no retry before the Retry-After: ${retries.map((c) => c.at - throttled).join(', ')}`,
     );
     sink.settle(1, 'stored');
     sink.settle(2, 'stored');
