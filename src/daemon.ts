@@ -134,7 +134,8 @@ export class Daemon implements BatchConsumer {
     this.store = new StateStore(openDatabase(stateDbPath(opts.config)), (file, err) =>
       this.log.warn(
         { file, err: errorMessage(err) },
-        'Could not delete an acknowledged outbox segment; its disk space stays taken until the next start, which deletes it.',
+        'Could not delete an acknowledged outbox segment; its disk space stays taken until the next start, which ' +
+          'deletes it.',
       ),
     );
     this.policy = checkpointPolicy(opts.config);
@@ -190,7 +191,9 @@ export class Daemon implements BatchConsumer {
         ms > limit
           ? {
               ok: false,
-              detail: `deliveries failing for ${Math.round(ms / 1000)} s (metrics.sink_failing_after is ${Math.round(limit / 1000)} s)`,
+              detail:
+                `deliveries failing for ${Math.round(ms / 1000)} s (metrics.sink_failing_after is ` +
+                `${Math.round(limit / 1000)} s)`,
             }
           : { ok: true };
     }

@@ -23,7 +23,8 @@ export function checkState(file: string, policy: Config['recovery']['on_state_lo
   if (policy === 'refuse') {
     throw new TailsealError(
       'STATE_CORRUPT',
-      `${loss.detail}. Restore the state directory from a backup, or set recovery.on_state_loss to chain_tail or end_of_files to move it aside and continue the chain from the trail a sink holds (README "Lost state").`,
+      `${loss.detail}. Restore the state directory from a backup, or set recovery.on_state_loss to chain_tail or ` +
+        `end_of_files to move it aside and continue the chain from the trail a sink holds (README "Lost state").`,
     );
   }
   const suffix = moveStateAside(file);
@@ -71,7 +72,8 @@ export async function continueLostChains(
     const code = isTailsealError(err) ? err.code : 'STATE_UNAVAILABLE';
     throw new TailsealError(
       code,
-      `the state database holds no state (${loss.detail}) and the trail in sink ${from.name} cannot be read back to tell a first start from a lost state: ${errorMessage(err)}`,
+      `the state database holds no state (${loss.detail}) and the trail in sink ${from.name} cannot be read back ` +
+        `to tell a first start from a lost state: ${errorMessage(err)}`,
       { cause: err },
     );
   }

@@ -71,7 +71,8 @@ export async function statusCommand(o: { config: string; json?: boolean }): Prom
     const out: string[] = [];
     for (const s of status.streams)
       out.push(
-        `stream ${s.name}: ${s.entries} entries, last checkpoint at size ${s.checkpointed_size} (${s.checkpointed_at ?? 'never'})`,
+        `stream ${s.name}: ${s.entries} entries, last checkpoint at size ${s.checkpointed_size} ` +
+          `(${s.checkpointed_at ?? 'never'})`,
       );
     for (const f of status.files) out.push(fileLine(f));
     for (const p of status.unread_files) {
@@ -82,7 +83,9 @@ export async function statusCommand(o: { config: string; json?: boolean }): Prom
     for (const s of status.sinks) out.push(`sink ${s.name} (${s.type}): ${s.backlog_objects} object(s) waiting`);
     for (const p of status.parked)
       out.push(
-        `PARKED sink ${p.sink}: object ${p.objectId} (stream ${p.stream ?? '?'} seq ${p.firstSeq ?? '?'}..${p.size === null ? '?' : p.size - 1}) ${p.code}: ${p.reason} — fix it, then \`tailseal requeue ${p.sink}\``,
+        `PARKED sink ${p.sink}: object ${p.objectId} (stream ${p.stream ?? '?'} seq ` +
+          `${p.firstSeq ?? '?'}..${p.size === null ? '?' : p.size - 1}) ${p.code}: ${p.reason} — fix it, then ` +
+          `\`tailseal requeue ${p.sink}\``,
       );
     out.push(
       `counters: ${Object.entries(status.counters)

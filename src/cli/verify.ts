@@ -161,7 +161,8 @@ export async function verifyCommand(o: VerifyCliOptions): Promise<number> {
       }
       if (latest.length === 0 && maxAgeMs === undefined)
         process.stdout.write(
-          'note: tail completeness not checked; pass --latest <checkpoint> or --max-age <duration> to detect removed trailing objects\n',
+          'note: tail completeness not checked; pass --latest <checkpoint> or --max-age <duration> to detect ' +
+            'removed trailing objects\n',
         );
       process.stdout.write(tampered.text);
     }

@@ -20,7 +20,8 @@ export function loadConfiguredSigner(
     if (!text)
       throw new TailsealError(
         'KEY_INVALID',
-        `signing.key_env: environment variable ${signing.key_env} is not set or empty; set it to the signer key (the line \`tailseal keygen\` writes to its key file)`,
+        `signing.key_env: environment variable ${signing.key_env} is not set or empty; set it to the signer key ` +
+          `(the line \`tailseal keygen\` writes to its key file)`,
       );
     try {
       return parseSignerKey(text);
@@ -47,7 +48,8 @@ export function loadSignerKey(file: string, opts: { allowGroupRead?: boolean } =
     if (err instanceof TailsealError) throw err;
     throw new TailsealError(
       'KEY_INVALID',
-      `signing key ${file} cannot be read: ${errorMessage(err)}; create one with \`tailseal keygen --name <origin> --out ${file}\``,
+      `signing key ${file} cannot be read: ${errorMessage(err)}; create one with \`tailseal keygen --name <origin> ` +
+        `--out ${file}\``,
       { cause: err },
     );
   }

@@ -56,7 +56,10 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
 
 function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   if (issue.code === 'unrecognized_keys') {
-    return `${issue.keys.map((k) => keyPath([...issue.path, k])).join(', ')}: unknown key (check the spelling against the README's config reference)`;
+    return (
+      `${issue.keys.map((k) => keyPath([...issue.path, k])).join(', ')}: unknown key (check the spelling ` +
+      `against the README's config reference)`
+    );
   }
   if (issue.code === 'invalid_type' && valueAt(raw, issue.path) === undefined)
     return `${keyPath(issue.path)}: required`;
@@ -76,12 +79,14 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
       const readable = res.data.sinks.filter((s) => s.type === 'file' || s.type === 's3').map((s) => s.name);
       if (from !== undefined && !readable.includes(from))
         problems.push(
-          `recovery.sink: "${from}" is not a file or s3 sink of this config (those are: ${readable.join(', ') || 'none'}); the trail is read back from one of them`,
+          `recovery.sink: "${from}" is not a file or s3 sink of this config (those are: ` +
+            `${readable.join(', ') || 'none'}); the trail is read back from one of them`,
         );
       for (const name of res.data.audit.sinks ?? []) {
         if (!readable.includes(name))
           problems.push(
-            `audit.sinks: "${name}" is not a file or s3 sink of this config (those are: ${readable.join(', ') || 'none'}); only those can be read back`,
+            `audit.sinks: "${name}" is not a file or s3 sink of this config (those are: ` +
+              `${readable.join(', ') || 'none'}); only those can be read back`,
           );
       }
       // Limits that could refuse a chunk OPA may send: OPA would re-send it forever (stalled).

@@ -24,7 +24,10 @@ export const configSchema = z.strictObject({
         .string()
         .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
         .optional(),
-      /** Accept a key file readable by its group (a Kubernetes Secret with fsGroup and defaultMode 0440); never by others. */
+      /**
+       * Accept a key file readable by its group (a Kubernetes Secret with fsGroup and defaultMode 0440); never
+       * by others.
+       */
       allow_group_read: z.boolean().default(false),
       /**
        * Verifier key files (`.pub`) of keys that signed earlier parts of the trail (key rotation):
@@ -71,9 +74,15 @@ export const configSchema = z.strictObject({
     .prefault({}),
   audit: z
     .strictObject({
-      /** How often the daemon verifies the objects new in each file and s3 sink since its last pass; 0 disables the audit. */
+      /**
+       * How often the daemon verifies the objects new in each file and s3 sink since its last pass; 0 disables
+       * the audit.
+       */
       interval: duration(0).default(5 * 60_000),
-      /** How often a pass re-reads and verifies the whole trail instead (also catching an object changed after it was audited). */
+      /**
+       * How often a pass re-reads and verifies the whole trail instead (also catching an object changed after
+       * it was audited).
+       */
       full_interval: duration(0, MAX_SPAN_MS).default(24 * 60 * 60_000),
       /** The sinks to audit; default: every file and s3 sink. */
       sinks: z.array(z.string().min(1)).optional(),

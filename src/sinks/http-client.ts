@@ -27,7 +27,8 @@ export function createDispatcher(
   if (o.tls.insecure_skip_verify)
     log.warn(
       { sink },
-      'TLS certificate verification is OFF for this sink (tls.insecure_skip_verify: true); anyone on the path can impersonate the store.',
+      'TLS certificate verification is OFF for this sink (tls.insecure_skip_verify: true); anyone on the path can ' +
+        'impersonate the store.',
     );
   const connect = {
     timeout: o.timeout.connect,

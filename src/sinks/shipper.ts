@@ -254,8 +254,10 @@ export class Shipper {
         this.log.error(
           { ...fields, retry_in_ms: undefined },
           cls === 'conflict'
-            ? `Delivery conflict: the store holds different content under this name; nothing is overwritten. The object is parked for this sink; after resolving it run \`tailseal requeue ${this.sink.name}\`.`
-            : `Delivery refused permanently; the object is parked for this sink. Fix the cause, then run \`tailseal requeue ${this.sink.name}\`.`,
+            ? `Delivery conflict: the store holds different content under this name; nothing is overwritten. The ` +
+                `object is parked for this sink; after resolving it run \`tailseal requeue ${this.sink.name}\`.`
+            : `Delivery refused permanently; the object is parked for this sink. Fix the cause, then run ` +
+                `\`tailseal requeue ${this.sink.name}\`.`,
         );
         while (!this.stopping.signal.aborted && this.stillParked(obj.id))
           await sleep(PARKED_POLL_MS, this.stopping.signal);

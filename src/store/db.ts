@@ -33,7 +33,8 @@ export function openDatabase(file: string, opts: { readonly?: boolean } = {}): D
     if (version > SCHEMA_VERSION) {
       throw new TailsealError(
         'STATE_VERSION',
-        `state database ${file} has schema version ${version}, newer than this tailseal (${SCHEMA_VERSION}); run a newer tailseal or point state_dir elsewhere`,
+        `state database ${file} has schema version ${version}, newer than this tailseal (${SCHEMA_VERSION}); run a ` +
+          `newer tailseal or point state_dir elsewhere`,
       );
     }
     if (opts.readonly) {
@@ -57,7 +58,8 @@ export function openDatabase(file: string, opts: { readonly?: boolean } = {}): D
     if (err instanceof TailsealError) throw err;
     throw new TailsealError(
       'STATE_CORRUPT',
-      `state database ${file} is unreadable: ${errorMessage(err)}; move it aside to start over (the trail already shipped stays verifiable)`,
+      `state database ${file} is unreadable: ${errorMessage(err)}; move it aside to start over (the trail already ` +
+        `shipped stays verifiable)`,
       { cause: err },
     );
   }

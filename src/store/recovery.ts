@@ -87,9 +87,11 @@ export function stateLostError(detail: string, sink: string, tails: ReadonlyMap<
   const held = [...tails].map(([s, t]) => `stream ${s} (${t.size} entries)`).join(', ');
   return new TailsealError(
     'STATE_LOST',
-    `the state database is lost (${detail}) but sink ${sink} holds the trail of ${held}; starting new chains would fork it. ` +
-      'Restore the state directory, or set recovery.on_state_loss to chain_tail (continue the chain; files resume after the last line the trail holds) ' +
-      'or end_of_files (continue the chain; what the files hold now is skipped) and start again. See README "Lost state".',
+    `the state database is lost (${detail}) but sink ${sink} holds the trail of ${held}; ` +
+      'starting new chains would fork it. Restore the state directory, or set recovery.on_state_loss ' +
+      'to chain_tail (continue the chain; files resume after the last line the trail holds) ' +
+      'or end_of_files (continue the chain; what the files hold now is skipped) and start again. ' +
+      'See README "Lost state".',
     { details: { sink, streams: [...tails.keys()] } },
   );
 }

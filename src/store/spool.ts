@@ -291,13 +291,15 @@ export class Spool {
         if (w.open && w.bytes === 0) continue; // created on the first append
         throw new TailsealError(
           'STATE_CORRUPT',
-          `outbox segment ${file} is missing; the state directory was changed by hand. Move state_dir aside to start over (the trail already shipped stays verifiable)`,
+          `outbox segment ${file} is missing; the state directory was changed by hand. Move state_dir aside to ` +
+            `start over (the trail already shipped stays verifiable)`,
         );
       }
       if (size < w.bytes)
         throw new TailsealError(
           'STATE_CORRUPT',
-          `outbox segment ${file} holds ${size} bytes, the state database says ${w.bytes}; the state directory was changed by hand`,
+          `outbox segment ${file} holds ${size} bytes, the state database says ${w.bytes}; the state directory was ` +
+            `changed by hand`,
         );
       if (size > w.bytes) {
         if (!w.open)

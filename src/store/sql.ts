@@ -77,8 +77,8 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE streams ADD COLUMN spool_bytes INTEGER NOT NULL DEFAULT 0;
   `,
-  // v3 -> v4: keys (an OPA decision_id with a digest of its bytes) of recently sealed records of sources whose clients retry,
-  // written in the transaction that seals them, so a retried upload is not sealed twice.
+  // v3 -> v4: keys (an OPA decision_id with a digest of its bytes) of recently sealed records of sources whose
+  // clients retry, written in the transaction that seals them, so a retried upload is not sealed twice.
   `
   CREATE TABLE dedupe_keys (
     stream     TEXT NOT NULL,
@@ -110,14 +110,18 @@ export const SQL_PRAGMAS = [
 ];
 
 export const SQL_GET_STREAM =
-  'SELECT name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note, spool_bytes FROM streams WHERE name = ?';
+  'SELECT name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note, spool_bytes FROM ' +
+  'streams WHERE name = ?';
 export const SQL_LIST_STREAMS =
-  'SELECT name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note, spool_bytes FROM streams ORDER BY name';
+  'SELECT name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note, spool_bytes FROM ' +
+  'streams ORDER BY name';
 export const SQL_INSERT_STREAM =
-  'INSERT INTO streams (name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note) VALUES (?, 0, ?, ?, 0, 0, NULL)';
+  'INSERT INTO streams (name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note) ' +
+  'VALUES (?, 0, ?, ?, 0, 0, NULL)';
 /** A stream continued from a verified trail (state loss): its head and tree edge at `next_seq`. */
 export const SQL_RESTORE_STREAM =
-  'INSERT OR REPLACE INTO streams (name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note, spool_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, 0)';
+  'INSERT OR REPLACE INTO streams (name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, ' +
+  'last_note, spool_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, 0)';
 /** Streams that sealed anything: none means the database holds no state worth keeping yet. */
 export const SQL_COUNT_SEALED_STREAMS = 'SELECT COUNT(*) FROM streams WHERE next_seq > 0';
 export const SQL_QUICK_CHECK = 'PRAGMA quick_check';
@@ -164,7 +168,8 @@ export const SQL_DEDUPE_PRUNE_AGE = 'DELETE FROM dedupe_keys WHERE stream = ? AN
 
 export const SQL_GET_CURSOR = 'SELECT acked_id FROM sink_cursors WHERE sink = ?';
 export const SQL_UPSERT_CURSOR =
-  'INSERT INTO sink_cursors (sink, acked_id) VALUES (?, ?) ON CONFLICT(sink) DO UPDATE SET acked_id = excluded.acked_id';
+  'INSERT INTO sink_cursors (sink, acked_id) VALUES (?, ?) ON CONFLICT(sink) DO UPDATE SET acked_id = ' +
+  'excluded.acked_id';
 
 export const SQL_GET_COUNTER = 'SELECT value FROM counters WHERE name = ?';
 export const SQL_ADD_COUNTER =
@@ -178,10 +183,12 @@ export const SQL_DELETE_META = 'DELETE FROM meta WHERE key = ?';
 export const SQL_LIST_META_PREFIX = 'SELECT key, value FROM meta WHERE substr(key, 1, length(?)) = ? ORDER BY key';
 
 export const SQL_PARK =
-  'INSERT INTO parked (sink, object_id, code, reason, parked_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(sink, object_id) DO UPDATE SET code = excluded.code, reason = excluded.reason';
+  'INSERT INTO parked (sink, object_id, code, reason, parked_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(sink, ' +
+  'object_id) DO UPDATE SET code = excluded.code, reason = excluded.reason';
 export const SQL_IS_PARKED = 'SELECT 1 AS parked FROM parked WHERE sink = ? AND object_id = ?';
 export const SQL_LIST_PARKED =
-  'SELECT p.sink, p.object_id, p.code, p.reason, p.parked_at, o.stream, o.first_seq, o.size FROM parked p LEFT JOIN objects o ON o.id = p.object_id ORDER BY p.sink, p.object_id';
+  'SELECT p.sink, p.object_id, p.code, p.reason, p.parked_at, o.stream, o.first_seq, o.size FROM parked p LEFT ' +
+  'JOIN objects o ON o.id = p.object_id ORDER BY p.sink, p.object_id';
 export const SQL_UNPARK_SINK = 'DELETE FROM parked WHERE sink = ?';
 export const SQL_UNPARK_ALL = 'DELETE FROM parked';
 export const SQL_COUNT_OBJECTS_AFTER = 'SELECT COUNT(*) AS n FROM objects WHERE id > ?';

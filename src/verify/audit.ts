@@ -153,7 +153,8 @@ export class Auditor {
       } else
         this.log.error(
           { sink: t.name, full, code: r.error!.code, err: r.error!.message, ...r.error!.details, duration_ms: ms },
-          'Integrity audit FAILED: the trail in the sink does not verify. Investigate the store; `tailseal verify` shows the same break.',
+          'Integrity audit FAILED: the trail in the sink does not verify. Investigate the store; `tailseal verify` ' +
+            'shows the same break.',
         );
       this.report(r);
       out.push(r);

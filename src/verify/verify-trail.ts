@@ -334,7 +334,8 @@ export async function verifyTrail(reader: ObjectReader, opts: VerifyOptions): Pr
     if (!byOrigin.has(c.origin))
       fail(
         'TAIL_TRUNCATED',
-        `stream ${streamOf(c.origin)}: the trusted latest checkpoint has ${c.size} entries but the store holds no object of ${c.origin}`,
+        `stream ${streamOf(c.origin)}: the trusted latest checkpoint has ${c.size} entries but the store holds no ` +
+          `object of ${c.origin}`,
         { stream: streamOf(c.origin), seq: 0 },
       );
   }
@@ -399,14 +400,16 @@ async function walkStream(
           );
         fail(
           'ENTRY_MISSING',
-          `stream ${stream}: seq ${expected}${e.seq - 1 > expected ? `..${e.seq - 1}` : ''} missing before seq ${e.seq} in object ${object}`,
+          `stream ${stream}: seq ${expected}${e.seq - 1 > expected ? `..${e.seq - 1}` : ''} missing before seq ` +
+            `${e.seq} in object ${object}`,
           { ...where, seq: expected },
         );
       }
       if (e.seq < expected)
         fail(
           'ENTRY_INSERTED',
-          `stream ${stream}: seq ${e.seq} in object ${object} repeats an entry already seen (expected seq ${expected}): an entry was inserted or duplicated`,
+          `stream ${stream}: seq ${e.seq} in object ${object} repeats an entry already seen (expected seq ` +
+            `${expected}): an entry was inserted or duplicated`,
           where,
         );
       let leaf: Uint8Array;
@@ -423,7 +426,8 @@ async function walkStream(
       if (!equalBytes(next, line.entry.chain))
         fail(
           'ENTRY_ALTERED',
-          `stream ${stream}: seq ${e.seq} in object ${object} was altered: its content does not hash to the recorded chain value`,
+          `stream ${stream}: seq ${e.seq} in object ${object} was altered: its content does not hash to the ` +
+            `recorded chain value`,
           where,
         );
       if (e.kind === 'gap') gaps.push({ seq: e.seq, source: e.source, offset: e.offset, detail: safeJson(e.payload) });
@@ -437,19 +441,22 @@ async function walkStream(
     if (info.size > expected)
       fail(
         'ENTRY_MISSING',
-        `stream ${stream}: object ${object} is signed for ${info.size} entries but only ${expected} precede its checkpoint: seq ${expected}${info.size - 1 > expected ? `..${info.size - 1}` : ''} missing`,
+        `stream ${stream}: object ${object} is signed for ${info.size} entries but only ${expected} precede its ` +
+          `checkpoint: seq ${expected}${info.size - 1 > expected ? `..${info.size - 1}` : ''} missing`,
         where,
       );
     if (info.size < expected)
       fail(
         'ENTRY_INSERTED',
-        `stream ${stream}: object ${object} holds entries beyond its signed size ${info.size} (seq ${info.size}..${expected - 1}): entries were inserted`,
+        `stream ${stream}: object ${object} holds entries beyond its signed size ${info.size} (seq ` +
+          `${info.size}..${expected - 1}): entries were inserted`,
         { ...where, seq: info.size },
       );
     if (!equalBytes(edge.root(), info.rootHash) || !equalBytes(chain, info.chainHead)) {
       fail(
         'ENTRY_ALTERED',
-        `stream ${stream}: entries before seq ${info.size} do not match the signed checkpoint of object ${object}: an entry and its chain value were altered`,
+        `stream ${stream}: entries before seq ${info.size} do not match the signed checkpoint of object ${object}: ` +
+          `an entry and its chain value were altered`,
         where,
       );
     }
@@ -461,13 +468,15 @@ async function walkStream(
     if (latest.size > expected)
       fail(
         'TAIL_TRUNCATED',
-        `stream ${stream}: the trusted latest checkpoint has ${latest.size} entries but the store ends at ${expected}: seq ${expected}..${latest.size - 1} missing (objects at the end were removed)`,
+        `stream ${stream}: the trusted latest checkpoint has ${latest.size} entries but the store ends at ` +
+          `${expected}: seq ${expected}..${latest.size - 1} missing (objects at the end were removed)`,
         { stream, seq: expected },
       );
     if (rootAtLatest && !equalBytes(rootAtLatest, latest.rootHash))
       fail(
         'ENTRY_ALTERED',
-        `stream ${stream}: the trusted latest checkpoint at size ${latest.size} has a different root than the store: the trail was forked`,
+        `stream ${stream}: the trusted latest checkpoint at size ${latest.size} has a different root than the ` +
+          `store: the trail was forked`,
         { stream, seq: latest.size },
       );
   }
@@ -475,7 +484,8 @@ async function walkStream(
   if (opts.maxAgeMs !== undefined && now - newest > opts.maxAgeMs) {
     fail(
       'TAIL_TRUNCATED',
-      `stream ${stream}: the newest checkpoint is ${Math.round((now - newest) / 1000)} s old, older than the allowed ${Math.round(opts.maxAgeMs / 1000)} s: the end of the trail may have been removed`,
+      `stream ${stream}: the newest checkpoint is ${Math.round((now - newest) / 1000)} s old, older than the ` +
+        `allowed ${Math.round(opts.maxAgeMs / 1000)} s: the end of the trail may have been removed`,
       { stream, seq: expected },
     );
   }

@@ -130,7 +130,8 @@ export class FileSink implements Sink {
     } catch (err) {
       throw new TailsealError(
         'SINK_PERMANENT',
-        `sink ${this.name}: directory ${this.config.dir} is not writable: ${errorMessage(err)}; create it or fix its permissions`,
+        `sink ${this.name}: directory ${this.config.dir} is not writable: ${errorMessage(err)}; create it or fix ` +
+          `its permissions`,
         { cause: err },
       );
     }
@@ -226,7 +227,8 @@ export class FileSink implements Sink {
     }
     throw new TailsealError(
       'SINK_CONFLICT',
-      `sink ${this.name}: object ${name} already exists with different content; it is not overwritten. Someone wrote to the store, or two tailseal instances share it with the same stream name`,
+      `sink ${this.name}: object ${name} already exists with different content; it is not overwritten. Someone ` +
+        `wrote to the store, or two tailseal instances share it with the same stream name`,
       { details: { object: name } },
     );
   }

@@ -155,7 +155,8 @@ export function objectEvents(obj: TrailObject, includeSeal: boolean, sink: strin
     } catch (err) {
       throw new TailsealError(
         'SINK_PERMANENT',
-        `sink ${sink}: entry seq ${e.seq} of ${name} is not a JSON object, so no OPA event can be rebuilt from it: ${(err as Error).message}`,
+        `sink ${sink}: entry seq ${e.seq} of ${name} is not a JSON object, so no OPA event can be rebuilt from it: ` +
+          `${(err as Error).message}`,
         { cause: err, details: { seq: e.seq, object: name } },
       );
     }
@@ -240,7 +241,9 @@ export function chunkEvents(events: readonly OpaEvent[], limit: number, sink: st
       const size = gzipArray(events, i, 1).length;
       throw new TailsealError(
         'SINK_PERMANENT',
-        `sink ${sink}: the event of entry seq ${e.seq}${e.decisionId ? ` (decision_id ${e.decisionId})` : ''} in ${object} is ${size} bytes gzip'd, over upload_size_limit_bytes ${limit}; it is not dropped: raise upload_size_limit_bytes (and the receiver's limit) to deliver it`,
+        `sink ${sink}: the event of entry seq ${e.seq}${e.decisionId ? ` (decision_id ${e.decisionId})` : ''} in ` +
+          `${object} is ${size} bytes gzip'd, over upload_size_limit_bytes ${limit}; it is not dropped: raise ` +
+          `upload_size_limit_bytes (and the receiver's limit) to deliver it`,
         { details: { seq: e.seq, object, size, limit } },
       );
     }

@@ -105,6 +105,8 @@ export function signRequest(i: SignInput): {
   const signature = hex(hmacOf(key, stringToSign));
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = v;
-  out.authorization = `AWS4-HMAC-SHA256 Credential=${i.credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
+  out.authorization =
+    `AWS4-HMAC-SHA256 Credential=${i.credentials.accessKeyId}/${scope}, ` +
+    `SignedHeaders=${signedHeaders}, Signature=${signature}`;
   return { headers: out, signature, canonicalRequest, stringToSign };
 }

@@ -31,7 +31,8 @@ export function s3Key(
 ): string {
   const p = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
   const d = new Date(obj.createdAt).toISOString();
-  return `${p}${obj.stream}/${d.slice(0, 4)}/${d.slice(5, 7)}/${d.slice(8, 10)}/${objectFileName(obj.firstSeq, obj.size, obj.createdAt, gzip)}`;
+  const file = objectFileName(obj.firstSeq, obj.size, obj.createdAt, gzip);
+  return `${p}${obj.stream}/${d.slice(0, 4)}/${d.slice(5, 7)}/${d.slice(8, 10)}/${file}`;
 }
 
 /** An S3 client for a sink config (also used by `verify` and `check-sink`). */
@@ -83,14 +84,16 @@ export class S3Sink implements Sink {
       const code = classifyError(err) === 'retryable' ? 'SINK_RETRYABLE' : 'SINK_PERMANENT';
       throw new TailsealError(
         code,
-        `sink ${this.name}: cannot read the Object Lock configuration of bucket ${this.config.bucket}: ${(err as Error).message}`,
+        `sink ${this.name}: cannot read the Object Lock configuration of bucket ${this.config.bucket}: ` +
+          `${(err as Error).message}`,
         { cause: err },
       );
     });
     if (this.config.object_lock && !lock?.enabled) {
       throw new TailsealError(
         'SINK_PERMANENT',
-        `sink ${this.name}: bucket ${this.config.bucket} has no Object Lock, but object_lock is configured; create the bucket with Object Lock enabled (see the README) or remove object_lock from the sink`,
+        `sink ${this.name}: bucket ${this.config.bucket} has no Object Lock, but object_lock is configured; create ` +
+          `the bucket with Object Lock enabled (see the README) or remove object_lock from the sink`,
       );
     }
     if (!this.config.object_lock) {

@@ -14,7 +14,10 @@ export const fileInputSchema = z.strictObject({
   mask: maskSchema.optional(),
   /** A line longer than this is not sealed; a gap record says where it was and how long. */
   max_line_bytes: size(64).default(1024 * 1024),
-  /** Over-long lines: `gap` (location and length only) or `truncate` (the gap record also keeps the line's first max_line_bytes bytes). */
+  /**
+   * Over-long lines: `gap` (location and length only) or `truncate` (the gap record also keeps the line's
+   * first max_line_bytes bytes).
+   */
   long_lines: z.enum(['gap', 'truncate']).default('gap'),
   /** How often every open file is checked for growth, rotation and truncation. */
   poll_interval: duration(10).default(250),

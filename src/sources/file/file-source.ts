@@ -342,8 +342,10 @@ export class FileSource implements Source {
     this.deps.log.info(
       { input: this.name, path: row.path, offset: tail.position, unmatched: mode },
       mode === 'drop'
-        ? "File no longer matches the input's paths (config changed while tailseal was stopped); sealing its unread bytes as a gap record."
-        : "File no longer matches the input's paths (config changed while tailseal was stopped); reading it to its end.",
+        ? "File no longer matches the input's paths (config changed while tailseal was stopped); sealing its " +
+            'unread bytes as a gap record.'
+        : "File no longer matches the input's paths (config changed while tailseal was stopped); reading it to its " +
+            'end.',
     );
     if (mode === 'finish') {
       tail.retiredAt = Date.now();
@@ -372,7 +374,8 @@ export class FileSource implements Source {
       const st = await FileTail.statOf(path);
       const ident = st?.ident ?? null;
       const sleeping = this.dormant.get(path);
-      if (sleeping && st && sleeping.ident === st.ident && sleeping.size === st.size) continue; // unchanged: stays closed
+      // Unchanged: it stays closed.
+      if (sleeping && st && sleeping.ident === st.ident && sleeping.size === st.size) continue;
       this.dormant.delete(path);
       if (current && current.ident === ident) continue;
       if (current) {
@@ -603,7 +606,8 @@ export class FileSource implements Source {
       else
         this.deps.log.error(
           { input: this.name, path: tail.path, offset: tail.position },
-          "File left the input's scope but could not be settled (outbox full or state database failing); it keeps its committed offset and is read on if a glob covers it again.",
+          "File left the input's scope but could not be settled (outbox full or state database failing); it keeps " +
+            'its committed offset and is read on if a glob covers it again.',
         );
     }
     await this.closeFiles();

@@ -28,7 +28,10 @@ export interface TailOptions {
   readChunkBytes: number;
   /** How lines are wrapped: plain JSON lines, or a container runtime's log format. */
   format: LogFormat;
-  /** A line over maxLineBytes: a gap record (`gap`), or one that also keeps its first maxLineBytes bytes (`truncate`). */
+  /**
+   * A line over maxLineBytes: a gap record (`gap`), or one that also keeps its first maxLineBytes bytes
+   * (`truncate`).
+   */
   longLines: 'gap' | 'truncate';
 }
 
@@ -167,7 +170,8 @@ export class FileTail {
         // the re-keying below does not report it twice.
         deps.log.warn(
           { path, ident, offset: known.offset },
-          'File no longer holds what tailseal was reading (truncated or replaced while it was stopped); sealing a gap record and reading the new content from the start.',
+          'File no longer holds what tailseal was reading (truncated or replaced while it was stopped); sealing a ' +
+            'gap record and reading the new content from the start.',
         );
         if (!sealLostGeneration(known, 'truncated_unread', opts, deps.consumer)) return closed(fh, 'blocked');
       } else if (known) deps.log.info({ path, ident }, 'Inode reused by a new file; reading it from the start.');
@@ -236,7 +240,8 @@ export class FileTail {
     if (this.offset <= size) return true;
     this.deps.log.warn(
       { path: this.path, offset: this.offset, size },
-      'File is shorter than its saved offset; it was truncated while tailseal was stopped. Sealing a gap record and reading it from the start.',
+      'File is shorter than its saved offset; it was truncated while tailseal was stopped. Sealing a gap record ' +
+        'and reading it from the start.',
     );
     const gap = gapRecord(this.path, this.offset, 'truncated_unread', { length: null, atLeast: 0 }, this.gapFile());
     return this.commit([gap], 0, { files_truncated: 1, gap_truncated_unread: 1 });
@@ -344,7 +349,8 @@ export class FileTail {
     const want = Math.min(upTo, FINGERPRINT_BYTES);
     if (want <= this.fpLen) return;
     const head = await readHead(this.fh, want);
-    if (head.length !== want || !equalBytes(fingerprintOf(head.subarray(0, this.fpLen)), this.fingerprint)) return; // truncation check handles it
+    // A different start: the truncation check handles it.
+    if (head.length !== want || !equalBytes(fingerprintOf(head.subarray(0, this.fpLen)), this.fingerprint)) return;
     this.fingerprint = fingerprintOf(head);
     this.fpLen = want;
     this.deps.registry.upsertFile(

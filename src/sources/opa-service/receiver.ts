@@ -119,7 +119,8 @@ export class OpaServiceReceiver implements Source {
         reject(
           new TailsealError(
             'CONFIG_INVALID',
-            `input ${this.name}: cannot listen on ${this.opts.host}:${this.opts.port}: ${err.code ?? err.message}; ${hint}`,
+            `input ${this.name}: cannot listen on ${this.opts.host}:${this.opts.port}: ${err.code ?? err.message}; ` +
+              `${hint}`,
             { cause: err },
           ),
         );
