@@ -355,7 +355,9 @@ async function restart(): Promise<Row> {
   rmSync(b.root, { recursive: true, force: true });
   const total = performance.now() - t0;
   return row('restart (kill -9 at 50%)', corpus.decisions, corpus.bytes, total, done.cpu, done.hwmMb, {
-    note: `resumed sealing ${Math.round(resumeMs)} ms after restart; verify ${exact ? `OK, exactly ${corpus.decisions} entries (no loss, no duplicate)` : `FAILED: ${v.stdout.slice(0, 300)}`}`,
+    note:
+      `resumed sealing ${Math.round(resumeMs)} ms after restart; verify ` +
+      (exact ? `OK, exactly ${corpus.decisions} entries (no loss, no duplicate)` : `FAILED: ${v.stdout.slice(0, 300)}`),
   });
 }
 
@@ -368,6 +370,7 @@ async function repeated(scenario: () => Promise<Row>): Promise<Row[]> {
   for (let i = 0; i < RUNS; i++) runs.push(await scenario());
   if (RUNS === 1) return runs;
   const median = (f: (r: Row) => number) => [...runs].map(f).sort((a, b) => a - b)[Math.floor(RUNS / 2)]!;
+  const range = (f: (r: Row) => number) => `${Math.min(...runs.map(f))}–${Math.max(...runs.map(f))}`;
   const med: Row = {
     ...runs[0]!,
     scenario: `${runs[0]!.scenario} (median of ${RUNS})`,
@@ -378,7 +381,9 @@ async function repeated(scenario: () => Promise<Row>): Promise<Row[]> {
     peak_rss_mb: median((r) => r.peak_rss_mb),
     sys_pct: median((r) => r.sys_pct ?? 0),
     ref_ms: runs.map((r) => r.ref_ms).join(' '),
-    note: `range ${Math.min(...runs.map((r) => r.decisions_per_s))}–${Math.max(...runs.map((r) => r.decisions_per_s))}/s, ${Math.min(...runs.map((r) => r.cpu_s_per_100k))}–${Math.max(...runs.map((r) => r.cpu_s_per_100k))} CPU s, ${Math.min(...runs.map((r) => r.peak_rss_mb))}–${Math.max(...runs.map((r) => r.peak_rss_mb))} MB`,
+    note:
+      `range ${range((r) => r.decisions_per_s)}/s, ${range((r) => r.cpu_s_per_100k)} CPU s, ` +
+      `${range((r) => r.peak_rss_mb)} MB`,
   };
   return [...runs.map((r, i) => ({ ...r, scenario: `${r.scenario} #${i + 1}` })), med];
 }

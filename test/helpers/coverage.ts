@@ -56,7 +56,8 @@ export function account(entries: Envelope[], contents: Content[], lines: Map<str
     else if (line.text !== text) problems.push(`seq ${e.seq}: decision ${id} differs from the line written`);
     else if (line.off !== e.offset)
       problems.push(
-        `seq ${e.seq}: decision ${id} sealed at offset ${e.offset}, written at ${line.off} of content ${line.content.n}`,
+        `seq ${e.seq}: decision ${id} sealed at offset ${e.offset}, written at ${line.off} of content ` +
+          `${line.content.n}`,
       );
     if (sealedIds.has(id)) problems.push(`seq ${e.seq}: decision ${id} sealed twice`);
     sealedIds.add(id);
@@ -70,7 +71,8 @@ export function account(entries: Envelope[], contents: Content[], lines: Map<str
     else {
       const c = line.content;
       problems.push(
-        `decision ${line.id} at offset ${line.off} of content ${c.n} (inode ${c.ident}, ${c.left}, ${c.died === null ? 'alive' : 'destroyed'}) is neither sealed nor covered by a gap record`,
+        `decision ${line.id} at offset ${line.off} of content ${c.n} (inode ${c.ident}, ${c.left}, ` +
+          `${c.died === null ? 'alive' : 'destroyed'}) is neither sealed nor covered by a gap record`,
       );
     }
   }

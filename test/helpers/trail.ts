@@ -50,9 +50,12 @@ export function testKey(name = TRAIL_ORIGIN, fill?: number): TestKey {
 /** A realistic OPA console decision-log line (one JSON object, no trailing newline). */
 export function decisionLine(i: number, extra = ''): string {
   return (
-    `{"decision_id":"00000000-0000-4000-8000-${String(i).padStart(12, '0')}","input":{"method":"GET","path":["finance","reports","${i}"],"user":"user-${i}${extra}"},` +
-    `"labels":{"id":"5b5d0c2e-8f0a-4a55-9f9c-6f3f0c1d2e3f","version":"1.4.2"},"level":"info","metrics":{"timer_rego_query_eval_ns":${40000 + i}},` +
-    `"msg":"Decision Log","path":"httpapi/authz/allow","req_id":${i},"requested_by":"10.1.2.3:51812","result":${i % 2 === 0},` +
+    `{"decision_id":"00000000-0000-4000-8000-${String(i).padStart(12, '0')}","input":{"method":"GET",` +
+    `"path":["finance","reports","${i}"],"user":"user-${i}${extra}"},` +
+    `"labels":{"id":"5b5d0c2e-8f0a-4a55-9f9c-6f3f0c1d2e3f","version":"1.4.2"},"level":"info",` +
+    `"metrics":{"timer_rego_query_eval_ns":${40000 + i}},` +
+    `"msg":"Decision Log","path":"httpapi/authz/allow","req_id":${i},` +
+    `"requested_by":"10.1.2.3:51812","result":${i % 2 === 0},` +
     `"time":"2025-11-29T07:06:40Z","type":"openpolicyagent.org/decision_logs"}`
   );
 }

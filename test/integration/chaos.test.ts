@@ -127,10 +127,12 @@ describe('chaos: random rotations and kill -9', () => {
     const entries = storeEntries(w.storeDir);
     acc = account(entries, writer.contents, writer.lines);
     t.diagnostic(
-      `seed ${SEED}: ${writer.lines.size} decisions written into ${writer.contents.length} file contents; rotations ${JSON.stringify(done)}`,
+      `seed ${SEED}: ${writer.lines.size} decisions written into ${writer.contents.length} file contents; ` +
+        `rotations ${JSON.stringify(done)}`,
     );
     t.diagnostic(
-      `sealed ${acc.sealed}, covered by gap records ${acc.covered}, in contents tailseal never knew ${acc.unknowable}; gap records ${JSON.stringify(acc.gapReasons)}`,
+      `sealed ${acc.sealed}, covered by gap records ${acc.covered}, in contents tailseal never knew ` +
+        `${acc.unknowable}; gap records ${JSON.stringify(acc.gapReasons)}`,
     );
     if (acc.problems.length > 0) {
       // What the trail says about files, to see which content a missing line should have had a gap record for.
@@ -140,7 +142,8 @@ describe('chaos: random rotations and kill -9', () => {
         );
       for (const c of writer.contents)
         t.diagnostic(
-          `content ${c.n}: inode ${c.ident}, born ${c.born}, destroyed ${c.died ?? '-'}, ${c.left}, ${c.lines.length} decisions, ${c.size} bytes`,
+          `content ${c.n}: inode ${c.ident}, born ${c.born}, destroyed ${c.died ?? '-'}, ${c.left}, ` +
+            `${c.lines.length} decisions, ${c.size} bytes`,
         );
     }
     assert.deepEqual(

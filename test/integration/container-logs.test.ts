@@ -70,7 +70,11 @@ function docker(line: string, piece = 16 * 1024): string {
   return parts
     .map(
       (p, i) =>
-        `${JSON.stringify({ log: i === parts.length - 1 ? `${p}\n` : p, stream: 'stderr', time: '2026-11-29T12:00:00.123456789Z' })}\n`,
+        `${JSON.stringify({
+          log: i === parts.length - 1 ? `${p}\n` : p,
+          stream: 'stderr',
+          time: '2026-11-29T12:00:00.123456789Z',
+        })}\n`,
     )
     .join('');
 }

@@ -848,7 +848,8 @@ describe('deploy/systemd', () => {
   });
 
   it(
-    'ExecStart runs the example config with the credential and state directory systemd provides; ExecReload reloads; stop is clean within TimeoutStopSec',
+    'ExecStart runs the example config with the credential and state directory systemd provides; ExecReload ' +
+      'reloads; stop is clean within TimeoutStopSec',
     { timeout: 60_000 },
     async () => {
       const root = mkdtempSync(join(tmpdir(), 'tailseal-systemd-'));

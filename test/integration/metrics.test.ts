@@ -95,7 +95,9 @@ describe('metrics and health endpoints', () => {
     const dead = await freePort(); // nothing listens there
     const w = makeWorkspace({
       extraYaml: `metrics:\n  listen: 127.0.0.1:${port}\n  sink_failing_after: 1s\n`,
-      sinksYaml: `  - name: local\n    type: file\n    dir: ${'STORE'}\n  - name: collector\n    type: http\n    url: http://127.0.0.1:${dead}/ingest\n    retry: { initial_backoff: 50ms, max_backoff: 200ms }`,
+      sinksYaml:
+        `  - name: local\n    type: file\n    dir: ${'STORE'}\n  - name: collector\n    type: http\n    ` +
+        `url: http://127.0.0.1:${dead}/ingest\n    retry: { initial_backoff: 50ms, max_backoff: 200ms }`,
     });
     writeFileSync(w.configFile, readFileSync(w.configFile, 'utf8').replace('dir: STORE', `dir: ${w.storeDir}`));
     const rnd = prng(42);

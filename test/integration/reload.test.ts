@@ -221,7 +221,8 @@ describe('config reload (SIGHUP)', () => {
               .replace('poll_interval: 10s\n    watch: false', 'poll_interval: 50ms')
               .replace(
                 'checkpoint:\n',
-                `  - name: extra\n    type: file\n    paths: ["${join(extraDir, '*.log')}"]\n    poll_interval: 50ms\ncheckpoint:\n`,
+                `  - name: extra\n    type: file\n    paths: ["${join(extraDir, '*.log')}"]\n` +
+                  `    poll_interval: 50ms\ncheckpoint:\n`,
               ),
           'Config reloaded.',
         );

@@ -182,7 +182,8 @@ describe('rotation while tailseal is stopped (glob matches the live file only)',
     while (Buffer.byteLength(text(next)) < offset) next = [...next, ...lines(1)];
     const body = text(next).slice(0, offset);
     const whole = body.slice(0, body.lastIndexOf('\n') + 1);
-    writeFileSync(log, whole + ' '.repeat(offset - Buffer.byteLength(whole) - 1) + '\n'); // a blank line pads it to the size
+    // A blank line pads it to the size.
+    writeFileSync(log, whole + ' '.repeat(offset - Buffer.byteLength(whole) - 1) + '\n');
     await runUntil(6 + whole.split('\n').length - 1, 'the new content');
     const g = gaps(w);
     assert.equal(g.length, 1);

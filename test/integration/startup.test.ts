@@ -17,7 +17,8 @@ describe('tailseal run start-up errors', () => {
     assert.match(
       r.stderr,
       new RegExp(
-        `^tailseal: KEY_PERMISSIONS: signing key ${w.keyFile} is accessible by group or others \\(mode 644\\); run \`chmod 600 ${w.keyFile}\``,
+        `^tailseal: KEY_PERMISSIONS: signing key ${w.keyFile} is accessible by group or others \\(mode 644\\); run ` +
+          `\`chmod 600 ${w.keyFile}\``,
         'm',
       ),
     );

@@ -55,10 +55,10 @@ describe('tailer under state faults', () => {
     const rnd = prng(32);
     // ~1.3 KiB lines of 2-, 3- and 4-byte characters, CRLF-terminated: read boundaries land
     // inside characters and between "\r" and "\n".
+    const NOTE = 'zoë—東京🔒';
     const decisions = Array.from(
       { length: 40 },
-      (_, i) =>
-        decisionLine(i, rnd).replace('"input":{', `"input":{"note":"${'zoë—東京🔒'.repeat(60 + (i % 7))}",`) + '\r',
+      (_, i) => decisionLine(i, rnd).replace('"input":{', `"input":{"note":"${NOTE.repeat(60 + (i % 7))}",`) + '\r',
     );
     writeFileSync(join(w.opaDir, 'opa.log'), decisions.map((l) => `${l}\n`).join(''));
     const d = startDaemon(w);

@@ -92,7 +92,9 @@ describe('npm package', () => {
       mkdirSync(join(root, 'opa'));
       writeFileSync(
         config,
-        `state_dir: ${join(root, 'state')}\norigin: tailseal.test/pkg\nsigning: { key_file: ${key} }\ninputs: [{ name: opa, type: file, paths: ["${join(root, 'opa', '*.log')}"] }]\nsinks: [{ name: local, type: file, dir: ${join(root, 'store')} }]\nmetrics: { listen: "127.0.0.1:0" }\n`,
+        `state_dir: ${join(root, 'state')}\norigin: tailseal.test/pkg\nsigning: { key_file: ${key} }\ninputs: [{ ` +
+          `name: opa, type: file, paths: ["${join(root, 'opa', '*.log')}"] }]\nsinks: [{ name: local, type: file, ` +
+          `dir: ${join(root, 'store')} }]\nmetrics: { listen: "127.0.0.1:0" }\n`,
       );
       const child = spawn(bin, ['run', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
       let log = '';

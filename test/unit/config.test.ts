@@ -398,7 +398,8 @@ describe('config', () => {
     assert.deepEqual(
       lines,
       [
-        `tailseal: CONFIG_INVALID: ${f}: sinks[0].dri: unknown key (check the spelling against the README's config reference)`,
+        `tailseal: CONFIG_INVALID: ${f}: sinks[0].dri: unknown key (check the spelling against the README's config ` +
+          `reference)`,
         `tailseal: CONFIG_INVALID: ${f}: sinks[0].dir: required`,
       ].sort(),
     );

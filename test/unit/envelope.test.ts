@@ -81,7 +81,8 @@ const sample = (over: Partial<Envelope> = {}): Envelope => ({
 const CHAIN = new Uint8Array(32).fill(0xab);
 const CHAIN_HEX = toHex(CHAIN);
 const NOTE =
-  'tailseal.test/trail/opa\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n\u2014 k AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n';
+  'tailseal.test/trail/opa\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n\u2014 k ' +
+  'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n';
 const entryJson = (over: Record<string, unknown> = {}): string =>
   JSON.stringify({
     v: 1,

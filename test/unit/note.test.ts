@@ -119,12 +119,13 @@ describe('keys', () => {
   }
 
   const seedB64 = PETER.signerKey.split('+').slice(4).join('+');
+  const seed = fromBase64Strict(seedB64, 's');
   const badSignerKeys: { desc: string; skey: string }[] = [
     { desc: 'no PRIVATE+KEY prefix', skey: PETER.signerKey.slice('PRIVATE+KEY+'.length) },
     { desc: 'wrong key id', skey: PETER.signerKey.replace('+c74f20a3+', '+c74f20a4+') },
     {
       desc: 'signature type 2',
-      skey: `PRIVATE+KEY+PeterNeumann+c74f20a3+${toBase64(Uint8Array.from([2, ...fromBase64Strict(seedB64, 's').subarray(1)]))}`,
+      skey: `PRIVATE+KEY+PeterNeumann+c74f20a3+${toBase64(Uint8Array.from([2, ...seed.subarray(1)]))}`,
     },
     {
       desc: 'short seed',

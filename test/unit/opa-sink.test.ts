@@ -172,15 +172,20 @@ describe('opa sink', () => {
 
   it('keeps every other byte of the line: big integers, integer-like keys, escapes, a trailing \\r', async () => {
     const line =
-      '{"decision_id":"d-1","input":{"10":"b","2":"a","big":18446744073709551615,"html":"\\u003cscript\\u003e \\u0026","emoji":"\\ud83d\\ude00","level":"nested stays"},' +
-      '"level":"info","metrics":{"timer_rego_query_eval_ns":1.50e3},"msg":"Decision Log","req_id":18446744073709551615,"result":[true,null,{"x":-0.0}],' +
-      '"time":"2026-11-29T12:00:00Z","timestamp":"2026-11-29T12:00:00.123456789Z","type":"openpolicyagent.org/decision_logs"}\r';
+      '{"decision_id":"d-1","input":{"10":"b","2":"a","big":18446744073709551615,"html":"\\u003cscript\\u003e ' +
+      '\\u0026","emoji":"\\ud83d\\ude00","level":"nested stays"},' +
+      '"level":"info","metrics":{"timer_rego_query_eval_ns":1.50e3},"msg":"Decision Log",' +
+      '"req_id":18446744073709551615,"result":[true,null,{"x":-0.0}],' +
+      '"time":"2026-11-29T12:00:00Z","timestamp":"2026-11-29T12:00:00.123456789Z",' +
+      '"type":"openpolicyagent.org/decision_logs"}\r';
     const [obj] = trailObjects({ records: [line], plan: [1] });
     const reqs = await sent(() => sink({ include_seal: false }).put(obj!));
     assert.equal(
       reqs[0]!.decoded!.toString('utf8'),
-      '[{"decision_id":"d-1","input":{"10":"b","2":"a","big":18446744073709551615,"html":"\\u003cscript\\u003e \\u0026","emoji":"\\ud83d\\ude00","level":"nested stays"},' +
-        '"metrics":{"timer_rego_query_eval_ns":1.50e3},"req_id":18446744073709551615,"result":[true,null,{"x":-0.0}],"timestamp":"2026-11-29T12:00:00.123456789Z"}]',
+      '[{"decision_id":"d-1","input":{"10":"b","2":"a","big":18446744073709551615,"html":"\\u003cscript\\u003e ' +
+        '\\u0026","emoji":"\\ud83d\\ude00","level":"nested stays"},' +
+        '"metrics":{"timer_rego_query_eval_ns":1.50e3},"req_id":18446744073709551615,' +
+        '"result":[true,null,{"x":-0.0}],"timestamp":"2026-11-29T12:00:00.123456789Z"}]',
     );
   });
 

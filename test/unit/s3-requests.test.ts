@@ -197,7 +197,10 @@ describe('s3 sink requests', () => {
     assert.equal(seen.at(-1)!.url, '/audit-bucket?object-lock=');
     script.push({
       status: 200,
-      body: '<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention><Mode>GOVERNANCE</Mode><Days>7</Days></DefaultRetention></Rule></ObjectLockConfiguration>',
+      body:
+        '<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled>' +
+        '<Rule><DefaultRetention><Mode>GOVERNANCE</Mode><Days>7</Days></DefaultRetention></Rule>' +
+        '</ObjectLockConfiguration>',
     });
     await sink().start();
   });

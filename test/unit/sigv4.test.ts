@@ -78,7 +78,8 @@ describe('SigV4 (AWS S3 examples)', () => {
       assert.equal(r.signature, c.sig);
       assert.equal(
         r.headers.authorization,
-        `AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, SignedHeaders=${c.signed}, Signature=${c.sig}`,
+        `AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, ` +
+          `SignedHeaders=${c.signed}, Signature=${c.sig}`,
       );
     });
   }

@@ -275,7 +275,8 @@ describe('outbox segments (crash recovery)', () => {
     const lines = sealed.entries.map((e) => Buffer.from(e.line));
     raw
       .prepare(
-        'INSERT INTO streams (name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note) VALUES (?, 3, ?, ?, 2, 1500, ?)',
+        'INSERT INTO streams (name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, ' +
+          'last_note) VALUES (?, 3, ?, ?, 2, 1500, ?)',
       )
       .run('opa', Buffer.from(sealed.head.chainHead), Buffer.from(sealed.head.edge.serialize()), 'note');
     lines.forEach((l, seq) =>

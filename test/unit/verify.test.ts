@@ -219,7 +219,9 @@ const CASES: TamperCase[] = [
     details: (t) => ({ stream: 'opa', seq: 1, object: n(t, 0) }),
   },
   {
-    desc: 'the last entry of an object moved to the start of the next object (only reordering inside one object is named as such)',
+    desc:
+      'the last entry of an object moved to the start of the next object (only reordering inside one object is ' +
+      'named as such)',
     tamper: (t) => {
       const moved = readObjectLines(t.dir, n(t, 0))[2]!;
       editObject(t.dir, n(t, 0), (l) => l.filter((_, i) => i !== 2));
