@@ -124,12 +124,19 @@ export class Daemon implements BatchConsumer {
   /** A commit was turned away by a locked stream: wake the sources once no stream is locked. */
   private wakeAfterSlicing = false;
 
-  private constructor(private readonly opts: DaemonOptions, private readonly loss: StateLoss | null) {
+  private constructor(
+    private readonly opts: DaemonOptions,
+    private readonly loss: StateLoss | null,
+  ) {
     this.log = opts.log.child({ component: 'daemon' });
     this.config = opts.config;
     this.signer = opts.signer;
     this.store = new StateStore(openDatabase(stateDbPath(opts.config)), (file, err) =>
-      this.log.warn({ file, err: errorMessage(err) }, 'Could not delete an acknowledged outbox segment; its disk space stays taken until the next start, which deletes it.'),
+      this.log.warn(
+        { file, err: errorMessage(err) },
+        'Could not delete an acknowledged outbox segment; its disk space stays taken until the next start, which ' +
+          'deletes it.',
+      ),
     );
     this.policy = checkpointPolicy(opts.config);
     for (const input of opts.config.inputs) if (input.mask) this.maskers.set(input.name, new Masker(input.mask));
@@ -140,15 +147,26 @@ export class Daemon implements BatchConsumer {
   /** What the scraped gauges read: the outbox, files, sinks and checkpoints as they are now. */
   private metricsView(): MetricsView {
     return {
-      outbox: () => ({ bytes: this.store.outboxBytes(), objects: this.store.objectsAfter(0), entries: this.store.outboxEntries(), limitBytes: this.config.outbox.max_bytes, backpressure: this.backpressure }),
+      outbox: () => ({
+        bytes: this.store.outboxBytes(),
+        objects: this.store.objectsAfter(0),
+        entries: this.store.outboxEntries(),
+        limitBytes: this.config.outbox.max_bytes,
+        backpressure: this.backpressure,
+      }),
       fileLag: () => [...this.sources].flatMap(([input, src]) => (src.lag?.() ?? []).map((f) => ({ input, ...f }))),
       fileProblems: () =>
         [...this.sources].flatMap(([input, src]) => (src.fileProblems?.() ?? []).map((f) => ({ input, ...f }))),
       sinks: () => {
         const parked = this.store.listParked();
-        return this.sinkNames.map((sink) => ({ sink, parked: parked.filter((p) => p.sink === sink).length, cursorLagObjects: this.store.objectsAfter(this.store.cursor(sink)) }));
+        return this.sinkNames.map((sink) => ({
+          sink,
+          parked: parked.filter((p) => p.sink === sink).length,
+          cursorLagObjects: this.store.objectsAfter(this.store.cursor(sink)),
+        }));
       },
-      checkpoints: () => [...this.heads.values()].map((h) => ({ stream: h.name, size: h.checkpointedSize, signedAt: h.checkpointedAt })),
+      checkpoints: () =>
+        [...this.heads.values()].map((h) => ({ stream: h.name, size: h.checkpointedSize, signedAt: h.checkpointedAt })),
     };
   }
 
@@ -159,14 +177,25 @@ export class Daemon implements BatchConsumer {
 
   /** /readyz: the state database commits, every input reads, no sink fails past its threshold. */
   private readiness(): Record<string, Check> {
-    const checks: Record<string, Check> = { state_db: this.commitError === null ? { ok: true } : { ok: false, detail: `last commit failed: ${this.commitError}` } };
+    const checks: Record<string, Check> = {
+      state_db:
+        this.commitError === null ? { ok: true } : { ok: false, detail: `last commit failed: ${this.commitError}` },
+    };
     if (this.startPhase !== null) checks.startup = { ok: false, detail: `still starting: ${this.startPhase}` };
     for (const [name, src] of this.sources) checks[`input ${name}`] = src.health?.() ?? { ok: true };
     for (const [name, err] of this.inputErrors) checks[`input ${name}`] = { ok: false, detail: `not running: ${err}` };
     const limit = this.config.metrics.sink_failing_after;
     for (const [name, { shipper }] of this.sinks) {
       const ms = shipper?.failingForMs() ?? 0;
-      checks[`sink ${name}`] = ms > limit ? { ok: false, detail: `deliveries failing for ${Math.round(ms / 1000)} s (metrics.sink_failing_after is ${Math.round(limit / 1000)} s)` } : { ok: true };
+      checks[`sink ${name}`] =
+        ms > limit
+          ? {
+              ok: false,
+              detail:
+                `deliveries failing for ${Math.round(ms / 1000)} s (metrics.sink_failing_after is ` +
+                `${Math.round(limit / 1000)} s)`,
+            }
+          : { ok: true };
     }
     // Created (so listed above) is not started: start-up may still be waiting for them.
     for (const name of this.notStarted) checks[name] = { ok: false, detail: 'not started yet' };
@@ -189,7 +218,12 @@ export class Daemon implements BatchConsumer {
           upTo: () => this.auditLimits(name),
         }));
     const log = this.opts.log.child({ component: 'audit' });
-    this.auditor = new Auditor(targets, () => this.trustedKeys(), a.interval, a.full_interval, log,
+    this.auditor = new Auditor(
+      targets,
+      () => this.trustedKeys(),
+      a.interval,
+      a.full_interval,
+      log,
       (r) => this.metrics.audited(r.sink, r.ok, r.streams),
       () => objectReadLimit(this.config),
     );
@@ -277,10 +311,19 @@ export class Daemon implements BatchConsumer {
     this.startPhase = 'preparing sinks';
     for (const sc of config.sinks) this.sinks.set(sc.name, { sink: await createSink(sc, this.sinkContext()) });
     if (this.loss) this.startPhase = 'reading the trail back from a sink (lost-state recovery)';
-    const lost = this.loss ? await continueLostChains(this.loss, { config, log, store: this.store, sinks: [...this.sinks.values()].map((u) => u.sink), trustedKeys: this.trustedKeys() }) : null;
+    const lost = this.loss
+      ? await continueLostChains(this.loss, {
+          config,
+          log,
+          store: this.store,
+          sinks: [...this.sinks.values()].map((u) => u.sink),
+          trustedKeys: this.trustedKeys(),
+        })
+      : null;
     for (const s of this.store.listStreams()) this.heads.set(s.name, s);
     for (const input of config.inputs) this.sources.set(input.name, this.createSource(input));
-    if (lost && lost.tails.size > 0) await sealStateResets(this.loss!, lost, { config, log, sources: this.sources, consumer: this });
+    if (lost && lost.tails.size > 0)
+      await sealStateResets(this.loss!, lost, { config, log, sources: this.sources, consumer: this });
     this.startPhase = 'starting sinks and inputs';
     for (const sc of config.sinks) {
       await this.startSink(sc, this.sinks.get(sc.name)!.sink);
@@ -295,12 +338,18 @@ export class Daemon implements BatchConsumer {
     }
     this.startPhase = null;
     this.startAuditor();
-    log.info({ streams: [...this.heads.keys()], sinks: this.sinkNames, outbox_bytes: this.store.outboxBytes() }, 'tailseal running.');
+    log.info(
+      { streams: [...this.heads.keys()], sinks: this.sinkNames, outbox_bytes: this.store.outboxBytes() },
+      'tailseal running.',
+    );
   }
 
   private startTimer(): void {
     if (this.timer) clearInterval(this.timer);
-    this.timer = setInterval(() => this.checkpointTick(), Math.max(10, Math.min(250, Math.floor(this.policy.intervalMs / 4))));
+    this.timer = setInterval(
+      () => this.checkpointTick(),
+      Math.max(10, Math.min(250, Math.floor(this.policy.intervalMs / 4))),
+    );
     this.upkeepTimer ??= setInterval(() => void this.upkeep(), UPKEEP_INTERVAL_MS);
   }
 
@@ -314,9 +363,11 @@ export class Daemon implements BatchConsumer {
       // or failed to start) are kept until it runs again.
       const old = this.store.finishedFilesBefore(Date.now() - FINISHED_FILE_TTL_MS, isDone);
       const gone: number[] = [];
-      for (const [name, src] of this.sources) if (src.goneFinished) gone.push(...(await src.goneFinished(old.filter((f) => f.input === name))));
+      for (const [name, src] of this.sources)
+        if (src.goneFinished) gone.push(...(await src.goneFinished(old.filter((f) => f.input === name))));
       this.store.deleteFiles(gone);
-      if (gone.length > 0) this.log.info({ expired: gone.length }, 'Expired the records of finished files that no longer exist.');
+      if (gone.length > 0)
+        this.log.info({ expired: gone.length }, 'Expired the records of finished files that no longer exist.');
       this.store.vacuumStep();
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'State upkeep failed; trying again later.');
@@ -346,7 +397,14 @@ export class Daemon implements BatchConsumer {
 
   private async startSink(sc: SinkConfig, sink: Sink, started?: boolean): Promise<void> {
     started ??= await this.tryStart(sc, sink);
-    const shipper = new Shipper(sink, this.store, this.sinkNames, this.opts.log.child({ component: 'sink' }), () => this.onAck(), { backoff: sc.retry, inFlight: sc.in_flight, started, observer: this.metrics });
+    const shipper = new Shipper(
+      sink,
+      this.store,
+      this.sinkNames,
+      this.opts.log.child({ component: 'sink' }),
+      () => this.onAck(),
+      { backoff: sc.retry, inFlight: sc.in_flight, started, observer: this.metrics },
+    );
     this.sinks.set(sc.name, { sink, shipper });
     if (!this.sinkNames.includes(sc.name)) this.sinkNames.push(sc.name);
     shipper.start();
@@ -359,7 +417,10 @@ export class Daemon implements BatchConsumer {
       return true;
     } catch (err) {
       if (classifyError(err) !== 'retryable') throw err;
-      this.log.warn({ sink: sc.name, err: errorMessage(err) }, 'Sink is not reachable at start-up; its deliveries wait and retry, the other sinks go on.');
+      this.log.warn(
+        { sink: sc.name, err: errorMessage(err) },
+        'Sink is not reachable at start-up; its deliveries wait and retry, the other sinks go on.',
+      );
       return false;
     }
   }
@@ -391,7 +452,10 @@ export class Daemon implements BatchConsumer {
       if (problems.length > 0) throw new TailsealError('CONFIG_INVALID', problems.join('\n'));
       const sinks = diffNamed(this.config.sinks, next.sinks);
       // An input whose start failed at an earlier reload is not running: it counts as new again.
-      const inputs = diffNamed(this.config.inputs.filter((i) => !this.inputErrors.has(i.name)), next.inputs);
+      const inputs = diffNamed(
+        this.config.inputs.filter((i) => !this.inputErrors.has(i.name)),
+        next.inputs,
+      );
       // New and changed sinks are built and started first: one that is misconfigured (no
       // Object Lock, unwritable directory) stops the reload before anything running changed.
       const built = new Map<string, { sink: Sink; started: boolean }>();
@@ -551,7 +615,7 @@ export class Daemon implements BatchConsumer {
       const records = dedupe.records;
       const cutAt = cutPositions(head, records.length, this.policy.entries);
       const cuts: Cut[] = [];
-      for (let i = 0; i < records.length; ) {
+      for (let i = 0; i < records.length;) {
         const limit = cutAt[cuts.length] ?? records.length;
         let j = i;
         for (let bytes = 0; j < limit && bytes < SLICE_SEAL_BYTES; j++) bytes += records[j]!.payload.length;
@@ -656,7 +720,11 @@ export class Daemon implements BatchConsumer {
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'Could not update the metrics of a committed batch.');
     }
-    if (duplicates > 0) this.log.info({ stream: batch.stream, duplicates }, 'Skipped decisions already sealed (a retried upload); each decision is sealed once.');
+    if (duplicates > 0)
+      this.log.info(
+        { stream: batch.stream, duplicates },
+        'Skipped decisions already sealed (a retried upload); each decision is sealed once.',
+      );
     // Committed: only now does the in-memory head move. A checkpoint signed while the batch was
     // sealed in slices moved the head's checkpoint fields: start from the head as it is now.
     const current = this.heads.get(batch.stream) ?? head;
@@ -754,7 +822,12 @@ export class Daemon implements BatchConsumer {
       for (const { sink } of this.sinks.values()) await sink.close();
       await this.status?.close();
       const left = this.store.outboxBytes();
-      log.info({ outbox_bytes: left, counters: this.store.counters() }, left > 0 ? 'tailseal stopped; unshipped objects stay in the outbox for the next start.' : 'tailseal stopped; outbox drained.');
+      log.info(
+        { outbox_bytes: left, counters: this.store.counters() },
+        left > 0
+          ? 'tailseal stopped; unshipped objects stay in the outbox for the next start.'
+          : 'tailseal stopped; outbox drained.',
+      );
       this.store.close();
     })();
     return this.stopping;

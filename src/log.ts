@@ -5,5 +5,8 @@ export type { Logger };
 
 /** A JSON logger writing to stderr (stdout stays free for command output). */
 export function createLogger(level: string = 'info'): Logger {
-  return pino({ level, base: { service: 'tailseal' }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: true }));
+  return pino(
+    { level, base: { service: 'tailseal' }, timestamp: pino.stdTimeFunctions.isoTime },
+    pino.destination({ fd: 2, sync: true }),
+  );
 }

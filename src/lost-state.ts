@@ -21,12 +21,18 @@ export function checkState(file: string, policy: Config['recovery']['on_state_lo
   const loss = probeState(file);
   if (loss?.cause !== 'corrupt') return loss;
   if (policy === 'refuse') {
-    throw new TailsealError('STATE_CORRUPT', `${loss.detail}. Restore the state directory from a backup, or set `
-      + 'recovery.on_state_loss to chain_tail or end_of_files to move it aside and continue the chain from the trail '
-      + 'a sink holds (docs/operations.md "Lost state").');
+    throw new TailsealError(
+      'STATE_CORRUPT',
+      `${loss.detail}. Restore the state directory from a backup, or set ` +
+        'recovery.on_state_loss to chain_tail or end_of_files to move it aside and continue the chain from the trail ' +
+        'a sink holds (docs/operations.md "Lost state").',
+    );
   }
   const suffix = moveStateAside(file);
-  log.error({ file, moved_to: `${file}${suffix}`, err: loss.detail }, 'State database is corrupt; moved it aside to rebuild the state from the trail.');
+  log.error(
+    { file, moved_to: `${file}${suffix}`, err: loss.detail },
+    'State database is corrupt; moved it aside to rebuild the state from the trail.',
+  );
   return loss;
 }
 
@@ -42,12 +48,19 @@ export interface ContinuedChains {
  * otherwise each stream continues from its verified tail. No trail there means a first start
  * (with only http/opa sinks, which cannot be read back, every start without state is one).
  */
-export async function continueLostChains(loss: StateLoss, d: { config: Config; log: Logger; store: StateStore; sinks: Sink[]; trustedKeys: NoteVerifier[] }): Promise<ContinuedChains> {
+export async function continueLostChains(
+  loss: StateLoss,
+  d: { config: Config; log: Logger; store: StateStore; sinks: Sink[]; trustedKeys: NoteVerifier[] },
+): Promise<ContinuedChains> {
   const { config, log } = d;
   const want = config.recovery.sink;
   const from = d.sinks.find((s) => s.reader !== undefined && (want === undefined || s.name === want));
   if (!from?.reader) {
-    if (loss.cause !== 'missing') log.warn({ cause: loss.cause, err: loss.detail }, 'No usable state database and no file or s3 sink to read the trail back from: starting new chains.');
+    if (loss.cause !== 'missing')
+      log.warn(
+        { cause: loss.cause, err: loss.detail },
+        'No usable state database and no file or s3 sink to read the trail back from: starting new chains.',
+      );
     return { tails: new Map(), fromSink: null };
   }
   const streams = [...new Set(config.inputs.map((i) => i.stream ?? i.name))];
@@ -58,14 +71,21 @@ export async function continueLostChains(loss: StateLoss, d: { config: Config; l
   } catch (err) {
     // Without the trail there is no telling a first start from a lost state: never guess.
     const code = isTailsealError(err) ? err.code : 'STATE_UNAVAILABLE';
-    throw new TailsealError(code, `the state database holds no state (${loss.detail}) and the trail in sink ${from.name} cannot be read back to tell a first start from a lost state: ${errorMessage(err)}`, { cause: err });
+    throw new TailsealError(
+      code,
+      `the state database holds no state (${loss.detail}) and the trail in sink ${from.name} cannot be read back ` +
+        `to tell a first start from a lost state: ${errorMessage(err)}`,
+      { cause: err },
+    );
   }
   // The tails are read from the original (oldest) versions; what was written over them is said, not followed.
   const tampering = reader.tampering?.() ?? [];
   if (tampering.length > 0) {
     const err = tamperedError(tampering);
-    log.error({ sink: from.name, code: err.code, err: err.message, ...err.details },
-      'The sink holds later versions or delete markers over stored objects: the chain continues from the originals.');
+    log.error(
+      { sink: from.name, code: err.code, err: err.message, ...err.details },
+      'The sink holds later versions or delete markers over stored objects: the chain continues from the originals.',
+    );
   }
   if (tails.size === 0) {
     log.info({ sink: from.name }, 'No state database and no trail in the sink: starting new chains.');
@@ -74,8 +94,17 @@ export async function continueLostChains(loss: StateLoss, d: { config: Config; l
   const policy = config.recovery.on_state_loss;
   if (policy === 'refuse') throw stateLostError(loss.detail, from.name, tails);
   for (const [stream, t] of tails) {
-    d.store.restoreStream(stream, { size: t.size, chainHead: t.chainHead, edge: t.edge, note: t.note, signedAt: t.newestCheckpointTime });
-    log.warn({ stream, size: t.size, sink: from.name, policy, cause: loss.cause }, 'State database was lost; continuing the chain from the verified trail.');
+    d.store.restoreStream(stream, {
+      size: t.size,
+      chainHead: t.chainHead,
+      edge: t.edge,
+      note: t.note,
+      signedAt: t.newestCheckpointTime,
+    });
+    log.warn(
+      { stream, size: t.size, sink: from.name, policy, cause: loss.cause },
+      'State database was lost; continuing the chain from the verified trail.',
+    );
   }
   return { tails, fromSink: from.name };
 }
@@ -85,7 +114,11 @@ export async function continueLostChains(loss: StateLoss, d: { config: Config; l
  * stream gets one `state_reset` gap record saying what was lost and what was decided, sealed
  * before anything read under the new state.
  */
-export async function sealStateResets(loss: StateLoss, chains: ContinuedChains, d: { config: Config; log: Logger; sources: ReadonlyMap<string, Source>; consumer: BatchConsumer }): Promise<void> {
+export async function sealStateResets(
+  loss: StateLoss,
+  chains: ContinuedChains,
+  d: { config: Config; log: Logger; sources: ReadonlyMap<string, Source>; consumer: BatchConsumer },
+): Promise<void> {
   const { config, log } = d;
   const policy = config.recovery.on_state_loss as 'chain_tail' | 'end_of_files';
   const placements = new Map<string, FilePlacement[]>();
@@ -93,13 +126,36 @@ export async function sealStateResets(loss: StateLoss, chains: ContinuedChains, 
     const src = d.sources.get(input.name);
     if (!src?.placeAfterStateLoss) continue;
     const stream = input.stream ?? input.name;
-    const placed = await src.placeAfterStateLoss(policy, { lastDecision: chains.tails.get(stream)?.lastDecision ?? new Map() });
+    const placed = await src.placeAfterStateLoss(policy, {
+      lastDecision: chains.tails.get(stream)?.lastDecision ?? new Map(),
+    });
     placements.set(stream, [...(placements.get(stream) ?? []), ...placed]);
-    for (const p of placed) log.warn({ input: input.name, ...p }, p.action === 'resumed' ? 'Resuming file after the last line the trail holds.' : p.action === 'from_start' ? 'File position not found in the trail; reading it from the start (lines may be sealed again).' : 'Skipping what the file holds now (end_of_files).');
+    for (const p of placed)
+      log.warn(
+        { input: input.name, ...p },
+        p.action === 'resumed'
+          ? 'Resuming file after the last line the trail holds.'
+          : p.action === 'from_start'
+            ? 'File position not found in the trail; reading it from the start (lines may be sealed again).'
+            : 'Skipping what the file holds now (end_of_files).',
+      );
   }
   for (const [stream, tail] of chains.tails) {
-    const payload = { reason: 'state_reset', cause: loss.cause, policy, from_sink: chains.fromSink, trail_size: tail.size, files: placements.get(stream) ?? [] };
-    const record: SourceRecord = { kind: 'gap', source: 'tailseal/state', offset: 0, payload: Buffer.from(JSON.stringify(payload)) };
-    if (!d.consumer.commit({ input: '', stream, records: [record], counters: { gap_state_reset: 1 } })) throw new TailsealError('STATE_UNAVAILABLE', 'could not seal the state-reset record');
+    const payload = {
+      reason: 'state_reset',
+      cause: loss.cause,
+      policy,
+      from_sink: chains.fromSink,
+      trail_size: tail.size,
+      files: placements.get(stream) ?? [],
+    };
+    const record: SourceRecord = {
+      kind: 'gap',
+      source: 'tailseal/state',
+      offset: 0,
+      payload: Buffer.from(JSON.stringify(payload)),
+    };
+    if (!d.consumer.commit({ input: '', stream, records: [record], counters: { gap_state_reset: 1 } }))
+      throw new TailsealError('STATE_UNAVAILABLE', 'could not seal the state-reset record');
   }
 }

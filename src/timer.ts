@@ -19,11 +19,14 @@ export function setLongTimeout(fn: () => void, ms: number, stepMs = MAX_TIMER_MS
   let unref = false;
   let handle: NodeJS.Timeout;
   const arm = (left: number) => {
-    handle = setTimeout(() => {
-      const rest = due - Date.now();
-      if (rest > 0) arm(rest);
-      else fn();
-    }, Math.min(left, stepMs));
+    handle = setTimeout(
+      () => {
+        const rest = due - Date.now();
+        if (rest > 0) arm(rest);
+        else fn();
+      },
+      Math.min(left, stepMs),
+    );
     if (unref) handle.unref();
   };
   arm(Math.max(0, ms));

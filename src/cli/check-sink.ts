@@ -10,7 +10,11 @@ import { EXIT_FAILURE, EXIT_OK } from './exit.js';
 export async function checkSinkCommand(name: string, o: { config: string }): Promise<number> {
   const config = loadConfig(o.config);
   const sc = config.sinks.find((s) => s.name === name);
-  if (!sc) throw new TailsealError('USAGE', `${o.config} has no sink named ${name} (sinks: ${config.sinks.map((s) => s.name).join(', ')})`);
+  if (!sc)
+    throw new TailsealError(
+      'USAGE',
+      `${o.config} has no sink named ${name} (sinks: ${config.sinks.map((s) => s.name).join(', ')})`,
+    );
   const sink = await createSink(sc, { log: createLogger(config.log.level) });
   try {
     await sink.start();

@@ -12,9 +12,19 @@ export function checkpointCommand(o: { config: string; stream?: string }): numbe
   const config = loadConfig(o.config);
   const store = new StateStore(openDatabase(stateDbPath(config), { readonly: true }));
   try {
-    const streams = store.listStreams().filter((s) => s.lastNote !== null && (o.stream === undefined || s.name === o.stream));
-    if (streams.length === 0) throw new TailsealError('USAGE', `no signed checkpoint${o.stream ? ` for stream ${o.stream}` : ''} in ${stateDbPath(config)} yet`);
-    if (streams.length > 1) throw new TailsealError('USAGE', `several streams (${streams.map((s) => s.name).join(', ')}); choose one with --stream`);
+    const streams = store
+      .listStreams()
+      .filter((s) => s.lastNote !== null && (o.stream === undefined || s.name === o.stream));
+    if (streams.length === 0)
+      throw new TailsealError(
+        'USAGE',
+        `no signed checkpoint${o.stream ? ` for stream ${o.stream}` : ''} in ${stateDbPath(config)} yet`,
+      );
+    if (streams.length > 1)
+      throw new TailsealError(
+        'USAGE',
+        `several streams (${streams.map((s) => s.name).join(', ')}); choose one with --stream`,
+      );
     process.stdout.write(streams[0]!.lastNote!);
     return EXIT_OK;
   } finally {

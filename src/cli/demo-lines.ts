@@ -24,7 +24,12 @@ const PATHS = ['/salary/bob', '/finance/reports', '/api/v1/orders', '/admin/user
 
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+    );
   return v;
 }
 
@@ -39,7 +44,11 @@ export function decisionLine(i: number, rnd: () => number, now: Date): string {
     input: { method: rnd() < 0.7 ? 'GET' : 'POST', path: path.split('/').slice(1), user },
     labels: { app: 'my-example-app', id: '1780d507-aea2-45cc-ae50-fa153c8e4a5a', version: '1.4.2' },
     level: 'info',
-    metrics: { counter_server_query_cache_hit: 1, timer_rego_query_eval_ns: 20000 + Math.floor(rnd() * 90000), timer_server_handler_ns: 60000 + Math.floor(rnd() * 200000) },
+    metrics: {
+      counter_server_query_cache_hit: 1,
+      timer_rego_query_eval_ns: 20000 + Math.floor(rnd() * 90000),
+      timer_server_handler_ns: 60000 + Math.floor(rnd() * 200000),
+    },
     msg: 'Decision Log',
     path: 'http/example/authz/allow',
     req_id: i + 1,
@@ -56,6 +65,24 @@ export function decisionLine(i: number, rnd: () => number, now: Date): string {
 export function otherLine(i: number, now: Date): string {
   const time = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   return i % 2 === 0
-    ? JSON.stringify({ client_addr: '127.0.0.1:59943', level: 'info', msg: 'Received request.', req_id: i, req_method: 'POST', req_path: '/v1/data/http/example/authz/allow', time })
-    : JSON.stringify({ level: 'info', msg: 'Sent response.', req_id: i, req_method: 'POST', req_path: '/v1/data/http/example/authz/allow', resp_bytes: 16, resp_duration: 0.8, resp_status: 200, time });
+    ? JSON.stringify({
+        client_addr: '127.0.0.1:59943',
+        level: 'info',
+        msg: 'Received request.',
+        req_id: i,
+        req_method: 'POST',
+        req_path: '/v1/data/http/example/authz/allow',
+        time,
+      })
+    : JSON.stringify({
+        level: 'info',
+        msg: 'Sent response.',
+        req_id: i,
+        req_method: 'POST',
+        req_path: '/v1/data/http/example/authz/allow',
+        resp_bytes: 16,
+        resp_duration: 0.8,
+        resp_status: 200,
+        time,
+      });
 }

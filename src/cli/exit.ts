@@ -10,7 +10,14 @@ export const EXIT_USAGE = 2;
 export const EXIT_TAMPERED = 3;
 
 /** Codes that mean the input (config, key, arguments) must be fixed: exit 2. */
-export const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['CONFIG_INVALID', 'CONFIG_NOT_FOUND', 'USAGE', 'KEY_INVALID', 'KEY_EXISTS', 'KEY_PERMISSIONS']);
+export const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'CONFIG_INVALID',
+  'CONFIG_NOT_FOUND',
+  'USAGE',
+  'KEY_INVALID',
+  'KEY_EXISTS',
+  'KEY_PERMISSIONS',
+]);
 
 /** Prints `err` on stderr as `tailseal: CODE: message` lines and returns the exit code it maps to. */
 export function reportError(err: unknown): number {

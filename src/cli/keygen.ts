@@ -15,7 +15,8 @@ export function keygen(opts: KeygenOptions): number {
     process.stderr.write(`tailseal: key ${opts.out} exists; keeping it\n`);
     return EXIT_OK;
   }
-  if (/[\s+]/.test(opts.name) || opts.name === '') throw new TailsealError('USAGE', `key name ${JSON.stringify(opts.name)} must be non-empty with no spaces or "+"`);
+  if (/[\s+]/.test(opts.name) || opts.name === '')
+    throw new TailsealError('USAGE', `key name ${JSON.stringify(opts.name)} must be non-empty with no spaces or "+"`);
   const vkey = writeKeyPair(opts.out, opts.name);
   process.stderr.write(`tailseal: wrote signer key ${opts.out} (mode 0600) and verifier key ${opts.out}.pub\n`);
   process.stdout.write(vkey + '\n');

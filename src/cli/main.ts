@@ -11,7 +11,6 @@ import { run } from './run.js';
 import { VERSION } from '../version.js';
 import type { VerifyCliOptions } from './verify.js';
 
-
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 function program(): Command {
@@ -39,16 +38,32 @@ function program(): Command {
     });
 
   p.command('verify')
-    .description('verify a stored trail; exit 0 when intact, 1 with the first break, '
-      + '3 when intact but s3 holds later versions or delete markers over it (STORE_TAMPERED)')
+    .description(
+      'verify a stored trail; exit 0 when intact, 1 with the first break, ' +
+        '3 when intact but s3 holds later versions or delete markers over it (STORE_TAMPERED)',
+    )
     .requiredOption('--store <dir|s3://bucket/prefix>', 'a file sink directory, or an s3 sink bucket and prefix')
-    .addOption(new Option('--public-key <file>', 'verifier key file (repeat for key rotation)').argParser(collect).makeOptionMandatory())
-    .addOption(new Option('--latest <file>', 'a trusted newest signed checkpoint (repeatable, one per stream)').argParser(collect))
+    .addOption(
+      new Option('--public-key <file>', 'verifier key file (repeat for key rotation)')
+        .argParser(collect)
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--latest <file>', 'a trusted newest signed checkpoint (repeatable, one per stream)').argParser(
+        collect,
+      ),
+    )
     .option('--max-age <duration>', 'fail when the newest checkpoint is older than this (e.g. 10m)')
-    .option('--min-retention <duration>', 's3: every object must be under Object Lock until at least this long '
-      + 'after it was sealed (its signed checkpoint time; exact, e.g. 365d)')
-    .option('--max-object-bytes <size>', 'refuse (ENTRY_MALFORMED) an object larger than this, stored or after gunzip, '
-      + 'instead of reading it into memory (default 256MiB; raise it for objects of a larger checkpoint.max_bytes)')
+    .option(
+      '--min-retention <duration>',
+      's3: every object must be under Object Lock until at least this long ' +
+        'after it was sealed (its signed checkpoint time; exact, e.g. 365d)',
+    )
+    .option(
+      '--max-object-bytes <size>',
+      'refuse (ENTRY_MALFORMED) an object larger than this, stored or after gunzip, ' +
+        'instead of reading it into memory (default 256MiB; raise it for objects of a larger checkpoint.max_bytes)',
+    )
     .option('--json', 'print the result as JSON')
     .option('-v, --verbose', 'list each gap record and duplicate object (the OK line counts gap records by reason)')
     .option('-c, --config <file>', 'with --sink: the config whose s3 sink settings (endpoint, credentials, TLS) to use')
@@ -71,7 +86,9 @@ function program(): Command {
     });
 
   p.command('status')
-    .description('show streams, files and their lag, the outbox, sinks and parked objects (works while the daemon runs)')
+    .description(
+      'show streams, files and their lag, the outbox, sinks and parked objects (works while the daemon runs)',
+    )
     .requiredOption('-c, --config <file>', 'config file (YAML)')
     .option('--json', 'print JSON')
     .action(async (o: { config: string; json?: boolean }) => {

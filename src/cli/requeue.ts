@@ -9,7 +9,8 @@ import { EXIT_OK } from './exit.js';
 
 export function requeueCommand(sink: string | undefined, o: { config: string }): number {
   const config = loadConfig(o.config);
-  if (sink !== undefined && !config.sinks.some((s) => s.name === sink)) throw new TailsealError('USAGE', `${o.config} has no sink named ${sink}`);
+  if (sink !== undefined && !config.sinks.some((s) => s.name === sink))
+    throw new TailsealError('USAGE', `${o.config} has no sink named ${sink}`);
   const store = new StateStore(openDatabase(stateDbPath(config)));
   try {
     const n = store.unpark(sink);

@@ -19,7 +19,10 @@ export async function run(opts: RunOptions): Promise<number> {
   const keyFile = config.signing.key_file;
   if (opts.initKey && keyFile !== undefined && !existsSync(keyFile)) {
     const vkey = writeKeyPair(keyFile, config.origin);
-    log.info({ key_file: keyFile, verifier_key: vkey }, 'Created a new signing key (--init-key). Keep the .pub file for `tailseal verify`.');
+    log.info(
+      { key_file: keyFile, verifier_key: vkey },
+      'Created a new signing key (--init-key). Keep the .pub file for `tailseal verify`.',
+    );
   }
   const signer = loadConfiguredSigner(config.signing);
   loadConfiguredVerifiers(config.signing);
@@ -48,7 +51,9 @@ export async function run(opts: RunOptions): Promise<number> {
     process.exit(EXIT_FAILURE);
   });
   let daemon: Daemon | undefined;
-  process.on('SIGHUP', () => (daemon ? reload(daemon) : log.warn('Reload ignored: tailseal is still starting; send SIGHUP again once it runs.')));
+  process.on('SIGHUP', () =>
+    daemon ? reload(daemon) : log.warn('Reload ignored: tailseal is still starting; send SIGHUP again once it runs.'),
+  );
   try {
     daemon = await Daemon.start({ config, log, signer });
   } catch (err) {
@@ -66,15 +71,33 @@ export async function run(opts: RunOptions): Promise<number> {
       nextSigner = loadConfiguredSigner(next.signing);
       loadConfiguredVerifiers(next.signing);
     } catch (err) {
-      log.error({ err: errorMessage(err), code: (err as { code?: string }).code, config: opts.config }, 'Reload refused: the new config is invalid; the running config stays in force.');
+      log.error(
+        { err: errorMessage(err), code: (err as { code?: string }).code, config: opts.config },
+        'Reload refused: the new config is invalid; the running config stays in force.',
+      );
       return;
     }
     daemon.reload(next, nextSigner).then(
       (d) => {
         const names = (xs: { name: string }[]) => xs.map((x) => x.name);
-        log.info({ config: opts.config, inputs: { added: names(d.inputs.added), removed: names(d.inputs.removed), changed: names(d.inputs.changed) }, sinks: { added: names(d.sinks.added), removed: names(d.sinks.removed), changed: names(d.sinks.changed) } }, 'Config reloaded.');
+        log.info(
+          {
+            config: opts.config,
+            inputs: {
+              added: names(d.inputs.added),
+              removed: names(d.inputs.removed),
+              changed: names(d.inputs.changed),
+            },
+            sinks: { added: names(d.sinks.added), removed: names(d.sinks.removed), changed: names(d.sinks.changed) },
+          },
+          'Config reloaded.',
+        );
       },
-      (err: unknown) => log.error({ err: errorMessage(err), code: (err as { code?: string }).code, config: opts.config }, 'Reload failed; see the error. Units that were not changed keep running.'),
+      (err: unknown) =>
+        log.error(
+          { err: errorMessage(err), code: (err as { code?: string }).code, config: opts.config },
+          'Reload failed; see the error. Units that were not changed keep running.',
+        ),
     );
   };
   return new Promise<number>((resolve) => {

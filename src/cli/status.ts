@@ -36,9 +36,19 @@ export async function statusCommand(o: { config: string; json?: boolean }): Prom
   const config = loadConfig(o.config);
   const store = new StateStore(openDatabase(stateDbPath(config), { readonly: true }));
   try {
-    const files = await Promise.all(store.listFiles().filter((f) => !isDone(f.path)).map(fileLag));
+    const files = await Promise.all(
+      store
+        .listFiles()
+        .filter((f) => !isDone(f.path))
+        .map(fileLag),
+    );
     const status = {
-      streams: store.listStreams().map((s) => ({ name: s.name, entries: s.nextSeq, checkpointed_size: s.checkpointedSize, checkpointed_at: s.checkpointedAt ? new Date(s.checkpointedAt).toISOString() : null })),
+      streams: store.listStreams().map((s) => ({
+        name: s.name,
+        entries: s.nextSeq,
+        checkpointed_size: s.checkpointedSize,
+        checkpointed_at: s.checkpointedAt ? new Date(s.checkpointedAt).toISOString() : null,
+      })),
       // Files being read; finished generations (rotated away and read to their end, or
       // accounted for by a gap record) are only counted.
       files,
@@ -59,7 +69,11 @@ export async function statusCommand(o: { config: string; json?: boolean }): Prom
       return EXIT_OK;
     }
     const out: string[] = [];
-    for (const s of status.streams) out.push(`stream ${s.name}: ${s.entries} entries, last checkpoint at size ${s.checkpointed_size} (${s.checkpointed_at ?? 'never'})`);
+    for (const s of status.streams)
+      out.push(
+        `stream ${s.name}: ${s.entries} entries, last checkpoint at size ${s.checkpointed_size} ` +
+          `(${s.checkpointed_at ?? 'never'})`,
+      );
     for (const f of status.files) out.push(fileLine(f));
     for (const p of status.unread_files) {
       out.push(`NOT READ file ${p.path} (input ${p.input}, since ${p.since}) ${p.code}: ${p.message}`);
@@ -67,8 +81,17 @@ export async function statusCommand(o: { config: string; json?: boolean }): Prom
     out.push(`finished files (kept until they are gone and a day old): ${status.finished_files}`);
     out.push(`outbox: ${status.outbox_bytes} of ${status.outbox_max_bytes} bytes`);
     for (const s of status.sinks) out.push(`sink ${s.name} (${s.type}): ${s.backlog_objects} object(s) waiting`);
-    for (const p of status.parked) out.push(`PARKED sink ${p.sink}: object ${p.objectId} (stream ${p.stream ?? '?'} seq ${p.firstSeq ?? '?'}..${p.size === null ? '?' : p.size - 1}) ${p.code}: ${p.reason} — fix it, then \`tailseal requeue ${p.sink}\``);
-    out.push(`counters: ${Object.entries(status.counters).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    for (const p of status.parked)
+      out.push(
+        `PARKED sink ${p.sink}: object ${p.objectId} (stream ${p.stream ?? '?'} seq ` +
+          `${p.firstSeq ?? '?'}..${p.size === null ? '?' : p.size - 1}) ${p.code}: ${p.reason} — fix it, then ` +
+          `\`tailseal requeue ${p.sink}\``,
+      );
+    out.push(
+      `counters: ${Object.entries(status.counters)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
     process.stdout.write(out.join('\n') + '\n');
     return EXIT_OK;
   } finally {

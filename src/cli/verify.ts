@@ -43,7 +43,14 @@ function readerFor(o: VerifyCliOptions): { reader: ObjectReader; close: () => Pr
     if (!found || found.type !== 's3') throw new TailsealError('USAGE', `${o.config} has no s3 sink named ${o.sink}`);
     sink = { ...found, bucket: url.bucket };
   } else {
-    sink = s3SinkSchema.parse({ name: 'verify', type: 's3', bucket: url.bucket, ...(o.endpoint ? { endpoint: o.endpoint } : {}), ...(o.region ? { region: o.region } : {}), path_style: o.pathStyle ?? false });
+    sink = s3SinkSchema.parse({
+      name: 'verify',
+      type: 's3',
+      bucket: url.bucket,
+      ...(o.endpoint ? { endpoint: o.endpoint } : {}),
+      ...(o.region ? { region: o.region } : {}),
+      path_style: o.pathStyle ?? false,
+    });
   }
   const { client, dispatcher } = s3ClientFor(sink, createLogger('warn'));
   return { reader: s3StoreReader(client, url.prefix), close: () => dispatcher.close() };
@@ -81,8 +88,10 @@ function describe(r: StreamReport): string {
   const gaps = r.gaps.length === 0 ? 'no gap records' : `${r.gaps.length} gap record(s): ${counts.join(', ')}`;
   const dups = r.duplicates.length === 0 ? '' : `; ${r.duplicates.length} duplicate object(s) ignored`;
   const checkpoint = new Date(r.newestCheckpointTime).toISOString();
-  return `OK stream ${r.stream} (${r.origin}): ${r.entries} entries in ${r.objects} objects, root ${r.rootHash}, `
-    + `newest checkpoint ${checkpoint}, signed by ${r.signedBy.join(', ')}; ${gaps}${dups}`;
+  return (
+    `OK stream ${r.stream} (${r.origin}): ${r.entries} entries in ${r.objects} objects, root ${r.rootHash}, ` +
+    `newest checkpoint ${checkpoint}, signed by ${r.signedBy.join(', ')}; ${gaps}${dups}`
+  );
 }
 
 /** --verbose: each gap record and duplicate object of a stream on its own line. */
@@ -98,12 +107,20 @@ export async function verifyCommand(o: VerifyCliOptions): Promise<number> {
   let maxAgeMs: number | undefined;
   if (o.maxAge !== undefined) {
     maxAgeMs = parseDuration(o.maxAge);
-    if (maxAgeMs === undefined) throw new TailsealError('USAGE', `--max-age ${JSON.stringify(o.maxAge)} is not a duration such as 90s, 10m or 2h`);
+    if (maxAgeMs === undefined)
+      throw new TailsealError(
+        'USAGE',
+        `--max-age ${JSON.stringify(o.maxAge)} is not a duration such as 90s, 10m or 2h`,
+      );
   }
   let minRetentionMs: number | undefined;
   if (o.minRetention !== undefined) {
     minRetentionMs = parseDuration(o.minRetention);
-    if (minRetentionMs === undefined) throw new TailsealError('USAGE', `--min-retention ${JSON.stringify(o.minRetention)} is not a duration such as 365d`);
+    if (minRetentionMs === undefined)
+      throw new TailsealError(
+        'USAGE',
+        `--min-retention ${JSON.stringify(o.minRetention)} is not a duration such as 365d`,
+      );
   }
   let maxObjectBytes = DEFAULT_MAX_OBJECT_BYTES;
   if (o.maxObjectBytes !== undefined) {
@@ -142,7 +159,11 @@ export async function verifyCommand(o: VerifyCliOptions): Promise<number> {
           process.stderr.write(`warning: ${d.object} is a byte-identical copy of ${d.sameAs} (verified once)\n`);
         }
       }
-      if (latest.length === 0 && maxAgeMs === undefined) process.stdout.write('note: tail completeness not checked; pass --latest <checkpoint> or --max-age <duration> to detect removed trailing objects\n');
+      if (latest.length === 0 && maxAgeMs === undefined)
+        process.stdout.write(
+          'note: tail completeness not checked; pass --latest <checkpoint> or --max-age <duration> to detect ' +
+            'removed trailing objects\n',
+        );
       process.stdout.write(tampered.text);
     }
     return tampered.list.length > 0 ? EXIT_TAMPERED : EXIT_OK;

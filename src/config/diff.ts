@@ -26,7 +26,15 @@ export function diffNamed<T extends { name: string }>(before: readonly T[], afte
  */
 export function reloadProblems(current: Config, next: Config): string[] {
   const out: string[] = [];
-  if (next.state_dir !== current.state_dir) out.push(`state_dir: cannot change on reload (${current.state_dir} -> ${next.state_dir}); restart tailseal to use another state directory`);
-  if (next.origin !== current.origin) out.push(`origin: cannot change on reload (${current.origin} -> ${next.origin}); it names the chains, restart to start new ones`);
+  if (next.state_dir !== current.state_dir)
+    out.push(
+      `state_dir: cannot change on reload (${current.state_dir} -> ${next.state_dir}); restart tailseal to use ` +
+        `another state directory`,
+    );
+  if (next.origin !== current.origin)
+    out.push(
+      `origin: cannot change on reload (${current.origin} -> ${next.origin}); it names the chains, restart to ` +
+        `start new ones`,
+    );
   return out;
 }

@@ -11,10 +11,18 @@ import { generateKeyPair, parseSignerKey, parseVerifierKey, type NoteSigner, typ
  * The configured signer: from `signing.key_env` (an environment variable holding the key text)
  * or from `signing.key_file` (see loadSignerKey).
  */
-export function loadConfiguredSigner(signing: { key_file?: string | undefined; key_env?: string | undefined; allow_group_read: boolean }, env: NodeJS.ProcessEnv = process.env): NoteSigner {
+export function loadConfiguredSigner(
+  signing: { key_file?: string | undefined; key_env?: string | undefined; allow_group_read: boolean },
+  env: NodeJS.ProcessEnv = process.env,
+): NoteSigner {
   if (signing.key_env !== undefined) {
     const text = env[signing.key_env]?.trim();
-    if (!text) throw new TailsealError('KEY_INVALID', `signing.key_env: environment variable ${signing.key_env} is not set or empty; set it to the signer key (the line \`tailseal keygen\` writes to its key file)`);
+    if (!text)
+      throw new TailsealError(
+        'KEY_INVALID',
+        `signing.key_env: environment variable ${signing.key_env} is not set or empty; set it to the signer key ` +
+          `(the line \`tailseal keygen\` writes to its key file)`,
+      );
     try {
       return parseSignerKey(text);
     } catch (err) {
@@ -33,10 +41,17 @@ export function loadSignerKey(file: string, opts: { allowGroupRead?: boolean } =
   try {
     // The mode is checked on the opened file, before it is read.
     const check = (st: Stats) => refuseOpenKey(file, st, opts.allowGroupRead === true);
-    text = readRegularFile(file, { code: 'KEY_INVALID', label: `signing key ${file}`, check }).toString('utf8').trim();
+    text = readRegularFile(file, { code: 'KEY_INVALID', label: `signing key ${file}`, check })
+      .toString('utf8')
+      .trim();
   } catch (err) {
     if (err instanceof TailsealError) throw err;
-    throw new TailsealError('KEY_INVALID', `signing key ${file} cannot be read: ${errorMessage(err)}; create one with \`tailseal keygen --name <origin> --out ${file}\``, { cause: err });
+    throw new TailsealError(
+      'KEY_INVALID',
+      `signing key ${file} cannot be read: ${errorMessage(err)}; create one with \`tailseal keygen --name <origin> ` +
+        `--out ${file}\``,
+      { cause: err },
+    );
   }
   try {
     return parseSignerKey(text);
@@ -51,8 +66,8 @@ function refuseOpenKey(file: string, st: Stats, allowGroupRead: boolean): void {
   if ((st.mode & forbidden) === 0) return;
   const fix = allowGroupRead
     ? `run \`chmod 640 ${file}\` (or 440)`
-    : `run \`chmod 600 ${file}\`, or for a Kubernetes Secret mounted with fsGroup and defaultMode 0440 set `
-      + 'signing.allow_group_read';
+    : `run \`chmod 600 ${file}\`, or for a Kubernetes Secret mounted with fsGroup and defaultMode 0440 set ` +
+      'signing.allow_group_read';
   const who = allowGroupRead ? 'others, or writable by its group' : 'group or others';
   const msg = `signing key ${file} is accessible by ${who} (mode ${(st.mode & 0o777).toString(8)}); ${fix}`;
   throw new TailsealError('KEY_PERMISSIONS', msg);
@@ -69,7 +84,10 @@ export function loadVerifierKeys(files: readonly string[]): NoteVerifier[] {
       if (err instanceof TailsealError) throw err;
       throw new TailsealError('KEY_INVALID', `public key ${file} cannot be read: ${errorMessage(err)}`, { cause: err });
     }
-    const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    const lines = text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
     if (lines.length === 0) throw new TailsealError('KEY_INVALID', `public key ${file} holds no key`);
     for (const line of lines) {
       try {
@@ -119,7 +137,11 @@ export function writeKeyPair(file: string, name: string): string {
     } catch {
       exists = false;
     }
-    if (exists) throw new TailsealError('KEY_EXISTS', `${f} already exists; tailseal never overwrites a key (move it away first)`);
+    if (exists)
+      throw new TailsealError(
+        'KEY_EXISTS',
+        `${f} already exists; tailseal never overwrites a key (move it away first)`,
+      );
   }
   const { signerKey, verifierKey } = generateKeyPair(name);
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });

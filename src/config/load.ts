@@ -27,14 +27,17 @@ function keyPath(path: readonly PropertyKey[]): string {
  */
 export function expandEnv(value: unknown, env: NodeJS.ProcessEnv, path: Path = [], problems: string[] = []): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (m, v: string | undefined, def: string | undefined) => {
-      if (m === '$${') return '${';
-      const got = env[v!];
-      if (got !== undefined && got !== '') return got;
-      if (def !== undefined) return def;
-      problems.push(`${keyPath(path)}: environment variable ${v} is not set (set it, or write \${${v}:-default})`);
-      return '';
-    });
+    return value.replace(
+      /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+      (m, v: string | undefined, def: string | undefined) => {
+        if (m === '$${') return '${';
+        const got = env[v!];
+        if (got !== undefined && got !== '') return got;
+        if (def !== undefined) return def;
+        problems.push(`${keyPath(path)}: environment variable ${v} is not set (set it, or write \${${v}:-default})`);
+        return '';
+      },
+    );
   }
   if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, [...path, i], problems));
   if (value && typeof value === 'object') {
@@ -56,7 +59,8 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
     const keys = issue.keys.map((k) => keyPath([...issue.path, k])).join(', ');
     return `${keys}: unknown key (check the spelling against docs/configuration.md)`;
   }
-  if (issue.code === 'invalid_type' && valueAt(raw, issue.path) === undefined) return `${keyPath(issue.path)}: required`;
+  if (issue.code === 'invalid_type' && valueAt(raw, issue.path) === undefined)
+    return `${keyPath(issue.path)}: required`;
   return `${keyPath(issue.path)}: ${issue.message}`;
 }
 
@@ -71,9 +75,17 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
       if (dup) problems.push(`name "${dup}" is used twice; input and sink names must be unique`);
       const from = res.data.recovery.sink;
       const readable = res.data.sinks.filter((s) => s.type === 'file' || s.type === 's3').map((s) => s.name);
-      if (from !== undefined && !readable.includes(from)) problems.push(`recovery.sink: "${from}" is not a file or s3 sink of this config (those are: ${readable.join(', ') || 'none'}); the trail is read back from one of them`);
+      if (from !== undefined && !readable.includes(from))
+        problems.push(
+          `recovery.sink: "${from}" is not a file or s3 sink of this config (those are: ` +
+            `${readable.join(', ') || 'none'}); the trail is read back from one of them`,
+        );
       for (const name of res.data.audit.sinks ?? []) {
-        if (!readable.includes(name)) problems.push(`audit.sinks: "${name}" is not a file or s3 sink of this config (those are: ${readable.join(', ') || 'none'}); only those can be read back`);
+        if (!readable.includes(name))
+          problems.push(
+            `audit.sinks: "${name}" is not a file or s3 sink of this config (those are: ` +
+              `${readable.join(', ') || 'none'}); only those can be read back`,
+          );
       }
       // Limits that could refuse a chunk OPA may send: OPA would re-send it forever (stalled).
       res.data.inputs.forEach((i, at) => {
@@ -84,7 +96,9 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
       problems.push(...res.error.issues.map((i) => describeIssue(i, expanded)));
     }
   }
-  throw new TailsealError('CONFIG_INVALID', problems.map((p) => `${file}: ${p}`).join('\n'), { details: { file, problems } });
+  throw new TailsealError('CONFIG_INVALID', problems.map((p) => `${file}: ${p}`).join('\n'), {
+    details: { file, problems },
+  });
 }
 
 function duplicates(names: string[]): string | undefined {
@@ -101,11 +115,14 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   let text: string;
   try {
     const hint = 'a config file is a few KB (is this the right file?)';
-    text = readRegularFile(file, { code: 'CONFIG_INVALID', label: file, maxBytes: MAX_CONFIG_BYTES, hint })
-      .toString('utf8');
+    text = readRegularFile(file, { code: 'CONFIG_INVALID', label: file, maxBytes: MAX_CONFIG_BYTES, hint }).toString(
+      'utf8',
+    );
   } catch (err) {
     if (err instanceof TailsealError) throw err;
-    throw new TailsealError('CONFIG_NOT_FOUND', `${file}: cannot read config file: ${errorMessage(err)}`, { cause: err });
+    throw new TailsealError('CONFIG_NOT_FOUND', `${file}: cannot read config file: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {

@@ -40,8 +40,9 @@ export function readRegularFile(file: string, o: ReadOptions): Buffer {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) {
-      const msg = `${o.label}: is ${fileKind(st)}, not a regular file (reading it could block start-up or never end); `
-        + 'give the path of the file itself';
+      const msg =
+        `${o.label}: is ${fileKind(st)}, not a regular file (reading it could block start-up or never end); ` +
+        'give the path of the file itself';
       throw new TailsealError(o.code, msg, { details: { file } });
     }
     o.check?.(st);

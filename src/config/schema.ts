@@ -14,9 +14,9 @@ import { MAX_SPAN_MS, dirPath, duration, listenAddress, size } from './units.js'
 // docs/config.schema.json are generated from them (npm run docs), and a unit test fails when they are stale.
 export const configSchema = z.strictObject({
   state_dir: dirPath().describe(
-    'Directory of the state database `tailseal.db` (offsets, chain heads, outbox index) and the outbox\'s entry '
-      + 'lines `tailseal.db-outbox/` (see [State directory](operations.md#state-directory)). One daemon per state '
-      + 'directory.',
+    "Directory of the state database `tailseal.db` (offsets, chain heads, outbox index) and the outbox's entry " +
+      'lines `tailseal.db-outbox/` (see [State directory](operations.md#state-directory)). One daemon per state ' +
+      'directory.',
   ),
   origin: z
     .string()
@@ -31,31 +31,32 @@ export const configSchema = z.strictObject({
         .min(1)
         .optional()
         .describe(
-          'Signer key file from `tailseal keygen`; refused if group or others can read it. Set exactly one of '
-            + '`key_file` and `key_env`.',
+          'Signer key file from `tailseal keygen`; refused if group or others can read it. Set exactly one of ' +
+            '`key_file` and `key_env`.',
         ),
       key_env: z
         .string()
         .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
         .optional()
         .describe(
-          '... or the name of an environment variable holding the signer key line (e.g. set from a Kubernetes Secret '
-            + 'with `secretKeyRef`).',
+          '... or the name of an environment variable holding the signer key line (e.g. set from a Kubernetes Secret ' +
+            'with `secretKeyRef`).',
         ),
       allow_group_read: z
         .boolean()
         .default(false)
         .describe(
-          'Accept a key file readable (not writable) by its group: a Kubernetes Secret mounted with `fsGroup` and '
-            + '`defaultMode: 0440`. Readable by others is always refused.',
+          'Accept a key file readable (not writable) by its group: a Kubernetes Secret mounted with `fsGroup` and ' +
+            '`defaultMode: 0440`. Readable by others is always refused.',
         ),
       verify_keys: z
         .array(z.string().min(1))
         .default([])
         .describe(
-          'Verifier key files (`.pub`) of keys that signed earlier parts of the trail (key rotation): trusted besides '
-            + 'the current key when the daemon reads its trail back (audit, lost state); each file is read at start '
-            + '(exit 2 if it cannot be read or holds no valid key) and at reload (refused).',
+          'Verifier key files (`.pub`) of keys that signed earlier parts of the trail (key rotation): trusted ' +
+            'besides ' +
+            'the current key when the daemon reads its trail back (audit, lost state); each file is read at start ' +
+            '(exit 2 if it cannot be read or holds no valid key) and at reload (refused).',
         ),
     })
     .refine((s) => (s.key_file === undefined) !== (s.key_env === undefined), {
@@ -75,17 +76,17 @@ export const configSchema = z.strictObject({
         .min(1)
         .default(10_000)
         .describe(
-          'Sign a checkpoint at least every this many entries: no object holds more (a read or upload that brings '
-            + 'more is cut into several objects, committed in its one transaction).',
+          'Sign a checkpoint at least every this many entries: no object holds more (a read or upload that brings ' +
+            'more is cut into several objects, committed in its one transaction).',
         ),
       max_bytes: size(4096)
         .default(8 * 1024 * 1024)
-        .describe('... or once this many bytes of entries are pending (bounds each object\'s size, and memory).'),
+        .describe("... or once this many bytes of entries are pending (bounds each object's size, and memory)."),
       interval: duration(10)
         .default(500)
         .describe(
-          '... or this long after the previous checkpoint when entries are pending (the main term of write-to-store '
-            + 'latency).',
+          '... or this long after the previous checkpoint when entries are pending (the main term of write-to-store ' +
+            'latency).',
         ),
       heartbeat: duration(100)
         .default(60_000)
@@ -97,8 +98,9 @@ export const configSchema = z.strictObject({
       max_bytes: size(64 * 1024)
         .default(256 * 1024 * 1024)
         .describe(
-          'Sealed bytes waiting for sinks; at the limit reading pauses (backpressure) until the sinks have drained it '
-            + 'below 75%.',
+          'Sealed bytes waiting for sinks; at the limit reading pauses (backpressure) until the sinks have drained ' +
+            'it ' +
+            'below 75%.',
         ),
     })
     .prefault({}),
@@ -133,14 +135,14 @@ export const configSchema = z.strictObject({
       interval: duration(0)
         .default(5 * 60_000)
         .describe(
-          'How often the daemon reads back and verifies the objects new in each `file` and `s3` sink since its last '
-            + 'pass; `0` disables the audit ([Integrity audit](operations.md#integrity-audit)).',
+          'How often the daemon reads back and verifies the objects new in each `file` and `s3` sink since its last ' +
+            'pass; `0` disables the audit ([Integrity audit](operations.md#integrity-audit)).',
         ),
       full_interval: duration(0, MAX_SPAN_MS)
         .default(24 * 60 * 60_000)
         .describe(
-          'How often a pass re-reads and verifies the whole trail instead (the first pass is always full; this also '
-            + 'catches an object changed after it was audited).',
+          'How often a pass re-reads and verifies the whole trail instead (the first pass is always full; this also ' +
+            'catches an object changed after it was audited).',
         ),
       sinks: z
         .array(z.string().min(1))
@@ -154,18 +156,19 @@ export const configSchema = z.strictObject({
         .enum(['refuse', 'chain_tail', 'end_of_files'])
         .default('refuse')
         .describe(
-          'What to do when the state database is missing, empty or corrupt while a sink already holds this daemon\'s '
-            + 'trail: `refuse` to start, `chain_tail` (continue the verified chain; files resume after the last line '
-            + 'it holds) or `end_of_files` (continue the chain; what the files hold now is skipped, and said so). '
-            + 'See [Lost state](operations.md#lost-state).',
+          "What to do when the state database is missing, empty or corrupt while a sink already holds this daemon's " +
+            'trail: `refuse` to start, `chain_tail` (continue the verified chain; files resume after the last line ' +
+            'it holds) or `end_of_files` (continue the chain; what the files hold now is skipped, and said so). ' +
+            'See [Lost state](operations.md#lost-state).',
         ),
       sink: z
         .string()
         .min(1)
         .optional()
         .describe(
-          'The sink whose trail is read back to tell a first start from a lost state, and to continue the chain from. '
-            + 'Default: the first `file` or `s3` sink.',
+          'The sink whose trail is read back to tell a first start from a lost state, and to continue the chain ' +
+            'from. ' +
+            'Default: the first `file` or `s3` sink.',
         ),
     })
     .prefault({}),

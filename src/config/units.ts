@@ -4,7 +4,16 @@
 import { z } from 'zod';
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+};
 
 function parseUnit(value: unknown, units: Record<string, number>): number | undefined {
   if (typeof value === 'number') return value;
@@ -41,7 +50,11 @@ export function formatDuration(ms: number): string {
 
 /** `bytes` in the largest binary unit that divides it ("8MiB", "32KiB", "1000"). */
 export function formatSize(bytes: number): string {
-  for (const [u, f] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+  for (const [u, f] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
     if (bytes >= f && bytes % f === 0) return `${bytes / f}${u}`;
   }
   return `${bytes}`;
@@ -62,34 +75,44 @@ export function formatDurationLike(ms: number, like: string): string {
  * the timer limit; pass MAX_SPAN_MS for a duration only compared with timestamps.
  */
 export const duration = (min = 0, max = MAX_TIMER_MS) =>
-  z.union([z.string(), z.number()]).transform((v, ctx) => {
-    const ms = parseDuration(v);
-    if (ms === undefined || !Number.isSafeInteger(ms) || ms < min) {
-      ctx.addIssue({ code: 'custom', message: `expected a duration of at least ${min}ms such as "500ms", "5s" or "1m", got ${JSON.stringify(v)}` });
-      return z.NEVER;
-    }
-    if (ms > max) {
-      const why = max === MAX_TIMER_MS ? ' (about 24.8 days, the longest wait a Node timer holds); e.g. "24d"' : '';
-      const message = `${JSON.stringify(v)} is too long: at most ${formatDuration(max)}${why}`;
-      ctx.addIssue({ code: 'custom', message });
-      return z.NEVER;
-    }
-    return ms;
-  })
-  // Read by the config reference generator (test/docs/) to print defaults as "500ms" rather than 500.
-  .meta({ format: 'duration' });
+  z
+    .union([z.string(), z.number()])
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === undefined || !Number.isSafeInteger(ms) || ms < min) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a duration of at least ${min}ms such as "500ms", "5s" or "1m", got ${JSON.stringify(v)}`,
+        });
+        return z.NEVER;
+      }
+      if (ms > max) {
+        const why = max === MAX_TIMER_MS ? ' (about 24.8 days, the longest wait a Node timer holds); e.g. "24d"' : '';
+        const message = `${JSON.stringify(v)} is too long: at most ${formatDuration(max)}${why}`;
+        ctx.addIssue({ code: 'custom', message });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    // Read by the config reference generator (test/docs/) to print defaults as "500ms" rather than 500.
+    .meta({ format: 'duration' });
 
 /** A zod schema for a byte size (result: bytes, at least `min`). */
 export const size = (min = 1) =>
-  z.union([z.string(), z.number()]).transform((v, ctx) => {
-    const n = parseSize(v);
-    if (n === undefined || !Number.isSafeInteger(n) || n < min) {
-      ctx.addIssue({ code: 'custom', message: `expected a size of at least ${min} bytes such as "64KiB" or "256MiB", got ${JSON.stringify(v)}` });
-      return z.NEVER;
-    }
-    return n;
-  })
-  .meta({ format: 'size' });
+  z
+    .union([z.string(), z.number()])
+    .transform((v, ctx) => {
+      const n = parseSize(v);
+      if (n === undefined || !Number.isSafeInteger(n) || n < min) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a size of at least ${min} bytes such as "64KiB" or "256MiB", got ${JSON.stringify(v)}`,
+        });
+        return z.NEVER;
+      }
+      return n;
+    })
+    .meta({ format: 'size' });
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /**
@@ -119,20 +142,25 @@ export const MAX_DIR_PATH_BYTES = 4096 - 256;
  * PATH_MAX passed validation, then failed with ENAMETOOLONG at start (exit 1, restarted forever).
  */
 export const dirPath = () =>
-  z.string().min(1).superRefine((v, ctx) => {
-    const bytes = Buffer.byteLength(v);
-    if (bytes > MAX_DIR_PATH_BYTES) {
-      const message = `is ${bytes} bytes; a directory path may be at most ${MAX_DIR_PATH_BYTES} bytes `
-        + '(PATH_MAX, 4096, less room for the files made in it): use a shorter path';
-      ctx.addIssue({ code: 'custom', message });
-    }
-    const long = v.split('/').find((c) => Buffer.byteLength(c) > MAX_PATH_COMPONENT_BYTES);
-    if (long !== undefined) {
-      const message = `the component "${long.slice(0, 16)}..." is ${Buffer.byteLength(long)} bytes; `
-        + `a file or directory name is at most ${MAX_PATH_COMPONENT_BYTES} bytes (NAME_MAX): shorten it`;
-      ctx.addIssue({ code: 'custom', message });
-    }
-  });
+  z
+    .string()
+    .min(1)
+    .superRefine((v, ctx) => {
+      const bytes = Buffer.byteLength(v);
+      if (bytes > MAX_DIR_PATH_BYTES) {
+        const message =
+          `is ${bytes} bytes; a directory path may be at most ${MAX_DIR_PATH_BYTES} bytes ` +
+          '(PATH_MAX, 4096, less room for the files made in it): use a shorter path';
+        ctx.addIssue({ code: 'custom', message });
+      }
+      const long = v.split('/').find((c) => Buffer.byteLength(c) > MAX_PATH_COMPONENT_BYTES);
+      if (long !== undefined) {
+        const message =
+          `the component "${long.slice(0, 16)}..." is ${Buffer.byteLength(long)} bytes; ` +
+          `a file or directory name is at most ${MAX_PATH_COMPONENT_BYTES} bytes (NAME_MAX): shorten it`;
+        ctx.addIssue({ code: 'custom', message });
+      }
+    });
 
 /** host:port, host being a name, an IPv4 address or a bracketed IPv6 address. */
 const LISTEN_RE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;

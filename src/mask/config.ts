@@ -3,7 +3,10 @@ import { z } from 'zod';
 
 const pointer = z.string().regex(/^\//, 'must be a JSON pointer such as "/input/password"');
 /** OPA masks only inside these members (v1/plugins/logs/mask.go: "mask prefix not allowed"). */
-const maskable = pointer.regex(/^\/(input|result|nd_builtin_cache)(\/|$)/, 'OPA masks only under /input, /result or /nd_builtin_cache');
+const maskable = pointer.regex(
+  /^\/(input|result|nd_builtin_cache)(\/|$)/,
+  'OPA masks only under /input, /result or /nd_builtin_cache',
+);
 
 const regex = z.string().refine((s) => {
   try {
@@ -28,9 +31,9 @@ export const maskSchema = z
       .array(maskRuleSchema)
       .min(1)
       .describe(
-        'Applied in order: `{erase: P}`, `{upsert: P, value: V}`, `{hmac: P}`, `{drop: P, equals: V}` or '
-          + '`{drop: P, matches: REGEX}`, P a JSON pointer '
-          + '([Masking and dropping](operations.md#masking-and-dropping)).',
+        'Applied in order: `{erase: P}`, `{upsert: P, value: V}`, `{hmac: P}`, `{drop: P, equals: V}` or ' +
+          '`{drop: P, matches: REGEX}`, P a JSON pointer ' +
+          '([Masking and dropping](operations.md#masking-and-dropping)).',
       ),
     hmac_key: z
       .string()
@@ -47,7 +50,10 @@ export const maskSchema = z
       .optional()
       .describe('Named version of the rule set, sealed with every masked decision. Default: a hash of the rules.'),
   })
-  .refine((m) => !m.rules.some((r) => 'hmac' in r) || m.hmac_key !== undefined, { message: 'hmac rules need hmac_key', path: ['hmac_key'] });
+  .refine((m) => !m.rules.some((r) => 'hmac' in r) || m.hmac_key !== undefined, {
+    message: 'hmac rules need hmac_key',
+    path: ['hmac_key'],
+  });
 
 export type MaskConfig = z.infer<typeof maskSchema>;
 export type MaskRule = z.infer<typeof maskRuleSchema>;

@@ -32,7 +32,8 @@ function compile(r: MaskRule): Compiled {
   if ('erase' in r) return { op: 'erase', pointer: r.erase, tokens: parsePointer(r.erase) };
   if ('upsert' in r) return { op: 'upsert', pointer: r.upsert, tokens: parsePointer(r.upsert), value: r.value as Json };
   if ('hmac' in r) return { op: 'hmac', pointer: r.hmac, tokens: parsePointer(r.hmac) };
-  if ('equals' in r) return { op: 'drop', tokens: parsePointer(r.drop), test: (v) => v !== undefined && isDeepStrictEqual(v, r.equals) };
+  if ('equals' in r)
+    return { op: 'drop', tokens: parsePointer(r.drop), test: (v) => v !== undefined && isDeepStrictEqual(v, r.equals) };
   const re = new RegExp(r.matches, 'u');
   return { op: 'drop', tokens: parsePointer(r.drop), test: (v) => typeof v === 'string' && re.test(v) };
 }
@@ -100,13 +101,18 @@ export class Masker {
         }
       }
       if (erased.length === 0 && masked.length === 0) return { kind: 'keep' };
-      for (const [field, list] of [['erased', erased], ['masked', masked]] as const) {
+      for (const [field, list] of [
+        ['erased', erased],
+        ['masked', masked],
+      ] as const) {
         if (list.length === 0) continue;
         const existing = doc[field];
-        if (existing !== undefined && !Array.isArray(existing)) throw new Error(`the event's "${field}" is not an array`);
+        if (existing !== undefined && !Array.isArray(existing))
+          throw new Error(`the event's "${field}" is not an array`);
         doc[field] = [...(existing ?? []), ...list];
       }
-      if (hasInexactInteger(text)) throw new Error('the event holds an integer that cannot be rewritten exactly (over 2^53)');
+      if (hasInexactInteger(text))
+        throw new Error('the event holds an integer that cannot be rewritten exactly (over 2^53)');
       return { kind: 'masked', payload: Buffer.from(JSON.stringify(doc), 'utf8') };
     } catch (err) {
       return { kind: 'error', message: (err as Error).message, decisionId };

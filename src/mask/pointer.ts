@@ -77,7 +77,8 @@ export function upsert(doc: Json, tokens: string[], value: Json): void {
         // A key such as "__proto__" must stay an ordinary key.
         Object.defineProperty(cur, t, { value, enumerable: true, writable: true, configurable: true });
       } else {
-        if (!Object.hasOwn(cur, t)) Object.defineProperty(cur, t, { value: {}, enumerable: true, writable: true, configurable: true });
+        if (!Object.hasOwn(cur, t))
+          Object.defineProperty(cur, t, { value: {}, enumerable: true, writable: true, configurable: true });
         cur = cur[t]!;
       }
     } else {

@@ -13,9 +13,21 @@ export class Quarantine {
   }
 
   /** Appends one decision and syncs it; throws when it cannot (then nothing is committed). */
-  put(input: string, entry: { decision_id: string | undefined; error: string; source: string; offset: number; payload: Uint8Array }): void {
+  put(
+    input: string,
+    entry: { decision_id: string | undefined; error: string; source: string; offset: number; payload: Uint8Array },
+  ): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const line = `${JSON.stringify({ time: new Date().toISOString(), input, decision_id: entry.decision_id, error: entry.error, source: entry.source, offset: entry.offset, payload: Buffer.from(entry.payload).toString('utf8') })}\n`;
+    const record = {
+      time: new Date().toISOString(),
+      input,
+      decision_id: entry.decision_id,
+      error: entry.error,
+      source: entry.source,
+      offset: entry.offset,
+      payload: Buffer.from(entry.payload).toString('utf8'),
+    };
+    const line = `${JSON.stringify(record)}\n`;
     const fd = openSync(this.file(input), 'a', 0o600);
     try {
       writeSync(fd, line);

@@ -35,12 +35,23 @@ export class StatusServer {
 
   /** Listens; a port in use is CONFIG_INVALID (the operator picks another `metrics.listen`). */
   async start(): Promise<void> {
-    const server = createServer((req, res) => void this.handle(req.method ?? 'GET', (req.url ?? '/').split('?')[0]!, res));
+    const server = createServer(
+      (req, res) => void this.handle(req.method ?? 'GET', (req.url ?? '/').split('?')[0]!, res),
+    );
     server.requestTimeout = 10_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
-        const hint = err.code === 'EADDRINUSE' ? 'another process uses that port; set another `metrics.listen`' : 'check `metrics.listen`';
-        reject(new TailsealError('CONFIG_INVALID', `metrics: cannot listen on ${this.opts.host}:${this.opts.port}: ${err.code ?? err.message}; ${hint}`, { cause: err }));
+        const hint =
+          err.code === 'EADDRINUSE'
+            ? 'another process uses that port; set another `metrics.listen`'
+            : 'check `metrics.listen`';
+        reject(
+          new TailsealError(
+            'CONFIG_INVALID',
+            `metrics: cannot listen on ${this.opts.host}:${this.opts.port}: ${err.code ?? err.message}; ${hint}`,
+            { cause: err },
+          ),
+        );
       });
       server.listen(this.opts.port, this.opts.host, () => resolve());
     });
@@ -53,21 +64,35 @@ export class StatusServer {
     }, TICK_MS);
     this.ticker.unref();
     const a = server.address() as AddressInfo;
-    this.log.info({ listen: `${a.address}:${a.port}`, paths: ['/metrics', '/healthz', '/readyz'] }, 'Metrics and health endpoints listening.');
+    this.log.info(
+      { listen: `${a.address}:${a.port}`, paths: ['/metrics', '/healthz', '/readyz'] },
+      'Metrics and health endpoints listening.',
+    );
   }
 
   private async handle(method: string, path: string, res: import('node:http').ServerResponse): Promise<void> {
-    if (method !== 'GET' && method !== 'HEAD') return this.reply(res, 405, 'method not allowed\n', { Allow: 'GET, HEAD' });
+    if (method !== 'GET' && method !== 'HEAD')
+      return this.reply(res, 405, 'method not allowed\n', { Allow: 'GET, HEAD' });
     try {
-      if (path === '/metrics') return this.reply(res, 200, await this.metrics.registry.metrics(), { 'Content-Type': this.metrics.registry.contentType });
+      if (path === '/metrics')
+        return this.reply(res, 200, await this.metrics.registry.metrics(), {
+          'Content-Type': this.metrics.registry.contentType,
+        });
       if (path === '/healthz') {
         const stalled = this.worstLag > LOOP_STALL_MS;
-        return this.reply(res, stalled ? 503 : 200, stalled ? `event loop was blocked for ${this.worstLag} ms\n` : 'ok\n');
+        return this.reply(
+          res,
+          stalled ? 503 : 200,
+          stalled ? `event loop was blocked for ${this.worstLag} ms\n` : 'ok\n',
+        );
       }
       if (path === '/readyz') {
         const checks = this.ready();
         const failing = Object.entries(checks).filter(([, c]) => !c.ok);
-        const body = Object.entries(checks).map(([name, c]) => `${c.ok ? 'ok' : 'FAIL'} ${name}${c.detail ? `: ${c.detail}` : ''}`).join('\n') + '\n';
+        const body =
+          Object.entries(checks)
+            .map(([name, c]) => `${c.ok ? 'ok' : 'FAIL'} ${name}${c.detail ? `: ${c.detail}` : ''}`)
+            .join('\n') + '\n';
         return this.reply(res, failing.length === 0 ? 200 : 503, body);
       }
       return this.reply(res, 404, 'not found: try /metrics, /healthz or /readyz\n');
@@ -76,7 +101,12 @@ export class StatusServer {
     }
   }
 
-  private reply(res: import('node:http').ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  private reply(
+    res: import('node:http').ServerResponse,
+    status: number,
+    body: string,
+    headers: Record<string, string> = {},
+  ): void {
     res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
     res.end(body);
   }

@@ -25,6 +25,7 @@ export interface Checkpoint {
 }
 
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
+// eslint-disable-next-line no-control-regex -- the format forbids control characters, so the pattern must name them
 const CONTROL = /[\u0000-\u001f]/;
 
 function malformed(why: string): TailsealError {
@@ -88,7 +89,9 @@ export function openCheckpoint(
   // A trusted key signed this text. It is now safe to parse.
   const checkpoint = parseCheckpoint(text);
   if (expectedOrigin !== undefined && checkpoint.origin !== expectedOrigin) {
-    throw malformed(`origin mismatch: got ${JSON.stringify(checkpoint.origin)}, want ${JSON.stringify(expectedOrigin)}`);
+    throw malformed(
+      `origin mismatch: got ${JSON.stringify(checkpoint.origin)}, want ${JSON.stringify(expectedOrigin)}`,
+    );
   }
   return { checkpoint, verifiedBy };
 }

@@ -108,11 +108,13 @@ function encodeMeta(meta: Envelope['meta']): Buffer | null {
   if (meta === undefined) return null;
   const pairs = Object.entries(meta).map(([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as const);
   if (pairs.length === 0) return null;
-  if (pairs.length > U16_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope metadata must have at most 65535 pairs');
+  if (pairs.length > U16_MAX)
+    throw new TailsealError('ENTRY_MALFORMED', 'envelope metadata must have at most 65535 pairs');
   pairs.sort((a, b) => Buffer.compare(a[0], b[0]));
   const parts: Buffer[] = [Buffer.from([pairs.length >> 8, pairs.length & 0xff])];
   for (const [k, v] of pairs) {
-    if (k.length === 0 || k.length > U16_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope metadata keys must be 1..65535 bytes');
+    if (k.length === 0 || k.length > U16_MAX)
+      throw new TailsealError('ENTRY_MALFORMED', 'envelope metadata keys must be 1..65535 bytes');
     if (v.length > U32_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope metadata values must be under 4 GiB');
     const head = Buffer.allocUnsafe(2);
     head.writeUInt16BE(k.length);
@@ -125,8 +127,10 @@ function encodeMeta(meta: Envelope['meta']): Buffer | null {
 
 /** Writes the header fields into `out` (checked first); returns their length. */
 function writeHeader(e: Envelope, stream: Buffer, source: Buffer, meta: Buffer | null, out: Buffer): number {
-  if (stream.length === 0 || stream.length > U16_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope stream name must be 1..65535 bytes');
-  if (source.length > U16_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope source must be at most 65535 bytes');
+  if (stream.length === 0 || stream.length > U16_MAX)
+    throw new TailsealError('ENTRY_MALFORMED', 'envelope stream name must be 1..65535 bytes');
+  if (source.length > U16_MAX)
+    throw new TailsealError('ENTRY_MALFORMED', 'envelope source must be at most 65535 bytes');
   if (e.payload.length > U32_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope payload must be under 4 GiB');
   checkU64(e.seq, 'seq');
   checkU64(e.sealedAt, 'sealed_at');

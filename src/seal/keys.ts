@@ -47,6 +47,7 @@ function keyInvalid(why: string): TailsealError {
 export function isValidKeyName(name: string): boolean {
   return (
     name.length > 0 &&
+    // eslint-disable-next-line no-control-regex -- the format forbids control characters, so the pattern must name them
     !/[\s+\u0000-\u001f\u007f]/u.test(name) &&
     !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(name)
   );
@@ -82,8 +83,10 @@ function decodeKey(s: string, what: string): { name: string; id: number; key: Ui
   if (!isValidKeyName(name)) throw keyInvalid(`${what}: invalid key name`);
   if (!/^[0-9a-fA-F]{8}$/.test(idHex)) throw keyInvalid(`${what}: key id must be 8 hex digits`);
   const raw = fromBase64Strict(s.slice(j + 1), `${what}: key`, 'KEY_INVALID');
-  if (raw.length !== 1 + ED25519_KEY_SIZE) throw keyInvalid(`${what}: key is ${raw.length} bytes, want ${1 + ED25519_KEY_SIZE}`);
-  if (raw[0] !== ED25519_SIGNATURE_TYPE) throw keyInvalid(`${what}: unsupported signature type ${raw[0]}, want 1 (Ed25519)`);
+  if (raw.length !== 1 + ED25519_KEY_SIZE)
+    throw keyInvalid(`${what}: key is ${raw.length} bytes, want ${1 + ED25519_KEY_SIZE}`);
+  if (raw[0] !== ED25519_SIGNATURE_TYPE)
+    throw keyInvalid(`${what}: unsupported signature type ${raw[0]}, want 1 (Ed25519)`);
   return { name, id: parseInt(idHex, 16), key: raw.subarray(1) };
 }
 
@@ -103,7 +106,12 @@ function formatVerifierKey(name: string, publicKey: Uint8Array): string {
 // Throws TailsealError KEY_INVALID.
 export function parseSignerKey(skey: string): NoteSigner {
   const { name, seed, publicKey } = decodeSignerKey(skey);
-  return { name, keyId: keyId(name, publicKey), verifierKey: formatVerifierKey(name, publicKey), sign: (msg) => ed.sign(msg, seed) };
+  return {
+    name,
+    keyId: keyId(name, publicKey),
+    verifierKey: formatVerifierKey(name, publicKey),
+    sign: (msg) => ed.sign(msg, seed),
+  };
 }
 
 // parseVerifierKey reads a <name>+<id>+<key> verifier key, recomputing the key ID (like Go's

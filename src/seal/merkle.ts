@@ -68,7 +68,8 @@ export class CompactRange {
   // append adds one leaf hash (hashLeaf(data), 32 bytes) at index `size`, merging the perfect
   // subtrees it completes. Throws RangeError on a wrong hash length or when size would pass 2^53 - 1.
   append(leafHash: Uint8Array): void {
-    if (leafHash.length !== HASH_SIZE) throw new RangeError(`leaf hash must be ${HASH_SIZE} bytes, got ${leafHash.length}`);
+    if (leafHash.length !== HASH_SIZE)
+      throw new RangeError(`leaf hash must be ${HASH_SIZE} bytes, got ${leafHash.length}`);
     if (this.#size >= Number.MAX_SAFE_INTEGER) throw new RangeError('tree size would exceed Number.MAX_SAFE_INTEGER');
     let hash: Uint8Array = Uint8Array.from(leafHash);
     for (let s = this.#size; isOdd(s); s = half(s)) hash = hashChildren(this.#hashes.pop()!, hash);
@@ -112,13 +113,17 @@ export class CompactRange {
     const want = HEADER_SIZE + HASH_SIZE * count;
     if (bytes.length !== want) throw corrupt(`length ${bytes.length}, want ${want} for size ${size}`);
     const hashes: Uint8Array[] = [];
-    for (let i = 0; i < count; i++) hashes.push(bytes.slice(HEADER_SIZE + HASH_SIZE * i, HEADER_SIZE + HASH_SIZE * (i + 1)));
+    for (let i = 0; i < count; i++)
+      hashes.push(bytes.slice(HEADER_SIZE + HASH_SIZE * i, HEADER_SIZE + HASH_SIZE * (i + 1)));
     return new CompactRange(size, hashes);
   }
 
   // clone returns an independent copy (appending to one does not change the other).
   clone(): CompactRange {
-    return new CompactRange(this.#size, this.#hashes.map((h) => Uint8Array.from(h)));
+    return new CompactRange(
+      this.#size,
+      this.#hashes.map((h) => Uint8Array.from(h)),
+    );
   }
 }
 
@@ -200,7 +205,13 @@ function checkProofShape(proof: Uint8Array[]): void {
 // number fn on the right edge sn of its level, it passes each proof hash to `left` when the hash is
 // the left sibling and to `right` otherwise, and throws when the proof is longer or shorter than
 // the path from fn up to the root.
-function walkPath(fn: number, sn: number, path: Uint8Array[], left: (h: Uint8Array) => void, right: (h: Uint8Array) => void): void {
+function walkPath(
+  fn: number,
+  sn: number,
+  path: Uint8Array[],
+  left: (h: Uint8Array) => void,
+  right: (h: Uint8Array) => void,
+): void {
   for (const h of path) {
     if (sn === 0) throw invalid('proof has too many hashes');
     if (isOdd(fn) || fn === sn) {
@@ -222,7 +233,13 @@ function walkPath(fn: number, sn: number, path: Uint8Array[], left: (h: Uint8Arr
 // `root`, given the audit path `proof`. It follows RFC 9162 §2.1.3.2 step by step; a proof with
 // extra or missing hashes fails. Returns nothing; throws TailsealError PROOF_INVALID.
 // https://www.rfc-editor.org/rfc/rfc9162#section-2.1.3.2
-export function verifyInclusion(index: number, size: number, leafHash: Uint8Array, proof: Uint8Array[], root: Uint8Array): void {
+export function verifyInclusion(
+  index: number,
+  size: number,
+  leafHash: Uint8Array,
+  proof: Uint8Array[],
+  root: Uint8Array,
+): void {
   checkTreeSize(index, 'index');
   checkTreeSize(size, 'size');
   if (index >= size) throw invalid(`index is beyond size: ${index} >= ${size}`);
@@ -231,7 +248,13 @@ export function verifyInclusion(index: number, size: number, leafHash: Uint8Arra
   checkProofShape(proof);
 
   let r = leafHash;
-  walkPath(index, size - 1, proof, (p) => (r = hashChildren(p, r)), (p) => (r = hashChildren(r, p)));
+  walkPath(
+    index,
+    size - 1,
+    proof,
+    (p) => (r = hashChildren(p, r)),
+    (p) => (r = hashChildren(r, p)),
+  );
   if (!equalBytes(r, root)) throw invalid('calculated root does not match the given root');
 }
 
@@ -240,7 +263,13 @@ export function verifyInclusion(index: number, size: number, leafHash: Uint8Arra
 // size1 == size2 needs an empty proof and equal roots; size1 == 0 needs an empty proof (and, here,
 // root1 must be the empty root); size1 > size2 fails. Throws TailsealError PROOF_INVALID.
 // https://www.rfc-editor.org/rfc/rfc9162#section-2.1.4.2
-export function verifyConsistency(size1: number, size2: number, proof: Uint8Array[], root1: Uint8Array, root2: Uint8Array): void {
+export function verifyConsistency(
+  size1: number,
+  size2: number,
+  proof: Uint8Array[],
+  root1: Uint8Array,
+  root2: Uint8Array,
+): void {
   checkTreeSize(size1, 'size1');
   checkTreeSize(size2, 'size2');
   if (size1 > size2) throw invalid(`size1 ${size1} > size2 ${size2}`);

@@ -19,6 +19,7 @@ export const MAX_NOTE_SIGNATURES = 100;
 const SIG_PREFIX = '\u2014 '; // em dash, space
 const KEY_ID_SIZE = 4;
 // A control character other than \n, or a lone UTF-16 surrogate (which has no UTF-8 encoding).
+// eslint-disable-next-line no-control-regex -- the format forbids control characters, so the pattern must name them
 const FORBIDDEN = /[\u0000-\u0009\u000b-\u001f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function malformed(why: string): TailsealError {
@@ -91,6 +92,7 @@ export function openNote(note: string, verifiers: NoteVerifier[]): { text: strin
     }
     if (!verifiedBy.includes(v)) verifiedBy.push(v);
   }
-  if (verifiedBy.length === 0) throw new TailsealError('NO_TRUSTED_SIGNATURE', 'note has no signature by a trusted key');
+  if (verifiedBy.length === 0)
+    throw new TailsealError('NO_TRUSTED_SIGNATURE', 'note has no signature by a trusted key');
   return { text, verifiedBy };
 }

@@ -75,7 +75,10 @@ const gzipInPool = promisify(gzip);
 export async function encodeObjectAsync(o: ObjectParts, compress: boolean): Promise<{ name: string; body: Buffer }> {
   if (!compress) return encodeObject(o, false);
   const { parts } = encodeObjectParts(o, false);
-  return { name: objectName(o.stream, o.firstSeq, o.size, o.createdAt, true), body: await gzipInPool(Buffer.concat(parts)) };
+  return {
+    name: objectName(o.stream, o.firstSeq, o.size, o.createdAt, true),
+    body: await gzipInPool(Buffer.concat(parts)),
+  };
 }
 
 export interface ObjectParts {
@@ -186,7 +189,15 @@ function metaText(meta: Envelope['meta']): string {
 const ESC_KIND = new Uint8Array(256);
 const ESC_CHAR = new Uint8Array(256);
 for (let c = 0; c < 256; c++) ESC_KIND[c] = c < 0x20 ? 3 : c >= 0x80 ? 2 : 0;
-for (const [c, ch] of [[0x22, '"'], [0x5c, '\\'], [0x08, 'b'], [0x09, 't'], [0x0a, 'n'], [0x0c, 'f'], [0x0d, 'r']] as const) {
+for (const [c, ch] of [
+  [0x22, '"'],
+  [0x5c, '\\'],
+  [0x08, 'b'],
+  [0x09, 't'],
+  [0x0a, 'n'],
+  [0x0c, 'f'],
+  [0x0d, 'r'],
+] as const) {
   ESC_KIND[c] = 1;
   ESC_CHAR[c] = ch.charCodeAt(0);
 }
@@ -288,11 +299,25 @@ export class LineBatch {
    * decoded and escaped by JSON.stringify instead, which gives the same bytes for valid UTF-8.
    */
   pushEntry(e: Envelope, chain: Uint8Array): void {
-    const opening = OPENINGS.get(`${e.kind}\n${e.stream}`, () => `{"v":${OBJECT_FORMAT_VERSION},"kind":${JSON.stringify(e.kind)},"stream":${JSON.stringify(e.stream)},"seq":`);
+    const opening = OPENINGS.get(
+      `${e.kind}\n${e.stream}`,
+      () =>
+        `{"v":${OBJECT_FORMAT_VERSION},"kind":${JSON.stringify(e.kind)},"stream":${JSON.stringify(e.stream)},"seq":`,
+    );
     const source = SOURCES.get(e.source, () => `,"source":${JSON.stringify(e.source)},"offset":`);
     const payloadField = metaAndPayloadField(e.meta);
     // Three numbers of at most 16 digits; an escaped byte takes at most 6.
-    this.reserve(opening.length + 3 * 16 + SEALED_AT_FIELD.length + source.length + payloadField.length + e.payload.length * 6 + CHAIN_FIELD.length + 2 * chain.length + LINE_END.length);
+    this.reserve(
+      opening.length +
+        3 * 16 +
+        SEALED_AT_FIELD.length +
+        source.length +
+        payloadField.length +
+        e.payload.length * 6 +
+        CHAIN_FIELD.length +
+        2 * chain.length +
+        LINE_END.length,
+    );
     const buf = this.buf;
     let o = this.len;
     o += opening.copy(buf, o);
@@ -305,7 +330,9 @@ export class LineBatch {
     const escaped = escapeAscii(e.payload, buf, o);
     if (escaped >= 0) o = escaped;
     else {
-      const text = JSON.stringify(Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.length).toString('utf8'));
+      const text = JSON.stringify(
+        Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.length).toString('utf8'),
+      );
       o += buf.write(text.slice(1, -1), o, 'utf8');
     }
     o += CHAIN_FIELD.copy(buf, o);
@@ -390,8 +417,18 @@ function wellFormed(s: string, what: string, line: number): void {
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /** The members each kind of line has; any other member is ENTRY_MALFORMED (it would be outside the leaf hash). */
-const ENTRY_MEMBERS = new Set(['v', 'kind', 'stream', 'seq', 'sealed_at', 'source', 'offset', 'meta', 'payload',
-  'chain']);
+const ENTRY_MEMBERS = new Set([
+  'v',
+  'kind',
+  'stream',
+  'seq',
+  'sealed_at',
+  'source',
+  'offset',
+  'meta',
+  'payload',
+  'chain',
+]);
 const CHECKPOINT_MEMBERS = new Set(['v', 'kind', 'stream', 'note']);
 
 function checkMembers(o: Record<string, unknown>, allowed: Set<string>, line: number): void {
@@ -418,13 +455,17 @@ function checkCanonical(raw: Uint8Array, canonical: Uint8Array, line: number): v
   if (Buffer.compare(raw, canonical) === 0) return;
   let at = 0;
   while (at < raw.length && raw[at] === canonical[at]) at++;
-  throw malformed(`not in canonical form from byte ${at} on (tailseal writes each line one way only: no duplicate or `
-    + 'reordered members, integers as plain digits, strings escaped as JSON.stringify does)', line);
+  throw malformed(
+    `not in canonical form from byte ${at} on (tailseal writes each line one way only: no duplicate or ` +
+      'reordered members, integers as plain digits, strings escaped as JSON.stringify does)',
+    line,
+  );
 }
 
 /** An entry's metadata: a non-empty JSON object of strings (an empty one would be a second spelling of "none"). */
 function parseMeta(value: unknown, line: number): Record<string, string> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw malformed('field "meta" must be a JSON object', line);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw malformed('field "meta" must be a JSON object', line);
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length === 0) throw malformed('field "meta" must not be empty (omit it instead)', line);
   // No prototype: a key such as "__proto__" stays an ordinary key, as it was sealed.
@@ -473,8 +514,11 @@ export function* objectLines(bytes: Uint8Array, maxBytes = DEFAULT_MAX_OBJECT_BY
     const o = obj as Record<string, unknown>;
     if (o.v !== OBJECT_FORMAT_VERSION) {
       const v = JSON.stringify(o.v);
-      throw malformed(`unsupported format version ${v}: "v" is the line format version, 1 on every line `
-        + '(the envelope version, 1 or 2, follows from "meta")', i);
+      throw malformed(
+        `unsupported format version ${v}: "v" is the line format version, 1 on every line ` +
+          '(the envelope version, 1 or 2, follows from "meta")',
+        i,
+      );
     }
     if (noteSeen) throw malformed('line after the checkpoint line', i);
     const raw = text.subarray(start, p);

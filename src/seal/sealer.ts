@@ -58,7 +58,16 @@ export function sealRecords(
   let chain = head.chainHead;
   let seq = head.nextSeq;
   for (const r of records) {
-    const env: Envelope = { kind: r.kind, stream: head.name, seq, sealedAt: now, source: r.source, offset: r.offset, payload: r.payload, meta: r.meta };
+    const env: Envelope = {
+      kind: r.kind,
+      stream: head.name,
+      seq,
+      sealedAt: now,
+      source: r.source,
+      offset: r.offset,
+      payload: r.payload,
+      meta: r.meta,
+    };
     const leaf = envelopeLeafHash(env);
     chain = nextChain(chain, leaf);
     edge.append(leaf);
@@ -85,7 +94,12 @@ export interface CheckpointPolicy {
 }
 
 /** Whether a checkpoint of the stream is due now. */
-export function checkpointDue(s: { nextSeq: number; checkpointedSize: number; checkpointedAt: number }, now: number, p: CheckpointPolicy, pendingBytes = 0): boolean {
+export function checkpointDue(
+  s: { nextSeq: number; checkpointedSize: number; checkpointedAt: number },
+  now: number,
+  p: CheckpointPolicy,
+  pendingBytes = 0,
+): boolean {
   const pending = s.nextSeq - s.checkpointedSize;
   const age = now - s.checkpointedAt;
   if (pending >= p.entries || (pending > 0 && pendingBytes >= p.maxBytes)) return true;
@@ -101,7 +115,12 @@ export function streamOrigin(origin: string, stream: string): string {
 /** Signs the C2SP checkpoint of `head` (tree size, root, and the tailseal extension line). */
 export function signHead(origin: string, head: StreamHead, now: number, signer: NoteSigner): string {
   return signCheckpoint(
-    { origin: streamOrigin(origin, head.name), size: head.nextSeq, rootHash: head.edge.root(), extensions: [formatExtension(head.chainHead, now)] },
+    {
+      origin: streamOrigin(origin, head.name),
+      size: head.nextSeq,
+      rootHash: head.edge.root(),
+      extensions: [formatExtension(head.chainHead, now)],
+    },
     signer,
   );
 }

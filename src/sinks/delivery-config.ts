@@ -15,6 +15,6 @@ export const deliveryFields = {
     .max(64)
     .default(1)
     .describe(
-      'Objects uploaded at once; the sink\'s cursor still advances only over a contiguous prefix of stored objects.',
+      "Objects uploaded at once; the sink's cursor still advances only over a contiguous prefix of stored objects.",
     ),
 };

@@ -10,20 +10,18 @@ export const tlsSchema = z
       .string()
       .min(1)
       .optional()
-      .describe('PEM bundle of CAs to trust instead of the system\'s (a private CA). Default: the system CAs.'),
-    cert_file: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('Client certificate (PEM) for mutual TLS; with `key_file`.'),
+      .describe("PEM bundle of CAs to trust instead of the system's (a private CA). Default: the system CAs."),
+    cert_file: z.string().min(1).optional().describe('Client certificate (PEM) for mutual TLS; with `key_file`.'),
     key_file: z.string().min(1).optional().describe('Its private key (PEM); both or neither.'),
     insecure_skip_verify: z
       .boolean()
       .default(false)
-      .describe('Do not check the server\'s certificate. Dangerous; logged as a warning at every start.'),
+      .describe("Do not check the server's certificate. Dangerous; logged as a warning at every start."),
   })
   .prefault({})
-  .refine((t) => (t.cert_file === undefined) === (t.key_file === undefined), { message: 'cert_file and key_file go together' });
+  .refine((t) => (t.cert_file === undefined) === (t.key_file === undefined), {
+    message: 'cert_file and key_file go together',
+  });
 
 export const timeoutSchema = z
   .strictObject({
@@ -32,8 +30,8 @@ export const timeoutSchema = z
     request: duration(1)
       .default(60_000)
       .describe(
-        'Longest wait for the answer\'s headers, and between body bytes; the whole exchange is also cut off after '
-          + '`connect` + `request`.',
+        "Longest wait for the answer's headers, and between body bytes; the whole exchange is also cut off after " +
+          '`connect` + `request`.',
       ),
   })
   .prefault({});

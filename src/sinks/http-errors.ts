@@ -24,8 +24,16 @@ const REDACTED = '[redacted]';
 /** Header and query fields whose value is a credential. */
 const SECRET_FIELDS = ['x-amz-security-token', 'x-amz-credential', 'x-amz-signature', 'signature', 'credential'];
 /** XML elements whose name holds one of these carry a secret (or text that quotes one). */
-const XML_SECRET_WORDS = ['token', 'signature', 'credential', 'accesskey', 'secret', 'authorization', 'stringtosign',
-  'canonicalrequest'];
+const XML_SECRET_WORDS = [
+  'token',
+  'signature',
+  'credential',
+  'accesskey',
+  'secret',
+  'authorization',
+  'stringtosign',
+  'canonicalrequest',
+];
 
 // What a server may echo back from a request (a proxy's or S3's error page quoting headers,
 // S3's SignatureDoesNotMatch quoting the canonical request): the credential-bearing fields, as
@@ -65,7 +73,11 @@ export function scrubSecrets(text: string, secrets: readonly string[] = []): str
  * leaves part of a secret unrecognised.
  */
 export function statusError(
-  sink: string, what: string, status: number, headers: Record<string, string | string[] | undefined>, detail = '',
+  sink: string,
+  what: string,
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  detail = '',
   secrets: readonly string[] = [],
 ): TailsealError {
   const cls = classifyStatus(status);

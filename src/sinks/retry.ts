@@ -11,7 +11,25 @@ import { TailsealError } from '../errors.js';
 export type RetryClass = 'retryable' | 'permanent' | 'conflict';
 
 // ABORT_ERR: a request cut off by its own deadline (AbortSignal.timeout) is a timeout.
-const RETRYABLE_ERRNO = new Set(['ABORT_ERR', 'EAGAIN', 'EBUSY', 'EINTR', 'EIO', 'EMFILE', 'ENFILE', 'ENOSPC', 'EDQUOT', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const RETRYABLE_ERRNO = new Set([
+  'ABORT_ERR',
+  'EAGAIN',
+  'EBUSY',
+  'EINTR',
+  'EIO',
+  'EMFILE',
+  'ENFILE',
+  'ENOSPC',
+  'EDQUOT',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
 /** undici codes that mean the request itself is wrong (config), not that the network failed. */
 const PERMANENT_UNDICI = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_INVALID_RETURN_VALUE']);
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
@@ -62,7 +80,12 @@ export const retrySchema = z
   .transform((r): Backoff => ({ baseMs: r.initial_backoff, maxMs: Math.max(r.initial_backoff, r.max_backoff) }));
 
 /** Delay before attempt `attempt` (1-based): full jitter over an exponential ceiling. */
-export function retryDelay(cls: RetryClass, attempt: number, b: Backoff = DEFAULT_BACKOFF, random: () => number = Math.random): number {
+export function retryDelay(
+  cls: RetryClass,
+  attempt: number,
+  b: Backoff = DEFAULT_BACKOFF,
+  random: () => number = Math.random,
+): number {
   if (cls !== 'retryable') return b.maxMs;
   const ceiling = Math.min(b.maxMs, b.baseMs * 2 ** Math.min(attempt - 1, 20));
   return Math.max(b.baseMs / 4, Math.floor(random() * ceiling));

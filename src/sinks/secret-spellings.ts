@@ -15,8 +15,16 @@ interface View {
   to: number[];
 }
 
-const JSON_SHORT: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r',
-  t: '\t' };
+const JSON_SHORT: Record<string, string> = {
+  '"': '"',
+  '\\': '\\',
+  '/': '/',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+};
 const XML_NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
 /** Builds a view: `decode` says, at source index i, how many source characters yield which text. */
@@ -103,7 +111,11 @@ export function secretSpans(text: string, secrets: readonly string[]): [number, 
   if (values.length === 0) return [];
   const plain = [...new Set(values.flatMap(needles))];
   const spans: [number, number][] = [];
-  find(view(text, () => undefined), plain, spans);
+  find(
+    view(text, () => undefined),
+    plain,
+    spans,
+  );
   const bytes = plain.map(latin1);
   find(percentView(text, false), bytes, spans);
   if (plain.some((n) => n.includes(' '))) find(percentView(text, true), bytes, spans);

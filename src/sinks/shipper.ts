@@ -137,13 +137,12 @@ export class Shipper {
       }
       // Full, or nothing new: wait for a delivery to finish, new objects, or a periodic look.
       await new Promise<void>((res) => {
-        const t = setTimeout(done, 1000);
-        const self = this;
-        function done() {
+        const done = (): void => {
           clearTimeout(t);
-          if (self.wakeIdle === done) self.wakeIdle = null;
+          if (this.wakeIdle === done) this.wakeIdle = null;
           res();
-        }
+        };
+        const t = setTimeout(done, 1000);
         this.wakeIdle = done;
         for (const task of tasks) void task.then(done, done);
       });
@@ -188,15 +187,25 @@ export class Shipper {
         const result = await this.sink.put(obj);
         this.failing.delete(obj.id);
         this.opts.observer?.delivered(this.sink.name, head.bytes, (performance.now() - started) / 1000);
-        if (attempt > 1) this.log.info({ sink: this.sink.name, stream: obj.stream, attempts: attempt }, 'Sink recovered; delivery resumed.');
-        this.log.debug({ sink: this.sink.name, stream: obj.stream, first_seq: obj.firstSeq, size: obj.size, result }, 'Object acknowledged.');
+        if (attempt > 1)
+          this.log.info(
+            { sink: this.sink.name, stream: obj.stream, attempts: attempt },
+            'Sink recovered; delivery resumed.',
+          );
+        this.log.debug(
+          { sink: this.sink.name, stream: obj.stream, first_seq: obj.firstSeq, size: obj.size, result },
+          'Object acknowledged.',
+        );
         this.stored.add(obj.id);
         try {
           this.advance();
         } catch (err) {
           // Stored but not yet recorded: the next delivery (or a restart, which re-puts and
           // finds it identical) moves the cursor over it.
-          this.log.error({ sink: this.sink.name, err: errorMessage(err) }, 'Could not record an acknowledgement in the state database.');
+          this.log.error(
+            { sink: this.sink.name, err: errorMessage(err) },
+            'Could not record an acknowledgement in the state database.',
+          );
         }
         return;
       } catch (err) {
@@ -210,7 +219,17 @@ export class Shipper {
         const retryAfter = retryAfterOf(err);
         if (retryAfter !== undefined) this.notBefore = Math.max(this.notBefore, Date.now() + retryAfter);
         const delay = Math.max(retryDelay(cls, attempt, this.opts.backoff), retryAfter ?? 0);
-        const fields = { sink: this.sink.name, stream: obj.stream, first_seq: obj.firstSeq, size: obj.size, class: cls, attempt, retry_in_ms: delay, err: errorMessage(err), code: (err as { code?: string }).code };
+        const fields = {
+          sink: this.sink.name,
+          stream: obj.stream,
+          first_seq: obj.firstSeq,
+          size: obj.size,
+          class: cls,
+          attempt,
+          retry_in_ms: delay,
+          err: errorMessage(err),
+          code: (err as { code?: string }).code,
+        };
         if (cls === 'retryable') {
           if (attempt < 5) this.log.warn(fields, 'Delivery failed; will retry.');
           else this.log.error(fields, 'Delivery keeps failing; the object stays in the outbox.');
@@ -223,7 +242,10 @@ export class Shipper {
           this.outbox.park(this.sink.name, obj.id, String(fields.code ?? cls), errorMessage(err));
         } catch (dbErr) {
           // Cannot record the parking: keep the object here and try the whole thing again later.
-          this.log.error({ ...fields, db_err: errorMessage(dbErr) }, 'Delivery refused and the state database cannot record it; retrying later.');
+          this.log.error(
+            { ...fields, db_err: errorMessage(dbErr) },
+            'Delivery refused and the state database cannot record it; retrying later.',
+          );
           await sleep(this.opts.backoff.maxMs, this.stopping.signal);
           continue;
         }
@@ -232,11 +254,18 @@ export class Shipper {
         this.log.error(
           { ...fields, retry_in_ms: undefined },
           cls === 'conflict'
-            ? `Delivery conflict: the store holds different content under this name; nothing is overwritten. The object is parked for this sink; after resolving it run \`tailseal requeue ${this.sink.name}\`.`
-            : `Delivery refused permanently; the object is parked for this sink. Fix the cause, then run \`tailseal requeue ${this.sink.name}\`.`,
+            ? `Delivery conflict: the store holds different content under this name; nothing is overwritten. The ` +
+                `object is parked for this sink; after resolving it run \`tailseal requeue ${this.sink.name}\`.`
+            : `Delivery refused permanently; the object is parked for this sink. Fix the cause, then run ` +
+                `\`tailseal requeue ${this.sink.name}\`.`,
         );
-        while (!this.stopping.signal.aborted && this.stillParked(obj.id)) await sleep(PARKED_POLL_MS, this.stopping.signal);
-        if (!this.stopping.signal.aborted) this.log.info({ sink: this.sink.name, stream: obj.stream, first_seq: obj.firstSeq }, 'Parked object re-queued; delivering again.');
+        while (!this.stopping.signal.aborted && this.stillParked(obj.id))
+          await sleep(PARKED_POLL_MS, this.stopping.signal);
+        if (!this.stopping.signal.aborted)
+          this.log.info(
+            { sink: this.sink.name, stream: obj.stream, first_seq: obj.firstSeq },
+            'Parked object re-queued; delivering again.',
+          );
         attempt = 0;
       }
     }

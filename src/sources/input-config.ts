@@ -9,13 +9,12 @@ export const inputStreamSchema = () =>
   nameSchema()
     .optional()
     .describe(
-      'Stream (one chain and one tree) the decisions go to; several inputs may share one. Default: the input\'s name.',
+      "Stream (one chain and one tree) the decisions go to; several inputs may share one. Default: the input's name.",
     );
 export const inputMaskSchema = () =>
   maskSchema
     .optional()
     .describe(
-      'Mask and drop rules applied to every decision of the input before it is sealed; see '
-        + '[Masking and dropping](operations.md#masking-and-dropping).',
+      'Mask and drop rules applied to every decision of the input before it is sealed; see ' +
+        '[Masking and dropping](operations.md#masking-and-dropping).',
     );
-

@@ -23,16 +23,26 @@ export function openDatabase(file: string, opts: { readonly?: boolean } = {}): D
     }
     db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
   } catch (err) {
-    throw new TailsealError('STATE_UNAVAILABLE', `cannot open state database ${file}: ${errorMessage(err)}`, { cause: err });
+    throw new TailsealError('STATE_UNAVAILABLE', `cannot open state database ${file}: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
   try {
     if (!opts.readonly) for (const p of SQL_PRAGMAS) db.pragma(p.replace(/^PRAGMA /, ''));
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) {
-      throw new TailsealError('STATE_VERSION', `state database ${file} has schema version ${version}, newer than this tailseal (${SCHEMA_VERSION}); run a newer tailseal or point state_dir elsewhere`);
+      throw new TailsealError(
+        'STATE_VERSION',
+        `state database ${file} has schema version ${version}, newer than this tailseal (${SCHEMA_VERSION}); run a ` +
+          `newer tailseal or point state_dir elsewhere`,
+      );
     }
     if (opts.readonly) {
-      if (version !== SCHEMA_VERSION) throw new TailsealError('STATE_VERSION', `state database ${file} has schema version ${version}, expected ${SCHEMA_VERSION}`);
+      if (version !== SCHEMA_VERSION)
+        throw new TailsealError(
+          'STATE_VERSION',
+          `state database ${file} has schema version ${version}, expected ${SCHEMA_VERSION}`,
+        );
       return db;
     }
     for (let v = version; v < SCHEMA_VERSION; v++) {
@@ -46,7 +56,12 @@ export function openDatabase(file: string, opts: { readonly?: boolean } = {}): D
   } catch (err) {
     db.close();
     if (err instanceof TailsealError) throw err;
-    throw new TailsealError('STATE_CORRUPT', `state database ${file} is unreadable: ${errorMessage(err)}; move it aside to start over (the trail already shipped stays verifiable)`, { cause: err });
+    throw new TailsealError(
+      'STATE_CORRUPT',
+      `state database ${file} is unreadable: ${errorMessage(err)}; move it aside to start over (the trail already ` +
+        `shipped stays verifiable)`,
+      { cause: err },
+    );
   }
 }
 
@@ -69,12 +84,14 @@ export function probeState(file: string): StateLoss | null {
   try {
     db = openDatabase(file);
   } catch (err) {
-    if (err instanceof TailsealError && err.code === 'STATE_CORRUPT') return { cause: 'corrupt', detail: errorMessage(err) };
+    if (err instanceof TailsealError && err.code === 'STATE_CORRUPT')
+      return { cause: 'corrupt', detail: errorMessage(err) };
     throw err;
   }
   try {
     const check = db.prepare(SQL_QUICK_CHECK).pluck().all() as string[];
-    if (check.length !== 1 || check[0] !== 'ok') return { cause: 'corrupt', detail: `${file} fails SQLite's quick_check: ${check.slice(0, 3).join('; ')}` };
+    if (check.length !== 1 || check[0] !== 'ok')
+      return { cause: 'corrupt', detail: `${file} fails SQLite's quick_check: ${check.slice(0, 3).join('; ')}` };
     const sealed = db.prepare(SQL_COUNT_SEALED_STREAMS).pluck().get() as number;
     return sealed === 0 ? { cause: 'empty', detail: `${file} holds no sealed stream` } : null;
   } catch (err) {

@@ -38,7 +38,8 @@ export async function readStreamTails(
   }
   for (const r of reports) {
     const stream = streams.find((s) => r.origin === `${origin}/${s}`);
-    if (stream !== undefined && r.tail && r.entries > 0) out.set(stream, { ...r.tail, size: r.entries, newestCheckpointTime: r.newestCheckpointTime });
+    if (stream !== undefined && r.tail && r.entries > 0)
+      out.set(stream, { ...r.tail, size: r.entries, newestCheckpointTime: r.newestCheckpointTime });
   }
   return out;
 }
@@ -50,7 +51,10 @@ export async function readStreamTails(
  * not count as "no trail" and have new chains fork the one the store holds.
  */
 async function holdsOwnObject(
-  reader: ObjectReader, origin: string, streams: readonly string[], maxBytes: number,
+  reader: ObjectReader,
+  origin: string,
+  streams: readonly string[],
+  maxBytes: number,
 ): Promise<boolean> {
   const origins = new Set(streams.map((s) => `${origin}/${s}`));
   for (const name of await reader.list()) {
@@ -83,10 +87,12 @@ export function stateLostError(detail: string, sink: string, tails: ReadonlyMap<
   const held = [...tails].map(([s, t]) => `stream ${s} (${t.size} entries)`).join(', ');
   return new TailsealError(
     'STATE_LOST',
-    `the state database is lost (${detail}) but sink ${sink} holds the trail of ${held}; starting new chains would fork it. ` +
-      'Restore the state directory, or set recovery.on_state_loss to chain_tail (continue the chain; files resume after the last line the trail holds) ' +
-      'or end_of_files (continue the chain; what the files hold now is skipped) and start again. '
-      + 'See docs/operations.md "Lost state".',
+    `the state database is lost (${detail}) but sink ${sink} holds the trail of ${held}; starting new chains would ` +
+      `fork it. ` +
+      'Restore the state directory, or set recovery.on_state_loss to chain_tail (continue the chain; files resume ' +
+      'after the last line the trail holds) ' +
+      'or end_of_files (continue the chain; what the files hold now is skipped) and start again. ' +
+      'See docs/operations.md "Lost state".',
     { details: { sink, streams: [...tails.keys()] } },
   );
 }

@@ -16,7 +16,20 @@
 // - remove() runs AFTER the transaction that forgot the object commits; a crash in between
 //   leaves an orphan file, which recover() deletes.
 import { rm } from 'node:fs/promises';
-import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, fsyncSync, mkdirSync, openSync, readSync, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasyncSync,
+  fstatSync,
+  ftruncateSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  readdirSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { fdatasync, write } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
@@ -114,7 +127,7 @@ export class Spool {
       // Written and synced by prewrite() for exactly this place, and nothing wrote since.
       if (pre && pre.firstSeq === firstSeq && pre.end === at + data.length && fstatSync(fd).size === pre.end) return;
       this.cutTo(fd, stream, firstSeq, at);
-      for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, at + done);
+      for (let done = 0; done < data.length;) done += writeSync(fd, data, done, data.length - done, at + done);
       fdatasyncSync(fd);
     } catch (err) {
       throw writeError(err, this.dir);
@@ -133,7 +146,7 @@ export class Spool {
     try {
       const fd = this.open(stream, firstSeq);
       this.cutTo(fd, stream, firstSeq, at);
-      for (let done = 0; done < data.length; ) done += await writeAsync(fd, data, done, data.length - done, at + done);
+      for (let done = 0; done < data.length;) done += await writeAsync(fd, data, done, data.length - done, at + done);
       await fdatasyncAsync(fd);
       this.prewritten.set(stream, { firstSeq, end: at + data.length });
     } catch (err) {
@@ -163,7 +176,7 @@ export class Spool {
     this.ensureDir(stream);
     const fd = openSync(this.path(stream, firstSeq), 'w', PRIVATE_FILE_MODE);
     try {
-      for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, done);
+      for (let done = 0; done < data.length;) done += writeSync(fd, data, done, data.length - done, done);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -199,13 +212,21 @@ export class Spool {
     try {
       fd = openSync(file, 'r');
     } catch (err) {
-      throw new TailsealError('STATE_CORRUPT', `outbox segment ${file} is missing (${errorMessage(err)}); the state directory was changed by hand`, { cause: err });
+      throw new TailsealError(
+        'STATE_CORRUPT',
+        `outbox segment ${file} is missing (${errorMessage(err)}); the state directory was changed by hand`,
+        { cause: err },
+      );
     }
     try {
       let done = 0;
       while (done < bytes) {
         const n = readSync(fd, out, done, bytes - done, done);
-        if (n === 0) throw new TailsealError('STATE_CORRUPT', `outbox segment ${file} holds ${done} bytes, the state database says ${bytes}`);
+        if (n === 0)
+          throw new TailsealError(
+            'STATE_CORRUPT',
+            `outbox segment ${file} holds ${done} bytes, the state database says ${bytes}`,
+          );
         done += n;
       }
     } finally {
@@ -242,7 +263,8 @@ export class Spool {
    */
   recover(live: SpoolLiveSet): void {
     const want = new Map<string, { bytes: number; open: boolean }>();
-    for (const o of live.objects) if (o.bytes > 0) want.set(this.path(o.stream, o.firstSeq), { bytes: o.bytes, open: false });
+    for (const o of live.objects)
+      if (o.bytes > 0) want.set(this.path(o.stream, o.firstSeq), { bytes: o.bytes, open: false });
     for (const o of live.open) want.set(this.path(o.stream, o.firstSeq), { bytes: o.bytes, open: true });
     let streams: string[] = [];
     try {
@@ -267,11 +289,24 @@ export class Spool {
         size = fstatSize(file);
       } catch {
         if (w.open && w.bytes === 0) continue; // created on the first append
-        throw new TailsealError('STATE_CORRUPT', `outbox segment ${file} is missing; the state directory was changed by hand. Move state_dir aside to start over (the trail already shipped stays verifiable)`);
+        throw new TailsealError(
+          'STATE_CORRUPT',
+          `outbox segment ${file} is missing; the state directory was changed by hand. Move state_dir aside to ` +
+            `start over (the trail already shipped stays verifiable)`,
+        );
       }
-      if (size < w.bytes) throw new TailsealError('STATE_CORRUPT', `outbox segment ${file} holds ${size} bytes, the state database says ${w.bytes}; the state directory was changed by hand`);
+      if (size < w.bytes)
+        throw new TailsealError(
+          'STATE_CORRUPT',
+          `outbox segment ${file} holds ${size} bytes, the state database says ${w.bytes}; the state directory was ` +
+            `changed by hand`,
+        );
       if (size > w.bytes) {
-        if (!w.open) throw new TailsealError('STATE_CORRUPT', `outbox segment ${file} holds ${size} bytes, the state database says ${w.bytes}`);
+        if (!w.open)
+          throw new TailsealError(
+            'STATE_CORRUPT',
+            `outbox segment ${file} holds ${size} bytes, the state database says ${w.bytes}`,
+          );
         const fd = openSync(file, 'r+');
         try {
           ftruncateSync(fd, w.bytes);

@@ -77,8 +77,8 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE streams ADD COLUMN spool_bytes INTEGER NOT NULL DEFAULT 0;
   `,
-  // v3 -> v4: keys (an OPA decision_id with a digest of its bytes) of recently sealed records of sources whose clients retry,
-  // written in the transaction that seals them, so a retried upload is not sealed twice.
+  // v3 -> v4: keys (an OPA decision_id with a digest of its bytes) of recently sealed records of sources whose
+  // clients retry, written in the transaction that seals them, so a retried upload is not sealed twice.
   `
   CREATE TABLE dedupe_keys (
     stream     TEXT NOT NULL,
@@ -109,23 +109,35 @@ export const SQL_PRAGMAS = [
   'PRAGMA temp_store = MEMORY',
 ];
 
-
-export const SQL_GET_STREAM = 'SELECT name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note, spool_bytes FROM streams WHERE name = ?';
-export const SQL_LIST_STREAMS = 'SELECT name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note, spool_bytes FROM streams ORDER BY name';
-export const SQL_INSERT_STREAM = 'INSERT INTO streams (name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note) VALUES (?, 0, ?, ?, 0, 0, NULL)';
+export const SQL_GET_STREAM =
+  'SELECT name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note, spool_bytes FROM ' +
+  'streams WHERE name = ?';
+export const SQL_LIST_STREAMS =
+  'SELECT name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note, spool_bytes FROM ' +
+  'streams ORDER BY name';
+export const SQL_INSERT_STREAM =
+  'INSERT INTO streams (name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note) ' +
+  'VALUES (?, 0, ?, ?, 0, 0, NULL)';
 /** A stream continued from a verified trail (state loss): its head and tree edge at `next_seq`. */
-export const SQL_RESTORE_STREAM = 'INSERT OR REPLACE INTO streams (name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note, spool_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, 0)';
+export const SQL_RESTORE_STREAM =
+  'INSERT OR REPLACE INTO streams (name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, ' +
+  'last_note, spool_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, 0)';
 /** Streams that sealed anything: none means the database holds no state worth keeping yet. */
 export const SQL_COUNT_SEALED_STREAMS = 'SELECT COUNT(*) FROM streams WHERE next_seq > 0';
 export const SQL_QUICK_CHECK = 'PRAGMA quick_check';
 /** Gives up to this many free pages back to the filesystem (databases created with auto_vacuum). */
 export const SQL_INCREMENTAL_VACUUM = 'PRAGMA incremental_vacuum(1024)';
-export const SQL_UPDATE_STREAM_HEAD = 'UPDATE streams SET next_seq = ?, chain_head = ?, tree_edge = ?, spool_bytes = ? WHERE name = ? AND next_seq = ?';
-export const SQL_UPDATE_STREAM_CHECKPOINT = 'UPDATE streams SET checkpointed_size = ?, checkpointed_at = ?, last_note = ?, spool_bytes = 0 WHERE name = ?';
+export const SQL_UPDATE_STREAM_HEAD =
+  'UPDATE streams SET next_seq = ?, chain_head = ?, tree_edge = ?, spool_bytes = ? WHERE name = ? AND next_seq = ?';
+export const SQL_UPDATE_STREAM_CHECKPOINT =
+  'UPDATE streams SET checkpointed_size = ?, checkpointed_at = ?, last_note = ?, spool_bytes = 0 WHERE name = ?';
 
-export const SQL_GET_FILE_BY_IDENT = 'SELECT id, input, ident, path, fingerprint, fp_len, offset FROM files WHERE ident = ?';
-export const SQL_INSERT_FILE = 'INSERT INTO files (input, ident, path, fingerprint, fp_len, offset, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)';
-export const SQL_RESET_FILE = 'UPDATE files SET input = ?, path = ?, fingerprint = ?, fp_len = ?, offset = ?, updated_at = ? WHERE id = ?';
+export const SQL_GET_FILE_BY_IDENT =
+  'SELECT id, input, ident, path, fingerprint, fp_len, offset FROM files WHERE ident = ?';
+export const SQL_INSERT_FILE =
+  'INSERT INTO files (input, ident, path, fingerprint, fp_len, offset, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)';
+export const SQL_RESET_FILE =
+  'UPDATE files SET input = ?, path = ?, fingerprint = ?, fp_len = ?, offset = ?, updated_at = ? WHERE id = ?';
 export const SQL_UPDATE_FILE_OFFSET = 'UPDATE files SET offset = ?, path = ?, updated_at = ? WHERE id = ?';
 export const SQL_DELETE_FILE = 'DELETE FROM files WHERE id = ?';
 export const SQL_LIST_FILES = 'SELECT id, input, ident, path, offset, updated_at FROM files ORDER BY id';
@@ -136,8 +148,10 @@ export const SQL_LEGACY_ENTRY_LINES = 'SELECT line FROM entries WHERE stream = ?
 export const SQL_LEGACY_DELETE_ENTRIES = 'DELETE FROM entries WHERE stream = ?';
 export const SQL_SET_SPOOL_BYTES = 'UPDATE streams SET spool_bytes = ? WHERE name = ?';
 
-export const SQL_INSERT_OBJECT = 'INSERT INTO objects (stream, first_seq, size, note, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)';
-export const SQL_NEXT_OBJECT = 'SELECT id, stream, first_seq, size, note, bytes, created_at FROM objects WHERE id > ? ORDER BY id LIMIT 1';
+export const SQL_INSERT_OBJECT =
+  'INSERT INTO objects (stream, first_seq, size, note, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)';
+export const SQL_NEXT_OBJECT =
+  'SELECT id, stream, first_seq, size, note, bytes, created_at FROM objects WHERE id > ? ORDER BY id LIMIT 1';
 export const SQL_LIST_OBJECTS = 'SELECT id, stream, first_seq, size, bytes FROM objects ORDER BY id';
 export const SQL_OBJECTS_UP_TO = 'SELECT id, stream, first_seq, size, bytes FROM objects WHERE id <= ? ORDER BY id';
 /** Per stream, where the first object a sink has not acknowledged begins (after its cursor). */
@@ -153,10 +167,13 @@ export const SQL_DEDUPE_PRUNE_SEQ = 'DELETE FROM dedupe_keys WHERE stream = ? AN
 export const SQL_DEDUPE_PRUNE_AGE = 'DELETE FROM dedupe_keys WHERE stream = ? AND sealed_at < ?';
 
 export const SQL_GET_CURSOR = 'SELECT acked_id FROM sink_cursors WHERE sink = ?';
-export const SQL_UPSERT_CURSOR = 'INSERT INTO sink_cursors (sink, acked_id) VALUES (?, ?) ON CONFLICT(sink) DO UPDATE SET acked_id = excluded.acked_id';
+export const SQL_UPSERT_CURSOR =
+  'INSERT INTO sink_cursors (sink, acked_id) VALUES (?, ?) ON CONFLICT(sink) DO UPDATE SET acked_id = ' +
+  'excluded.acked_id';
 
 export const SQL_GET_COUNTER = 'SELECT value FROM counters WHERE name = ?';
-export const SQL_ADD_COUNTER = 'INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value';
+export const SQL_ADD_COUNTER =
+  'INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value';
 export const SQL_LIST_COUNTERS = 'SELECT name, value FROM counters ORDER BY name';
 
 // The meta table's `file_errors/<input>` rows: the files each file input cannot read (JSON).
@@ -165,9 +182,13 @@ export const SQL_PUT_META =
 export const SQL_DELETE_META = 'DELETE FROM meta WHERE key = ?';
 export const SQL_LIST_META_PREFIX = 'SELECT key, value FROM meta WHERE substr(key, 1, length(?)) = ? ORDER BY key';
 
-export const SQL_PARK = 'INSERT INTO parked (sink, object_id, code, reason, parked_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(sink, object_id) DO UPDATE SET code = excluded.code, reason = excluded.reason';
+export const SQL_PARK =
+  'INSERT INTO parked (sink, object_id, code, reason, parked_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(sink, ' +
+  'object_id) DO UPDATE SET code = excluded.code, reason = excluded.reason';
 export const SQL_IS_PARKED = 'SELECT 1 AS parked FROM parked WHERE sink = ? AND object_id = ?';
-export const SQL_LIST_PARKED = 'SELECT p.sink, p.object_id, p.code, p.reason, p.parked_at, o.stream, o.first_seq, o.size FROM parked p LEFT JOIN objects o ON o.id = p.object_id ORDER BY p.sink, p.object_id';
+export const SQL_LIST_PARKED =
+  'SELECT p.sink, p.object_id, p.code, p.reason, p.parked_at, o.stream, o.first_seq, o.size FROM parked p LEFT ' +
+  'JOIN objects o ON o.id = p.object_id ORDER BY p.sink, p.object_id';
 export const SQL_UNPARK_SINK = 'DELETE FROM parked WHERE sink = ?';
 export const SQL_UNPARK_ALL = 'DELETE FROM parked';
 export const SQL_COUNT_OBJECTS_AFTER = 'SELECT COUNT(*) AS n FROM objects WHERE id > ?';

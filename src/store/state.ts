@@ -81,7 +81,16 @@ export interface SealCut {
 
 const OUTBOX_BYTES = 'outbox_bytes';
 
-interface StreamRow { name: string; next_seq: number; chain_head: Buffer; tree_edge: Buffer; checkpointed_size: number; checkpointed_at: number; last_note: string | null; spool_bytes: number }
+interface StreamRow {
+  name: string;
+  next_seq: number;
+  chain_head: Buffer;
+  tree_edge: Buffer;
+  checkpointed_size: number;
+  checkpointed_at: number;
+  last_note: string | null;
+  spool_bytes: number;
+}
 
 function toStream(r: StreamRow): StreamState {
   return {
@@ -125,9 +134,12 @@ export class StateStore {
    */
   recoverOutbox(): void {
     for (const { stream } of this.q(Q.SQL_LEGACY_STREAMS_WITH_ENTRIES).all() as { stream: string }[]) {
-      const objects = (this.q(Q.SQL_LIST_OBJECTS).all() as { stream: string; first_seq: number; size: number }[]).filter((o) => o.stream === stream);
+      const objects = (
+        this.q(Q.SQL_LIST_OBJECTS).all() as { stream: string; first_seq: number; size: number }[]
+      ).filter((o) => o.stream === stream);
       const s = this.loadStream(stream);
-      const lines = (from: number, to: number) => Buffer.concat(this.q(Q.SQL_LEGACY_ENTRY_LINES).pluck().all(stream, from, to) as Buffer[]);
+      const lines = (from: number, to: number) =>
+        Buffer.concat(this.q(Q.SQL_LEGACY_ENTRY_LINES).pluck().all(stream, from, to) as Buffer[]);
       for (const o of objects) this.spool.rewrite(stream, o.first_seq, lines(o.first_seq, o.size));
       const open = lines(s.checkpointedSize, s.nextSeq);
       this.spool.rewrite(stream, s.checkpointedSize, open);
@@ -159,8 +171,19 @@ export class StateStore {
    * Continues `name` where a verified trail ends (after a state loss): its size, chain head, tree
    * edge and newest note become the committed head, as if this database had signed them.
    */
-  restoreStream(name: string, t: { size: number; chainHead: Uint8Array; edge: CompactRange; note: string; signedAt: number }): StreamState {
-    this.q(Q.SQL_RESTORE_STREAM).run(name, t.size, Buffer.from(t.chainHead), Buffer.from(t.edge.serialize()), t.size, t.signedAt, t.note);
+  restoreStream(
+    name: string,
+    t: { size: number; chainHead: Uint8Array; edge: CompactRange; note: string; signedAt: number },
+  ): StreamState {
+    this.q(Q.SQL_RESTORE_STREAM).run(
+      name,
+      t.size,
+      Buffer.from(t.chainHead),
+      Buffer.from(t.edge.serialize()),
+      t.size,
+      t.signedAt,
+      t.note,
+    );
     return this.loadStream(name);
   }
 
@@ -180,13 +203,24 @@ export class StateStore {
       // same state_dir) can append to the segment or move the head until COMMIT. The guard
       // then turns such a writer into an error instead of a forked chain, before any write.
       const row = this.q(Q.SQL_GET_STREAM).get(c.stream.name) as StreamRow | undefined;
-      if (!row || row.next_seq !== c.before) throw new TailsealError('STATE_CORRUPT', `stream ${c.stream.name} was advanced by another writer; is a second tailseal using the same state_dir?`);
+      if (!row || row.next_seq !== c.before)
+        throw new TailsealError(
+          'STATE_CORRUPT',
+          `stream ${c.stream.name} was advanced by another writer; is a second tailseal using the same state_dir?`,
+        );
       // The lines go to the stream's open segment and are synced before COMMIT (spool.ts): a
       // crash after this write but before COMMIT leaves bytes past spool_bytes that the next
       // start cuts off, and the same lines are read, sealed and written again.
       appended = { firstSeq: row.checkpointed_size, at: row.spool_bytes };
       this.spool.append(c.stream.name, row.checkpointed_size, row.spool_bytes, c.data, c.prewritten);
-      this.q(Q.SQL_UPDATE_STREAM_HEAD).run(c.stream.nextSeq, Buffer.from(c.stream.chainHead), Buffer.from(c.stream.edge.serialize()), row.spool_bytes + c.data.length, c.stream.name, c.before);
+      this.q(Q.SQL_UPDATE_STREAM_HEAD).run(
+        c.stream.nextSeq,
+        Buffer.from(c.stream.chainHead),
+        Buffer.from(c.stream.edge.serialize()),
+        row.spool_bytes + c.data.length,
+        c.stream.name,
+        c.before,
+      );
       if (c.file) this.q(Q.SQL_UPDATE_FILE_OFFSET).run(c.file.offset, c.file.path, Date.now(), c.file.id);
       // The keys commit with their entries: a crash before COMMIT seals neither, after it both.
       if (c.dedupe) this.recordDedupeKeys(c.stream.name, c.stream.nextSeq, c.dedupe);
@@ -214,19 +248,21 @@ export class StateStore {
    * Returns the entry bytes left in the stream's open segment.
    */
   commitSealedCut(c: SealCommit, cuts: readonly SealCut[], createdAt: number): number {
-    return this.db.transaction(() => {
-      let before = c.before;
-      let from = 0;
-      for (const cut of cuts) {
-        const row = this.q(Q.SQL_GET_STREAM).get(c.stream.name) as StreamRow | undefined;
-        const data = c.data.subarray(from, cut.end);
-        this.commitSealed({ stream: cut.head, before, data, prewritten: from === 0 && c.prewritten });
-        this.commitCheckpoint(c.stream.name, row?.checkpointed_size ?? 0, cut.head.nextSeq, cut.note, createdAt);
-        before = cut.head.nextSeq;
-        from = cut.end;
-      }
-      return this.commitSealed({ ...c, before, data: c.data.subarray(from), prewritten: false });
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        let before = c.before;
+        let from = 0;
+        for (const cut of cuts) {
+          const row = this.q(Q.SQL_GET_STREAM).get(c.stream.name) as StreamRow | undefined;
+          const data = c.data.subarray(from, cut.end);
+          this.commitSealed({ stream: cut.head, before, data, prewritten: from === 0 && c.prewritten });
+          this.commitCheckpoint(c.stream.name, row?.checkpointed_size ?? 0, cut.head.nextSeq, cut.note, createdAt);
+          before = cut.head.nextSeq;
+          from = cut.end;
+        }
+        return this.commitSealed({ ...c, before, data: c.data.subarray(from), prewritten: false });
+      })
+      .immediate();
   }
 
   /**
@@ -258,7 +294,11 @@ export class StateStore {
   commitCheckpoint(stream: string, firstSeq: number, size: number, note: string, createdAt: number): OutboxObject {
     const obj = this.db.transaction(() => {
       const row = this.q(Q.SQL_GET_STREAM).get(stream) as StreamRow | undefined;
-      if (!row || row.checkpointed_size !== firstSeq || row.next_seq !== size) throw new TailsealError('STATE_CORRUPT', `checkpoint of stream ${stream} [${firstSeq}, ${size}) does not match its committed state`);
+      if (!row || row.checkpointed_size !== firstSeq || row.next_seq !== size)
+        throw new TailsealError(
+          'STATE_CORRUPT',
+          `checkpoint of stream ${stream} [${firstSeq}, ${size}) does not match its committed state`,
+        );
       const bytes = row.spool_bytes;
       const res = this.q(Q.SQL_INSERT_OBJECT).run(stream, firstSeq, size, note, bytes, createdAt);
       this.q(Q.SQL_UPDATE_STREAM_CHECKPOINT).run(size, createdAt, note, stream);
@@ -271,8 +311,20 @@ export class StateStore {
   // ---- files ---------------------------------------------------------------------------
 
   findFile(ident: string): FileRecord | undefined {
-    const r = this.q(Q.SQL_GET_FILE_BY_IDENT).get(ident) as { id: number; input: string; ident: string; path: string; fingerprint: Buffer; fp_len: number; offset: number } | undefined;
-    return r && { id: r.id, input: r.input, ident: r.ident, path: r.path, fingerprint: new Uint8Array(r.fingerprint), fpLen: r.fp_len, offset: r.offset };
+    const r = this.q(Q.SQL_GET_FILE_BY_IDENT).get(ident) as
+      | { id: number; input: string; ident: string; path: string; fingerprint: Buffer; fp_len: number; offset: number }
+      | undefined;
+    return (
+      r && {
+        id: r.id,
+        input: r.input,
+        ident: r.ident,
+        path: r.path,
+        fingerprint: new Uint8Array(r.fingerprint),
+        fpLen: r.fp_len,
+        offset: r.offset,
+      }
+    );
   }
 
   /** Registers a file generation at offset 0 (or re-keys a reused inode's row to the new file). */
@@ -282,11 +334,17 @@ export class StateStore {
       this.q(Q.SQL_RESET_FILE).run(f.input, f.path, Buffer.from(f.fingerprint), f.fpLen, f.offset, now, existingId);
       return existingId;
     }
-    return Number(this.q(Q.SQL_INSERT_FILE).run(f.input, f.ident, f.path, Buffer.from(f.fingerprint), f.fpLen, f.offset, now).lastInsertRowid);
+    return Number(
+      this.q(Q.SQL_INSERT_FILE).run(f.input, f.ident, f.path, Buffer.from(f.fingerprint), f.fpLen, f.offset, now)
+        .lastInsertRowid,
+    );
   }
 
   /** File records of finished generations (`isDone`) last updated before `cutoff`: candidates to expire. */
-  finishedFilesBefore(cutoff: number, isDone: (path: string) => boolean): { id: number; input: string; ident: string; path: string }[] {
+  finishedFilesBefore(
+    cutoff: number,
+    isDone: (path: string) => boolean,
+  ): { id: number; input: string; ident: string; path: string }[] {
     return this.listFiles().filter((f) => f.updated_at < cutoff && isDone(f.path));
   }
 
@@ -309,8 +367,20 @@ export class StateStore {
   }
 
   nextObject(afterId: number): OutboxObject | undefined {
-    const r = this.q(Q.SQL_NEXT_OBJECT).get(afterId) as { id: number; stream: string; first_seq: number; size: number; note: string; bytes: number; created_at: number } | undefined;
-    return r && { id: r.id, stream: r.stream, firstSeq: r.first_seq, size: r.size, note: r.note, bytes: r.bytes, createdAt: r.created_at };
+    const r = this.q(Q.SQL_NEXT_OBJECT).get(afterId) as
+      | { id: number; stream: string; first_seq: number; size: number; note: string; bytes: number; created_at: number }
+      | undefined;
+    return (
+      r && {
+        id: r.id,
+        stream: r.stream,
+        firstSeq: r.first_seq,
+        size: r.size,
+        note: r.note,
+        bytes: r.bytes,
+        createdAt: r.created_at,
+      }
+    );
   }
 
   /** The segment file holding exactly an object's lines (none for a heartbeat). */
@@ -337,7 +407,13 @@ export class StateStore {
     const done = this.db.transaction(() => {
       this.q(Q.SQL_UPSERT_CURSOR).run(sink, id);
       const acked = Math.min(...sinks.map((s) => this.cursor(s)));
-      const rows = this.q(Q.SQL_OBJECTS_UP_TO).all(acked) as { id: number; stream: string; first_seq: number; size: number; bytes: number }[];
+      const rows = this.q(Q.SQL_OBJECTS_UP_TO).all(acked) as {
+        id: number;
+        stream: string;
+        first_seq: number;
+        size: number;
+        bytes: number;
+      }[];
       let freed = 0;
       for (const o of rows) {
         this.q(Q.SQL_DELETE_OBJECT).run(o.id);
@@ -367,7 +443,18 @@ export class StateStore {
   }
 
   listParked(): ParkedObject[] {
-    return (this.q(Q.SQL_LIST_PARKED).all() as { sink: string; object_id: number; code: string; reason: string; parked_at: number; stream: string | null; first_seq: number | null; size: number | null }[]).map((r) => ({
+    return (
+      this.q(Q.SQL_LIST_PARKED).all() as {
+        sink: string;
+        object_id: number;
+        code: string;
+        reason: string;
+        parked_at: number;
+        stream: string | null;
+        first_seq: number | null;
+        size: number | null;
+      }[]
+    ).map((r) => ({
       sink: r.sink,
       objectId: r.object_id,
       code: r.code,

@@ -105,7 +105,11 @@ export class Auditor {
         for (const rep of reports) {
           for (const n of [...rep.objectNames, ...rep.duplicates.map((d) => d.object)]) names.add(n);
         }
-        this.verified.set(t.name, { from: new Map(reports.map((rep) => [rep.origin, rep.resume])), names, fullAt: full ? started : last.fullAt });
+        this.verified.set(t.name, {
+          from: new Map(reports.map((rep) => [rep.origin, rep.resume])),
+          names,
+          fullAt: full ? started : last.fullAt,
+        });
         // The originals verified (and the next pass continues from them), but the store was written over.
         const tampering = reader.tampering?.() ?? [];
         if (tampering.length > 0) r = { ...r, ok: false, error: tamperedError(tampering) };
@@ -113,26 +117,45 @@ export class Auditor {
         if (this.abort.signal.aborted) break; // stopping: no verdict
         if (isTailsealError(err, 'STORE_EMPTY')) r = { sink: t.name, ok: true, full, streams: [], duplicates: [] };
         else {
-          const error = isTailsealError(err) ? err
+          const error = isTailsealError(err)
+            ? err
             : new TailsealError('SINK_RETRYABLE', errorMessage(err), { cause: err });
           r = { sink: t.name, ok: false, full, streams: [], duplicates: [], error };
         }
       }
       const ms = Date.now() - started;
       if (r.duplicates.length > 0) {
-        this.log.warn({ sink: t.name, duplicates: r.duplicates.slice(0, 20), count: r.duplicates.length },
-          'Integrity audit found objects stored twice (byte-identical copies, verified once): no break; unless a '
-          + "sink's gzip setting changed, find out what copied them.");
+        this.log.warn(
+          { sink: t.name, duplicates: r.duplicates.slice(0, 20), count: r.duplicates.length },
+          'Integrity audit found objects stored twice (byte-identical copies, verified once): no break; unless a ' +
+            "sink's gzip setting changed, find out what copied them.",
+        );
       }
-      if (r.ok) this.log.info({ sink: t.name, full, streams: r.streams, duration_ms: ms }, full ? 'Integrity audit passed (full pass): the trail in the sink verifies.' : 'Integrity audit passed (new objects): the trail in the sink verifies.');
-      else if (r.error!.code === 'SINK_RETRYABLE' || r.error!.code === 'SINK_PERMANENT') this.log.warn({ sink: t.name, err: r.error!.message, duration_ms: ms }, 'Integrity audit could not read the sink; trying again at the next audit.');
+      if (r.ok)
+        this.log.info(
+          { sink: t.name, full, streams: r.streams, duration_ms: ms },
+          full
+            ? 'Integrity audit passed (full pass): the trail in the sink verifies.'
+            : 'Integrity audit passed (new objects): the trail in the sink verifies.',
+        );
+      else if (r.error!.code === 'SINK_RETRYABLE' || r.error!.code === 'SINK_PERMANENT')
+        this.log.warn(
+          { sink: t.name, err: r.error!.message, duration_ms: ms },
+          'Integrity audit could not read the sink; trying again at the next audit.',
+        );
       else if (r.error!.code === 'STORE_TAMPERED') {
         const e = r.error!;
-        this.log.error({ sink: t.name, full, code: e.code, err: e.message, ...e.details, duration_ms: ms },
-          'Integrity audit FAILED: someone wrote over stored objects (later versions or delete markers); '
-          + 'the original trail verifies. `tailseal verify` lists every change.');
-      }
-      else this.log.error({ sink: t.name, full, code: r.error!.code, err: r.error!.message, ...r.error!.details, duration_ms: ms }, 'Integrity audit FAILED: the trail in the sink does not verify. Investigate the store; `tailseal verify` shows the same break.');
+        this.log.error(
+          { sink: t.name, full, code: e.code, err: e.message, ...e.details, duration_ms: ms },
+          'Integrity audit FAILED: someone wrote over stored objects (later versions or delete markers); ' +
+            'the original trail verifies. `tailseal verify` lists every change.',
+        );
+      } else
+        this.log.error(
+          { sink: t.name, full, code: r.error!.code, err: r.error!.message, ...r.error!.details, duration_ms: ms },
+          'Integrity audit FAILED: the trail in the sink does not verify. Investigate the store; `tailseal verify` ' +
+            'shows the same break.',
+        );
       this.report(r);
       out.push(r);
     }

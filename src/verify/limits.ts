@@ -10,7 +10,8 @@ import type { Config } from '../config/schema.js';
  */
 export function objectReadLimit(config: Pick<Config, 'checkpoint' | 'inputs'>): number {
   const batches = config.inputs.map((i) =>
-    (i.type === 'file' ? i.read_chunk_bytes + i.max_line_bytes : i.max_decoded_bytes));
+    i.type === 'file' ? i.read_chunk_bytes + i.max_line_bytes : i.max_decoded_bytes,
+  );
   const batch = Math.max(0, ...batches);
   return 4 * (config.checkpoint.max_bytes + batch);
 }

@@ -27,10 +27,11 @@ const NAMED = 20;
 export function tamperedError(list: readonly StoreTampering[]): TailsealError {
   const keys = new Set(list.map((t) => t.key)).size;
   const more = list.length > NAMED ? `; and ${list.length - NAMED} more` : '';
-  const msg = `${list.length} change(s) over ${keys} stored object(s) after tailseal wrote them: `
-    + `${list.slice(0, NAMED).map(describeTampering).join('; ')}${more}. The original (oldest) versions were `
-    + 'verified. Find out who wrote these (S3 server access logs, CloudTrail data events): they hold the '
-    + "bucket's write credentials";
+  const msg =
+    `${list.length} change(s) over ${keys} stored object(s) after tailseal wrote them: ` +
+    `${list.slice(0, NAMED).map(describeTampering).join('; ')}${more}. The original (oldest) versions were ` +
+    'verified. Find out who wrote these (S3 server access logs, CloudTrail data events): they hold the ' +
+    "bucket's write credentials";
   const details = { tampering: list.slice(0, NAMED), count: list.length };
   return new TailsealError('STORE_TAMPERED', msg, { details });
 }

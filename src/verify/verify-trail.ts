@@ -17,7 +17,12 @@ import { equalBytes, sameBytesDigest, toHex } from '../seal/hash.js';
 import type { NoteVerifier } from '../seal/keys.js';
 import { CompactRange } from '../seal/merkle.js';
 import {
-  DEFAULT_MAX_OBJECT_BYTES, type ObjectLine, objectFileName, objectLines, objectText, parseExtension,
+  DEFAULT_MAX_OBJECT_BYTES,
+  type ObjectLine,
+  objectFileName,
+  objectLines,
+  objectText,
+  parseExtension,
 } from '../seal/object.js';
 import type { StoreTampering } from './tampering.js';
 
@@ -87,17 +92,25 @@ export interface ResumeState {
  */
 async function checkRetention(reader: ObjectReader, info: ObjectInfo, minMs: number, asGiven?: string): Promise<void> {
   const name = info.name;
-  if (!reader.retention) fail('RETENTION_MISSING', `this store has no retention to check (--min-retention applies to s3:// stores)`, { object: name });
+  if (!reader.retention)
+    fail('RETENTION_MISSING', `this store has no retention to check (--min-retention applies to s3:// stores)`, {
+      object: name,
+    });
   const r = await reader.retention(name);
-  if (!r.mode || r.retainUntil === undefined) fail('RETENTION_MISSING', `object ${name} has no Object Lock retention`, { object: name });
+  if (!r.mode || r.retainUntil === undefined)
+    fail('RETENTION_MISSING', `object ${name} has no Object Lock retention`, { object: name });
   if (r.retainUntil < info.time + minMs) {
     const given = asGiven ?? formatDuration(minMs);
     const kept = formatDurationLike(Math.max(0, r.retainUntil - info.time), given);
     const stored = r.storedAt === undefined ? '' : `, stored ${new Date(r.storedAt).toISOString()}`;
     const until = new Date(r.retainUntil).toISOString();
     const sealed = new Date(info.time).toISOString();
-    fail('RETENTION_MISSING', `object ${name} is retained (${r.mode}) only until ${until}, ${kept} after it was sealed `
-      + `(${sealed}${stored}): less than the required ${given}`, { object: name });
+    fail(
+      'RETENTION_MISSING',
+      `object ${name} is retained (${r.mode}) only until ${until}, ${kept} after it was sealed ` +
+        `(${sealed}${stored}): less than the required ${given}`,
+      { object: name },
+    );
   }
 }
 
@@ -194,7 +207,10 @@ export async function readNamed(reader: ObjectReader, name: string, maxBytes: nu
 
 /** Opens an object's checkpoint (signature first) and returns what it signs. Throws the defect. */
 export function inspect(
-  name: string, bytes: Uint8Array, verifiers: NoteVerifier[], maxBytes = DEFAULT_MAX_OBJECT_BYTES,
+  name: string,
+  bytes: Uint8Array,
+  verifiers: NoteVerifier[],
+  maxBytes = DEFAULT_MAX_OBJECT_BYTES,
 ): ObjectInfo {
   // Uncompressed once: parsed from, and hashed to recognise the same object stored twice.
   let text: Buffer;
@@ -218,7 +234,11 @@ export function inspect(
     }
   }
   if (note === null) {
-    fail('TAIL_TRUNCATED', `object ${name} has no checkpoint line: it was truncated${lastSeq !== undefined ? ` after seq ${lastSeq}` : ''}`, { object: name, seq: lastSeq });
+    fail(
+      'TAIL_TRUNCATED',
+      `object ${name} has no checkpoint line: it was truncated${lastSeq !== undefined ? ` after seq ${lastSeq}` : ''}`,
+      { object: name, seq: lastSeq },
+    );
   }
   let opened;
   try {
@@ -231,8 +251,8 @@ export function inspect(
   const ours = opened.checkpoint.extensions.filter((l) => l.startsWith('tailseal/v1 ')).length;
   const ext = ours === 1 ? parseExtension(opened.checkpoint.extensions) : null;
   if (!ext) {
-    const why = ours > 1 ? `${ours} tailseal/v1 extension lines (exactly one is allowed)`
-      : 'no valid tailseal/v1 extension line';
+    const why =
+      ours > 1 ? `${ours} tailseal/v1 extension lines (exactly one is allowed)` : 'no valid tailseal/v1 extension line';
     fail('CHECKPOINT_MALFORMED', `object ${name}: signed checkpoint has ${why}`, { object: name });
   }
   // The checkpoint line's "stream" is outside the signature: it must say what the signed origin says.
@@ -311,7 +331,13 @@ export async function verifyTrail(reader: ObjectReader, opts: VerifyOptions): Pr
   for (const note of opts.latest ?? []) {
     const c = openCheckpoint(note, opts.verifiers).checkpoint;
     latest.set(c.origin, { size: c.size, rootHash: c.rootHash });
-    if (!byOrigin.has(c.origin)) fail('TAIL_TRUNCATED', `stream ${streamOf(c.origin)}: the trusted latest checkpoint has ${c.size} entries but the store holds no object of ${c.origin}`, { stream: streamOf(c.origin), seq: 0 });
+    if (!byOrigin.has(c.origin))
+      fail(
+        'TAIL_TRUNCATED',
+        `stream ${streamOf(c.origin)}: the trusted latest checkpoint has ${c.size} entries but the store holds no ` +
+          `object of ${c.origin}`,
+        { stream: streamOf(c.origin), seq: 0 },
+      );
   }
   // Incrementally, an origin with nothing new still has its state to report.
   for (const origin of opts.incremental?.from.keys() ?? []) if (!byOrigin.has(origin)) byOrigin.set(origin, []);
@@ -329,7 +355,13 @@ export async function verifyTrail(reader: ObjectReader, opts: VerifyOptions): Pr
   return reports;
 }
 
-async function walkStream(reader: ObjectReader, origin: string, objs: ObjectInfo[], latest: { size: number; rootHash: Uint8Array } | undefined, opts: VerifyOptions): Promise<StreamReport> {
+async function walkStream(
+  reader: ObjectReader,
+  origin: string,
+  objs: ObjectInfo[],
+  latest: { size: number; rootHash: Uint8Array } | undefined,
+  opts: VerifyOptions,
+): Promise<StreamReport> {
   const stream = streamOf(origin);
   const start = opts.incremental?.from.get(origin);
   const edge = start ? start.edge.clone() : CompactRange.empty();
@@ -352,21 +384,52 @@ async function walkStream(reader: ObjectReader, origin: string, objs: ObjectInfo
       const e = line.entry.envelope;
       const i = line.entry.line;
       const where = { stream, seq: e.seq, object };
-      if (e.stream !== stream) fail('ENTRY_INSERTED', `stream ${stream}: object ${object} line ${i + 1} holds an entry of stream ${JSON.stringify(e.stream)}`, where);
+      if (e.stream !== stream)
+        fail(
+          'ENTRY_INSERTED',
+          `stream ${stream}: object ${object} line ${i + 1} holds an entry of stream ${JSON.stringify(e.stream)}`,
+          where,
+        );
       if (e.seq > expected) {
         const rest = [...lines];
-        if (rest.some((x) => x.entry?.envelope.seq === expected)) fail('ENTRY_REORDERED', `stream ${stream}: seq ${expected} appears after seq ${e.seq} in object ${object}: entries were reordered`, { ...where, seq: expected });
-        fail('ENTRY_MISSING', `stream ${stream}: seq ${expected}${e.seq - 1 > expected ? `..${e.seq - 1}` : ''} missing before seq ${e.seq} in object ${object}`, { ...where, seq: expected });
+        if (rest.some((x) => x.entry?.envelope.seq === expected))
+          fail(
+            'ENTRY_REORDERED',
+            `stream ${stream}: seq ${expected} appears after seq ${e.seq} in object ${object}: entries were reordered`,
+            { ...where, seq: expected },
+          );
+        fail(
+          'ENTRY_MISSING',
+          `stream ${stream}: seq ${expected}${e.seq - 1 > expected ? `..${e.seq - 1}` : ''} missing before seq ` +
+            `${e.seq} in object ${object}`,
+          { ...where, seq: expected },
+        );
       }
-      if (e.seq < expected) fail('ENTRY_INSERTED', `stream ${stream}: seq ${e.seq} in object ${object} repeats an entry already seen (expected seq ${expected}): an entry was inserted or duplicated`, where);
+      if (e.seq < expected)
+        fail(
+          'ENTRY_INSERTED',
+          `stream ${stream}: seq ${e.seq} in object ${object} repeats an entry already seen (expected seq ` +
+            `${expected}): an entry was inserted or duplicated`,
+          where,
+        );
       let leaf: Uint8Array;
       try {
         leaf = envelopeLeafHash(e);
       } catch (err) {
-        fail('ENTRY_MALFORMED', `stream ${stream}: seq ${e.seq} in object ${object} cannot be encoded: ${(err as Error).message}`, where);
+        fail(
+          'ENTRY_MALFORMED',
+          `stream ${stream}: seq ${e.seq} in object ${object} cannot be encoded: ${(err as Error).message}`,
+          where,
+        );
       }
       const next = nextChain(chain, leaf);
-      if (!equalBytes(next, line.entry.chain)) fail('ENTRY_ALTERED', `stream ${stream}: seq ${e.seq} in object ${object} was altered: its content does not hash to the recorded chain value`, where);
+      if (!equalBytes(next, line.entry.chain))
+        fail(
+          'ENTRY_ALTERED',
+          `stream ${stream}: seq ${e.seq} in object ${object} was altered: its content does not hash to the ` +
+            `recorded chain value`,
+          where,
+        );
       if (e.kind === 'gap') gaps.push({ seq: e.seq, source: e.source, offset: e.offset, detail: safeJson(e.payload) });
       else if (opts.collectTail) lastDecision.set(e.source, { offset: e.offset, payload: e.payload });
       chain = next;
@@ -375,31 +438,77 @@ async function walkStream(reader: ObjectReader, origin: string, objs: ObjectInfo
       if (latest && expected === latest.size) rootAtLatest = edge.root();
     }
     const where = { stream, object, seq: expected };
-    if (info.size > expected) fail('ENTRY_MISSING', `stream ${stream}: object ${object} is signed for ${info.size} entries but only ${expected} precede its checkpoint: seq ${expected}${info.size - 1 > expected ? `..${info.size - 1}` : ''} missing`, where);
-    if (info.size < expected) fail('ENTRY_INSERTED', `stream ${stream}: object ${object} holds entries beyond its signed size ${info.size} (seq ${info.size}..${expected - 1}): entries were inserted`, { ...where, seq: info.size });
+    if (info.size > expected)
+      fail(
+        'ENTRY_MISSING',
+        `stream ${stream}: object ${object} is signed for ${info.size} entries but only ${expected} precede its ` +
+          `checkpoint: seq ${expected}${info.size - 1 > expected ? `..${info.size - 1}` : ''} missing`,
+        where,
+      );
+    if (info.size < expected)
+      fail(
+        'ENTRY_INSERTED',
+        `stream ${stream}: object ${object} holds entries beyond its signed size ${info.size} (seq ` +
+          `${info.size}..${expected - 1}): entries were inserted`,
+        { ...where, seq: info.size },
+      );
     if (!equalBytes(edge.root(), info.rootHash) || !equalBytes(chain, info.chainHead)) {
-      fail('ENTRY_ALTERED', `stream ${stream}: entries before seq ${info.size} do not match the signed checkpoint of object ${object}: an entry and its chain value were altered`, where);
+      fail(
+        'ENTRY_ALTERED',
+        `stream ${stream}: entries before seq ${info.size} do not match the signed checkpoint of object ${object}: ` +
+          `an entry and its chain value were altered`,
+        where,
+      );
     }
     newest = Math.max(newest, info.time);
     note = info.note;
     info.signedBy.forEach((k) => signedBy.add(k));
   }
   if (latest) {
-    if (latest.size > expected) fail('TAIL_TRUNCATED', `stream ${stream}: the trusted latest checkpoint has ${latest.size} entries but the store ends at ${expected}: seq ${expected}..${latest.size - 1} missing (objects at the end were removed)`, { stream, seq: expected });
-    if (rootAtLatest && !equalBytes(rootAtLatest, latest.rootHash)) fail('ENTRY_ALTERED', `stream ${stream}: the trusted latest checkpoint at size ${latest.size} has a different root than the store: the trail was forked`, { stream, seq: latest.size });
+    if (latest.size > expected)
+      fail(
+        'TAIL_TRUNCATED',
+        `stream ${stream}: the trusted latest checkpoint has ${latest.size} entries but the store ends at ` +
+          `${expected}: seq ${expected}..${latest.size - 1} missing (objects at the end were removed)`,
+        { stream, seq: expected },
+      );
+    if (rootAtLatest && !equalBytes(rootAtLatest, latest.rootHash))
+      fail(
+        'ENTRY_ALTERED',
+        `stream ${stream}: the trusted latest checkpoint at size ${latest.size} has a different root than the ` +
+          `store: the trail was forked`,
+        { stream, seq: latest.size },
+      );
   }
   const now = opts.now ?? Date.now();
   if (opts.maxAgeMs !== undefined && now - newest > opts.maxAgeMs) {
-    fail('TAIL_TRUNCATED', `stream ${stream}: the newest checkpoint is ${Math.round((now - newest) / 1000)} s old, older than the allowed ${Math.round(opts.maxAgeMs / 1000)} s: the end of the trail may have been removed`, { stream, seq: expected });
+    fail(
+      'TAIL_TRUNCATED',
+      `stream ${stream}: the newest checkpoint is ${Math.round((now - newest) / 1000)} s old, older than the ` +
+        `allowed ${Math.round(opts.maxAgeMs / 1000)} s: the end of the trail may have been removed`,
+      { stream, seq: expected },
+    );
   }
   const resume: ResumeState = {
-    size: expected, chainHead: chain, edge: edge.clone(), newestCheckpointTime: newest, signedBy: [...signedBy],
+    size: expected,
+    chainHead: chain,
+    edge: edge.clone(),
+    newestCheckpointTime: newest,
+    signedBy: [...signedBy],
     digests: new Map(),
   };
   const report: StreamReport = {
-    origin, stream, entries: expected, objects: objs.length, rootHash: toHex(edge.root()),
+    origin,
+    stream,
+    entries: expected,
+    objects: objs.length,
+    rootHash: toHex(edge.root()),
     newestCheckpointTime: newest,
-    signedBy: [...signedBy], gaps, duplicates: [], resume, objectNames: objs.map((o) => o.name),
+    signedBy: [...signedBy],
+    gaps,
+    duplicates: [],
+    resume,
+    objectNames: objs.map((o) => o.name),
   };
   if (opts.collectTail) report.tail = { chainHead: chain, edge, note, lastDecision };
   return report;

@@ -32,12 +32,23 @@ export async function microBenchmarks(): Promise<Record<string, string>[]> {
     for (let p = 0, nl = buf.indexOf(10); nl >= 0; p = nl + 1, nl = buf.indexOf(10, p)) parts.push(buf.subarray(p, nl));
     return parts;
   });
-  add('split lines (Buffer indexOf)', `${(mb / (split.ms / 1000)).toFixed(0)} MB/s, ${Math.round(split.value.length / (split.ms / 1000))} lines/s`);
+  add(
+    'split lines (Buffer indexOf)',
+    `${(mb / (split.ms / 1000)).toFixed(0)} MB/s, ${Math.round(split.value.length / (split.ms / 1000))} lines/s`,
+  );
 
   const cls = time(() => split.value.map((l) => classifyLine(l).cls));
-  add('classify (JSON scan in place; decode + JSON.parse only when unsure)', `${Math.round(split.value.length / (cls.ms / 1000))} lines/s`);
+  add(
+    'classify (JSON scan in place; decode + JSON.parse only when unsure)',
+    `${Math.round(split.value.length / (cls.ms / 1000))} lines/s`,
+  );
 
-  const records: SealRecord[] = split.value.map((l, i) => ({ kind: 'decision', source: '/var/log/opa/opa.log', offset: i * 600, payload: Buffer.from(l) }));
+  const records: SealRecord[] = split.value.map((l, i) => ({
+    kind: 'decision',
+    source: '/var/log/opa/opa.log',
+    offset: i * 600,
+    payload: Buffer.from(l),
+  }));
   const dir = mkdtempSync(join(tmpdir(), 'tailseal-micro-'));
   try {
     const store = new StateStore(openDatabase(join(dir, 'state.db')));
@@ -46,7 +57,8 @@ export async function microBenchmarks(): Promise<Record<string, string>[]> {
     sealRecords(head, records.slice(0, 5000), Date.now());
     const seal = time(() => {
       let h = head;
-      for (let i = 0; i < records.length; i += 1000) h = { ...h, ...sealRecords(h, records.slice(i, i + 1000), Date.now()).head };
+      for (let i = 0; i < records.length; i += 1000)
+        h = { ...h, ...sealRecords(h, records.slice(i, i + 1000), Date.now()).head };
       return h;
     });
     add('envelope + leaf/chain hash + tree', `${Math.round(records.length / (seal.ms / 1000))} entries/s`);
@@ -61,7 +73,10 @@ export async function microBenchmarks(): Promise<Record<string, string>[]> {
         head = { ...head, ...s.head };
       }
     });
-    add('seal + commit (1000 entries per batch: outbox segment + SQLite, both fsynced)', `${(commit.ms / commits).toFixed(1)} ms per batch, ${Math.round(records.length / (commit.ms / 1000))} entries/s`);
+    add(
+      'seal + commit (1000 entries per batch: outbox segment + SQLite, both fsynced)',
+      `${(commit.ms / commits).toFixed(1)} ms per batch, ${Math.round(records.length / (commit.ms / 1000))} entries/s`,
+    );
 
     const signer = parseSignerKey(generateKeyPair('bench.tailseal/x', new Uint8Array(32).fill(1)).signerKey);
     const sign = time(() => {
@@ -69,13 +84,27 @@ export async function microBenchmarks(): Promise<Record<string, string>[]> {
     });
     add('sign a checkpoint (Ed25519, @noble)', `${(sign.ms / 200).toFixed(2)} ms each`);
 
-    const sink = new FileSink({ name: 'm', type: 'file', dir: join(dir, 'store'), gzip: false, retry: { baseMs: 1, maxMs: 1 }, in_flight: 1 }, { log: createLogger('silent') });
+    const sink = new FileSink(
+      { name: 'm', type: 'file', dir: join(dir, 'store'), gzip: false, retry: { baseMs: 1, maxMs: 1 }, in_flight: 1 },
+      { log: createLogger('silent') },
+    );
     await sink.start();
     const bytes = lines10k.reduce((n, l) => n + l.length, 0);
     const t0 = performance.now();
-    await sink.put({ id: 1, stream: 'opa', firstSeq: 0, size: 10_000, createdAt: Date.now(), lines: lines10k, note: 'n\n' });
+    await sink.put({
+      id: 1,
+      stream: 'opa',
+      firstSeq: 0,
+      size: 10_000,
+      createdAt: Date.now(),
+      lines: lines10k,
+      note: 'n\n',
+    });
     const ms = performance.now() - t0;
-    add('file sink write (10,000-entry object, fsync)', `${(ms).toFixed(0)} ms, ${(bytes / 1e6 / (ms / 1000)).toFixed(0)} MB/s`);
+    add(
+      'file sink write (10,000-entry object, fsync)',
+      `${ms.toFixed(0)} ms, ${(bytes / 1e6 / (ms / 1000)).toFixed(0)} MB/s`,
+    );
     store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,16 @@
 // they apply. All rows are also written to bench/results/<date>.json. Not part of `npm test`.
 import Database from 'better-sqlite3';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeKeyPair } from '../../src/config/keyfile.js';
@@ -95,7 +104,14 @@ interface Bench {
 
 function workspace(sinkYaml?: string): Bench {
   const root = mkdtempSync(join(tmpdir(), 'tailseal-bench-'));
-  const b = { root, opa: join(root, 'opa'), store: join(root, 'store'), db: join(root, 'state', 'tailseal.db'), config: join(root, 'tailseal.yaml'), pub: join(root, 'key.pub') };
+  const b = {
+    root,
+    opa: join(root, 'opa'),
+    store: join(root, 'store'),
+    db: join(root, 'state', 'tailseal.db'),
+    config: join(root, 'tailseal.yaml'),
+    pub: join(root, 'key.pub'),
+  };
   mkdirSync(b.opa);
   writeKeyPair(join(root, 'key'), 'bench.tailseal/x');
   writeFileSync(
@@ -103,7 +119,7 @@ function workspace(sinkYaml?: string): Bench {
     `state_dir: ${join(root, 'state')}
 origin: bench.tailseal/x
 signing: { key_file: ${join(root, 'key')} }
-inputs: [{ name: opa, type: file, paths: ["${b.opa}/*.log"]${process.env.BENCH_INPUT_EXTRA ?? ""} }]
+inputs: [{ name: opa, type: file, paths: ["${b.opa}/*.log"]${process.env.BENCH_INPUT_EXTRA ?? ''} }]
 sinks:
 ${sinkYaml ?? `  - { name: local, type: file, dir: ${b.store} }`}
 log: { level: warn }
@@ -116,7 +132,9 @@ metrics: { listen: "127.0.0.1:0" }
 function daemon(b: Bench): ChildProcess {
   // BENCH_DAEMON_NODE_ARGS passes node flags to the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = process.env.BENCH_DAEMON_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const c = spawn(process.execPath, [...nodeArgs, CLI, 'run', '--config', b.config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const c = spawn(process.execPath, [...nodeArgs, CLI, 'run', '--config', b.config], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   return c;
 }
 
@@ -146,7 +164,9 @@ class Progress {
       this.db = new Database(this.file, { readonly: true, fileMustExist: true });
     }
     try {
-      const get = (n: string) => (this.db!.prepare('SELECT value FROM counters WHERE name = ?').get(n) as { value: number } | undefined)?.value ?? 0;
+      const get = (n: string) =>
+        (this.db!.prepare('SELECT value FROM counters WHERE name = ?').get(n) as { value: number } | undefined)
+          ?.value ?? 0;
       return { decisions: get('decisions'), outbox: get('outbox_bytes') };
     } catch {
       return { decisions: 0, outbox: 1 };
@@ -158,28 +178,52 @@ class Progress {
 }
 
 /** Waits until `decisions` are sealed and the outbox is empty; samples the daemon meanwhile. */
-async function untilDone(c: ChildProcess, p: Progress, decisions: number, timeoutMs: number): Promise<{ ms: number; cpu: number; sys: number; hwmMb: number }> {
+async function untilDone(
+  c: ChildProcess,
+  p: Progress,
+  decisions: number,
+  timeoutMs: number,
+): Promise<{ ms: number; cpu: number; sys: number; hwmMb: number }> {
   const t0 = performance.now();
-  let last = procStats(c.pid!);
+  let last: ReturnType<typeof procStats>;
   for (;;) {
     const s = p.read();
     last = procStats(c.pid!);
     if (s.decisions >= decisions && s.outbox === 0) break;
-    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out: ${s.decisions}/${decisions} sealed, outbox ${s.outbox} bytes`);
+    if (performance.now() - t0 > timeoutMs)
+      throw new Error(`timed out: ${s.decisions}/${decisions} sealed, outbox ${s.outbox} bytes`);
     await sleep(20);
   }
   if (process.env.BENCH_THREADS === '1') console.error('CPU s by thread:', JSON.stringify(threadCpu(c.pid!)));
   return { ms: performance.now() - t0, cpu: last.cpu, sys: last.sys, hwmMb: last.hwmMb };
 }
 
-function row(scenario: string, decisions: number, bytes: number, ms: number, cpu: number, hwmMb: number, extra: Partial<Row> = {}): Row {
+function row(
+  scenario: string,
+  decisions: number,
+  bytes: number,
+  ms: number,
+  cpu: number,
+  hwmMb: number,
+  extra: Partial<Row> = {},
+): Row {
   const s = ms / 1000;
-  return { scenario, decisions, seconds: +s.toFixed(2), decisions_per_s: Math.round(decisions / s), mb_per_s: +(bytes / 1e6 / s).toFixed(1), cpu_s_per_100k: +((cpu * 100_000) / decisions).toFixed(2), peak_rss_mb: Math.round(hwmMb), ...extra };
+  return {
+    scenario,
+    decisions,
+    seconds: +s.toFixed(2),
+    decisions_per_s: Math.round(decisions / s),
+    mb_per_s: +(bytes / 1e6 / s).toFixed(1),
+    cpu_s_per_100k: +((cpu * 100_000) / decisions).toFixed(2),
+    peak_rss_mb: Math.round(hwmMb),
+    ...extra,
+  };
 }
 
 async function backlog(name: string, sinkYaml?: (b: Bench) => string): Promise<Row> {
   const b = workspace();
-  if (sinkYaml) writeFileSync(b.config, readFileSync(b.config, 'utf8').replace(/sinks:\n.*\n/, `sinks:\n${sinkYaml(b)}\n`));
+  if (sinkYaml)
+    writeFileSync(b.config, readFileSync(b.config, 'utf8').replace(/sinks:\n.*\n/, `sinks:\n${sinkYaml(b)}\n`));
   const corpus = writeCorpus(join(b.opa, 'opa.log'), SIZE, 42);
   settleDisk();
   const ref = referenceMs();
@@ -190,14 +234,24 @@ async function backlog(name: string, sinkYaml?: (b: Bench) => string): Promise<R
   p.close();
   await stop(c);
   rmSync(b.root, { recursive: true, force: true });
-  return row(name, corpus.decisions, corpus.bytes, done.ms, done.cpu, done.hwmMb, { sys_pct: Math.round((100 * done.sys) / done.cpu), ref_ms: `${ref}/${refAfter}` });
+  return row(name, corpus.decisions, corpus.bytes, done.ms, done.cpu, done.hwmMb, {
+    sys_pct: Math.round((100 * done.sys) / done.cpu),
+    ref_ms: `${ref}/${refAfter}`,
+  });
 }
 
 async function httpBacklog(): Promise<Row> {
-  const collector = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'test', 'bench', 'collector.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<string>((res) => collector.stdout!.once('data', (d: Buffer) => res(d.toString().trim())));
+  const collector = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'test', 'bench', 'collector.js')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<string>((res) =>
+    collector.stdout!.once('data', (d: Buffer) => res(d.toString().trim())),
+  );
   try {
-    return await backlog('backlog -> http sink', () => `  - { name: collector, type: http, url: "http://127.0.0.1:${port}/objects" }`);
+    return await backlog(
+      'backlog -> http sink',
+      () => `  - { name: collector, type: http, url: "http://127.0.0.1:${port}/objects" }`,
+    );
   } finally {
     collector.kill('SIGTERM');
   }
@@ -291,13 +345,19 @@ async function restart(): Promise<Row> {
   const done = await untilDone(c, p, corpus.decisions, 30 * 60_000);
   p.close();
   await stop(c);
-  const v = spawnSync(process.execPath, [CLI, 'verify', '--store', b.store, '--public-key', join(b.root, 'key.pub'), '--json'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const v = spawnSync(
+    process.execPath,
+    [CLI, 'verify', '--store', b.store, '--public-key', join(b.root, 'key.pub'), '--json'],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
   const report = JSON.parse(v.stdout || '{}') as { ok?: boolean; streams?: { entries: number }[] };
   const exact = report.ok === true && report.streams?.[0]?.entries === corpus.decisions;
   rmSync(b.root, { recursive: true, force: true });
   const total = performance.now() - t0;
   return row('restart (kill -9 at 50%)', corpus.decisions, corpus.bytes, total, done.cpu, done.hwmMb, {
-    note: `resumed sealing ${Math.round(resumeMs)} ms after restart; verify ${exact ? `OK, exactly ${corpus.decisions} entries (no loss, no duplicate)` : `FAILED: ${v.stdout.slice(0, 300)}`}`,
+    note:
+      `resumed sealing ${Math.round(resumeMs)} ms after restart; verify ` +
+      (exact ? `OK, exactly ${corpus.decisions} entries (no loss, no duplicate)` : `FAILED: ${v.stdout.slice(0, 300)}`),
   });
 }
 
@@ -310,6 +370,7 @@ async function repeated(scenario: () => Promise<Row>): Promise<Row[]> {
   for (let i = 0; i < RUNS; i++) runs.push(await scenario());
   if (RUNS === 1) return runs;
   const median = (f: (r: Row) => number) => [...runs].map(f).sort((a, b) => a - b)[Math.floor(RUNS / 2)]!;
+  const range = (f: (r: Row) => number) => `${Math.min(...runs.map(f))}–${Math.max(...runs.map(f))}`;
   const med: Row = {
     ...runs[0]!,
     scenario: `${runs[0]!.scenario} (median of ${RUNS})`,
@@ -320,7 +381,9 @@ async function repeated(scenario: () => Promise<Row>): Promise<Row[]> {
     peak_rss_mb: median((r) => r.peak_rss_mb),
     sys_pct: median((r) => r.sys_pct ?? 0),
     ref_ms: runs.map((r) => r.ref_ms).join(' '),
-    note: `range ${Math.min(...runs.map((r) => r.decisions_per_s))}–${Math.max(...runs.map((r) => r.decisions_per_s))}/s, ${Math.min(...runs.map((r) => r.cpu_s_per_100k))}–${Math.max(...runs.map((r) => r.cpu_s_per_100k))} CPU s, ${Math.min(...runs.map((r) => r.peak_rss_mb))}–${Math.max(...runs.map((r) => r.peak_rss_mb))} MB`,
+    note:
+      `range ${range((r) => r.decisions_per_s)}/s, ${range((r) => r.cpu_s_per_100k)} CPU s, ` +
+      `${range((r) => r.peak_rss_mb)} MB`,
   };
   return [...runs.map((r, i) => ({ ...r, scenario: `${r.scenario} #${i + 1}` })), med];
 }
@@ -339,7 +402,10 @@ async function main(): Promise<void> {
   const dir = join(REPO_ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${new Date().toISOString().slice(0, 10)}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), size: SIZE, node: process.version, rows, micro }, null, 2) + '\n');
+  writeFileSync(
+    file,
+    JSON.stringify({ date: new Date().toISOString(), size: SIZE, node: process.version, rows, micro }, null, 2) + '\n',
+  );
   process.stderr.write(`results written to ${file}\n`);
 }
 

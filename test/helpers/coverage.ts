@@ -54,7 +54,11 @@ export function account(entries: Envelope[], contents: Content[], lines: Map<str
     const line = lines.get(id);
     if (!line) problems.push(`seq ${e.seq}: decision ${id} was never written`);
     else if (line.text !== text) problems.push(`seq ${e.seq}: decision ${id} differs from the line written`);
-    else if (line.off !== e.offset) problems.push(`seq ${e.seq}: decision ${id} sealed at offset ${e.offset}, written at ${line.off} of content ${line.content.n}`);
+    else if (line.off !== e.offset)
+      problems.push(
+        `seq ${e.seq}: decision ${id} sealed at offset ${e.offset}, written at ${line.off} of content ` +
+          `${line.content.n}`,
+      );
     if (sealedIds.has(id)) problems.push(`seq ${e.seq}: decision ${id} sealed twice`);
     sealedIds.add(id);
   }
@@ -66,7 +70,10 @@ export function account(entries: Envelope[], contents: Content[], lines: Map<str
     else if (line.content.left === 'unknown') unknowable++;
     else {
       const c = line.content;
-      problems.push(`decision ${line.id} at offset ${line.off} of content ${c.n} (inode ${c.ident}, ${c.left}, ${c.died === null ? 'alive' : 'destroyed'}) is neither sealed nor covered by a gap record`);
+      problems.push(
+        `decision ${line.id} at offset ${line.off} of content ${c.n} (inode ${c.ident}, ${c.left}, ` +
+          `${c.died === null ? 'alive' : 'destroyed'}) is neither sealed nor covered by a gap record`,
+      );
     }
   }
   return { sealed: sealedIds.size, covered, unknowable, gapReasons, problems };

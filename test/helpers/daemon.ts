@@ -19,7 +19,7 @@ export interface Workspace {
   keyFile: string;
   pubFile: string;
   configFile: string;
-  cleanup(): void;
+  cleanup: () => void;
 }
 
 /** Settings that keep integration tests fast; `extra` is YAML appended to the input/sink blocks. */
@@ -109,10 +109,18 @@ export function startDaemon(w: Workspace, env: NodeJS.ProcessEnv = {}, as?: { ui
     ...as,
   });
   const logs: string[] = [];
-  const collect = (buf: Buffer) => logs.push(...buf.toString('utf8').split('\n').filter((l) => l !== ''));
+  const collect = (buf: Buffer) =>
+    logs.push(
+      ...buf
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l !== ''),
+    );
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
-  const exited = new Promise<number | null>((res) => child.on('close', (code, signal) => res(code ?? (signal ? -1 : null))));
+  const exited = new Promise<number | null>((res) =>
+    child.on('close', (code, signal) => res(code ?? (signal ? -1 : null))),
+  );
   return { child, logs, exited };
 }
 
@@ -122,7 +130,13 @@ export function startUnderUmask(config: string, umask: string, args: string[] = 
   const argv = ['-c', script, process.execPath, CLI, 'run', '--config', config, ...args];
   const child = spawn('sh', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
-  const collect = (buf: Buffer) => logs.push(...buf.toString('utf8').split('\n').filter((l) => l !== ''));
+  const collect = (buf: Buffer) =>
+    logs.push(
+      ...buf
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l !== ''),
+    );
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
   const exited = new Promise<number | null>((res) => {
@@ -165,7 +179,8 @@ export function storeEntries(storeDir: string): Envelope[] {
     for (const e of ents) {
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (/\.ndjson(\.gz)?$/.test(e.name) && !e.name.startsWith('.')) out.push(...parseObject(readFileSync(p)).entries.map((x) => x.envelope));
+      else if (/\.ndjson(\.gz)?$/.test(e.name) && !e.name.startsWith('.'))
+        out.push(...parseObject(readFileSync(p)).entries.map((x) => x.envelope));
     }
   };
   walk(storeDir);
@@ -186,7 +201,10 @@ export function cli(args: string[]): { status: number | null; stdout: string; st
 }
 
 /** `tailseal verify` on the workspace's store; returns the CLI result. */
-export function verifyStore(w: Workspace, extra: string[] = []): { status: number | null; stdout: string; stderr: string } {
+export function verifyStore(
+  w: Workspace,
+  extra: string[] = [],
+): { status: number | null; stdout: string; stderr: string } {
   return cli(['verify', '--store', w.storeDir, '--public-key', w.pubFile, ...extra]);
 }
 

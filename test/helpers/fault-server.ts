@@ -3,7 +3,13 @@
 // slow (answers after a delay, to trip client timeouts), and down (closed: connection refused)
 // then up again on the same port. Everything is bounded: bodies are capped, timers are cleared
 // on close, and waits have deadlines.
-import { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse, createServer as createHttpServer } from 'node:http';
+import {
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  createServer as createHttpServer,
+} from 'node:http';
 import { type ServerOptions as HttpsOptions, createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -154,7 +160,10 @@ export class FaultServer {
   async waitFor(cond: (reqs: RecordedRequest[]) => boolean, what: string, timeoutMs = 10_000): Promise<void> {
     const deadline = performance.now() + timeoutMs;
     while (!cond(this.requests)) {
-      if (performance.now() > deadline) throw new Error(`fault server: timed out after ${timeoutMs} ms waiting for ${what} (${this.requests.length} requests so far)`);
+      if (performance.now() > deadline)
+        throw new Error(
+          `fault server: timed out after ${timeoutMs} ms waiting for ${what} (${this.requests.length} requests so far)`,
+        );
       await new Promise((r) => setTimeout(r, 10));
     }
   }
@@ -179,7 +188,12 @@ export class FaultServer {
       status: null,
       arrivedAt: performance.now(),
       answeredAt: null,
-      ...(this.opts.tls ? { clientAuthorized: tls.authorized, clientCertCN: cert && 'subject' in cert ? (cert.subject?.CN as string | undefined) : undefined } : {}),
+      ...(this.opts.tls
+        ? {
+            clientAuthorized: tls.authorized,
+            clientCertCN: cert && 'subject' in cert ? (cert.subject?.CN as string | undefined) : undefined,
+          }
+        : {}),
     };
     this.requests.push(rec);
     const parts: Buffer[] = [];
@@ -224,7 +238,11 @@ export class FaultServer {
         case 'ok':
           return answer(b.status ?? 200, {}, b.body ?? 'ok');
         case 'status':
-          return answer(b.status, b.retryAfter === undefined ? {} : { 'retry-after': b.retryAfter }, b.body ?? `status ${b.status}`);
+          return answer(
+            b.status,
+            b.retryAfter === undefined ? {} : { 'retry-after': b.retryAfter },
+            b.body ?? `status ${b.status}`,
+          );
         case 'slow': {
           const t = setTimeout(() => {
             this.timers.delete(t);

@@ -25,14 +25,53 @@ export function makePki(): Pki {
   };
   const key = (name: string) => run(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f(name)]);
   key('ca.key');
-  run(['req', '-x509', '-new', '-key', f('ca.key'), '-subj', '/CN=tailseal test CA', '-days', '2', '-out', f('ca.pem'), '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
+  run([
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    f('ca.key'),
+    '-subj',
+    '/CN=tailseal test CA',
+    '-days',
+    '2',
+    '-out',
+    f('ca.pem'),
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign',
+  ]);
   const leaf = (name: string, cn: string, ext: string) => {
     key(`${name}.key`);
     run(['req', '-new', '-key', f(`${name}.key`), '-subj', `/CN=${cn}`, '-out', f(`${name}.csr`)]);
     writeFileSync(f(`${name}.ext`), ext);
-    run(['x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', f(`${name}.ext`), '-out', f(`${name}.pem`)]);
+    run([
+      'x509',
+      '-req',
+      '-in',
+      f(`${name}.csr`),
+      '-CA',
+      f('ca.pem'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      f(`${name}.ext`),
+      '-out',
+      f(`${name}.pem`),
+    ]);
   };
   leaf('server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
   leaf('client', 'tailseal-client', 'extendedKeyUsage=clientAuth\n');
-  return { dir, ca: f('ca.pem'), serverKey: f('server.key'), serverCert: f('server.pem'), clientKey: f('client.key'), clientCert: f('client.pem') };
+  return {
+    dir,
+    ca: f('ca.pem'),
+    serverKey: f('server.key'),
+    serverCert: f('server.pem'),
+    clientKey: f('client.key'),
+    clientCert: f('client.pem'),
+  };
 }

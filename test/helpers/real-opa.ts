@@ -52,7 +52,10 @@ export async function startOpa(
   let up = false;
   await waitFor(() => {
     if (child.exitCode !== null) throw new Error(`OPA exited: ${out.join('')}`);
-    void fetch(`http://127.0.0.1:${port}/health`).then((r) => (up = r.ok), () => undefined);
+    void fetch(`http://127.0.0.1:${port}/health`).then(
+      (r) => (up = r.ok),
+      () => undefined,
+    );
     return up;
   }, 'OPA to answer /health');
   return opa;

@@ -2,7 +2,16 @@
 // of OPA's other lines) to one live file and rotates it by rename, copytruncate or delete and
 // recreate. It remembers every content the live file ever had and where each line went in it,
 // so that afterwards each line can be accounted for.
-import { closeSync, copyFileSync, fstatSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { decisionLine, otherLine } from './opa-sample.js';
 import { FINGERPRINT_BYTES } from '../../src/sources/file/identity.js';
 
@@ -73,7 +82,13 @@ export class RotatingWriter {
       const other = `${otherLine(this.i)}\n`;
       const text = decisionLine(this.i, this.rnd);
       off += Buffer.byteLength(other);
-      const line: Line = { id: (JSON.parse(text) as { decision_id: string }).decision_id, text, content: into, off, end: off + Buffer.byteLength(text) };
+      const line: Line = {
+        id: (JSON.parse(text) as { decision_id: string }).decision_id,
+        text,
+        content: into,
+        off,
+        end: off + Buffer.byteLength(text),
+      };
       if (this.lines.has(line.id)) throw new Error(`decision_id ${line.id} generated twice`);
       this.lines.set(line.id, line);
       into.lines.push(line);
@@ -82,7 +97,8 @@ export class RotatingWriter {
     }
     const buf = Buffer.from(parts.join(''));
     writeSync(fd, buf);
-    if (into.head.length < FINGERPRINT_BYTES) into.head = Buffer.concat([into.head, buf]).subarray(0, FINGERPRINT_BYTES);
+    if (into.head.length < FINGERPRINT_BYTES)
+      into.head = Buffer.concat([into.head, buf]).subarray(0, FINGERPRINT_BYTES);
     into.size += buf.length;
     return count;
   }
@@ -143,7 +159,16 @@ export class RotatingWriter {
   }
 
   private begin(ident: string, born: number): void {
-    this.cur = { n: this.contents.length, ident, born, died: null, head: Buffer.alloc(0), size: 0, lines: [], left: 'live' };
+    this.cur = {
+      n: this.contents.length,
+      ident,
+      born,
+      died: null,
+      head: Buffer.alloc(0),
+      size: 0,
+      lines: [],
+      left: 'live',
+    };
     this.contents.push(this.cur);
   }
 }

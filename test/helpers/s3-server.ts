@@ -116,7 +116,12 @@ export function s3ForSuite(): { server?: S3Server; it: typeof it } {
 /** An S3 client for `bucket` with the server's (or other) keys, path-style. */
 export function s3Client(s: S3Server, bucket: string, secretKey = s.secretKey): S3Client {
   const creds = { source: 'test', get: async () => ({ accessKeyId: s.accessKey, secretAccessKey: secretKey }) };
-  return new S3Client({ endpoint: new URL(s.endpoint), region: s.region, bucket, pathStyle: true }, creds, new Agent(), 'test');
+  return new S3Client(
+    { endpoint: new URL(s.endpoint), region: s.region, bucket, pathStyle: true },
+    creds,
+    new Agent(),
+    'test',
+  );
 }
 
 /** Creates a bucket, with Object Lock (and so versioning) when `lock`. */

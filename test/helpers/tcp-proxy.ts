@@ -50,5 +50,13 @@ export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
     });
   await listen();
   const dropAnswers = (on: boolean) => void (dropping = on);
-  return { get port() { return port; }, down: stop, up: listen, close: stop, dropAnswers };
+  return {
+    get port() {
+      return port;
+    },
+    down: stop,
+    up: listen,
+    close: stop,
+    dropAnswers,
+  };
 }

@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { CHAIN_START } from '../../src/seal/envelope.js';
-import { generateKeyPair, parseSignerKey, parseVerifierKey, type NoteSigner, type NoteVerifier } from '../../src/seal/keys.js';
+import {
+  generateKeyPair,
+  parseSignerKey,
+  parseVerifierKey,
+  type NoteSigner,
+  type NoteVerifier,
+} from '../../src/seal/keys.js';
 import { CompactRange } from '../../src/seal/merkle.js';
 import { signNote } from '../../src/seal/note.js';
 import { encodeObject, objectText } from '../../src/seal/object.js';
@@ -44,9 +50,12 @@ export function testKey(name = TRAIL_ORIGIN, fill?: number): TestKey {
 /** A realistic OPA console decision-log line (one JSON object, no trailing newline). */
 export function decisionLine(i: number, extra = ''): string {
   return (
-    `{"decision_id":"00000000-0000-4000-8000-${String(i).padStart(12, '0')}","input":{"method":"GET","path":["finance","reports","${i}"],"user":"user-${i}${extra}"},` +
-    `"labels":{"id":"5b5d0c2e-8f0a-4a55-9f9c-6f3f0c1d2e3f","version":"1.4.2"},"level":"info","metrics":{"timer_rego_query_eval_ns":${40000 + i}},` +
-    `"msg":"Decision Log","path":"httpapi/authz/allow","req_id":${i},"requested_by":"10.1.2.3:51812","result":${i % 2 === 0},` +
+    `{"decision_id":"00000000-0000-4000-8000-${String(i).padStart(12, '0')}","input":{"method":"GET",` +
+    `"path":["finance","reports","${i}"],"user":"user-${i}${extra}"},` +
+    `"labels":{"id":"5b5d0c2e-8f0a-4a55-9f9c-6f3f0c1d2e3f","version":"1.4.2"},"level":"info",` +
+    `"metrics":{"timer_rego_query_eval_ns":${40000 + i}},` +
+    `"msg":"Decision Log","path":"httpapi/authz/allow","req_id":${i},` +
+    `"requested_by":"10.1.2.3:51812","result":${i % 2 === 0},` +
     `"time":"2025-11-29T07:06:40Z","type":"openpolicyagent.org/decision_logs"}`
   );
 }
@@ -113,7 +122,7 @@ export interface BuiltTrail extends SealedTrail {
   pubFile: string;
   /** latestNote written to a file (for --latest). */
   latestFile: string;
-  cleanup(): void;
+  cleanup: () => void;
 }
 
 /** The text of a signed note (everything up to and including the blank line's preceding "\n"). */
@@ -167,11 +176,28 @@ export function sealTrail(spec: TrailSpec): SealedTrail {
     if (signers.length > 1) note = signNote(noteText(note), signers);
     const o = { stream, firstSeq, size: head.nextSeq, createdAt: signedAt, lines, note };
     const { name, body } = encodeObject(o, spec.gzip ?? false);
-    objects.push({ name, body, note, firstSeq, size: head.nextSeq, createdAt: signedAt, heartbeat: step === 'heartbeat' });
+    objects.push({
+      name,
+      body,
+      note,
+      firstSeq,
+      size: head.nextSeq,
+      createdAt: signedAt,
+      heartbeat: step === 'heartbeat',
+    });
   });
   const last = objects[objects.length - 1];
   if (!last) throw new Error('empty plan');
-  return { stream, origin, objects, entries: head.nextSeq, gaps: records.filter((r) => r.kind === 'gap').length, latestNote: last.note, newestTime: last.createdAt, key };
+  return {
+    stream,
+    origin,
+    objects,
+    entries: head.nextSeq,
+    gaps: records.filter((r) => r.kind === 'gap').length,
+    latestNote: last.note,
+    newestTime: last.createdAt,
+    key,
+  };
 }
 
 /** Makes a temporary directory under os.tmpdir(). */

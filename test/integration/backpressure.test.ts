@@ -4,7 +4,17 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { type DaemonProc, type Workspace, logsWith, makeWorkspace, startDaemon, stopDaemon, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import {
+  type DaemonProc,
+  type Workspace,
+  logsWith,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  storedDecisions,
+  verifyStore,
+  waitFor,
+} from '../helpers/daemon.js';
 import { decisionLine, prng } from '../helpers/opa-sample.js';
 
 describe('backpressure', () => {
@@ -25,7 +35,10 @@ describe('backpressure', () => {
     appendFileSync(join(w.opaDir, 'opa.log'), written.join('\n') + '\n');
     d = startDaemon(w);
     await waitFor(() => logsWith(d, 'Outbox is full').length > 0, 'the backpressure warning');
-    await waitFor(() => logsWith(d, 'Delivery keeps failing').length > 0 || logsWith(d, 'Delivery failed').length > 0, 'delivery errors to be logged');
+    await waitFor(
+      () => logsWith(d, 'Delivery keeps failing').length > 0 || logsWith(d, 'Delivery failed').length > 0,
+      'delivery errors to be logged',
+    );
     const failure = [...logsWith(d, 'Delivery keeps failing'), ...logsWith(d, 'Delivery failed')][0]!;
     assert.equal(failure.sink, 'local');
     assert.equal(storedDecisions(w.storeDir).length, 0, 'nothing reached the broken sink');

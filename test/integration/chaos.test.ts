@@ -16,7 +16,16 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isDone } from '../../src/sources/file/registry.js';
 import { type Accounting, account } from '../helpers/coverage.js';
-import { type DaemonProc, type Workspace, killDaemon, makeWorkspace, startDaemon, stopDaemon, storeEntries, verifyStore } from '../helpers/daemon.js';
+import {
+  type DaemonProc,
+  type Workspace,
+  killDaemon,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  storeEntries,
+  verifyStore,
+} from '../helpers/daemon.js';
 import { prng } from '../helpers/opa-sample.js';
 import { type Content, type Leaving, RotatingWriter } from '../helpers/rotating-writer.js';
 
@@ -36,10 +45,14 @@ function knows(dbFile: string, c: Content, how: Leaving): boolean {
   let db: Database.Database | undefined;
   try {
     db = new Database(dbFile, { readonly: true, fileMustExist: true });
-    const row = db.prepare('SELECT path, fingerprint, fp_len FROM files WHERE ident = ?').get(c.ident) as { path: string; fingerprint: Buffer; fp_len: number } | undefined;
+    const row = db.prepare('SELECT path, fingerprint, fp_len FROM files WHERE ident = ?').get(c.ident) as
+      { path: string; fingerprint: Buffer; fp_len: number } | undefined;
     if (!row || isDone(row.path)) return false;
     if (row.fp_len === 0) return how === 'rename';
-    return c.head.length >= row.fp_len && createHash('sha256').update(c.head.subarray(0, row.fp_len)).digest().equals(row.fingerprint);
+    return (
+      c.head.length >= row.fp_len &&
+      createHash('sha256').update(c.head.subarray(0, row.fp_len)).digest().equals(row.fingerprint)
+    );
   } catch {
     return false; // no database yet (before the first start, or while it is created): it knows nothing
   } finally {
@@ -100,7 +113,7 @@ describe('chaos: random rotations and kill -9', () => {
     }
     d = startDaemon(w);
     // Until every line is accounted for (bounded: the last run has a few seconds of lines to read).
-    let acc: Accounting = account([], writer.contents, writer.lines);
+    let acc: Accounting;
     const deadline = Date.now() + 30_000;
     for (;;) {
       acc = account(storeEntries(w.storeDir), writer.contents, writer.lines);
@@ -113,18 +126,43 @@ describe('chaos: random rotations and kill -9', () => {
 
     const entries = storeEntries(w.storeDir);
     acc = account(entries, writer.contents, writer.lines);
-    t.diagnostic(`seed ${SEED}: ${writer.lines.size} decisions written into ${writer.contents.length} file contents; rotations ${JSON.stringify(done)}`);
-    t.diagnostic(`sealed ${acc.sealed}, covered by gap records ${acc.covered}, in contents tailseal never knew ${acc.unknowable}; gap records ${JSON.stringify(acc.gapReasons)}`);
+    t.diagnostic(
+      `seed ${SEED}: ${writer.lines.size} decisions written into ${writer.contents.length} file contents; ` +
+        `rotations ${JSON.stringify(done)}`,
+    );
+    t.diagnostic(
+      `sealed ${acc.sealed}, covered by gap records ${acc.covered}, in contents tailseal never knew ` +
+        `${acc.unknowable}; gap records ${JSON.stringify(acc.gapReasons)}`,
+    );
     if (acc.problems.length > 0) {
       // What the trail says about files, to see which content a missing line should have had a gap record for.
-      for (const e of entries.filter((x) => x.kind === 'gap')) t.diagnostic(`gap seq ${e.seq} sealed_at ${e.sealedAt} ${e.source}@${e.offset} ${Buffer.from(e.payload).toString('utf8')}`);
-      for (const c of writer.contents) t.diagnostic(`content ${c.n}: inode ${c.ident}, born ${c.born}, destroyed ${c.died ?? '-'}, ${c.left}, ${c.lines.length} decisions, ${c.size} bytes`);
+      for (const e of entries.filter((x) => x.kind === 'gap'))
+        t.diagnostic(
+          `gap seq ${e.seq} sealed_at ${e.sealedAt} ${e.source}@${e.offset} ${Buffer.from(e.payload).toString('utf8')}`,
+        );
+      for (const c of writer.contents)
+        t.diagnostic(
+          `content ${c.n}: inode ${c.ident}, born ${c.born}, destroyed ${c.died ?? '-'}, ${c.left}, ` +
+            `${c.lines.length} decisions, ${c.size} bytes`,
+        );
     }
-    assert.deepEqual(acc.problems, [], 'every line sealed once at its offset, or covered by a gap record of its content');
-    for (const reason of Object.keys(acc.gapReasons)) assert.ok(['truncated_unread', 'deleted_unread', 'rotated_unread'].includes(reason), `unexpected gap reason ${reason}`);
+    assert.deepEqual(
+      acc.problems,
+      [],
+      'every line sealed once at its offset, or covered by a gap record of its content',
+    );
+    for (const reason of Object.keys(acc.gapReasons))
+      assert.ok(
+        ['truncated_unread', 'deleted_unread', 'rotated_unread'].includes(reason),
+        `unexpected gap reason ${reason}`,
+      );
     assert.ok(acc.sealed > 0);
     const seqs = entries.map((e) => e.seq);
-    assert.deepEqual(seqs, seqs.map((_, k) => k), 'one gap-free chain');
+    assert.deepEqual(
+      seqs,
+      seqs.map((_, k) => k),
+      'one gap-free chain',
+    );
     const v = verifyStore(w);
     assert.equal(v.status, 0, v.stdout + v.stderr);
   });

@@ -59,8 +59,9 @@ describe('config refused at load (exit 2, naming the file)', () => {
 
   // Issue 15 item 13: open(2) of a FIFO waits for a writer, so start-up hung forever (no exit,
   // no message) on a FIFO given as the config or a key file.
-  const notRegular = 'is a FIFO, not a regular file (reading it could block start-up or never end); '
-    + 'give the path of the file itself';
+  const notRegular =
+    'is a FIFO, not a regular file (reading it could block start-up or never end); ' +
+    'give the path of the file itself';
   const fifo = (name: string) => {
     const f = join(w.root, name);
     assert.equal(spawnSync('mkfifo', [f]).status, 0, 'mkfifo');

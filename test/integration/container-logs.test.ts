@@ -6,7 +6,17 @@ import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSyn
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
-import { type Workspace, killDaemon, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import {
+  type Workspace,
+  killDaemon,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  storeEntries,
+  storedDecisions,
+  verifyStore,
+  waitFor,
+} from '../helpers/daemon.js';
 import { decisionLine, otherLine, prng } from '../helpers/opa-sample.js';
 
 const CONTAINER_ID = 'ab'.repeat(32);
@@ -35,7 +45,13 @@ function containerWorkspace(format: string, linkDir: (w: Workspace) => string, e
     poll_interval: 50ms
     rotate_wait: 500ms
     read_chunk_bytes: 4KiB${extra}`;
-  writeFileSync(w.configFile, readFileSync(w.configFile, 'utf8').replace('  - { name: placeholder, type: file, paths: ["/nonexistent/*.log"] }', yaml));
+  writeFileSync(
+    w.configFile,
+    readFileSync(w.configFile, 'utf8').replace(
+      '  - { name: placeholder, type: file, paths: ["/nonexistent/*.log"] }',
+      yaml,
+    ),
+  );
   return w;
 }
 
@@ -51,7 +67,12 @@ function cri(line: string, piece = 16 * 1024, time = '2026-11-29T12:00:00.123456
 function docker(line: string, piece = 16 * 1024): string {
   const parts: string[] = [];
   for (let i = 0; i < line.length; i += piece) parts.push(line.slice(i, i + piece));
-  return parts.map((p, i) => `${JSON.stringify({ log: i === parts.length - 1 ? `${p}\n` : p, stream: 'stderr', time: '2026-11-29T12:00:00.123456789Z' })}\n`).join('');
+  return parts
+    .map((p, i) => {
+      const time = '2026-11-29T12:00:00.123456789Z';
+      return `${JSON.stringify({ log: i === parts.length - 1 ? `${p}\n` : p, stream: 'stderr', time })}\n`;
+    })
+    .join('');
 }
 
 /** A decision line padded to about `size` bytes (a big input). */
@@ -64,24 +85,33 @@ describe('container log formats', () => {
     const w = containerWorkspace('cri', (x) => join(x.root, 'var', 'log', 'containers'));
     const { podDir } = podLayout(w);
     const rnd = prng(11);
-    const lines = [decisionLine(0, rnd), bigDecision(1, rnd, 40_000), otherLine(2), decisionLine(3, rnd), bigDecision(4, rnd, 17_000)];
+    const lines = [
+      decisionLine(0, rnd),
+      bigDecision(1, rnd, 40_000),
+      otherLine(2),
+      decisionLine(3, rnd),
+      bigDecision(4, rnd, 17_000),
+    ];
     writeFileSync(join(podDir, '0.log'), lines.map((l) => cri(l)).join(''));
     const d = startDaemon(w);
     try {
       const want = lines.filter((l) => l.includes('Decision Log'));
       await waitFor(() => storedDecisions(w.storeDir).length === want.length, 'the decisions in the store');
-      assert.deepEqual(storedDecisions(w.storeDir), want, 'each decision is OPA\'s line, rejoined byte for byte');
+      assert.deepEqual(storedDecisions(w.storeDir), want, "each decision is OPA's line, rejoined byte for byte");
       const big = storeEntries(w.storeDir).find((e) => e.payload.length > 40_000)!;
-      assert.deepEqual({ ...big.meta }, {
-        'k8s.namespace': 'policy',
-        'k8s.pod': 'opa-7d9f',
-        'k8s.pod_uid': '0b5e7c1a-2f4d-4e8a-9c3b-6a1d2e3f4a5b',
-        'k8s.container': 'opa',
-        'log.format': 'cri',
-        'log.stream': 'stderr',
-        'log.time': '2026-11-29T12:00:00.123456789Z',
-        'log.pieces': '3',
-      });
+      assert.deepEqual(
+        { ...big.meta },
+        {
+          'k8s.namespace': 'policy',
+          'k8s.pod': 'opa-7d9f',
+          'k8s.pod_uid': '0b5e7c1a-2f4d-4e8a-9c3b-6a1d2e3f4a5b',
+          'k8s.container': 'opa',
+          'log.format': 'cri',
+          'log.stream': 'stderr',
+          'log.time': '2026-11-29T12:00:00.123456789Z',
+          'log.pieces': '3',
+        },
+      );
       assert.equal(storeEntries(w.storeDir)[0]!.meta?.['log.pieces'], undefined, 'a one-piece line has no piece count');
     } finally {
       assert.equal(await stopDaemon(d), 0);
@@ -132,7 +162,10 @@ describe('container log formats', () => {
     const rnd = prng(13);
     const first = decisionLine(1, rnd);
     const split = bigDecision(2, rnd, 30_000);
-    const pieces = cri(split).split('\n').filter(Boolean).map((l) => `${l}\n`);
+    const pieces = cri(split)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => `${l}\n`);
     assert.equal(pieces.length, 2);
     writeFileSync(join(podDir, '0.log'), cri(first) + pieces[0]!); // the P piece, no F yet
     let d = startDaemon(w);
@@ -152,11 +185,20 @@ describe('container log formats', () => {
     w.cleanup();
   });
 
-  it('Docker json-file: 16 KiB records rejoined; the line is OPA\'s, the wrapper in metadata', async () => {
+  it("Docker json-file: 16 KiB records rejoined; the line is OPA's, the wrapper in metadata", async () => {
     const w = containerWorkspace('docker', (x) => x.opaDir);
     const rnd = prng(14);
-    const lines = [decisionLine(0, rnd), bigDecision(1, rnd, 50_000), otherLine(2), 'not docker json at all', decisionLine(3, rnd)];
-    writeFileSync(join(w.opaDir, 'c0ffee-json.log'), lines.map((l) => (l.startsWith('not') ? `${l}\n` : docker(l))).join(''));
+    const lines = [
+      decisionLine(0, rnd),
+      bigDecision(1, rnd, 50_000),
+      otherLine(2),
+      'not docker json at all',
+      decisionLine(3, rnd),
+    ];
+    writeFileSync(
+      join(w.opaDir, 'c0ffee-json.log'),
+      lines.map((l) => (l.startsWith('not') ? `${l}\n` : docker(l))).join(''),
+    );
     const d = startDaemon(w);
     try {
       await waitFor(() => storedDecisions(w.storeDir).length === 3, 'the decisions');
@@ -184,7 +226,10 @@ describe('container log formats', () => {
       assert.equal(await stopDaemon(d), 0);
     }
     assert.deepEqual(storedDecisions(w.storeDir), [a, b, c]);
-    assert.deepEqual(storeEntries(w.storeDir).map((e) => e.meta?.['log.format']), ['cri', 'docker', undefined]);
+    assert.deepEqual(
+      storeEntries(w.storeDir).map((e) => e.meta?.['log.format']),
+      ['cri', 'docker', undefined],
+    );
     w.cleanup();
   });
 
@@ -202,7 +247,10 @@ describe('container log formats', () => {
       assert.equal(await stopDaemon(d), 0);
     }
     const entries = storeEntries(w.storeDir);
-    assert.deepEqual(entries.map((e) => e.kind), ['decision', 'gap', 'decision']);
+    assert.deepEqual(
+      entries.map((e) => e.kind),
+      ['decision', 'gap', 'decision'],
+    );
     const gap = JSON.parse(Buffer.from(entries[1]!.payload).toString('utf8')) as { reason: string; length: number };
     assert.equal(gap.reason, 'line_too_long');
     assert.equal(entries[1]!.offset, Buffer.byteLength(cri(before)), 'the gap starts at the first piece');

@@ -77,7 +77,10 @@ describe('copytruncate gap records', () => {
     const before = text(20);
     const { gaps, counters } = await rotate(before, 20, 'none');
     const want = [['truncated_unread', Buffer.byteLength(before), null, 0]];
-    assert.deepEqual(gaps.map((g) => [g.reason, g.offset, g.length, g.at_least]), want);
+    assert.deepEqual(
+      gaps.map((g) => [g.reason, g.offset, g.length, g.at_least]),
+      want,
+    );
     assert.equal(counters.gap_truncated_unread, 1);
   });
 
@@ -85,7 +88,10 @@ describe('copytruncate gap records', () => {
     const before = text(20);
     const { gaps } = await rotate(before, 20, 'longer');
     const want = [['truncated_unread', Buffer.byteLength(before), null]];
-    assert.deepEqual(gaps.map((g) => [g.reason, g.offset, g.length]), want);
+    assert.deepEqual(
+      gaps.map((g) => [g.reason, g.offset, g.length]),
+      want,
+    );
   });
 
   it('a partial line was seen unread: a gap record of at least its bytes, copy or not', async () => {
@@ -93,6 +99,9 @@ describe('copytruncate gap records', () => {
     const fragment = '{"decision_id":"cut-off';
     const { gaps } = await rotate(complete + fragment, 20, 'exact');
     const want = [['truncated_unread', Buffer.byteLength(complete), null, Buffer.byteLength(fragment)]];
-    assert.deepEqual(gaps.map((g) => [g.reason, g.offset, g.length, g.at_least]), want);
+    assert.deepEqual(
+      gaps.map((g) => [g.reason, g.offset, g.length, g.at_least]),
+      want,
+    );
   });
 });

@@ -4,7 +4,18 @@ import assert from 'node:assert/strict';
 import { appendFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { type DaemonProc, type Workspace, killDaemon, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import {
+  type DaemonProc,
+  type Workspace,
+  killDaemon,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  storeEntries,
+  storedDecisions,
+  verifyStore,
+  waitFor,
+} from '../helpers/daemon.js';
 import { decisionLine, otherLine, prng } from '../helpers/opa-sample.js';
 
 const ROUNDS = 8;
@@ -52,7 +63,11 @@ describe('crash safety', () => {
       if (rnd() < 0.5) writeBurst();
     }
     d = startDaemon(w);
-    await waitFor(() => storedDecisions(w.storeDir).length >= written.length, `${written.length} decisions in the store`, 60_000);
+    await waitFor(
+      () => storedDecisions(w.storeDir).length >= written.length,
+      `${written.length} decisions in the store`,
+      60_000,
+    );
     assert.equal(await stopDaemon(d), 0);
     d = undefined;
 
@@ -62,7 +77,11 @@ describe('crash safety', () => {
     assert.equal(new Set(ids).size, ids.length, 'no decision sealed twice');
     assert.deepEqual([...stored].sort(), [...written].sort(), 'every written decision, byte for byte');
     const seqs = storeEntries(w.storeDir).map((e) => e.seq);
-    assert.deepEqual(seqs, seqs.map((_, k) => k), 'one gap-free chain');
+    assert.deepEqual(
+      seqs,
+      seqs.map((_, k) => k),
+      'one gap-free chain',
+    );
     const v = verifyStore(w);
     assert.equal(v.status, 0, v.stdout + v.stderr);
   });

@@ -24,9 +24,16 @@ describe('a file deleted before it was opened', () => {
       writeFileSync(gone, body);
       // Deleted once the watcher has reported it (what the gap record rests on); on a loaded
       // machine that can take a while, and a file nobody saw leaves nothing to report.
-      await waitFor(() => logsWith(d, 'File seen by the watcher.').some((l) => l.path === gone), 'the watcher to see the short-lived file');
+      await waitFor(
+        () => logsWith(d, 'File seen by the watcher.').some((l) => l.path === gone),
+        'the watcher to see the short-lived file',
+      );
       rmSync(gone);
-      await waitFor(() => storeEntries(w.storeDir).filter((e) => e.kind === 'decision').length >= backlog.decisions, 'the backlog', 60_000);
+      await waitFor(
+        () => storeEntries(w.storeDir).filter((e) => e.kind === 'decision').length >= backlog.decisions,
+        'the backlog',
+        60_000,
+      );
       const gaps = () => storeEntries(w.storeDir).filter((e) => e.kind === 'gap');
       // Either it was opened in time after all (then read) or it is a gap: never nothing.
       const read = storeEntries(w.storeDir).filter((e) => e.source === gone && e.kind === 'decision').length;
@@ -36,7 +43,10 @@ describe('a file deleted before it was opened', () => {
         assert.equal(g.source, gone);
         // The size the watcher saw is a lower bound: the file may have grown before it went.
         const p = JSON.parse(Buffer.from(g.payload).toString('utf8')) as Record<string, unknown>;
-        assert.deepEqual({ ...p, file: undefined }, { reason: 'deleted_unread', length: null, from: 0, at_least: Buffer.byteLength(body), file: undefined });
+        assert.deepEqual(
+          { ...p, file: undefined },
+          { reason: 'deleted_unread', length: null, from: 0, at_least: Buffer.byteLength(body), file: undefined },
+        );
         assert.match(p.file as string, /^\d+:\d+$/, 'the inode it was');
         assert.ok(logsWith(d, 'File was deleted before tailseal could open it').length === 1);
       } else {

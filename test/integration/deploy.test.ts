@@ -9,7 +9,17 @@
 // the test runs as root.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix } from 'node:path';
 import { describe, it } from 'node:test';
@@ -31,7 +41,7 @@ const SYSTEMD_CONFIG = join(REPO_ROOT, 'deploy', 'systemd', 'tailseal.yaml');
 const DOCKERFILE = join(REPO_ROOT, 'Dockerfile');
 const DEPLOY_DOC = join(REPO_ROOT, 'docs', 'deploy.md');
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;
 
 // ---------------------------------------------------------------------------------------------
 // Kubernetes
@@ -99,10 +109,14 @@ function flag(c: Obj, name: string): string | undefined {
 
 /** The volume mounted at the directory holding `path` in container `c`, with the file's name in it. */
 function mountOf(v: { pod: Obj }, c: Obj, path: string): { mount: Obj; volume: Obj; rest: string } {
-  const mounts = ((c.volumeMounts ?? []) as Obj[]).filter((m) => path === m.mountPath || path.startsWith(`${m.mountPath}/`));
+  const mounts = ((c.volumeMounts ?? []) as Obj[]).filter(
+    (m) => path === m.mountPath || path.startsWith(`${m.mountPath}/`),
+  );
   assert.ok(mounts.length > 0, `${c.name}: no volume mounted over ${path}`);
   const mount = mounts.sort((a, b) => b.mountPath.length - a.mountPath.length)[0]!;
-  const volume = (v.pod.volumes as Obj[]).find((x) => x.name === mount.name) ?? assert.fail(`${c.name}: volume ${mount.name} is not defined`);
+  const volume =
+    (v.pod.volumes as Obj[]).find((x) => x.name === mount.name) ??
+    assert.fail(`${c.name}: volume ${mount.name} is not defined`);
   return { mount, volume, rest: posix.relative(mount.mountPath, path) };
 }
 
@@ -119,7 +133,9 @@ function loadVariant(file: string): Variant {
   const configPath = args[args.indexOf('--config') + 1]!;
   const v = { file, docs, deployment, pod, tailseal, opa, configPath, env: containerEnv(tailseal) };
   const { volume, rest } = mountOf(v, tailseal, configPath);
-  const cm = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === volume.configMap?.name) ?? assert.fail(`${configPath}: not from a ConfigMap of ${basename(file)}`);
+  const cm =
+    docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === volume.configMap?.name) ??
+    assert.fail(`${configPath}: not from a ConfigMap of ${basename(file)}`);
   const configText = cm.data[rest] ?? assert.fail(`ConfigMap ${cm.metadata.name} has no key ${rest}`);
   return { ...v, configText };
 }
@@ -152,7 +168,9 @@ function opaConfig(v: Variant): Obj {
   const cmd = [...(v.opa.command ?? []), ...(v.opa.args ?? [])].join(' ');
   const path = /--config-file[= ](\S+)/.exec(cmd)?.[1] ?? assert.fail('OPA has no --config-file');
   const { volume, rest } = mountOf(v, v.opa, path);
-  const cm = v.docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === volume.configMap?.name) ?? assert.fail(`${path}: not from a ConfigMap`);
+  const cm =
+    v.docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === volume.configMap?.name) ??
+    assert.fail(`${path}: not from a ConfigMap`);
   return parseYaml(cm.data[rest] ?? assert.fail(`ConfigMap ${cm.metadata.name} has no key ${rest}`)) as Obj;
 }
 
@@ -161,11 +179,17 @@ function opaServices(oc: Obj): Obj {
   return Array.isArray(oc.services) ? Object.fromEntries((oc.services as Obj[]).map((x) => [x.name, x])) : oc.services;
 }
 
-const variants = readdirSync(K8S_DIR).filter((f) => f.endsWith('.yaml')).sort();
+const variants = readdirSync(K8S_DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 describe('deploy/kubernetes', () => {
   it('has both sidecar variants: OPA uploading to tailseal, and OPA stderr in a shared file', () => {
-    const types = variants.map((f) => podConfig(loadVariant(join(K8S_DIR, f))).inputs.map((i) => i.type).join());
+    const types = variants.map((f) =>
+      podConfig(loadVariant(join(K8S_DIR, f)))
+        .inputs.map((i) => i.type)
+        .join(),
+    );
     assert.deepEqual(types.sort(), ['file', 'opa_service']);
   });
 
@@ -176,7 +200,9 @@ describe('deploy/kubernetes', () => {
       it("tailseal's ConfigMap loads with the real config loader and only the container's environment", () => {
         const c = podConfig(v);
         assert.match(c.origin, /\/payments\/opa-6c9f7d8b5-x2k8p$/, 'one origin per pod');
-        for (const s of c.sinks) if (s.type === 's3') assert.match(s.prefix, /opa-6c9f7d8b5-x2k8p\/$/, "each pod's objects under its own prefix");
+        for (const s of c.sinks)
+          if (s.type === 's3')
+            assert.match(s.prefix, /opa-6c9f7d8b5-x2k8p\/$/, "each pod's objects under its own prefix");
       });
 
       it('runs as non-root with a read-only root, no privilege escalation and no capabilities', () => {
@@ -195,28 +221,50 @@ describe('deploy/kubernetes', () => {
         const key = mountOf(v, v.tailseal, c.signing.key_file!);
         assert.equal(key.mount.readOnly, true);
         const secret = key.volume.secret ?? assert.fail('the signing key is not from a Secret');
-        assert.ok(((secret.items ?? []) as Obj[]).some((i) => i.path === key.rest) || (!secret.items && key.rest !== ''), `the Secret provides ${key.rest}`);
+        assert.ok(
+          ((secret.items ?? []) as Obj[]).some((i) => i.path === key.rest) || (!secret.items && key.rest !== ''),
+          `the Secret provides ${key.rest}`,
+        );
         const mode = secret.defaultMode as number;
-        assert.equal(mode & 0o037, 0, `defaultMode ${mode.toString(8)}: never writable by the group nor readable by others`);
+        assert.equal(
+          mode & 0o037,
+          0,
+          `defaultMode ${mode.toString(8)}: never writable by the group nor readable by others`,
+        );
         // With fsGroup the kubelet adds group read to the Secret's files: tailseal must expect it.
         if (mode & 0o040 || v.pod.securityContext.fsGroup !== undefined) assert.equal(c.signing.allow_group_read, true);
         const state = mountOf(v, v.tailseal, c.state_dir);
         assert.equal(state.rest, '', 'state_dir is the volume itself');
         assert.notEqual(state.mount.readOnly, true, 'state_dir is writable');
-        if (state.volume.emptyDir) assert.notEqual(c.recovery.on_state_loss, 'refuse', 'an emptyDir state without a recovery policy would refuse to start');
+        if (state.volume.emptyDir)
+          assert.notEqual(
+            c.recovery.on_state_loss,
+            'refuse',
+            'an emptyDir state without a recovery policy would refuse to start',
+          );
         for (const m of [...(v.tailseal.volumeMounts as Obj[]), ...(v.opa.volumeMounts as Obj[])]) {
-          assert.ok((v.pod.volumes as Obj[]).some((x) => x.name === m.name), `mount ${m.name} has a volume`);
+          assert.ok(
+            (v.pod.volumes as Obj[]).some((x) => x.name === m.name),
+            `mount ${m.name} has a volume`,
+          );
         }
         for (const vol of v.pod.volumes as Obj[]) {
-          if (vol.configMap) assert.ok(v.docs.some((d) => d.kind === 'ConfigMap' && d.metadata.name === vol.configMap.name), `ConfigMap ${vol.configMap.name} is in ${f}`);
+          if (vol.configMap)
+            assert.ok(
+              v.docs.some((d) => d.kind === 'ConfigMap' && d.metadata.name === vol.configMap.name),
+              `ConfigMap ${vol.configMap.name} is in ${f}`,
+            );
         }
       });
 
-      it("probes dial metrics.listen: /readyz to start, /healthz for liveness, a health path for readiness", () => {
+      it('probes dial metrics.listen: /readyz to start, /healthz for liveness, a health path for readiness', () => {
         const c = podConfig(v);
         assert.equal(c.metrics.enabled, true);
         const { host, port } = parseListen(c.metrics.listen);
-        assert.ok(host === '0.0.0.0' || host === '::', `the kubelet probes the pod IP, so metrics.listen must not be loopback (${c.metrics.listen})`);
+        assert.ok(
+          host === '0.0.0.0' || host === '::',
+          `the kubelet probes the pod IP, so metrics.listen must not be loopback (${c.metrics.listen})`,
+        );
         assert.equal(v.tailseal.livenessProbe.httpGet.path, '/healthz');
         assert.equal(probePort(v.tailseal, v.tailseal.livenessProbe), port);
         assert.equal(v.tailseal.startupProbe.httpGet.path, '/readyz');
@@ -239,13 +287,23 @@ describe('deploy/kubernetes', () => {
           const url = new URL(services[service].url);
           assert.equal(`${url.hostname}:${url.port}`, input.listen);
           assert.equal(url.pathname.replace(/\/$/, '') + (oc.decision_logs.resource ?? '/logs'), input.resource);
-          assert.ok(oc.decision_logs.reporting.max_delay_seconds <= 10, "OPA's default 300-600 s upload delay is shortened");
+          assert.ok(
+            oc.decision_logs.reporting.max_delay_seconds <= 10,
+            "OPA's default 300-600 s upload delay is shortened",
+          );
         } else {
           assert.equal(input.type, 'file');
           assert.equal(oc.decision_logs?.console, true);
           const file = opaStderrFile(v.opa) ?? assert.fail("OPA's stderr is not redirected to a file");
-          assert.ok(input.paths.some((p) => picomatch.isMatch(file, p)), `${file} matches the input's paths`);
-          assert.match([...(v.opa.command ?? []), ...(v.opa.args ?? [])].join(' '), /exec \S*opa run/, 'exec: OPA, not the shell, gets SIGTERM');
+          assert.ok(
+            input.paths.some((p) => picomatch.isMatch(file, p)),
+            `${file} matches the input's paths`,
+          );
+          assert.match(
+            [...(v.opa.command ?? []), ...(v.opa.args ?? [])].join(' '),
+            /exec \S*opa run/,
+            'exec: OPA, not the shell, gets SIGTERM',
+          );
           const inOpa = mountOf(v, v.opa, file);
           const inTailseal = mountOf(v, v.tailseal, file);
           assert.equal(inOpa.volume.name, inTailseal.volume.name, 'both containers mount the same volume');
@@ -263,7 +321,10 @@ describe('deploy/kubernetes', () => {
         assert.ok(r.requests.cpu && r.limits.cpu);
         const preStop = (v.tailseal.lifecycle?.preStop?.exec?.command ?? []) as string[];
         const wait = preStop[0] === 'sleep' ? Number(preStop[1]) : 0;
-        assert.ok(v.pod.terminationGracePeriodSeconds > wait + c.shutdown.grace / 1000, 'preStop + shutdown.grace fit before SIGKILL');
+        assert.ok(
+          v.pod.terminationGracePeriodSeconds > wait + c.shutdown.grace / 1000,
+          'preStop + shutdown.grace fit before SIGKILL',
+        );
       });
 
       it('the Deployment selects its pods', () => {
@@ -355,18 +416,46 @@ function startCli(args: string[], env: NodeJS.ProcessEnv, readOnly?: { writable:
   // (and /tmp, /var/tmp when they are mounts of their own) remounted read-only, as in the image;
   // `probe`, a path outside the writable directories, must then refuse to be created.
   const child: ChildProcess = readOnly
-    ? spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', RO_SCRIPT, 'sh', readOnly.probe, String(readOnly.writable.length), ...readOnly.writable, process.execPath, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env })
+    ? spawn(
+        'unshare',
+        [
+          '-m',
+          '--propagation',
+          'private',
+          'sh',
+          '-c',
+          RO_SCRIPT,
+          'sh',
+          readOnly.probe,
+          String(readOnly.writable.length),
+          ...readOnly.writable,
+          process.execPath,
+          ...argv,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'], env },
+      )
     : spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
   const logs: string[] = [];
-  const collect = (buf: Buffer) => logs.push(...buf.toString('utf8').split('\n').filter((l) => l !== ''));
+  const collect = (buf: Buffer) =>
+    logs.push(
+      ...buf
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l !== ''),
+    );
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
-  const exited = new Promise<number | null>((res) => child.on('close', (code, signal) => res(code ?? (signal ? -1 : null))));
+  const exited = new Promise<number | null>((res) =>
+    child.on('close', (code, signal) => res(code ?? (signal ? -1 : null))),
+  );
   const d: Run = {
     child,
     logs,
     exited,
-    metricsPort: () => Number(String(logsWith(d, 'Metrics and health endpoints listening.')[0]?.listen ?? '').split(':').pop()),
+    metricsPort: () => {
+      const listen = logsWith(d, 'Metrics and health endpoints listening.')[0]?.listen;
+      return typeof listen === 'string' ? Number(listen.split(':').pop()) : NaN;
+    },
   };
   return d;
 }
@@ -384,7 +473,11 @@ exec "$@"`;
 function readOnlyUnavailable(): string | null {
   if (process.getuid?.() !== 0) return 'not root: no private mount namespace';
   const probe = join(tmpdir(), `tailseal-ro-probe-${process.pid}`);
-  const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount -o remount,bind,ro / && ! touch ${probe} 2>/dev/null`], { encoding: 'utf8' });
+  const r = spawnSync(
+    'unshare',
+    ['-m', '--propagation', 'private', 'sh', '-c', `mount -o remount,bind,ro / && ! touch ${probe} 2>/dev/null`],
+    { encoding: 'utf8' },
+  );
   rmSync(probe, { force: true });
   return r.status === 0 ? null : `unshare/mount not permitted here (${(r.stderr || r.error?.message || '').trim()})`;
 }
@@ -458,7 +551,11 @@ const globalArgs: Record<string, string> = {};
 
 /** The Dockerfile's stages and instructions (comments dropped, `\` continuations joined). */
 function dockerStages(text: string): Stage[] {
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   const stages: Stage[] = [];
   for (const l of lines) {
     const [, op, args] = /^(\S+)\s+(.*)$/.exec(l) ?? assert.fail(`Dockerfile line: ${l}`);
@@ -484,8 +581,14 @@ function execForm(args: string): string[] {
 describe('Dockerfile', () => {
   const stages = dockerStages(readFileSync(DOCKERFILE, 'utf8'));
   const runtime = stages.at(-1)!;
-  const last = (op: string) => runtime.instructions.filter((i) => i.op === op).at(-1)?.args ?? assert.fail(`runtime stage has no ${op}`);
-  const env = Object.fromEntries(runtime.instructions.filter((i) => i.op === 'ENV').map((i) => /^(\w+)=(\S*)$/.exec(i.args) ?? assert.fail(`ENV ${i.args}: one KEY=value expected`)).map((m) => [m[1]!, m[2]!]));
+  const last = (op: string) =>
+    runtime.instructions.filter((i) => i.op === op).at(-1)?.args ?? assert.fail(`runtime stage has no ${op}`);
+  const env = Object.fromEntries(
+    runtime.instructions
+      .filter((i) => i.op === 'ENV')
+      .map((i) => /^(\w+)=(\S*)$/.exec(i.args) ?? assert.fail(`ENV ${i.args}: one KEY=value expected`))
+      .map((m) => [m[1]!, m[2]!]),
+  );
   const entrypoint = execForm(last('ENTRYPOINT'));
   const cmd = execForm(last('CMD'));
   const workdir = last('WORKDIR');
@@ -507,105 +610,140 @@ describe('Dockerfile', () => {
         for (const src of srcs) assert.ok(existsSync(join(REPO_ROOT, src)), `COPY ${src}: not in the repository`);
       }
     }
-    assert.ok(!stages[0]!.instructions.some((i) => i.op === 'RUN' && /npm install(?! -g)/.test(i.args)), 'the builder installs from the lockfile (npm ci)');
+    assert.ok(
+      !stages[0]!.instructions.some((i) => i.op === 'RUN' && /npm install(?! -g)/.test(i.args)),
+      'the builder installs from the lockfile (npm ci)',
+    );
   });
 
   it('ENTRYPOINT is the `tailseal` command, linked on PATH to the CLI the image copies', () => {
     assert.deepEqual(entrypoint, ['tailseal']);
-    const link = runtime.instructions.find((i) => i.op === 'RUN' && / ln -s /.test(` ${i.args}`))?.args ?? assert.fail('no `ln -s` makes the tailseal command');
+    const link =
+      runtime.instructions.find((i) => i.op === 'RUN' && / ln -s /.test(` ${i.args}`))?.args ??
+      assert.fail('no `ln -s` makes the tailseal command');
     const [, target, at] = /ln -s (\S+) (\S+)/.exec(link)!;
     assert.equal(at, '/usr/local/bin/tailseal');
     assert.equal(posix.relative(workdir, target!), 'dist/src/cli/main.js');
-    assert.ok(runtime.instructions.some((i) => i.op === 'COPY' && / \.\/dist\/src$/.test(i.args)), 'dist/src is copied into the workdir');
-    assert.ok(stages[0]!.instructions.some((i) => i.op === 'RUN' && /chmod 0?755 dist\/src\/cli\/main\.js/.test(i.args)), 'the CLI is made executable for the link');
+    assert.ok(
+      runtime.instructions.some((i) => i.op === 'COPY' && / \.\/dist\/src$/.test(i.args)),
+      'dist/src is copied into the workdir',
+    );
+    assert.ok(
+      stages[0]!.instructions.some((i) => i.op === 'RUN' && /chmod 0?755 dist\/src\/cli\/main\.js/.test(i.args)),
+      'the CLI is made executable for the link',
+    );
     assert.match(readFileSync(CLI, 'utf8').split('\n')[0]!, /^#!\/usr\/bin\/env node$/);
   });
 
-  it("the systemd example config runs in the image as it is (docs/deploy.md: docker run with it)", () => {
+  it('the systemd example config runs in the image as it is (docs/deploy.md: docker run with it)', () => {
     const c = parseConfig(parseYaml(readFileSync(SYSTEMD_CONFIG, 'utf8')), SYSTEMD_CONFIG, {});
     const volume = execForm(last('VOLUME'));
     assert.deepEqual([c.state_dir], volume, 'state_dir is the image volume');
     assert.equal(env.SQLITE_TMPDIR, c.state_dir);
     const configPath = cmd[cmd.indexOf('--config') + 1]!;
-    assert.equal(dirname(c.signing.key_file!), dirname(configPath), 'the key sits beside the config in one mounted directory');
+    assert.equal(
+      dirname(c.signing.key_file!),
+      dirname(configPath),
+      'the key sits beside the config in one mounted directory',
+    );
     assert.equal(new URL(env.TAILSEAL_HEALTH_URL!).port, String(parseListen(c.metrics.listen).port));
   });
 
   for (const f of variants) {
-    it(`ENTRYPOINT + CMD run the ${f} pod config on a read-only root; HEALTHCHECK passes, then fails once stopped`, { timeout: 60_000 }, async (t) => {
-      const v = loadVariant(join(K8S_DIR, f));
-      assert.deepEqual(v.tailseal.args, cmd, "the pod runs the image's default command");
-      const root = mkdtempSync(join(tmpdir(), 'tailseal-deploy-'));
-      try {
-        // The image's paths, mapped into the temp directory: the state volume, the config
-        // volume, the key Secret, the sink (a local directory standing in for S3).
-        const state = join(root, 'var-lib-tailseal');
-        const store = join(root, 'store');
-        const opaLogs = join(root, 'opa-logs');
-        for (const d of [state, store, opaLogs]) mkdirSync(d, { recursive: true });
-        const pod = podConfig(v);
-        assert.equal(pod.state_dir, '/var/lib/tailseal');
-        const keyFile = join(root, 'secret', 'tailseal.key');
-        writeKeyPair(keyFile, 'opa.example.com');
-        chmodSync(keyFile, v.pod.volumes.find((x: Obj) => x.secret).secret.defaultMode); // as the kubelet mounts it
-        const metricsPort = await freePort();
-        const receiverPort = await freePort();
-        assert.equal(new URL(env.TAILSEAL_HEALTH_URL!).port, String(parseListen(pod.metrics.listen).port), "the image's health URL dials the pod's metrics port");
-        const raw = parseYaml(v.configText) as Obj;
-        raw.state_dir = state;
-        raw.signing.key_file = keyFile;
-        raw.sinks = [{ name: raw.sinks[0].name, type: 'file', dir: store }];
-        raw.metrics.listen = `127.0.0.1:${metricsPort}`;
-        const input = raw.inputs[0];
-        if (input.type === 'opa_service') input.listen = `127.0.0.1:${receiverPort}`;
-        else input.paths = input.paths.map((p: string) => join(opaLogs, basename(p)));
-        const configFile = join(root, 'etc-tailseal', basename(v.configPath));
-        mkdirSync(dirname(configFile));
-        writeFileSync(configFile, stringify(raw));
-        const args = cmd.map((a) => (a === v.configPath ? configFile : a));
-        const imageEnv = { ...env, SQLITE_TMPDIR: env.SQLITE_TMPDIR === '/var/lib/tailseal' ? state : env.SQLITE_TMPDIR!, TAILSEAL_HEALTH_URL: `http://127.0.0.1:${metricsPort}/healthz` };
-        const processEnv = { PATH: process.env.PATH, ...imageEnv, ...v.env };
-        const ro = readOnlyUnavailable();
-        if (ro) t.diagnostic(`read-only root not reproduced: ${ro}`);
-        const d = startCli(args, processEnv, ro ? undefined : { writable: [state, store], probe: join(root, 'probe') });
+    it(
+      `ENTRYPOINT + CMD run the ${f} pod config on a read-only root; HEALTHCHECK passes, then fails once stopped`,
+      { timeout: 60_000 },
+      async (t) => {
+        const v = loadVariant(join(K8S_DIR, f));
+        assert.deepEqual(v.tailseal.args, cmd, "the pod runs the image's default command");
+        const root = mkdtempSync(join(tmpdir(), 'tailseal-deploy-'));
         try {
-          await waitFor(() => logsWith(d, 'tailseal running.').length === 1 || d.child.exitCode !== null, 'tailseal running.');
-          assert.equal(logsWith(d, 'tailseal running.').length, 1, d.logs.join('\n'));
-          if (input.type === 'opa_service') {
-            const url = `http://127.0.0.1:${receiverPort}${input.resource ?? '/logs'}`;
-            const token = pod.inputs[0]!.type === 'opa_service' ? pod.inputs[0]!.token : undefined;
-            const r = await upload(url, [event('d-1'), event('d-2')], { ...(token === undefined ? {} : { token }) });
-            assert.deepEqual([r.status, r.body], [200, '{"accepted":2}']);
-            // Last: a refused request's unread body makes the receiver drop its connection, which the
-            // client's keep-alive pool would otherwise hand to the next upload.
-            assert.equal((await upload(url, [event('d-0')])).status, 401, 'an upload without the token is refused');
-            // A subtest, so that the summary counts it as skipped without OPA.
-            const noOpa = 'real OPA not run: set TAILSEAL_TEST_OPA to an opa binary (or put opa on PATH)';
-            await t.test('the real OPA uploads with this config', { skip: OPA_BIN ? false : noOpa }, () =>
-              realOpaUploads(v, OPA_BIN!, root, receiverPort));
-          } else {
-            writeFileSync(join(opaLogs, 'opa.log'), `${decisionLine(0, prng(9))}\n${decisionLine(1, prng(10))}\n`);
+          // The image's paths, mapped into the temp directory: the state volume, the config
+          // volume, the key Secret, the sink (a local directory standing in for S3).
+          const state = join(root, 'var-lib-tailseal');
+          const store = join(root, 'store');
+          const opaLogs = join(root, 'opa-logs');
+          for (const d of [state, store, opaLogs]) mkdirSync(d, { recursive: true });
+          const pod = podConfig(v);
+          assert.equal(pod.state_dir, '/var/lib/tailseal');
+          const keyFile = join(root, 'secret', 'tailseal.key');
+          writeKeyPair(keyFile, 'opa.example.com');
+          chmodSync(keyFile, v.pod.volumes.find((x: Obj) => x.secret).secret.defaultMode); // as the kubelet mounts it
+          const metricsPort = await freePort();
+          const receiverPort = await freePort();
+          assert.equal(
+            new URL(env.TAILSEAL_HEALTH_URL!).port,
+            String(parseListen(pod.metrics.listen).port),
+            "the image's health URL dials the pod's metrics port",
+          );
+          const raw = parseYaml(v.configText) as Obj;
+          raw.state_dir = state;
+          raw.signing.key_file = keyFile;
+          raw.sinks = [{ name: raw.sinks[0].name, type: 'file', dir: store }];
+          raw.metrics.listen = `127.0.0.1:${metricsPort}`;
+          const input = raw.inputs[0];
+          if (input.type === 'opa_service') input.listen = `127.0.0.1:${receiverPort}`;
+          else input.paths = input.paths.map((p: string) => join(opaLogs, basename(p)));
+          const configFile = join(root, 'etc-tailseal', basename(v.configPath));
+          mkdirSync(dirname(configFile));
+          writeFileSync(configFile, stringify(raw));
+          const args = cmd.map((a) => (a === v.configPath ? configFile : a));
+          const imageEnv = {
+            ...env,
+            SQLITE_TMPDIR: env.SQLITE_TMPDIR === '/var/lib/tailseal' ? state : env.SQLITE_TMPDIR!,
+            TAILSEAL_HEALTH_URL: `http://127.0.0.1:${metricsPort}/healthz`,
+          };
+          const processEnv = { PATH: process.env.PATH, ...imageEnv, ...v.env };
+          const ro = readOnlyUnavailable();
+          if (ro) t.diagnostic(`read-only root not reproduced: ${ro}`);
+          const d = startCli(
+            args,
+            processEnv,
+            ro ? undefined : { writable: [state, store], probe: join(root, 'probe') },
+          );
+          try {
+            await waitFor(
+              () => logsWith(d, 'tailseal running.').length === 1 || d.child.exitCode !== null,
+              'tailseal running.',
+            );
+            assert.equal(logsWith(d, 'tailseal running.').length, 1, d.logs.join('\n'));
+            if (input.type === 'opa_service') {
+              const url = `http://127.0.0.1:${receiverPort}${input.resource ?? '/logs'}`;
+              const token = pod.inputs[0]!.type === 'opa_service' ? pod.inputs[0]!.token : undefined;
+              const r = await upload(url, [event('d-1'), event('d-2')], { ...(token === undefined ? {} : { token }) });
+              assert.deepEqual([r.status, r.body], [200, '{"accepted":2}']);
+              // Last: a refused request's unread body makes the receiver drop its connection, which the
+              // client's keep-alive pool would otherwise hand to the next upload.
+              assert.equal((await upload(url, [event('d-0')])).status, 401, 'an upload without the token is refused');
+              // A subtest, so that the summary counts it as skipped without OPA.
+              const noOpa = 'real OPA not run: set TAILSEAL_TEST_OPA to an opa binary (or put opa on PATH)';
+              await t.test('the real OPA uploads with this config', { skip: OPA_BIN ? false : noOpa }, () =>
+                realOpaUploads(v, OPA_BIN!, root, receiverPort),
+              );
+            } else {
+              writeFileSync(join(opaLogs, 'opa.log'), `${decisionLine(0, prng(9))}\n${decisionLine(1, prng(10))}\n`);
+            }
+            const want = input.type === 'opa_service' && OPA_BIN ? 3 : 2;
+            await waitFor(() => storedDecisions(store).length === want, `${want} decisions in the store`);
+            const hc = execForm(last('HEALTHCHECK').replace(/^(--\S+ )*CMD /, ''));
+            const healthy = spawnSync(hc[0]!, hc.slice(1), { env: processEnv, encoding: 'utf8', timeout: 10_000 });
+            assert.equal(healthy.status, 0, `HEALTHCHECK: ${healthy.stderr}`);
+            d.child.kill('SIGTERM');
+            assert.equal(await d.exited, 0, d.logs.join('\n'));
+            const unhealthy = spawnSync(hc[0]!, hc.slice(1), { env: processEnv, encoding: 'utf8', timeout: 10_000 });
+            assert.equal(unhealthy.status, 1, 'HEALTHCHECK fails with nothing listening');
+            assert.equal(cli(['verify', '--store', store, '--public-key', `${keyFile}.pub`]).status, 0);
+            const stray = logsWith(d, '').filter((l) => Number(l.level) >= 50);
+            assert.deepEqual(stray, [], 'no error logged (a write outside the volumes would be one)');
+          } finally {
+            if (d.child.exitCode === null) d.child.kill('SIGKILL');
+            await d.exited;
           }
-          const want = input.type === 'opa_service' && OPA_BIN ? 3 : 2;
-          await waitFor(() => storedDecisions(store).length === want, `${want} decisions in the store`);
-          const hc = execForm(last('HEALTHCHECK').replace(/^(--\S+ )*CMD /, ''));
-          const healthy = spawnSync(hc[0]!, hc.slice(1), { env: processEnv, encoding: 'utf8', timeout: 10_000 });
-          assert.equal(healthy.status, 0, `HEALTHCHECK: ${healthy.stderr}`);
-          d.child.kill('SIGTERM');
-          assert.equal(await d.exited, 0, d.logs.join('\n'));
-          const unhealthy = spawnSync(hc[0]!, hc.slice(1), { env: processEnv, encoding: 'utf8', timeout: 10_000 });
-          assert.equal(unhealthy.status, 1, 'HEALTHCHECK fails with nothing listening');
-          assert.equal(cli(['verify', '--store', store, '--public-key', `${keyFile}.pub`]).status, 0);
-          const stray = logsWith(d, '').filter((l) => Number(l.level) >= 50);
-          assert.deepEqual(stray, [], 'no error logged (a write outside the volumes would be one)');
         } finally {
-          if (d.child.exitCode === null) d.child.kill('SIGKILL');
-          await d.exited;
+          rmSync(root, { recursive: true, force: true });
         }
-      } finally {
-        rmSync(root, { recursive: true, force: true });
-      }
-    });
+      },
+    );
   }
 });
 
@@ -644,21 +782,28 @@ describe('deploy/systemd', () => {
   const execStart = one('Service.ExecStart').split(/\s+/);
   const analyze = onPath('systemd-analyze');
 
-  it('systemd-analyze verify accepts the unit', { skip: analyze ? false : 'systemd-analyze is not installed (Debian package `systemd`)' }, () => {
-    // verify insists that ExecStart's program exists; the real one appears with `npm install -g`,
-    // so a stand-in takes its place in a copy of the unit, everything else as it is.
-    const dir = mkdtempSync(join(tmpdir(), 'tailseal-unit-'));
-    try {
-      const standIn = join(dir, 'tailseal');
-      writeFileSync(standIn, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
-      writeFileSync(join(dir, 'tailseal.service'), unitText.replace(`ExecStart=${execStart[0]} `, `ExecStart=${standIn} `));
-      const r = spawnSync(analyze!, ['verify', join(dir, 'tailseal.service')], { encoding: 'utf8' });
-      assert.equal(r.status, 0, r.stderr);
-      assert.equal(r.stderr.trim(), '', 'no warnings');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it(
+    'systemd-analyze verify accepts the unit',
+    { skip: analyze ? false : 'systemd-analyze is not installed (Debian package `systemd`)' },
+    () => {
+      // verify insists that ExecStart's program exists; the real one appears with `npm install -g`,
+      // so a stand-in takes its place in a copy of the unit, everything else as it is.
+      const dir = mkdtempSync(join(tmpdir(), 'tailseal-unit-'));
+      try {
+        const standIn = join(dir, 'tailseal');
+        writeFileSync(standIn, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+        writeFileSync(
+          join(dir, 'tailseal.service'),
+          unitText.replace(`ExecStart=${execStart[0]} `, `ExecStart=${standIn} `),
+        );
+        const r = spawnSync(analyze!, ['verify', join(dir, 'tailseal.service')], { encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stderr.trim(), '', 'no warnings');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('MemoryMax= has headroom over the benchmark peaks; OPA logs are read through their own group, not adm', () => {
     const bytes = (v: string) => {
@@ -670,16 +815,28 @@ describe('deploy/systemd', () => {
     assert.ok(max <= 2 * 1024 ** 3, 'still a bound');
     const high = unit.get('Service.MemoryHigh')?.at(-1);
     if (high) assert.ok(bytes(high) < max, 'MemoryHigh= throttles before MemoryMax= kills');
-    const groups = (unit.get('Service.SupplementaryGroups') ?? []).join(' ').split(/\s+/).filter((g) => g !== '');
+    const groups = (unit.get('Service.SupplementaryGroups') ?? [])
+      .join(' ')
+      .split(/\s+/)
+      .filter((g) => g !== '');
     assert.ok(!groups.includes('adm'), 'adm reads every system log');
-    assert.equal(groups.length, 1, 'one group, for OPA\'s logs');
+    assert.equal(groups.length, 1, "one group, for OPA's logs");
     const guide = readFileSync(DEPLOY_DOC, 'utf8');
     assert.ok(guide.includes(`groupadd --system ${groups[0]}`), 'docs/deploy.md creates the group');
-    assert.ok(guide.includes(`-g ${groups[0]} /var/log/opa`), 'and gives it OPA\'s log directory');
+    assert.ok(guide.includes(`-g ${groups[0]} /var/log/opa`), "and gives it OPA's log directory");
   });
 
   it('the unit is hardened as documented', () => {
-    for (const [k, want] of Object.entries({ DynamicUser: 'yes', StateDirectory: 'tailseal', ProtectSystem: 'strict', ProtectHome: 'yes', PrivateTmp: 'yes', NoNewPrivileges: 'yes', Restart: 'on-failure', ReadOnlyPaths: '/var/log/opa' })) {
+    for (const [k, want] of Object.entries({
+      DynamicUser: 'yes',
+      StateDirectory: 'tailseal',
+      ProtectSystem: 'strict',
+      ProtectHome: 'yes',
+      PrivateTmp: 'yes',
+      NoNewPrivileges: 'yes',
+      Restart: 'on-failure',
+      ReadOnlyPaths: '/var/log/opa',
+    })) {
       assert.equal(one(`Service.${k}`), want, k);
     }
     assert.equal(execStart[0], '/usr/local/bin/tailseal', 'where `npm install -g --prefix /usr/local` links it');
@@ -687,71 +844,91 @@ describe('deploy/systemd', () => {
     assert.ok(installs, 'docs/deploy.md installs it there');
   });
 
-  it('ExecStart runs the example config with the credential and state directory systemd provides; ExecReload reloads; stop is clean within TimeoutStopSec', { timeout: 60_000 }, async () => {
-    const root = mkdtempSync(join(tmpdir(), 'tailseal-systemd-'));
-    try {
-      // What systemd provides: $STATE_DIRECTORY (StateDirectory=) and $CREDENTIALS_DIRECTORY
-      // holding LoadCredential='s copy of the key, readable by the service user only.
-      const [credId, credSource] = one('Service.LoadCredential').split(':');
-      assert.equal(credSource, '/etc/tailseal/signing.key');
-      const creds = join(root, 'credentials');
-      writeKeyPair(join(creds, credId!), 'opa.example.com/vm-1');
-      chmodSync(join(creds, credId!), 0o440); // mode as seen where systemd grants access with an ACL
-      const stateDir = join(root, 'state', one('Service.StateDirectory'));
-      mkdirSync(stateDir, { recursive: true });
-      const env = { ...process.env, STATE_DIRECTORY: stateDir, CREDENTIALS_DIRECTORY: creds };
-      const configPath = execStart[execStart.indexOf('--config') + 1]!;
-      assert.equal(configPath, '/etc/tailseal/tailseal.yaml');
-
-      const raw = parseYaml(readFileSync(SYSTEMD_CONFIG, 'utf8')) as Obj;
-      const loaded = parseConfig(raw, SYSTEMD_CONFIG, env);
-      assert.equal(loaded.state_dir, stateDir);
-      assert.equal(loaded.signing.key_file, join(creds, credId!));
-      assert.equal(parseConfig(raw, SYSTEMD_CONFIG, {}).signing.key_file, credSource, 'outside the unit (tailseal status from a shell) the key path is the source file');
-      assert.ok(loaded.inputs.every((i) => i.type === 'file' && i.paths.every((p) => p.startsWith(`${one('Service.ReadOnlyPaths')}/`))), "inputs read what ReadOnlyPaths= exposes");
-      assert.ok(timespanMs(one('Service.TimeoutStopSec')) > loaded.shutdown.grace + 5000, 'TimeoutStopSec leaves room beyond shutdown.grace');
-
-      // The example config with its site-specific parts pointed at temp dirs: OPA's logs, and a
-      // local directory standing in for the S3 bucket.
-      const opaDir = join(root, 'opa');
-      const store = join(root, 'store');
-      mkdirSync(opaDir);
-      raw.inputs[0].paths = [join(opaDir, '*.log')];
-      raw.sinks = [{ name: raw.sinks[0].name, type: 'file', dir: store }];
-      raw.metrics.listen = '127.0.0.1:0';
-      const configCopy = join(root, 'tailseal.yaml');
-      writeFileSync(configCopy, stringify(raw));
-      const args = execStart.slice(1).map((a) => (a === configPath ? configCopy : a));
-
-      const d = startCli(args, env);
+  it(
+    'ExecStart runs the example config with the credential and state directory systemd provides; ExecReload ' +
+      'reloads; stop is clean within TimeoutStopSec',
+    { timeout: 60_000 },
+    async () => {
+      const root = mkdtempSync(join(tmpdir(), 'tailseal-systemd-'));
       try {
-        await waitFor(() => logsWith(d, 'tailseal running.').length === 1 || d.child.exitCode !== null, 'tailseal running.');
-        assert.equal(logsWith(d, 'tailseal running.').length, 1, d.logs.join('\n'));
-        writeFileSync(join(opaDir, 'opa.log'), `${decisionLine(0, prng(3))}\n`);
-        await waitFor(() => storedDecisions(store).length === 1, 'the decision in the store');
-        assert.deepEqual(await healthz(d.metricsPort()), { status: 200, body: 'ok\n' });
+        // What systemd provides: $STATE_DIRECTORY (StateDirectory=) and $CREDENTIALS_DIRECTORY
+        // holding LoadCredential='s copy of the key, readable by the service user only.
+        const [credId, credSource] = one('Service.LoadCredential').split(':');
+        assert.equal(credSource, '/etc/tailseal/signing.key');
+        const creds = join(root, 'credentials');
+        writeKeyPair(join(creds, credId!), 'opa.example.com/vm-1');
+        chmodSync(join(creds, credId!), 0o440); // mode as seen where systemd grants access with an ACL
+        const stateDir = join(root, 'state', one('Service.StateDirectory'));
+        mkdirSync(stateDir, { recursive: true });
+        const env = { ...process.env, STATE_DIRECTORY: stateDir, CREDENTIALS_DIRECTORY: creds };
+        const configPath = execStart[execStart.indexOf('--config') + 1]!;
+        assert.equal(configPath, '/etc/tailseal/tailseal.yaml');
 
-        const reload = one('Service.ExecReload').split(/\s+/);
-        assert.deepEqual([reload[0], reload[2]], ['/bin/kill', '$MAINPID']);
-        d.child.kill(`SIG${reload[1]!.replace(/^-(SIG)?/, '')}` as NodeJS.Signals);
-        await waitFor(() => logsWith(d, 'Config reloaded.').length === 1, 'Config reloaded.');
+        const raw = parseYaml(readFileSync(SYSTEMD_CONFIG, 'utf8')) as Obj;
+        const loaded = parseConfig(raw, SYSTEMD_CONFIG, env);
+        assert.equal(loaded.state_dir, stateDir);
+        assert.equal(loaded.signing.key_file, join(creds, credId!));
+        assert.equal(
+          parseConfig(raw, SYSTEMD_CONFIG, {}).signing.key_file,
+          credSource,
+          'outside the unit (tailseal status from a shell) the key path is the source file',
+        );
+        assert.ok(
+          loaded.inputs.every(
+            (i) => i.type === 'file' && i.paths.every((p) => p.startsWith(`${one('Service.ReadOnlyPaths')}/`)),
+          ),
+          'inputs read what ReadOnlyPaths= exposes',
+        );
+        assert.ok(
+          timespanMs(one('Service.TimeoutStopSec')) > loaded.shutdown.grace + 5000,
+          'TimeoutStopSec leaves room beyond shutdown.grace',
+        );
 
-        const started = Date.now();
-        d.child.kill((unit.get('Service.KillSignal')?.at(-1) ?? 'SIGTERM') as NodeJS.Signals);
-        assert.equal(await d.exited, 0, d.logs.join('\n'));
-        assert.ok(Date.now() - started < timespanMs(one('Service.TimeoutStopSec')));
+        // The example config with its site-specific parts pointed at temp dirs: OPA's logs, and a
+        // local directory standing in for the S3 bucket.
+        const opaDir = join(root, 'opa');
+        const store = join(root, 'store');
+        mkdirSync(opaDir);
+        raw.inputs[0].paths = [join(opaDir, '*.log')];
+        raw.sinks = [{ name: raw.sinks[0].name, type: 'file', dir: store }];
+        raw.metrics.listen = '127.0.0.1:0';
+        const configCopy = join(root, 'tailseal.yaml');
+        writeFileSync(configCopy, stringify(raw));
+        const args = execStart.slice(1).map((a) => (a === configPath ? configCopy : a));
+
+        const d = startCli(args, env);
+        try {
+          await waitFor(
+            () => logsWith(d, 'tailseal running.').length === 1 || d.child.exitCode !== null,
+            'tailseal running.',
+          );
+          assert.equal(logsWith(d, 'tailseal running.').length, 1, d.logs.join('\n'));
+          writeFileSync(join(opaDir, 'opa.log'), `${decisionLine(0, prng(3))}\n`);
+          await waitFor(() => storedDecisions(store).length === 1, 'the decision in the store');
+          assert.deepEqual(await healthz(d.metricsPort()), { status: 200, body: 'ok\n' });
+
+          const reload = one('Service.ExecReload').split(/\s+/);
+          assert.deepEqual([reload[0], reload[2]], ['/bin/kill', '$MAINPID']);
+          d.child.kill(`SIG${reload[1]!.replace(/^-(SIG)?/, '')}` as NodeJS.Signals);
+          await waitFor(() => logsWith(d, 'Config reloaded.').length === 1, 'Config reloaded.');
+
+          const started = Date.now();
+          d.child.kill((unit.get('Service.KillSignal')?.at(-1) ?? 'SIGTERM') as NodeJS.Signals);
+          assert.equal(await d.exited, 0, d.logs.join('\n'));
+          assert.ok(Date.now() - started < timespanMs(one('Service.TimeoutStopSec')));
+        } finally {
+          if (d.child.exitCode === null) d.child.kill('SIGKILL');
+          await d.exited;
+        }
+
+        // RestartPreventExitStatus=2: a config error exits 2, and restarting would not help.
+        const bad = join(root, 'bad.yaml');
+        copyFileSync(configCopy, bad);
+        writeFileSync(bad, `${readFileSync(bad, 'utf8')}unknown_key: 1\n`);
+        assert.equal(cli(['run', '--config', bad]).status, Number(one('Service.RestartPreventExitStatus')));
       } finally {
-        if (d.child.exitCode === null) d.child.kill('SIGKILL');
-        await d.exited;
+        rmSync(root, { recursive: true, force: true });
       }
-
-      // RestartPreventExitStatus=2: a config error exits 2, and restarting would not help.
-      const bad = join(root, 'bad.yaml');
-      copyFileSync(configCopy, bad);
-      writeFileSync(bad, `${readFileSync(bad, 'utf8')}unknown_key: 1\n`);
-      assert.equal(cli(['run', '--config', bad]).status, Number(one('Service.RestartPreventExitStatus')));
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 });

@@ -58,7 +58,10 @@ describe('FIFOs and devices in the watched directory (issue 15, item 6)', () => 
       await waitFor(() => logsWith(d, 'A file matching').some((l) => l.path === fifo), 'the FIFO reported');
       const zero = join(w.opaDir, 'zero.log');
       const reported = logsWith(d, 'A file matching').filter((l) => l.path === fifo || l.path === zero);
-      const want = [[fifo, 'FILE_NOT_REGULAR'], [zero, 'FILE_NOT_REGULAR']];
+      const want = [
+        [fifo, 'FILE_NOT_REGULAR'],
+        [zero, 'FILE_NOT_REGULAR'],
+      ];
       assert.deepEqual(reported.map((l) => [l.path, l.code]).sort(), want.sort(), 'each special file once');
       // Prompt exit: bounded well below any test timeout (before, it never came).
       const started = Date.now();

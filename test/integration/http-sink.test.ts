@@ -9,7 +9,17 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseObject } from '../../src/seal/object.js';
-import { type DaemonProc, type Workspace, cli, killDaemon, logsWith, makeWorkspace, startDaemon, stopDaemon, waitFor } from '../helpers/daemon.js';
+import {
+  type DaemonProc,
+  type Workspace,
+  cli,
+  killDaemon,
+  logsWith,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  waitFor,
+} from '../helpers/daemon.js';
 import { FaultServer, type RecordedRequest } from '../helpers/fault-server.js';
 import { decisionLine, otherLine, prng } from '../helpers/opa-sample.js';
 import { tempDir, writeObject } from '../helpers/trail.js';
@@ -29,7 +39,9 @@ function collected(srv: FaultServer): Map<string, Buffer[]> {
 
 /** Decision payloads held by the collected objects (one body per name), in seq order. */
 function collectedDecisions(srv: FaultServer): string[] {
-  const entries = [...collected(srv).values()].flatMap((bodies) => parseObject(bodies[0]!).entries.map((e) => e.envelope));
+  const entries = [...collected(srv).values()].flatMap((bodies) =>
+    parseObject(bodies[0]!).entries.map((e) => e.envelope),
+  );
   return entries
     .filter((e) => e.kind === 'decision')
     .sort((a, b) => a.seq - b.seq)
@@ -37,9 +49,11 @@ function collectedDecisions(srv: FaultServer): string[] {
 }
 
 /** The largest tree size the daemon has signed so far (debug log "Checkpoint signed."). */
-const signedSize = (d: DaemonProc): number => Math.max(0, ...logsWith(d, 'Checkpoint signed.').map((l) => l.size as number));
+const signedSize = (d: DaemonProc): number =>
+  Math.max(0, ...logsWith(d, 'Checkpoint signed.').map((l) => l.size as number));
 
-const refusedByCollector = (d: DaemonProc): boolean => logsWith(d, 'Delivery failed').some((l) => l.sink === 'collector' && l.code === 'ECONNREFUSED');
+const refusedByCollector = (d: DaemonProc): boolean =>
+  logsWith(d, 'Delivery failed').some((l) => l.sink === 'collector' && l.code === 'ECONNREFUSED');
 
 describe('http and opa sinks with the real daemon', () => {
   let w: Workspace | undefined;
@@ -103,23 +117,38 @@ describe('http and opa sinks with the real daemon', () => {
     writeBurst(300);
     const d1 = startDaemon(ws);
     daemons.push(d1);
-    await waitFor(() => signedSize(d1) >= 300 && refusedByCollector(d1), 'the first 300 decisions signed while the collector refuses connections');
+    await waitFor(
+      () => signedSize(d1) >= 300 && refusedByCollector(d1),
+      'the first 300 decisions signed while the collector refuses connections',
+    );
     // 2. kill -9 during the outage; more decisions arrive while tailseal is down.
     await killDaemon(d1);
     writeBurst(200);
     const d2 = startDaemon(ws);
     daemons.push(d2);
-    await waitFor(() => signedSize(d2) >= 500 && refusedByCollector(d2), 'all 500 signed after the restart, collector still refusing');
+    await waitFor(
+      () => signedSize(d2) >= 500 && refusedByCollector(d2),
+      'all 500 signed after the restart, collector still refusing',
+    );
     assert.equal(collector.requests.length, 0);
 
     // 3. The collector comes back on the same port, first throttling, then a 503 burst.
-    collector.enqueue({ kind: 'status', status: 429, retryAfter: '1' }, { kind: 'status', status: 503 }, { kind: 'status', status: 503 }, { kind: 'status', status: 503 });
+    collector.enqueue(
+      { kind: 'status', status: 429, retryAfter: '1' },
+      { kind: 'status', status: 503 },
+      { kind: 'status', status: 503 },
+      { kind: 'status', status: 503 },
+    );
     await collector.up();
     await waitFor(() => collectedDecisions(collector!).length >= 500, '500 decisions at the collector', 30_000);
     // 4. Live traffic once it is healthy.
     writeBurst(100);
     await waitFor(() => collectedDecisions(collector!).length >= 600, '600 decisions at the collector', 30_000);
-    await waitFor(() => new Set(eventsAt(opaSvc!).map((e) => e.decision_id)).size >= 600, '600 decisions at the OPA service', 30_000);
+    await waitFor(
+      () => new Set(eventsAt(opaSvc!).map((e) => e.decision_id)).size >= 600,
+      '600 decisions at the OPA service',
+      30_000,
+    );
     assert.equal(await stopDaemon(d2), 0);
 
     // Exactly once, by object name; a name sent twice carries identical bytes.
@@ -142,7 +171,11 @@ describe('http and opa sinks with the real daemon', () => {
     assert.ok(throttled >= 0 && reqs[throttled + 1], 'a 429 and a request after it');
     const waited = reqs[throttled + 1]!.arrivedAt - reqs[throttled]!.answeredAt!;
     assert.ok(waited >= 990, `waited ${waited.toFixed(0)} ms after Retry-After: 1`);
-    assert.ok(logsWith(d2, 'Delivery ').some((l) => l.sink === 'collector' && l.code === 'SINK_RETRYABLE' && (l.retry_in_ms as number) >= 1000));
+    assert.ok(
+      logsWith(d2, 'Delivery ').some(
+        (l) => l.sink === 'collector' && l.code === 'SINK_RETRYABLE' && (l.retry_in_ms as number) >= 1000,
+      ),
+    );
     assert.equal(reqs.filter((r) => r.status === 503).length, 3, 'the 503 burst happened and was retried through');
 
     // The collected objects, written as <dir>/<name>, pass `tailseal verify`.
@@ -189,5 +222,7 @@ describe('http and opa sinks with the real daemon', () => {
 });
 
 function eventsAt(srv: FaultServer): Record<string, unknown>[] {
-  return srv.accepted().flatMap((r: RecordedRequest) => JSON.parse(r.decoded!.toString('utf8')) as Record<string, unknown>[]);
+  return srv
+    .accepted()
+    .flatMap((r: RecordedRequest) => JSON.parse(r.decoded!.toString('utf8')) as Record<string, unknown>[]);
 }

@@ -6,14 +6,28 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { utf8Prefix } from '../../src/sources/file/gap.js';
-import { makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import {
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  storeEntries,
+  storedDecisions,
+  verifyStore,
+  waitFor,
+} from '../helpers/daemon.js';
 import { decisionLine, prng } from '../helpers/opa-sample.js';
 
 describe('over-long lines (issue 8, case 10)', () => {
   for (const mode of ['gap', 'truncate'] as const) {
     it(`long_lines: ${mode}`, async () => {
       const w = makeWorkspace({ maxLineBytes: '4KiB', readChunkBytes: '4KiB' });
-      writeFileSync(w.configFile, readFileSync(w.configFile, 'utf8').replace('    max_line_bytes: 4KiB', `    max_line_bytes: 4KiB\n    long_lines: ${mode}`));
+      writeFileSync(
+        w.configFile,
+        readFileSync(w.configFile, 'utf8').replace(
+          '    max_line_bytes: 4KiB',
+          `    max_line_bytes: 4KiB\n    long_lines: ${mode}`,
+        ),
+      );
       const rnd = prng(71);
       // 3-byte characters, so 4096 bytes end inside one: the head must stop before it.
       const long = `{"decision_id":"long","input":{"note":"${'東'.repeat(6000)}"}}`;
@@ -30,7 +44,12 @@ describe('over-long lines (issue 8, case 10)', () => {
       assert.deepEqual(storedDecisions(w.storeDir), [before, ...after]);
       const gaps = storeEntries(w.storeDir).filter((e) => e.kind === 'gap');
       assert.equal(gaps.length, 1);
-      const g = JSON.parse(Buffer.from(gaps[0]!.payload).toString('utf8')) as { reason: string; length: number; truncated?: boolean; head?: string };
+      const g = JSON.parse(Buffer.from(gaps[0]!.payload).toString('utf8')) as {
+        reason: string;
+        length: number;
+        truncated?: boolean;
+        head?: string;
+      };
       assert.equal(gaps[0]!.offset, Buffer.byteLength(before) + 1);
       assert.equal(g.reason, 'line_too_long');
       assert.equal(g.length, Buffer.byteLength(long));
@@ -39,8 +58,11 @@ describe('over-long lines (issue 8, case 10)', () => {
         assert.equal(g.truncated, true);
         const want = Buffer.from(long).subarray(0, 4096);
         assert.equal(g.head, utf8Prefix(want));
-        assert.ok(long.startsWith(g.head!), 'the head is the line\'s beginning, byte for byte');
-        assert.ok(Buffer.byteLength(g.head!) > 4090 && Buffer.byteLength(g.head!) <= 4096, 'cut at the last whole character');
+        assert.ok(long.startsWith(g.head!), "the head is the line's beginning, byte for byte");
+        assert.ok(
+          Buffer.byteLength(g.head!) > 4090 && Buffer.byteLength(g.head!) <= 4096,
+          'cut at the last whole character',
+        );
       }
       assert.equal(verifyStore(w).status, 0);
       w.cleanup();
@@ -57,6 +79,7 @@ describe('over-long lines (issue 8, case 10)', () => {
       ['🔒x', 4, '🔒'],
       ['zoë', 3, 'zo'],
     ];
-    for (const [text, n, want] of cases) assert.equal(utf8Prefix(Buffer.from(text).subarray(0, n)), want, `${text} cut at ${n}`);
+    for (const [text, n, want] of cases)
+      assert.equal(utf8Prefix(Buffer.from(text).subarray(0, n)), want, `${text} cut at ${n}`);
   });
 });

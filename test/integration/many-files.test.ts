@@ -23,7 +23,13 @@ function openUnder(pid: number, dir: string): number {
 describe('many files', () => {
   it('200 files with max_open_files 20: never more than 20 open, every line once', async () => {
     const w = makeWorkspace();
-    writeFileSync(w.configFile, readFileSync(w.configFile, 'utf8').replace('    poll_interval: 50ms\n', '    poll_interval: 50ms\n    max_open_files: 20\n    scan_interval: 200ms\n'));
+    writeFileSync(
+      w.configFile,
+      readFileSync(w.configFile, 'utf8').replace(
+        '    poll_interval: 50ms\n',
+        '    poll_interval: 50ms\n    max_open_files: 20\n    scan_interval: 200ms\n',
+      ),
+    );
     const rnd = prng(51);
     let n = 0;
     const written: string[] = [];
@@ -43,10 +49,17 @@ describe('many files', () => {
       }
     }, 20);
     try {
-      await waitFor(() => storedDecisions(w.storeDir).length === 200, 'one line from each of 200 files', 60_000).catch((err: Error) => {
-        // Say how far it got and what the daemon complained about (a rare failure seen once).
-        throw new Error(`${err.message}: have ${storedDecisions(w.storeDir).length}; warnings: ${d.logs.filter((l) => /"level":[45]0/.test(l)).slice(-3).join(' | ')}`);
-      });
+      await waitFor(() => storedDecisions(w.storeDir).length === 200, 'one line from each of 200 files', 60_000).catch(
+        (err: Error) => {
+          // Say how far it got and what the daemon complained about (a rare failure seen once).
+          throw new Error(
+            `${err.message}: have ${storedDecisions(w.storeDir).length}; warnings: ${d.logs
+              .filter((l) => /"level":[45]0/.test(l))
+              .slice(-3)
+              .join(' | ')}`,
+          );
+        },
+      );
       // A few of them (most now closed) get more lines: they are reopened where they stopped.
       for (const i of [3, 57, 111, 199, 3]) add(`f${i}.log`);
       await waitFor(() => storedDecisions(w.storeDir).length === 205, 'the 5 new lines', 30_000);

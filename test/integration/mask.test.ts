@@ -29,7 +29,8 @@ describe('mask rules in the daemon', () => {
       ),
     );
     const rnd = prng(21);
-    const secretLine = (i: number) => decisionLine(i, rnd).replace('"input":{', `"input":{"password":"hunter2-${i}","account":"alice",`);
+    const secretLine = (i: number) =>
+      decisionLine(i, rnd).replace('"input":{', `"input":{"password":"hunter2-${i}","account":"alice",`);
     const health = decisionLine(2, rnd).replace(/"path":"[^"]*"/, '"path":"health/live"');
     const untouched = decisionLine(3, rnd);
     const bigInt = secretLine(4).replace('"input":{', '"input":{"n":18446744073709551615,');
@@ -43,7 +44,10 @@ describe('mask rules in the daemon', () => {
     }
     const entries = storeEntries(w.storeDir);
     const text = entries.map((e) => Buffer.from(e.payload).toString('utf8'));
-    assert.deepEqual(entries.map((e) => e.kind), ['decision', 'gap', 'decision', 'gap']);
+    assert.deepEqual(
+      entries.map((e) => e.kind),
+      ['decision', 'gap', 'decision', 'gap'],
+    );
     // 1: masked: no password, the user an HMAC, the pointers recorded as OPA does, the rule set named.
     const masked = JSON.parse(text[0]!) as { input: Record<string, unknown>; erased: string[]; masked: string[] };
     assert.equal(masked.input.password, undefined);

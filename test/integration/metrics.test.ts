@@ -8,7 +8,15 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { metricSample } from '../helpers/metrics.js';
-import { freePort, logsWith, makeWorkspace, startDaemon, stopDaemon, storedDecisions, waitFor } from '../helpers/daemon.js';
+import {
+  freePort,
+  logsWith,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  storedDecisions,
+  waitFor,
+} from '../helpers/daemon.js';
 import { decisionLine, prng } from '../helpers/opa-sample.js';
 
 async function get(port: number, path: string): Promise<{ status: number; body: string; type: string | null }> {
@@ -34,12 +42,21 @@ describe('metrics and health endpoints', () => {
     const w = makeWorkspace({ maxLineBytes: '4KiB', extraYaml: `metrics:\n  listen: 127.0.0.1:${port}\n` });
     const rnd = prng(41);
     const decisions = Array.from({ length: 12 }, (_, i) => decisionLine(i, rnd));
-    const lines = [...decisions, '{"level":"info","msg":"Server started"}', 'not json at all', `{"decision_id":"big","x":"${'a'.repeat(5000)}"}`];
+    const lines = [
+      ...decisions,
+      '{"level":"info","msg":"Server started"}',
+      'not json at all',
+      `{"decision_id":"big","x":"${'a'.repeat(5000)}"}`,
+    ];
     writeFileSync(join(w.opaDir, 'opa.log'), lines.map((l) => `${l}\n`).join(''));
     const d = startDaemon(w);
     try {
       await waitFor(() => storedDecisions(w.storeDir).length === 12, '12 decisions');
-      await waitForAsync(async () => sample((await get(port, '/metrics')).body, 'tailseal_sink_objects_acked_total', { sink: 'local' })! >= 1, 'an ack');
+      await waitForAsync(
+        async () =>
+          sample((await get(port, '/metrics')).body, 'tailseal_sink_objects_acked_total', { sink: 'local' })! >= 1,
+        'an ack',
+      );
       const m = await get(port, '/metrics');
       assert.equal(m.status, 200);
       assert.match(m.type ?? '', /^text\/plain; version=0\.0\.4/);
@@ -83,14 +100,22 @@ describe('metrics and health endpoints', () => {
     writeFileSync(w.configFile, readFileSync(w.configFile, 'utf8').replace('dir: STORE', `dir: ${w.storeDir}`));
     const rnd = prng(42);
     const log = join(w.opaDir, 'opa.log');
-    writeFileSync(log, Array.from({ length: 5 }, (_, i) => decisionLine(i, rnd)).map((l) => `${l}\n`).join(''));
+    writeFileSync(
+      log,
+      Array.from({ length: 5 }, (_, i) => decisionLine(i, rnd))
+        .map((l) => `${l}\n`)
+        .join(''),
+    );
     const d = startDaemon(w);
     try {
       // 503 from the start (start-up in progress), then for the dead collector.
       const failing = async () => /FAIL sink collector: deliveries failing/.test((await get(port, '/readyz')).body);
       await waitForAsync(failing, '/readyz 503 for the dead collector');
       const r = await get(port, '/readyz');
-      assert.match(r.body, /^FAIL sink collector: deliveries failing for \d+ s \(metrics\.sink_failing_after is 1 s\)$/m);
+      assert.match(
+        r.body,
+        /^FAIL sink collector: deliveries failing for \d+ s \(metrics\.sink_failing_after is 1 s\)$/m,
+      );
       assert.match(r.body, /^ok sink local$/m);
       const page = (await get(port, '/metrics')).body;
       assert.ok(sample(page, 'tailseal_sink_failures_total', { sink: 'collector', class: 'retryable' })! >= 1);
@@ -115,8 +140,15 @@ describe('metrics and health endpoints', () => {
       try {
         // Ready again at the first success; the collector is only closed once it has every
         // object (closing it at the first 200 would fail the objects still on their way).
-        await waitForAsync(async () => (await get(port, '/readyz')).status === 200, '/readyz 200 once deliveries succeed');
-        await waitForAsync(async () => sample((await get(port, '/metrics')).body, 'tailseal_sink_cursor_lag_objects', { sink: 'collector' }) === 0, 'the collector has everything');
+        await waitForAsync(
+          async () => (await get(port, '/readyz')).status === 200,
+          '/readyz 200 once deliveries succeed',
+        );
+        await waitForAsync(
+          async () =>
+            sample((await get(port, '/metrics')).body, 'tailseal_sink_cursor_lag_objects', { sink: 'collector' }) === 0,
+          'the collector has everything',
+        );
       } finally {
         srv.close();
       }
@@ -126,7 +158,11 @@ describe('metrics and health endpoints', () => {
       other.exec('BEGIN IMMEDIATE');
       appendFileSync(log, decisionLine(99, rnd) + '\n');
       try {
-        await waitForAsync(async () => (await get(port, '/readyz')).status === 503, '/readyz 503 while commits fail', 30_000);
+        await waitForAsync(
+          async () => (await get(port, '/readyz')).status === 503,
+          '/readyz 503 while commits fail',
+          30_000,
+        );
         const body = (await get(port, '/readyz')).body;
         assert.match(body, /^FAIL state_db: last commit failed: .*(locked|busy)/im);
         assert.match(body, /^FAIL input opa: reading paused: /m);
@@ -134,7 +170,11 @@ describe('metrics and health endpoints', () => {
         other.exec('ROLLBACK');
         other.close();
       }
-      await waitForAsync(async () => (await get(port, '/readyz')).status === 200, '/readyz 200 after the lock is gone', 30_000);
+      await waitForAsync(
+        async () => (await get(port, '/readyz')).status === 200,
+        '/readyz 200 after the lock is gone',
+        30_000,
+      );
     } finally {
       assert.equal(await stopDaemon(d), 0);
     }
@@ -149,7 +189,10 @@ describe('metrics and health endpoints', () => {
     try {
       const d = startDaemon(w);
       assert.equal(await d.exited, 2);
-      assert.match(d.logs.join('\n'), /CONFIG_INVALID: metrics: cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE; another process uses that port; set another `metrics\.listen`/);
+      assert.match(
+        d.logs.join('\n'),
+        /CONFIG_INVALID: metrics: cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE; another process uses that port; set another `metrics\.listen`/,
+      );
     } finally {
       blocker.close();
       w.cleanup();
@@ -158,25 +201,51 @@ describe('metrics and health endpoints', () => {
 
   it('the periodic audit verifies the trail in the sink, and reports an altered object at error level and as tailseal_audit_ok 0', async () => {
     const port = await freePort();
-    const w = makeWorkspace({ extraYaml: `metrics:\n  listen: 127.0.0.1:${port}\naudit:\n  interval: 300ms\n  full_interval: 2s\n` });
+    const w = makeWorkspace({
+      extraYaml: `metrics:\n  listen: 127.0.0.1:${port}\naudit:\n  interval: 300ms\n  full_interval: 2s\n`,
+    });
     const rnd = prng(43);
-    writeFileSync(join(w.opaDir, 'opa.log'), Array.from({ length: 8 }, (_, i) => decisionLine(i, rnd)).map((l) => `${l}\n`).join(''));
+    writeFileSync(
+      join(w.opaDir, 'opa.log'),
+      Array.from({ length: 8 }, (_, i) => decisionLine(i, rnd))
+        .map((l) => `${l}\n`)
+        .join(''),
+    );
     const d = startDaemon(w);
     try {
       await waitFor(() => storedDecisions(w.storeDir).length === 8, '8 decisions');
-      await waitFor(() => logsWith(d, 'Integrity audit passed').some((l) => JSON.stringify(l.streams) === '[{"stream":"opa","entries":8}]'), 'an audit that saw all 8 entries');
+      await waitFor(
+        () =>
+          logsWith(d, 'Integrity audit passed').some(
+            (l) => JSON.stringify(l.streams) === '[{"stream":"opa","entries":8}]',
+          ),
+        'an audit that saw all 8 entries',
+      );
       // Between full passes, passes read only new objects and continue the verified state.
-      await waitFor(() => logsWith(d, 'Integrity audit passed (new objects)').some((l) => l.full === false && JSON.stringify(l.streams) === '[{"stream":"opa","entries":8}]'), 'an incremental pass');
+      await waitFor(
+        () =>
+          logsWith(d, 'Integrity audit passed (new objects)').some(
+            (l) => l.full === false && JSON.stringify(l.streams) === '[{"stream":"opa","entries":8}]',
+          ),
+        'an incremental pass',
+      );
       let page = (await get(port, '/metrics')).body;
       assert.equal(sample(page, 'tailseal_audit_ok', { sink: 'local' }), 1);
       assert.equal(sample(page, 'tailseal_audit_entries', { sink: 'local', stream: 'opa' }), 8);
-      assert.ok(Math.abs(sample(page, 'tailseal_audit_last_success_timestamp_seconds', { sink: 'local' })! - Date.now() / 1000) < 60);
+      assert.ok(
+        Math.abs(
+          sample(page, 'tailseal_audit_last_success_timestamp_seconds', { sink: 'local' })! - Date.now() / 1000,
+        ) < 60,
+      );
       // Someone with write access to the store changes one entry.
       const dir = join(w.storeDir, 'opa');
       const name = readdirSync(dir).find((n) => /^\d{20}-\d{20}\.ndjson$/.test(n))!;
       const file = join(dir, name);
       chmodSync(file, 0o644);
-      writeFileSync(file, readFileSync(file, 'utf8').replace(/"offset":(\d+)/, (_, n: string) => `"offset":${Number(n) + 1}`));
+      writeFileSync(
+        file,
+        readFileSync(file, 'utf8').replace(/"offset":(\d+)/, (_, n: string) => `"offset":${Number(n) + 1}`),
+      );
       await waitFor(() => logsWith(d, 'Integrity audit FAILED').length > 0, 'a failed audit', 20_000);
       const failed = logsWith(d, 'Integrity audit FAILED')[0]!;
       assert.equal(failed.level, 50);

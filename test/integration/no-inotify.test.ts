@@ -11,7 +11,13 @@ import { decisionLine, prng } from '../helpers/opa-sample.js';
 describe('polling only (watch: false)', () => {
   it('sees new files, growth, rename, truncation and deletion within the poll and scan intervals', async () => {
     const w = makeWorkspace({ glob: '*.log*' });
-    writeFileSync(w.configFile, readFileSync(w.configFile, 'utf8').replace('    poll_interval: 50ms\n', '    poll_interval: 50ms\n    watch: false\n    scan_interval: 200ms\n'));
+    writeFileSync(
+      w.configFile,
+      readFileSync(w.configFile, 'utf8').replace(
+        '    poll_interval: 50ms\n',
+        '    poll_interval: 50ms\n    watch: false\n    scan_interval: 200ms\n',
+      ),
+    );
     const rnd = prng(41);
     let n = 0;
     const batch = (k: number) => Array.from({ length: k }, () => decisionLine(n++, rnd));
@@ -41,7 +47,11 @@ describe('polling only (watch: false)', () => {
       written.push(...after);
       await waitFor(() => storedDecisions(w.storeDir).length === 26, 'the truncated file read again');
       rmSync(join(w.opaDir, 'a.log.1')); // deletion of a finished file
-      await waitFor(() => d.logs.some((l) => l.includes('Finished rotated file.')), 'the rotated file finished', 10_000);
+      await waitFor(
+        () => d.logs.some((l) => l.includes('Finished rotated file.')),
+        'the rotated file finished',
+        10_000,
+      );
     } finally {
       assert.equal(await stopDaemon(d), 0);
     }

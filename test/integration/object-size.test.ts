@@ -47,7 +47,8 @@ metrics: { listen: "127.0.0.1:0" }
     const dir = join(root, 'store', 'opa');
     const objects = readdirSync(dir).filter((n) => !n.startsWith('heartbeat'));
     assert.ok(objects.length >= 10, `${objects.length} objects for ~130 KB of entries with max_bytes 8 KiB`);
-    for (const name of objects) assert.ok(parseObject(readFileSync(join(dir, name))).entries.length > 0, `${name} holds entries`);
+    for (const name of objects)
+      assert.ok(parseObject(readFileSync(join(dir, name))).entries.length > 0, `${name} holds entries`);
     const sizes = objects.map((n) => readFileSync(join(dir, n)).length);
     assert.ok(Math.max(...sizes) <= 8 * 1024 + 4 * 1024 * 2 + 2048, `largest object ${Math.max(...sizes)} bytes`);
     assert.equal(storedDecisions(join(root, 'store')).length, 200);
@@ -83,12 +84,25 @@ metrics: { listen: "127.0.0.1:0" }
     const sizes: Record<string, number[]> = {};
     for (const stream of ['opa', 'upload']) {
       const dir = join(w.storeDir, stream);
-      const objects = readdirSync(dir).filter((n) => !n.startsWith('heartbeat')).sort();
+      const objects = readdirSync(dir)
+        .filter((n) => !n.startsWith('heartbeat'))
+        .sort();
       sizes[stream] = objects.map((n) => parseObject(readFileSync(join(dir, n))).entries.length);
     }
-    assert.ok(Object.values(sizes).flat().every((n) => n <= 50), `entries per object: ${JSON.stringify(sizes)}`);
-    assert.equal(sizes.opa!.reduce((a, b) => a + b), 520);
-    assert.equal(sizes.upload!.reduce((a, b) => a + b), 130);
+    assert.ok(
+      Object.values(sizes)
+        .flat()
+        .every((n) => n <= 50),
+      `entries per object: ${JSON.stringify(sizes)}`,
+    );
+    assert.equal(
+      sizes.opa!.reduce((a, b) => a + b),
+      520,
+    );
+    assert.equal(
+      sizes.upload!.reduce((a, b) => a + b),
+      130,
+    );
     assert.equal(verifyStore(w).status, 0);
     w.cleanup();
   });

@@ -6,7 +6,14 @@ import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { type DaemonProc, type Workspace, freePort, makeWorkspace, receiversListening, retryingHttpSinkYaml } from '../helpers/daemon.js';
+import {
+  type DaemonProc,
+  type Workspace,
+  freePort,
+  makeWorkspace,
+  receiversListening,
+  retryingHttpSinkYaml,
+} from '../helpers/daemon.js';
 import { startDaemon, stopDaemon, waitFor } from '../helpers/daemon.js';
 import { event, upload } from '../helpers/opa-upload.js';
 import { metricSample } from '../helpers/metrics.js';
@@ -183,12 +190,16 @@ describe('opa_service: one budget of decoded bytes for all requests', () => {
   it('bodies beyond max_inflight_decoded_bytes get 503 + Retry-After; all of it is free again after', async () => {
     const [port, metrics] = [await freePort(), await freePort()];
     const w = makeWorkspace({
-      inputsYaml: input('up', port, `
+      inputsYaml: input(
+        'up',
+        port,
+        `
     max_body_bytes: 4MiB
     max_decoded_bytes: 4MiB
     opa_upload_size_limit_bytes: 4000
     max_inflight_decoded_bytes: 8MiB
-    retry_after: 2s`),
+    retry_after: 2s`,
+      ),
       outboxMaxBytes: '256MiB',
       extraYaml: `metrics:\n  listen: 127.0.0.1:${metrics}\n`,
     });
@@ -209,7 +220,10 @@ describe('opa_service: one budget of decoded bytes for all requests', () => {
       }
       for (const h of held) h.finish();
       const all = await Promise.all(held.map((h) => h.answer));
-      assert.deepEqual(all.map((a) => a.status).sort((a, b) => a - b), [200, 200, ...Array<number>(10).fill(503)]);
+      assert.deepEqual(
+        all.map((a) => a.status).sort((a, b) => a - b),
+        [200, 200, ...Array<number>(10).fill(503)],
+      );
       // Everything given back: one after another, all 12 are taken.
       for (let i = 0; i < 12; i++) {
         const r = await upload(`http://127.0.0.1:${port}/logs`, body(`seq-${i}`), { token: TOKEN });

@@ -3,7 +3,20 @@
 // is in the trail exactly once and the trail verifies.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { type DaemonProc, type Workspace, freePort, killDaemon, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, verifyStore, waitFor, receiversListening } from '../helpers/daemon.js';
+import {
+  type DaemonProc,
+  type Workspace,
+  freePort,
+  killDaemon,
+  logsWith,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  storeEntries,
+  verifyStore,
+  waitFor,
+  receiversListening,
+} from '../helpers/daemon.js';
 import { prng } from '../helpers/opa-sample.js';
 import { event, upload } from '../helpers/opa-upload.js';
 

@@ -4,7 +4,14 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { type DaemonProc, type Workspace, freePort, logsWith, makeWorkspace, receiversListening } from '../helpers/daemon.js';
+import {
+  type DaemonProc,
+  type Workspace,
+  freePort,
+  logsWith,
+  makeWorkspace,
+  receiversListening,
+} from '../helpers/daemon.js';
 import { startDaemon, stopDaemon, storedDecisions, waitFor } from '../helpers/daemon.js';
 import { metricSample } from '../helpers/metrics.js';
 import { event } from '../helpers/opa-upload.js';
@@ -63,24 +70,56 @@ describe('opa_service: refusing what is not OPA', () => {
 
   const both = { ...json, ...auth };
   const cases: { desc: string; sent: Sent; status: number; code: string }[] = [
-    { desc: 'a body that is not JSON', status: 400, code: 'bad_body',
-      sent: { headers: both, body: `[{"decision_id":"${BODY_MARKER}",}]` } },
-    { desc: 'a web page (Origin), even with the token', status: 403, code: 'origin',
-      sent: { headers: { ...both, origin: 'http://evil.example' }, body: forged } },
-    { desc: 'a DNS-rebound name as Host', status: 403, code: 'host',
-      sent: { headers: { ...both, host: 'evil.example:8282' }, body: forged } },
-    { desc: 'no token on an unknown long path (401, not 404)', status: 401, code: 'unauthorized',
-      sent: { method: 'GET', path: LONG } },
+    {
+      desc: 'a body that is not JSON',
+      status: 400,
+      code: 'bad_body',
+      sent: { headers: both, body: `[{"decision_id":"${BODY_MARKER}",}]` },
+    },
+    {
+      desc: 'a web page (Origin), even with the token',
+      status: 403,
+      code: 'origin',
+      sent: { headers: { ...both, origin: 'http://evil.example' }, body: forged },
+    },
+    {
+      desc: 'a DNS-rebound name as Host',
+      status: 403,
+      code: 'host',
+      sent: { headers: { ...both, host: 'evil.example:8282' }, body: forged },
+    },
+    {
+      desc: 'no token on an unknown long path (401, not 404)',
+      status: 401,
+      code: 'unauthorized',
+      sent: { method: 'GET', path: LONG },
+    },
     { desc: 'no token, GET (401, not 405)', status: 401, code: 'unauthorized', sent: { method: 'GET' } },
-    { desc: 'a wrong token', status: 401, code: 'unauthorized',
-      sent: { headers: { ...json, authorization: 'Bearer guess' }, body: forged } },
-    { desc: 'an unknown long path with the token', status: 404, code: 'not_found',
-      sent: { method: 'GET', path: LONG, headers: auth } },
-    { desc: 'a partition that is not a short name', status: 404, code: 'not_found',
-      sent: { path: `/logs/${'p'.repeat(200)}`, headers: both, body: forged } },
+    {
+      desc: 'a wrong token',
+      status: 401,
+      code: 'unauthorized',
+      sent: { headers: { ...json, authorization: 'Bearer guess' }, body: forged },
+    },
+    {
+      desc: 'an unknown long path with the token',
+      status: 404,
+      code: 'not_found',
+      sent: { method: 'GET', path: LONG, headers: auth },
+    },
+    {
+      desc: 'a partition that is not a short name',
+      status: 404,
+      code: 'not_found',
+      sent: { path: `/logs/${'p'.repeat(200)}`, headers: both, body: forged },
+    },
     { desc: 'GET with the token', status: 405, code: 'method', sent: { method: 'GET', headers: auth } },
-    { desc: 'a text/plain "simple" request with the token', status: 415, code: 'content_type',
-      sent: { headers: { 'content-type': 'text/plain', ...auth }, body: forged } },
+    {
+      desc: 'a text/plain "simple" request with the token',
+      status: 415,
+      code: 'content_type',
+      sent: { headers: { 'content-type': 'text/plain', ...auth }, body: forged },
+    },
     { desc: 'no Content-Type', status: 415, code: 'content_type', sent: { headers: auth, body: forged } },
   ];
   for (const [i, c] of cases.entries()) {

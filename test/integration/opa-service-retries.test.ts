@@ -90,7 +90,10 @@ describe('opa_service: retried uploads with mask rules, and read counters', () =
     assert.equal(m('tailseal_gap_records_total', { reason: 'dropped' }), N / 4);
     assert.equal(m('tailseal_gap_records_total', { reason: 'mask_failed' }), N / 4);
     assert.equal(m('tailseal_lines_read_total', {}), 3 * N, 'every upload was read');
-    assert.deepEqual(d.logs.filter((l) => l.includes('Could not update the metrics')), []);
+    assert.deepEqual(
+      d.logs.filter((l) => l.includes('Could not update the metrics')),
+      [],
+    );
 
     const c = counters();
     const got = [c.decisions, c.decisions_duplicate, c.decisions_dropped, c.decisions_quarantined];
@@ -98,9 +101,14 @@ describe('opa_service: retried uploads with mask rules, and read counters', () =
     assert.deepEqual(got, want, 'decisions (3 of them plain), duplicates, dropped, quarantined');
     assert.equal(c.gap_dropped, N / 4);
     assert.equal(c.gap_mask_failed, N / 4);
-    const quarantined = readFileSync(join(w.stateDir, 'quarantine', 'masked.ndjson'), 'utf8').trim().split('\n');
+    const quarantined = readFileSync(join(w.stateDir, 'quarantine', 'masked.ndjson'), 'utf8')
+      .trim()
+      .split('\n');
     assert.equal(quarantined.length, N / 4, 'each failing decision quarantined once');
-    const kinds = () => storeEntries(w.storeDir).filter((e) => e.stream === 'masked').map((e) => e.kind);
+    const kinds = () =>
+      storeEntries(w.storeDir)
+        .filter((e) => e.stream === 'masked')
+        .map((e) => e.kind);
     await waitFor(() => kinds().length === N, 'N entries in the store');
     assert.equal(kinds().filter((k) => k === 'gap').length, N / 2, 'one gap record per dropped or failing event');
     assert.equal(verifyStore(w).status, 0);

@@ -7,7 +7,19 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { type DaemonProc, type Workspace, freePort, makeWorkspace, startDaemon, stopDaemon, storeEntries, verifyStore, waitFor, receiversListening, retryingHttpSinkYaml } from '../helpers/daemon.js';
+import {
+  type DaemonProc,
+  type Workspace,
+  freePort,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  storeEntries,
+  verifyStore,
+  waitFor,
+  receiversListening,
+  retryingHttpSinkYaml,
+} from '../helpers/daemon.js';
 import { event, upload } from '../helpers/opa-upload.js';
 import { OPA_CORPUS } from '../helpers/paths.js';
 import { HAVE_OPENSSL, makePki } from '../helpers/pki.js';
@@ -25,8 +37,12 @@ function receiverYaml(port: number, extra = ''): string {
 }
 
 /** Stored decision payloads of stream "upload", as text. */
-const stored = (w: Workspace): string[] => storeEntries(w.storeDir).filter((e) => e.stream === 'upload' && e.kind === 'decision').map((e) => Buffer.from(e.payload).toString('utf8'));
-const storedIds = (w: Workspace): string[] => stored(w).map((p) => (JSON.parse(p) as { decision_id: string }).decision_id);
+const stored = (w: Workspace): string[] =>
+  storeEntries(w.storeDir)
+    .filter((e) => e.stream === 'upload' && e.kind === 'decision')
+    .map((e) => Buffer.from(e.payload).toString('utf8'));
+const storedIds = (w: Workspace): string[] =>
+  stored(w).map((p) => (JSON.parse(p) as { decision_id: string }).decision_id);
 
 describe('opa_service input (OPA uploads to tailseal)', () => {
   let w: Workspace;
@@ -56,7 +72,11 @@ describe('opa_service input (OPA uploads to tailseal)', () => {
     assert.equal(stored(w)[0], text.slice(start, end));
     const entry = storeEntries(w.storeDir).find((e) => e.stream === 'upload')!;
     assert.equal(entry.source, 'opa_service/upload/logs');
-    assert.equal(entry.offset, Buffer.byteLength(text.slice(0, start)), 'offset = the event\'s byte offset in the decoded body');
+    assert.equal(
+      entry.offset,
+      Buffer.byteLength(text.slice(0, start)),
+      "offset = the event's byte offset in the decoded body",
+    );
   });
 
   it('accepts identity bodies, /logs/<partition>, and an empty array', async () => {
@@ -69,21 +89,91 @@ describe('opa_service input (OPA uploads to tailseal)', () => {
   });
 
   // One case per defect: each is refused with a status OPA retries on (non-2xx) and a reason.
-  const refusals: { desc: string; send: () => Promise<{ status: number; body: string; headers: Record<string, unknown> }>; status: number; reason: RegExp }[] = [
+  const refusals: {
+    desc: string;
+    send: () => Promise<{ status: number; body: string; headers: Record<string, unknown> }>;
+    status: number;
+    reason: RegExp;
+  }[] = [
     { desc: 'no token', send: () => upload(url, [event('x1')]), status: 401, reason: /bearer token/ },
-    { desc: 'wrong token', send: () => upload(url, [event('x2')], { token: 'guess' }), status: 401, reason: /bearer token/ },
-    { desc: 'wrong path', send: () => upload(url.replace('/logs', '/v1/data'), [event('x3')], { token: TOKEN }), status: 404, reason: /resource must be \/logs/ },
-    { desc: 'GET', send: () => upload(url, '', { token: TOKEN, method: 'GET', encoding: 'identity' }), status: 405, reason: /only POST/ },
-    { desc: 'unsupported encoding', send: () => upload(url, [event('x4')], { token: TOKEN, encoding: 'br' }), status: 415, reason: /Content-Encoding "br"/ },
-    { desc: 'invalid gzip', send: () => upload(url, Buffer.from('not gzip at all'), { token: TOKEN, raw: true }), status: 400, reason: /not valid gzip/ },
-    { desc: 'truncated gzip', send: () => upload(url, gzipSync(JSON.stringify([event('x5')])).subarray(0, 20), { token: TOKEN, raw: true }), status: 400, reason: /not valid gzip/ },
-    { desc: 'invalid JSON', send: () => upload(url, '[{"decision_id":"x6",}]', { token: TOKEN }), status: 400, reason: /not valid JSON/ },
-    { desc: 'not an array', send: () => upload(url, JSON.stringify(event('x7')), { token: TOKEN }), status: 400, reason: /must be a JSON array/ },
-    { desc: 'an element that is not an object', send: () => upload(url, '[{"decision_id":"x8"}, 42]', { token: TOKEN }), status: 400, reason: /event 1 is not a JSON object/ },
-    { desc: 'invalid UTF-8', send: () => upload(url, Buffer.concat([Buffer.from('[{"decision_id":"x9","input":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}]')]), { token: TOKEN }), status: 400, reason: /not valid UTF-8/ },
-    { desc: 'body over max_body_bytes', send: () => upload(url, Buffer.alloc(80 * 1024, 0x20), { token: TOKEN, encoding: 'identity' }), status: 413, reason: /max_body_bytes/ },
+    {
+      desc: 'wrong token',
+      send: () => upload(url, [event('x2')], { token: 'guess' }),
+      status: 401,
+      reason: /bearer token/,
+    },
+    {
+      desc: 'wrong path',
+      send: () => upload(url.replace('/logs', '/v1/data'), [event('x3')], { token: TOKEN }),
+      status: 404,
+      reason: /resource must be \/logs/,
+    },
+    {
+      desc: 'GET',
+      send: () => upload(url, '', { token: TOKEN, method: 'GET', encoding: 'identity' }),
+      status: 405,
+      reason: /only POST/,
+    },
+    {
+      desc: 'unsupported encoding',
+      send: () => upload(url, [event('x4')], { token: TOKEN, encoding: 'br' }),
+      status: 415,
+      reason: /Content-Encoding "br"/,
+    },
+    {
+      desc: 'invalid gzip',
+      send: () => upload(url, Buffer.from('not gzip at all'), { token: TOKEN, raw: true }),
+      status: 400,
+      reason: /not valid gzip/,
+    },
+    {
+      desc: 'truncated gzip',
+      send: () => upload(url, gzipSync(JSON.stringify([event('x5')])).subarray(0, 20), { token: TOKEN, raw: true }),
+      status: 400,
+      reason: /not valid gzip/,
+    },
+    {
+      desc: 'invalid JSON',
+      send: () => upload(url, '[{"decision_id":"x6",}]', { token: TOKEN }),
+      status: 400,
+      reason: /not valid JSON/,
+    },
+    {
+      desc: 'not an array',
+      send: () => upload(url, JSON.stringify(event('x7')), { token: TOKEN }),
+      status: 400,
+      reason: /must be a JSON array/,
+    },
+    {
+      desc: 'an element that is not an object',
+      send: () => upload(url, '[{"decision_id":"x8"}, 42]', { token: TOKEN }),
+      status: 400,
+      reason: /event 1 is not a JSON object/,
+    },
+    {
+      desc: 'invalid UTF-8',
+      send: () =>
+        upload(
+          url,
+          Buffer.concat([Buffer.from('[{"decision_id":"x9","input":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}]')]),
+          { token: TOKEN },
+        ),
+      status: 400,
+      reason: /not valid UTF-8/,
+    },
+    {
+      desc: 'body over max_body_bytes',
+      send: () => upload(url, Buffer.alloc(80 * 1024, 0x20), { token: TOKEN, encoding: 'identity' }),
+      status: 413,
+      reason: /max_body_bytes/,
+    },
     // 1 MiB of spaces compresses to about 1 KiB: a small body that would decode past the limit.
-    { desc: 'gzip bomb over max_decoded_bytes', send: () => upload(url, `[${' '.repeat(1024 * 1024)}]`, { token: TOKEN }), status: 413, reason: /max_decoded_bytes/ },
+    {
+      desc: 'gzip bomb over max_decoded_bytes',
+      send: () => upload(url, `[${' '.repeat(1024 * 1024)}]`, { token: TOKEN }),
+      status: 413,
+      reason: /max_decoded_bytes/,
+    },
   ];
   for (const r of refusals) {
     it(`refuses: ${r.desc} (${r.status})`, async () => {
@@ -104,14 +194,19 @@ describe('opa_service input (OPA uploads to tailseal)', () => {
     assert.equal((await upload(url, [event('retry-3'), event('retry-4')], { token: TOKEN })).status, 200);
     // A different event that reuses a decision_id is not a retry: it is sealed, not dropped.
     assert.equal((await upload(url, [event('retry-2', { result: false })], { token: TOKEN })).status, 200);
-    await waitFor(() => storedIds(w).filter((id) => id === 'retry-2').length === 2, 'the second, different retry-2 sealed');
+    await waitFor(
+      () => storedIds(w).filter((id) => id === 'retry-2').length === 2,
+      'the second, different retry-2 sealed',
+    );
     const ids = storedIds(w).filter((id) => id.startsWith('retry-'));
     assert.deepEqual(ids, ['retry-1', 'retry-2', 'retry-3', 'retry-4', 'retry-2']);
   });
 
   it('1000 concurrent small uploads: every decision sealed exactly once, and the trail verifies', async () => {
     const before = storedIds(w).length;
-    const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => upload(url, [event(`conc-${i}`)], { token: TOKEN })));
+    const results = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => upload(url, [event(`conc-${i}`)], { token: TOKEN })),
+    );
     assert.deepEqual([...new Set(results.map((r) => r.status))], [200]);
     await waitFor(() => storedIds(w).length === before + 1000, '1000 more decisions in the store', 30_000);
     const ids = storedIds(w).filter((id) => id.startsWith('conc-'));
@@ -134,7 +229,8 @@ describe('opa_service input under pressure and at start-up', () => {
     try {
       await receiversListening(d);
       const url = `http://127.0.0.1:${port}/logs`;
-      const big = (n: number) => Array.from({ length: 20 }, (_, i) => event(`bp-${n}-${i}`, { input: { pad: 'x'.repeat(2000) } }));
+      const big = (n: number) =>
+        Array.from({ length: 20 }, (_, i) => event(`bp-${n}-${i}`, { input: { pad: 'x'.repeat(2000) } }));
       const statuses: number[] = [];
       let refused: { status: number; headers: Record<string, unknown>; body: string } | undefined;
       for (let n = 0; n < 10 && !refused; n++) {
@@ -181,7 +277,12 @@ describe('opa_service input under pressure and at start-up', () => {
       const d2 = startDaemon(w2);
       const code = await d2.exited;
       assert.equal(code, 2);
-      assert.ok(d2.logs.some((l) => l.includes('CONFIG_INVALID') && l.includes(`127.0.0.1:${port}`) && l.includes('EADDRINUSE')), d2.logs.join('\n'));
+      assert.ok(
+        d2.logs.some(
+          (l) => l.includes('CONFIG_INVALID') && l.includes(`127.0.0.1:${port}`) && l.includes('EADDRINUSE'),
+        ),
+        d2.logs.join('\n'),
+      );
     } finally {
       await stopDaemon(d1);
       w1.cleanup();
@@ -191,7 +292,9 @@ describe('opa_service input under pressure and at start-up', () => {
 
   it('a client that stalls mid-body is cut off after request_timeout; masks apply to uploads too', async () => {
     const port = await freePort();
-    const w = makeWorkspace({ inputsYaml: receiverYaml(port, '\n    request_timeout: 500ms\n    mask: { rules: [{ erase: /input/secret }] }') });
+    const w = makeWorkspace({
+      inputsYaml: receiverYaml(port, '\n    request_timeout: 500ms\n    mask: { rules: [{ erase: /input/secret }] }'),
+    });
     const d = startDaemon(w);
     try {
       await receiversListening(d);
@@ -206,7 +309,11 @@ describe('opa_service input under pressure and at start-up', () => {
       sock.write(`POST /logs HTTP/1.1\r\n${head.join('\r\n')}\r\n\r\n[{"decision_id":`);
       const elapsed = (await closedAt) - started;
       assert.ok(elapsed >= 400 && elapsed < 10_000, `closed after ${elapsed} ms`);
-      const ok = await upload(`http://127.0.0.1:${port}/logs`, [event('masked-1', { input: { secret: 's3', keep: 1 } })], { token: TOKEN });
+      const ok = await upload(
+        `http://127.0.0.1:${port}/logs`,
+        [event('masked-1', { input: { secret: 's3', keep: 1 } })],
+        { token: TOKEN },
+      );
       assert.equal(ok.status, 200);
       await waitFor(() => stored(w).length === 1, 'the masked event');
       assert.deepEqual(JSON.parse(stored(w)[0]!).input, { keep: 1 });
@@ -238,11 +345,16 @@ describe('opa_service input over TLS', { skip: HAVE_OPENSSL ? false : 'openssl i
   it('serves HTTPS with the configured certificate; plain HTTP gets no answer', async () => {
     const pki = makePki();
     const port = await freePort();
-    const w = makeWorkspace({ inputsYaml: receiverYaml(port, `\n    tls: { cert_file: ${pki.serverCert}, key_file: ${pki.serverKey} }`) });
+    const w = makeWorkspace({
+      inputsYaml: receiverYaml(port, `\n    tls: { cert_file: ${pki.serverCert}, key_file: ${pki.serverKey} }`),
+    });
     const d = startDaemon(w);
     try {
       await receiversListening(d);
-      const ok = await upload(`https://127.0.0.1:${port}/logs`, [event('tls-1')], { token: TOKEN, ca: readFileSync(pki.ca, 'utf8') });
+      const ok = await upload(`https://127.0.0.1:${port}/logs`, [event('tls-1')], {
+        token: TOKEN,
+        ca: readFileSync(pki.ca, 'utf8'),
+      });
       assert.equal(ok.status, 200, ok.body);
       await assert.rejects(upload(`http://127.0.0.1:${port}/logs`, [event('tls-2')], { token: TOKEN }));
       await waitFor(() => storedIds(w).includes('tls-1'), 'the event over TLS in the store');
@@ -255,11 +367,16 @@ describe('opa_service input over TLS', { skip: HAVE_OPENSSL ? false : 'openssl i
 
   it('a missing certificate file stops start-up with CONFIG_INVALID naming it', async () => {
     const port = await freePort();
-    const w = makeWorkspace({ inputsYaml: receiverYaml(port, '\n    tls: { cert_file: /nonexistent/cert.pem, key_file: /nonexistent/key.pem }') });
+    const w = makeWorkspace({
+      inputsYaml: receiverYaml(port, '\n    tls: { cert_file: /nonexistent/cert.pem, key_file: /nonexistent/key.pem }'),
+    });
     const d = startDaemon(w);
     try {
       assert.equal(await d.exited, 2);
-      assert.ok(d.logs.some((l) => l.includes('CONFIG_INVALID') && l.includes('/nonexistent/cert.pem')), d.logs.join('\n'));
+      assert.ok(
+        d.logs.some((l) => l.includes('CONFIG_INVALID') && l.includes('/nonexistent/cert.pem')),
+        d.logs.join('\n'),
+      );
     } finally {
       w.cleanup();
     }

@@ -8,10 +8,18 @@ import assert from 'node:assert/strict';
 import { appendFileSync, linkSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor }
-  from '../helpers/daemon.js';
+import {
+  logsWith,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  storeEntries,
+  storedDecisions,
+  verifyStore,
+  waitFor,
+} from '../helpers/daemon.js';
 
-describe('links to tailseal\'s own files (issue 15, item 7)', () => {
+describe("links to tailseal's own files (issue 15, item 7)", () => {
   it('the key, state database, WAL, outbox and sink directory are never read through any link', async () => {
     const w = makeWorkspace({ maxLineBytes: '64' });
     const config = readFileSync(w.configFile, 'utf8');
@@ -43,7 +51,7 @@ describe('links to tailseal\'s own files (issue 15, item 7)', () => {
       linkSync(w.keyFile, links.hard);
       // Reading goes on (and the WAL keeps changing under its link).
       for (let i = 2; i <= 20; i++) appendFileSync(log, `${line(i)}\n`);
-      await waitFor(() => fromLog() === 20, 'a.log\'s later lines read');
+      await waitFor(() => fromLog() === 20, "a.log's later lines read");
       // Each link refused (logged); before the fix, they were read: the first gap record ends the wait.
       const reported = (l: string) => logsWith(d, 'A file matching').some((x) => x.path === l);
       const gapSealed = () => storeEntries(w.storeDir).some((e) => e.kind === 'gap');
@@ -63,8 +71,14 @@ describe('links to tailseal\'s own files (issue 15, item 7)', () => {
       assert.equal(lines.length, 1, `one log line for ${name}`);
       assert.equal(lines[0]!.code, 'FILE_PROTECTED', name);
     }
-    assert.deepEqual(storedDecisions(w.storeDir), Array.from({ length: 30 }, (_, i) => line(i + 1)));
-    assert.ok(entries.every((e) => e.source === log), 'every entry comes from a.log');
+    assert.deepEqual(
+      storedDecisions(w.storeDir),
+      Array.from({ length: 30 }, (_, i) => line(i + 1)),
+    );
+    assert.ok(
+      entries.every((e) => e.source === log),
+      'every entry comes from a.log',
+    );
     const seed = readFileSync(w.keyFile, 'utf8').trim().split('+').pop()!;
     const trail = entries.map((e) => Buffer.from(e.payload).toString('utf8')).join('\n');
     for (let i = 0; i + 8 <= seed.length; i++) {

@@ -4,7 +4,20 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type DaemonProc, type Workspace, cli, killDaemon, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import {
+  type DaemonProc,
+  type Workspace,
+  cli,
+  killDaemon,
+  logsWith,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  storeEntries,
+  storedDecisions,
+  verifyStore,
+  waitFor,
+} from '../helpers/daemon.js';
 import { decisionLine, otherLine, prng } from '../helpers/opa-sample.js';
 
 describe('pipeline: tail -> seal -> file sink -> verify', () => {
@@ -50,11 +63,18 @@ describe('pipeline: tail -> seal -> file sink -> verify', () => {
     const gaps = entries.filter((e) => e.kind === 'gap');
     assert.equal(gaps.length, 1, 'one gap record for the over-long line');
     const gap = JSON.parse(Buffer.from(gaps[0]!.payload).toString()) as Record<string, unknown>;
-    assert.deepEqual({ reason: gap.reason, length: gap.length }, { reason: 'line_too_long', length: Buffer.byteLength(huge) });
+    assert.deepEqual(
+      { reason: gap.reason, length: gap.length },
+      { reason: 'line_too_long', length: Buffer.byteLength(huge) },
+    );
     assert.match(gap.file as string, /^\d+:\d+$/, 'the file it is in, by inode');
     assert.equal(gap.fp_len, 1024, 'and its first KiB, by fingerprint');
     assert.deepEqual(storedDecisions(w.storeDir), decisions, 'payloads are the lines exactly as written, in order');
-    assert.deepEqual(entries.map((e) => e.seq), entries.map((_, i) => i), 'seq 0, 1, 2 ... without gaps');
+    assert.deepEqual(
+      entries.map((e) => e.seq),
+      entries.map((_, i) => i),
+      'seq 0, 1, 2 ... without gaps',
+    );
 
     appendFileSync(file(), partial.slice(100) + '\n');
     decisions.push(partial);
@@ -86,7 +106,11 @@ describe('pipeline: tail -> seal -> file sink -> verify', () => {
     await waitFor(() => storedDecisions(w.storeDir).length === 23, 'the new decision after restart');
     assert.equal(await stopDaemon(d), 0);
     const seqs = storeEntries(w.storeDir).map((e) => e.seq);
-    assert.deepEqual(seqs, seqs.map((_, i) => i), 'no duplicate and no gap across the restart');
+    assert.deepEqual(
+      seqs,
+      seqs.map((_, i) => i),
+      'no duplicate and no gap across the restart',
+    );
     assert.equal(verifyStore(w).status, 0);
   });
 
@@ -98,11 +122,16 @@ describe('pipeline: tail -> seal -> file sink -> verify', () => {
     writeFileSync(latest, cp.stdout);
     assert.equal(verifyStore(w, ['--latest', latest]).status, 0);
 
-    const objects = readdirSync(join(w.storeDir, 'opa')).filter((n) => !n.startsWith('heartbeat')).sort();
+    const objects = readdirSync(join(w.storeDir, 'opa'))
+      .filter((n) => !n.startsWith('heartbeat'))
+      .sort();
     rmSync(join(w.storeDir, 'opa', objects[objects.length - 1]!));
     assert.equal(verifyStore(w).status, 0, 'without --latest a removed tail cannot be seen');
     const v = verifyStore(w, ['--latest', latest]);
     assert.equal(v.status, 1);
-    assert.match(v.stdout, /^FAIL TAIL_TRUNCATED: stream opa: the trusted latest checkpoint has 24 entries but the store ends at \d+: seq \d+\.\.23 missing/);
+    assert.match(
+      v.stdout,
+      /^FAIL TAIL_TRUNCATED: stream opa: the trusted latest checkpoint has 24 entries but the store ends at \d+: seq \d+\.\.23 missing/,
+    );
   });
 });

@@ -16,8 +16,11 @@ import { startFakeS3 } from '../helpers/fake-s3.js';
 import { CLI } from '../helpers/paths.js';
 import { type BuiltTrail, buildTrail, objectPath } from '../helpers/trail.js';
 
-const cleanups: (() => void)[] = [];
-after(() => cleanups.forEach((c) => c()));
+// Some cleanups close servers and agents (promises): await each, so none is left running or fails unseen.
+const cleanups: (() => void | Promise<void>)[] = [];
+after(async () => {
+  for (const c of cleanups) await c();
+});
 
 function fresh(): BuiltTrail {
   const t = buildTrail({ records: ['{"msg":"a"}', '{"msg":"b"}', '{"msg":"c"}'], plan: [2, 1] });
@@ -31,8 +34,11 @@ function fresh(): BuiltTrail {
  */
 function verify(t: BuiltTrail, ...extra: string[]): SpawnSyncReturns<string> & { peakKiB: number } {
   const hook = join(t.root, 'peak-rss.cjs');
-  writeFileSync(hook, `process.on('exit', () => { const s = require('fs').readFileSync('/proc/self/status', 'utf8');
-  process.stderr.write('VMHWM ' + /VmHWM:\\s+(\\d+)/.exec(s)[1] + '\\n'); });\n`);
+  writeFileSync(
+    hook,
+    `process.on('exit', () => { const s = require('fs').readFileSync('/proc/self/status', 'utf8');
+  process.stderr.write('VMHWM ' + /VmHWM:\\s+(\\d+)/.exec(s)[1] + '\\n'); });\n`,
+  );
   const args = ['--require', hook, CLI, 'verify', '--store', t.dir, '--public-key', t.pubFile, '--json', ...extra];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 30_000 });
   return { ...r, peakKiB: Number(/VMHWM (\d+)/.exec(r.stderr ?? '')?.[1] ?? NaN) };
@@ -183,13 +189,21 @@ describe('the s3 store reader', () => {
       more();
     });
     const agent = new Agent();
-    cleanups.push(() => agent.close(), () => s3.close());
+    cleanups.push(
+      () => agent.close(),
+      () => s3.close(),
+    );
     const creds = { source: 'test', get: async () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }) };
     const loc = { endpoint: new URL(s3.endpoint), region: 'us-east-1', bucket: 'trail', pathStyle: true };
     const reader = s3StoreReader(new S3Client(loc, creds, agent, 'test', 10_000), '');
     for (const key of ['declared.ndjson', 'streamed.ndjson']) {
-      await assert.rejects(readNamed(reader, key, 1024 * 1024), (e: unknown) =>
-        isTailsealError(e, 'ENTRY_MALFORMED') && e.details.object === key && /more than 1048576 bytes/.test(e.message));
+      await assert.rejects(
+        readNamed(reader, key, 1024 * 1024),
+        (e: unknown) =>
+          isTailsealError(e, 'ENTRY_MALFORMED') &&
+          e.details.object === key &&
+          /more than 1048576 bytes/.test(e.message),
+      );
     }
     assert.ok(sent < 64 * 1024 * 1024, `the streamed answer was cut off early (${sent} bytes sent)`);
   });

@@ -57,14 +57,22 @@ describe('real OPA, console route (stderr file tailed by a file input)', () => {
       assert.equal(verifyStore(w).status, 0);
       // Counters persist with the offsets: exact across the kill. Every line OPA wrote is read
       // once: decisions are sealed, its other lines (start-up, requests) skipped.
-      const lines = readFileSync(log, 'utf8').split('\n').filter((l) => l !== '');
+      const lines = readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '');
       const c = statusCounters(w.configFile);
       assert.equal(c.decisions, 800, JSON.stringify(c));
       assert.equal(c.lines_read, lines.length, JSON.stringify(c));
       assert.equal(c.bytes_read, statSync(log).size, JSON.stringify(c));
-      const skipped = Object.entries(c).filter(([k]) => k.startsWith('skipped_')).reduce((n, [, v]) => n + v, 0);
+      const skipped = Object.entries(c)
+        .filter(([k]) => k.startsWith('skipped_'))
+        .reduce((n, [, v]) => n + v, 0);
       assert.equal(skipped, lines.length - 800, JSON.stringify(c));
-      assert.deepEqual(Object.keys(c).filter((k) => k.startsWith('gap_')), [], 'no gap: nothing was lost');
+      assert.deepEqual(
+        Object.keys(c).filter((k) => k.startsWith('gap_')),
+        [],
+        'no gap: nothing was lost',
+      );
     } finally {
       await stopOpa(opa, 'SIGKILL');
       if (d.child.exitCode === null) await killDaemon(d);

@@ -40,7 +40,7 @@ decision_logs:
   reporting: { min_delay_seconds: 1, max_delay_seconds: 2, upload_size_limit_bytes: 1048576 }
 `;
 
-describe("real OPA at upload_size_limit_bytes 1 MiB (chunks far over 64 MiB decoded)", () => {
+describe('real OPA at upload_size_limit_bytes 1 MiB (chunks far over 64 MiB decoded)', () => {
   const title = 'the default limits are refused at start; limits sized by the rule take every chunk';
   it(title, { timeout: 120_000 }, async (t) => {
     if (!OPA_BIN) return t.skip(NO_OPA);
@@ -77,7 +77,10 @@ describe("real OPA at upload_size_limit_bytes 1 MiB (chunks far over 64 MiB deco
       // How far OPA grows a chunk depends on how many decisions wait in its buffer at each upload
       // (72-74 MiB seen on a quiet machine, 59 MiB under load): far over the 8 MiB body limit either way.
       assert.ok(largest > 32 * MiB, `the largest upload decoded to ${largest} bytes: OPA did not grow its chunk`);
-      assertSealedOnce(entries.map((e) => JSON.parse(Buffer.from(e.payload).toString('utf8'))), ids);
+      assertSealedOnce(
+        entries.map((e) => JSON.parse(Buffer.from(e.payload).toString('utf8'))),
+        ids,
+      );
       assert.deepEqual(logsWith(d, 'Refused a decision-log upload.'), [], 'no upload refused');
       assert.equal(verifyStore(w).status, 0);
       t.diagnostic(`largest upload: ${(largest / MiB).toFixed(1)} MiB decoded`);

@@ -99,10 +99,14 @@ describe('real OPA, upload route (decision_logs.service -> opa_service)', () => 
 
       const posts = new Map([...ids].filter(([, i]) => i % 3 === 0));
       const gets = new Map([...ids].filter(([, i]) => i % 3 !== 0));
-      await waitFor(() => {
-        const s = sealed(w.storeDir);
-        return s.decisions.length + s.tombstones.length >= ids.size;
-      }, 'every decision in the store', 40_000);
+      await waitFor(
+        () => {
+          const s = sealed(w.storeDir);
+          return s.decisions.length + s.tombstones.length >= ids.size;
+        },
+        'every decision in the store',
+        40_000,
+      );
       assert.equal(await stopDaemon(d), 0, d.logs.slice(-20).join('\n'));
 
       const s = sealed(w.storeDir);

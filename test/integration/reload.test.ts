@@ -6,7 +6,20 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { type DaemonProc, type Workspace, cli, freePort, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import {
+  type DaemonProc,
+  type Workspace,
+  cli,
+  freePort,
+  logsWith,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  storeEntries,
+  storedDecisions,
+  verifyStore,
+  waitFor,
+} from '../helpers/daemon.js';
 import { decisionLine, prng } from '../helpers/opa-sample.js';
 
 function lines(from: number, n: number, seed: number): string[] {
@@ -16,7 +29,12 @@ function lines(from: number, n: number, seed: number): string[] {
 const text = (ls: string[]) => ls.map((l) => `${l}\n`).join('');
 
 /** Rewrites the config with `edit`, sends SIGHUP, and waits for the outcome's log line. */
-async function reload(w: Workspace, d: DaemonProc, edit: (yaml: string) => string, outcome: string): Promise<Record<string, unknown>> {
+async function reload(
+  w: Workspace,
+  d: DaemonProc,
+  edit: (yaml: string) => string,
+  outcome: string,
+): Promise<Record<string, unknown>> {
   const before = logsWith(d, outcome).length;
   writeFileSync(w.configFile, edit(readFileSync(w.configFile, 'utf8')));
   d.child.kill('SIGHUP');
@@ -36,7 +54,12 @@ describe('config reload (SIGHUP)', () => {
       const bad = await reload(w, d, (y) => y.replace('poll_interval: 50ms', 'poll_intervall: 50ms'), 'Reload refused');
       assert.equal(bad.code, 'CONFIG_INVALID');
       assert.match(String(bad.err), /inputs\[0\]\.poll_intervall: unknown key/);
-      const fixed = await reload(w, d, () => good.replace('origin: tailseal.test/it', 'origin: tailseal.test/other'), 'Reload failed');
+      const fixed = await reload(
+        w,
+        d,
+        () => good.replace('origin: tailseal.test/it', 'origin: tailseal.test/other'),
+        'Reload failed',
+      );
       assert.match(String(fixed.err), /origin: cannot change on reload/);
       appendFileSync(log, text(lines(10, 5, 2)));
       await waitFor(() => storedDecisions(w.storeDir).length === 10, 'still sealing after the refusals');
@@ -140,7 +163,10 @@ describe('config reload (SIGHUP)', () => {
       const done = await reload(w, d, (y) => y.replace('sinks:\n', `sinks:\n${second}`), 'Config reloaded.');
       assert.deepEqual(done.sinks, { added: ['second'], removed: [], changed: [] });
       appendFileSync(log, text(lines(20, 10, 4)));
-      await waitFor(() => storedDecisions(w.storeDir).length === 20 && storedDecisions(store2).length === 10, 'both sinks get the next 10');
+      await waitFor(
+        () => storedDecisions(w.storeDir).length === 20 && storedDecisions(store2).length === 10,
+        'both sinks get the next 10',
+      );
       const removed = await reload(w, d, (y) => y.replace(second, ''), 'Config reloaded.');
       assert.deepEqual(removed.sinks, { added: [], removed: ['second'], changed: [] });
       appendFileSync(log, text(lines(40, 10, 5)));
@@ -150,7 +176,11 @@ describe('config reload (SIGHUP)', () => {
     } finally {
       assert.equal(await stopDaemon(d), 0);
     }
-    assert.match(d.logs.filter((l) => l.includes('tailseal stopped')).join(''), /outbox drained/, 'the removed sink holds nothing back');
+    assert.match(
+      d.logs.filter((l) => l.includes('tailseal stopped')).join(''),
+      /outbox drained/,
+      'the removed sink holds nothing back',
+    );
     assert.equal(verifyStore(w).status, 0);
     w.cleanup();
   });
@@ -164,7 +194,13 @@ describe('config reload (SIGHUP)', () => {
       writeFileSync(b, text(lines(100, 5, 7)));
       // Until the reload, appends are seen only by a poll every 10 s: the burst below is surely
       // unread when the reload comes, so what `unmatched` does with it is what the test sees.
-      writeFileSync(w.configFile, readFileSync(w.configFile, 'utf8').replace('    poll_interval: 50ms', `    poll_interval: 10s\n    watch: false\n    unmatched: ${unmatched}`));
+      writeFileSync(
+        w.configFile,
+        readFileSync(w.configFile, 'utf8').replace(
+          '    poll_interval: 50ms',
+          `    poll_interval: 10s\n    watch: false\n    unmatched: ${unmatched}`,
+        ),
+      );
       const d = startDaemon(w);
       const bLines = [...lines(100, 5, 7)];
       try {
@@ -179,7 +215,15 @@ describe('config reload (SIGHUP)', () => {
         const done = await reload(
           w,
           d,
-          (y) => y.replace(`paths: ["${join(w.opaDir, '*.log')}"]`, `paths: ["${a}"]`).replace('poll_interval: 10s\n    watch: false', 'poll_interval: 50ms').replace('checkpoint:\n', `  - name: extra\n    type: file\n    paths: ["${join(extraDir, '*.log')}"]\n    poll_interval: 50ms\ncheckpoint:\n`),
+          (y) =>
+            y
+              .replace(`paths: ["${join(w.opaDir, '*.log')}"]`, `paths: ["${a}"]`)
+              .replace('poll_interval: 10s\n    watch: false', 'poll_interval: 50ms')
+              .replace(
+                'checkpoint:\n',
+                `  - name: extra\n    type: file\n    paths: ["${join(extraDir, '*.log')}"]\n    poll_interval: ` +
+                  `50ms\ncheckpoint:\n`,
+              ),
           'Config reloaded.',
         );
         assert.deepEqual(done.inputs, { added: ['extra'], removed: [], changed: ['opa'] });
@@ -187,35 +231,58 @@ describe('config reload (SIGHUP)', () => {
         appendFileSync(b, text(lines(5000, 5, 10)));
         appendFileSync(a, text(lines(6000, 5, 11)));
         await waitFor(() => lines(900, 4, 9).every((l) => storedDecisions(w.storeDir).includes(l)), 'the added input');
-        await waitFor(() => lines(6000, 5, 11).every((l) => storedDecisions(w.storeDir).includes(l)), 'a.log still read');
+        await waitFor(
+          () => lines(6000, 5, 11).every((l) => storedDecisions(w.storeDir).includes(l)),
+          'a.log still read',
+        );
       } finally {
         assert.equal(await stopDaemon(d), 0);
       }
       const stored = new Set(storedDecisions(w.storeDir));
       assert.equal(stored.size, storedDecisions(w.storeDir).length, 'nothing twice');
-      assert.ok(lines(5000, 5, 10).every((l) => !stored.has(l)), 'b.log is not read after it went out of scope');
-      const gaps = storeEntries(w.storeDir).filter((e) => e.kind === 'gap' && e.source === b).map((e) => ({ offset: e.offset, ...(JSON.parse(Buffer.from(e.payload).toString()) as { reason: string; length: number }) }));
+      assert.ok(
+        lines(5000, 5, 10).every((l) => !stored.has(l)),
+        'b.log is not read after it went out of scope',
+      );
+      const gaps = storeEntries(w.storeDir)
+        .filter((e) => e.kind === 'gap' && e.source === b)
+        .map((e) => ({
+          offset: e.offset,
+          ...(JSON.parse(Buffer.from(e.payload).toString()) as { reason: string; length: number }),
+        }));
       // Every line of b.log written before the reload is sealed, or (drop) covered by the gap.
       let pos = 0;
       for (const l of bLines) {
         const covered = gaps.some((g) => g.reason === 'out_of_scope' && g.offset <= pos && pos < g.offset + g.length);
-        assert.ok(stored.has(l) !== covered, `b.log line at ${pos}: sealed xor covered by the gap (sealed ${stored.has(l)}, covered ${covered})`);
+        assert.ok(
+          stored.has(l) !== covered,
+          `b.log line at ${pos}: sealed xor covered by the gap (sealed ${stored.has(l)}, covered ${covered})`,
+        );
         pos += Buffer.byteLength(l) + 1;
       }
       const burst = lines(200, 300, 8);
       // `tailseal status` lists the files being read; b.log is finished now, so only counted.
-      const status = JSON.parse(cli(['status', '--config', w.configFile, '--json']).stdout) as { files: { path: string }[]; finished_files: number };
+      const status = JSON.parse(cli(['status', '--config', w.configFile, '--json']).stdout) as {
+        files: { path: string }[];
+        finished_files: number;
+      };
       assert.deepEqual(status.files.map((f) => f.path).sort(), [a, join(w.root, 'extra', 'x.log')].sort());
       assert.equal(status.finished_files, 1);
       if (unmatched === 'finish') {
         assert.equal(gaps.length, 0, 'finish reads to the end: no gap');
-        assert.ok(burst.every((l) => stored.has(l)), 'the lines written before the reload are read');
+        assert.ok(
+          burst.every((l) => stored.has(l)),
+          'the lines written before the reload are read',
+        );
       } else {
         assert.equal(gaps.length, 1, 'one gap record for the unread bytes');
         assert.equal(gaps[0]!.length, Buffer.byteLength(text(burst)), 'exactly the unread burst');
         assert.ok(burst.every((l) => !stored.has(l)));
       }
-      assert.ok(lines(900, 4, 9).every((l) => stored.has(l)), 'the added input read its file');
+      assert.ok(
+        lines(900, 4, 9).every((l) => stored.has(l)),
+        'the added input read its file',
+      );
       assert.equal(verifyStore(w).status, 0);
       w.cleanup();
     });
@@ -230,7 +297,13 @@ describe('config changed while tailseal was stopped', () => {
       const b = join(w.opaDir, 'b.log');
       writeFileSync(a, text(lines(0, 4, 21)));
       writeFileSync(b, text(lines(100, 4, 22)));
-      writeFileSync(w.configFile, readFileSync(w.configFile, 'utf8').replace('    poll_interval: 50ms', `    poll_interval: 50ms\n    unmatched: ${unmatched}`));
+      writeFileSync(
+        w.configFile,
+        readFileSync(w.configFile, 'utf8').replace(
+          '    poll_interval: 50ms',
+          `    poll_interval: 50ms\n    unmatched: ${unmatched}`,
+        ),
+      );
       let d = startDaemon(w);
       try {
         await waitFor(() => storedDecisions(w.storeDir).length === 8, '8 decisions');
@@ -240,25 +313,43 @@ describe('config changed while tailseal was stopped', () => {
       // While stopped: b.log grows, and the glob is narrowed to a.log.
       const unread = lines(200, 6, 23);
       appendFileSync(b, text(unread));
-      writeFileSync(w.configFile, readFileSync(w.configFile, 'utf8').replace(`paths: ["${join(w.opaDir, '*.log')}"]`, `paths: ["${a}"]`));
+      writeFileSync(
+        w.configFile,
+        readFileSync(w.configFile, 'utf8').replace(`paths: ["${join(w.opaDir, '*.log')}"]`, `paths: ["${a}"]`),
+      );
       d = startDaemon(w);
       try {
         if (unmatched === 'finish') {
-          await waitFor(() => unread.every((l) => storedDecisions(w.storeDir).includes(l)), 'the lines b.log got while stopped');
+          await waitFor(
+            () => unread.every((l) => storedDecisions(w.storeDir).includes(l)),
+            'the lines b.log got while stopped',
+          );
           // Read to its end and quiet for rotate_wait: finished for good.
           await waitFor(() => logsWith(d, 'Finished rotated file.').some((l) => l.path === b), 'b.log finished');
-        }
-        else await waitFor(() => storeEntries(w.storeDir).some((e) => e.kind === 'gap' && e.source === b), 'the gap record for b.log');
+        } else
+          await waitFor(
+            () => storeEntries(w.storeDir).some((e) => e.kind === 'gap' && e.source === b),
+            'the gap record for b.log',
+          );
         await waitFor(() => logsWith(d, 'File no longer matches the input').length === 1, 'the log line');
       } finally {
         assert.equal(await stopDaemon(d), 0);
       }
       const stored = storedDecisions(w.storeDir);
       assert.equal(new Set(stored).size, stored.length, 'nothing twice');
-      const gaps = storeEntries(w.storeDir).filter((e) => e.kind === 'gap').map((e) => ({ source: e.source, offset: e.offset, ...(JSON.parse(Buffer.from(e.payload).toString()) as { reason: string; length: number }) }));
+      const gaps = storeEntries(w.storeDir)
+        .filter((e) => e.kind === 'gap')
+        .map((e) => ({
+          source: e.source,
+          offset: e.offset,
+          ...(JSON.parse(Buffer.from(e.payload).toString()) as { reason: string; length: number }),
+        }));
       if (unmatched === 'finish') assert.deepEqual(gaps, []);
       else {
-        assert.deepEqual(gaps.map((g) => [g.source, g.reason, g.offset, g.length]), [[b, 'out_of_scope', Buffer.byteLength(text(lines(100, 4, 22))), Buffer.byteLength(text(unread))]]);
+        assert.deepEqual(
+          gaps.map((g) => [g.source, g.reason, g.offset, g.length]),
+          [[b, 'out_of_scope', Buffer.byteLength(text(lines(100, 4, 22))), Buffer.byteLength(text(unread))]],
+        );
         assert.ok(unread.every((l) => !stored.includes(l)));
       }
       // Settled once: a further start reports nothing more.

@@ -5,7 +5,18 @@ import assert from 'node:assert/strict';
 import { appendFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { type DaemonProc, type Workspace, cli, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import {
+  type DaemonProc,
+  type Workspace,
+  cli,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  storeEntries,
+  storedDecisions,
+  verifyStore,
+  waitFor,
+} from '../helpers/daemon.js';
 import type { GapPayload } from '../helpers/coverage.js';
 import { decisionLine, prng } from '../helpers/opa-sample.js';
 
@@ -19,11 +30,17 @@ const text = (ls: string[]) => ls.map((l) => `${l}\n`).join('');
 function gaps(w: Workspace): (GapPayload & { source: string; offset: number })[] {
   return storeEntries(w.storeDir)
     .filter((e) => e.kind === 'gap')
-    .map((e) => ({ ...(JSON.parse(Buffer.from(e.payload).toString('utf8')) as GapPayload), source: e.source, offset: e.offset }));
+    .map((e) => ({
+      ...(JSON.parse(Buffer.from(e.payload).toString('utf8')) as GapPayload),
+      source: e.source,
+      offset: e.offset,
+    }));
 }
 
 function counters(w: Workspace): Record<string, number> {
-  return (JSON.parse(cli(['status', '--config', w.configFile, '--json']).stdout) as { counters: Record<string, number> }).counters;
+  return (
+    JSON.parse(cli(['status', '--config', w.configFile, '--json']).stdout) as { counters: Record<string, number> }
+  ).counters;
 }
 
 describe('rotation while tailseal is stopped (glob matches the live file only)', () => {
@@ -61,7 +78,10 @@ describe('rotation while tailseal is stopped (glob matches the live file only)',
     const stored = storedDecisions(w.storeDir);
     assert.deepEqual([...stored].sort(), [...first, ...late, ...fresh].sort(), 'each line once');
     const rotated = storeEntries(w.storeDir).filter((e) => late.includes(Buffer.from(e.payload).toString('utf8')));
-    assert.ok(rotated.every((e) => e.source === log), 'sealed under the name it was tailed under, as for a rotation seen live');
+    assert.ok(
+      rotated.every((e) => e.source === log),
+      'sealed under the name it was tailed under, as for a rotation seen live',
+    );
     assert.deepEqual(gaps(w), []);
     assert.equal(verifyStore(w).status, 0);
   });
@@ -141,7 +161,10 @@ describe('rotation while tailseal is stopped (glob matches the live file only)',
     await runUntil(10, 'the new content');
     const g = gaps(w);
     assert.equal(g.length, 1);
-    assert.deepEqual({ reason: g[0]!.reason, length: g[0]!.length, from: g[0]!.from, offset: g[0]!.offset }, { reason: 'truncated_unread', length: null, from: offset, offset });
+    assert.deepEqual(
+      { reason: g[0]!.reason, length: g[0]!.length, from: g[0]!.from, offset: g[0]!.offset },
+      { reason: 'truncated_unread', length: null, from: offset, offset },
+    );
     assert.deepEqual(storedDecisions(w.storeDir).slice(8), next, 'the new content from its start');
     assert.equal(counters(w).gap_truncated_unread, 1);
   });
@@ -159,11 +182,19 @@ describe('rotation while tailseal is stopped (glob matches the live file only)',
     while (Buffer.byteLength(text(next)) < offset) next = [...next, ...lines(1)];
     const body = text(next).slice(0, offset);
     const whole = body.slice(0, body.lastIndexOf('\n') + 1);
-    writeFileSync(log, whole + ' '.repeat(offset - Buffer.byteLength(whole) - 1) + '\n'); // a blank line pads it to the size
+    // A blank line pads it to the size.
+    writeFileSync(log, whole + ' '.repeat(offset - Buffer.byteLength(whole) - 1) + '\n');
     await runUntil(6 + whole.split('\n').length - 1, 'the new content');
     const g = gaps(w);
     assert.equal(g.length, 1);
-    assert.deepEqual({ reason: g[0]!.reason, length: g[0]!.length, from: g[0]!.from }, { reason: 'truncated_unread', length: null, from: offset });
-    assert.equal(storedDecisions(w.storeDir).length, 6 + whole.split('\n').length - 1, 'the new content from its start');
+    assert.deepEqual(
+      { reason: g[0]!.reason, length: g[0]!.length, from: g[0]!.from },
+      { reason: 'truncated_unread', length: null, from: offset },
+    );
+    assert.equal(
+      storedDecisions(w.storeDir).length,
+      6 + whole.split('\n').length - 1,
+      'the new content from its start',
+    );
   });
 });

@@ -50,7 +50,7 @@ describe('a rotated file ending in a partial line', () => {
       await waitFor(() => gaps().length === 1, 'the partial_line_at_close gap record', 15_000);
       const g = gaps()[0]!;
       assert.equal(g.source, log, 'named by the path it was tailed under');
-      assert.equal(g.offset, Buffer.byteLength(first), 'from the fragment\'s first byte');
+      assert.equal(g.offset, Buffer.byteLength(first), "from the fragment's first byte");
       const p = JSON.parse(Buffer.from(g.payload).toString('utf8')) as Record<string, unknown>;
       assert.equal(p.reason, 'partial_line_at_close');
       assert.equal(p.length, Buffer.byteLength(fragment));
@@ -103,7 +103,7 @@ describe('tailseal status after a rotation', () => {
       if (deleted) {
         assert.equal(rotated.found_at, null);
         assert.equal(rotated.size, null);
-        assert.equal(rotated.lag_bytes, null, 'not the new file\'s size minus the old offset');
+        assert.equal(rotated.lag_bytes, null, "not the new file's size minus the old offset");
       } else {
         assert.equal(rotated.found_at, join(w.opaDir, 's.log.1'));
         assert.equal(rotated.size, Buffer.byteLength(old));

@@ -1,10 +1,31 @@
 // Rotation with real renames and truncations while the real daemon runs: every decision line
 // is sealed exactly once.
 import assert from 'node:assert/strict';
-import { appendFileSync, closeSync, copyFileSync, openSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  copyFileSync,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { type DaemonProc, type Workspace, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import {
+  type DaemonProc,
+  type Workspace,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  storeEntries,
+  storedDecisions,
+  verifyStore,
+  waitFor,
+} from '../helpers/daemon.js';
 import { decisionLine, prng } from '../helpers/opa-sample.js';
 
 const rnd = prng(11);
@@ -20,7 +41,10 @@ function assertExactlyOnce(w: Workspace, written: string[]): void {
   assert.equal(stored.length, written.length, 'as many entries as decision lines written');
   assert.deepEqual([...stored].sort(), [...written].sort(), 'each written line exactly once');
   const seqs = storeEntries(w.storeDir).map((e) => e.seq);
-  assert.deepEqual(seqs, seqs.map((_, i) => i));
+  assert.deepEqual(
+    seqs,
+    seqs.map((_, i) => i),
+  );
 }
 
 describe('rotation', () => {
@@ -139,7 +163,10 @@ describe('rotation', () => {
     writeFileSync(log, text(second));
     const reused = statSync(log).ino === before;
     d = startDaemon(w);
-    await waitFor(() => storedDecisions(w.storeDir).length === 11, `11 decisions (inode ${reused ? 'reused' : 'not reused'})`);
+    await waitFor(
+      () => storedDecisions(w.storeDir).length === 11,
+      `11 decisions (inode ${reused ? 'reused' : 'not reused'})`,
+    );
     assert.equal(await stopDaemon(d), 0);
     assertExactlyOnce(w, [...first, ...second]);
   });
@@ -148,7 +175,12 @@ describe('rotation', () => {
     w = makeWorkspace();
     const log = join(w.opaDir, 'f.log');
     // OPA's start-up line, padded past the 1 KiB fingerprint: the new file starts the same way.
-    const banner = JSON.stringify({ level: 'info', msg: 'Initializing server.', pad: 'b'.repeat(1500), time: '2026-11-29T12:00:00Z' });
+    const banner = JSON.stringify({
+      level: 'info',
+      msg: 'Initializing server.',
+      pad: 'b'.repeat(1500),
+      time: '2026-11-29T12:00:00Z',
+    });
     const first = lines(5);
     appendFileSync(log, `${banner}\n${text(first)}`);
     d = startDaemon(w);

@@ -9,7 +9,17 @@ import { after, before, describe } from 'node:test';
 import { parseObject } from '../../src/seal/object.js';
 import { decisionLine, prng } from '../helpers/opa-sample.js';
 import { CLI } from '../helpers/paths.js';
-import { type DaemonProc, type Workspace, killDaemon, logsWith, makeWorkspace, startDaemon, stopDaemon, storedDecisions, waitFor } from '../helpers/daemon.js';
+import {
+  type DaemonProc,
+  type Workspace,
+  killDaemon,
+  logsWith,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  storedDecisions,
+  waitFor,
+} from '../helpers/daemon.js';
 import { type S3Server, createBucket, s3Client, s3ForSuite, versionCount } from '../helpers/s3-server.js';
 import { type TcpProxy, tcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -52,7 +62,11 @@ describe('s3 end to end', () => {
     let maxVersions = 0;
     for (const key of await c.listKeys('prod/')) {
       const body = (await c.send('GET', key)).body;
-      decisions.push(...parseObject(body).entries.filter((e) => e.envelope.kind === 'decision').map((e) => Buffer.from(e.envelope.payload).toString()));
+      decisions.push(
+        ...parseObject(body)
+          .entries.filter((e) => e.envelope.kind === 'decision')
+          .map((e) => Buffer.from(e.envelope.payload).toString()),
+      );
       maxVersions = Math.max(maxVersions, await versionCount(c, key));
     }
     return { decisions, maxVersions };
@@ -111,21 +125,64 @@ describe('s3 end to end', () => {
     assert.equal(got.maxVersions, 1, 'no object was written twice');
 
     const pub = w.pubFile;
-    const env = { ...process.env, AWS_ACCESS_KEY_ID: s3.accessKey, AWS_SECRET_ACCESS_KEY: s3.secretKey, AWS_EC2_METADATA_DISABLED: 'true' };
+    const env = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: s3.accessKey,
+      AWS_SECRET_ACCESS_KEY: s3.secretKey,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
     // Directly, with the standard AWS_* variables and flags (the server is another process).
-    const v = spawnSync(process.execPath, [CLI, 'verify', '--store', `s3://${bucket}/prod/`, '--endpoint', s3.endpoint, '--path-style', '--public-key', pub], { encoding: 'utf8', env });
+    const v = spawnSync(
+      process.execPath,
+      [
+        CLI,
+        'verify',
+        '--store',
+        `s3://${bucket}/prod/`,
+        '--endpoint',
+        s3.endpoint,
+        '--path-style',
+        '--public-key',
+        pub,
+      ],
+      { encoding: 'utf8', env },
+    );
     assert.equal(v.status, 0, v.stdout + v.stderr);
     assert.match(v.stdout, /OK stream opa .*: 600 entries/);
-    const direct = ['verify', '--store', `s3://${bucket}/prod/`, '--endpoint', s3.endpoint, '--path-style', '--public-key', pub];
+    const direct = [
+      'verify',
+      '--store',
+      `s3://${bucket}/prod/`,
+      '--endpoint',
+      s3.endpoint,
+      '--path-style',
+      '--public-key',
+      pub,
+    ];
     const kept = spawnSync(process.execPath, [CLI, ...direct, '--min-retention', '1d'], { encoding: 'utf8', env });
     assert.equal(kept.status, 0, kept.stdout + kept.stderr);
     const short = spawnSync(process.execPath, [CLI, ...direct, '--min-retention', '30d'], { encoding: 'utf8', env });
     assert.equal(short.status, 1);
     assert.match(short.stdout, /^FAIL RETENTION_MISSING: object prod\/opa\/.* is retained \(GOVERNANCE\) only until /);
-    assert.match(short.stdout, /, 1(\.\d+)?d after it was sealed \(.*\): less than the required 30d$/m, 'in the unit given');
+    assert.match(
+      short.stdout,
+      /, 1(\.\d+)?d after it was sealed \(.*\): less than the required 30d$/m,
+      'in the unit given',
+    );
     // Through the sink's own settings (the proxy runs in this process: spawn asynchronously).
     const viaSink = await new Promise<{ code: number | null; out: string }>((res) => {
-      const child = spawn(process.execPath, [CLI, 'verify', '--store', `s3://${bucket}/prod/`, '--config', w.configFile, '--sink', 's3', '--public-key', pub]);
+      const child = spawn(process.execPath, [
+        CLI,
+        'verify',
+        '--store',
+        `s3://${bucket}/prod/`,
+        '--config',
+        w.configFile,
+        '--sink',
+        's3',
+        '--public-key',
+        pub,
+      ]);
       let out = '';
       child.stdout.on('data', (b) => (out += b));
       child.stderr.on('data', (b) => (out += b));
@@ -137,7 +194,10 @@ describe('s3 end to end', () => {
 
   it('a lost state directory is rebuilt from the bucket: the chain continues, nothing is sealed twice (recovery.sink: s3)', async () => {
     rmSync(w.stateDir, { recursive: true });
-    writeFileSync(w.configFile, readFileSync(w.configFile, 'utf8') + 'recovery:\n  on_state_loss: chain_tail\n  sink: s3\n');
+    writeFileSync(
+      w.configFile,
+      readFileSync(w.configFile, 'utf8') + 'recovery:\n  on_state_loss: chain_tail\n  sink: s3\n',
+    );
     write(50);
     d = startDaemon(w);
     const deadline = Date.now() + 60_000;
@@ -146,15 +206,44 @@ describe('s3 end to end', () => {
       await new Promise((r) => setTimeout(r, 250));
       got = await bucketDecisions();
     }
-    assert.ok(logsWith(d, 'State database was lost; continuing the chain').some((l) => l.sink === 's3' && l.size === 600));
+    assert.ok(
+      logsWith(d, 'State database was lost; continuing the chain').some((l) => l.sink === 's3' && l.size === 600),
+    );
     assert.equal(await stopDaemon(d), 0);
     d = undefined;
-    assert.deepEqual([...got.decisions].sort(), [...written].sort(), 'the 50 new decisions once, none of the 600 again');
+    assert.deepEqual(
+      [...got.decisions].sort(),
+      [...written].sort(),
+      'the 50 new decisions once, none of the 600 again',
+    );
     assert.equal(got.maxVersions, 1);
-    const env = { ...process.env, AWS_ACCESS_KEY_ID: s3.accessKey, AWS_SECRET_ACCESS_KEY: s3.secretKey, AWS_EC2_METADATA_DISABLED: 'true' };
-    const v = spawnSync(process.execPath, [CLI, 'verify', '--store', `s3://${bucket}/prod/`, '--endpoint', s3.endpoint, '--path-style', '--public-key', w.pubFile, '--verbose'], { encoding: 'utf8', env });
+    const env = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: s3.accessKey,
+      AWS_SECRET_ACCESS_KEY: s3.secretKey,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
+    const v = spawnSync(
+      process.execPath,
+      [
+        CLI,
+        'verify',
+        '--store',
+        `s3://${bucket}/prod/`,
+        '--endpoint',
+        s3.endpoint,
+        '--path-style',
+        '--public-key',
+        w.pubFile,
+        '--verbose',
+      ],
+      { encoding: 'utf8', env },
+    );
     assert.equal(v.status, 0, v.stdout + v.stderr);
     assert.match(v.stdout, /OK stream opa .*: 651 entries.*1 gap record\(s\): 1 state_reset/);
-    assert.match(v.stdout, /"reason":"state_reset","cause":"missing","policy":"chain_tail","from_sink":"s3","trail_size":600/);
+    assert.match(
+      v.stdout,
+      /"reason":"state_reset","cause":"missing","policy":"chain_tail","from_sink":"s3","trail_size":600/,
+    );
   });
 });

@@ -35,12 +35,14 @@ describe('s3 sink error text', () => {
       const slashEscaped = token.replace(/\//g, '\\/');
       echoed.push(token, auth, credential, signature, lowerHex, slashEscaped);
       res.writeHead(403, { 'content-type': 'application/xml' });
-      res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>`
-        + `<Message>Access Denied for ${lowerHex} (${slashEscaped}). `
-        + `Request had X-Amz-Security-Token=${token}, Authorization: ${auth}; `
-        + `scope ${credential}; the token again: ${token}; signature ${signature}</Message>`
-        + `<AWSAccessKeyId>${KEYS.id}</AWSAccessKeyId>`
-        + `<SignatureProvided>${signature}</SignatureProvided></Error>`);
+      res.end(
+        `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>` +
+          `<Message>Access Denied for ${lowerHex} (${slashEscaped}). ` +
+          `Request had X-Amz-Security-Token=${token}, Authorization: ${auth}; ` +
+          `scope ${credential}; the token again: ${token}; signature ${signature}</Message>` +
+          `<AWSAccessKeyId>${KEYS.id}</AWSAccessKeyId>` +
+          `<SignatureProvided>${signature}</SignatureProvided></Error>`,
+      );
     });
     cleanups.push(() => s3.close());
     const w = makeWorkspace();
@@ -64,7 +66,8 @@ describe('s3 sink error text', () => {
     const places: [string, string][] = [
       ['the log', d.logs.join('\n')],
       ['tailseal status', status.stdout + status.stderr],
-      ...readdirSync(w.stateDir, { withFileTypes: true }).filter((f) => f.isFile() && f.name.startsWith('tailseal.db'))
+      ...readdirSync(w.stateDir, { withFileTypes: true })
+        .filter((f) => f.isFile() && f.name.startsWith('tailseal.db'))
         .map((f) => f.name)
         .map((f): [string, string] => [`state database file ${f}`, readFileSync(join(w.stateDir, f), 'latin1')]),
     ];

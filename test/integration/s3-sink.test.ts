@@ -52,8 +52,14 @@ describe('s3 sink (Ceph RGW with Object Lock)', () => {
   after(() => s3?.stop());
 
   it('keys are prefix/stream/YYYY/MM/DD/<first>-<last>.ndjson.gz', () => {
-    assert.equal(s3Key('trail/', obj(0, 3), true), 'trail/opa/2026/11/29/00000000000000000000-00000000000000000002.ndjson.gz');
-    assert.equal(s3Key('trail', obj(5, 1), false), 'trail/opa/2026/11/29/00000000000000000005-00000000000000000005.ndjson');
+    assert.equal(
+      s3Key('trail/', obj(0, 3), true),
+      'trail/opa/2026/11/29/00000000000000000000-00000000000000000002.ndjson.gz',
+    );
+    assert.equal(
+      s3Key('trail', obj(5, 1), false),
+      'trail/opa/2026/11/29/00000000000000000005-00000000000000000005.ndjson',
+    );
   });
 
   it('start() accepts a bucket with Object Lock', async () => {
@@ -64,14 +70,25 @@ describe('s3 sink (Ceph RGW with Object Lock)', () => {
 
   it('start() refuses a bucket without Object Lock when object_lock is configured', async () => {
     const sink = new S3Sink(config({ bucket: plain }), { log });
-    await assert.rejects(sink.start(), (e: TailsealError) => e.code === 'SINK_PERMANENT' && /has no Object Lock/.test(e.message));
+    await assert.rejects(
+      sink.start(),
+      (e: TailsealError) => e.code === 'SINK_PERMANENT' && /has no Object Lock/.test(e.message),
+    );
     await sink.close();
   });
 
   it('a wrong secret key is refused by the server (SigV4 checked): permanent', async () => {
-    const sink = new S3Sink(config({ credentials: { access_key_id: s3.accessKey, secret_access_key: 'wrong-secret-0000000000000000000000000000' } }), { log });
+    const sink = new S3Sink(
+      config({
+        credentials: { access_key_id: s3.accessKey, secret_access_key: 'wrong-secret-0000000000000000000000000000' },
+      }),
+      { log },
+    );
     await assert.rejects(sink.start(), (e: TailsealError) => e.code === 'SINK_PERMANENT' && /403/.test(e.message));
-    await assert.rejects(sink.put(obj(100, 1)), (e: TailsealError) => classifyError(e) === 'permanent' && /HTTP 403/.test(e.message));
+    await assert.rejects(
+      sink.put(obj(100, 1)),
+      (e: TailsealError) => classifyError(e) === 'permanent' && /HTTP 403/.test(e.message),
+    );
     await sink.close();
   });
 
@@ -85,7 +102,10 @@ describe('s3 sink (Ceph RGW with Object Lock)', () => {
     assert.equal(head.status, 200);
     assert.equal(head.headers['x-amz-object-lock-mode'], 'COMPLIANCE');
     const until = Date.parse(String(head.headers['x-amz-object-lock-retain-until-date']));
-    assert.ok(until > Date.now() + 23 * 3600_000 && until < Date.now() + 25 * 3600_000, 'retain-until = upload time + 1 day');
+    assert.ok(
+      until > Date.now() + 23 * 3600_000 && until < Date.now() + 25 * 3600_000,
+      'retain-until = upload time + 1 day',
+    );
     const retention = await c.send('GET', key, { query: { retention: '' } });
     assert.match(retention.body.toString(), /<Mode>COMPLIANCE<\/Mode>/);
     const versionId = String(head.headers['x-amz-version-id']);
@@ -106,13 +126,18 @@ describe('s3 sink (Ceph RGW with Object Lock)', () => {
   it('different content under an existing key is a conflict and nothing is overwritten', async () => {
     const sink = new S3Sink(config(), { log });
     assert.equal(await sink.put(obj(20, 2, 'a')), 'stored');
-    await assert.rejects(sink.put(obj(20, 2, 'b')), (e: TailsealError) => e.code === 'SINK_CONFLICT' && classifyError(e) === 'conflict');
+    await assert.rejects(
+      sink.put(obj(20, 2, 'b')),
+      (e: TailsealError) => e.code === 'SINK_CONFLICT' && classifyError(e) === 'conflict',
+    );
     assert.equal(await versionCount(s3Client(s3, locked), s3Key('trail/', obj(20, 2), true)), 1);
     await sink.close();
   });
 
   it('an unreachable endpoint is a retryable error', async () => {
-    const sink = new S3Sink(config({ endpoint: 'http://127.0.0.1:1', timeout: { connect: '1s', request: '2s' } }), { log });
+    const sink = new S3Sink(config({ endpoint: 'http://127.0.0.1:1', timeout: { connect: '1s', request: '2s' } }), {
+      log,
+    });
     await assert.rejects(sink.put(obj(30, 1)), (e: Error) => classifyError(e) === 'retryable');
     await sink.close();
   });

@@ -11,7 +11,14 @@ import type { S3Client } from '../../src/sinks/s3/client.js';
 import { decisionLine, prng } from '../helpers/opa-sample.js';
 import { CLI } from '../helpers/paths.js';
 import {
-  type DaemonProc, type Workspace, killDaemon, logsWith, makeWorkspace, startDaemon, stopDaemon, waitFor,
+  type DaemonProc,
+  type Workspace,
+  killDaemon,
+  logsWith,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  waitFor,
 } from '../helpers/daemon.js';
 import { type S3Server, createBucket, s3ForSuite } from '../helpers/s3-server.js';
 
@@ -35,10 +42,23 @@ describe('s3 versions written over the trail', () => {
   // Data objects (not heartbeats), in seq order (names are zero-padded).
   const keys = async () => (await c.listKeys('prod/')).filter((k) => /\/\d+-\d+\.ndjson\.gz$/.test(k)).sort();
   const verify = (...extra: string[]) => {
-    const env = { ...process.env, AWS_ACCESS_KEY_ID: s3.accessKey, AWS_SECRET_ACCESS_KEY: s3.secretKey,
-      AWS_EC2_METADATA_DISABLED: 'true' };
-    const args = [CLI, 'verify', '--store', `s3://${bucket}/prod/`, '--endpoint', s3.endpoint, '--path-style',
-      '--public-key', w.pubFile];
+    const env = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: s3.accessKey,
+      AWS_SECRET_ACCESS_KEY: s3.secretKey,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
+    const args = [
+      CLI,
+      'verify',
+      '--store',
+      `s3://${bucket}/prod/`,
+      '--endpoint',
+      s3.endpoint,
+      '--path-style',
+      '--public-key',
+      w.pubFile,
+    ];
     return spawnSync(process.execPath, [...args, ...extra], { encoding: 'utf8', env, timeout: 60_000 });
   };
 
@@ -105,15 +125,25 @@ describe('s3 versions written over the trail', () => {
 
     const j = verify('--json');
     assert.equal(j.status, 3, j.stdout + j.stderr);
-    type Out = { ok: boolean; code: string; intact: boolean; streams: { entries: number }[];
-      tampering: Record<string, string>[] };
+    type Out = {
+      ok: boolean;
+      code: string;
+      intact: boolean;
+      streams: { entries: number }[];
+      tampering: Record<string, string>[];
+    };
     const out = JSON.parse(j.stdout) as Out;
     assert.equal(out.ok, false);
     assert.equal(out.code, 'STORE_TAMPERED');
     assert.equal(out.intact, true);
     assert.equal(out.streams[0]!.entries, 30);
-    assert.deepEqual(out.tampering.map((t) => [t.key, t.kind, t.versionId]).sort(),
-      [[replaced.key, 'version', replaced.versionId], [deleted.key, 'delete_marker', deleted.versionId]].sort());
+    assert.deepEqual(
+      out.tampering.map((t) => [t.key, t.kind, t.versionId]).sort(),
+      [
+        [replaced.key, 'version', replaced.versionId],
+        [deleted.key, 'delete_marker', deleted.versionId],
+      ].sort(),
+    );
     for (const t of out.tampering) {
       assert.ok(t.owner, 'who, as S3 says');
       assert.ok(!Number.isNaN(Date.parse(t.lastModified!)), 'when, as S3 says');

@@ -5,7 +5,15 @@ import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { type DaemonProc, type Workspace, logsWith, makeWorkspace, startDaemon, stopDaemon, waitFor } from '../helpers/daemon.js';
+import {
+  type DaemonProc,
+  type Workspace,
+  logsWith,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  waitFor,
+} from '../helpers/daemon.js';
 import { FaultServer } from '../helpers/fault-server.js';
 import { decisionLine, prng } from '../helpers/opa-sample.js';
 
@@ -30,9 +38,18 @@ describe('shutdown with a hung remote', () => {
     retry: { initial_backoff: 20ms, max_backoff: 200ms }`,
     });
     const rnd = prng(1);
-    appendFileSync(join(w.opaDir, 'opa.log'), Array.from({ length: 10 }, (_, i) => decisionLine(i, rnd)).join('\n') + '\n');
+    appendFileSync(
+      join(w.opaDir, 'opa.log'),
+      Array.from({ length: 10 }, (_, i) => decisionLine(i, rnd)).join('\n') + '\n',
+    );
     d = startDaemon(w);
-    await waitFor(() => srv.requests.some((r) => r.url === '/objects' && String(r.headers['x-tailseal-object']).includes('00000000000000000000-')), 'an upload to be in progress');
+    await waitFor(
+      () =>
+        srv.requests.some(
+          (r) => r.url === '/objects' && String(r.headers['x-tailseal-object']).includes('00000000000000000000-'),
+        ),
+      'an upload to be in progress',
+    );
     const t0 = Date.now();
     assert.equal(await stopDaemon(d), 0, 'clean exit');
     const took = Date.now() - t0;
@@ -41,7 +58,13 @@ describe('shutdown with a hung remote', () => {
 
     srv.set({ kind: 'ok' });
     d = startDaemon(w);
-    await waitFor(() => srv.accepted().some((r) => String(r.headers['x-tailseal-object']).includes('00000000000000000000-00000000000000000009')), 'the object delivered after restart');
+    await waitFor(
+      () =>
+        srv
+          .accepted()
+          .some((r) => String(r.headers['x-tailseal-object']).includes('00000000000000000000-00000000000000000009')),
+      'the object delivered after restart',
+    );
     assert.equal(await stopDaemon(d), 0);
     d = undefined;
   });

@@ -14,7 +14,14 @@ describe('tailseal run start-up errors', () => {
     const r = cli(['run', '--config', w.configFile]);
     chmodSync(w.keyFile, 0o600);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, new RegExp(`^tailseal: KEY_PERMISSIONS: signing key ${w.keyFile} is accessible by group or others \\(mode 644\\); run \`chmod 600 ${w.keyFile}\``, 'm'));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^tailseal: KEY_PERMISSIONS: signing key ${w.keyFile} is accessible by group or others \\(mode 644\\); run ` +
+          `\`chmod 600 ${w.keyFile}\``,
+        'm',
+      ),
+    );
   });
 
   it('a missing signing key names the keygen command (exit 2)', () => {
@@ -29,7 +36,10 @@ describe('tailseal run start-up errors', () => {
     const blocker = join(w.root, 'blocker');
     writeFileSync(blocker, 'a file, not a directory');
     const cfg = join(w.root, 'badsink.yaml');
-    writeFileSync(cfg, readFileSync(w.configFile, 'utf8').replace(`dir: ${w.storeDir}`, `dir: ${join(blocker, 'store')}`));
+    writeFileSync(
+      cfg,
+      readFileSync(w.configFile, 'utf8').replace(`dir: ${w.storeDir}`, `dir: ${join(blocker, 'store')}`),
+    );
     const r = cli(['run', '--config', cfg]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /^tailseal: SINK_PERMANENT: sink local: directory .*blocker\/store is not writable/m);
@@ -39,7 +49,12 @@ describe('tailseal run start-up errors', () => {
   it('--init-key creates a missing key with mode 0600 and a .pub beside it', () => {
     const cfg = join(w.root, 'initkey.yaml');
     const key = join(w.root, 'keys', 'init.key');
-    writeFileSync(cfg, readFileSync(w.configFile, 'utf8').replace(w.keyFile, key).replace(`dir: ${w.storeDir}`, `dir: ${join(w.root, 'blocker', 'x')}`));
+    writeFileSync(
+      cfg,
+      readFileSync(w.configFile, 'utf8')
+        .replace(w.keyFile, key)
+        .replace(`dir: ${w.storeDir}`, `dir: ${join(w.root, 'blocker', 'x')}`),
+    );
     cli(['run', '--config', cfg, '--init-key']); // stops at the sink error, after creating the key
     assert.match(readFileSync(`${key}.pub`, 'utf8'), /^tailseal\.test\/it\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}\n$/);
     assert.match(readFileSync(key, 'utf8'), /^PRIVATE\+KEY\+tailseal\.test\/it\+/);

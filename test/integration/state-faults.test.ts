@@ -6,7 +6,16 @@ import Database from 'better-sqlite3';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
+import {
+  logsWith,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  storeEntries,
+  storedDecisions,
+  verifyStore,
+  waitFor,
+} from '../helpers/daemon.js';
 import { decisionLine, prng } from '../helpers/opa-sample.js';
 
 describe('tailer under state faults', () => {
@@ -46,7 +55,11 @@ describe('tailer under state faults', () => {
     const rnd = prng(32);
     // ~1.3 KiB lines of 2-, 3- and 4-byte characters, CRLF-terminated: read boundaries land
     // inside characters and between "\r" and "\n".
-    const decisions = Array.from({ length: 40 }, (_, i) => decisionLine(i, rnd).replace('"input":{', `"input":{"note":"${'zoë—東京🔒'.repeat(60 + (i % 7))}",`) + '\r');
+    const decisions = Array.from(
+      { length: 40 },
+      (_, i) =>
+        decisionLine(i, rnd).replace('"input":{', `"input":{"note":"${'zoë—東京🔒'.repeat(60 + (i % 7))}",`) + '\r',
+    );
     writeFileSync(join(w.opaDir, 'opa.log'), decisions.map((l) => `${l}\n`).join(''));
     const d = startDaemon(w);
     try {

@@ -8,11 +8,20 @@ import { chmodSync, chownSync, readdirSync, unlinkSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decisionLine, prng } from '../helpers/opa-sample.js';
-import { cli, freePort, logsWith, makeWorkspace, startDaemon, stopDaemon, storeEntries, storedDecisions, waitFor }
-  from '../helpers/daemon.js';
+import {
+  cli,
+  freePort,
+  logsWith,
+  makeWorkspace,
+  startDaemon,
+  stopDaemon,
+  storeEntries,
+  storedDecisions,
+  waitFor,
+} from '../helpers/daemon.js';
 
 const UNPRIVILEGED = { uid: 1000, gid: 1000 };
-const NOT_READ = 'A file matching the input\'s paths is not read';
+const NOT_READ = "A file matching the input's paths is not read";
 
 async function get(port: number, path: string): Promise<{ status: number; body: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);
@@ -59,7 +68,11 @@ describe('an unreadable file among readable ones (issue 15, item 5)', () => {
       await waitFor(() => storedDecisions(w.storeDir).length >= 3, 'zz-new.log read');
       assert.deepEqual(new Set(storedDecisions(w.storeDir)), new Set([lines.a1, lines.z9, lines.zz]));
       // Before, the open error stopped the whole discovery pass (whichever files came after it).
-      assert.deepEqual(logsWith(d, 'Reading paused').map((l) => l.err), [], 'the input itself never paused');
+      assert.deepEqual(
+        logsWith(d, 'Reading paused').map((l) => l.err),
+        [],
+        'the input itself never paused',
+      );
 
       const metric = `tailseal_file_errors{input="opa",path="${m0}",code="FILE_UNREADABLE"} 1`;
       await waitForAsync(async () => (await get(port, '/metrics')).body.includes(metric), 'the metric naming m0.log');
@@ -70,7 +83,10 @@ describe('an unreadable file among readable ones (issue 15, item 5)', () => {
       assert.equal(status.status, 0, status.stderr);
       type Unread = { unread_files: { path: string; code: string; input: string }[] };
       const unread = (JSON.parse(status.stdout) as Unread).unread_files;
-      assert.deepEqual(unread.map((u) => [u.input, u.path, u.code]), [['opa', m0, 'FILE_UNREADABLE']]);
+      assert.deepEqual(
+        unread.map((u) => [u.input, u.path, u.code]),
+        [['opa', m0, 'FILE_UNREADABLE']],
+      );
       const text = cli(['status', '--config', w.configFile]).stdout;
       assert.match(text, /NOT READ file .*m0\.log \(input opa, since .*\) FILE_UNREADABLE: cannot open/);
       // Retried at every poll (50 ms) but logged once.

@@ -6,7 +6,15 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseVerifierKey } from '../../src/seal/keys.js';
 import { CLI } from '../helpers/paths.js';
-import { type BuiltTrail, type TrailSpec, buildTrail, editObject, removeObject, tempDir, testKey } from '../helpers/trail.js';
+import {
+  type BuiltTrail,
+  type TrailSpec,
+  buildTrail,
+  editObject,
+  removeObject,
+  tempDir,
+  testKey,
+} from '../helpers/trail.js';
 
 const cleanups: (() => void)[] = [];
 after(() => cleanups.forEach((c) => c()));
@@ -16,16 +24,32 @@ function tailseal(...args: string[]): SpawnSyncReturns<string> {
 }
 
 function fresh(spec: Partial<TrailSpec> = {}): BuiltTrail {
-  const t = buildTrail({ records: ['a', 'b', 'c', 'd', 'e'].map((u, i) => `{"msg":"Decision Log","req_id":${i},"input":{"user":"${u}"},"type":"openpolicyagent.org/decision_logs"}`), plan: [3, 2], ...spec });
+  const t = buildTrail({
+    records: ['a', 'b', 'c', 'd', 'e'].map(
+      (u, i) =>
+        `{"msg":"Decision Log","req_id":${i},"input":{"user":"${u}"},"type":"openpolicyagent.org/decision_logs"}`,
+    ),
+    plan: [3, 2],
+    ...spec,
+  });
   cleanups.push(t.cleanup);
   return t;
 }
 
-const verifyArgs = (t: BuiltTrail, ...extra: string[]) => ['verify', '--store', t.dir, '--public-key', t.pubFile, ...extra];
+const verifyArgs = (t: BuiltTrail, ...extra: string[]) => [
+  'verify',
+  '--store',
+  t.dir,
+  '--public-key',
+  t.pubFile,
+  ...extra,
+];
 
 /** Changes "Decision Log" to "Decision Lag" in entry line `line` of object `index`. */
 function alterEntry(t: BuiltTrail, index: number, line: number): void {
-  editObject(t.dir, t.objectNames[index]!, (ls) => ls.map((x, i) => (i === line ? x.replace('Decision Log', 'Decision Lag') : x)));
+  editObject(t.dir, t.objectNames[index]!, (ls) =>
+    ls.map((x, i) => (i === line ? x.replace('Decision Log', 'Decision Lag') : x)),
+  );
 }
 
 describe('tailseal verify', () => {
@@ -33,7 +57,10 @@ describe('tailseal verify', () => {
     const t = fresh();
     const r = tailseal(...verifyArgs(t));
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^OK stream opa \(tailseal\.test\/trail\/opa\): 5 entries in 2 objects, root [0-9a-f]{64}, /);
+    assert.match(
+      r.stdout,
+      /^OK stream opa \(tailseal\.test\/trail\/opa\): 5 entries in 2 objects, root [0-9a-f]{64}, /,
+    );
     assert.match(r.stdout, /signed by tailseal\.test\/trail; no gap records\n/);
     assert.match(r.stdout, /tail completeness not checked/);
     assert.equal(r.stderr, '');
@@ -41,7 +68,8 @@ describe('tailseal verify', () => {
   it('counts gap records by reason in the OK line; --verbose lists each one, --json gives each one', () => {
     const head = 'h'.repeat(4096); // as long_lines: truncate keeps an over-long line's first bytes
     const long = (i: number) => ({
-      gap: 2_000_000 + i, payload: { reason: 'line_too_long', length: 2_000_000 + i, truncated: true, head },
+      gap: 2_000_000 + i,
+      payload: { reason: 'line_too_long', length: 2_000_000 + i, truncated: true, head },
     });
     const dropped = { gap: 0, payload: { reason: 'dropped', rule: 'health', decision_id: 'd-1' } };
     const t = fresh({ records: ['{"msg":"Decision Log"}', long(0), dropped, long(1), long(2)], plan: [5] });
@@ -58,10 +86,13 @@ describe('tailseal verify', () => {
     assert.ok(listed[1]!.endsWith(` ${JSON.stringify(dropped.payload)}`), listed[1]);
     type Gaps = { streams: { gaps: { seq: number; detail: unknown }[] }[] };
     const json = JSON.parse(tailseal(...verifyArgs(t, '--json')).stdout) as Gaps;
-    assert.deepEqual(json.streams[0]!.gaps.map((g) => g.seq), [1, 2, 3, 4]);
+    assert.deepEqual(
+      json.streams[0]!.gaps.map((g) => g.seq),
+      [1, 2, 3, 4],
+    );
     assert.deepEqual(json.streams[0]!.gaps[1]!.detail, dropped.payload);
   });
-  it('reports a byte-identical copy of an object (even in another stream\'s folder) as a duplicate, no break', () => {
+  it("reports a byte-identical copy of an object (even in another stream's folder) as a duplicate, no break", () => {
     const t = fresh();
     const name = t.objectNames[0]!;
     const copy = name.replace(/^opa\//, 'audit/');
@@ -79,11 +110,20 @@ describe('tailseal verify', () => {
     const t = fresh();
     const r = tailseal(...verifyArgs(t, '--json', '--latest', t.latestFile));
     assert.equal(r.status, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { ok: boolean; streams: { stream: string; entries: number; objects: number; signedBy: string[]; newestCheckpointTime: number }[] };
+    const out = JSON.parse(r.stdout) as {
+      ok: boolean;
+      streams: { stream: string; entries: number; objects: number; signedBy: string[]; newestCheckpointTime: number }[];
+    };
     assert.equal(out.ok, true);
     assert.equal(out.streams.length, 1);
     assert.deepEqual(
-      { stream: out.streams[0]!.stream, entries: out.streams[0]!.entries, objects: out.streams[0]!.objects, signedBy: out.streams[0]!.signedBy, time: out.streams[0]!.newestCheckpointTime },
+      {
+        stream: out.streams[0]!.stream,
+        entries: out.streams[0]!.entries,
+        objects: out.streams[0]!.objects,
+        signedBy: out.streams[0]!.signedBy,
+        time: out.streams[0]!.newestCheckpointTime,
+      },
       { stream: 'opa', entries: 5, objects: 2, signedBy: ['tailseal.test/trail'], time: t.newestTime },
     );
   });
@@ -92,7 +132,10 @@ describe('tailseal verify', () => {
     alterEntry(t, 1, 0);
     const r = tailseal(...verifyArgs(t));
     assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stdout, /^FAIL ENTRY_ALTERED: stream opa: seq 3 in object opa\/00000000000000000003-00000000000000000004\.ndjson was altered/);
+    assert.match(
+      r.stdout,
+      /^FAIL ENTRY_ALTERED: stream opa: seq 3 in object opa\/00000000000000000003-00000000000000000004\.ndjson was altered/,
+    );
   });
   it('--json on a break prints ok:false with code, stream, seq and object', () => {
     const t = fresh();
@@ -120,7 +163,10 @@ describe('tailseal verify', () => {
     const t = fresh({ t0: Date.now() - 60 * 60_000 }); // newest checkpoint about 59 minutes old
     const r = tailseal(...verifyArgs(t, '--max-age', '10m'));
     assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stdout, /^FAIL TAIL_TRUNCATED: stream opa: the newest checkpoint is \d+ s old, older than the allowed 600 s/);
+    assert.match(
+      r.stdout,
+      /^FAIL TAIL_TRUNCATED: stream opa: the newest checkpoint is \d+ s old, older than the allowed 600 s/,
+    );
   });
   it('exits 0 when the newest checkpoint is younger than --max-age', () => {
     const t = fresh({ t0: Date.now() - 60 * 60_000 });
@@ -139,13 +185,41 @@ describe('tailseal verify', () => {
   });
 
   const usage: { desc: string; args: (t: BuiltTrail) => string[]; stderr: RegExp }[] = [
-    { desc: 'no --public-key', args: (t) => ['verify', '--store', t.dir], stderr: /required option '--public-key <file>'/ },
-    { desc: 'no --store', args: (t) => ['verify', '--public-key', t.pubFile], stderr: /required option '--store <dir\|s3:\/\/bucket\/prefix>'/ },
-    { desc: 'an unreadable --public-key file', args: (t) => ['verify', '--store', t.dir, '--public-key', join(t.root, 'nope.pub')], stderr: /^tailseal: KEY_INVALID: public key .*nope\.pub cannot be read/ },
-    { desc: 'a --public-key file holding a signer key', args: (t) => ['verify', '--store', t.dir, '--public-key', writeTo(t, 'signer.pub', t.signerKey)], stderr: /^tailseal: KEY_INVALID: /m },
-    { desc: 'a --public-key file with no key', args: (t) => ['verify', '--store', t.dir, '--public-key', writeTo(t, 'empty.pub', '# nothing\n')], stderr: /^tailseal: KEY_INVALID: .*holds no key/ },
-    { desc: '--max-age that is not a duration', args: (t) => verifyArgs(t, '--max-age', 'soon'), stderr: /^tailseal: USAGE: --max-age "soon" is not a duration/ },
-    { desc: 'an unreadable --latest file', args: (t) => verifyArgs(t, '--latest', join(t.root, 'nope.note')), stderr: /^tailseal: USAGE: cannot read --latest/ },
+    {
+      desc: 'no --public-key',
+      args: (t) => ['verify', '--store', t.dir],
+      stderr: /required option '--public-key <file>'/,
+    },
+    {
+      desc: 'no --store',
+      args: (t) => ['verify', '--public-key', t.pubFile],
+      stderr: /required option '--store <dir\|s3:\/\/bucket\/prefix>'/,
+    },
+    {
+      desc: 'an unreadable --public-key file',
+      args: (t) => ['verify', '--store', t.dir, '--public-key', join(t.root, 'nope.pub')],
+      stderr: /^tailseal: KEY_INVALID: public key .*nope\.pub cannot be read/,
+    },
+    {
+      desc: 'a --public-key file holding a signer key',
+      args: (t) => ['verify', '--store', t.dir, '--public-key', writeTo(t, 'signer.pub', t.signerKey)],
+      stderr: /^tailseal: KEY_INVALID: /m,
+    },
+    {
+      desc: 'a --public-key file with no key',
+      args: (t) => ['verify', '--store', t.dir, '--public-key', writeTo(t, 'empty.pub', '# nothing\n')],
+      stderr: /^tailseal: KEY_INVALID: .*holds no key/,
+    },
+    {
+      desc: '--max-age that is not a duration',
+      args: (t) => verifyArgs(t, '--max-age', 'soon'),
+      stderr: /^tailseal: USAGE: --max-age "soon" is not a duration/,
+    },
+    {
+      desc: 'an unreadable --latest file',
+      args: (t) => verifyArgs(t, '--latest', join(t.root, 'nope.note')),
+      stderr: /^tailseal: USAGE: cannot read --latest/,
+    },
     { desc: 'an unknown option', args: (t) => verifyArgs(t, '--frobnicate'), stderr: /unknown option '--frobnicate'/ },
   ];
   for (const c of usage) {

@@ -5,7 +5,16 @@
 // downloaded, compiles it (about two minutes). Run it with `npm run test:package`.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -14,7 +23,12 @@ import { REPO_ROOT } from '../helpers/paths.js';
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
 
 function npm(args: string[], cwd: string, timeout: number): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('npm', args, { cwd, encoding: 'utf8', timeout, env: { ...process.env, npm_config_update_notifier: 'false' } });
+  const r = spawnSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    timeout,
+    env: { ...process.env, npm_config_update_notifier: 'false' },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -25,13 +39,40 @@ describe('npm package', () => {
       const pack = npm(['pack', '--json', '--pack-destination', root], REPO_ROOT, 5 * 60_000);
       assert.equal(pack.status, 0, pack.stderr);
       // prepack's own output (the build) may precede the JSON on stdout.
-      const info = JSON.parse(pack.stdout.slice(pack.stdout.search(/^\[/m))) as { filename: string; files: { path: string }[] }[];
+      const info = JSON.parse(pack.stdout.slice(pack.stdout.search(/^\[/m))) as {
+        filename: string;
+        files: { path: string }[];
+      }[];
       const files = info[0]!.files.map((f) => f.path);
-      for (const want of ['package.json', 'README.md', 'dist/src/cli/main.js', 'dist/src/version.js', 'config/example.yaml']) assert.ok(files.includes(want), `${want} is packed`);
-      assert.deepEqual(files.filter((f) => /^(src|test|dist\/test|var)\/|\.map$|\.ts$/.test(f)), [], 'no sources, tests, maps or local state');
+      for (const want of [
+        'package.json',
+        'README.md',
+        'dist/src/cli/main.js',
+        'dist/src/version.js',
+        'config/example.yaml',
+      ])
+        assert.ok(files.includes(want), `${want} is packed`);
+      assert.deepEqual(
+        files.filter((f) => /^(src|test|dist\/test|var)\/|\.map$|\.ts$/.test(f)),
+        [],
+        'no sources, tests, maps or local state',
+      );
 
       const prefix = join(root, 'prefix');
-      const install = npm(['install', '-g', '--prefix', prefix, '--allow-scripts=better-sqlite3', '--no-audit', '--no-fund', join(root, info[0]!.filename)], root, 12 * 60_000);
+      const install = npm(
+        [
+          'install',
+          '-g',
+          '--prefix',
+          prefix,
+          '--allow-scripts=better-sqlite3',
+          '--no-audit',
+          '--no-fund',
+          join(root, info[0]!.filename),
+        ],
+        root,
+        12 * 60_000,
+      );
       assert.equal(install.status, 0, install.stderr);
       assert.doesNotMatch(install.stderr, /not yet covered by allowScripts/);
 
@@ -49,13 +90,19 @@ describe('npm package', () => {
       // `run` opens the SQLite state: the native module was built and loads.
       const config = join(root, 'tailseal.yaml');
       mkdirSync(join(root, 'opa'));
-      writeFileSync(config, `state_dir: ${join(root, 'state')}\norigin: tailseal.test/pkg\nsigning: { key_file: ${key} }\ninputs: [{ name: opa, type: file, paths: ["${join(root, 'opa', '*.log')}"] }]\nsinks: [{ name: local, type: file, dir: ${join(root, 'store')} }]\nmetrics: { listen: "127.0.0.1:0" }\n`);
+      writeFileSync(
+        config,
+        `state_dir: ${join(root, 'state')}\norigin: tailseal.test/pkg\nsigning: { key_file: ${key} }\ninputs: [{ ` +
+          `name: opa, type: file, paths: ["${join(root, 'opa', '*.log')}"] }]\nsinks: [{ name: local, type: file, ` +
+          `dir: ${join(root, 'store')} }]\nmetrics: { listen: "127.0.0.1:0" }\n`,
+      );
       const child = spawn(bin, ['run', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
       let log = '';
       child.stderr!.on('data', (b: Buffer) => (log += b.toString('utf8')));
       const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
       const deadline = Date.now() + 20_000;
-      while (!log.includes('tailseal running.') && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while (!log.includes('tailseal running.') && child.exitCode === null && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
       assert.ok(log.includes('tailseal running.'), log);
       child.kill('SIGTERM');
       assert.equal(await exited, 0, log);

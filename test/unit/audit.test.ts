@@ -16,7 +16,11 @@ describe('integrity audit', () => {
   it('stop() aborts a pass between objects, without a verdict', async () => {
     let reads = 0;
     const slow: ObjectReader = {
-      list: async () => Array.from({ length: 50 }, (_, i) => `opa/${String(i).padStart(20, '0')}-${String(i).padStart(20, '0')}.ndjson`),
+      list: async () =>
+        Array.from(
+          { length: 50 },
+          (_, i) => `opa/${String(i).padStart(20, '0')}-${String(i).padStart(20, '0')}.ndjson`,
+        ),
       read: async () => {
         reads++;
         await new Promise((r) => setTimeout(r, 100));
@@ -24,7 +28,14 @@ describe('integrity audit', () => {
       },
     };
     const verdicts: unknown[] = [];
-    const auditor = new Auditor(() => [{ name: 'slow', reader: () => slow, upTo: () => new Map() }], () => [], 60_000, 60_000, createLogger('silent'), (r: unknown) => verdicts.push(r));
+    const auditor = new Auditor(
+      () => [{ name: 'slow', reader: () => slow, upTo: () => new Map() }],
+      () => [],
+      60_000,
+      60_000,
+      createLogger('silent'),
+      (r: unknown) => verdicts.push(r),
+    );
     const pass = auditor.runOnce();
     await new Promise((r) => setTimeout(r, 30));
     const t0 = Date.now();
@@ -44,8 +55,15 @@ describe('integrity audit', () => {
       read: async (_name, maxBytes) => (limits.push(maxBytes), bomb),
     };
     const verdicts: AuditResult[] = [];
-    const auditor = new Auditor(() => [{ name: 'bomb', reader: () => store, upTo: () => new Map() }], () => [], 60_000,
-      60_000, createLogger('silent'), (r) => verdicts.push(r), () => 1024 * 1024);
+    const auditor = new Auditor(
+      () => [{ name: 'bomb', reader: () => store, upTo: () => new Map() }],
+      () => [],
+      60_000,
+      60_000,
+      createLogger('silent'),
+      (r) => verdicts.push(r),
+      () => 1024 * 1024,
+    );
     await auditor.runOnce();
     await auditor.stop();
     assert.deepEqual(limits, [1024 * 1024]);
@@ -63,14 +81,24 @@ describe('integrity audit', () => {
       const target = { name: 'file', reader: () => fileStoreReader(t.dir), upTo: () => new Map() };
       // Every pass after the first is incremental (full interval 1 h).
       const report = (r: AuditResult) => verdicts.push(r);
-      const auditor = new Auditor(() => [target], () => [t.key.verifier], 60_000, 3_600_000, log, report);
+      const auditor = new Auditor(
+        () => [target],
+        () => [t.key.verifier],
+        60_000,
+        3_600_000,
+        log,
+        report,
+      );
       await auditor.runOnce();
       mkdirSync(join(t.dir, 'audit'));
       copyFileSync(objectPath(t.dir, t.objectNames[0]!), join(t.dir, 'audit', 'copy.ndjson'));
       await auditor.runOnce();
       await auditor.stop();
       const summary = verdicts.map((v) => [v.ok, v.full, v.error?.code]);
-      assert.deepEqual(summary, [[true, true, undefined], [true, false, undefined]]);
+      assert.deepEqual(summary, [
+        [true, true, undefined],
+        [true, false, undefined],
+      ]);
       assert.deepEqual(verdicts[1]!.duplicates, [{ object: 'audit/copy.ndjson', sameAs: t.objectNames[0] }]);
       assert.equal(warnings.length, 1);
     } finally {

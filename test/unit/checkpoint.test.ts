@@ -2,17 +2,35 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { type Checkpoint, formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from '../../src/seal/checkpoint.js';
+import {
+  type Checkpoint,
+  formatCheckpoint,
+  openCheckpoint,
+  parseCheckpoint,
+  signCheckpoint,
+} from '../../src/seal/checkpoint.js';
 import { EMPTY_ROOT, fromBase64Strict, toBase64 } from '../../src/seal/hash.js';
 import { generateKeyPair, parseSignerKey, parseVerifierKey } from '../../src/seal/keys.js';
 import { CompactRange } from '../../src/seal/merkle.js';
 import { signNote } from '../../src/seal/note.js';
 import { VECTORS_DIR } from '../helpers/paths.js';
 
-interface WireCheckpoint { origin: string; size: number; rootHash: string; extensions: string[] }
+interface WireCheckpoint {
+  origin: string;
+  size: number;
+  rootHash: string;
+  extensions: string[];
+}
 interface NoteVectors {
   sumGolangOrg: { verifierKey: string; note: string; checkpoint: WireCheckpoint };
-  tailsealTest: { name: string; signerKey: string; verifierKey: string; checkpoint: WireCheckpoint; text: string; note: string };
+  tailsealTest: {
+    name: string;
+    signerKey: string;
+    verifierKey: string;
+    checkpoint: WireCheckpoint;
+    text: string;
+    note: string;
+  };
 }
 
 const V = JSON.parse(readFileSync(join(VECTORS_DIR, 'note.json'), 'utf8')) as NoteVectors;
@@ -31,8 +49,14 @@ describe('checkpoint format', () => {
   const cases: { desc: string; c: Checkpoint }[] = [
     { desc: 'the test vector', c: fromWire(T.checkpoint) },
     { desc: 'empty tree', c: { origin: 'example.com/log', size: 0, rootHash: EMPTY_ROOT, extensions: [] } },
-    { desc: 'two extension lines', c: { origin: 'o', size: 1, rootHash: new Uint8Array(32).fill(1), extensions: ['a b', 'c'] } },
-    { desc: 'largest size', c: { origin: 'o with spaces', size: Number.MAX_SAFE_INTEGER, rootHash: new Uint8Array(32), extensions: [] } },
+    {
+      desc: 'two extension lines',
+      c: { origin: 'o', size: 1, rootHash: new Uint8Array(32).fill(1), extensions: ['a b', 'c'] },
+    },
+    {
+      desc: 'largest size',
+      c: { origin: 'o with spaces', size: Number.MAX_SAFE_INTEGER, rootHash: new Uint8Array(32), extensions: [] },
+    },
   ];
   for (const { desc, c } of cases) {
     it(`round trips: ${desc}`, () => assert.deepEqual(parseCheckpoint(formatCheckpoint(c)), c));
@@ -43,7 +67,10 @@ describe('checkpoint format', () => {
   });
   it('writes the empty tree root as SHA-256("")', () => {
     const root = CompactRange.empty().root();
-    assert.equal(formatCheckpoint({ origin: 'o', size: 0, rootHash: root, extensions: [] }), 'o\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n');
+    assert.equal(
+      formatCheckpoint({ origin: 'o', size: 0, rootHash: root, extensions: [] }),
+      'o\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n',
+    );
   });
 
   const malformed: { desc: string; text: string }[] = [
@@ -103,7 +130,11 @@ describe('signed checkpoints', () => {
     assert.deepEqual(verifiedBy, [verifier]);
   });
   it('opens the sum.golang.org checkpoint', () => {
-    const { checkpoint } = openCheckpoint(V.sumGolangOrg.note, [parseVerifierKey(V.sumGolangOrg.verifierKey)], 'go.sum database tree');
+    const { checkpoint } = openCheckpoint(
+      V.sumGolangOrg.note,
+      [parseVerifierKey(V.sumGolangOrg.verifierKey)],
+      'go.sum database tree',
+    );
     assert.equal(checkpoint.origin, 'go.sum database tree');
     assert.equal(checkpoint.size, 6476701);
     assert.equal(toBase64(checkpoint.rootHash), 'mb8QLQIs0Z0yP5Cstq6guj87oXWeC9gEM8oVikmm9Wk=');
@@ -119,12 +150,21 @@ describe('signed checkpoints', () => {
   const junk = 'not a checkpoint\n';
   const ordering: { desc: string; note: string; want: string }[] = [
     { desc: 'malformed body signed by an unknown key', note: signNote(junk, [stranger]), want: 'NO_TRUSTED_SIGNATURE' },
-    { desc: 'malformed body with a forged signature', note: signNote('o\n1\n' + ROOT + '\n', [signer]).replace(/^[^]*?\n\n/, junk + '\n'), want: 'SIGNATURE_INVALID' },
-    { desc: 'malformed body with a malformed signature line', note: `${junk}\n- ${T.name} AAAA\n`, want: 'NOTE_MALFORMED' },
+    {
+      desc: 'malformed body with a forged signature',
+      note: signNote('o\n1\n' + ROOT + '\n', [signer]).replace(/^[^]*?\n\n/, junk + '\n'),
+      want: 'SIGNATURE_INVALID',
+    },
+    {
+      desc: 'malformed body with a malformed signature line',
+      note: `${junk}\n- ${T.name} AAAA\n`,
+      want: 'NOTE_MALFORMED',
+    },
     { desc: 'tampered size', note: T.note.replace('\n8\n', '\n9\n'), want: 'SIGNATURE_INVALID' },
     { desc: 'malformed body properly signed', note: signNote(junk, [signer]), want: 'CHECKPOINT_MALFORMED' },
   ];
   for (const c of ordering) {
-    it(`verifies before parsing: ${c.desc} -> ${c.want}`, () => assert.throws(() => openCheckpoint(c.note, [verifier], T.name), code(c.want)));
+    it(`verifies before parsing: ${c.desc} -> ${c.want}`, () =>
+      assert.throws(() => openCheckpoint(c.note, [verifier], T.name), code(c.want)));
   }
 });

@@ -50,16 +50,32 @@ describe('config', () => {
   });
 
   it('the bundled OPA-upload config is valid (with its token variable set) and asks for a token', () => {
-    const c = parseConfig(parseYaml(readFileSync(join(REPO_ROOT, 'config', 'opa-upload.yaml'), 'utf8')), 'opa-upload.yaml', { TAILSEAL_UPLOAD_TOKEN: 'tok' });
+    const c = parseConfig(
+      parseYaml(readFileSync(join(REPO_ROOT, 'config', 'opa-upload.yaml'), 'utf8')),
+      'opa-upload.yaml',
+      { TAILSEAL_UPLOAD_TOKEN: 'tok' },
+    );
     const input = c.inputs[0]!;
     assert.ok(input.type === 'opa_service');
     assert.equal(input.token, 'tok');
     assert.equal(input.listen, '127.0.0.1:8282');
-    assert.throws(() => parseConfig(parseYaml(readFileSync(join(REPO_ROOT, 'config', 'opa-upload.yaml'), 'utf8')), 'opa-upload.yaml', {}), /TAILSEAL_UPLOAD_TOKEN is not set/);
+    assert.throws(
+      () =>
+        parseConfig(
+          parseYaml(readFileSync(join(REPO_ROOT, 'config', 'opa-upload.yaml'), 'utf8')),
+          'opa-upload.yaml',
+          {},
+        ),
+      /TAILSEAL_UPLOAD_TOKEN is not set/,
+    );
   });
 
   it('the bundled Kubernetes node config is valid: CRI container logs to S3 with Object Lock', () => {
-    const c = parseConfig(parseYaml(readFileSync(join(REPO_ROOT, 'config', 'kubernetes-node.yaml'), 'utf8')), 'kubernetes-node.yaml', { TAILSEAL_BUCKET: 'audit-bucket' });
+    const c = parseConfig(
+      parseYaml(readFileSync(join(REPO_ROOT, 'config', 'kubernetes-node.yaml'), 'utf8')),
+      'kubernetes-node.yaml',
+      { TAILSEAL_BUCKET: 'audit-bucket' },
+    );
     const input = c.inputs[0]!;
     assert.ok(input.type === 'file');
     assert.equal(input.format, 'cri');
@@ -83,28 +99,63 @@ describe('config', () => {
 
   const cases: { desc: string; mutate: (c: Record<string, any>) => void; want: RegExp }[] = [
     { desc: 'unknown top-level key', mutate: (c) => (c.stat_dir = 'x'), want: /^x\.yaml: stat_dir: unknown key/ },
-    { desc: 'unknown nested key', mutate: (c) => (c.sinks[0].gzipp = true), want: /^x\.yaml: sinks\[0\]\.gzipp: unknown key/ },
+    {
+      desc: 'unknown nested key',
+      mutate: (c) => (c.sinks[0].gzipp = true),
+      want: /^x\.yaml: sinks\[0\]\.gzipp: unknown key/,
+    },
     { desc: 'wrong type', mutate: (c) => (c.sinks[0].gzip = 'yes'), want: /^x\.yaml: sinks\[0\]\.gzip: .*boolean/ },
     { desc: 'missing required field', mutate: (c) => delete c.state_dir, want: /^x\.yaml: state_dir: required$/ },
-    { desc: 'missing nested required field', mutate: (c) => delete c.sinks[0].dir, want: /^x\.yaml: sinks\[0\]\.dir: required$/ },
+    {
+      desc: 'missing nested required field',
+      mutate: (c) => delete c.sinks[0].dir,
+      want: /^x\.yaml: sinks\[0\]\.dir: required$/,
+    },
     { desc: 'unknown sink type', mutate: (c) => (c.sinks[0].type = 'ftp'), want: /^x\.yaml: sinks\[0\]\.type: / },
-    { desc: 'bad duration', mutate: (c) => (c.checkpoint = { interval: 'soon' }), want: /^x\.yaml: checkpoint\.interval: expected a duration/ },
-    { desc: 'bad size', mutate: (c) => (c.outbox = { max_bytes: '12 parsecs' }), want: /^x\.yaml: outbox\.max_bytes: expected a size/ },
+    {
+      desc: 'bad duration',
+      mutate: (c) => (c.checkpoint = { interval: 'soon' }),
+      want: /^x\.yaml: checkpoint\.interval: expected a duration/,
+    },
+    {
+      desc: 'bad size',
+      mutate: (c) => (c.outbox = { max_bytes: '12 parsecs' }),
+      want: /^x\.yaml: outbox\.max_bytes: expected a size/,
+    },
     { desc: 'origin with a space', mutate: (c) => (c.origin = 'a b'), want: /^x\.yaml: origin: / },
     { desc: 'no inputs', mutate: (c) => (c.inputs = []), want: /^x\.yaml: inputs: / },
     { desc: 'duplicate names', mutate: (c) => c.sinks.push({ ...c.sinks[0] }), want: /name "local" is used twice/ },
-    { desc: 'stream name with a slash', mutate: (c) => (c.inputs[0].stream = 'a/b'), want: /^x\.yaml: inputs\[0\]\.stream: / },
-    { desc: 'opa_service: listen without a port', mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', listen: '127.0.0.1' }]), want: /^x\.yaml: inputs\[0\]\.listen: must be host:port/ },
-    { desc: 'opa_service: port over 65535', mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', listen: '127.0.0.1:70000' }]), want: /^x\.yaml: inputs\[0\]\.listen: port must be at most 65535/ },
-    { desc: 'opa_service: resource not a path', mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', resource: 'logs' }]), want: /^x\.yaml: inputs\[0\]\.resource: must be a path/ },
+    {
+      desc: 'stream name with a slash',
+      mutate: (c) => (c.inputs[0].stream = 'a/b'),
+      want: /^x\.yaml: inputs\[0\]\.stream: /,
+    },
+    {
+      desc: 'opa_service: listen without a port',
+      mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', listen: '127.0.0.1' }]),
+      want: /^x\.yaml: inputs\[0\]\.listen: must be host:port/,
+    },
+    {
+      desc: 'opa_service: port over 65535',
+      mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', listen: '127.0.0.1:70000' }]),
+      want: /^x\.yaml: inputs\[0\]\.listen: port must be at most 65535/,
+    },
+    {
+      desc: 'opa_service: resource not a path',
+      mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', resource: 'logs' }]),
+      want: /^x\.yaml: inputs\[0\]\.resource: must be a path/,
+    },
     {
       desc: 'opa_service: a budget below one body',
-      mutate: (c) => (c.inputs = [{
-        name: 'up',
-        type: 'opa_service',
-        max_decoded_bytes: 8192,
-        max_inflight_decoded_bytes: 4096,
-      }]),
+      mutate: (c) =>
+        (c.inputs = [
+          {
+            name: 'up',
+            type: 'opa_service',
+            max_decoded_bytes: 8192,
+            max_inflight_decoded_bytes: 4096,
+          },
+        ]),
       want: /^x\.yaml: inputs\[0\]\.max_inflight_decoded_bytes: must be at least max_decoded_bytes/,
     },
     {
@@ -112,12 +163,36 @@ describe('config', () => {
       mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', max_events: 0 }]),
       want: /^x\.yaml: inputs\[0\]\.max_events: /,
     },
-    { desc: 'opa_service: token and token_file', mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', token: 'a', token_file: '/t' }]), want: /^x\.yaml: inputs\[0\]\.token_file: set token or token_file, not both/ },
-    { desc: 'signing: both key_file and key_env', mutate: (c) => (c.signing = { key_file: '/k', key_env: 'K' }), want: /^x\.yaml: signing\.key_file: set exactly one of key_file and key_env/ },
-    { desc: 'signing: neither key_file nor key_env', mutate: (c) => (c.signing = {}), want: /^x\.yaml: signing\.key_file: set exactly one of key_file and key_env/ },
-    { desc: 'metrics: listen without a port', mutate: (c) => (c.metrics = { listen: 'localhost' }), want: /^x\.yaml: metrics\.listen: must be host:port/ },
-    { desc: 'recovery: unknown policy', mutate: (c) => (c.recovery = { on_state_loss: 'guess' }), want: /^x\.yaml: recovery\.on_state_loss: / },
-    { desc: 'recovery: sink that cannot be read back', mutate: (c) => (c.recovery = { sink: 'nope' }), want: /recovery\.sink: "nope" is not a file or s3 sink of this config \(those are: local\)/ },
+    {
+      desc: 'opa_service: token and token_file',
+      mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', token: 'a', token_file: '/t' }]),
+      want: /^x\.yaml: inputs\[0\]\.token_file: set token or token_file, not both/,
+    },
+    {
+      desc: 'signing: both key_file and key_env',
+      mutate: (c) => (c.signing = { key_file: '/k', key_env: 'K' }),
+      want: /^x\.yaml: signing\.key_file: set exactly one of key_file and key_env/,
+    },
+    {
+      desc: 'signing: neither key_file nor key_env',
+      mutate: (c) => (c.signing = {}),
+      want: /^x\.yaml: signing\.key_file: set exactly one of key_file and key_env/,
+    },
+    {
+      desc: 'metrics: listen without a port',
+      mutate: (c) => (c.metrics = { listen: 'localhost' }),
+      want: /^x\.yaml: metrics\.listen: must be host:port/,
+    },
+    {
+      desc: 'recovery: unknown policy',
+      mutate: (c) => (c.recovery = { on_state_loss: 'guess' }),
+      want: /^x\.yaml: recovery\.on_state_loss: /,
+    },
+    {
+      desc: 'recovery: sink that cannot be read back',
+      mutate: (c) => (c.recovery = { sink: 'nope' }),
+      want: /recovery\.sink: "nope" is not a file or s3 sink of this config \(those are: local\)/,
+    },
     // Issue 15 item 11: Node fires a timer of 2^31 ms or more after 1 ms.
     {
       desc: 'a duration past the timer limit',
@@ -155,7 +230,11 @@ describe('config', () => {
       mutate: (c) => c.sinks.push({ name: 'h'.repeat(65), type: 'http', url: 'https://c.example/x' }),
       want: /^x\.yaml: sinks\[1\]\.name: must be at most 64 characters/,
     },
-    { desc: 'opa_service: file-only key', mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', paths: ['/x'] }]), want: /^x\.yaml: inputs\[0\]\.paths: unknown key/ },
+    {
+      desc: 'opa_service: file-only key',
+      mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', paths: ['/x'] }]),
+      want: /^x\.yaml: inputs\[0\]\.paths: unknown key/,
+    },
   ];
   for (const tc of cases) {
     it(`rejects: ${tc.desc}`, () => {
@@ -216,7 +295,10 @@ describe('config', () => {
   it('invalid YAML names the file and line', () => {
     const f = join(dir, 'bad.yaml');
     writeFileSync(f, 'state_dir: [unclosed\n');
-    assert.throws(() => loadConfig(f), (e: TailsealError) => e.code === 'CONFIG_INVALID' && e.message.startsWith(`${f}: line `));
+    assert.throws(
+      () => loadConfig(f),
+      (e: TailsealError) => e.code === 'CONFIG_INVALID' && e.message.startsWith(`${f}: line `),
+    );
   });
 
   it('durations: up to the timer limit for timers, longer for spans compared with timestamps', () => {
@@ -250,11 +332,17 @@ describe('config', () => {
     writeFileSync(f, `# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`);
     const why = 'a config file is a few KB (is this the right file?)';
     const want = `${f}: larger than ${MAX_CONFIG_BYTES} bytes; ${why}`;
-    assert.throws(() => loadConfig(f), (e: TailsealError) => e.code === 'CONFIG_INVALID' && e.message === want);
+    assert.throws(
+      () => loadConfig(f),
+      (e: TailsealError) => e.code === 'CONFIG_INVALID' && e.message === want,
+    );
   });
 
   it('a device (/dev/zero) or a directory is not read: CONFIG_INVALID naming it', () => {
-    for (const [file, kind] of [['/dev/zero', 'a device'], [dir, 'a directory']] as const) {
+    for (const [file, kind] of [
+      ['/dev/zero', 'a device'],
+      [dir, 'a directory'],
+    ] as const) {
       const want = `${file}: is ${kind}, not a regular file`;
       const refused = (e: TailsealError) => e.code === 'CONFIG_INVALID' && e.message.startsWith(want);
       assert.throws(() => loadConfig(file), refused);
@@ -265,8 +353,9 @@ describe('config', () => {
   // sink exited 1 on ENAMETOOLONG at start (and a supervisor restarted it into the same error).
   it('a dir or state_dir with a name over 255 bytes or a path over 3840 bytes: refused naming the key', () => {
     const long = `/srv/${'a'.repeat(300)}/store`;
-    const name = 'the component "aaaaaaaaaaaaaaaa..." is 300 bytes; a file or directory name is at most 255 bytes '
-      + '(NAME_MAX): shorten it';
+    const name =
+      'the component "aaaaaaaaaaaaaaaa..." is 300 bytes; a file or directory name is at most 255 bytes ' +
+      '(NAME_MAX): shorten it';
     const raw = base() as Record<string, any>;
     raw.sinks[0].dir = long;
     assert.deepEqual(problems(raw), [`x.yaml: sinks[0].dir: ${name}`]);
@@ -294,7 +383,10 @@ describe('config', () => {
   });
 
   it('a missing file is CONFIG_NOT_FOUND', () => {
-    assert.throws(() => loadConfig(join(dir, 'nope.yaml')), (e: TailsealError) => e.code === 'CONFIG_NOT_FOUND');
+    assert.throws(
+      () => loadConfig(join(dir, 'nope.yaml')),
+      (e: TailsealError) => e.code === 'CONFIG_NOT_FOUND',
+    );
   });
 
   it('`tailseal run` with a bad config exits 2 with one line naming the key and the file', () => {
@@ -303,8 +395,9 @@ describe('config', () => {
     const r = cli(['run', '--config', f]);
     assert.equal(r.status, 2);
     const lines = r.stderr.trim().split('\n').sort();
-    const typo = `tailseal: CONFIG_INVALID: ${f}: sinks[0].dri: unknown key `
-      + '(check the spelling against docs/configuration.md)';
+    const typo =
+      `tailseal: CONFIG_INVALID: ${f}: sinks[0].dri: unknown key ` +
+      '(check the spelling against docs/configuration.md)';
     assert.deepEqual(lines, [typo, `tailseal: CONFIG_INVALID: ${f}: sinks[0].dir: required`].sort());
   });
 });
@@ -368,7 +461,7 @@ describe('config: opa_service limits against OPA upload_size_limit_bytes', () =>
     assert.match(p[0]!, /\(OPA's upload_size_limit_bytes cannot go below 90\)$/);
   });
 
-  it("1032 is gzip at its best: zlib gets within 4% of it (so no smaller bound holds) and never past it", () => {
+  it('1032 is gzip at its best: zlib gets within 4% of it (so no smaller bound holds) and never past it', () => {
     for (const n of [1 * MiB, 16 * MiB]) {
       const sent = gzipSync(Buffer.alloc(n, 0x61), { level: 9 }).length;
       assert.ok(n / sent <= DEFLATE_MAX_RATIO && n / sent > 0.96 * DEFLATE_MAX_RATIO, `${n} / ${sent}`);

@@ -19,7 +19,11 @@ function anchors(markdown: string): Set<string> {
     if (line.startsWith('```')) fenced = !fenced;
     const m = fenced ? null : /^#{1,6} (.*)$/.exec(line);
     if (!m) continue;
-    const slug = m[1]!.trim().toLowerCase().replace(/[^\p{L}\p{N}_\- ]/gu, '').replace(/ /g, '-');
+    const slug = m[1]!
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}_\- ]/gu, '')
+      .replace(/ /g, '-');
     const n = counts.get(slug) ?? 0;
     found.add(n === 0 ? slug : `${slug}-${n}`);
     counts.set(slug, n + 1);

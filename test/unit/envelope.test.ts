@@ -9,7 +9,16 @@ import { CHAIN_START, type Envelope, encodeEnvelope, envelopeLeafHash, nextChain
 import { fromHex, toHex } from '../../src/seal/hash.js';
 import { generateKeyPair, parseSignerKey } from '../../src/seal/keys.js';
 import { CompactRange } from '../../src/seal/merkle.js';
-import { encodeCheckpointLine, encodeEntryLine, encodeObject, encodeObjectAsync, formatExtension, objectName, parseExtension, parseObject } from '../../src/seal/object.js';
+import {
+  encodeCheckpointLine,
+  encodeEntryLine,
+  encodeObject,
+  encodeObjectAsync,
+  formatExtension,
+  objectName,
+  parseExtension,
+  parseObject,
+} from '../../src/seal/object.js';
 import { type SealRecord, type StreamHead, sealRecords, signHead } from '../../src/seal/sealer.js';
 import { REPO_ROOT, VECTORS_DIR } from '../helpers/paths.js';
 
@@ -20,20 +29,44 @@ interface TrailVectors {
   key: { name: string; seed: string; signerKey: string; verifierKey: string };
   envelopes: {
     chain_start_hex: string;
-    cases: { about: string; fields: EnvelopeFields; payload_hex: string; canonical_hex: string; leaf_hash_hex: string; chain_previous_hex: string; chain_hex: string; entry_line: string }[];
+    cases: {
+      about: string;
+      fields: EnvelopeFields;
+      payload_hex: string;
+      canonical_hex: string;
+      leaf_hash_hex: string;
+      chain_previous_hex: string;
+      chain_hex: string;
+      entry_line: string;
+    }[];
   };
   refuse: { checkpoint_line: string; cases: { about: string; line: string; code: string }[] };
   trail: {
     origin: string;
     stream: string;
-    objects: { name: string; first_seq: number; size: number; checkpoint: { note: string; time: number }; body: string }[];
+    objects: {
+      name: string;
+      first_seq: number;
+      size: number;
+      checkpoint: { note: string; time: number };
+      body: string;
+    }[];
   };
 }
 
 const V = JSON.parse(readFileSync(join(VECTORS_DIR, 'trail.json'), 'utf8')) as TrailVectors;
 const code = (c: string) => ({ name: 'TailsealError', code: c });
 const utf8 = (s: string) => Buffer.from(s, 'utf8');
-const toEnvelope = (f: EnvelopeFields): Envelope => ({ kind: f.kind, stream: f.stream, seq: f.seq, sealedAt: f.sealed_at, source: f.source, offset: f.offset, payload: utf8(f.payload), ...(f.meta ? { meta: f.meta } : {}) });
+const toEnvelope = (f: EnvelopeFields): Envelope => ({
+  kind: f.kind,
+  stream: f.stream,
+  seq: f.seq,
+  sealedAt: f.sealed_at,
+  source: f.source,
+  offset: f.offset,
+  payload: utf8(f.payload),
+  ...(f.meta ? { meta: f.meta } : {}),
+});
 
 const sample = (over: Partial<Envelope> = {}): Envelope => ({
   kind: 'decision',
@@ -47,9 +80,22 @@ const sample = (over: Partial<Envelope> = {}): Envelope => ({
 });
 const CHAIN = new Uint8Array(32).fill(0xab);
 const CHAIN_HEX = toHex(CHAIN);
-const NOTE = 'tailseal.test/trail/opa\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n\u2014 k AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n';
+const NOTE =
+  'tailseal.test/trail/opa\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n\u2014 k ' +
+  'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n';
 const entryJson = (over: Record<string, unknown> = {}): string =>
-  JSON.stringify({ v: 1, kind: 'decision', stream: 'opa', seq: 0, sealed_at: 1, source: 's', offset: 0, payload: 'p', chain: CHAIN_HEX, ...over });
+  JSON.stringify({
+    v: 1,
+    kind: 'decision',
+    stream: 'opa',
+    seq: 0,
+    sealed_at: 1,
+    source: 's',
+    offset: 0,
+    payload: 'p',
+    chain: CHAIN_HEX,
+    ...over,
+  });
 const checkpointJson = JSON.stringify({ v: 1, kind: 'checkpoint', stream: 'opa', note: NOTE });
 const object = (...lines: string[]) => utf8(lines.map((l) => `${l}\n`).join(''));
 
@@ -80,8 +126,14 @@ describe('envelope vectors (trail.json)', () => {
     assert.ok(first.payload.includes('\\u003c'));
     assert.ok(utf8(first.payload).length > first.payload.length, 'payload has multibyte characters');
     // The version byte, then kind, in the canonical bytes.
-    assert.deepEqual(V.envelopes.cases.map((c) => c.canonical_hex.slice(0, 4)), cases.map((f) => `0${f.meta ? 2 : 1}0${f.kind === 'gap' ? 2 : 1}`));
-    assert.ok(cases.some((f) => f.meta !== undefined), 'a version 2 envelope with metadata');
+    assert.deepEqual(
+      V.envelopes.cases.map((c) => c.canonical_hex.slice(0, 4)),
+      cases.map((f) => `0${f.meta ? 2 : 1}0${f.kind === 'gap' ? 2 : 1}`),
+    );
+    assert.ok(
+      cases.some((f) => f.meta !== undefined),
+      'a version 2 envelope with metadata',
+    );
   });
 });
 
@@ -100,18 +152,36 @@ describe('refuse vectors (trail.json)', () => {
 describe('trail vector (trail.json)', () => {
   it('is reproduced byte for byte by sealRecords, signHead and encodeObject', () => {
     const signer = parseSignerKey(V.key.signerKey);
-    assert.deepEqual(generateKeyPair(V.key.name, fromHex(V.key.seed)), { signerKey: V.key.signerKey, verifierKey: V.key.verifierKey });
+    assert.deepEqual(generateKeyPair(V.key.name, fromHex(V.key.seed)), {
+      signerKey: V.key.signerKey,
+      verifierKey: V.key.verifierKey,
+    });
     let head: StreamHead = { name: V.trail.stream, nextSeq: 0, chainHead: CHAIN_START, edge: CompactRange.empty() };
     for (const o of V.trail.objects) {
       const stored = parseObject(utf8(o.body));
-      const records: SealRecord[] = stored.entries.map((e) => ({ kind: e.envelope.kind, source: e.envelope.source, offset: e.envelope.offset, payload: e.envelope.payload }));
+      const records: SealRecord[] = stored.entries.map((e) => ({
+        kind: e.envelope.kind,
+        source: e.envelope.source,
+        offset: e.envelope.offset,
+        payload: e.envelope.payload,
+      }));
       const sealedAt = stored.entries[0]?.envelope.sealedAt ?? 0;
       const sealed = sealRecords(head, records, sealedAt);
       head = sealed.head;
       const note = signHead(V.trail.origin, head, o.checkpoint.time, signer);
       assert.equal(note, o.checkpoint.note);
       assert.equal(stored.note, note);
-      const { name, body } = encodeObject({ stream: V.trail.stream, firstSeq: o.first_seq, size: o.size, createdAt: o.checkpoint.time, lines: sealed.entries.map((e) => e.line), note }, false);
+      const { name, body } = encodeObject(
+        {
+          stream: V.trail.stream,
+          firstSeq: o.first_seq,
+          size: o.size,
+          createdAt: o.checkpoint.time,
+          lines: sealed.entries.map((e) => e.line),
+          note,
+        },
+        false,
+      );
       assert.equal(name, o.name);
       assert.equal(body.toString('utf8'), o.body);
     }
@@ -120,7 +190,10 @@ describe('trail vector (trail.json)', () => {
 
 describe('entry lines', () => {
   const payloads: { desc: string; payload: Uint8Array }[] = [
-    { desc: 'multibyte UTF-8 (2, 3 and 4 bytes)', payload: utf8('{"user":"zo\u00eb","city":"\u6771\u4eac","lock":"\u{1F512}"}') },
+    {
+      desc: 'multibyte UTF-8 (2, 3 and 4 bytes)',
+      payload: utf8('{"user":"zo\u00eb","city":"\u6771\u4eac","lock":"\u{1F512}"}'),
+    },
     { desc: 'a NUL byte', payload: utf8('{"a":"x\u0000y"}') },
     { desc: 'a CR at the end (CRLF line endings)', payload: utf8('{"msg":"Decision Log"}\r') },
     { desc: 'a literal \\u003c escape and a backslash', payload: utf8('{"q":"a \\u003c b","p":"C:\\\\opa"}') },
@@ -148,7 +221,10 @@ describe('entry lines', () => {
     const meta = JSON.parse('{"z.last":"z","__proto__":"p","a.first":"caf\u00e9"}') as Record<string, string>;
     const env = sample({ payload: utf8('{"a":1}'), meta });
     const line = encodeEntryLine(env, CHAIN);
-    assert.match(line.toString('utf8'), /"offset":\d+,"meta":\{"__proto__":"p","a.first":"café","z.last":"z"\},"payload":/);
+    assert.match(
+      line.toString('utf8'),
+      /"offset":\d+,"meta":\{"__proto__":"p","a.first":"café","z.last":"z"\},"payload":/,
+    );
     const got = parseObject(Buffer.concat([line, encodeCheckpointLine('opa', NOTE)])).entries[0]!;
     assert.deepEqual({ ...got.envelope.meta }, { ...meta });
     assert.equal(toHex(encodeEnvelope(got.envelope)), toHex(encodeEnvelope(env)));
@@ -164,8 +240,13 @@ describe('entry lines', () => {
   ];
   for (const [desc, field] of badMeta) {
     it(`refuses metadata that is ${desc}: ENTRY_MALFORMED`, () => {
-      const line = encodeEntryLine(sample({ payload: utf8('{}') }), CHAIN).toString('utf8').replace('"payload":', `${field},"payload":`);
-      assert.throws(() => parseObject(Buffer.from(line + encodeCheckpointLine('opa', NOTE).toString('utf8'))), (e: { code?: string; message: string }) => e.code === 'ENTRY_MALFORMED' && /meta/.test(e.message));
+      const line = encodeEntryLine(sample({ payload: utf8('{}') }), CHAIN)
+        .toString('utf8')
+        .replace('"payload":', `${field},"payload":`);
+      assert.throws(
+        () => parseObject(Buffer.from(line + encodeCheckpointLine('opa', NOTE).toString('utf8'))),
+        (e: { code?: string; message: string }) => e.code === 'ENTRY_MALFORMED' && /meta/.test(e.message),
+      );
     });
   }
 
@@ -173,10 +254,26 @@ describe('entry lines', () => {
     // The line is written from the payload's bytes (object.ts escapeAscii); this is the reference
     // it replaced, the JSON.stringify of the whole entry in key order.
     const reference = (e: Envelope, chain: Uint8Array) =>
-      JSON.stringify({ v: 1, kind: e.kind, stream: e.stream, seq: e.seq, sealed_at: e.sealedAt, source: e.source, offset: e.offset, ...(e.meta ? { meta: e.meta } : {}), payload: Buffer.from(e.payload).toString('utf8'), chain: toHex(chain) }) + '\n';
+      JSON.stringify({
+        v: 1,
+        kind: e.kind,
+        stream: e.stream,
+        seq: e.seq,
+        sealed_at: e.sealedAt,
+        source: e.source,
+        offset: e.offset,
+        ...(e.meta ? { meta: e.meta } : {}),
+        payload: Buffer.from(e.payload).toString('utf8'),
+        chain: toHex(chain),
+      }) + '\n';
     const payloads: Buffer[] = [];
     for (let c = 0; c < 256; c++) payloads.push(Buffer.from([0x61, c, 0x62]));
-    payloads.push(utf8('{"u":"\u00fc\u20ac\u{1F600}","q":"\\"\\\\"}'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0xc3]), Buffer.alloc(0));
+    payloads.push(
+      utf8('{"u":"\u00fc\u20ac\u{1F600}","q":"\\"\\\\"}'),
+      Buffer.from([0xed, 0xa0, 0x80]),
+      Buffer.from([0xc3]),
+      Buffer.alloc(0),
+    );
     let x = 7;
     for (let i = 0; i < 300; i++) {
       const len = i % 50;
@@ -187,9 +284,16 @@ describe('entry lines', () => {
     const numbers = [0, 9, 10, 99, 100, 1_764_400_000_000, 2 ** 32, 2 ** 53 - 1];
     for (const [i, payload] of payloads.entries()) {
       const n = (k: number) => numbers[(i + k) % numbers.length]!;
-      for (const e of [sample({ payload, seq: n(0), offset: n(3), sealedAt: n(5) }), sample({ payload, kind: 'gap', source: '/var/log/ü "x"', meta: { a: '"', pod: 'p\u00e9' } })]) {
+      for (const e of [
+        sample({ payload, seq: n(0), offset: n(3), sealedAt: n(5) }),
+        sample({ payload, kind: 'gap', source: '/var/log/ü "x"', meta: { a: '"', pod: 'p\u00e9' } }),
+      ]) {
         // (meta keys in sorted order, as entry lines keep them)
-        assert.equal(encodeEntryLine(e, CHAIN).toString('utf8'), reference(e, CHAIN), `payload ${payload.toString('hex')}`);
+        assert.equal(
+          encodeEntryLine(e, CHAIN).toString('utf8'),
+          reference(e, CHAIN),
+          `payload ${payload.toString('hex')}`,
+        );
       }
     }
   });
@@ -197,6 +301,7 @@ describe('entry lines', () => {
   it('ends every entry line with exactly one "\\n" and no raw control characters', () => {
     const line = encodeEntryLine(sample({ payload: utf8('a\r\u0000\tb') }), CHAIN).toString('utf8');
     assert.ok(line.endsWith('}\n'));
+    // eslint-disable-next-line no-control-regex -- the test asserts that no control character is written
     assert.doesNotMatch(line.slice(0, -1), /[\u0000-\u001f]/);
   });
 });
@@ -205,16 +310,29 @@ describe('objects', () => {
   it('names data objects by zero-padded seq range so that names sort in seq order', () => {
     assert.equal(objectName('opa', 0, 3, 1, false), 'opa/00000000000000000000-00000000000000000002.ndjson');
     assert.equal(objectName('opa', 3, 5, 1, true), 'opa/00000000000000000003-00000000000000000004.ndjson.gz');
-    assert.equal(objectName('opa', 9_007_199_254_740_990, 9_007_199_254_740_991, 1, false), 'opa/00009007199254740990-00009007199254740990.ndjson');
-    const names = [[0, 9], [9, 10], [10, 100], [100, 1000]].map(([a, b]) => objectName('opa', a!, b!, 1, false));
+    assert.equal(
+      objectName('opa', 9_007_199_254_740_990, 9_007_199_254_740_991, 1, false),
+      'opa/00009007199254740990-00009007199254740990.ndjson',
+    );
+    const names = [
+      [0, 9],
+      [9, 10],
+      [10, 100],
+      [100, 1000],
+    ].map(([a, b]) => objectName('opa', a!, b!, 1, false));
     assert.deepEqual([...names].reverse().sort(), names);
   });
   it('names a heartbeat by its tree size and signing time', () => {
-    assert.equal(objectName('opa', 5, 5, 1_764_400_360_000, false), 'opa/heartbeat-00000000000000000005-1764400360000.ndjson');
+    assert.equal(
+      objectName('opa', 5, 5, 1_764_400_360_000, false),
+      'opa/heartbeat-00000000000000000005-1764400360000.ndjson',
+    );
     assert.equal(objectName('opa', 0, 0, 7, true), 'opa/heartbeat-00000000000000000000-7.ndjson.gz');
   });
   it('encodes the same entries with gzip=true and parses them back', () => {
-    const lines = [0, 1, 2].map((seq) => encodeEntryLine(sample({ seq, payload: utf8(`{"n":${seq},"u":"\u00fc"}`) }), CHAIN));
+    const lines = [0, 1, 2].map((seq) =>
+      encodeEntryLine(sample({ seq, payload: utf8(`{"n":${seq},"u":"\u00fc"}`) }), CHAIN),
+    );
     const o = { stream: 'opa', firstSeq: 0, size: 3, createdAt: 1, lines, note: NOTE };
     const plain = encodeObject(o, false);
     const gz = encodeObject(o, true);
@@ -226,7 +344,9 @@ describe('objects', () => {
     assert.deepEqual(encodeObject(o, true).body, gz.body, 'deterministic bytes for retried uploads');
   });
   it('encodes the same name and bytes when compressing in the thread pool (encodeObjectAsync)', async () => {
-    const lines = Array.from({ length: 200 }, (_, seq) => encodeEntryLine(sample({ seq, payload: utf8(`{"n":${seq}}`) }), CHAIN));
+    const lines = Array.from({ length: 200 }, (_, seq) =>
+      encodeEntryLine(sample({ seq, payload: utf8(`{"n":${seq}}`) }), CHAIN),
+    );
     const o = { stream: 'opa', firstSeq: 0, size: 200, createdAt: 1, lines, note: NOTE };
     for (const gzip of [true, false]) assert.deepEqual(await encodeObjectAsync(o, gzip), encodeObject(o, gzip));
   });
@@ -247,12 +367,18 @@ describe('objects', () => {
     { desc: 'no format version', bytes: object(entryJson({ v: undefined }), checkpointJson) },
     { desc: 'a missing "chain"', bytes: object(entryJson({ chain: undefined }), checkpointJson) },
     { desc: 'a "chain" of 63 hex digits', bytes: object(entryJson({ chain: CHAIN_HEX.slice(1) }), checkpointJson) },
-    { desc: 'a "chain" in upper-case hex', bytes: object(entryJson({ chain: CHAIN_HEX.toUpperCase() }), checkpointJson) },
+    {
+      desc: 'a "chain" in upper-case hex',
+      bytes: object(entryJson({ chain: CHAIN_HEX.toUpperCase() }), checkpointJson),
+    },
     { desc: 'an unknown kind', bytes: object(entryJson({ kind: 'decisions' }), checkpointJson) },
     { desc: 'a seq that is a string', bytes: object(entryJson({ seq: '0' }), checkpointJson) },
     { desc: 'a fractional offset', bytes: object(entryJson({ offset: 1.5 }), checkpointJson) },
     { desc: 'a payload that is not a string', bytes: object(entryJson({ payload: { msg: 'x' } }), checkpointJson) },
-    { desc: 'a checkpoint line without a note', bytes: object(entryJson(), JSON.stringify({ v: 1, kind: 'checkpoint', stream: 'opa' })) },
+    {
+      desc: 'a checkpoint line without a note',
+      bytes: object(entryJson(), JSON.stringify({ v: 1, kind: 'checkpoint', stream: 'opa' })),
+    },
     { desc: 'a line after the checkpoint line', bytes: object(entryJson(), checkpointJson, entryJson({ seq: 1 })) },
     { desc: 'two checkpoint lines', bytes: object(entryJson(), checkpointJson, checkpointJson) },
     { desc: 'no final newline', bytes: utf8(`${entryJson()}\n${checkpointJson}`) },
@@ -261,7 +387,8 @@ describe('objects', () => {
     { desc: 'a truncated gzip stream', bytes: gzipSync(object(entryJson(), checkpointJson)).subarray(0, 20) },
   ];
   for (const c of malformed) {
-    it(`parseObject rejects ${c.desc}: ENTRY_MALFORMED`, () => assert.throws(() => parseObject(c.bytes), code('ENTRY_MALFORMED')));
+    it(`parseObject rejects ${c.desc}: ENTRY_MALFORMED`, () =>
+      assert.throws(() => parseObject(c.bytes), code('ENTRY_MALFORMED')));
   }
   // One reading per line (docs/trail-format.md, "Entry lines"): members outside the leaf hash,
   // other spellings of the same values, and u64 values JSON numbers cannot hold are refused.
@@ -381,7 +508,8 @@ describe('envelope encoding limits', () => {
     { desc: 'a source of 65536 bytes', env: sample({ source: '\u00e9'.repeat(32_768) }) },
   ];
   for (const c of bad) {
-    it(`encodeEnvelope rejects ${c.desc}: ENTRY_MALFORMED`, () => assert.throws(() => encodeEnvelope(c.env), code('ENTRY_MALFORMED')));
+    it(`encodeEnvelope rejects ${c.desc}: ENTRY_MALFORMED`, () =>
+      assert.throws(() => encodeEnvelope(c.env), code('ENTRY_MALFORMED')));
   }
   it('accepts the largest safe integers and 65535-byte names', () => {
     const env = sample({ seq: Number.MAX_SAFE_INTEGER, offset: Number.MAX_SAFE_INTEGER, stream: 's'.repeat(65_535) });
@@ -393,7 +521,11 @@ describe('envelope encoding limits', () => {
 
 describe('checkpoint extension line', () => {
   it('formats and parses symmetrically', () => {
-    for (const [head, time] of [[CHAIN_START, 0], [CHAIN, 1_764_400_000_250], [new Uint8Array(32).fill(0xff), Number.MAX_SAFE_INTEGER]] as const) {
+    for (const [head, time] of [
+      [CHAIN_START, 0],
+      [CHAIN, 1_764_400_000_250],
+      [new Uint8Array(32).fill(0xff), Number.MAX_SAFE_INTEGER],
+    ] as const) {
       const line = formatExtension(head, time);
       assert.match(line, /^tailseal\/v1 chain=[A-Za-z0-9+/]{43}= time=\d+$/);
       const parsed = parseExtension(['some-other-extension', line]);
@@ -414,7 +546,8 @@ describe('checkpoint extension line', () => {
     { desc: 'a trailing space', line: `${good} ` },
   ];
   for (const c of notExtensions) {
-    it(`parseExtension finds none in ${c.desc}`, () => assert.equal(parseExtension(c.line === '' ? [] : [c.line]), null));
+    it(`parseExtension finds none in ${c.desc}`, () =>
+      assert.equal(parseExtension(c.line === '' ? [] : [c.line]), null));
   }
   it('rejects a chain head in non-canonical base64 (ENTRY_MALFORMED)', () => {
     // 32 bytes encode as 43 characters and one "="; the last character carries 2 unused bits that
@@ -428,7 +561,11 @@ describe('committed vectors', () => {
   it('match what generate.ts computes (node dist/test/vectors/generate.js --check)', () => {
     const env = { ...process.env };
     delete env.NODE_TEST_CONTEXT;
-    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'test', 'vectors', 'generate.js'), '--check'], { cwd: REPO_ROOT, env, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'test', 'vectors', 'generate.js'), '--check'], {
+      cwd: REPO_ROOT,
+      env,
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, `generate.js --check failed:\n${r.stderr}`);
     assert.equal(r.stdout, '', 'check mode writes nothing');
   });

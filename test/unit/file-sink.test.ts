@@ -2,7 +2,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
-  chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync,
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +22,15 @@ import { FileSink } from '../../src/sinks/file/sink.js';
 import { classifyError } from '../../src/sinks/retry.js';
 import type { TrailObject } from '../../src/sinks/sink.js';
 
-const obj = (note = 'n\n'): TrailObject => ({ id: 1, stream: 'opa', firstSeq: 0, size: 1, createdAt: 5, lines: [Buffer.from('{"v":1}\n')], note });
+const obj = (note = 'n\n'): TrailObject => ({
+  id: 1,
+  stream: 'opa',
+  firstSeq: 0,
+  size: 1,
+  createdAt: 5,
+  lines: [Buffer.from('{"v":1}\n')],
+  note,
+});
 const log = createLogger('silent');
 const retry = { baseMs: 1, maxMs: 1 };
 
@@ -41,7 +57,11 @@ describe('file sink', () => {
     const sink = new FileSink({ name: 's', type: 'file', dir, gzip: false, retry, in_flight: 1 }, { log });
     const f = join(dir, 'opa', '00000000000000000000-00000000000000000000.ndjson');
     const before = readFileSync(f);
-    await assert.rejects(sink.put(obj('other\n')), (e: TailsealError) => e.code === 'SINK_CONFLICT' && e.details.object === 'opa/00000000000000000000-00000000000000000000.ndjson');
+    await assert.rejects(
+      sink.put(obj('other\n')),
+      (e: TailsealError) =>
+        e.code === 'SINK_CONFLICT' && e.details.object === 'opa/00000000000000000000-00000000000000000000.ndjson',
+    );
     assert.deepEqual(readFileSync(f), before);
   });
 
@@ -49,7 +69,7 @@ describe('file sink', () => {
     const gz = join(dir, 'gz');
     const sink = new FileSink({ name: 's', type: 'file', dir: gz, gzip: true, retry, in_flight: 1 }, { log });
     await sink.start();
-    await sink.put({ ...obj(), lines: [] , size: 0 });
+    await sink.put({ ...obj(), lines: [], size: 0 });
     const names = readdirSync(join(gz, 'opa'));
     assert.deepEqual(names, ['heartbeat-00000000000000000000-5.ndjson.gz']);
     assert.equal(parseObject(readFileSync(join(gz, 'opa', names[0]!))).note, 'n\n');
@@ -64,16 +84,29 @@ describe('file sink', () => {
     const sink = new FileSink({ name: 's', type: 'file', dir: store, gzip: false, retry, in_flight: 1 }, { log });
     await sink.start();
     const unread: TrailObject = {
-      id: 1, stream: 'opa', firstSeq: 0, size: 2, createdAt: 5, note: 'n\n', linesFile: { path: seg, bytes },
+      id: 1,
+      stream: 'opa',
+      firstSeq: 0,
+      size: 2,
+      createdAt: 5,
+      note: 'n\n',
+      linesFile: { path: seg, bytes },
       get lines(): Buffer[] {
         throw new Error('lines read although the segment file was given');
       },
     };
     assert.equal(await sink.put(unread), 'stored');
     const f = join(store, 'opa', '00000000000000000000-00000000000000000001.ndjson');
-    assert.equal(readFileSync(f, 'utf8'), '{"v":1,"n":0}\n{"v":1,"n":1}\n{"v":1,"kind":"checkpoint","stream":"opa","note":"n\\n"}\n');
+    assert.equal(
+      readFileSync(f, 'utf8'),
+      '{"v":1,"n":0}\n{"v":1,"n":1}\n{"v":1,"kind":"checkpoint","stream":"opa","note":"n\\n"}\n',
+    );
     assert.equal(statSync(f).mode & 0o777, 0o440);
-    assert.deepEqual(readdirSync(join(store, 'opa')), ['00000000000000000000-00000000000000000001.ndjson'], 'no temporary file left');
+    assert.deepEqual(
+      readdirSync(join(store, 'opa')),
+      ['00000000000000000000-00000000000000000001.ndjson'],
+      'no temporary file left',
+    );
   });
 
   it('a segment shorter than the object is a retryable error and leaves nothing behind', async () => {
@@ -82,7 +115,10 @@ describe('file sink', () => {
     writeFileSync(seg, '{"v":1}\n');
     const sink = new FileSink({ name: 's', type: 'file', dir: store, gzip: false, retry, in_flight: 1 }, { log });
     await sink.start();
-    await assert.rejects(sink.put({ ...obj(), linesFile: { path: seg, bytes: 100 } }), (e: TailsealError) => e.code === 'SINK_RETRYABLE' && e.message.includes(seg));
+    await assert.rejects(
+      sink.put({ ...obj(), linesFile: { path: seg, bytes: 100 } }),
+      (e: TailsealError) => e.code === 'SINK_RETRYABLE' && e.message.includes(seg),
+    );
     assert.deepEqual(readdirSync(join(store, 'opa')), []);
   });
 
@@ -90,8 +126,14 @@ describe('file sink', () => {
     const blocker = join(dir, 'blocker');
     writeFileSync(blocker, 'x');
     chmodSync(blocker, 0o444);
-    const sink = new FileSink({ name: 's', type: 'file', dir: join(blocker, 'store'), gzip: false, retry, in_flight: 1 }, { log });
-    await assert.rejects(sink.start(), (e: TailsealError) => e.code === 'SINK_PERMANENT' && e.message.includes(join(blocker, 'store')));
+    const sink = new FileSink(
+      { name: 's', type: 'file', dir: join(blocker, 'store'), gzip: false, retry, in_flight: 1 },
+      { log },
+    );
+    await assert.rejects(
+      sink.start(),
+      (e: TailsealError) => e.code === 'SINK_PERMANENT' && e.message.includes(join(blocker, 'store')),
+    );
   });
 
   it('a FIFO planted at the object name: STORE_UNSAFE (permanent), not a hang on reading it', async () => {

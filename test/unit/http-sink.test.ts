@@ -26,9 +26,25 @@ const PASSWORD = 'pw-8d21b6e0c4f9-secret';
 function trailObjects(spec: TrailSpec): TrailObject[] {
   const t = sealTrail(spec);
   return t.objects.map((o, i) => {
-    const lines = objectText(o.body).toString('utf8').split('\n').slice(0, -2).map((l) => Buffer.from(`${l}\n`, 'utf8'));
-    const obj: TrailObject = { id: i + 1, stream: t.stream, firstSeq: o.firstSeq, size: o.size, createdAt: o.createdAt, lines, note: o.note };
-    assert.deepEqual(encodeObject(obj, false).body, objectText(o.body), 'the rebuilt object encodes to the sealed bytes');
+    const lines = objectText(o.body)
+      .toString('utf8')
+      .split('\n')
+      .slice(0, -2)
+      .map((l) => Buffer.from(`${l}\n`, 'utf8'));
+    const obj: TrailObject = {
+      id: i + 1,
+      stream: t.stream,
+      firstSeq: o.firstSeq,
+      size: o.size,
+      createdAt: o.createdAt,
+      lines,
+      note: o.note,
+    };
+    assert.deepEqual(
+      encodeObject(obj, false).body,
+      objectText(o.body),
+      'the rebuilt object encodes to the sealed bytes',
+    );
     return obj;
   });
 }
@@ -60,7 +76,17 @@ describe('http sink', () => {
   });
 
   const sink = (over: Record<string, unknown> = {}): HttpSink => {
-    const s = new HttpSink(httpSinkSchema.parse({ name: 'collector', type: 'http', url: `${srv.url}/ingest?tenant=a`, auth: { bearer_token: TOKEN }, retry: { initial_backoff: 1, max_backoff: 1 }, ...over }), { log: mem.log });
+    const s = new HttpSink(
+      httpSinkSchema.parse({
+        name: 'collector',
+        type: 'http',
+        url: `${srv.url}/ingest?tenant=a`,
+        auth: { bearer_token: TOKEN },
+        retry: { initial_backoff: 1, max_backoff: 1 },
+        ...over,
+      }),
+      { log: mem.log },
+    );
     sinks.push(s);
     return s;
   };
@@ -135,7 +161,10 @@ describe('http sink', () => {
     const s = sink({ auth: { username: 'tailseal', password: PASSWORD } });
     const before = srv.requests.length;
     await s.put(data!);
-    assert.equal(srv.requests[before]!.headers.authorization, `Basic ${Buffer.from(`tailseal:${PASSWORD}`).toString('base64')}`);
+    assert.equal(
+      srv.requests[before]!.headers.authorization,
+      `Basic ${Buffer.from(`tailseal:${PASSWORD}`).toString('base64')}`,
+    );
   });
 
   it('any 2xx acknowledges', async () => {
@@ -171,7 +200,12 @@ describe('http sink', () => {
       assert.equal(classifyError(err), f.cls);
       assert.equal(err.details.status, f.status);
       assert.equal(err.details.retryAfterMs, f.retryAfterMs);
-      assert.match(err.message, new RegExp(`sink collector: POST http://127\\.0\\.0\\.1:\\d+/ingest \\(object opa/\\S+\\) answered HTTP ${f.status}`));
+      assert.match(
+        err.message,
+        new RegExp(
+          `sink collector: POST http://127\\.0\\.0\\.1:\\d+/ingest \\(object opa/\\S+\\) answered HTTP ${f.status}`,
+        ),
+      );
       assert.ok(!err.message.includes('tenant=a'), 'the query string is not in messages');
       // The connection is still usable after an error answer.
       assert.equal(await s.put(data!), 'stored');
@@ -209,7 +243,10 @@ describe('http sink', () => {
     const s = sink();
     srv.enqueue({ kind: 'reset' });
     await assert.rejects(s.put(data!), (e: NodeJS.ErrnoException) => {
-      assert.ok(typeof e.code === 'string' && (e.code === 'ECONNRESET' || e.code.startsWith('UND_ERR_')), `code ${e.code}`);
+      assert.ok(
+        typeof e.code === 'string' && (e.code === 'ECONNRESET' || e.code.startsWith('UND_ERR_')),
+        `code ${e.code}`,
+      );
       assert.equal(classifyError(e), 'retryable');
       return true;
     });
@@ -269,20 +306,40 @@ describe('http sink', () => {
       }
       return assert.fail('expected CONFIG_INVALID');
     };
-    assert.match(problems({ auth: { bearer_token: '${COLLECTOR_TOKEN}' } }), /sinks\[0\]\.auth\.bearer_token: environment variable COLLECTOR_TOKEN is not set/);
-    assert.match(problems({ url: `https://u:${TOKEN}@collector.example/` }), /sinks\[0\]\.url: url must not contain user:password@; put credentials in auth/);
-    assert.match(problems({ url: 'ftp://collector.example/' }), /sinks\[0\]\.url: url must use http:\/\/ or https:\/\//);
-    assert.match(problems({ auth: { bearer_token: TOKEN, username: 'u', password: 'p' } }), /sinks\[0\]\.auth: set either bearer_token, or username and password, not both/);
+    assert.match(
+      problems({ auth: { bearer_token: '${COLLECTOR_TOKEN}' } }),
+      /sinks\[0\]\.auth\.bearer_token: environment variable COLLECTOR_TOKEN is not set/,
+    );
+    assert.match(
+      problems({ url: `https://u:${TOKEN}@collector.example/` }),
+      /sinks\[0\]\.url: url must not contain user:password@; put credentials in auth/,
+    );
+    assert.match(
+      problems({ url: 'ftp://collector.example/' }),
+      /sinks\[0\]\.url: url must use http:\/\/ or https:\/\//,
+    );
+    assert.match(
+      problems({ auth: { bearer_token: TOKEN, username: 'u', password: 'p' } }),
+      /sinks\[0\]\.auth: set either bearer_token, or username and password, not both/,
+    );
     assert.match(problems({ auth: { username: 'u' } }), /sinks\[0\]\.auth: username and password go together/);
-    assert.match(problems({ headers: { 'Idempotency-Key': 'x' } }), /sinks\[0\]\.headers\.Idempotency-Key: this header is set by the sink itself/);
-    assert.match(problems({ headers: { 'X-A': 'a\r\nInjected: 1' } }), /sinks\[0\]\.headers\.X-A: header values may not contain line breaks/);
-    assert.match(problems({ headers: { Authorization: 'x' }, auth: { bearer_token: 'abcd' } }), /sinks\[0\]\.headers\.Authorization: set either auth or an Authorization header/);
+    assert.match(
+      problems({ headers: { 'Idempotency-Key': 'x' } }),
+      /sinks\[0\]\.headers\.Idempotency-Key: this header is set by the sink itself/,
+    );
+    assert.match(
+      problems({ headers: { 'X-A': 'a\r\nInjected: 1' } }),
+      /sinks\[0\]\.headers\.X-A: header values may not contain line breaks/,
+    );
+    assert.match(
+      problems({ headers: { Authorization: 'x' }, auth: { bearer_token: 'abcd' } }),
+      /sinks\[0\]\.headers\.Authorization: set either auth or an Authorization header/,
+    );
     assert.match(problems({ tls: { cert_file: '/c.pem' } }), /sinks\[0\]\.tls: cert_file and key_file go together/);
   });
 });
 
 // ---- mutual TLS, with certificates made by openssl (skipped when openssl is not installed) ----
-
 
 describe('http sink over mutual TLS', { skip: HAVE_OPENSSL ? false : 'openssl is not installed' }, () => {
   let pki: Pki;
@@ -295,7 +352,13 @@ describe('http sink over mutual TLS', { skip: HAVE_OPENSSL ? false : 'openssl is
     pki = makePki();
     const { readFileSync } = await import('node:fs');
     srv = await FaultServer.start({
-      tls: { key: readFileSync(pki.serverKey), cert: readFileSync(pki.serverCert), ca: readFileSync(pki.ca), requestCert: true, rejectUnauthorized: true },
+      tls: {
+        key: readFileSync(pki.serverKey),
+        cert: readFileSync(pki.serverCert),
+        ca: readFileSync(pki.ca),
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
     });
   });
   after(async () => {
@@ -305,7 +368,16 @@ describe('http sink over mutual TLS', { skip: HAVE_OPENSSL ? false : 'openssl is
   });
 
   const sink = (tls: Record<string, unknown>) => {
-    const s = new HttpSink(httpSinkSchema.parse({ name: 'mtls', type: 'http', url: `${srv.url}/ingest`, tls, timeout: { connect: '2s', request: '2s' } }), { log });
+    const s = new HttpSink(
+      httpSinkSchema.parse({
+        name: 'mtls',
+        type: 'http',
+        url: `${srv.url}/ingest`,
+        tls,
+        timeout: { connect: '2s', request: '2s' },
+      }),
+      { log },
+    );
     sinks.push(s);
     return s;
   };
@@ -342,6 +414,9 @@ describe('http sink over mutual TLS', { skip: HAVE_OPENSSL ? false : 'openssl is
 
   it('an unreadable certificate file is CONFIG_INVALID at start()', async () => {
     const s = sink({ ca_file: join(pki.dir, 'missing.pem') });
-    await assert.rejects(s.start(), (e: TailsealError) => e.code === 'CONFIG_INVALID' && e.message.includes('missing.pem'));
+    await assert.rejects(
+      s.start(),
+      (e: TailsealError) => e.code === 'CONFIG_INVALID' && e.message.includes('missing.pem'),
+    );
   });
 });

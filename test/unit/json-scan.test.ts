@@ -18,10 +18,22 @@ describe('scanJsonObject', () => {
     { desc: 'marker as a nested value only', line: '{"x":{"msg":"Decision Log"}}', want: 'other' },
     { desc: 'marker inside another string', line: '{"msg":"Decision Logs"}', want: 'other' },
     { desc: 'marker value not a string', line: '{"msg":["Decision Log"]}', want: 'other' },
-    { desc: 'the last duplicate key wins (not a decision)', line: '{"msg":"Decision Log","msg":"other"}', want: 'other' },
+    {
+      desc: 'the last duplicate key wins (not a decision)',
+      line: '{"msg":"Decision Log","msg":"other"}',
+      want: 'other',
+    },
     { desc: 'the last duplicate key wins (a decision)', line: '{"msg":"x","msg":"Decision Log"}', want: 'decision' },
-    { desc: 'whitespace everywhere JSON allows it', line: ' \t{ "msg" :\r\n"Decision Log" , "n" : [ 1 , { } , [ ] ] }\r', want: 'decision' },
-    { desc: 'every value kind', line: '{"a":[true,false,null,-0,0.5,1e9,-2.5E-3,1E+2,"s\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9"],"b":{}}', want: 'other' },
+    {
+      desc: 'whitespace everywhere JSON allows it',
+      line: ' \t{ "msg" :\r\n"Decision Log" , "n" : [ 1 , { } , [ ] ] }\r',
+      want: 'decision',
+    },
+    {
+      desc: 'every value kind',
+      line: '{"a":[true,false,null,-0,0.5,1e9,-2.5E-3,1E+2,"s\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9"],"b":{}}',
+      want: 'other',
+    },
     { desc: 'empty object', line: '{}', want: 'other' },
     { desc: 'escaped top-level key could spell msg', line: '{"\\u006dsg":"Decision Log"}', want: 'unsure' },
     { desc: 'escaped marker value could spell the marker', line: '{"msg":"Decision\\u0020Log"}', want: 'unsure' },
@@ -84,7 +96,8 @@ describe('scanJsonObject', () => {
         else if (op === 1) bytes.splice(at, 1);
         else bytes[Math.min(at, bytes.length - 1)] = b;
       }
-      if (i % 10 === 0) bytes = [...Buffer.from(`{"msg":"Decision Log","x":${Buffer.from(bytes).toString('latin1')}}`, 'latin1')];
+      if (i % 10 === 0)
+        bytes = [...Buffer.from(`{"msg":"Decision Log","x":${Buffer.from(bytes).toString('latin1')}}`, 'latin1')];
       const line = Buffer.from(bytes);
       const fast = classifyLine(line);
       const ref = classifyParsed(line);

@@ -28,15 +28,28 @@ describe('signing key sources', () => {
       chmodSync(file, c.mode);
       const load = () => loadConfiguredSigner({ key_file: file, allow_group_read: c.allowGroupRead });
       if (c.ok) assert.equal(load().verifierKey, vkey);
-      else assert.throws(load, (e: TailsealError) => e.code === 'KEY_PERMISSIONS' && e.message.includes(`mode ${c.mode.toString(8)}`));
+      else
+        assert.throws(
+          load,
+          (e: TailsealError) => e.code === 'KEY_PERMISSIONS' && e.message.includes(`mode ${c.mode.toString(8)}`),
+        );
     });
   }
 
   it('key_env reads the signer key from the environment; unset or garbage is KEY_INVALID naming the variable', () => {
     chmodSync(file, 0o600);
     const text = readFileSync(file, 'utf8');
-    assert.equal(loadConfiguredSigner({ key_env: 'TS_KEY', allow_group_read: false }, { TS_KEY: `${text}\n` }).verifierKey, vkey);
-    assert.throws(() => loadConfiguredSigner({ key_env: 'TS_KEY', allow_group_read: false }, {}), (e: TailsealError) => e.code === 'KEY_INVALID' && /environment variable TS_KEY is not set/.test(e.message));
-    assert.throws(() => loadConfiguredSigner({ key_env: 'TS_KEY', allow_group_read: false }, { TS_KEY: 'PRIVATE+KEY+nope' }), (e: TailsealError) => e.code === 'KEY_INVALID' && /TS_KEY/.test(e.message));
+    assert.equal(
+      loadConfiguredSigner({ key_env: 'TS_KEY', allow_group_read: false }, { TS_KEY: `${text}\n` }).verifierKey,
+      vkey,
+    );
+    assert.throws(
+      () => loadConfiguredSigner({ key_env: 'TS_KEY', allow_group_read: false }, {}),
+      (e: TailsealError) => e.code === 'KEY_INVALID' && /environment variable TS_KEY is not set/.test(e.message),
+    );
+    assert.throws(
+      () => loadConfiguredSigner({ key_env: 'TS_KEY', allow_group_read: false }, { TS_KEY: 'PRIVATE+KEY+nope' }),
+      (e: TailsealError) => e.code === 'KEY_INVALID' && /TS_KEY/.test(e.message),
+    );
   });
 });

@@ -14,12 +14,25 @@ import {
 } from '../../src/seal/merkle.js';
 import { VECTORS_DIR } from '../helpers/paths.js';
 
-interface InclusionCase { index: number; size: number; proof: string[] }
-interface ConsistencyCase { size1: number; size2: number; proof: string[] }
+interface InclusionCase {
+  index: number;
+  size: number;
+  proof: string[];
+}
+interface ConsistencyCase {
+  size1: number;
+  size2: number;
+  proof: string[];
+}
 interface MerkleVectors {
   hashLeaf: { data: string; hash: string }[];
   hashChildren: { left: string; right: string; hash: string }[];
-  rfc6962Tree: { leafData: string[]; roots: { size: number; root: string }[]; inclusion: InclusionCase[]; consistency: ConsistencyCase[] };
+  rfc6962Tree: {
+    leafData: string[];
+    roots: { size: number; root: string }[];
+    inclusion: InclusionCase[];
+    consistency: ConsistencyCase[];
+  };
   generated: { roots: { size: number; root: string }[]; inclusion: InclusionCase[]; consistency: ConsistencyCase[] };
 }
 
@@ -38,7 +51,7 @@ const KAT_LEAVES = V.rfc6962Tree.leafData.map((d) => hashLeaf(fromHex(d)));
 const rootOf = (leaves: Uint8Array[]) => rootFromLeafHashes(leaves);
 const flip = (b: Uint8Array, bit = 0) => {
   const c = Uint8Array.from(b);
-  c[Math.floor(bit / 8)] ^= 1 << bit % 8;
+  c[Math.floor(bit / 8)] ^= 1 << (bit % 8);
   return c;
 };
 
@@ -62,7 +75,10 @@ describe('RFC 6962 reference tree (8 leaves)', () => {
       assert.equal(toHex(range.root()), root);
     }
   });
-  for (const [name, cases] of [['rfc6962Tree', V.rfc6962Tree], ['generated', V.generated]] as const) {
+  for (const [name, cases] of [
+    ['rfc6962Tree', V.rfc6962Tree],
+    ['generated', V.generated],
+  ] as const) {
     const leaves = name === 'rfc6962Tree' ? KAT_LEAVES : LEAVES;
     it(`${name}: inclusion proofs are reproduced and verify`, () => {
       for (const c of cases.inclusion) {
@@ -74,7 +90,13 @@ describe('RFC 6962 reference tree (8 leaves)', () => {
     it(`${name}: consistency proofs are reproduced and verify`, () => {
       for (const c of cases.consistency) {
         assert.deepEqual(consistencyProof(c.size1, leaves.slice(0, c.size2)).map(toHex), c.proof);
-        verifyConsistency(c.size1, c.size2, c.proof.map(fromHex), rootOf(leaves.slice(0, c.size1)), rootOf(leaves.slice(0, c.size2)));
+        verifyConsistency(
+          c.size1,
+          c.size2,
+          c.proof.map(fromHex),
+          rootOf(leaves.slice(0, c.size1)),
+          rootOf(leaves.slice(0, c.size2)),
+        );
       }
     });
   }
@@ -150,7 +172,10 @@ describe('CompactRange', () => {
   it('deserialize accepts a subarray of a larger buffer', () => {
     const padded = new Uint8Array(good.length + 5);
     padded.set(good, 3);
-    assert.equal(toHex(CompactRange.deserialize(padded.subarray(3, 3 + good.length)).root()), toHex(rootOf(LEAVES.slice(0, 3))));
+    assert.equal(
+      toHex(CompactRange.deserialize(padded.subarray(3, 3 + good.length)).root()),
+      toHex(rootOf(LEAVES.slice(0, 3))),
+    );
   });
 });
 
@@ -165,7 +190,8 @@ describe('reference proofs verify for every (m, n) with n <= 20', () => {
   it('consistency', () => {
     for (let n = 0; n <= 20; n++) {
       const tree = LEAVES.slice(0, n);
-      for (let m = 0; m <= n; m++) verifyConsistency(m, n, consistencyProof(m, tree), rootOf(tree.slice(0, m)), rootOf(tree));
+      for (let m = 0; m <= n; m++)
+        verifyConsistency(m, n, consistencyProof(m, tree), rootOf(tree.slice(0, m)), rootOf(tree));
     }
   });
 });
@@ -181,9 +207,18 @@ describe('verifyInclusion rejects', () => {
     { desc: 'wrong leaf hash', args: [index, size, tree[index + 1], proof, root] },
     { desc: 'wrong index', args: [index + 1, size, tree[index], proof, root] },
     { desc: 'wrong size (different proof shape)', args: [index, size + 4, tree[index], proof, root] },
-    { desc: 'flipped bit in a proof element', args: [index, size, tree[index], [proof[0], flip(proof[1], 77), ...proof.slice(2)], root] },
-    { desc: 'proof element of 31 bytes', args: [index, size, tree[index], [proof[0].subarray(1), ...proof.slice(1)], root] },
-    { desc: 'proof element of 33 bytes', args: [index, size, tree[index], [Uint8Array.from([...proof[0], 0]), ...proof.slice(1)], root] },
+    {
+      desc: 'flipped bit in a proof element',
+      args: [index, size, tree[index], [proof[0], flip(proof[1], 77), ...proof.slice(2)], root],
+    },
+    {
+      desc: 'proof element of 31 bytes',
+      args: [index, size, tree[index], [proof[0].subarray(1), ...proof.slice(1)], root],
+    },
+    {
+      desc: 'proof element of 33 bytes',
+      args: [index, size, tree[index], [Uint8Array.from([...proof[0], 0]), ...proof.slice(1)], root],
+    },
     { desc: 'extra element', args: [index, size, tree[index], [...proof, proof[0]], root] },
     { desc: 'missing element', args: [index, size, tree[index], proof.slice(0, -1), root] },
     { desc: 'empty proof', args: [index, size, tree[index], [], root] },
@@ -194,7 +229,10 @@ describe('verifyInclusion rejects', () => {
     { desc: 'fractional index', args: [0.5, size, tree[index], proof, root] },
     { desc: 'size above 2^53 - 1', args: [index, 2 ** 53, tree[index], proof, root] },
     { desc: 'root of 31 bytes', args: [index, size, tree[index], proof, root.subarray(1)] },
-    { desc: `more than ${MAX_PROOF_LENGTH} elements`, args: [index, size, tree[index], Array(MAX_PROOF_LENGTH + 1).fill(proof[0]), root] },
+    {
+      desc: `more than ${MAX_PROOF_LENGTH} elements`,
+      args: [index, size, tree[index], Array(MAX_PROOF_LENGTH + 1).fill(proof[0]), root],
+    },
   ];
   for (const c of cases) it(c.desc, () => assert.throws(() => verifyInclusion(...c.args), PROOF_INVALID));
 });
@@ -211,8 +249,14 @@ describe('verifyConsistency rejects', () => {
     { desc: 'wrong root2', args: [size1, size2, proof, root1, rootOf(tree.slice(0, 12))] },
     { desc: 'wrong size1', args: [size1 + 1, size2, proof, root1, root2] },
     { desc: 'wrong size2 (different proof shape)', args: [size1, size2 + 4, proof, root1, root2] },
-    { desc: 'flipped bit in a proof element', args: [size1, size2, [flip(proof[0], 3), ...proof.slice(1)], root1, root2] },
-    { desc: 'proof element of 31 bytes', args: [size1, size2, [...proof.slice(0, -1), proof[proof.length - 1].subarray(1)], root1, root2] },
+    {
+      desc: 'flipped bit in a proof element',
+      args: [size1, size2, [flip(proof[0], 3), ...proof.slice(1)], root1, root2],
+    },
+    {
+      desc: 'proof element of 31 bytes',
+      args: [size1, size2, [...proof.slice(0, -1), proof[proof.length - 1].subarray(1)], root1, root2],
+    },
     { desc: 'extra element', args: [size1, size2, [...proof, proof[0]], root1, root2] },
     { desc: 'missing element', args: [size1, size2, proof.slice(1), root1, root2] },
     { desc: 'empty proof', args: [size1, size2, [], root1, root2] },
@@ -223,7 +267,10 @@ describe('verifyConsistency rejects', () => {
     { desc: 'size1 == 0 with a root that is not the empty root', args: [0, size2, [], root1, root2] },
     { desc: 'negative size1', args: [-1, size2, proof, root1, root2] },
     { desc: 'size2 above 2^53 - 1', args: [size1, 2 ** 53, proof, root1, root2] },
-    { desc: `more than ${MAX_PROOF_LENGTH} elements`, args: [size1, size2, Array(MAX_PROOF_LENGTH + 1).fill(proof[0]), root1, root2] },
+    {
+      desc: `more than ${MAX_PROOF_LENGTH} elements`,
+      args: [size1, size2, Array(MAX_PROOF_LENGTH + 1).fill(proof[0]), root1, root2],
+    },
   ];
   for (const c of cases) it(c.desc, () => assert.throws(() => verifyConsistency(...c.args), PROOF_INVALID));
 });

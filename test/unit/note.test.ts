@@ -3,14 +3,28 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fromBase64Strict, fromHex, toBase64 } from '../../src/seal/hash.js';
-import { generateKeyPair, keyId, parseSignerKey, parseVerifierKey, verifierKeyFromSigner } from '../../src/seal/keys.js';
+import {
+  generateKeyPair,
+  keyId,
+  parseSignerKey,
+  parseVerifierKey,
+  verifierKeyFromSigner,
+} from '../../src/seal/keys.js';
 import { MAX_NOTE_SIGNATURES, openNote, signNote } from '../../src/seal/note.js';
 import { VECTORS_DIR } from '../helpers/paths.js';
 
 interface NoteVectors {
   peterNeumann: { signerKey: string; verifierKey: string; keyId: string; text: string; note: string };
   sumGolangOrg: { verifierKey: string; keyId: string; note: string };
-  tailsealTest: { seed: string; name: string; keyId: string; signerKey: string; verifierKey: string; text: string; note: string };
+  tailsealTest: {
+    seed: string;
+    name: string;
+    keyId: string;
+    signerKey: string;
+    verifierKey: string;
+    text: string;
+    note: string;
+  };
 }
 
 const V = JSON.parse(readFileSync(join(VECTORS_DIR, 'note.json'), 'utf8')) as NoteVectors;
@@ -43,7 +57,10 @@ describe('signed note vectors', () => {
   it('opens the PeterNeumann note with its verifier key', () => {
     const { text, verifiedBy } = openNote(PETER.note, [peterVerifier]);
     assert.equal(text, PETER.text);
-    assert.deepEqual(verifiedBy.map((v) => v.name), ['PeterNeumann']);
+    assert.deepEqual(
+      verifiedBy.map((v) => v.name),
+      ['PeterNeumann'],
+    );
   });
   it('opens the sum.golang.org checkpoint note', () => {
     const { text, verifiedBy } = openNote(V.sumGolangOrg.note, [sumdbVerifier]);
@@ -102,20 +119,30 @@ describe('keys', () => {
   }
 
   const seedB64 = PETER.signerKey.split('+').slice(4).join('+');
+  const seed = fromBase64Strict(seedB64, 's');
   const badSignerKeys: { desc: string; skey: string }[] = [
     { desc: 'no PRIVATE+KEY prefix', skey: PETER.signerKey.slice('PRIVATE+KEY+'.length) },
     { desc: 'wrong key id', skey: PETER.signerKey.replace('+c74f20a3+', '+c74f20a4+') },
-    { desc: 'signature type 2', skey: `PRIVATE+KEY+PeterNeumann+c74f20a3+${toBase64(Uint8Array.from([2, ...fromBase64Strict(seedB64, 's').subarray(1)]))}` },
-    { desc: 'short seed', skey: `PRIVATE+KEY+PeterNeumann+c74f20a3+${toBase64(fromBase64Strict(seedB64, 's').subarray(0, 32))}` },
+    {
+      desc: 'signature type 2',
+      skey: `PRIVATE+KEY+PeterNeumann+c74f20a3+${toBase64(Uint8Array.from([2, ...seed.subarray(1)]))}`,
+    },
+    {
+      desc: 'short seed',
+      skey: `PRIVATE+KEY+PeterNeumann+c74f20a3+${toBase64(fromBase64Strict(seedB64, 's').subarray(0, 32))}`,
+    },
     { desc: 'empty name', skey: `PRIVATE+KEY++c74f20a3+${seedB64}` },
   ];
   for (const c of badSignerKeys) {
     it(`parseSignerKey rejects: ${c.desc}, without echoing the key`, () => {
-      assert.throws(() => parseSignerKey(c.skey), (err: Error) => {
-        assert.equal((err as { code?: string }).code, 'KEY_INVALID');
-        assert.ok(!err.message.includes(seedB64.slice(4, 20)), err.message);
-        return true;
-      });
+      assert.throws(
+        () => parseSignerKey(c.skey),
+        (err: Error) => {
+          assert.equal((err as { code?: string }).code, 'KEY_INVALID');
+          assert.ok(!err.message.includes(seedB64.slice(4, 20)), err.message);
+          return true;
+        },
+      );
     });
   }
   it('generateKeyPair rejects a bad name or seed', () => {
@@ -168,7 +195,8 @@ describe('openNote', () => {
     },
   ];
   for (const c of malformed) {
-    it(`rejects as NOTE_MALFORMED: ${c.desc}`, () => assert.throws(() => openNote(c.note, [peterVerifier]), code('NOTE_MALFORMED')));
+    it(`rejects as NOTE_MALFORMED: ${c.desc}`, () =>
+      assert.throws(() => openNote(c.note, [peterVerifier]), code('NOTE_MALFORMED')));
   }
 
   const sig = fromBase64Strict(sigB64, 'sig');
@@ -177,20 +205,33 @@ describe('openNote', () => {
     { desc: 'tampered text', note: PETER.note.replace('problem,', 'Problem,') },
     { desc: 'flipped signature bit', note: `${PETER.text}\n${EM} PeterNeumann ${toBase64(sig)}\n` },
     { desc: 'truncated signature', note: `${PETER.text}\n${EM} PeterNeumann ${toBase64(sig.subarray(0, 67))}\n` },
-    { desc: 'bad known signature next to a good one', note: `${signNote(PETER.text, [peterSigner])}${EM} PeterNeumann ${toBase64(sig)}\n` },
+    {
+      desc: 'bad known signature next to a good one',
+      note: `${signNote(PETER.text, [peterSigner])}${EM} PeterNeumann ${toBase64(sig)}\n`,
+    },
   ];
   for (const c of invalid) {
-    it(`rejects as SIGNATURE_INVALID: ${c.desc}`, () => assert.throws(() => openNote(c.note, [peterVerifier]), code('SIGNATURE_INVALID')));
+    it(`rejects as SIGNATURE_INVALID: ${c.desc}`, () =>
+      assert.throws(() => openNote(c.note, [peterVerifier]), code('SIGNATURE_INVALID')));
   }
 
-  const untrusted: { desc: string; note: string; verifiers: typeof peterVerifier[] }[] = [
+  const untrusted: { desc: string; note: string; verifiers: (typeof peterVerifier)[] }[] = [
     { desc: 'only unknown keys', note: PETER.note, verifiers: [sumdbVerifier, otherVerifier] },
     { desc: 'no verifiers', note: PETER.note, verifiers: [] },
-    { desc: 'known name with another key id', note: PETER.note.replace(`${EM} PeterNeumann x08go`, `${EM} PeterNeumann x08gp`), verifiers: [peterVerifier] },
-    { desc: 'known key id under another name', note: PETER.note.replace(`${EM} PeterNeumann`, `${EM} PeterNeumann2`), verifiers: [peterVerifier] },
+    {
+      desc: 'known name with another key id',
+      note: PETER.note.replace(`${EM} PeterNeumann x08go`, `${EM} PeterNeumann x08gp`),
+      verifiers: [peterVerifier],
+    },
+    {
+      desc: 'known key id under another name',
+      note: PETER.note.replace(`${EM} PeterNeumann`, `${EM} PeterNeumann2`),
+      verifiers: [peterVerifier],
+    },
   ];
   for (const c of untrusted) {
-    it(`rejects as NO_TRUSTED_SIGNATURE: ${c.desc}`, () => assert.throws(() => openNote(c.note, c.verifiers), code('NO_TRUSTED_SIGNATURE')));
+    it(`rejects as NO_TRUSTED_SIGNATURE: ${c.desc}`, () =>
+      assert.throws(() => openNote(c.note, c.verifiers), code('NO_TRUSTED_SIGNATURE')));
   }
 });
 
@@ -202,7 +243,8 @@ describe('signNote', () => {
     { desc: 'carriage return in the text', text: 'a\r\n' },
   ];
   for (const c of bad) {
-    it(`rejects as NOTE_MALFORMED: ${c.desc}`, () => assert.throws(() => signNote(c.text, [peterSigner]), code('NOTE_MALFORMED')));
+    it(`rejects as NOTE_MALFORMED: ${c.desc}`, () =>
+      assert.throws(() => signNote(c.text, [peterSigner]), code('NOTE_MALFORMED')));
   }
   it('rejects an empty signer list', () => assert.throws(() => signNote('x\n', []), code('NOTE_MALFORMED')));
 });

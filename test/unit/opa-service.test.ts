@@ -36,10 +36,18 @@ describe('opa_service: splitting an upload body', () => {
     ['compact', '[{"a":1},{"b":2}]', ['{"a":1}', '{"b":2}']],
     ['whitespace around and between', ' \n[ {"a":1} ,\n\t{"b":2}\r\n] \n', ['{"a":1}', '{"b":2}']],
     ['pretty-printed element keeps its inner whitespace', '[\n  {\n    "a": 1\n  }\n]', ['{\n    "a": 1\n  }']],
-    ['brackets, braces and commas inside strings', '[{"s":"],[{}\\",x"},{"t":"}"}]', ['{"s":"],[{}\\",x"}', '{"t":"}"}']],
+    [
+      'brackets, braces and commas inside strings',
+      '[{"s":"],[{}\\",x"},{"t":"}"}]',
+      ['{"s":"],[{}\\",x"}', '{"t":"}"}'],
+    ],
     ['escaped backslash before a closing quote', '[{"s":"a\\\\"},{"u":1}]', ['{"s":"a\\\\"}', '{"u":1}']],
     ['nested arrays and objects', '[{"a":[1,[2,{"b":[3]}]],"c":{}},{}]', ['{"a":[1,[2,{"b":[3]}]],"c":{}}', '{}']],
-    ['multi-byte UTF-8 and OPA\'s \\u003c escapes', '[{"n":"Zoë ✓ 𝄞","h":"\\u003cb\\u003e"}]', ['{"n":"Zoë ✓ 𝄞","h":"\\u003cb\\u003e"}']],
+    [
+      "multi-byte UTF-8 and OPA's \\u003c escapes",
+      '[{"n":"Zoë ✓ 𝄞","h":"\\u003cb\\u003e"}]',
+      ['{"n":"Zoë ✓ 𝄞","h":"\\u003cb\\u003e"}'],
+    ],
     ['empty array', '[ ]', []],
   ];
   for (const [desc, body, want] of cases) {
@@ -47,12 +55,17 @@ describe('opa_service: splitting an upload body', () => {
       const got = slices(body);
       assert.deepEqual(got, want);
       // Every slice is exactly the JSON of its element.
-      assert.deepEqual(got.map((s) => JSON.parse(s)), JSON.parse(body));
+      assert.deepEqual(
+        got.map((s) => JSON.parse(s)),
+        JSON.parse(body),
+      );
     });
   }
 
   it('reads decision_id when it is a non-empty string', () => {
-    const ids = splitEvents(Buffer.from('[{"decision_id":"a"},{"decision_id":""},{"decision_id":7},{}]')).map((e) => e.decisionId);
+    const ids = splitEvents(Buffer.from('[{"decision_id":"a"},{"decision_id":""},{"decision_id":7},{}]')).map(
+      (e) => e.decisionId,
+    );
     assert.deepEqual(ids, ['a', undefined, undefined, undefined]);
   });
 
@@ -72,7 +85,10 @@ describe('opa_service: splitting an upload body', () => {
   ];
   for (const [desc, body, want] of bad) {
     it(`refuses ${desc} with 400`, () => {
-      assert.throws(() => splitEvents(body), (e: RequestError) => e instanceof RequestError && e.status === 400 && want.test(e.message));
+      assert.throws(
+        () => splitEvents(body),
+        (e: RequestError) => e instanceof RequestError && e.status === 400 && want.test(e.message),
+      );
     });
   }
 });
@@ -151,7 +167,13 @@ describe('opa_service: events allowed per upload, and admission', () => {
     const { OpaServiceReceiver } = await import('../../src/sources/opa-service/receiver.js');
     const { createLogger } = await import('../../src/log.js');
     const rx = new OpaServiceReceiver(
-      { ...RECEIVER, opaUploadLimit, maxBodyBytes: 8 << 20, maxDecodedBytes: 8 << 20, maxInflightDecodedBytes: 8 << 20 },
+      {
+        ...RECEIVER,
+        opaUploadLimit,
+        maxBodyBytes: 8 << 20,
+        maxDecodedBytes: 8 << 20,
+        maxInflightDecodedBytes: 8 << 20,
+      },
       { consumer, log: createLogger('silent') },
     );
     await rx.start();
@@ -172,7 +194,10 @@ describe('opa_service: events allowed per upload, and admission', () => {
       const real = await upload(url, events(5000));
       assert.equal(real.status, 200, real.body);
       assert.equal(committed, 5000);
-      const bomb = await upload(url, Array.from({ length: 7000 }, () => ({})));
+      const bomb = await upload(
+        url,
+        Array.from({ length: 7000 }, () => ({})),
+      );
       assert.equal(bomb.status, 413);
       assert.equal((JSON.parse(bomb.body) as { code: string }).code, 'too_many_events');
       // A body over the declared limit (as an abuser pads it) does not buy more events: 20,000
@@ -221,10 +246,13 @@ describe('opa_service: a body over opa_upload_size_limit_bytes', () => {
     const { upload, event } = await import('../helpers/opa-upload.js');
     const warned: [Record<string, unknown>, string][] = [];
     const log = { info: () => undefined, warn: (o: Record<string, unknown>, m: string) => warned.push([o, m]) };
-    const rx = new OpaServiceReceiver({ ...RECEIVER, opaUploadLimit: 100 }, {
-      consumer: { commit: () => true },
-      log: log as unknown as import('pino').Logger,
-    });
+    const rx = new OpaServiceReceiver(
+      { ...RECEIVER, opaUploadLimit: 100 },
+      {
+        consumer: { commit: () => true },
+        log: log as unknown as import('pino').Logger,
+      },
+    );
     await rx.start();
     try {
       const url = `http://127.0.0.1:${rx.address().port}/logs`;
@@ -234,7 +262,10 @@ describe('opa_service: a body over opa_upload_size_limit_bytes', () => {
       const over = warned.filter(([o]) => o.body_bytes !== undefined);
       assert.equal(over.length, 1, 'said once');
       assert.equal(over[0]![0].opa_upload_size_limit_bytes, 100);
-      assert.match(over[0]![1], /larger than opa_upload_size_limit_bytes.*set this input's opa_upload_size_limit_bytes/);
+      assert.match(
+        over[0]![1],
+        /larger than opa_upload_size_limit_bytes.*set this input's opa_upload_size_limit_bytes/,
+      );
     } finally {
       await rx.close();
     }

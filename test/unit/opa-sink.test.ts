@@ -28,8 +28,20 @@ type Json = Record<string, unknown>;
 function trailObjects(spec: TrailSpec): TrailObject[] {
   const t = sealTrail(spec);
   return t.objects.map((o, i) => {
-    const lines = objectText(o.body).toString('utf8').split('\n').slice(0, -2).map((l) => Buffer.from(`${l}\n`, 'utf8'));
-    const obj: TrailObject = { id: i + 1, stream: t.stream, firstSeq: o.firstSeq, size: o.size, createdAt: o.createdAt, lines, note: o.note };
+    const lines = objectText(o.body)
+      .toString('utf8')
+      .split('\n')
+      .slice(0, -2)
+      .map((l) => Buffer.from(`${l}\n`, 'utf8'));
+    const obj: TrailObject = {
+      id: i + 1,
+      stream: t.stream,
+      firstSeq: o.firstSeq,
+      size: o.size,
+      createdAt: o.createdAt,
+      lines,
+      note: o.note,
+    };
     assert.deepEqual(encodeObject(obj, false).body, objectText(o.body));
     return obj;
   });
@@ -37,13 +49,20 @@ function trailObjects(spec: TrailSpec): TrailObject[] {
 
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Json)[k])]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortKeys((v as Json)[k])]),
+    );
   return v;
 }
 
 /** The console line OPA's logger writes for an event: its fields plus level/msg/time/type, keys sorted. */
 function consoleLine(event: Json, time = '2018-01-01T00:00:00Z'): string {
-  return JSON.stringify(sortKeys({ ...event, level: 'info', msg: 'Decision Log', time, type: 'openpolicyagent.org/decision_logs' }));
+  return JSON.stringify(
+    sortKeys({ ...event, level: 'info', msg: 'Decision Log', time, type: 'openpolicyagent.org/decision_logs' }),
+  );
 }
 
 /** Real OPA events: the documented upload bodies and the (partial) events of OPA's mask tests. */
@@ -53,14 +72,20 @@ function corpusEvents(): Json[] {
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as Json);
-  const events = [...body('docs_management-decision-logs.upload-body.json'), ...body('docs_content_docs_decision-logs.upload-body.legacy-revision.json'), ...masked];
+  const events = [
+    ...body('docs_management-decision-logs.upload-body.json'),
+    ...body('docs_content_docs_decision-logs.upload-body.legacy-revision.json'),
+    ...masked,
+  ];
   assert.ok(events.length >= 22, `corpus has ${events.length} events`);
   return events;
 }
 
 /** Every event received, in request order. */
-const eventsOf = (reqs: RecordedRequest[]): Json[] => reqs.flatMap((r) => JSON.parse(r.decoded!.toString('utf8')) as Json[]);
-const chainOf = (obj: TrailObject, i: number): string => (JSON.parse(obj.lines[i]!.toString('utf8')) as { chain: string }).chain;
+const eventsOf = (reqs: RecordedRequest[]): Json[] =>
+  reqs.flatMap((r) => JSON.parse(r.decoded!.toString('utf8')) as Json[]);
+const chainOf = (obj: TrailObject, i: number): string =>
+  (JSON.parse(obj.lines[i]!.toString('utf8')) as { chain: string }).chain;
 
 describe('opa sink', () => {
   let srv: FaultServer;
@@ -73,7 +98,16 @@ describe('opa sink', () => {
     await srv.close();
   });
   const sink = (over: Json = {}): OpaSink => {
-    const s = new OpaSink(opaSinkSchema.parse({ name: 'opa-svc', type: 'opa', url: srv.url, retry: { initial_backoff: 1, max_backoff: 1 }, ...over }), { log });
+    const s = new OpaSink(
+      opaSinkSchema.parse({
+        name: 'opa-svc',
+        type: 'opa',
+        url: srv.url,
+        retry: { initial_backoff: 1, max_backoff: 1 },
+        ...over,
+      }),
+      { log },
+    );
     sinks.push(s);
     return s;
   };
@@ -104,10 +138,21 @@ describe('opa sink', () => {
     assert.equal(r.headers['x-tailseal-chunk'], '1/1');
     const note = Buffer.from(r.headers['x-tailseal-checkpoint'] as string, 'base64').toString('utf8');
     assert.equal(note, obj!.note);
-    assert.ok(note.includes('\n\n— ') && note.startsWith('tailseal.test/trail/opa\n22\n'), 'the whole signed note, em dash and newlines included');
+    assert.ok(
+      note.includes('\n\n— ') && note.startsWith('tailseal.test/trail/opa\n22\n'),
+      'the whole signed note, em dash and newlines included',
+    );
 
     const got = eventsOf(reqs);
-    const want = originals.map((e, seq) => ({ ...e, tailseal: { stream: 'opa', seq, chain: chainOf(obj!, seq), object: 'opa/00000000000000000000-00000000000000000021.ndjson' } }));
+    const want = originals.map((e, seq) => ({
+      ...e,
+      tailseal: {
+        stream: 'opa',
+        seq,
+        chain: chainOf(obj!, seq),
+        object: 'opa/00000000000000000000-00000000000000000021.ndjson',
+      },
+    }));
     assert.deepEqual(got, want);
     // Key order: the console line's (sorted) minus the four console keys, then tailseal.
     got.forEach((e, i) => assert.deepEqual(Object.keys(e), [...Object.keys(originals[i]!).sort(), 'tailseal']));
@@ -118,20 +163,29 @@ describe('opa sink', () => {
     const [obj] = trailObjects({ records: originals.map((e) => consoleLine(e)), plan: [originals.length] });
     const reqs = await sent(() => sink({ include_seal: false }).put(obj!));
     assert.deepEqual(eventsOf(reqs), originals);
-    for (const r of reqs) assert.deepEqual(Object.keys(r.headers).filter((h) => h.startsWith('x-tailseal')), []);
+    for (const r of reqs)
+      assert.deepEqual(
+        Object.keys(r.headers).filter((h) => h.startsWith('x-tailseal')),
+        [],
+      );
   });
 
   it('keeps every other byte of the line: big integers, integer-like keys, escapes, a trailing \\r', async () => {
     const line =
-      '{"decision_id":"d-1","input":{"10":"b","2":"a","big":18446744073709551615,"html":"\\u003cscript\\u003e \\u0026","emoji":"\\ud83d\\ude00","level":"nested stays"},' +
-      '"level":"info","metrics":{"timer_rego_query_eval_ns":1.50e3},"msg":"Decision Log","req_id":18446744073709551615,"result":[true,null,{"x":-0.0}],' +
-      '"time":"2026-11-29T12:00:00Z","timestamp":"2026-11-29T12:00:00.123456789Z","type":"openpolicyagent.org/decision_logs"}\r';
+      '{"decision_id":"d-1","input":{"10":"b","2":"a","big":18446744073709551615,"html":"\\u003cscript\\u003e ' +
+      '\\u0026","emoji":"\\ud83d\\ude00","level":"nested stays"},' +
+      '"level":"info","metrics":{"timer_rego_query_eval_ns":1.50e3},"msg":"Decision Log",' +
+      '"req_id":18446744073709551615,"result":[true,null,{"x":-0.0}],' +
+      '"time":"2026-11-29T12:00:00Z","timestamp":"2026-11-29T12:00:00.123456789Z",' +
+      '"type":"openpolicyagent.org/decision_logs"}\r';
     const [obj] = trailObjects({ records: [line], plan: [1] });
     const reqs = await sent(() => sink({ include_seal: false }).put(obj!));
     assert.equal(
       reqs[0]!.decoded!.toString('utf8'),
-      '[{"decision_id":"d-1","input":{"10":"b","2":"a","big":18446744073709551615,"html":"\\u003cscript\\u003e \\u0026","emoji":"\\ud83d\\ude00","level":"nested stays"},' +
-        '"metrics":{"timer_rego_query_eval_ns":1.50e3},"req_id":18446744073709551615,"result":[true,null,{"x":-0.0}],"timestamp":"2026-11-29T12:00:00.123456789Z"}]',
+      '[{"decision_id":"d-1","input":{"10":"b","2":"a","big":18446744073709551615,"html":"\\u003cscript\\u003e ' +
+        '\\u0026","emoji":"\\ud83d\\ude00","level":"nested stays"},' +
+        '"metrics":{"timer_rego_query_eval_ns":1.50e3},"req_id":18446744073709551615,' +
+        '"result":[true,null,{"x":-0.0}],"timestamp":"2026-11-29T12:00:00.123456789Z"}]',
     );
   });
 
@@ -139,13 +193,16 @@ describe('opa sink', () => {
     assert.equal(consoleLineToEvent('{ "a" : 1 , "\\u0074ype" : "x", "b":{"time":2} }'), '{"a":1,"b":{"time":2}}');
     assert.equal(consoleLineToEvent('{"level":"info","msg":"Decision Log","time":"t","type":"x"}'), '{}');
     assert.equal(consoleLineToEvent('{}', '{"seq":1}'), '{"tailseal":{"seq":1}}');
-    assert.equal(consoleLineToEvent('{"tailseal":"old","z":[1,"]}"]}', '{"seq":1}'), '{"z":[1,"]}"],"tailseal":{"seq":1}}');
+    assert.equal(
+      consoleLineToEvent('{"tailseal":"old","z":[1,"]}"]}', '{"seq":1}'),
+      '{"z":[1,"]}"],"tailseal":{"seq":1}}',
+    );
     assert.equal(consoleLineToEvent('\ufeff{"a":"\\"}"}'), '{"a":"\\"}"}');
     assert.throws(() => consoleLineToEvent('[1,2]'), SyntaxError);
     assert.throws(() => consoleLineToEvent('{"a":1'), SyntaxError);
   });
 
-  it('chunks many events into POSTs each at most upload_size_limit_bytes gzip\'d, every event once, in order', async () => {
+  it("chunks many events into POSTs each at most upload_size_limit_bytes gzip'd, every event once, in order", async () => {
     const rnd = prng(7);
     const lines = Array.from({ length: 400 }, (_, i) => decisionLine(i, rnd));
     const [obj] = trailObjects({ records: lines, plan: [lines.length] });
@@ -177,7 +234,8 @@ describe('opa sink', () => {
   it('chunkEvents keeps its invariants for many limits and event sizes', () => {
     const rnd = prng(11);
     const events: OpaEvent[] = Array.from({ length: 300 }, (_, seq) => {
-      const pad = rnd() < 0.3 ? randomBytes(Math.floor(rnd() * 60)).toString('hex') : 'x'.repeat(Math.floor(rnd() * 400));
+      const pad =
+        rnd() < 0.3 ? randomBytes(Math.floor(rnd() * 60)).toString('hex') : 'x'.repeat(Math.floor(rnd() * 400));
       return { seq, json: JSON.stringify({ decision_id: `d-${seq}`, pad }), decisionId: `d-${seq}` };
     });
     for (const limit of [400, 700, 1500, 4096, 32768, 1 << 20]) {
@@ -196,13 +254,19 @@ describe('opa sink', () => {
 
   it('a single event over the limit is SINK_PERMANENT naming its seq, and nothing is sent', async () => {
     const big = consoleLine({ decision_id: 'big-one', input: { blob: randomBytes(3000).toString('base64') } });
-    const [obj] = trailObjects({ records: [consoleLine({ decision_id: 'small' }), big, consoleLine({ decision_id: 'after' })], plan: [3] });
+    const [obj] = trailObjects({
+      records: [consoleLine({ decision_id: 'small' }), big, consoleLine({ decision_id: 'after' })],
+      plan: [3],
+    });
     const reqs = await sent(() =>
       assert.rejects(sink({ upload_size_limit_bytes: 1024 }).put(obj!), (e: TailsealError) => {
         assert.equal(e.code, 'SINK_PERMANENT');
         assert.equal(classifyError(e), 'permanent');
         assert.equal(e.details.seq, 1);
-        assert.match(e.message, /entry seq 1 \(decision_id big-one\) in opa\/00000000000000000000-00000000000000000002\.ndjson is \d+ bytes gzip'd, over upload_size_limit_bytes 1024/);
+        assert.match(
+          e.message,
+          /entry seq 1 \(decision_id big-one\) in opa\/00000000000000000000-00000000000000000002\.ndjson is \d+ bytes gzip'd, over upload_size_limit_bytes 1024/,
+        );
         return true;
       }),
     );
@@ -219,7 +283,10 @@ describe('opa sink', () => {
       assert.rejects(s.put(obj!), (e: TailsealError) => {
         assert.equal(e.code, 'SINK_RETRYABLE');
         assert.equal(e.details.status, 500);
-        assert.match(e.message, /POST http:\/\/127\.0\.0\.1:\d+\/logs \(chunk 2\/\d+ of opa\/\S+, seq \d+-\d+\) answered HTTP 500/);
+        assert.match(
+          e.message,
+          /POST http:\/\/127\.0\.0\.1:\d+\/logs \(chunk 2\/\d+ of opa\/\S+, seq \d+-\d+\) answered HTTP 500/,
+        );
         return true;
       }),
     );
@@ -238,13 +305,26 @@ describe('opa sink', () => {
     const [obj] = trailObjects({ plan: [2] });
     const s = sink();
     srv.enqueue({ kind: 'status', status: 429, retryAfter: '3' });
-    await assert.rejects(s.put(obj!), (e: TailsealError) => e.code === 'SINK_RETRYABLE' && e.details.retryAfterMs === 3000 && classifyError(e) === 'retryable');
+    await assert.rejects(
+      s.put(obj!),
+      (e: TailsealError) =>
+        e.code === 'SINK_RETRYABLE' && e.details.retryAfterMs === 3000 && classifyError(e) === 'retryable',
+    );
     srv.enqueue({ kind: 'status', status: 400 });
-    await assert.rejects(s.put(obj!), (e: TailsealError) => e.code === 'SINK_PERMANENT' && classifyError(e) === 'permanent');
+    await assert.rejects(
+      s.put(obj!),
+      (e: TailsealError) => e.code === 'SINK_PERMANENT' && classifyError(e) === 'permanent',
+    );
   });
 
   it('a heartbeat, or an object of gap records only, sends nothing; gaps are skipped in mixed objects', async () => {
-    const recs: RecordSpec[] = [{ gap: 5000 }, { gap: 70 }, consoleLine({ decision_id: 'a' }), { gap: 9 }, consoleLine({ decision_id: 'b' })];
+    const recs: RecordSpec[] = [
+      { gap: 5000 },
+      { gap: 70 },
+      consoleLine({ decision_id: 'a' }),
+      { gap: 9 },
+      consoleLine({ decision_id: 'b' }),
+    ];
     const [gaps, heartbeat, mixed] = trailObjects({ records: recs, plan: [2, 'heartbeat', 3] });
     const s = sink();
     const none = await sent(async () => {
@@ -268,11 +348,30 @@ describe('opa sink', () => {
     assert.equal(c.upload_size_limit_bytes, 32768);
     assert.equal(c.include_seal, true);
     assert.equal(uploadUrl(c), 'https://logs.example/logs');
-    assert.equal(uploadUrl({ url: 'https://logs.example/api//', resource: 'v1/decisions/' }), 'https://logs.example/api/v1/decisions');
-    assert.equal(opaSinkSchema.parse({ name: 'o', type: 'opa', url: 'https://l.example', upload_size_limit_bytes: '64KiB' }).upload_size_limit_bytes, 65536);
-    assert.equal(opaSinkSchema.safeParse({ name: 'o', type: 'opa', url: 'https://l.example', upload_size_limit_bytes: 89 }).success, false);
+    assert.equal(
+      uploadUrl({ url: 'https://logs.example/api//', resource: 'v1/decisions/' }),
+      'https://logs.example/api/v1/decisions',
+    );
+    assert.equal(
+      opaSinkSchema.parse({ name: 'o', type: 'opa', url: 'https://l.example', upload_size_limit_bytes: '64KiB' })
+        .upload_size_limit_bytes,
+      65536,
+    );
+    assert.equal(
+      opaSinkSchema.safeParse({ name: 'o', type: 'opa', url: 'https://l.example', upload_size_limit_bytes: 89 })
+        .success,
+      false,
+    );
     assert.equal(opaSinkSchema.safeParse({ name: 'o', type: 'opa', url: 'https://l.example/?token=x' }).success, false);
-    assert.equal(opaSinkSchema.safeParse({ name: 'o', type: 'opa', url: 'https://l.example', headers: { 'X-Tailseal-Checkpoint': 'x' } }).success, false);
+    assert.equal(
+      opaSinkSchema.safeParse({
+        name: 'o',
+        type: 'opa',
+        url: 'https://l.example',
+        headers: { 'X-Tailseal-Checkpoint': 'x' },
+      }).success,
+      false,
+    );
   });
 
   it('posts to url + resource', async () => {

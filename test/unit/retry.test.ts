@@ -22,15 +22,40 @@ describe('retry classifier', () => {
   ];
   for (const [desc, err, want] of errors) it(`error ${desc} -> ${want}`, () => assert.equal(classifyError(err), want));
 
-  const statuses: [number, string][] = [[200, 'permanent'], [400, 'permanent'], [403, 'permanent'], [408, 'retryable'], [409, 'conflict'], [412, 'conflict'], [429, 'retryable'], [500, 'retryable'], [503, 'retryable'], [599, 'retryable']];
-  for (const [status, want] of statuses) it(`status ${status} -> ${want}`, () => assert.equal(classifyStatus(status), want));
+  const statuses: [number, string][] = [
+    [200, 'permanent'],
+    [400, 'permanent'],
+    [403, 'permanent'],
+    [408, 'retryable'],
+    [409, 'conflict'],
+    [412, 'conflict'],
+    [429, 'retryable'],
+    [500, 'retryable'],
+    [503, 'retryable'],
+    [599, 'retryable'],
+  ];
+  for (const [status, want] of statuses)
+    it(`status ${status} -> ${want}`, () => assert.equal(classifyStatus(status), want));
 
   it('backoff grows exponentially with full jitter, capped', () => {
     const b = { baseMs: 100, maxMs: 1000 };
-    assert.equal(retryDelay('retryable', 1, b, () => 0.999), 99);
-    assert.equal(retryDelay('retryable', 3, b, () => 0.999), 399);
-    assert.equal(retryDelay('retryable', 30, b, () => 0.999), 999);
-    assert.equal(retryDelay('retryable', 3, b, () => 0), 25, 'never below a quarter of the base');
+    assert.equal(
+      retryDelay('retryable', 1, b, () => 0.999),
+      99,
+    );
+    assert.equal(
+      retryDelay('retryable', 3, b, () => 0.999),
+      399,
+    );
+    assert.equal(
+      retryDelay('retryable', 30, b, () => 0.999),
+      999,
+    );
+    assert.equal(
+      retryDelay('retryable', 3, b, () => 0),
+      25,
+      'never below a quarter of the base',
+    );
     assert.equal(retryDelay('permanent', 1, b), 1000, 'permanent errors wait the maximum');
     assert.equal(retryDelay('conflict', 1, b), 1000);
   });

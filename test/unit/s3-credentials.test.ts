@@ -62,7 +62,9 @@ describe('s3 credentials: static keys, else the AWS SDK chain', { timeout: 60_00
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     });
-    for (const [k, v] of Object.entries(vars)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    for (const [k, v] of Object.entries(vars))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
   };
   const saved = { ...process.env };
 
@@ -89,11 +91,13 @@ describe('s3 credentials: static keys, else the AWS SDK chain', { timeout: 60_00
       const n = stsCalls.length;
       const keys = `<AccessKeyId>ASIA${n}</AccessKeyId><SecretAccessKey>secret${n}</SecretAccessKey>`;
       const c = `${keys}<SessionToken>session${n}</SessionToken><Expiration>${iso(stsExpiry(n))}</Expiration>`;
-      res.writeHead(200, { 'content-type': 'text/xml' }).end(
-        '<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">' +
-          `<AssumeRoleWithWebIdentityResult><Credentials>${c}</Credentials></AssumeRoleWithWebIdentityResult>` +
-          '</AssumeRoleWithWebIdentityResponse>',
-      );
+      res
+        .writeHead(200, { 'content-type': 'text/xml' })
+        .end(
+          '<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">' +
+            `<AssumeRoleWithWebIdentityResult><Credentials>${c}</Credentials></AssumeRoleWithWebIdentityResult>` +
+            '</AssumeRoleWithWebIdentityResponse>',
+        );
     });
     imds = await listen((req, _body, res) => {
       const token = req.headers['x-aws-ec2-metadata-token'] as string | undefined;
@@ -266,7 +270,10 @@ describe('s3 credentials: static keys, else the AWS SDK chain', { timeout: 60_00
     const c = await credentialChain({}, 'us-east-1').get();
     assert.deepEqual([c.accessKeyId, c.secretAccessKey, c.sessionToken], ['ASIAIMDS3', 'imds-secret', 'imds-token']);
     assert.deepEqual(imdsCalls[0], { method: 'PUT', url: '/latest/api/token' }, 'token first (IMDSv2)');
-    assert.ok(imdsCalls.slice(1).every((c) => c.token === 'imds-session-token'), 'every metadata read carries the token');
+    assert.ok(
+      imdsCalls.slice(1).every((c) => c.token === 'imds-session-token'),
+      'every metadata read carries the token',
+    );
   });
 
   it('no fall back to IMDSv1 when the token request is refused', async () => {
@@ -277,7 +284,11 @@ describe('s3 credentials: static keys, else the AWS SDK chain', { timeout: 60_00
       const why = /; EC2 instance metadata \(IMDSv2\)[:.]/;
       const refused = (e: TailsealError) => e.code === 'SINK_RETRYABLE' && why.test(e.message);
       await assert.rejects(credentialChain({}, 'us-east-1').get(), refused);
-      assert.deepEqual(imdsCalls.map((c) => c.method), ['PUT'], 'no token-less metadata read');
+      assert.deepEqual(
+        imdsCalls.map((c) => c.method),
+        ['PUT'],
+        'no token-less metadata read',
+      );
     } finally {
       imdsMode = 'ok';
     }
@@ -317,7 +328,10 @@ describe('s3 credentials: static keys, else the AWS SDK chain', { timeout: 60_00
       ];
       assert.match(e.message, /credential chain: Could not load credentials from any providers\. Tried in order: /);
       const at = tried.map((t) => e.message.indexOf(t));
-      assert.ok(at.every((i, n) => i > (at[n - 1] ?? 0)), `each source, in order: ${e.message}`);
+      assert.ok(
+        at.every((i, n) => i > (at[n - 1] ?? 0)),
+        `each source, in order: ${e.message}`,
+      );
       assert.match(e.message, /\. Configure one, or set credentials in the sink config/);
       assert.ok(!e.message.includes('half-configured-secret'));
       return true;

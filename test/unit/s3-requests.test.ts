@@ -11,7 +11,12 @@ import { classifyError } from '../../src/sinks/retry.js';
 import { S3Sink, s3SinkSchema } from '../../src/sinks/s3/index.js';
 import type { TrailObject } from '../../src/sinks/sink.js';
 
-interface Seen { method: string; url: string; headers: IncomingHttpHeaders; body: Buffer }
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
 type Answer = { status: number; headers?: Record<string, string>; body?: string };
 
 describe('s3 sink requests', () => {
@@ -34,7 +39,15 @@ describe('s3 sink requests', () => {
   });
   after(() => server.close());
 
-  const obj: TrailObject = { id: 1, stream: 'opa', firstSeq: 0, size: 2, createdAt: Date.UTC(2026, 0, 2, 3), lines: [Buffer.from('{"seq":0}\n'), Buffer.from('{"seq":1}\n')], note: 'n\n' };
+  const obj: TrailObject = {
+    id: 1,
+    stream: 'opa',
+    firstSeq: 0,
+    size: 2,
+    createdAt: Date.UTC(2026, 0, 2, 3),
+    lines: [Buffer.from('{"seq":0}\n'), Buffer.from('{"seq":1}\n')],
+    note: 'n\n',
+  };
   const sink = (over: Record<string, unknown> = {}) =>
     new S3Sink(
       s3SinkSchema.parse({
@@ -79,8 +92,19 @@ describe('s3 sink requests', () => {
     assert.equal(h['x-amz-server-side-encryption'], 'aws:kms');
     assert.equal(h['x-amz-server-side-encryption-aws-kms-key-id'], 'key-1');
     const auth = String(h.authorization);
-    assert.match(auth, /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/s3\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/);
-    for (const signed of ['content-md5', 'host', 'if-none-match', 'x-amz-checksum-sha256', 'x-amz-object-lock-mode', 'x-amz-object-lock-retain-until-date', 'x-amz-server-side-encryption']) {
+    assert.match(
+      auth,
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/s3\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/,
+    );
+    for (const signed of [
+      'content-md5',
+      'host',
+      'if-none-match',
+      'x-amz-checksum-sha256',
+      'x-amz-object-lock-mode',
+      'x-amz-object-lock-retain-until-date',
+      'x-amz-server-side-encryption',
+    ]) {
       assert.ok(auth.includes(signed), `${signed} is signed`);
     }
   });
@@ -88,26 +112,69 @@ describe('s3 sink requests', () => {
   it('AWS-style 412 (the key appeared meanwhile) with the same content is acknowledged as existed', async () => {
     seen.length = 0;
     const sha = createHash('sha256').update(encodeObject(obj, true).body).digest('hex');
-    script.push({ status: 404 }, { status: 412, body: '<Error><Code>PreconditionFailed</Code></Error>' }, { status: 200, headers: { 'x-amz-meta-tailseal-sha256': sha } });
+    script.push(
+      { status: 404 },
+      { status: 412, body: '<Error><Code>PreconditionFailed</Code></Error>' },
+      { status: 200, headers: { 'x-amz-meta-tailseal-sha256': sha } },
+    );
     assert.equal(await sink().put(obj), 'existed');
-    assert.deepEqual(seen.map((s) => s.method), ['HEAD', 'PUT', 'HEAD']);
+    assert.deepEqual(
+      seen.map((s) => s.method),
+      ['HEAD', 'PUT', 'HEAD'],
+    );
   });
 
   it('an existing object with other content is a conflict (no PUT at all)', async () => {
     seen.length = 0;
     script.push({ status: 200, headers: { 'x-amz-meta-tailseal-sha256': 'ff'.repeat(32) } });
     await assert.rejects(sink().put(obj), (e: TailsealError) => e.code === 'SINK_CONFLICT');
-    assert.deepEqual(seen.map((s) => s.method), ['HEAD']);
+    assert.deepEqual(
+      seen.map((s) => s.method),
+      ['HEAD'],
+    );
   });
 
   const answers: { desc: string; answer: Answer; code: string; retryAfterMs?: number }[] = [
-    { desc: '503 SlowDown with Retry-After', answer: { status: 503, headers: { 'retry-after': '3' }, body: '<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>' }, code: 'SINK_RETRYABLE', retryAfterMs: 3000 },
-    { desc: '409 ConditionalRequestConflict', answer: { status: 409, body: '<Error><Code>ConditionalRequestConflict</Code></Error>' }, code: 'SINK_RETRYABLE' },
-    { desc: '400 RequestTimeout', answer: { status: 400, body: '<Error><Code>RequestTimeout</Code></Error>' }, code: 'SINK_RETRYABLE' },
-    { desc: '403 RequestTimeTooSkewed', answer: { status: 403, body: '<Error><Code>RequestTimeTooSkewed</Code></Error>' }, code: 'SINK_RETRYABLE' },
-    { desc: '403 AccessDenied', answer: { status: 403, body: '<Error><Code>AccessDenied</Code></Error>' }, code: 'SINK_PERMANENT' },
-    { desc: '400 InvalidRequest (missing integrity header)', answer: { status: 400, body: '<Error><Code>InvalidRequest</Code></Error>' }, code: 'SINK_PERMANENT' },
-    { desc: '404 NoSuchBucket', answer: { status: 404, body: '<Error><Code>NoSuchBucket</Code></Error>' }, code: 'SINK_PERMANENT' },
+    {
+      desc: '503 SlowDown with Retry-After',
+      answer: {
+        status: 503,
+        headers: { 'retry-after': '3' },
+        body: '<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>',
+      },
+      code: 'SINK_RETRYABLE',
+      retryAfterMs: 3000,
+    },
+    {
+      desc: '409 ConditionalRequestConflict',
+      answer: { status: 409, body: '<Error><Code>ConditionalRequestConflict</Code></Error>' },
+      code: 'SINK_RETRYABLE',
+    },
+    {
+      desc: '400 RequestTimeout',
+      answer: { status: 400, body: '<Error><Code>RequestTimeout</Code></Error>' },
+      code: 'SINK_RETRYABLE',
+    },
+    {
+      desc: '403 RequestTimeTooSkewed',
+      answer: { status: 403, body: '<Error><Code>RequestTimeTooSkewed</Code></Error>' },
+      code: 'SINK_RETRYABLE',
+    },
+    {
+      desc: '403 AccessDenied',
+      answer: { status: 403, body: '<Error><Code>AccessDenied</Code></Error>' },
+      code: 'SINK_PERMANENT',
+    },
+    {
+      desc: '400 InvalidRequest (missing integrity header)',
+      answer: { status: 400, body: '<Error><Code>InvalidRequest</Code></Error>' },
+      code: 'SINK_PERMANENT',
+    },
+    {
+      desc: '404 NoSuchBucket',
+      answer: { status: 404, body: '<Error><Code>NoSuchBucket</Code></Error>' },
+      code: 'SINK_PERMANENT',
+    },
   ];
   for (const a of answers) {
     it(`PUT answered ${a.desc} -> ${a.code}`, async () => {
@@ -123,9 +190,18 @@ describe('s3 sink requests', () => {
 
   it('start() reads ?object-lock and refuses a bucket without a lock configuration', async () => {
     script.push({ status: 404, body: '<Error><Code>ObjectLockConfigurationNotFoundError</Code></Error>' });
-    await assert.rejects(sink().start(), (e: TailsealError) => e.code === 'SINK_PERMANENT' && /has no Object Lock/.test(e.message));
+    await assert.rejects(
+      sink().start(),
+      (e: TailsealError) => e.code === 'SINK_PERMANENT' && /has no Object Lock/.test(e.message),
+    );
     assert.equal(seen.at(-1)!.url, '/audit-bucket?object-lock=');
-    script.push({ status: 200, body: '<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention><Mode>GOVERNANCE</Mode><Days>7</Days></DefaultRetention></Rule></ObjectLockConfiguration>' });
+    script.push({
+      status: 200,
+      body:
+        '<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled>' +
+        '<Rule><DefaultRetention><Mode>GOVERNANCE</Mode><Days>7</Days></DefaultRetention></Rule>' +
+        '</ObjectLockConfiguration>',
+    });
     await sink().start();
   });
 });

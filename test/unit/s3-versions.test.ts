@@ -8,8 +8,14 @@ import { isTailsealError } from '../../src/errors.js';
 import { S3Client, type S3Version } from '../../src/sinks/s3/client.js';
 import { pickOriginals, s3StoreReader } from '../../src/verify/s3-store.js';
 
-const v = (key: string, versionId: string, lastModified: string, deleteMarker = false): S3Version =>
-  ({ key, versionId, lastModified, deleteMarker, isLatest: false, owner: 'acct' });
+const v = (key: string, versionId: string, lastModified: string, deleteMarker = false): S3Version => ({
+  key,
+  versionId,
+  lastModified,
+  deleteMarker,
+  isLatest: false,
+  owner: 'acct',
+});
 
 describe('the S3 reader picks the oldest version of each key', () => {
   it('reads the original and reports later versions and delete markers over it', () => {
@@ -23,11 +29,22 @@ describe('the S3 reader picks the oldest version of each key', () => {
       v('p/notes.txt', 'n2', '2026-01-01T00:00:05.000Z'), // not a trail object
       v('p/notes.txt', 'n1', '2026-01-01T00:00:04.000Z'),
     ]);
-    assert.deepEqual([...originals], [['p/a.ndjson.gz', 'a1'], ['p/b.ndjson.gz', 'b1']]);
-    assert.deepEqual(tampering.map((t) => [t.key, t.kind, t.versionId]), [
-      ['p/a.ndjson.gz', 'version', 'a2'], ['p/a.ndjson.gz', 'version', 'a3'],
-      ['p/b.ndjson.gz', 'delete_marker', 'bx'], ['p/c.ndjson.gz', 'delete_marker', 'cx'],
-    ]);
+    assert.deepEqual(
+      [...originals],
+      [
+        ['p/a.ndjson.gz', 'a1'],
+        ['p/b.ndjson.gz', 'b1'],
+      ],
+    );
+    assert.deepEqual(
+      tampering.map((t) => [t.key, t.kind, t.versionId]),
+      [
+        ['p/a.ndjson.gz', 'version', 'a2'],
+        ['p/a.ndjson.gz', 'version', 'a3'],
+        ['p/b.ndjson.gz', 'delete_marker', 'bx'],
+        ['p/c.ndjson.gz', 'delete_marker', 'cx'],
+      ],
+    );
   });
 
   it('on equal times takes the later in S3 order (newest first); an unversioned bucket reads as before', () => {
@@ -42,8 +59,8 @@ describe('the S3 reader picks the oldest version of each key', () => {
 
 /** One ListObjectVersions entry as S3 writes it. */
 const entry = (tag: string, key: string, id: string, at: string) =>
-  `<${tag}><Key>${key}</Key><VersionId>${id}</VersionId><IsLatest>false</IsLatest><LastModified>${at}</LastModified>`
-  + `<Owner><ID>acct-1</ID><DisplayName>mallory</DisplayName></Owner></${tag}>`;
+  `<${tag}><Key>${key}</Key><VersionId>${id}</VersionId><IsLatest>false</IsLatest><LastModified>${at}</LastModified>` +
+  `<Owner><ID>acct-1</ID><DisplayName>mallory</DisplayName></Owner></${tag}>`;
 
 describe('the S3 reader over ListObjectVersions pages (scripted server)', () => {
   let server: Server;
@@ -61,12 +78,13 @@ describe('the S3 reader over ListObjectVersions pages (scripted server)', () => 
       const q = u.searchParams;
       const page2 = q.get('key-marker') === 'p/k1.ndjson' && q.get('version-id-marker') === 'v2';
       const body = page2
-        ? entry('Version', 'p/k1.ndjson', 'v1', '2026-01-01T00:00:01.000Z')
-          + entry('DeleteMarker', 'p/k2.ndjson', 'dm', '2026-01-01T00:00:09.000Z')
-          + entry('Version', 'p/k2.ndjson', 'w1', '2026-01-01T00:00:02.000Z') + '<IsTruncated>false</IsTruncated>'
-        : entry('Version', 'p/k1.ndjson', 'v2', '2026-01-01T00:00:08.000Z')
-          + '<IsTruncated>true</IsTruncated><NextKeyMarker>p/k1.ndjson</NextKeyMarker>'
-          + '<NextVersionIdMarker>v2</NextVersionIdMarker>';
+        ? entry('Version', 'p/k1.ndjson', 'v1', '2026-01-01T00:00:01.000Z') +
+          entry('DeleteMarker', 'p/k2.ndjson', 'dm', '2026-01-01T00:00:09.000Z') +
+          entry('Version', 'p/k2.ndjson', 'w1', '2026-01-01T00:00:02.000Z') +
+          '<IsTruncated>false</IsTruncated>'
+        : entry('Version', 'p/k1.ndjson', 'v2', '2026-01-01T00:00:08.000Z') +
+          '<IsTruncated>true</IsTruncated><NextKeyMarker>p/k1.ndjson</NextKeyMarker>' +
+          '<NextVersionIdMarker>v2</NextVersionIdMarker>';
       res.writeHead(200).end(`<?xml version="1.0"?><ListVersionsResult>${body}</ListVersionsResult>`);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -87,10 +105,13 @@ describe('the S3 reader over ListObjectVersions pages (scripted server)', () => 
   it('follows the key and version markers, reads the oldest version by id, and says who and when', async () => {
     const r = reader();
     assert.deepEqual(await r.list(), ['p/k1.ndjson', 'p/k2.ndjson']);
-    assert.deepEqual(r.tampering!().map((t) => [t.key, t.kind, t.versionId, t.lastModified, t.owner]), [
-      ['p/k1.ndjson', 'version', 'v2', '2026-01-01T00:00:08.000Z', 'acct-1 (mallory)'],
-      ['p/k2.ndjson', 'delete_marker', 'dm', '2026-01-01T00:00:09.000Z', 'acct-1 (mallory)'],
-    ]);
+    assert.deepEqual(
+      r.tampering!().map((t) => [t.key, t.kind, t.versionId, t.lastModified, t.owner]),
+      [
+        ['p/k1.ndjson', 'version', 'v2', '2026-01-01T00:00:08.000Z', 'acct-1 (mallory)'],
+        ['p/k2.ndjson', 'delete_marker', 'dm', '2026-01-01T00:00:09.000Z', 'acct-1 (mallory)'],
+      ],
+    );
     urls.length = 0;
     await r.read('p/k1.ndjson', 1024);
     await r.read('p/k2.ndjson', 1024);
@@ -99,8 +120,12 @@ describe('the S3 reader over ListObjectVersions pages (scripted server)', () => 
 
   it('a 403 names the version permissions an older IAM policy lacks', async () => {
     deny = true;
-    await assert.rejects(reader().list(), (e: unknown) => isTailsealError(e, 'SINK_PERMANENT')
-      && /ListObjectVersions answered HTTP 403.*grant s3:ListBucketVersions and s3:GetObjectVersion/.test(e.message));
+    await assert.rejects(
+      reader().list(),
+      (e: unknown) =>
+        isTailsealError(e, 'SINK_PERMANENT') &&
+        /ListObjectVersions answered HTTP 403.*grant s3:ListBucketVersions and s3:GetObjectVersion/.test(e.message),
+    );
     deny = false;
   });
 });

@@ -8,19 +8,34 @@ const TOKEN = 'IQoJb3JpZ2luX2VjEXAMPLE+session/token==';
 describe('scrubSecrets', () => {
   const cases: [string, string, string][] = [
     ['header line', `x-amz-security-token: ${TOKEN}\nnext`, 'x-amz-security-token: [redacted]\nnext'],
-    ['query string', `?X-Amz-Security-Token=${encodeURIComponent(TOKEN)}&X-Amz-Signature=abc123&x=1`,
-      '?X-Amz-Security-Token=[redacted]&X-Amz-Signature=[redacted]&x=1'],
-    ['SigV4 Authorization', 'Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261207/us-east-1/s3/aws4_request,'
-      + ' SignedHeaders=host, Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024\nok',
-      'Authorization: [redacted]\nok'],
-    ['JSON', `{"authorization":"Bearer abc.def","x-amz-security-token":"${TOKEN}"}`,
-      '{"authorization":"[redacted]","x-amz-security-token":"[redacted]"}'],
-    ['XML elements', '<AWSAccessKeyId>AKIDEXAMPLE</AWSAccessKeyId><SignatureProvided>ab12</SignatureProvided>'
-      + '<StringToSign>AWS4 x</StringToSign><Code>SignatureDoesNotMatch</Code>',
-      '<AWSAccessKeyId>[redacted]</AWSAccessKeyId><SignatureProvided>[redacted]</SignatureProvided>'
-      + '<StringToSign>[redacted]</StringToSign><Code>SignatureDoesNotMatch</Code>'],
-    ['credential scope', 'scope Credential=AKIAIOSFODNN7EXAMPLE/20261207/us-east-1/s3/aws4_request done',
-      'scope Credential=[redacted] done'],
+    [
+      'query string',
+      `?X-Amz-Security-Token=${encodeURIComponent(TOKEN)}&X-Amz-Signature=abc123&x=1`,
+      '?X-Amz-Security-Token=[redacted]&X-Amz-Signature=[redacted]&x=1',
+    ],
+    [
+      'SigV4 Authorization',
+      'Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261207/us-east-1/s3/aws4_request,' +
+        ' SignedHeaders=host, Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024\nok',
+      'Authorization: [redacted]\nok',
+    ],
+    [
+      'JSON',
+      `{"authorization":"Bearer abc.def","x-amz-security-token":"${TOKEN}"}`,
+      '{"authorization":"[redacted]","x-amz-security-token":"[redacted]"}',
+    ],
+    [
+      'XML elements',
+      '<AWSAccessKeyId>AKIDEXAMPLE</AWSAccessKeyId><SignatureProvided>ab12</SignatureProvided>' +
+        '<StringToSign>AWS4 x</StringToSign><Code>SignatureDoesNotMatch</Code>',
+      '<AWSAccessKeyId>[redacted]</AWSAccessKeyId><SignatureProvided>[redacted]</SignatureProvided>' +
+        '<StringToSign>[redacted]</StringToSign><Code>SignatureDoesNotMatch</Code>',
+    ],
+    [
+      'credential scope',
+      'scope Credential=AKIAIOSFODNN7EXAMPLE/20261207/us-east-1/s3/aws4_request done',
+      'scope Credential=[redacted] done',
+    ],
     ['a bare access key id', 'key ASIAIOSFODNN7EXAMPLE denied', 'key [redacted] denied'],
   ];
   for (const [what, text, want] of cases) it(what, () => assert.equal(scrubSecrets(text), want));
@@ -33,8 +48,8 @@ describe('scrubSecrets', () => {
   // a space, and JSON's escaped characters (quote, backslash, tab, non-ASCII).
   const lowerHex = (s: string): string => s.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
   const json = (v: string): string => JSON.stringify(v).slice(1, -1);
-  const uEscape = (v: string): string => [...v].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-    .join('');
+  const uEscape = (v: string): string =>
+    [...v].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
   const b64 = (v: string): string => Buffer.from(v, 'utf8').toString('base64');
   const spellings: [string, (v: string) => string][] = [
     ['plain', (v) => v],

@@ -31,7 +31,11 @@ describe('the repository stands alone', () => {
       assert.ok(path, `${f}: path`);
       assert.match(commit!, /^[0-9a-f]{40}$/, `${f}: commit`);
     }
-    assert.deepEqual([...rows.keys()].filter((f) => !fixtures.includes(f)), [], 'rows without a file');
+    assert.deepEqual(
+      [...rows.keys()].filter((f) => !fixtures.includes(f)),
+      [],
+      'rows without a file',
+    );
     assert.match(sources, /Apache License,\s+Version 2\.0/);
     assert.match(readFileSync(join(OPA_CORPUS, 'LICENSE-opa'), 'utf8'), /Apache License\s+Version 2\.0/);
   });
@@ -100,8 +104,10 @@ describe('real programs the tests need: skipped with the reason when absent, a f
     assert.equal(toolFromEnv('TAILSEAL_TEST_X', {}), undefined);
     assert.equal(toolFromEnv('TAILSEAL_TEST_X', { TAILSEAL_TEST_X: process.execPath }), process.execPath);
     for (const bad of [join(REPO_ROOT, 'no-such-program'), REPO_ROOT, join(REPO_ROOT, 'package.json')]) {
-      assert.throws(() => toolFromEnv('TAILSEAL_TEST_X', { TAILSEAL_TEST_X: bad }),
-        new RegExp(`TAILSEAL_TEST_X=${bad} is not an executable file: fix the path, or unset TAILSEAL_TEST_X`));
+      assert.throws(
+        () => toolFromEnv('TAILSEAL_TEST_X', { TAILSEAL_TEST_X: bad }),
+        new RegExp(`TAILSEAL_TEST_X=${bad} is not an executable file: fix the path, or unset TAILSEAL_TEST_X`),
+      );
     }
   });
 });

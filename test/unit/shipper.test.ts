@@ -24,7 +24,11 @@ function storeWith(dir: string, n: number): StateStore {
   const store = new StateStore(openDatabase(join(dir, `s${Math.random()}.db`)));
   let head = store.loadStream('opa');
   for (let i = 0; i < n; i++) {
-    const sealed = sealRecords(head, [{ kind: 'decision', source: '/x', offset: i, payload: Buffer.from(`{"i":${i}}`) }], 1000 + i);
+    const sealed = sealRecords(
+      head,
+      [{ kind: 'decision', source: '/x', offset: i, payload: Buffer.from(`{"i":${i}}`) }],
+      1000 + i,
+    );
     store.commitSealed({ stream: sealed.head, before: head.nextSeq, data: sealed.data });
     store.commitCheckpoint('opa', i, i + 1, signHead('t', sealed.head, 1000 + i, signer), 1000 + i);
     head = { ...head, ...sealed.head };
@@ -59,7 +63,11 @@ describe('shipper', () => {
   it('uploads up to in_flight objects at once; the cursor advances only over a contiguous prefix', async () => {
     const store = storeWith(dir, 6);
     const sink = new ManualSink();
-    const sh = new Shipper(sink, store, ['m'], log, () => undefined, { backoff: { baseMs: 5, maxMs: 20 }, inFlight: 3, started: true });
+    const sh = new Shipper(sink, store, ['m'], log, () => undefined, {
+      backoff: { baseMs: 5, maxMs: 20 },
+      inFlight: 3,
+      started: true,
+    });
     sh.start();
     await waitFor(() => sink.pending.size === 3, 'three uploads in flight');
     assert.deepEqual([...sink.pending.keys()], [1, 2, 3]);
@@ -79,10 +87,14 @@ describe('shipper', () => {
     store.close();
   });
 
-  it("a Retry-After holds back every upload to the sink, not just the one it answered", async () => {
+  it('a Retry-After holds back every upload to the sink, not just the one it answered', async () => {
     const store = storeWith(dir, 2);
     const sink = new ManualSink();
-    const sh = new Shipper(sink, store, ['m'], log, () => undefined, { backoff: { baseMs: 1, maxMs: 5 }, inFlight: 2, started: true });
+    const sh = new Shipper(sink, store, ['m'], log, () => undefined, {
+      backoff: { baseMs: 1, maxMs: 5 },
+      inFlight: 2,
+      started: true,
+    });
     sh.start();
     await waitFor(() => sink.pending.size === 2, 'both in flight');
     const throttled = Date.now();
@@ -91,7 +103,10 @@ describe('shipper', () => {
     sink.settle(2, new TailsealError('SINK_RETRYABLE', '503', { details: { status: 503 } })); // would retry in ~1 ms
     await waitFor(() => sink.pending.size === 2, 'both retried');
     const retries = sink.calls.slice(2);
-    assert.ok(retries.every((c) => c.at - throttled >= 390), `no retry before the Retry-After: ${retries.map((c) => c.at - throttled)}`);
+    assert.ok(
+      retries.every((c) => c.at - throttled >= 390),
+      `no retry before the Retry-After: ${retries.map((c) => c.at - throttled).join(', ')}`,
+    );
     sink.settle(1, 'stored');
     sink.settle(2, 'stored');
     await waitFor(() => store.cursor('m') === 2, 'delivered');
@@ -102,12 +117,19 @@ describe('shipper', () => {
   it('a permanent refusal parks the object until it is re-queued; nothing after it is acknowledged', async () => {
     const store = storeWith(dir, 2);
     const sink = new ManualSink();
-    const sh = new Shipper(sink, store, ['m'], log, () => undefined, { backoff: { baseMs: 1, maxMs: 5 }, inFlight: 1, started: true });
+    const sh = new Shipper(sink, store, ['m'], log, () => undefined, {
+      backoff: { baseMs: 1, maxMs: 5 },
+      inFlight: 1,
+      started: true,
+    });
     sh.start();
     await waitFor(() => sink.pending.has(1), 'object 1 in flight');
     sink.settle(1, new TailsealError('SINK_PERMANENT', 'HTTP 403', { details: { status: 403 } }));
     await waitFor(() => store.isParked('m', 1), 'object 1 parked');
-    assert.deepEqual(store.listParked().map((p) => [p.sink, p.objectId, p.code]), [['m', 1, 'SINK_PERMANENT']]);
+    assert.deepEqual(
+      store.listParked().map((p) => [p.sink, p.objectId, p.code]),
+      [['m', 1, 'SINK_PERMANENT']],
+    );
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(sink.pending.size, 0, 'no retry while parked');
     assert.equal(store.cursor('m'), 0);

@@ -1,7 +1,18 @@
 // The state database: migrations, atomic seal commits, the outbox and sink cursors.
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -15,14 +26,20 @@ import { MIGRATIONS } from '../../src/store/sql.js';
 import { StateStore } from '../../src/store/state.js';
 import { finishedGenerationGone } from '../../src/sources/file/recover.js';
 
-const rec = (s: string, offset = 0) => ({ kind: 'decision' as const, source: '/x.log', offset, payload: Buffer.from(s) });
+const rec = (s: string, offset = 0) => ({
+  kind: 'decision' as const,
+  source: '/x.log',
+  offset,
+  payload: Buffer.from(s),
+});
 
 describe('state store', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tailseal-store-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
   const signer = parseSignerKey(generateKeyPair('tailseal.test/store', new Uint8Array(32).fill(7)).signerKey);
   /** The outbox segment file of stream "opa" starting at `firstSeq`, beside database `db`. */
-  const segment = (db: string, firstSeq: number) => join(dir, `${db}-outbox`, 'opa', `${String(firstSeq).padStart(20, '0')}.ndjson`);
+  const segment = (db: string, firstSeq: number) =>
+    join(dir, `${db}-outbox`, 'opa', `${String(firstSeq).padStart(20, '0')}.ndjson`);
 
   it('creates the schema and records its version in PRAGMA user_version', () => {
     const db = openDatabase(join(dir, 'a', 'state.db'));
@@ -36,13 +53,19 @@ describe('state store', () => {
     const db = openDatabase(f);
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
-    assert.throws(() => openDatabase(f), (e: TailsealError) => e.code === 'STATE_VERSION');
+    assert.throws(
+      () => openDatabase(f),
+      (e: TailsealError) => e.code === 'STATE_VERSION',
+    );
   });
 
   it('a file that is not a database is STATE_CORRUPT with advice', () => {
     const f = join(dir, 'garbage.db');
     writeFileSync(f, 'this is not sqlite, just some text that is long enough to have a header '.repeat(20));
-    assert.throws(() => openDatabase(f), (e: TailsealError) => e.code === 'STATE_CORRUPT' && /move it aside/.test(e.message));
+    assert.throws(
+      () => openDatabase(f),
+      (e: TailsealError) => e.code === 'STATE_CORRUPT' && /move it aside/.test(e.message),
+    );
   });
 
   it('sealRecords does not touch the head it is given; commits move offset, head and outbox together', () => {
@@ -50,25 +73,54 @@ describe('state store', () => {
     const head = store.loadStream('opa');
     assert.equal(head.nextSeq, 0);
     assert.deepEqual(head.chainHead, CHAIN_START);
-    const fileId = store.upsertFile({ input: 'opa', ident: '1:2', path: '/x.log', fingerprint: new Uint8Array(32), fpLen: 0, offset: 0 });
+    const fileId = store.upsertFile({
+      input: 'opa',
+      ident: '1:2',
+      path: '/x.log',
+      fingerprint: new Uint8Array(32),
+      fpLen: 0,
+      offset: 0,
+    });
     const sealed = sealRecords(head, [rec('a'), rec('b', 2)], 1000);
     assert.equal(head.nextSeq, 0, 'input head unchanged');
     assert.equal(head.edge.size, 0);
-    store.commitSealed({ stream: sealed.head, before: 0, data: sealed.data, file: { id: fileId, offset: 4, path: '/x.log' }, counters: { decisions: 2 } });
+    store.commitSealed({
+      stream: sealed.head,
+      before: 0,
+      data: sealed.data,
+      file: { id: fileId, offset: 4, path: '/x.log' },
+      counters: { decisions: 2 },
+    });
     const after1 = store.loadStream('opa');
     assert.equal(after1.nextSeq, 2);
     assert.deepEqual(after1.edge.root(), sealed.head.edge.root());
     assert.equal(store.findFile('1:2')!.offset, 4);
     assert.equal(store.counter('decisions'), 2);
-    assert.equal(store.outboxBytes(), sealed.entries.reduce((n, e) => n + e.line.length, 0));
+    assert.equal(
+      store.outboxBytes(),
+      sealed.entries.reduce((n, e) => n + e.line.length, 0),
+    );
 
     // A stale writer (wrong `before`) changes nothing at all: not the offset, not the outbox.
     const again = sealRecords(head, [rec('c', 4)], 2000);
-    assert.throws(() => store.commitSealed({ stream: again.head, before: 0, data: again.data, file: { id: fileId, offset: 6, path: '/x.log' } }), (e: TailsealError) => e.code === 'STATE_CORRUPT');
+    assert.throws(
+      () =>
+        store.commitSealed({
+          stream: again.head,
+          before: 0,
+          data: again.data,
+          file: { id: fileId, offset: 6, path: '/x.log' },
+        }),
+      (e: TailsealError) => e.code === 'STATE_CORRUPT',
+    );
     assert.equal(store.findFile('1:2')!.offset, 4, 'offset not advanced by the failed commit');
     assert.equal(store.loadStream('opa').nextSeq, 2);
     assert.equal(store.loadStream('opa').spoolBytes, sealed.data.length, 'no entry from the failed commit');
-    assert.equal(statSync(segment('b.db', 0)).size, sealed.data.length, 'the segment holds exactly the committed lines');
+    assert.equal(
+      statSync(segment('b.db', 0)).size,
+      sealed.data.length,
+      'the segment holds exactly the committed lines',
+    );
     store.close();
   });
 
@@ -108,13 +160,23 @@ describe('outbox segments (crash recovery)', () => {
   /** Seals and commits `n` records after the stored head; returns the committed lines. */
   const commit = (store: StateStore, n: number, tag: string): Buffer => {
     const head = store.loadStream('opa');
-    const sealed = sealRecords(head, Array.from({ length: n }, (_, i) => rec(`${tag}${i}`, i)), 1000);
+    const sealed = sealRecords(
+      head,
+      Array.from({ length: n }, (_, i) => rec(`${tag}${i}`, i)),
+      1000,
+    );
     store.commitSealed({ stream: sealed.head, before: head.nextSeq, data: sealed.data });
     return Buffer.from(sealed.data);
   };
   const checkpoint = (store: StateStore) => {
     const s = store.loadStream('opa');
-    return store.commitCheckpoint('opa', s.checkpointedSize, s.nextSeq, signHead('tailseal.test', s, 1500, signer), 1500);
+    return store.commitCheckpoint(
+      'opa',
+      s.checkpointedSize,
+      s.nextSeq,
+      signHead('tailseal.test', s, 1500, signer),
+      1500,
+    );
   };
 
   it('cuts bytes a crash left past the committed length, and deletes orphan segments', () => {
@@ -139,7 +201,14 @@ describe('outbox segments (crash recovery)', () => {
     const head = store.loadStream('opa');
     const sealed = sealRecords(head, [rec('x')], 1000);
     // A NULL counter value breaks the transaction after the lines were appended.
-    assert.throws(() => store.commitSealed({ stream: sealed.head, before: head.nextSeq, data: sealed.data, counters: { broken: null as unknown as number } }));
+    assert.throws(() =>
+      store.commitSealed({
+        stream: sealed.head,
+        before: head.nextSeq,
+        data: sealed.data,
+        counters: { broken: null as unknown as number },
+      }),
+    );
     assert.equal(statSync(segment('fail.db', 0)).size, first.length);
     assert.equal(store.loadStream('opa').nextSeq, 2);
     const obj = checkpoint(store);
@@ -185,7 +254,10 @@ describe('outbox segments (crash recovery)', () => {
     store.close();
     rmSync(segment('gone.db', 0));
     store = new StateStore(openDatabase(join(dir, 'gone.db')));
-    assert.throws(() => store.recoverOutbox(), (e: TailsealError) => e.code === 'STATE_CORRUPT' && e.message.includes(segment('gone.db', 0)));
+    assert.throws(
+      () => store.recoverOutbox(),
+      (e: TailsealError) => e.code === 'STATE_CORRUPT' && e.message.includes(segment('gone.db', 0)),
+    );
     store.close();
   });
 
@@ -195,11 +267,24 @@ describe('outbox segments (crash recovery)', () => {
     raw.exec(MIGRATIONS[0]!);
     raw.exec(MIGRATIONS[1]!);
     raw.pragma('user_version = 2');
-    const sealed = sealRecords(StateStore.prototype.loadStream.call(new StateStore(openDatabase(join(dir, 'scratch.db'))), 'opa'), [rec('a'), rec('b'), rec('c')], 1000);
+    const sealed = sealRecords(
+      StateStore.prototype.loadStream.call(new StateStore(openDatabase(join(dir, 'scratch.db'))), 'opa'),
+      [rec('a'), rec('b'), rec('c')],
+      1000,
+    );
     const lines = sealed.entries.map((e) => Buffer.from(e.line));
-    raw.prepare('INSERT INTO streams (name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, last_note) VALUES (?, 3, ?, ?, 2, 1500, ?)').run('opa', Buffer.from(sealed.head.chainHead), Buffer.from(sealed.head.edge.serialize()), 'note');
-    lines.forEach((l, seq) => raw.prepare('INSERT INTO entries (stream, seq, line) VALUES (?, ?, ?)').run('opa', seq, l));
-    raw.prepare('INSERT INTO objects (stream, first_seq, size, note, bytes, created_at) VALUES (?, 0, 2, ?, ?, 1500)').run('opa', 'note', lines[0]!.length + lines[1]!.length);
+    raw
+      .prepare(
+        'INSERT INTO streams (name, next_seq, chain_head, tree_edge, checkpointed_size, checkpointed_at, ' +
+          'last_note) VALUES (?, 3, ?, ?, 2, 1500, ?)',
+      )
+      .run('opa', Buffer.from(sealed.head.chainHead), Buffer.from(sealed.head.edge.serialize()), 'note');
+    lines.forEach((l, seq) =>
+      raw.prepare('INSERT INTO entries (stream, seq, line) VALUES (?, ?, ?)').run('opa', seq, l),
+    );
+    raw
+      .prepare('INSERT INTO objects (stream, first_seq, size, note, bytes, created_at) VALUES (?, 0, 2, ?, ?, 1500)')
+      .run('opa', 'note', lines[0]!.length + lines[1]!.length);
     raw.close();
 
     const store = open('v2.db');
@@ -224,8 +309,10 @@ describe('checkpoint policy', () => {
     ['idle, heartbeat due', { nextSeq: 5, checkpointedSize: 5, checkpointedAt: 1000 }, 61_000, true],
   ];
   for (const [desc, s, now, want] of cases) it(desc, () => assert.equal(checkpointDue(s, now, p), want));
-  it('pending bytes over max_bytes, interval not passed', () => assert.equal(checkpointDue({ nextSeq: 5, checkpointedSize: 0, checkpointedAt: 1000 }, 1100, p, 10_000), true));
-  it('pending bytes under max_bytes, interval not passed', () => assert.equal(checkpointDue({ nextSeq: 5, checkpointedSize: 0, checkpointedAt: 1000 }, 1100, p, 9_999), false));
+  it('pending bytes over max_bytes, interval not passed', () =>
+    assert.equal(checkpointDue({ nextSeq: 5, checkpointedSize: 0, checkpointedAt: 1000 }, 1100, p, 10_000), true));
+  it('pending bytes under max_bytes, interval not passed', () =>
+    assert.equal(checkpointDue({ nextSeq: 5, checkpointedSize: 0, checkpointedAt: 1000 }, 1100, p, 9_999), false));
 });
 
 describe('finished file records expire', () => {
@@ -234,20 +321,27 @@ describe('finished file records expire', () => {
   it('only finished generations, last updated before the cutoff, whose file no longer exists', () => {
     const store = new StateStore(openDatabase(join(dir, 'e.db')));
     const fp = new Uint8Array(32);
-    const add = (ident: string, path: string) => store.upsertFile({ input: 'opa', ident, path, fingerprint: fp, fpLen: 0, offset: 0 });
+    const add = (ident: string, path: string) =>
+      store.upsertFile({ input: 'opa', ident, path, fingerprint: fp, fpLen: 0, offset: 0 });
     add('1:1', 'done:/l/a.log'); // finished, gone          -> expires
     add('1:2', 'done:/l/b.log'); // finished, still on disk -> kept (else it would be read again)
     add('1:3', '/l/c.log'); //      being read              -> kept
     const isDone = (p: string) => p.startsWith('done:');
     // The file source judges which finished files are gone (recover.ts finishedGenerationGone); here '1:2' is on disk.
     const expire = (cutoff: number) => {
-      const gone = store.finishedFilesBefore(cutoff, isDone).filter((f) => f.ident !== '1:2').map((f) => f.id);
+      const gone = store
+        .finishedFilesBefore(cutoff, isDone)
+        .filter((f) => f.ident !== '1:2')
+        .map((f) => f.id);
       store.deleteFiles(gone);
       return gone.length;
     };
     assert.equal(expire(Date.now() - 60_000), 0, 'nothing is old enough yet');
     assert.equal(expire(Date.now() + 1), 1);
-    assert.deepEqual(store.listFiles().map((f) => f.ident), ['1:2', '1:3']);
+    assert.deepEqual(
+      store.listFiles().map((f) => f.ident),
+      ['1:2', '1:3'],
+    );
     store.close();
   });
 
@@ -288,7 +382,13 @@ describe('probing the state database at start', () => {
     writeFileSync(join(dir, 'junk.db'), 'not a database '.repeat(400));
     assert.equal(probeState(join(dir, 'junk.db'))?.cause, 'corrupt');
     const used = new StateStore(openDatabase(join(dir, 'used.db')));
-    used.restoreStream('opa', { size: 3, chainHead: new Uint8Array(32), edge: CompactRange.empty(), note: 'n', signedAt: 1 });
+    used.restoreStream('opa', {
+      size: 3,
+      chainHead: new Uint8Array(32),
+      edge: CompactRange.empty(),
+      note: 'n',
+      signedAt: 1,
+    });
     used.close();
     assert.equal(probeState(join(dir, 'used.db')), null);
   });

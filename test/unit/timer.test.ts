@@ -45,7 +45,14 @@ describe('long timers', () => {
       passes++;
       return [];
     };
-    const auditor = new Auditor(targets, () => [], THIRTY_DAYS, THIRTY_DAYS, createLogger('silent'), () => undefined);
+    const auditor = new Auditor(
+      targets,
+      () => [],
+      THIRTY_DAYS,
+      THIRTY_DAYS,
+      createLogger('silent'),
+      () => undefined,
+    );
     auditor.start(0);
     await tick(300);
     await auditor.stop();

@@ -36,7 +36,9 @@ after(() => cleanups.forEach((c) => c()));
 
 // 9 records, seq 4 a gap record, in objects of 3, 2 and 4 entries:
 //   names[0] = seq 0..2, names[1] = seq 3..4, names[2] = seq 5..8.
-const RECORDS: RecordSpec[] = [0, 1, 2, 3, { gap: 2_000_000 }, 5, 6, 7, 8].map((r) => (typeof r === 'number' ? decisionLine(r, r === 1 ? '-zo\u00eb-\u{1F512}' : '') : r));
+const RECORDS: RecordSpec[] = [0, 1, 2, 3, { gap: 2_000_000 }, 5, 6, 7, 8].map((r) =>
+  typeof r === 'number' ? decisionLine(r, r === 1 ? '-zo\u00eb-\u{1F512}' : '') : r,
+);
 const PLAN = [3, 2, 4];
 
 function fresh(spec: Partial<TrailSpec> = {}): BuiltTrail {
@@ -50,11 +52,17 @@ function verify(t: BuiltTrail, opts: Partial<VerifyOptions> = {}) {
 }
 
 /** Asserts that `p` rejects with TailsealError `code` whose details include `details`. */
-async function rejectsWith(p: Promise<unknown>, code: string, details: Record<string, unknown> = {}, message?: RegExp): Promise<void> {
+async function rejectsWith(
+  p: Promise<unknown>,
+  code: string,
+  details: Record<string, unknown> = {},
+  message?: RegExp,
+): Promise<void> {
   await assert.rejects(p, (err: Error & { code?: string; details?: Record<string, unknown> }) => {
     assert.equal(err.name, 'TailsealError', err.stack);
     assert.equal(err.code, code, err.message);
-    for (const [k, v] of Object.entries(details)) assert.deepEqual(err.details?.[k], v, `details.${k} of: ${err.message}`);
+    for (const [k, v] of Object.entries(details))
+      assert.deepEqual(err.details?.[k], v, `details.${k} of: ${err.message}`);
     if (message) assert.match(err.message, message);
     return true;
   });
@@ -69,7 +77,11 @@ function alterPayloadLine(line: string): string {
   o.payload = o.payload.replace('Decision Log', 'Decision Lag');
   const out = JSON.stringify(o);
   assert.equal(Buffer.byteLength(out), Buffer.byteLength(line));
-  assert.equal([...Buffer.from(out)].filter((b, i) => b !== Buffer.from(line)[i]).length, 1, 'exactly one byte differs');
+  assert.equal(
+    [...Buffer.from(out)].filter((b, i) => b !== Buffer.from(line)[i]).length,
+    1,
+    'exactly one byte differs',
+  );
   return out;
 }
 
@@ -96,7 +108,9 @@ function forgedEntryAfter(previous: string, seq: number): string {
   const { entries } = parseObject(Buffer.from(`${previous}\n`));
   const prev = entries[0]!;
   const env = { ...prev.envelope, seq, offset: prev.envelope.offset + 1000, payload: Buffer.from(decisionLine(999)) };
-  return encodeEntryLine(env, nextChain(prev.chain, envelopeLeafHash(env))).toString('utf8').slice(0, -1);
+  return encodeEntryLine(env, nextChain(prev.chain, envelopeLeafHash(env)))
+    .toString('utf8')
+    .slice(0, -1);
 }
 
 /** Rewrites the note of the checkpoint line (the last line). */
@@ -199,12 +213,15 @@ const CASES: TamperCase[] = [
   },
   {
     desc: 'an entry of another stream inserted',
-    tamper: (t) => editObject(t.dir, n(t, 0), (l) => [l[0]!, l[1]!.replace('"stream":"opa"', '"stream":"opb"'), ...l.slice(2)]),
+    tamper: (t) =>
+      editObject(t.dir, n(t, 0), (l) => [l[0]!, l[1]!.replace('"stream":"opa"', '"stream":"opb"'), ...l.slice(2)]),
     code: 'ENTRY_INSERTED',
     details: (t) => ({ stream: 'opa', seq: 1, object: n(t, 0) }),
   },
   {
-    desc: 'the last entry of an object moved to the start of the next object (only reordering inside one object is named as such)',
+    desc:
+      'the last entry of an object moved to the start of the next object (only reordering inside one object is ' +
+      'named as such)',
     tamper: (t) => {
       const moved = readObjectLines(t.dir, n(t, 0))[2]!;
       editObject(t.dir, n(t, 0), (l) => l.filter((_, i) => i !== 2));
@@ -215,7 +232,8 @@ const CASES: TamperCase[] = [
   },
   {
     desc: 'an entry whose offset is not a u64 (negative)',
-    tamper: (t) => editObject(t.dir, n(t, 0), (l) => l.map((x, i) => (i === 1 ? x.replace(/"offset":\d+/, '"offset":-1') : x))),
+    tamper: (t) =>
+      editObject(t.dir, n(t, 0), (l) => l.map((x, i) => (i === 1 ? x.replace(/"offset":\d+/, '"offset":-1') : x))),
     code: 'ENTRY_MALFORMED',
     details: (t) => ({ object: n(t, 0) }),
     message: /line 2: field "offset" must be an integer from 0 to 2\^53-1/,
@@ -270,7 +288,17 @@ const CASES: TamperCase[] = [
     desc: 'a --latest checkpoint with a different root at a size the store holds (a fork)',
     tamper: () => undefined,
     opts: (t) => ({
-      latest: [signCheckpoint({ origin: 'tailseal.test/trail/opa', size: 9, rootHash: new Uint8Array(32).fill(9), extensions: [formatExtension(new Uint8Array(32), t.newestTime)] }, t.key.signer)],
+      latest: [
+        signCheckpoint(
+          {
+            origin: 'tailseal.test/trail/opa',
+            size: 9,
+            rootHash: new Uint8Array(32).fill(9),
+            extensions: [formatExtension(new Uint8Array(32), t.newestTime)],
+          },
+          t.key.signer,
+        ),
+      ],
     }),
     code: 'ENTRY_ALTERED',
     details: () => ({ stream: 'opa', seq: 9 }),
@@ -280,7 +308,17 @@ const CASES: TamperCase[] = [
     desc: 'a --latest checkpoint with a different root at a size inside an object (a fork between object boundaries)',
     tamper: () => undefined,
     opts: (t) => ({
-      latest: [signCheckpoint({ origin: 'tailseal.test/trail/opa', size: 7, rootHash: new Uint8Array(32).fill(7), extensions: [formatExtension(new Uint8Array(32), t.newestTime)] }, t.key.signer)],
+      latest: [
+        signCheckpoint(
+          {
+            origin: 'tailseal.test/trail/opa',
+            size: 7,
+            rootHash: new Uint8Array(32).fill(7),
+            extensions: [formatExtension(new Uint8Array(32), t.newestTime)],
+          },
+          t.key.signer,
+        ),
+      ],
     }),
     code: 'ENTRY_ALTERED',
     details: () => ({ stream: 'opa', seq: 7 }),
@@ -289,13 +327,21 @@ const CASES: TamperCase[] = [
   {
     desc: 'a --latest checkpoint of a stream the store does not hold',
     tamper: () => undefined,
-    opts: (t) => ({ latest: [signCheckpoint({ origin: 'tailseal.test/trail/audit', size: 2, rootHash: new Uint8Array(32), extensions: [] }, t.key.signer)] }),
+    opts: (t) => ({
+      latest: [
+        signCheckpoint(
+          { origin: 'tailseal.test/trail/audit', size: 2, rootHash: new Uint8Array(32), extensions: [] },
+          t.key.signer,
+        ),
+      ],
+    }),
     code: 'TAIL_TRUNCATED',
     details: () => ({ stream: 'audit', seq: 0 }),
   },
   {
     desc: 'an object cut in the middle of an entry line',
-    tamper: (t) => truncateSync(objectPath(t.dir, n(t, 1)), Buffer.byteLength(readObjectLines(t.dir, n(t, 1))[0]!) + 40),
+    tamper: (t) =>
+      truncateSync(objectPath(t.dir, n(t, 1)), Buffer.byteLength(readObjectLines(t.dir, n(t, 1))[0]!) + 40),
     code: 'ENTRY_MALFORMED',
     details: (t) => ({ object: n(t, 1) }),
     message: /does not end with a newline/,
@@ -330,7 +376,8 @@ const CASES: TamperCase[] = [
   },
   {
     desc: 'a checkpoint re-signed with an unknown key only (same key name)',
-    tamper: (t) => editObject(t.dir, n(t, 1), (l) => editNote(l, (note) => signNote(noteText(note), [unknownKey.signer]))),
+    tamper: (t) =>
+      editObject(t.dir, n(t, 1), (l) => editNote(l, (note) => signNote(noteText(note), [unknownKey.signer]))),
     code: 'NO_TRUSTED_SIGNATURE',
     details: (t) => ({ object: n(t, 1) }),
   },
@@ -359,7 +406,10 @@ const CASES: TamperCase[] = [
       editObject(t.dir, n(t, 1), (l) =>
         editNote(l, (note) => {
           const [origin, size, root] = noteText(note).split('\n');
-          return signCheckpoint({ origin: origin!, size: Number(size), rootHash: fromBase64Strict(root!, 'root'), extensions: [] }, t.key.signer);
+          return signCheckpoint(
+            { origin: origin!, size: Number(size), rootHash: fromBase64Strict(root!, 'root'), extensions: [] },
+            t.key.signer,
+          );
         }),
       ),
     code: 'CHECKPOINT_MALFORMED',
@@ -414,7 +464,14 @@ describe('verifyTrail on an intact store', () => {
     assert.equal(r.origin, 'tailseal.test/trail/opa');
     assert.equal(r.entries, 9);
     assert.equal(r.objects, 3);
-    assert.deepEqual(r.gaps, [{ seq: 4, source: '/var/log/opa/decisions.log', offset: r.gaps[0]!.offset, detail: { reason: 'line_too_long', length: 2_000_000 } }]);
+    assert.deepEqual(r.gaps, [
+      {
+        seq: 4,
+        source: '/var/log/opa/decisions.log',
+        offset: r.gaps[0]!.offset,
+        detail: { reason: 'line_too_long', length: 2_000_000 },
+      },
+    ]);
     assert.equal(r.newestCheckpointTime, t.newestTime);
     assert.deepEqual(r.signedBy, ['tailseal.test/trail']);
     const root = fromBase64Strict(noteText(t.latestNote).split('\n')[2]!, 'root');
@@ -453,20 +510,37 @@ describe('verifyTrail on an intact store', () => {
     // Everything but the objects' names (which end in .gz) is the same.
     const unnamed = (rs: Awaited<ReturnType<typeof verify>>) =>
       rs.map(({ objectNames: _, resume: { digests, ...resume }, ...r }) => ({
-        ...r, resume, digests: [...digests.keys()],
+        ...r,
+        resume,
+        digests: [...digests.keys()],
       }));
-    assert.deepEqual(unnamed(await verify(gz, { latest: [gz.latestNote] })), unnamed(await verify(plain, { latest: [plain.latestNote] })));
+    assert.deepEqual(
+      unnamed(await verify(gz, { latest: [gz.latestNote] })),
+      unnamed(await verify(plain, { latest: [plain.latestNote] })),
+    );
   });
   it('verifies the committed trail vector (test/vectors/trail.json)', async () => {
     const V = JSON.parse(readFileSync(join(VECTORS_DIR, 'trail.json'), 'utf8')) as {
-      trail: { verifierKey: string; objects: { name: string; body: string; checkpoint: { note: string; time: number } }[]; expect: { entries: number; objects: number; root_hex: string; newest_checkpoint_time: number; gaps: unknown[] } };
+      trail: {
+        verifierKey: string;
+        objects: { name: string; body: string; checkpoint: { note: string; time: number } }[];
+        expect: { entries: number; objects: number; root_hex: string; newest_checkpoint_time: number; gaps: unknown[] };
+      };
     };
     const objects = new Map(V.trail.objects.map((o) => [o.name, Buffer.from(o.body, 'utf8')]));
     const last = V.trail.objects[V.trail.objects.length - 1]!;
     const reader = { list: async () => [...objects.keys()].sort(), read: async (name: string) => objects.get(name)! };
-    const [r] = await verifyTrail(reader, { verifiers: [parseVerifierKey(V.trail.verifierKey)], latest: [last.checkpoint.note], maxAgeMs: 0, now: last.checkpoint.time });
+    const [r] = await verifyTrail(reader, {
+      verifiers: [parseVerifierKey(V.trail.verifierKey)],
+      latest: [last.checkpoint.note],
+      maxAgeMs: 0,
+      now: last.checkpoint.time,
+    });
     const e = V.trail.expect;
-    assert.deepEqual([r!.entries, r!.objects, r!.rootHash, r!.newestCheckpointTime, r!.gaps], [e.entries, e.objects, e.root_hex, e.newest_checkpoint_time, e.gaps]);
+    assert.deepEqual(
+      [r!.entries, r!.objects, r!.rootHash, r!.newestCheckpointTime, r!.gaps],
+      [e.entries, e.objects, e.root_hex, e.newest_checkpoint_time, e.gaps],
+    );
   });
 });
 
@@ -586,13 +660,19 @@ describe('verifyTrail incrementally (the audit between full passes)', () => {
     const [r] = await verifyTrail(counting, { verifiers: keys(t), incremental });
     const [full] = await verifyTrail(fileStoreReader(t.dir), { verifiers: keys(t) });
     assert.equal(read, 2, 'the one new object, read to inspect and to walk');
-    assert.deepEqual([r!.entries, r!.rootHash, r!.newestCheckpointTime], [full!.entries, full!.rootHash, full!.newestCheckpointTime]);
+    assert.deepEqual(
+      [r!.entries, r!.rootHash, r!.newestCheckpointTime],
+      [full!.entries, full!.rootHash, full!.newestCheckpointTime],
+    );
   });
   it('a new object that was altered fails; one that does not continue the state is ENTRY_MISSING', async () => {
     const t = fresh();
     const after1 = await earlierPass(t, 1);
     editObject(t.dir, n(t, 2), (l) => l.map((x, i) => (i === 3 ? alterPayloadLine(x) : x)));
-    await rejectsWith(verifyTrail(fileStoreReader(t.dir), { verifiers: keys(t), incremental: after1 }), 'ENTRY_ALTERED');
+    await rejectsWith(
+      verifyTrail(fileStoreReader(t.dir), { verifiers: keys(t), incremental: after1 }),
+      'ENTRY_ALTERED',
+    );
     const u = fresh();
     const state = await earlierPass(u, 1);
     removeObject(u.dir, n(u, 1));

@@ -11,13 +11,31 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from '../../src/seal/checkpoint.js';
-import { CHAIN_START, type Envelope, type RecordKind, encodeEnvelope, envelopeLeafHash, nextChain } from '../../src/seal/envelope.js';
+import {
+  CHAIN_START,
+  type Envelope,
+  type RecordKind,
+  encodeEnvelope,
+  envelopeLeafHash,
+  nextChain,
+} from '../../src/seal/envelope.js';
 import { fromHex, hashChildren, hashLeaf, toBase64, toHex } from '../../src/seal/hash.js';
 import { generateKeyPair, parseSignerKey, parseVerifierKey } from '../../src/seal/keys.js';
-import { CompactRange, consistencyProof, inclusionProof, rootFromLeafHashes, verifyConsistency, verifyInclusion } from '../../src/seal/merkle.js';
+import {
+  CompactRange,
+  consistencyProof,
+  inclusionProof,
+  rootFromLeafHashes,
+  verifyConsistency,
+  verifyInclusion,
+} from '../../src/seal/merkle.js';
 import { openNote, signNote } from '../../src/seal/note.js';
 import {
-  encodeCheckpointLine, encodeEntryLine, encodeObject, parseExtension, parseObject,
+  encodeCheckpointLine,
+  encodeEntryLine,
+  encodeObject,
+  parseExtension,
+  parseObject,
 } from '../../src/seal/object.js';
 import { type SealRecord, type StreamHead, sealRecords, signHead, streamOrigin } from '../../src/seal/sealer.js';
 import { verifyTrail } from '../../src/verify/verify-trail.js';
@@ -40,7 +58,16 @@ const hexes = (hs: Uint8Array[]) => hs.map(toHex);
 const KAT_HASH_LEAF_EMPTY = '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d';
 const KAT_HASH_LEAF_L123456 = '395aa064aa4c29f7010acfe3f25db9485bbd4b91897b6ad7ad547639252b4d56';
 const KAT_HASH_CHILDREN_N123_N456 = 'aa217fe888e47007fa15edab33c2b492a722cb106c64667fc2b044444de66bbb';
-const KAT_LEAF_DATA = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'];
+const KAT_LEAF_DATA = [
+  '',
+  '00',
+  '10',
+  '2021',
+  '3031',
+  '40414243',
+  '5051525354555657',
+  '606162636465666768696a6b6c6d6e6f',
+];
 const KAT_ROOTS = [
   '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d',
   'fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125',
@@ -83,7 +110,11 @@ function generatedLeaf(i: number): Uint8Array {
 function merkleVectors(): unknown {
   expectEqual('HashLeaf("")', toHex(hashLeaf(new Uint8Array(0))), KAT_HASH_LEAF_EMPTY);
   expectEqual('HashLeaf("L123456")', toHex(hashLeaf(utf8('L123456'))), KAT_HASH_LEAF_L123456);
-  expectEqual('HashChildren("N123","N456")', toHex(hashChildren(utf8('N123'), utf8('N456'))), KAT_HASH_CHILDREN_N123_N456);
+  expectEqual(
+    'HashChildren("N123","N456")',
+    toHex(hashChildren(utf8('N123'), utf8('N456'))),
+    KAT_HASH_CHILDREN_N123_N456,
+  );
 
   const leaves = KAT_LEAF_DATA.map((d) => hashLeaf(fromHex(d)));
   const range = CompactRange.empty();
@@ -97,13 +128,47 @@ function merkleVectors(): unknown {
     verifyInclusion(p.index, p.size, leaves[p.index], p.proof.map(fromHex), fromHex(KAT_ROOTS[p.size - 1]));
   }
   for (const p of KAT_CONSISTENCY) {
-    expectEqual(`consistency ${p.size1}->${p.size2}`, hexes(consistencyProof(p.size1, leaves.slice(0, p.size2))), p.proof);
-    verifyConsistency(p.size1, p.size2, p.proof.map(fromHex), fromHex(KAT_ROOTS[p.size1 - 1]), fromHex(KAT_ROOTS[p.size2 - 1]));
+    expectEqual(
+      `consistency ${p.size1}->${p.size2}`,
+      hexes(consistencyProof(p.size1, leaves.slice(0, p.size2))),
+      p.proof,
+    );
+    verifyConsistency(
+      p.size1,
+      p.size2,
+      p.proof.map(fromHex),
+      fromHex(KAT_ROOTS[p.size1 - 1]),
+      fromHex(KAT_ROOTS[p.size2 - 1]),
+    );
   }
 
   const big = Array.from({ length: 70 }, (_, i) => generatedLeaf(i));
-  const inclusionCases: [number, number][] = [[0, 1], [1, 2], [6, 7], [7, 8], [8, 9], [0, 31], [30, 31], [16, 32], [32, 33], [63, 64], [41, 70], [69, 70]];
-  const consistencyCases: [number, number][] = [[1, 2], [3, 7], [7, 8], [8, 9], [1, 70], [13, 70], [32, 64], [33, 70], [64, 70], [69, 70]];
+  const inclusionCases: [number, number][] = [
+    [0, 1],
+    [1, 2],
+    [6, 7],
+    [7, 8],
+    [8, 9],
+    [0, 31],
+    [30, 31],
+    [16, 32],
+    [32, 33],
+    [63, 64],
+    [41, 70],
+    [69, 70],
+  ];
+  const consistencyCases: [number, number][] = [
+    [1, 2],
+    [3, 7],
+    [7, 8],
+    [8, 9],
+    [1, 70],
+    [13, 70],
+    [32, 64],
+    [33, 70],
+    [64, 70],
+    [69, 70],
+  ];
   return {
     description: 'RFC 9162 Merkle tree known answers (hex). Indexes are 0-based; proofs are leaf side first.',
     source: 'transparency-dev/merkle rfc6962/rfc6962_test.go@78493b07 and proof/verify_test.go@02194e9a',
@@ -119,10 +184,19 @@ function merkleVectors(): unknown {
       consistency: KAT_CONSISTENCY,
     },
     generated: {
-      description: 'Computed with the naive reference tree of src/seal/merkle.ts; leaf i = hashLeaf(uint32 big-endian i).',
+      description:
+        'Computed with the naive reference tree of src/seal/merkle.ts; leaf i = hashLeaf(uint32 big-endian i).',
       roots: Array.from({ length: 71 }, (_, n) => ({ size: n, root: toHex(rootFromLeafHashes(big.slice(0, n))) })),
-      inclusion: inclusionCases.map(([index, size]) => ({ index, size, proof: hexes(inclusionProof(index, big.slice(0, size))) })),
-      consistency: consistencyCases.map(([size1, size2]) => ({ size1, size2, proof: hexes(consistencyProof(size1, big.slice(0, size2))) })),
+      inclusion: inclusionCases.map(([index, size]) => ({
+        index,
+        size,
+        proof: hexes(inclusionProof(index, big.slice(0, size))),
+      })),
+      consistency: consistencyCases.map(([size1, size2]) => ({
+        size1,
+        size2,
+        proof: hexes(consistencyProof(size1, big.slice(0, size2))),
+      })),
     },
   };
 }
@@ -134,10 +208,11 @@ const PETER = {
   signerKey: 'PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz',
   verifierKey: 'PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW',
   keyId: 'c74f20a3',
-  text: 'If you think cryptography is the answer to your problem,\nthen you don\'t know what your problem is.\n',
+  text: "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n",
   note:
-    'If you think cryptography is the answer to your problem,\nthen you don\'t know what your problem is.\n\n' +
-    '\u2014 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n',
+    "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n\n" +
+    '\u2014 PeterNeumann ' +
+    'x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n',
 };
 // A production sum.golang.org checkpoint, from transparency-dev/formats log/note_test.go@5242c178.
 const SUMDB = {
@@ -145,8 +220,14 @@ const SUMDB = {
   keyId: '033de0ae',
   note:
     'go.sum database tree\n6476701\nmb8QLQIs0Z0yP5Cstq6guj87oXWeC9gEM8oVikmm9Wk=\n\n' +
-    '\u2014 sum.golang.org Az3grsLX85Gz+s1SiTbgkuqxgItqFq7gsMUEyVnrsa9LM7Us9S+1xbFIGu95949rj4nPRYfvimWEPWL+o3GeoWwOoAw=\n',
-  checkpoint: { origin: 'go.sum database tree', size: 6476701, rootHash: 'mb8QLQIs0Z0yP5Cstq6guj87oXWeC9gEM8oVikmm9Wk=', extensions: [] },
+    '\u2014 sum.golang.org ' +
+    'Az3grsLX85Gz+s1SiTbgkuqxgItqFq7gsMUEyVnrsa9LM7Us9S+1xbFIGu95949rj4nPRYfvimWEPWL+o3GeoWwOoAw=\n',
+  checkpoint: {
+    origin: 'go.sum database tree',
+    size: 6476701,
+    rootHash: 'mb8QLQIs0Z0yP5Cstq6guj87oXWeC9gEM8oVikmm9Wk=',
+    extensions: [],
+  },
 };
 const TEST_KEY_NAME = 'tailseal.test/vectors';
 const TEST_SEED = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
@@ -156,13 +237,22 @@ function noteVectors(): unknown {
   expectEqual('PeterNeumann key id', peterSigner.keyId.toString(16).padStart(8, '0'), PETER.keyId);
   expectEqual('PeterNeumann signature', signNote(PETER.text, [peterSigner]), PETER.note);
   expectEqual('PeterNeumann open', openNote(PETER.note, [parseVerifierKey(PETER.verifierKey)]).text, PETER.text);
-  expectEqual('sum.golang.org key id', parseVerifierKey(SUMDB.verifierKey).keyId.toString(16).padStart(8, '0'), SUMDB.keyId);
+  expectEqual(
+    'sum.golang.org key id',
+    parseVerifierKey(SUMDB.verifierKey).keyId.toString(16).padStart(8, '0'),
+    SUMDB.keyId,
+  );
   const sumdb = openCheckpoint(SUMDB.note, [parseVerifierKey(SUMDB.verifierKey)], SUMDB.checkpoint.origin).checkpoint;
   expectEqual('sum.golang.org checkpoint', { ...sumdb, rootHash: toBase64(sumdb.rootHash) }, SUMDB.checkpoint);
 
   const keys = generateKeyPair(TEST_KEY_NAME, TEST_SEED);
   const signer = parseSignerKey(keys.signerKey);
-  const checkpoint = { origin: TEST_KEY_NAME, size: 8, rootHash: fromHex(KAT_ROOTS[7]), extensions: ['example-extension opaque to parsers'] };
+  const checkpoint = {
+    origin: TEST_KEY_NAME,
+    size: 8,
+    rootHash: fromHex(KAT_ROOTS[7]),
+    extensions: ['example-extension opaque to parsers'],
+  };
   const note = signCheckpoint(checkpoint, signer);
   openCheckpoint(note, [parseVerifierKey(keys.verifierKey)], TEST_KEY_NAME);
   return {
@@ -259,7 +349,16 @@ function referenceEnvelope(f: EnvelopeFields): Uint8Array {
   return out;
 }
 
-const toEnvelope = (f: EnvelopeFields): Envelope => ({ kind: f.kind, stream: f.stream, seq: f.seq, sealedAt: f.sealed_at, source: f.source, offset: f.offset, payload: utf8(f.payload), ...(f.meta ? { meta: f.meta } : {}) });
+const toEnvelope = (f: EnvelopeFields): Envelope => ({
+  kind: f.kind,
+  stream: f.stream,
+  seq: f.seq,
+  sealedAt: f.sealed_at,
+  source: f.source,
+  offset: f.offset,
+  payload: utf8(f.payload),
+  ...(f.meta ? { meta: f.meta } : {}),
+});
 
 /**
  * An OPA console decision-log line as OPA writes it: Go's encoding/json escapes "<" as \u003c
@@ -269,11 +368,15 @@ const toEnvelope = (f: EnvelopeFields): Envelope => ({ kind: f.kind, stream: f.s
 function opaLine(reqId: number, user: string, result: boolean): string {
   return (
     `{"decision_id":"0d4a6c56-3f8e-4c1b-9a57-2f1e8b7c9d${String(reqId).padStart(2, '0')}",` +
-    `"input":{"method":"GET","note":"a \\u003c b \u2264 c \u{1F512}","path":["finance","rapports","2025"],"user":"${user}"},` +
+    `"input":{"method":"GET","note":"a \\u003c b \u2264 c ` +
+    `\u{1F512}","path":["finance","rapports","2025"],"user":"${user}"},` +
     `"labels":{"id":"5b5d0c2e-8f0a-4a55-9f9c-6f3f0c1d2e3f","version":"1.4.2"},"level":"info",` +
-    `"metrics":{"counter_server_query_cache_hit":0,"timer_rego_query_eval_ns":48211,"timer_server_handler_ns":131906},` +
-    `"msg":"Decision Log","path":"httpapi/authz/allow","req_id":${reqId},"requested_by":"10.1.2.3:51812","result":${result},` +
-    `"time":"2025-11-29T07:06:40Z","timestamp":"2025-11-29T07:06:40.123456789Z","type":"openpolicyagent.org/decision_logs"}`
+    `"metrics":{"counter_server_query_cache_hit":0,` +
+    `"timer_rego_query_eval_ns":48211,"timer_server_handler_ns":131906},` +
+    `"msg":"Decision Log","path":"httpapi/authz/allow","req_id":${reqId},` +
+    `"requested_by":"10.1.2.3:51812","result":${result},` +
+    `"time":"2025-11-29T07:06:40Z","timestamp":"2025-11-29T07:06:40.123456789Z",` +
+    `"type":"openpolicyagent.org/decision_logs"}`
   );
 }
 
@@ -283,18 +386,46 @@ const FIRST_LINE = opaLine(1, 'zo\u00eb.m\u00fcller@\u4f8b\u3048.jp', true);
 const ENVELOPE_CASES: { about: string; fields: EnvelopeFields }[] = [
   {
     about: 'A decision: a realistic OPA console line with multibyte UTF-8 and a literal \\u003c escape; seq 0.',
-    fields: { kind: 'decision', stream: TRAIL_STREAM, seq: 0, sealed_at: TRAIL_T0, source: TRAIL_SOURCE, offset: 0, payload: FIRST_LINE },
+    fields: {
+      kind: 'decision',
+      stream: TRAIL_STREAM,
+      seq: 0,
+      sealed_at: TRAIL_T0,
+      source: TRAIL_SOURCE,
+      offset: 0,
+      payload: FIRST_LINE,
+    },
   },
   {
-    about: 'A gap record (kind byte 2): a 2000000-byte line was too long to seal; its payload is the JSON that describes the gap.',
-    fields: { kind: 'gap', stream: TRAIL_STREAM, seq: 1, sealed_at: TRAIL_T0, source: TRAIL_SOURCE, offset: utf8(FIRST_LINE).length + 1, payload: GAP_PAYLOAD },
+    about:
+      'A gap record (kind byte 2): a 2000000-byte line was too long to seal; its payload is the JSON that ' +
+      'describes the gap.',
+    fields: {
+      kind: 'gap',
+      stream: TRAIL_STREAM,
+      seq: 1,
+      sealed_at: TRAIL_T0,
+      source: TRAIL_SOURCE,
+      offset: utf8(FIRST_LINE).length + 1,
+      payload: GAP_PAYLOAD,
+    },
   },
   {
     about: 'An empty source (length prefix 0x0000, no source bytes) and offset 0.',
-    fields: { kind: 'decision', stream: TRAIL_STREAM, seq: 2, sealed_at: TRAIL_T0 + 1, source: '', offset: 0, payload: '{"msg":"Decision Log","result":null,"type":"openpolicyagent.org/decision_logs"}' },
+    fields: {
+      kind: 'decision',
+      stream: TRAIL_STREAM,
+      seq: 2,
+      sealed_at: TRAIL_T0 + 1,
+      source: '',
+      offset: 0,
+      payload: '{"msg":"Decision Log","result":null,"type":"openpolicyagent.org/decision_logs"}',
+    },
   },
   {
-    about: 'Envelope version 2: a line from a Kubernetes container log (CRI format) with its metadata pairs, given unsorted and encoded sorted by key.',
+    about:
+      'Envelope version 2: a line from a Kubernetes container log (CRI format) with its metadata pairs, given ' +
+      'unsorted and encoded sorted by key.',
     fields: {
       kind: 'decision',
       stream: TRAIL_STREAM,
@@ -302,7 +433,14 @@ const ENVELOPE_CASES: { about: string; fields: EnvelopeFields }[] = [
       sealed_at: TRAIL_T0 + 2,
       source: '/var/log/pods/policy_opa-7d9f_0b5e7c1a-2f4d-4e8a-9c3b-6a1d2e3f4a5b/opa/0.log',
       offset: 4096,
-      meta: { 'k8s.pod': 'opa-7d9f', 'k8s.namespace': 'policy', 'k8s.container': 'opa', 'log.format': 'cri', 'log.stream': 'stderr', 'log.time': '2026-11-29T12:00:00.123456789Z' },
+      meta: {
+        'k8s.pod': 'opa-7d9f',
+        'k8s.namespace': 'policy',
+        'k8s.container': 'opa',
+        'log.format': 'cri',
+        'log.stream': 'stderr',
+        'log.time': '2026-11-29T12:00:00.123456789Z',
+      },
       payload: '{"decision_id":"d-4","msg":"Decision Log","result":true,"type":"openpolicyagent.org/decision_logs"}',
     },
   },
@@ -377,8 +515,11 @@ function refuseVectors(cases: { fields: EnvelopeFields; entry_line: string }[]):
     },
     {
       about: 'metadata pairs not sorted by key',
-      line: edit(meta, '"k8s.container":"opa","k8s.namespace":"policy"',
-        '"k8s.namespace":"policy","k8s.container":"opa"'),
+      line: edit(
+        meta,
+        '"k8s.container":"opa","k8s.namespace":"policy"',
+        '"k8s.namespace":"policy","k8s.container":"opa"',
+      ),
     },
   ];
   for (const r of refuse) {
@@ -431,7 +572,15 @@ async function trailVectors(): Promise<unknown> {
   });
 
   let head: StreamHead = { name: TRAIL_STREAM, nextSeq: 0, chainHead: CHAIN_START, edge: CompactRange.empty() };
-  const objects: { name: string; body: Buffer; about: string; firstSeq: number; size: number; note: string; signedAt: number }[] = [];
+  const objects: {
+    name: string;
+    body: Buffer;
+    about: string;
+    firstSeq: number;
+    size: number;
+    note: string;
+    signedAt: number;
+  }[] = [];
   const referenceLeaves: Uint8Array[] = [];
   let referenceChain = CHAIN_START;
   let next = 0;
@@ -440,34 +589,95 @@ async function trailVectors(): Promise<unknown> {
     const sealed = sealRecords(head, records.slice(next, next + b.count), b.sealedAt);
     sealed.entries.forEach((e, i) => {
       const r = records[next + i]!;
-      const fields: EnvelopeFields = { kind: r.kind, stream: TRAIL_STREAM, seq: e.seq, sealed_at: b.sealedAt, source: r.source, offset: r.offset, payload: Buffer.from(r.payload).toString('utf8') };
+      const fields: EnvelopeFields = {
+        kind: r.kind,
+        stream: TRAIL_STREAM,
+        seq: e.seq,
+        sealed_at: b.sealedAt,
+        source: r.source,
+        offset: r.offset,
+        payload: Buffer.from(r.payload).toString('utf8'),
+      };
       const leaf = referenceSha256(Uint8Array.of(0), referenceEnvelope(fields));
       referenceLeaves.push(leaf);
       referenceChain = referenceSha256(referenceChain, leaf);
-      expectEqual(`trail entry ${e.seq} chain`, (JSON.parse(e.line.toString('utf8')) as { chain: string }).chain, toHex(referenceChain));
+      expectEqual(
+        `trail entry ${e.seq} chain`,
+        (JSON.parse(e.line.toString('utf8')) as { chain: string }).chain,
+        toHex(referenceChain),
+      );
     });
     next += b.count;
     head = sealed.head;
     const note = signHead(TRAIL_ORIGIN, head, b.signedAt, signer);
-    const { name, body } = encodeObject({ stream: TRAIL_STREAM, firstSeq, size: head.nextSeq, createdAt: b.signedAt, lines: sealed.entries.map((e) => e.line), note }, false);
-    objects.push({ name, body, about: `Entries seq ${firstSeq}..${head.nextSeq - 1}, then the checkpoint of the tree of size ${head.nextSeq}.`, firstSeq, size: head.nextSeq, note, signedAt: b.signedAt });
+    const { name, body } = encodeObject(
+      {
+        stream: TRAIL_STREAM,
+        firstSeq,
+        size: head.nextSeq,
+        createdAt: b.signedAt,
+        lines: sealed.entries.map((e) => e.line),
+        note,
+      },
+      false,
+    );
+    objects.push({
+      name,
+      body,
+      about: `Entries seq ${firstSeq}..${head.nextSeq - 1}, then the checkpoint of the tree of size ${head.nextSeq}.`,
+      firstSeq,
+      size: head.nextSeq,
+      note,
+      signedAt: b.signedAt,
+    });
   }
   expectEqual('trail root', toHex(head.edge.root()), toHex(rootFromLeafHashes(referenceLeaves)));
   const heartbeat = signHead(TRAIL_ORIGIN, head, TRAIL_HEARTBEAT_AT, signer);
-  const hb = encodeObject({ stream: TRAIL_STREAM, firstSeq: head.nextSeq, size: head.nextSeq, createdAt: TRAIL_HEARTBEAT_AT, lines: [], note: heartbeat }, false);
-  objects.push({ ...hb, about: 'A heartbeat: no entry lines, only a fresh checkpoint of the same tree, signed while the stream was idle.', firstSeq: head.nextSeq, size: head.nextSeq, note: heartbeat, signedAt: TRAIL_HEARTBEAT_AT });
+  const hb = encodeObject(
+    {
+      stream: TRAIL_STREAM,
+      firstSeq: head.nextSeq,
+      size: head.nextSeq,
+      createdAt: TRAIL_HEARTBEAT_AT,
+      lines: [],
+      note: heartbeat,
+    },
+    false,
+  );
+  objects.push({
+    ...hb,
+    about: 'A heartbeat: no entry lines, only a fresh checkpoint of the same tree, signed while the stream was idle.',
+    firstSeq: head.nextSeq,
+    size: head.nextSeq,
+    note: heartbeat,
+    signedAt: TRAIL_HEARTBEAT_AT,
+  });
 
-  const reader = { list: async () => objects.map((o) => o.name).sort(), read: async (n: string) => objects.find((o) => o.name === n)!.body };
-  const reports = await verifyTrail(reader, { verifiers: [verifier], latest: [heartbeat], maxAgeMs: 0, now: TRAIL_HEARTBEAT_AT });
+  const reader = {
+    list: async () => objects.map((o) => o.name).sort(),
+    read: async (n: string) => objects.find((o) => o.name === n)!.body,
+  };
+  const reports = await verifyTrail(reader, {
+    verifiers: [verifier],
+    latest: [heartbeat],
+    maxAgeMs: 0,
+    now: TRAIL_HEARTBEAT_AT,
+  });
   const report = reports[0]!;
-  expectEqual('trail verifies', [reports.length, report.entries, report.objects, report.rootHash], [1, 5, 3, toHex(head.edge.root())]);
+  expectEqual(
+    'trail verifies',
+    [reports.length, report.entries, report.objects, report.rootHash],
+    [1, 5, 3, toHex(head.edge.root())],
+  );
 
   return {
     about:
       'tailseal trail format v1 (docs/trail-format.md), generated by test/vectors/generate.ts. Hex is lower case; ' +
-      'base64 is standard and padded; object bodies are the exact stored bytes as UTF-8 text (uncompressed; a .ndjson.gz object is the same bytes gzip\'d).',
+      'base64 is standard and padded; object bodies are the exact stored bytes as UTF-8 text (uncompressed; a ' +
+      ".ndjson.gz object is the same bytes gzip'd).",
     key: {
-      about: 'The test key (Ed25519 seed = bytes 0x01..0x20) in the Go sumdb/note key formats. Verify with verifierKey.',
+      about:
+        'The test key (Ed25519 seed = bytes 0x01..0x20) in the Go sumdb/note key formats. Verify with verifierKey.',
       name: TRAIL_KEY_NAME,
       seed: toHex(TEST_SEED),
       keyId: signer.keyId.toString(16).padStart(8, '0'),
@@ -476,7 +686,8 @@ async function trailVectors(): Promise<unknown> {
     },
     envelopes: {
       about:
-        'Envelope v1 canonical bytes: u8 version=1, u8 kind (1 decision, 2 gap), u16 len + stream, u64 seq, u64 sealed_at (Unix ms), ' +
+        'Envelope v1 canonical bytes: u8 version=1, u8 kind (1 decision, 2 gap), u16 len + stream, u64 seq, u64 ' +
+        'sealed_at (Unix ms), ' +
         'u16 len + source, u64 offset, u32 len + payload; big-endian, strings UTF-8; ' +
         'version 2 (the case with "meta") has the metadata pairs between offset and payload. ' +
         'leaf = SHA-256(0x00 || canonical); ' +
@@ -488,10 +699,13 @@ async function trailVectors(): Promise<unknown> {
     refuse: refuseVectors(envelopeCases),
     trail: {
       about:
-        `A complete store of stream "${TRAIL_STREAM}": ${records.length} entries (seq 2 is a gap record) sealed in two objects (3 + 2 entries), ` +
-        'each closed by a checkpoint line signed with the key above, then a heartbeat object. Object names are relative paths in the store. ' +
-        'Verifying: open each checkpoint note with the key, order objects by signed size, recompute leaf, chain and tree per entry, ' +
-        'and compare each checkpoint\'s size, root and tailseal/v1 chain head.',
+        `A complete store of stream "${TRAIL_STREAM}": ${records.length} entries (seq 2 is a gap record) sealed in ` +
+        `two objects (3 + 2 entries), ` +
+        'each closed by a checkpoint line signed with the key above, then a heartbeat object. Object names are ' +
+        'relative paths in the store. ' +
+        'Verifying: open each checkpoint note with the key, order objects by signed size, recompute leaf, chain ' +
+        'and tree per entry, ' +
+        "and compare each checkpoint's size, root and tailseal/v1 chain head.",
       origin: TRAIL_ORIGIN,
       stream: TRAIL_STREAM,
       checkpoint_origin: origin,
@@ -532,7 +746,11 @@ async function trailVectors(): Promise<unknown> {
 
 // ---- write or check ----
 
-const files: Record<string, unknown> = { 'merkle.json': merkleVectors(), 'note.json': noteVectors(), 'trail.json': await trailVectors() };
+const files: Record<string, unknown> = {
+  'merkle.json': merkleVectors(),
+  'note.json': noteVectors(),
+  'trail.json': await trailVectors(),
+};
 const check = process.argv.includes('--check') || process.env.NODE_TEST_CONTEXT !== undefined;
 for (const [name, data] of Object.entries(files)) {
   const path = join(VECTORS_DIR, name);

@@ -3,8 +3,20 @@
 // so an object is created whole, exactly once, and never overwritten.
 import { randomBytes } from 'node:crypto';
 import {
-  chmodSync, closeSync, existsSync, constants, fchmodSync, fsync, linkSync, lstatSync, mkdirSync, openSync, rmSync,
-  statSync, truncateSync, writevSync,
+  chmodSync,
+  closeSync,
+  existsSync,
+  constants,
+  fchmodSync,
+  fsync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writevSync,
 } from 'node:fs';
 import { copyFile, open, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -66,7 +78,7 @@ function mkdirStore(dir: string): void {
   // mkdir -p made `first` and everything below it down to `dir` (resolved: either may be relative).
   const top = resolve(first);
   const made = [resolve(dir)];
-  for (let p = made[0]!; p !== top && dirname(p) !== p; ) made.unshift((p = dirname(p)));
+  for (let p = made[0]!; p !== top && dirname(p) !== p;) made.unshift((p = dirname(p)));
   for (const p of made) setDirMode(p);
 }
 
@@ -79,7 +91,11 @@ async function copyLines(from: { path: string; bytes: number }, to: string): Pro
   try {
     await copyFile(from.path, to, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
     const { size } = statSync(to);
-    if (size < from.bytes) throw new TailsealError('SINK_RETRYABLE', `outbox segment ${from.path} holds ${size} bytes, expected ${from.bytes}`);
+    if (size < from.bytes)
+      throw new TailsealError(
+        'SINK_RETRYABLE',
+        `outbox segment ${from.path} holds ${size} bytes, expected ${from.bytes}`,
+      );
     if (size > from.bytes) truncateSync(to, from.bytes);
   } catch (err) {
     rmSync(to, { force: true }); // no partial copy left behind
@@ -92,7 +108,10 @@ export class FileSink implements Sink {
   readonly name: string;
   private readonly dirsSynced = new Set<string>();
 
-  constructor(private readonly config: FileSinkConfig, private readonly ctx: SinkContext) {
+  constructor(
+    private readonly config: FileSinkConfig,
+    private readonly ctx: SinkContext,
+  ) {
     this.name = config.name;
   }
 
@@ -109,7 +128,12 @@ export class FileSink implements Sink {
       await (await open(probe, 'w')).close();
       await unlink(probe);
     } catch (err) {
-      throw new TailsealError('SINK_PERMANENT', `sink ${this.name}: directory ${this.config.dir} is not writable: ${errorMessage(err)}; create it or fix its permissions`, { cause: err });
+      throw new TailsealError(
+        'SINK_PERMANENT',
+        `sink ${this.name}: directory ${this.config.dir} is not writable: ${errorMessage(err)}; create it or fix ` +
+          `its permissions`,
+        { cause: err },
+      );
     }
   }
 
@@ -120,7 +144,11 @@ export class FileSink implements Sink {
       if (err instanceof TailsealError) throw err;
       // Local filesystem trouble (full, read-only, a path in the way) is fixed on the host and
       // then simply works again: retry with backoff rather than park the object.
-      throw new TailsealError('SINK_RETRYABLE', `sink ${this.name}: writing to ${this.config.dir} failed: ${errorMessage(err)}`, { cause: err, details: { errno: (err as NodeJS.ErrnoException).code } });
+      throw new TailsealError(
+        'SINK_RETRYABLE',
+        `sink ${this.name}: writing to ${this.config.dir} failed: ${errorMessage(err)}`,
+        { cause: err, details: { errno: (err as NodeJS.ErrnoException).code } },
+      );
     }
   }
 
@@ -150,7 +178,11 @@ export class FileSink implements Sink {
         const want = slice.reduce((n, b) => n + b.length, 0);
         const written = writevSync(fd, slice);
         // A short write (disk full) must not become a short object: fail, retry later.
-        if (written !== want) throw new TailsealError('SINK_RETRYABLE', `sink ${this.name}: short write to ${tmp} (${written} of ${want} bytes)`);
+        if (written !== want)
+          throw new TailsealError(
+            'SINK_RETRYABLE',
+            `sink ${this.name}: short write to ${tmp} (${written} of ${want} bytes)`,
+          );
       }
       await fsyncAsync(fd);
     } catch (err) {
@@ -187,17 +219,28 @@ export class FileSink implements Sink {
       throw err;
     });
     if (existing && (existing.equals(body) || sameText(existing, text))) {
-      this.ctx.log.info({ sink: this.name, object: name }, 'Object already stored with identical content (a retry); acknowledged.');
+      this.ctx.log.info(
+        { sink: this.name, object: name },
+        'Object already stored with identical content (a retry); acknowledged.',
+      );
       return 'existed';
     }
-    throw new TailsealError('SINK_CONFLICT', `sink ${this.name}: object ${name} already exists with different content; it is not overwritten. Someone wrote to the store, or two tailseal instances share it with the same stream name`, { details: { object: name } });
+    throw new TailsealError(
+      'SINK_CONFLICT',
+      `sink ${this.name}: object ${name} already exists with different content; it is not overwritten. Someone ` +
+        `wrote to the store, or two tailseal instances share it with the same stream name`,
+      { details: { object: name } },
+    );
   }
 
   /** The folders from just inside the sink's directory down to `dir`, outermost first. */
   private foldersTo(dir: string): string[] {
     const out: string[] = [];
     let p = this.config.dir;
-    for (const part of relative(this.config.dir, dir).split(sep).filter((x) => x !== '')) out.push((p = join(p, part)));
+    for (const part of relative(this.config.dir, dir)
+      .split(sep)
+      .filter((x) => x !== ''))
+      out.push((p = join(p, part)));
     return out;
   }
 
@@ -210,9 +253,13 @@ export class FileSink implements Sink {
   private refuseLinkedDirs(dir: string): void {
     for (const p of this.foldersTo(dir)) {
       if (lstatSync(p).isSymbolicLink()) {
-        throw new TailsealError('STORE_UNSAFE', `sink ${this.name}: ${p} is a symlink inside the sink directory; `
-          + 'objects are never written through it. Replace it with a plain directory (and find out who changed it), '
-          + `then run \`tailseal requeue ${this.name}\``, { details: { path: p } });
+        throw new TailsealError(
+          'STORE_UNSAFE',
+          `sink ${this.name}: ${p} is a symlink inside the sink directory; ` +
+            'objects are never written through it. Replace it with a plain directory (and find out who changed it), ' +
+            `then run \`tailseal requeue ${this.name}\``,
+          { details: { path: p } },
+        );
       }
     }
   }

@@ -26,9 +26,12 @@ export const httpUrlSchema = (what: string, o: { query: boolean; userinfo?: bool
       ctx.addIssue({ code: 'custom', message: `${what} must be an absolute http:// or https:// URL` });
       return;
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `${what} must use http:// or https://` });
-    if (!o.userinfo && (u.username !== '' || u.password !== '')) ctx.addIssue({ code: 'custom', message: `${what} must not contain user:password@; put credentials in auth` });
-    if (u.hash !== '' || v.includes('#')) ctx.addIssue({ code: 'custom', message: `${what} must not contain a #fragment` });
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      ctx.addIssue({ code: 'custom', message: `${what} must use http:// or https://` });
+    if (!o.userinfo && (u.username !== '' || u.password !== ''))
+      ctx.addIssue({ code: 'custom', message: `${what} must not contain user:password@; put credentials in auth` });
+    if (u.hash !== '' || v.includes('#'))
+      ctx.addIssue({ code: 'custom', message: `${what} must not contain a #fragment` });
     if (!o.query && u.search !== '') ctx.addIssue({ code: 'custom', message: `${what} must not contain a ?query` });
   });
 
@@ -40,9 +43,9 @@ export const headersSchema = z
   )
   .default({})
   .describe(
-    'Extra request headers, `Name: value`; values may be `${ENV}` and are never logged. Headers the sink sets itself '
-      + '(`Content-Type`, `Content-Encoding`, `Idempotency-Key`, `X-Tailseal-*`, framing headers) are refused, and so '
-      + 'is `Authorization` when `auth` is set.',
+    'Extra request headers, `Name: value`; values may be `${ENV}` and are never logged. Headers the sink sets itself ' +
+      '(`Content-Type`, `Content-Encoding`, `Idempotency-Key`, `X-Tailseal-*`, framing headers) are refused, and so ' +
+      'is `Authorization` when `auth` is set.',
   );
 
 /**
@@ -71,9 +74,12 @@ export const authSchema = z
   })
   .superRefine((a, ctx) => {
     const basic = a.username !== undefined || a.password !== undefined;
-    if (a.bearer_token !== undefined && basic) ctx.addIssue({ code: 'custom', message: 'set either bearer_token, or username and password, not both' });
-    else if (a.bearer_token === undefined && !basic) ctx.addIssue({ code: 'custom', message: 'set bearer_token, or username and password' });
-    else if (basic && (a.username === undefined || a.password === undefined)) ctx.addIssue({ code: 'custom', message: 'username and password go together' });
+    if (a.bearer_token !== undefined && basic)
+      ctx.addIssue({ code: 'custom', message: 'set either bearer_token, or username and password, not both' });
+    else if (a.bearer_token === undefined && !basic)
+      ctx.addIssue({ code: 'custom', message: 'set bearer_token, or username and password' });
+    else if (basic && (a.username === undefined || a.password === undefined))
+      ctx.addIssue({ code: 'custom', message: 'username and password go together' });
   });
 
 export type HttpAuthConfig = z.infer<typeof authSchema>;
@@ -87,14 +93,32 @@ export function checkHeaders(reserved: readonly string[]) {
     for (const name of Object.keys(c.headers)) {
       const lower = name.toLowerCase();
       if (reserved.includes(lower) || (lower === 'authorization' && c.auth !== undefined)) {
-        ctx.addIssue({ code: 'custom', path: ['headers', name], message: lower === 'authorization' ? 'set either auth or an Authorization header, not both' : 'this header is set by the sink itself' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['headers', name],
+          message:
+            lower === 'authorization'
+              ? 'set either auth or an Authorization header, not both'
+              : 'this header is set by the sink itself',
+        });
       }
     }
   };
 }
 
 /** Headers every HTTP sink controls (framing and hop-by-hop). */
-export const TRANSPORT_HEADERS = ['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'content-type', 'content-encoding'] as const;
+export const TRANSPORT_HEADERS = [
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'content-type',
+  'content-encoding',
+] as const;
 
 /** The keys every HTTP-based sink (http, opa) shares: request headers, auth, TLS, timeouts, proxy. */
 export const httpClientFields = {
@@ -106,7 +130,7 @@ export const httpClientFields = {
   timeout: timeoutSchema,
   proxy: httpUrlSchema('proxy', { query: false, userinfo: true })
     .optional()
-    .describe('HTTP(S) proxy URL (`http://proxy:3128`); may hold the proxy\'s `user:password@`.'),
+    .describe("HTTP(S) proxy URL (`http://proxy:3128`); may hold the proxy's `user:password@`."),
 };
 
 export const httpSinkSchema = z
@@ -114,8 +138,8 @@ export const httpSinkSchema = z
     name: sinkNameSchema,
     type: z.literal('http'),
     url: httpUrlSchema('url', { query: true }).describe(
-      '`http://` or `https://` URL that every object is POSTed to. No `user:password@` (use `auth`); a query string '
-        + 'is sent but never logged.',
+      '`http://` or `https://` URL that every object is POSTed to. No `user:password@` (use `auth`); a query string ' +
+        'is sent but never logged.',
     ),
     gzip: z
       .boolean()

@@ -50,16 +50,22 @@ export class HttpTransport {
     for (const [k, v] of Object.entries(opts.headers)) headers[k.toLowerCase()] = v;
     const a = opts.auth;
     if (a?.bearer_token !== undefined) headers.authorization = `Bearer ${a.bearer_token}`;
-    else if (a?.username !== undefined) headers.authorization = `Basic ${Buffer.from(`${a.username}:${a.password ?? ''}`, 'utf8').toString('base64')}`;
+    else if (a?.username !== undefined)
+      headers.authorization = `Basic ${Buffer.from(`${a.username}:${a.password ?? ''}`, 'utf8').toString('base64')}`;
     this.baseHeaders = headers;
-    this.secrets = [...Object.values(opts.headers), a?.bearer_token, a?.password, headers.authorization]
-      .filter((s): s is string => s !== undefined);
+    this.secrets = [...Object.values(opts.headers), a?.bearer_token, a?.password, headers.authorization].filter(
+      (s): s is string => s !== undefined,
+    );
   }
 
   /** Creates the dispatcher (reads TLS files: CONFIG_INVALID when they are unreadable). */
   open(): Dispatcher {
     if (this.closed) throw new TailsealError('SINK_RETRYABLE', `sink ${this.sink}: closed`);
-    this.dispatcher ??= createDispatcher(this.sink, { tls: this.opts.tls, timeout: this.opts.timeout, proxy: this.opts.proxy }, this.log);
+    this.dispatcher ??= createDispatcher(
+      this.sink,
+      { tls: this.opts.tls, timeout: this.opts.timeout, proxy: this.opts.proxy },
+      this.log,
+    );
     return this.dispatcher;
   }
 
@@ -72,9 +78,15 @@ export class HttpTransport {
     const a = this.opts.auth;
     const auth = a === undefined ? 'none' : a.bearer_token !== undefined ? 'bearer' : 'basic';
     if (auth !== 'none' && new URL(url).protocol === 'http:') {
-      this.log.warn({ sink: this.sink, url: redactUrl(url) }, 'Credentials are sent over plain http://; use https:// outside a trusted network.');
+      this.log.warn(
+        { sink: this.sink, url: redactUrl(url) },
+        'Credentials are sent over plain http://; use https:// outside a trusted network.',
+      );
     }
-    this.log.info({ sink: this.sink, url: redactUrl(url), auth, proxy: this.opts.proxy !== undefined, ...fields }, message);
+    this.log.info(
+      { sink: this.sink, url: redactUrl(url), auth, proxy: this.opts.proxy !== undefined, ...fields },
+      message,
+    );
   }
 
   /**
@@ -91,10 +103,20 @@ export class HttpTransport {
     const signal = AbortSignal.timeout(timerDelay(deadlineMs)); // the sum may pass the timer limit
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(url, { method: 'POST', headers: { ...this.baseHeaders, ...headers }, body, dispatcher, signal });
+      res = await request(url, {
+        method: 'POST',
+        headers: { ...this.baseHeaders, ...headers },
+        body,
+        dispatcher,
+        signal,
+      });
     } catch (err) {
       if (signal.aborted && !isUndiciError(err)) {
-        throw new TailsealError('SINK_RETRYABLE', `sink ${this.sink}: ${what} did not complete within ${deadlineMs} ms (timeout.connect + timeout.request)`, { cause: err });
+        throw new TailsealError(
+          'SINK_RETRYABLE',
+          `sink ${this.sink}: ${what} did not complete within ${deadlineMs} ms (timeout.connect + timeout.request)`,
+          { cause: err },
+        );
       }
       throw err;
     }
@@ -143,7 +165,10 @@ export class HttpSink implements Sink {
   private readonly transport: HttpTransport;
   private readonly target: string;
 
-  constructor(private readonly config: HttpSinkConfig, ctx: SinkContext) {
+  constructor(
+    private readonly config: HttpSinkConfig,
+    ctx: SinkContext,
+  ) {
     this.name = config.name;
     this.transport = new HttpTransport(config.name, config, ctx.log);
     this.target = redactUrl(config.url);

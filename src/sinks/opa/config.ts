@@ -20,27 +20,27 @@ export const opaSinkSchema = z
     name: sinkNameSchema,
     type: z.literal('opa'),
     url: httpUrlSchema('url', { query: false }).describe(
-      'The service\'s base URL (OPA\'s `services[_].url`; `http://` or `https://`, no query).',
+      "The service's base URL (OPA's `services[_].url`; `http://` or `https://`, no query).",
     ),
     resource: z
       .string()
       .regex(/^\/?[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/, 'a URL path such as "/logs"')
       .default(OPA_SINK_DEFAULTS.resource)
       .describe(
-        'OPA\'s `decision_logs.resource`: path joined to `url` as OPA joins them: `<url>/<resource>` with the slashes '
-          + 'around `resource` trimmed.',
+        "OPA's `decision_logs.resource`: path joined to `url` as OPA joins them: `<url>/<resource>` with the slashes " +
+          'around `resource` trimmed.',
       ),
     upload_size_limit_bytes: size(MIN_UPLOAD_SIZE_LIMIT)
       .default(OPA_SINK_DEFAULTS.upload_size_limit_bytes)
       .describe(
-        'Largest **gzip\'d** body per POST, as OPA\'s `decision_logs.reporting.upload_size_limit_bytes`; at least 90.',
+        "Largest **gzip'd** body per POST, as OPA's `decision_logs.reporting.upload_size_limit_bytes`; at least 90.",
       ),
     include_seal: z
       .boolean()
       .default(OPA_SINK_DEFAULTS.include_seal)
       .describe(
-        'Add a `tailseal` field (stream, seq, chain, object) to each event and the `X-Tailseal-*` headers '
-          + '([opa sink](operations.md#opa-sink)).',
+        'Add a `tailseal` field (stream, seq, chain, object) to each event and the `X-Tailseal-*` headers ' +
+          '([opa sink](operations.md#opa-sink)).',
       ),
     ...httpClientFields,
     ...deliveryFields,

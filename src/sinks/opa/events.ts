@@ -32,7 +32,8 @@ function skipString(s: string, i: number): number {
   let j = i + 1;
   while (j < s.length) {
     const c = s.charCodeAt(j);
-    if (c === 0x5c) j += 2; // backslash: skip the escaped character
+    if (c === 0x5c)
+      j += 2; // backslash: skip the escaped character
     else if (c === 0x22) return j + 1;
     else j++;
   }
@@ -142,7 +143,9 @@ export function objectEvents(obj: TrailObject, includeSeal: boolean, sink: strin
       continue;
     }
     const line = Buffer.from(e.payload).toString('utf8');
-    const seal = includeSeal ? JSON.stringify({ stream: e.stream, seq: e.seq, chain: toHex(chain), object: name }) : undefined;
+    const seal = includeSeal
+      ? JSON.stringify({ stream: e.stream, seq: e.seq, chain: toHex(chain), object: name })
+      : undefined;
     let json: string;
     let decisionId: string | undefined;
     try {
@@ -150,7 +153,12 @@ export function objectEvents(obj: TrailObject, includeSeal: boolean, sink: strin
       const id = (JSON.parse(json) as { decision_id?: unknown }).decision_id;
       decisionId = typeof id === 'string' ? id : undefined;
     } catch (err) {
-      throw new TailsealError('SINK_PERMANENT', `sink ${sink}: entry seq ${e.seq} of ${name} is not a JSON object, so no OPA event can be rebuilt from it: ${(err as Error).message}`, { cause: err, details: { seq: e.seq, object: name } });
+      throw new TailsealError(
+        'SINK_PERMANENT',
+        `sink ${sink}: entry seq ${e.seq} of ${name} is not a JSON object, so no OPA event can be rebuilt from it: ` +
+          `${(err as Error).message}`,
+        { cause: err, details: { seq: e.seq, object: name } },
+      );
     }
     events.push({ seq: e.seq, json, decisionId });
   }
@@ -233,7 +241,9 @@ export function chunkEvents(events: readonly OpaEvent[], limit: number, sink: st
       const size = gzipArray(events, i, 1).length;
       throw new TailsealError(
         'SINK_PERMANENT',
-        `sink ${sink}: the event of entry seq ${e.seq}${e.decisionId ? ` (decision_id ${e.decisionId})` : ''} in ${object} is ${size} bytes gzip'd, over upload_size_limit_bytes ${limit}; it is not dropped: raise upload_size_limit_bytes (and the receiver's limit) to deliver it`,
+        `sink ${sink}: the event of entry seq ${e.seq}${e.decisionId ? ` (decision_id ${e.decisionId})` : ''} in ` +
+          `${object} is ${size} bytes gzip'd, over upload_size_limit_bytes ${limit}; it is not dropped: raise ` +
+          `upload_size_limit_bytes (and the receiver's limit) to deliver it`,
         { details: { seq: e.seq, object, size, limit } },
       );
     }

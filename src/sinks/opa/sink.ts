@@ -20,7 +20,10 @@ export class OpaSink implements Sink {
   private readonly url: string;
   private readonly target: string;
 
-  constructor(private readonly config: OpaSinkConfig, private readonly ctx: SinkContext) {
+  constructor(
+    private readonly config: OpaSinkConfig,
+    private readonly ctx: SinkContext,
+  ) {
     this.name = config.name;
     this.transport = new HttpTransport(config.name, config, ctx.log);
     this.url = uploadUrl(config);
@@ -28,7 +31,11 @@ export class OpaSink implements Sink {
   }
 
   async start(): Promise<void> {
-    this.transport.start(this.url, { upload_size_limit_bytes: this.config.upload_size_limit_bytes, include_seal: this.config.include_seal }, 'OPA decision-log sink ready.');
+    this.transport.start(
+      this.url,
+      { upload_size_limit_bytes: this.config.upload_size_limit_bytes, include_seal: this.config.include_seal },
+      'OPA decision-log sink ready.',
+    );
   }
 
   async put(obj: TrailObject): Promise<PutResult> {
@@ -45,13 +52,25 @@ export class OpaSink implements Sink {
       ? { 'x-tailseal-object': name, 'x-tailseal-checkpoint': Buffer.from(note, 'utf8').toString('base64') }
       : {};
     for (const [i, c] of chunks.entries()) {
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'content-encoding': 'gzip', ...sealHeaders };
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        ...sealHeaders,
+      };
       if (this.config.include_seal) headers['x-tailseal-chunk'] = `${i + 1}/${chunks.length}`;
       const first = events[c.first]!.seq;
       const last = events[c.first + c.count - 1]!.seq;
-      await this.transport.post(this.url, headers, c.body, `POST ${this.target} (chunk ${i + 1}/${chunks.length} of ${name}, seq ${first}-${last})`);
+      await this.transport.post(
+        this.url,
+        headers,
+        c.body,
+        `POST ${this.target} (chunk ${i + 1}/${chunks.length} of ${name}, seq ${first}-${last})`,
+      );
     }
-    this.ctx.log.debug({ sink: this.name, object: name, events: events.length, chunks: chunks.length, gaps }, 'Decisions uploaded.');
+    this.ctx.log.debug(
+      { sink: this.name, object: name, events: events.length, chunks: chunks.length, gaps },
+      'Decisions uploaded.',
+    );
     return 'stored';
   }
 

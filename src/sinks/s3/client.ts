@@ -35,7 +35,15 @@ export interface LockConfiguration {
 const xml = new XMLParser({ parseTagValue: false });
 
 /** S3 error codes that are worth retrying although their HTTP status says otherwise. */
-const RETRYABLE_S3_CODES = new Set(['RequestTimeout', 'RequestTimeTooSkewed', 'ConditionalRequestConflict', 'OperationAborted', 'SlowDown', 'InternalError', 'ServiceUnavailable']);
+const RETRYABLE_S3_CODES = new Set([
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+  'ConditionalRequestConflict',
+  'OperationAborted',
+  'SlowDown',
+  'InternalError',
+  'ServiceUnavailable',
+]);
 
 /** The <Code> of an S3 XML error body, if any. */
 export function s3ErrorCode(body: Buffer): string | undefined {
@@ -90,7 +98,10 @@ export interface S3Version {
 }
 
 type XmlVersion = {
-  Key: string; VersionId?: string; IsLatest?: string; LastModified?: string;
+  Key: string;
+  VersionId?: string;
+  IsLatest?: string;
+  LastModified?: string;
   Owner?: { ID?: string; DisplayName?: string };
 };
 
@@ -111,8 +122,9 @@ function toVersion(v: XmlVersion, deleteMarker: boolean): S3Version {
 /** For a 403 while reading the trail back: the version permissions it needs (an older IAM policy lacks them). */
 export function versionsDenied(err: TailsealError, status: number): TailsealError {
   if (status !== 403) return err;
-  const hint = '; reading the trail back lists and reads object versions: grant s3:ListBucketVersions and '
-    + 's3:GetObjectVersion (docs/operations.md, s3 sink, IAM policy)';
+  const hint =
+    '; reading the trail back lists and reads object versions: grant s3:ListBucketVersions and ' +
+    's3:GetObjectVersion (docs/operations.md, s3 sink, IAM policy)';
   return new TailsealError(err.code, err.message + hint, { details: err.details });
 }
 
@@ -160,14 +172,24 @@ export class S3Client {
     let res: Dispatcher.ResponseData;
     let buf: Buffer;
     try {
-      res = await request(url, { method, headers: signed.headers, body: body ?? null, dispatcher: this.dispatcher, signal });
+      res = await request(url, {
+        method,
+        headers: signed.headers,
+        body: body ?? null,
+        dispatcher: this.dispatcher,
+        signal,
+      });
       const got = await readCapped(res, o.maxBodyBytes ?? Infinity);
       const headers = res.headers as S3Response['headers'];
       if (got === null) return { status: res.statusCode, headers, body: EMPTY, oversize: true };
       buf = got;
     } catch (err) {
       if (!signal.aborted) throw err;
-      throw new TailsealError('SINK_RETRYABLE', `sink ${this.sinkName}: S3 ${method} ${key ?? '(bucket)'} did not complete within ${this.deadlineMs} ms`, { cause: err });
+      throw new TailsealError(
+        'SINK_RETRYABLE',
+        `sink ${this.sinkName}: S3 ${method} ${key ?? '(bucket)'} did not complete within ${this.deadlineMs} ms`,
+        { cause: err },
+      );
     }
     return { status: res.statusCode, headers: res.headers as S3Response['headers'], body: buf };
   }
@@ -182,7 +204,8 @@ export class S3Client {
     const message = /<Message>([^<]*)</.exec(res.body.toString('utf8', 0, 4096))?.[1] ?? '';
     const detail = code ? `${code}: ${message}` : res.body.toString('utf8', 0, 1024);
     const err = statusError(this.sinkName, `S3 ${what}`, res.status, res.headers, detail, this.lastSecrets);
-    if (code && RETRYABLE_S3_CODES.has(code)) return new TailsealError('SINK_RETRYABLE', err.message, { details: { ...err.details, s3Code: code } });
+    if (code && RETRYABLE_S3_CODES.has(code))
+      return new TailsealError('SINK_RETRYABLE', err.message, { details: { ...err.details, s3Code: code } });
     return code ? new TailsealError(err.code, err.message, { details: { ...err.details, s3Code: code } }) : err;
   }
 
@@ -191,7 +214,12 @@ export class S3Client {
     const res = await this.send('GET', null, { query: { 'object-lock': '' } });
     if (res.status === 404 && s3ErrorCode(res.body) === 'ObjectLockConfigurationNotFoundError') return null;
     if (res.status !== 200) throw this.error('GetObjectLockConfiguration', res);
-    const doc = xml.parse(res.body.toString('utf8')) as { ObjectLockConfiguration?: { ObjectLockEnabled?: string; Rule?: { DefaultRetention?: { Mode?: string; Days?: string; Years?: string } } } };
+    const doc = xml.parse(res.body.toString('utf8')) as {
+      ObjectLockConfiguration?: {
+        ObjectLockEnabled?: string;
+        Rule?: { DefaultRetention?: { Mode?: string; Days?: string; Years?: string } };
+      };
+    };
     const c = doc.ObjectLockConfiguration;
     const d = c?.Rule?.DefaultRetention;
     return {
@@ -211,7 +239,13 @@ export class S3Client {
       if (token) query['continuation-token'] = token;
       const res = await this.send('GET', null, { query });
       if (res.status !== 200) throw this.error('ListObjectsV2', res);
-      const doc = xml.parse(res.body.toString('utf8'), false) as { ListBucketResult?: { Contents?: { Key: string } | { Key: string }[]; IsTruncated?: string; NextContinuationToken?: string } };
+      const doc = xml.parse(res.body.toString('utf8'), false) as {
+        ListBucketResult?: {
+          Contents?: { Key: string } | { Key: string }[];
+          IsTruncated?: string;
+          NextContinuationToken?: string;
+        };
+      };
       const r = doc.ListBucketResult;
       const contents = r?.Contents === undefined ? [] : Array.isArray(r.Contents) ? r.Contents : [r.Contents];
       keys.push(...contents.map((c) => String(c.Key)));
@@ -234,8 +268,15 @@ export class S3Client {
       if (marker) Object.assign(query, { 'key-marker': marker.key, 'version-id-marker': marker.version });
       const res = await this.send('GET', null, { query });
       if (res.status !== 200) throw versionsDenied(this.error('ListObjectVersions', res), res.status);
-      type Doc = { ListVersionsResult?: { Version?: XmlVersion | XmlVersion[]; DeleteMarker?: XmlVersion | XmlVersion[];
-        IsTruncated?: string; NextKeyMarker?: string; NextVersionIdMarker?: string } };
+      type Doc = {
+        ListVersionsResult?: {
+          Version?: XmlVersion | XmlVersion[];
+          DeleteMarker?: XmlVersion | XmlVersion[];
+          IsTruncated?: string;
+          NextKeyMarker?: string;
+          NextVersionIdMarker?: string;
+        };
+      };
       const r = (xml.parse(res.body.toString('utf8'), false) as Doc).ListVersionsResult;
       // Two lists: the versions keep S3's order among themselves (per key newest first), markers follow.
       out.push(...asArray(r?.Version).map((v) => toVersion(v, false)));

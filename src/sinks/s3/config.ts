@@ -16,9 +16,9 @@ export const s3SinkSchema = z.strictObject({
     .refine((p) => Buffer.byteLength(p) <= 512, 'must be at most 512 bytes (S3 keys are at most 1024)')
     .default(S3_SINK_DEFAULTS.prefix)
     .describe(
-      'Key prefix (at most 512 bytes; a trailing `/` is added when missing); objects are '
-        + '`<prefix><stream>/YYYY/MM/DD/<first seq>-<last seq>.ndjson.gz` (20-digit zero-padded, dated by the '
-        + 'checkpoint\'s signing time, UTC).',
+      'Key prefix (at most 512 bytes; a trailing `/` is added when missing); objects are ' +
+        '`<prefix><stream>/YYYY/MM/DD/<first seq>-<last seq>.ndjson.gz` (20-digit zero-padded, dated by the ' +
+        "checkpoint's signing time, UTC).",
     ),
   region: z.string().min(1).default(S3_SINK_DEFAULTS.region).describe('Region for SigV4 and the AWS endpoint.'),
   endpoint: z
@@ -39,15 +39,10 @@ export const s3SinkSchema = z.strictObject({
       session_token: z.string().optional().describe('Session token of temporary credentials.'),
     })
     .optional()
-    .describe(
-      'Static keys. Without them, the AWS SDK\'s credential chain '
-        + '([s3 sink](operations.md#s3-sink)).',
-    ),
+    .describe("Static keys. Without them, the AWS SDK's credential chain " + '([s3 sink](operations.md#s3-sink)).'),
   object_lock: z
     .strictObject({
-      mode: z
-        .enum(['GOVERNANCE', 'COMPLIANCE'])
-        .describe('Object Lock mode, sent per object.'),
+      mode: z.enum(['GOVERNANCE', 'COMPLIANCE']).describe('Object Lock mode, sent per object.'),
       retention: duration(60_000, MAX_SPAN_MS).describe('Retain-until = upload time + this (e.g. `400d`).'),
       legal_hold: z.boolean().default(false).describe('Also put a legal hold on each object.'),
     })
@@ -55,9 +50,7 @@ export const s3SinkSchema = z.strictObject({
     .describe('Per-object retention. With `object_lock` set, start-up **refuses** a bucket without Object Lock.'),
   server_side_encryption: z
     .strictObject({
-      algorithm: z
-        .enum(['AES256', 'aws:kms'])
-        .describe('`x-amz-server-side-encryption`.'),
+      algorithm: z.enum(['AES256', 'aws:kms']).describe('`x-amz-server-side-encryption`.'),
       kms_key_id: z.string().min(1).optional().describe('KMS key id, with `aws:kms` only.'),
     })
     .refine((s) => s.algorithm === 'aws:kms' || s.kms_key_id === undefined, {

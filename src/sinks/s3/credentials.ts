@@ -54,7 +54,11 @@ const CHAIN_ORDER = ['fromEnv', 'fromIni', 'fromProcess', 'fromTokenFile', 'from
 const REASON = /^@smithy\/property-provider -> (?!.*checking config file next)(.*)/;
 /** SDK messages can quote a credential_process's stderr: keep the first line only, and short. */
 const MAX_SDK_MESSAGE = 200;
-const short = (text: string) => text.split('\n')[0]!.slice(0, MAX_SDK_MESSAGE).replace(/[.:\s]+$/, '');
+const short = (text: string) =>
+  text
+    .split('\n')[0]!
+    .slice(0, MAX_SDK_MESSAGE)
+    .replace(/[.:\s]+$/, '');
 
 interface Step {
   step: string;
@@ -67,7 +71,10 @@ interface Step {
  */
 function sdkLogger(steps: Step[], log: Logger | undefined) {
   let current: Step | undefined;
-  const say = (level: 'warn' | 'error') => (...a: unknown[]) => log?.[level](`AWS SDK: ${a.map(String).join(' ')}`);
+  const say =
+    (level: 'warn' | 'error') =>
+    (...a: unknown[]) =>
+      log?.[level](`AWS SDK: ${a.map(String).join(' ')}`);
   return {
     debug: (...a: unknown[]) => {
       const line = a.map(String).join(' ');
@@ -145,8 +152,13 @@ function sdkChain(region: string, log: Logger | undefined): CredentialProvider {
 /** The provider for this sink: its static keys, else the AWS SDK's chain. */
 export function credentialChain(keys: StaticKeys, region: string, log?: Logger): CredentialProvider {
   if (keys.access_key_id || keys.secret_access_key) {
-    if (!keys.access_key_id || !keys.secret_access_key) throw new TailsealError('CONFIG_INVALID', 'credentials need both access_key_id and secret_access_key');
-    const c: Credentials = { accessKeyId: keys.access_key_id, secretAccessKey: keys.secret_access_key, sessionToken: keys.session_token || undefined };
+    if (!keys.access_key_id || !keys.secret_access_key)
+      throw new TailsealError('CONFIG_INVALID', 'credentials need both access_key_id and secret_access_key');
+    const c: Credentials = {
+      accessKeyId: keys.access_key_id,
+      secretAccessKey: keys.secret_access_key,
+      sessionToken: keys.session_token || undefined,
+    };
     return { source: 'the sink config', get: async () => c };
   }
   return sdkChain(region, log);

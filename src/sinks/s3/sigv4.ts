@@ -43,7 +43,10 @@ export function uriEncode(s: string, keepSlash: boolean): string {
   let out = '';
   for (const byte of enc.encode(s)) {
     const c = String.fromCharCode(byte);
-    out += /[A-Za-z0-9\-_.~]/.test(c) || (keepSlash && c === '/') ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+    out +=
+      /[A-Za-z0-9\-_.~]/.test(c) || (keepSlash && c === '/')
+        ? c
+        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
 }
@@ -59,22 +62,42 @@ export function canonicalQuery(query: Record<string, string>): string {
 
 /** X-Amz-Date format: 20130524T000000Z. */
 export function amzDate(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /** Signs a request; returns the headers to send (the input headers plus the auth headers). */
-export function signRequest(i: SignInput): { headers: Record<string, string>; signature: string; canonicalRequest: string; stringToSign: string } {
+export function signRequest(i: SignInput): {
+  headers: Record<string, string>;
+  signature: string;
+  canonicalRequest: string;
+  stringToSign: string;
+} {
   const service = i.service ?? 's3';
   const date = amzDate(i.now);
   const day = date.slice(0, 8);
-  const headers: Record<string, string> = { ...(i.headers ?? {}), host: i.host, 'x-amz-date': date, 'x-amz-content-sha256': i.payloadHash };
+  const headers: Record<string, string> = {
+    ...(i.headers ?? {}),
+    host: i.host,
+    'x-amz-date': date,
+    'x-amz-content-sha256': i.payloadHash,
+  };
   if (i.credentials.sessionToken) headers['x-amz-security-token'] = i.credentials.sessionToken;
   const canon = new Map<string, string>();
   for (const [k, v] of Object.entries(headers)) canon.set(k.toLowerCase(), v.trim().replace(/\s+/g, ' '));
   const names = [...canon.keys()].sort();
   const signedHeaders = names.join(';');
   const query = canonicalQuery(i.query ?? {});
-  const canonicalRequest = [i.method, uriEncode(i.path, true), query, names.map((n) => `${n}:${canon.get(n)}\n`).join(''), signedHeaders, i.payloadHash].join('\n');
+  const canonicalRequest = [
+    i.method,
+    uriEncode(i.path, true),
+    query,
+    names.map((n) => `${n}:${canon.get(n)}\n`).join(''),
+    signedHeaders,
+    i.payloadHash,
+  ].join('\n');
   const scope = `${day}/${i.region}/${service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', date, scope, sha256Hex(canonicalRequest)].join('\n');
   let key = hmacOf(enc.encode(`AWS4${i.credentials.secretAccessKey}`), day);
@@ -82,6 +105,8 @@ export function signRequest(i: SignInput): { headers: Record<string, string>; si
   const signature = hex(hmacOf(key, stringToSign));
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = v;
-  out.authorization = `AWS4-HMAC-SHA256 Credential=${i.credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
+  out.authorization =
+    `AWS4-HMAC-SHA256 Credential=${i.credentials.accessKeyId}/${scope}, ` +
+    `SignedHeaders=${signedHeaders}, Signature=${signature}`;
   return { headers: out, signature, canonicalRequest, stringToSign };
 }

@@ -24,18 +24,36 @@ import { credentialChain } from './credentials.js';
 export const SHA256_META = 'x-amz-meta-tailseal-sha256';
 
 /** `prefix/stream/YYYY/MM/DD/<first>-<last>.ndjson.gz`, dated by the checkpoint's signing time (UTC). */
-export function s3Key(prefix: string, obj: Pick<TrailObject, 'stream' | 'firstSeq' | 'size' | 'createdAt'>, gzip: boolean): string {
+export function s3Key(
+  prefix: string,
+  obj: Pick<TrailObject, 'stream' | 'firstSeq' | 'size' | 'createdAt'>,
+  gzip: boolean,
+): string {
   const p = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
   const d = new Date(obj.createdAt).toISOString();
-  return `${p}${obj.stream}/${d.slice(0, 4)}/${d.slice(5, 7)}/${d.slice(8, 10)}/${objectFileName(obj.firstSeq, obj.size, obj.createdAt, gzip)}`;
+  const name = objectFileName(obj.firstSeq, obj.size, obj.createdAt, gzip);
+  return `${p}${obj.stream}/${d.slice(0, 4)}/${d.slice(5, 7)}/${d.slice(8, 10)}/${name}`;
 }
 
 /** An S3 client for a sink config (also used by `verify` and `check-sink`). */
-export function s3ClientFor(c: S3SinkConfig, log: Logger): { client: S3Client; dispatcher: Dispatcher; credentialSource: string } {
+export function s3ClientFor(
+  c: S3SinkConfig,
+  log: Logger,
+): { client: S3Client; dispatcher: Dispatcher; credentialSource: string } {
   const endpoint = new URL(c.endpoint ?? `https://s3.${c.region}.amazonaws.com`);
   const creds = credentialChain(c.credentials ?? {}, c.region, log.child({ sink: c.name }));
   const dispatcher = createDispatcher(c.name, { tls: c.tls, timeout: c.timeout, proxy: c.proxy }, log);
-  return { client: new S3Client({ endpoint, region: c.region, bucket: c.bucket, pathStyle: c.path_style }, creds, dispatcher, c.name, c.timeout.connect + c.timeout.request), dispatcher, credentialSource: creds.source };
+  return {
+    client: new S3Client(
+      { endpoint, region: c.region, bucket: c.bucket, pathStyle: c.path_style },
+      creds,
+      dispatcher,
+      c.name,
+      c.timeout.connect + c.timeout.request,
+    ),
+    dispatcher,
+    credentialSource: creds.source,
+  };
 }
 
 export class S3Sink implements Sink {
@@ -44,7 +62,10 @@ export class S3Sink implements Sink {
   private readonly client: S3Client;
   private readonly dispatcher: Dispatcher;
 
-  constructor(private readonly config: S3SinkConfig, private readonly ctx: SinkContext) {
+  constructor(
+    private readonly config: S3SinkConfig,
+    private readonly ctx: SinkContext,
+  ) {
     this.name = config.name;
     const { client, dispatcher, credentialSource } = s3ClientFor(config, ctx.log);
     this.client = client;
@@ -61,15 +82,28 @@ export class S3Sink implements Sink {
     const lock = await this.client.getObjectLockConfiguration().catch((err: unknown) => {
       // Unreachable (retryable) stays retryable: the daemon starts and keeps trying this sink.
       const code = classifyError(err) === 'retryable' ? 'SINK_RETRYABLE' : 'SINK_PERMANENT';
-      throw new TailsealError(code, `sink ${this.name}: cannot read the Object Lock configuration of bucket ${this.config.bucket}: ${(err as Error).message}`, { cause: err });
+      throw new TailsealError(
+        code,
+        `sink ${this.name}: cannot read the Object Lock configuration of bucket ${this.config.bucket}: ` +
+          `${(err as Error).message}`,
+        { cause: err },
+      );
     });
     if (this.config.object_lock && !lock?.enabled) {
-      throw new TailsealError('SINK_PERMANENT', `sink ${this.name}: bucket ${this.config.bucket} has no Object Lock, `
-        + 'but object_lock is configured; create the bucket with Object Lock enabled (docs/operations.md, s3 sink) '
-        + 'or remove object_lock from the sink');
+      throw new TailsealError(
+        'SINK_PERMANENT',
+        `sink ${this.name}: bucket ${this.config.bucket} has no Object Lock, ` +
+          'but object_lock is configured; create the bucket with Object Lock enabled (docs/operations.md, s3 sink) ' +
+          'or remove object_lock from the sink',
+      );
     }
     if (!this.config.object_lock) {
-      this.ctx.log.warn({ sink: this.name, bucket: this.config.bucket, bucket_object_lock: lock?.enabled ?? false }, lock?.enabled ? 'No object_lock in the sink config: objects get only the bucket default retention.' : 'Bucket has no Object Lock: stored objects can be deleted or replaced by anyone with write access.');
+      this.ctx.log.warn(
+        { sink: this.name, bucket: this.config.bucket, bucket_object_lock: lock?.enabled ?? false },
+        lock?.enabled
+          ? 'No object_lock in the sink config: objects get only the bucket default retention.'
+          : 'Bucket has no Object Lock: stored objects can be deleted or replaced by anyone with write access.',
+      );
     }
   }
 
@@ -113,9 +147,16 @@ export class S3Sink implements Sink {
   }
 
   private compare(key: string, head: S3Response, sha256: Buffer): PutResult {
-    const theirs = head.headers[SHA256_META];
+    const raw = head.headers[SHA256_META];
+    // A repeated header arrives as an array: never a match, and the message shows every value.
+    const theirs = Array.isArray(raw) ? raw.join(', ') : raw;
     if (theirs === sha256.toString('hex')) return 'existed';
-    throw new TailsealError('SINK_CONFLICT', `sink ${this.name}: s3://${this.config.bucket}/${key} already exists with different content (sha256 ${theirs ?? 'unknown'}); it is not overwritten`, { details: { object: key } });
+    throw new TailsealError(
+      'SINK_CONFLICT',
+      `sink ${this.name}: s3://${this.config.bucket}/${key} already exists with different content (sha256 ` +
+        `${theirs ?? 'unknown'}); it is not overwritten`,
+      { details: { object: key } },
+    );
   }
 
   private closed = false;

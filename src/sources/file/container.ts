@@ -57,7 +57,13 @@ function parseDocker(line: Buffer): Piece | null {
   const { log, stream, time } = o as { log?: unknown; stream?: unknown; time?: unknown };
   if (typeof log !== 'string') return null;
   const final = log.endsWith('\n');
-  return { format: 'docker', final, content: Buffer.from(final ? log.slice(0, -1) : log, 'utf8'), stream: typeof stream === 'string' ? stream : '', time: typeof time === 'string' ? time : '' };
+  return {
+    format: 'docker',
+    final,
+    content: Buffer.from(final ? log.slice(0, -1) : log, 'utf8'),
+    stream: typeof stream === 'string' ? stream : '',
+    time: typeof time === 'string' ? time : '',
+  };
 }
 
 export class LineDecoder {
@@ -111,7 +117,13 @@ export class LineDecoder {
     if (p === 'json') return { kind: 'line', offset: at, payload: line, meta: this.fileMeta };
     if (p === null) {
       this.reset();
-      return { kind: 'bad', reason: this.format === 'docker' || line.subarray(0, DOCKER_HEAD.length).equals(DOCKER_HEAD) ? 'bad_docker' : 'bad_cri' };
+      return {
+        kind: 'bad',
+        reason:
+          this.format === 'docker' || line.subarray(0, DOCKER_HEAD.length).equals(DOCKER_HEAD)
+            ? 'bad_docker'
+            : 'bad_cri',
+      };
     }
     if (this.start < 0) this.start = at;
     this.pieces.push(p);
@@ -121,9 +133,19 @@ export class LineDecoder {
     const offset = this.start;
     this.reset();
     const first = pieces[0]!;
-    const meta: Record<string, string> = { ...this.fileMeta, 'log.format': first.format, 'log.stream': first.stream, 'log.time': first.time };
+    const meta: Record<string, string> = {
+      ...this.fileMeta,
+      'log.format': first.format,
+      'log.stream': first.stream,
+      'log.time': first.time,
+    };
     if (pieces.length > 1) meta['log.pieces'] = String(pieces.length);
-    return { kind: 'line', offset, payload: pieces.length === 1 ? first.content : Buffer.concat(pieces.map((x) => x.content)), meta };
+    return {
+      kind: 'line',
+      offset,
+      payload: pieces.length === 1 ? first.content : Buffer.concat(pieces.map((x) => x.content)),
+      meta,
+    };
   }
 }
 

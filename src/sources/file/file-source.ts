@@ -129,7 +129,11 @@ export class FileSource implements Source {
       try {
         names = await readdir(root, { recursive });
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.deps.log.warn({ input: this.name, dir: root, err: errorMessage(err) }, 'Cannot list a directory of the input; retrying at the next scan.');
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+          this.deps.log.warn(
+            { input: this.name, dir: root, err: errorMessage(err) },
+            'Cannot list a directory of the input; retrying at the next scan.',
+          );
         continue;
       }
       for (const n of names) {
@@ -156,14 +160,23 @@ export class FileSource implements Source {
       // this is all there is to say about it (a gap record, see lostBeforeOpen).
       if (stats && !this.live.has(abs)) {
         const ident = `${stats.dev}:${stats.ino}`;
-        if (this.seen.get(abs)?.ident !== ident) this.deps.log.debug({ input: this.name, path: abs, ident, bytes: stats.size }, 'File seen by the watcher.');
+        if (this.seen.get(abs)?.ident !== ident)
+          this.deps.log.debug({ input: this.name, path: abs, ident, bytes: stats.size }, 'File seen by the watcher.');
         this.seen.set(abs, { ident, size: stats.size });
       }
       this.candidates.add(abs);
       this.wake();
     };
-    this.watcher.on('add', onFile).on('change', onFile).on('unlink', (p) => onFile(p));
-    this.watcher.on('error', (err) => this.deps.log.warn({ input: this.name, err: errorMessage(err) }, 'File watcher error; directory scans and polling continue.'));
+    this.watcher
+      .on('add', onFile)
+      .on('change', onFile)
+      .on('unlink', (p) => onFile(p));
+    this.watcher.on('error', (err) =>
+      this.deps.log.warn(
+        { input: this.name, err: errorMessage(err) },
+        'File watcher error; directory scans and polling continue.',
+      ),
+    );
     await new Promise<void>((res) => this.watcher!.once('ready', () => res()));
   }
 
@@ -199,7 +212,8 @@ export class FileSource implements Source {
         more = false;
         for (const tail of [...this.live.values(), ...this.retired]) {
           if (this.closed) return;
-          const r = (await tail.checkTruncation()) === 'blocked' ? 'blocked' : await tail.readAvailable(CHUNKS_PER_TURN);
+          const r =
+            (await tail.checkTruncation()) === 'blocked' ? 'blocked' : await tail.readAvailable(CHUNKS_PER_TURN);
           if (r === 'blocked') {
             this.blocked = true;
             break;
@@ -220,7 +234,11 @@ export class FileSource implements Source {
       // Typically the state database failing (busy, read-only, disk full). Nothing advanced;
       // the next poll retries from the committed offsets.
       const msg = errorMessage(err);
-      if (msg !== this.lastError) this.deps.log.error({ input: this.name, err: msg }, 'Reading paused: a commit or read failed; retrying on the next poll.');
+      if (msg !== this.lastError)
+        this.deps.log.error(
+          { input: this.name, err: msg },
+          'Reading paused: a commit or read failed; retrying on the next poll.',
+        );
       this.lastError = msg;
     }
   }
@@ -253,7 +271,10 @@ export class FileSource implements Source {
       else if (r.kind === 'found') {
         r.tail.retiredAt = Date.now();
         this.retired.push(r.tail);
-        this.deps.log.info({ input: this.name, path: row.path, found: r.at, offset: r.tail.position }, 'File rotated while tailseal was stopped; reading it to its end.');
+        this.deps.log.info(
+          { input: this.name, path: row.path, found: r.at, offset: r.tail.position },
+          'File rotated while tailseal was stopped; reading it to its end.',
+        );
       } else {
         // Sealed as gone: the watcher may have reported this file before it vanished, and its
         // gap record is the one just sealed; lostBeforeOpen must not seal a second from byte 0.
@@ -318,7 +339,14 @@ export class FileSource implements Source {
       tail = r.tail;
     }
     const mode = this.opts.unmatched;
-    this.deps.log.info({ input: this.name, path: row.path, offset: tail.position, unmatched: mode }, mode === 'drop' ? 'File no longer matches the input\'s paths (config changed while tailseal was stopped); sealing its unread bytes as a gap record.' : 'File no longer matches the input\'s paths (config changed while tailseal was stopped); reading it to its end.');
+    this.deps.log.info(
+      { input: this.name, path: row.path, offset: tail.position, unmatched: mode },
+      mode === 'drop'
+        ? "File no longer matches the input's paths (config changed while tailseal was stopped); sealing its " +
+            'unread bytes as a gap record.'
+        : "File no longer matches the input's paths (config changed while tailseal was stopped); reading it to its " +
+            'end.',
+    );
     if (mode === 'finish') {
       tail.retiredAt = Date.now();
       this.retired.push(tail);
@@ -346,7 +374,8 @@ export class FileSource implements Source {
       const st = await FileTail.statOf(path);
       const ident = st?.ident ?? null;
       const sleeping = this.dormant.get(path);
-      if (sleeping && st && sleeping.ident === st.ident && sleeping.size === st.size) continue; // unchanged: stays closed
+      // Unchanged: it stays closed.
+      if (sleeping && st && sleeping.ident === st.ident && sleeping.size === st.size) continue;
       this.dormant.delete(path);
       if (current && current.ident === ident) continue;
       if (current) {
@@ -383,7 +412,11 @@ export class FileSource implements Source {
       }
       if (this.live.size + this.retired.length >= this.opts.maxOpenFiles) {
         // At the descriptor limit with every open file busy: try again once some are idle.
-        if (!this.limitWarned) this.deps.log.warn({ input: this.name, max_open_files: this.opts.maxOpenFiles }, 'max_open_files reached; more files wait to be opened until open ones are idle.');
+        if (!this.limitWarned)
+          this.deps.log.warn(
+            { input: this.name, max_open_files: this.opts.maxOpenFiles },
+            'max_open_files reached; more files wait to be opened until open ones are idle.',
+          );
         this.limitWarned = true;
         this.candidates.add(path);
         this.waiting.add(path);
@@ -442,10 +475,19 @@ export class FileSource implements Source {
     const row = known && !isDone(known.path) ? known : undefined;
     const from = row?.offset ?? 0;
     if (!open && s.size > from) {
-      this.deps.log.warn({ input: this.name, path, bytes_seen: s.size - from }, 'File was deleted before tailseal could open it; sealing a gap record for its unread bytes.');
+      this.deps.log.warn(
+        { input: this.name, path, bytes_seen: s.size - from },
+        'File was deleted before tailseal could open it; sealing a gap record for its unread bytes.',
+      );
       const gap = gapRecord(path, from, 'deleted_unread', { length: null, atLeast: s.size - from }, { ident: s.ident });
       const position = row && { fileId: row.id, offset: row.offset, path: donePath(row.path) };
-      const ok = this.deps.consumer.commit({ input: this.name, stream: this.opts.stream, records: [gap], position, counters: { gap_deleted_unread: 1 } });
+      const ok = this.deps.consumer.commit({
+        input: this.name,
+        stream: this.opts.stream,
+        records: [gap],
+        position,
+        counters: { gap_deleted_unread: 1 },
+      });
       if (!ok) return false;
     }
     this.seen.delete(path);
@@ -458,7 +500,10 @@ export class FileSource implements Source {
    * leads somewhere again, so it is checked on every poll for as long as the link exists.
    */
   private async watchDangling(path: string): Promise<void> {
-    const link = await lstat(path).then((st) => st.isSymbolicLink(), () => false);
+    const link = await lstat(path).then(
+      (st) => st.isSymbolicLink(),
+      () => false,
+    );
     if (link) this.dangling.add(path);
     else this.dangling.delete(path);
   }
@@ -472,7 +517,9 @@ export class FileSource implements Source {
     // Room for the files waiting to be opened, as far as idle ones can give it.
     let over = this.live.size + this.retired.length + this.waiting.size - this.opts.maxOpenFiles;
     if (over <= 0) return;
-    const idle = [...this.live.entries()].filter(([, t]) => atEnd.has(t)).sort((a, b) => a[1].lastDataAt - b[1].lastDataAt);
+    const idle = [...this.live.entries()]
+      .filter(([, t]) => atEnd.has(t))
+      .sort((a, b) => a[1].lastDataAt - b[1].lastDataAt);
     for (const [path, tail] of idle) {
       if (over-- <= 0) break;
       this.live.delete(path);
@@ -481,7 +528,7 @@ export class FileSource implements Source {
     }
   }
 
-    private async expireRetired(): Promise<void> {
+  private async expireRetired(): Promise<void> {
     const now = Date.now();
     const keep: FileTail[] = [];
     for (const t of this.retired) {
@@ -516,7 +563,10 @@ export class FileSource implements Source {
   }
 
   lag(): { path: string; bytes: number }[] {
-    return [...this.live.values(), ...this.retired].map((t) => ({ path: t.path, bytes: Math.max(0, t.knownSize - t.position) }));
+    return [...this.live.values(), ...this.retired].map((t) => ({
+      path: t.path,
+      bytes: Math.max(0, t.knownSize - t.position),
+    }));
   }
 
   /**
@@ -539,12 +589,26 @@ export class FileSource implements Source {
         try {
           settled = mode === 'drop' ? await tail.dropRest() : await tail.finish();
         } catch (err) {
-          this.deps.log.error({ input: this.name, path: tail.path, err: errorMessage(err) }, 'Settling a file that left the input\'s scope failed; retrying.');
+          this.deps.log.error(
+            { input: this.name, path: tail.path, err: errorMessage(err) },
+            "Settling a file that left the input's scope failed; retrying.",
+          );
         }
         if (!settled) await new Promise((r) => setTimeout(r, RELEASE_RETRY_MS));
       }
-      if (settled) this.deps.log.info({ input: this.name, path: tail.path, unmatched: mode }, mode === 'drop' ? 'File left the input\'s scope; its unread bytes are sealed as a gap record.' : 'File left the input\'s scope; read to its end.');
-      else this.deps.log.error({ input: this.name, path: tail.path, offset: tail.position }, 'File left the input\'s scope but could not be settled (outbox full or state database failing); it keeps its committed offset and is read on if a glob covers it again.');
+      if (settled)
+        this.deps.log.info(
+          { input: this.name, path: tail.path, unmatched: mode },
+          mode === 'drop'
+            ? "File left the input's scope; its unread bytes are sealed as a gap record."
+            : "File left the input's scope; read to its end.",
+        );
+      else
+        this.deps.log.error(
+          { input: this.name, path: tail.path, offset: tail.position },
+          "File left the input's scope but could not be settled (outbox full or state database failing); it keeps " +
+            'its committed offset and is read on if a glob covers it again.',
+        );
     }
     await this.closeFiles();
   }

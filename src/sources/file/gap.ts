@@ -4,7 +4,8 @@ import { toHex } from '../../seal/hash.js';
 import type { BatchConsumer, SourceRecord } from '../source.js';
 import { type KnownFile, donePath } from './registry.js';
 
-export type GapReason = 'line_too_long' | 'truncated_unread' | 'partial_line_at_close' | 'deleted_unread' | 'rotated_unread' | 'out_of_scope';
+export type GapReason =
+  'line_too_long' | 'truncated_unread' | 'partial_line_at_close' | 'deleted_unread' | 'rotated_unread' | 'out_of_scope';
 
 /** Which file content a gap record is about. */
 export interface GapFile {
@@ -27,7 +28,14 @@ export interface GapFile {
 export type GapExtent = { length: number } | { length: null; atLeast: number };
 
 /** The gap record for `extent` at `offset` of `path`. Its payload is one JSON object. */
-export function gapRecord(path: string, offset: number, reason: GapReason, extent: GapExtent, file: GapFile, extra: Record<string, unknown> = {}): SourceRecord {
+export function gapRecord(
+  path: string,
+  offset: number,
+  reason: GapReason,
+  extent: GapExtent,
+  file: GapFile,
+  extra: Record<string, unknown> = {},
+): SourceRecord {
   const body: Record<string, unknown> = { reason, length: extent.length, ...extra };
   if (extent.length === null) {
     body.from = offset;
@@ -64,7 +72,24 @@ export function utf8Prefix(bytes: Buffer): string {
  * offset, committed together with the "finished" mark on its row, so it is reported once.
  * False when the outbox refused it (try again later).
  */
-export function sealLostGeneration(row: KnownFile, reason: GapReason, to: { input: string; stream: string }, consumer: BatchConsumer): boolean {
-  const gap = gapRecord(row.path, row.offset, reason, { length: null, atLeast: 0 }, { ident: row.ident, fingerprint: row.fingerprint, fpLen: row.fpLen });
-  return consumer.commit({ input: to.input, stream: to.stream, records: [gap], position: { fileId: row.id, offset: row.offset, path: donePath(row.path) }, counters: { [`gap_${reason}`]: 1 } });
+export function sealLostGeneration(
+  row: KnownFile,
+  reason: GapReason,
+  to: { input: string; stream: string },
+  consumer: BatchConsumer,
+): boolean {
+  const gap = gapRecord(
+    row.path,
+    row.offset,
+    reason,
+    { length: null, atLeast: 0 },
+    { ident: row.ident, fingerprint: row.fingerprint, fpLen: row.fpLen },
+  );
+  return consumer.commit({
+    input: to.input,
+    stream: to.stream,
+    records: [gap],
+    position: { fileId: row.id, offset: row.offset, path: donePath(row.path) },
+    counters: { [`gap_${reason}`]: 1 },
+  });
 }

@@ -65,7 +65,14 @@ function scanString(p: number, end: number): number {
     escaped = true;
     const e = s[p + 1] ?? 0;
     if (SIMPLE_ESCAPE[e] === 1) p += 2;
-    else if (e === 0x75 && HEX[s[p + 2] ?? 0] === 1 && HEX[s[p + 3] ?? 0] === 1 && HEX[s[p + 4] ?? 0] === 1 && HEX[s[p + 5] ?? 0] === 1) p += 6;
+    else if (
+      e === 0x75 &&
+      HEX[s[p + 2] ?? 0] === 1 &&
+      HEX[s[p + 3] ?? 0] === 1 &&
+      HEX[s[p + 4] ?? 0] === 1 &&
+      HEX[s[p + 5] ?? 0] === 1
+    )
+      p += 6;
     else return FAIL;
   }
 }
@@ -167,7 +174,8 @@ function scanObject(p: number, end: number, depth: number, marks: Marks | null):
     p = skipWs(p, end);
     if (src[p] !== COLON) return FAIL;
     p = skipWs(p + 1, end);
-    const which = marks === null ? 0 : bytesAre(keyStart, keyEnd, TYPE_KEY) ? 1 : bytesAre(keyStart, keyEnd, MSG_KEY) ? 2 : 0;
+    const which =
+      marks === null ? 0 : bytesAre(keyStart, keyEnd, TYPE_KEY) ? 1 : bytesAre(keyStart, keyEnd, MSG_KEY) ? 2 : 0;
     const valueStart = p;
     p = scanValue(p, end, depth);
     if (p === FAIL) return FAIL;

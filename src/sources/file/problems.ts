@@ -33,8 +33,9 @@ export class FileProblems {
     this.byPath.set(path, { path, code: err.code, message: err.message, since });
     this.unsaved = true;
     const fields = { input: this.input, path, code: err.code, err: err.message };
-    const msg = 'A file matching the input\'s paths is not read; the other files are, '
-      + 'and this one is looked at again at every poll.';
+    const msg =
+      "A file matching the input's paths is not read; the other files are, " +
+      'and this one is looked at again at every poll.';
     if (err.code === 'FILE_UNREADABLE') this.log.error(fields, msg);
     else this.log.warn(fields, msg);
   }
@@ -66,7 +67,10 @@ export class FileProblems {
   summary(): string | null {
     const all = this.list();
     if (all.length === 0) return null;
-    const named = all.slice(0, NAMED_IN_HEALTH).map((p) => `${p.path} (${p.code})`).join(', ');
+    const named = all
+      .slice(0, NAMED_IN_HEALTH)
+      .map((p) => `${p.path} (${p.code})`)
+      .join(', ');
     const more = all.length > NAMED_IN_HEALTH ? `, and ${all.length - NAMED_IN_HEALTH} more` : '';
     return `${all.length} file(s) not read: ${named}${more}`;
   }

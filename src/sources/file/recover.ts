@@ -31,7 +31,12 @@ export function unfinished(deps: TailDeps, input: string, matches: (p: string) =
  * directory, and the directory its path's symlink now leads into (the kubelet's
  * /var/log/pods/.../0.log.<time>), are searched: where rotation leaves a file.
  */
-export async function recoverGeneration(row: KnownFile, opts: TailOptions, deps: TailDeps, canOpen: boolean): Promise<Recovered> {
+export async function recoverGeneration(
+  row: KnownFile,
+  opts: TailOptions,
+  deps: TailDeps,
+  canOpen: boolean,
+): Promise<Recovered> {
   const now = await FileTail.statOf(row.path);
   if (now?.ident === row.ident) return { kind: 'here' };
   for (const candidate of await sameIdent(row)) {
@@ -43,7 +48,10 @@ export async function recoverGeneration(row: KnownFile, opts: TailOptions, deps:
   // A path that leads to another file now was rotated (its file renamed away and then removed);
   // one that leads nowhere was deleted. Either way nothing says how much was left unread.
   const reason = now ? 'rotated_unread' : 'deleted_unread';
-  deps.log.warn({ path: row.path, ident: row.ident, offset: row.offset, reason }, 'A file tailseal had not finished reading is gone (rotated or deleted while it was stopped); sealing a gap record.');
+  deps.log.warn(
+    { path: row.path, ident: row.ident, offset: row.offset, reason },
+    'A file tailseal had not finished reading is gone (rotated or deleted while it was stopped); sealing a gap record.',
+  );
   return sealLostGeneration(row, reason, opts, deps.consumer) ? { kind: 'sealed' } : { kind: 'later' };
 }
 

@@ -37,7 +37,10 @@ export interface FileRegistry {
   /** Every generation of every input (read-only; a restart looks for the unfinished ones). */
   listFiles(): ListedFile[];
   /** Inserts a generation, or (with `existingId`) re-keys a reused inode's row to a new file. */
-  upsertFile(f: { input: string; ident: string; path: string; fingerprint: Uint8Array; fpLen: number; offset: number }, existingId?: number): number;
+  upsertFile(
+    f: { input: string; ident: string; path: string; fingerprint: Uint8Array; fpLen: number; offset: number },
+    existingId?: number,
+  ): number;
   /** Optional: records the files `input` cannot read now, for `tailseal status`. */
   setFileProblems?(input: string, problems: readonly FileProblem[]): void;
 }

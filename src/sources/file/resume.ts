@@ -18,7 +18,11 @@ export interface ResumeOptions {
  * decision was sealed as other bytes). Null when the path is not in the trail, or holds other
  * content there now (rotated, truncated, or a container log whose wrapper lines differ).
  */
-async function confirmedPosition(fh: import('node:fs/promises').FileHandle, last: { offset: number; payload: Uint8Array } | undefined, maxLineBytes: number): Promise<number | null> {
+async function confirmedPosition(
+  fh: import('node:fs/promises').FileHandle,
+  last: { offset: number; payload: Uint8Array } | undefined,
+  maxLineBytes: number,
+): Promise<number | null> {
   if (!last) return null;
   const bytes = await readRange(fh, last.offset, Math.max(last.payload.length, maxLineBytes) + 1);
   const nl = bytes.indexOf(0x0a);
@@ -37,7 +41,11 @@ async function confirmedPosition(fh: import('node:fs/promises').FileHandle, last
 }
 
 /** The offset just past the last "\n" before `size` (within a line's length), else `size`. */
-async function endOfLastLine(fh: import('node:fs/promises').FileHandle, size: number, maxLineBytes: number): Promise<number> {
+async function endOfLastLine(
+  fh: import('node:fs/promises').FileHandle,
+  size: number,
+  maxLineBytes: number,
+): Promise<number> {
   const window = Math.min(size, maxLineBytes + 1);
   const bytes = await readRange(fh, size - window, window);
   const nl = bytes.lastIndexOf(0x0a);
@@ -51,7 +59,13 @@ async function endOfLastLine(fh: import('node:fs/promises').FileHandle, size: nu
  * record says so). `end_of_files`: the file's current size (what lies between the confirmed
  * position and the end is skipped, and the record says how much).
  */
-export async function placeAfterStateLoss(paths: readonly string[], policy: StateLossPolicy, trail: TrailPositions, opts: ResumeOptions, registry: FileRegistry): Promise<FilePlacement[]> {
+export async function placeAfterStateLoss(
+  paths: readonly string[],
+  policy: StateLossPolicy,
+  trail: TrailPositions,
+  opts: ResumeOptions,
+  registry: FileRegistry,
+): Promise<FilePlacement[]> {
   const out: FilePlacement[] = [];
   for (const path of [...paths].sort()) {
     let fh;
@@ -78,7 +92,10 @@ export async function placeAfterStateLoss(paths: readonly string[], policy: Stat
         offset = 0;
         placement = { path, ident, action: 'from_start', from: 0 };
       }
-      registry.upsertFile({ input: opts.input, ident, path, fingerprint: fingerprintOf(head), fpLen: head.length, offset }, registry.findFile(ident)?.id);
+      registry.upsertFile(
+        { input: opts.input, ident, path, fingerprint: fingerprintOf(head), fpLen: head.length, offset },
+        registry.findFile(ident)?.id,
+      );
       out.push(placement);
     } finally {
       await fh.close();

@@ -19,7 +19,7 @@ export interface ProtectedPaths {
  * ignore the flag when read). O_NOCTTY: a terminal behind a link never becomes ours.
  */
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
-const NARROW = 'or narrow the input\'s paths';
+const NARROW = "or narrow the input's paths";
 
 /**
  * Opens `path` for reading if it is a regular file and none of tailseal's own: null when it does

@@ -28,7 +28,10 @@ export interface TailOptions {
   readChunkBytes: number;
   /** How lines are wrapped: plain JSON lines, or a container runtime's log format. */
   format: LogFormat;
-  /** A line over maxLineBytes: a gap record (`gap`), or one that also keeps its first maxLineBytes bytes (`truncate`). */
+  /**
+   * A line over maxLineBytes: a gap record (`gap`), or one that also keeps its first maxLineBytes bytes
+   * (`truncate`).
+   */
   longLines: 'gap' | 'truncate';
 }
 
@@ -97,7 +100,16 @@ export class FileTail {
     private readonly fh: FileHandle,
     private readonly opts: TailOptions,
     private readonly deps: TailDeps,
-    init: { path: string; realPath: string; ident: string; fileId: number; offset: number; fingerprint: Uint8Array; fpLen: number; size: number },
+    init: {
+      path: string;
+      realPath: string;
+      ident: string;
+      fileId: number;
+      offset: number;
+      fingerprint: Uint8Array;
+      fpLen: number;
+      size: number;
+    },
   ) {
     this.path = init.path;
     this.ident = init.ident;
@@ -137,7 +149,16 @@ export class FileTail {
       const realPath = await realpath(path).catch(() => path);
       const known = deps.registry.findFile(ident);
       if (known && (await headMatches(fh, known.fingerprint, known.fpLen))) {
-        const tail = new FileTail(fh, opts, deps, { path, realPath, ident, fileId: known.id, offset: known.offset, fingerprint: known.fingerprint, fpLen: known.fpLen, size });
+        const tail = new FileTail(fh, opts, deps, {
+          path,
+          realPath,
+          ident,
+          fileId: known.id,
+          offset: known.offset,
+          fingerprint: known.fingerprint,
+          fpLen: known.fpLen,
+          size,
+        });
         return (await tail.shrankWhileStopped(size)) ? tail : closed(fh, 'blocked');
       }
       const head = await readHead(fh, FINGERPRINT_BYTES);
@@ -147,11 +168,27 @@ export class FileTail {
         // were not watching, or deleted and its inode reused by this new file. What it held past
         // our offset is unknowable. The gap and "finished" commit together, so a crash before
         // the re-keying below does not report it twice.
-        deps.log.warn({ path, ident, offset: known.offset }, 'File no longer holds what tailseal was reading (truncated or replaced while it was stopped); sealing a gap record and reading the new content from the start.');
+        deps.log.warn(
+          { path, ident, offset: known.offset },
+          'File no longer holds what tailseal was reading (truncated or replaced while it was stopped); sealing a ' +
+            'gap record and reading the new content from the start.',
+        );
         if (!sealLostGeneration(known, 'truncated_unread', opts, deps.consumer)) return closed(fh, 'blocked');
       } else if (known) deps.log.info({ path, ident }, 'Inode reused by a new file; reading it from the start.');
-      const fileId = deps.registry.upsertFile({ input: opts.input, ident, path, fingerprint, fpLen: head.length, offset: 0 }, known?.id);
-      return new FileTail(fh, opts, deps, { path, realPath, ident, fileId, offset: 0, fingerprint, fpLen: head.length, size });
+      const fileId = deps.registry.upsertFile(
+        { input: opts.input, ident, path, fingerprint, fpLen: head.length, offset: 0 },
+        known?.id,
+      );
+      return new FileTail(fh, opts, deps, {
+        path,
+        realPath,
+        ident,
+        fileId,
+        offset: 0,
+        fingerprint,
+        fpLen: head.length,
+        size,
+      });
     } catch (err) {
       await fh.close();
       throw err;
@@ -164,14 +201,29 @@ export class FileTail {
    * away while tailseal was stopped: its records keep `path`, the name it was tailed under,
    * as for a file rotated while tailseal runs.
    */
-  static async resume(found: string, path: string, known: KnownFile, opts: TailOptions, deps: TailDeps): Promise<FileTail | null | 'blocked'> {
+  static async resume(
+    found: string,
+    path: string,
+    known: KnownFile,
+    opts: TailOptions,
+    deps: TailDeps,
+  ): Promise<FileTail | null | 'blocked'> {
     const fh = await openGuarded(found, deps.protect);
     if (!fh) return null;
     try {
       const { ident, size } = await identify(fh);
       if (ident !== known.ident || !(await headMatches(fh, known.fingerprint, known.fpLen))) return closed(fh, null);
       const realPath = await realpath(found).catch(() => found);
-      const tail = new FileTail(fh, opts, deps, { path, realPath, ident, fileId: known.id, offset: known.offset, fingerprint: known.fingerprint, fpLen: known.fpLen, size });
+      const tail = new FileTail(fh, opts, deps, {
+        path,
+        realPath,
+        ident,
+        fileId: known.id,
+        offset: known.offset,
+        fingerprint: known.fingerprint,
+        fpLen: known.fpLen,
+        size,
+      });
       return (await tail.shrankWhileStopped(size)) ? tail : closed(fh, 'blocked');
     } catch (err) {
       await fh.close();
@@ -186,7 +238,11 @@ export class FileTail {
    */
   private async shrankWhileStopped(size: number): Promise<boolean> {
     if (this.offset <= size) return true;
-    this.deps.log.warn({ path: this.path, offset: this.offset, size }, 'File is shorter than its saved offset; it was truncated while tailseal was stopped. Sealing a gap record and reading it from the start.');
+    this.deps.log.warn(
+      { path: this.path, offset: this.offset, size },
+      'File is shorter than its saved offset; it was truncated while tailseal was stopped. Sealing a gap record ' +
+        'and reading it from the start.',
+    );
     const gap = gapRecord(this.path, this.offset, 'truncated_unread', { length: null, atLeast: 0 }, this.gapFile());
     return this.commit([gap], 0, { files_truncated: 1, gap_truncated_unread: 1 });
   }
@@ -215,7 +271,8 @@ export class FileTail {
     const { size } = await identify(this.fh);
     // A file only ever shrinks by truncation, even when we had read none of it.
     let truncated = size < Math.max(this.offset, this.lastSize);
-    if (!truncated && size !== this.lastSize && this.fpLen > 0) truncated = !(await headMatches(this.fh, this.fingerprint, this.fpLen));
+    if (!truncated && size !== this.lastSize && this.fpLen > 0)
+      truncated = !(await headMatches(this.fh, this.fingerprint, this.fpLen));
     // Same first bytes (a banner line) but new content grown past our offset before we looked:
     // the bytes just before the offset are no longer the ones we sealed.
     if (!truncated && size !== this.lastSize && this.tailCheck) {
@@ -238,8 +295,9 @@ export class FileTail {
     // Committed as finished, so a crash before the new fingerprint is stored does not report the
     // old content again at restart (the next commit stores this path again).
     if (copy !== null) {
-      const msg = 'File was truncated (copytruncate rotation) after all it held was sealed (its copy ends at the '
-        + 'offset); reading it from the start.';
+      const msg =
+        'File was truncated (copytruncate rotation) after all it held was sealed (its copy ends at the ' +
+        'offset); reading it from the start.';
       this.deps.log.info({ path: this.path, offset: this.offset, copy }, msg);
       if (!this.commit([], 0, { files_truncated: 1 }, undefined, true)) return 'blocked';
     } else {
@@ -247,8 +305,9 @@ export class FileTail {
       // the offset, plus whatever was written after the last look. A gap record of unknown length.
       const extent = { length: null, atLeast: seen };
       const gap = gapRecord(this.path, this.offset, 'truncated_unread', extent, this.gapFile());
-      const msg = 'File was truncated (copytruncate rotation) and may have held unread bytes (no copy beside it ends '
-        + 'at the offset); sealing a gap record for what it held past the offset and reading it from the start.';
+      const msg =
+        'File was truncated (copytruncate rotation) and may have held unread bytes (no copy beside it ends ' +
+        'at the offset); sealing a gap record for what it held past the offset and reading it from the start.';
       this.deps.log.warn({ path: this.path, offset: this.offset, bytes_seen_unread: seen }, msg);
       if (!this.commit([gap], 0, { files_truncated: 1, gap_truncated_unread: 1 }, undefined, true)) return 'blocked';
     }
@@ -257,7 +316,17 @@ export class FileTail {
     this.fingerprint = fingerprintOf(head);
     this.fpLen = head.length;
     this.lastSize = size;
-    this.deps.registry.upsertFile({ input: this.opts.input, ident: this.ident, path: this.path, fingerprint: this.fingerprint, fpLen: this.fpLen, offset: 0 }, this.fileId);
+    this.deps.registry.upsertFile(
+      {
+        input: this.opts.input,
+        ident: this.ident,
+        path: this.path,
+        fingerprint: this.fingerprint,
+        fpLen: this.fpLen,
+        offset: 0,
+      },
+      this.fileId,
+    );
     return 'more';
   }
 
@@ -280,14 +349,31 @@ export class FileTail {
     const want = Math.min(upTo, FINGERPRINT_BYTES);
     if (want <= this.fpLen) return;
     const head = await readHead(this.fh, want);
-    if (head.length !== want || !equalBytes(fingerprintOf(head.subarray(0, this.fpLen)), this.fingerprint)) return; // truncation check handles it
+    // A different start: the truncation check handles it.
+    if (head.length !== want || !equalBytes(fingerprintOf(head.subarray(0, this.fpLen)), this.fingerprint)) return;
     this.fingerprint = fingerprintOf(head);
     this.fpLen = want;
-    this.deps.registry.upsertFile({ input: this.opts.input, ident: this.ident, path: this.path, fingerprint: this.fingerprint, fpLen: this.fpLen, offset: this.offset }, this.fileId);
+    this.deps.registry.upsertFile(
+      {
+        input: this.opts.input,
+        ident: this.ident,
+        path: this.path,
+        fingerprint: this.fingerprint,
+        fpLen: this.fpLen,
+        offset: this.offset,
+      },
+      this.fileId,
+    );
   }
 
   /** commit() after extending the fingerprint up to `offset` (growFingerprint). */
-  private async commitGrown(records: SourceRecord[], offset: number, counters: Record<string, number>, tail?: Buffer, done = false): Promise<boolean> {
+  private async commitGrown(
+    records: SourceRecord[],
+    offset: number,
+    counters: Record<string, number>,
+    tail?: Buffer,
+    done = false,
+  ): Promise<boolean> {
     await this.growFingerprint(offset);
     return this.commit(records, offset, counters, tail, done);
   }
@@ -297,7 +383,13 @@ export class FileTail {
    * just before that offset (kept to detect a copytruncate that keeps the first bytes). `done`
    * marks the generation finished in the same transaction (registry.ts donePath).
    */
-  private commit(records: SourceRecord[], offset: number, counters: Record<string, number>, tail?: Buffer, done = false): boolean {
+  private commit(
+    records: SourceRecord[],
+    offset: number,
+    counters: Record<string, number>,
+    tail?: Buffer,
+    done = false,
+  ): boolean {
     const ok = this.deps.consumer.commit({
       input: this.opts.input,
       stream: this.opts.stream,
@@ -334,9 +426,17 @@ export class FileTail {
 
   /** Starts reading the chunk at `pos` into the spare buffer (see `ahead`). */
   private readAhead(pos: number): void {
-    const buf = this.spare !== null && this.spare.length === this.buf.length ? this.spare : Buffer.allocUnsafe(this.buf.length);
+    const buf =
+      this.spare !== null && this.spare.length === this.buf.length ? this.spare : Buffer.allocUnsafe(this.buf.length);
     this.spare = null;
-    this.ahead = { pos, buf, bytes: this.fh.read(buf, 0, buf.length, pos).then((r) => r.bytesRead, () => 0) };
+    this.ahead = {
+      pos,
+      buf,
+      bytes: this.fh.read(buf, 0, buf.length, pos).then(
+        (r) => r.bytesRead,
+        () => 0,
+      ),
+    };
   }
 
   /** Forgets a read started ahead (the file changed under it); waits for it to finish. */
@@ -428,7 +528,9 @@ export class FileTail {
     // A full buffer means a backlog: read the next chunk while this one is committed. (Not when
     // the fingerprint must grow first: that awaits a read of its own before the commit.)
     if (bytesRead === this.buf.length && this.fpLen >= FINGERPRINT_BYTES) this.readAhead(end);
-    return (await this.commitGrown(records, end, counters, data.subarray(Math.max(0, rel - TAIL_CHECK_BYTES), rel))) ? 'more' : 'blocked';
+    return (await this.commitGrown(records, end, counters, data.subarray(Math.max(0, rel - TAIL_CHECK_BYTES), rel)))
+      ? 'more'
+      : 'blocked';
   }
 
   /**
@@ -439,17 +541,30 @@ export class FileTail {
    */
   private async tooLong(offset: number, length: number, counters: Record<string, number>): Promise<SourceRecord> {
     counters.gap_line_too_long = (counters.gap_line_too_long ?? 0) + 1;
-    this.deps.log.warn({ path: this.path, offset, bytes: length }, this.opts.longLines === 'truncate' ? 'Line is longer than max_line_bytes; sealing its first max_line_bytes bytes in a gap record.' : 'Line is longer than max_line_bytes; sealing a gap record instead.');
-    if (this.opts.longLines !== 'truncate') return gapRecord(this.path, offset, 'line_too_long', { length }, this.gapFile());
+    this.deps.log.warn(
+      { path: this.path, offset, bytes: length },
+      this.opts.longLines === 'truncate'
+        ? 'Line is longer than max_line_bytes; sealing its first max_line_bytes bytes in a gap record.'
+        : 'Line is longer than max_line_bytes; sealing a gap record instead.',
+    );
+    if (this.opts.longLines !== 'truncate')
+      return gapRecord(this.path, offset, 'line_too_long', { length }, this.gapFile());
     const head = await readRange(this.fh, offset, Math.min(length, this.opts.maxLineBytes));
-    return gapRecord(this.path, offset, 'line_too_long', { length }, this.gapFile(), { truncated: true, head: utf8Prefix(head) });
+    return gapRecord(this.path, offset, 'line_too_long', { length }, this.gapFile(), {
+      truncated: true,
+      head: utf8Prefix(head),
+    });
   }
 
   private warnMalformed(offset: number, reason: string): void {
     const w = this.warnWindow;
     const now = Date.now();
     if (now - w.start >= 60_000) {
-      if (w.suppressed > 0) this.deps.log.warn({ path: this.path, suppressed: w.suppressed }, 'More malformed lines were skipped; their warnings were suppressed (see the skipped_* counters).');
+      if (w.suppressed > 0)
+        this.deps.log.warn(
+          { path: this.path, suppressed: w.suppressed },
+          'More malformed lines were skipped; their warnings were suppressed (see the skipped_* counters).',
+        );
       this.warnWindow = { start: now, logged: 0, suppressed: 0 };
     }
     if (this.warnWindow.logged < MALFORMED_WARNINGS) {
@@ -506,8 +621,17 @@ export class FileTail {
     const { size } = await identify(this.fh);
     if (size <= this.offset) return this.commit([], this.offset, {}, undefined, true);
     const length = size - this.offset;
-    this.deps.log.warn({ path: this.path, offset: this.offset, bytes: length }, 'Rotated file ends with an incomplete line; sealing a gap record for it.');
-    return this.commitGrown([gapRecord(this.path, this.offset, 'partial_line_at_close', { length }, this.gapFile())], size, { gap_partial_line_at_close: 1 }, undefined, true);
+    this.deps.log.warn(
+      { path: this.path, offset: this.offset, bytes: length },
+      'Rotated file ends with an incomplete line; sealing a gap record for it.',
+    );
+    return this.commitGrown(
+      [gapRecord(this.path, this.offset, 'partial_line_at_close', { length }, this.gapFile())],
+      size,
+      { gap_partial_line_at_close: 1 },
+      undefined,
+      true,
+    );
   }
 
   /**
@@ -519,8 +643,17 @@ export class FileTail {
     const { size } = await identify(this.fh);
     if (size <= this.offset) return this.commit([], this.offset, {}, undefined, true);
     const length = size - this.offset;
-    this.deps.log.warn({ path: this.path, offset: this.offset, bytes: length }, 'File is out of the input\'s scope after a reload (unmatched: drop); sealing a gap record for its unread bytes.');
-    return this.commitGrown([gapRecord(this.path, this.offset, 'out_of_scope', { length }, this.gapFile())], size, { gap_out_of_scope: 1 }, undefined, true);
+    this.deps.log.warn(
+      { path: this.path, offset: this.offset, bytes: length },
+      "File is out of the input's scope after a reload (unmatched: drop); sealing a gap record for its unread bytes.",
+    );
+    return this.commitGrown(
+      [gapRecord(this.path, this.offset, 'out_of_scope', { length }, this.gapFile())],
+      size,
+      { gap_out_of_scope: 1 },
+      undefined,
+      true,
+    );
   }
 
   async close(): Promise<void> {

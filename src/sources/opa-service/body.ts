@@ -91,7 +91,10 @@ class Collector {
 /** The decoded collector, charging every chunk to the shared budget (`held` says how much). */
 class BudgetedCollector extends Collector {
   held = 0;
-  constructor(private readonly budget: DecodedBudget, limit: number) {
+  constructor(
+    private readonly budget: DecodedBudget,
+    limit: number,
+  ) {
     super(limit, 'decoded_too_large', 'decompressed body (max_decoded_bytes)');
   }
   override add(chunk: Buffer): void {

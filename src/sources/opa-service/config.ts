@@ -17,17 +17,17 @@ export const opaServiceInputSchema = z
     ),
     resource: z
       .string()
-      .regex(/^\/[A-Za-z0-9._~\/-]*$/, 'must be a path such as "/logs"')
+      .regex(/^\/[A-Za-z0-9._~/-]*$/, 'must be a path such as "/logs"')
       .default('/logs')
-      .describe('OPA\'s `decision_logs.resource`; `<resource>/<partition>` (OPA\'s `partition_name`) is accepted too.'),
+      .describe("OPA's `decision_logs.resource`; `<resource>/<partition>` (OPA's `partition_name`) is accepted too."),
     token: z
       .string()
       .min(1)
       .optional()
       .describe(
-        'Require `Authorization: Bearer <token>` (OPA: `services[_].credentials.bearer.token`); `${ENV}` works. '
-          + 'Never logged. Without `token` or `token_file`, every start logs a warning: any local process could '
-          + 'upload decisions.',
+        'Require `Authorization: Bearer <token>` (OPA: `services[_].credentials.bearer.token`); `${ENV}` works. ' +
+          'Never logged. Without `token` or `token_file`, every start logs a warning: any local process could ' +
+          'upload decisions.',
       ),
     token_file: z
       .string()
@@ -48,28 +48,28 @@ export const opaServiceInputSchema = z
     opa_upload_size_limit_bytes: size(OPA_MIN_UPLOAD_LIMIT)
       .default(OPA_DEFAULT_UPLOAD_LIMIT)
       .describe(
-        'OPA\'s `decision_logs.reporting.upload_size_limit_bytes` (OPA\'s default; at least 90, as in OPA): the '
-          + 'limits below are checked at start to take every chunk OPA may send under it '
-          + '([OPA\'s chunk sizes](operations.md#opa_service-input)). A larger body is still taken within the limits, '
-          + 'with a warning once.',
+        "OPA's `decision_logs.reporting.upload_size_limit_bytes` (OPA's default; at least 90, as in OPA): the " +
+          'limits below are checked at start to take every chunk OPA may send under it ' +
+          "([OPA's chunk sizes](operations.md#opa_service-input)). A larger body is still taken within the limits, " +
+          'with a warning once.',
       ),
     max_body_bytes: size(1024)
       .default(8 * 1024 * 1024)
-      .describe('Largest body as sent (gzip\'d): 413 above it. At least `opa_upload_size_limit_bytes`.'),
+      .describe("Largest body as sent (gzip'd): 413 above it. At least `opa_upload_size_limit_bytes`."),
     max_decoded_bytes: size(1024)
       .default(64 * 1024 * 1024)
       .describe(
-        'Largest body after gunzip (413), so a small gzip bomb cannot exhaust memory. At least 1032 × '
-          + '`opa_upload_size_limit_bytes`.',
+        'Largest body after gunzip (413), so a small gzip bomb cannot exhaust memory. At least 1032 × ' +
+          '`opa_upload_size_limit_bytes`.',
       ),
     // Each body counts from its first decoded byte until it is answered; the default keeps a burst
     // well under the 256 MiB the deploy/ manifests give tailseal.
     max_inflight_decoded_bytes: size(1024)
       .default(64 * 1024 * 1024)
       .describe(
-        'Decoded bytes all requests in progress hold together; beyond it `503` + `Retry-After` (`busy`). At least '
-          + '`max_decoded_bytes`. Sealing takes about three times a body\'s size in memory: keep it well under the '
-          + 'container\'s limit.',
+        'Decoded bytes all requests in progress hold together; beyond it `503` + `Retry-After` (`busy`). At least ' +
+          "`max_decoded_bytes`. Sealing takes about three times a body's size in memory: keep it well under the " +
+          "container's limit.",
       ),
     // OPA's default 32 KiB chunk holds at most ~2,000 events (UUIDv4 decision_id: 122 random bits).
     max_events: z
@@ -79,12 +79,12 @@ export const opaServiceInputSchema = z
       .max(10_000_000)
       .default(10_000)
       .describe(
-        'Events one upload may hold (413 `too_many_events`), or one per 16 bytes of `opa_upload_size_limit_bytes`, '
-          + 'whichever is more. Each of OPA\'s events carries a random `decision_id` that no compression shrinks '
-          + 'below ~16 bytes, so no chunk OPA sends under its declared limit is refused, while a bomb of empty '
-          + 'objects (a few bits each gzip\'d) is, after a scan of its first bytes. The bound does not grow with the '
-          + 'body actually sent: the commit records each event\'s dedupe key in one synchronous step, so a body '
-          + 'padded to `max_body_bytes` must not buy a longer one.',
+        'Events one upload may hold (413 `too_many_events`), or one per 16 bytes of `opa_upload_size_limit_bytes`, ' +
+          "whichever is more. Each of OPA's events carries a random `decision_id` that no compression shrinks " +
+          'below ~16 bytes, so no chunk OPA sends under its declared limit is refused, while a bomb of empty ' +
+          "objects (a few bits each gzip'd) is, after a scan of its first bytes. The bound does not grow with the " +
+          "body actually sent: the commit records each event's dedupe key in one synchronous step, so a body " +
+          'padded to `max_body_bytes` must not buy a longer one.',
       ),
     request_timeout: duration(100)
       .default(30_000)
@@ -92,8 +92,8 @@ export const opaServiceInputSchema = z
     retry_after: duration(1000)
       .default(5000)
       .describe(
-        'The `Retry-After` of a 503 (outbox full, decoded budget spent, state storage failing). OPA ignores it and '
-          + 'retries on its own backoff (100 ms up to `max_delay_seconds`).',
+        'The `Retry-After` of a 503 (outbox full, decoded budget spent, state storage failing). OPA ignores it and ' +
+          'retries on its own backoff (100 ms up to `max_delay_seconds`).',
       ),
     // A retried upload (OPA re-sends a chunk it got no 2xx for, e.g. after tailseal was killed
     // between committing and answering) must not seal its decisions twice.
@@ -117,8 +117,9 @@ export const opaServiceInputSchema = z
   })
   // A body the budget can never hold would be refused with 503 forever, and OPA retries it forever.
   .refine((c) => c.max_inflight_decoded_bytes >= c.max_decoded_bytes, {
-    message: 'must be at least max_decoded_bytes, or an upload of that size could never be taken; '
-      + 'raise it or lower max_decoded_bytes',
+    message:
+      'must be at least max_decoded_bytes, or an upload of that size could never be taken; ' +
+      'raise it or lower max_decoded_bytes',
     path: ['max_inflight_decoded_bytes'],
   });
 

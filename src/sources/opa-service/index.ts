@@ -15,8 +15,12 @@ export function createOpaServiceSource(input: OpaServiceInputConfig, deps: Sourc
       host,
       port,
       resource: input.resource,
-      token: input.token ?? (input.token_file ? readSecret(input.token_file, 'token file', input.name).trim() : undefined),
-      tls: input.tls && { cert: readSecret(input.tls.cert_file, 'TLS certificate', input.name), key: readSecret(input.tls.key_file, 'TLS key', input.name) },
+      token:
+        input.token ?? (input.token_file ? readSecret(input.token_file, 'token file', input.name).trim() : undefined),
+      tls: input.tls && {
+        cert: readSecret(input.tls.cert_file, 'TLS certificate', input.name),
+        key: readSecret(input.tls.key_file, 'TLS key', input.name),
+      },
       maxBodyBytes: input.max_body_bytes,
       maxDecodedBytes: input.max_decoded_bytes,
       maxInflightDecodedBytes: input.max_inflight_decoded_bytes,

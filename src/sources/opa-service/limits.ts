@@ -80,19 +80,25 @@ export function opaChunkProblems(input: CheckedInput, at: number, outboxMaxBytes
   const stall = 'OPA re-sends a refused chunk forever and every later upload waits behind it';
   const out: string[] = [];
   if (input.max_body_bytes < b.sent) {
-    out.push(`${key}.max_body_bytes: ${input.max_body_bytes} is below ${opa}; ${stall}. `
-      + `Raise max_body_bytes to at least ${b.sent} ${lower(input.max_body_bytes)}`);
+    out.push(
+      `${key}.max_body_bytes: ${input.max_body_bytes} is below ${opa}; ${stall}. ` +
+        `Raise max_body_bytes to at least ${b.sent} ${lower(input.max_body_bytes)}`,
+    );
   }
   if (input.max_decoded_bytes < b.decoded) {
-    out.push(`${key}.max_decoded_bytes: ${input.max_decoded_bytes} is below what a chunk of ${opa} can decode to `
-      + `(${DEFLATE_MAX_RATIO} x ${b.sent} = ${b.decoded}: OPA packs chunks up to gzip's ratio); ${stall}. `
-      + `Raise max_decoded_bytes and max_inflight_decoded_bytes to at least ${b.decoded} `
-      + lower(Math.floor(input.max_decoded_bytes / DEFLATE_MAX_RATIO)));
+    out.push(
+      `${key}.max_decoded_bytes: ${input.max_decoded_bytes} is below what a chunk of ${opa} can decode to ` +
+        `(${DEFLATE_MAX_RATIO} x ${b.sent} = ${b.decoded}: OPA packs chunks up to gzip's ratio); ${stall}. ` +
+        `Raise max_decoded_bytes and max_inflight_decoded_bytes to at least ${b.decoded} ` +
+        lower(Math.floor(input.max_decoded_bytes / DEFLATE_MAX_RATIO)),
+    );
   }
   if (outboxMaxBytes < b.stored) {
     const most = Math.floor(outboxMaxBytes / storedPerSentByte(input));
-    out.push(`outbox.max_bytes: ${outboxMaxBytes} is below the entries one chunk of ${key}'s ${opa} can make `
-      + `(${b.stored} bytes); ${stall}. Raise outbox.max_bytes to at least ${b.stored} ${lower(most)}`);
+    out.push(
+      `outbox.max_bytes: ${outboxMaxBytes} is below the entries one chunk of ${key}'s ${opa} can make ` +
+        `(${b.stored} bytes); ${stall}. Raise outbox.max_bytes to at least ${b.stored} ${lower(most)}`,
+    );
   }
   return out;
 }

@@ -91,7 +91,9 @@ export class OpaServiceReceiver implements Source {
   /** Where the server listens (the real port when configured as 0). */
   address(): { host: string; port: number } {
     const a = this.server?.address();
-    return a && typeof a === 'object' ? { host: a.address, port: a.port } : { host: this.opts.host, port: this.opts.port };
+    return a && typeof a === 'object'
+      ? { host: a.address, port: a.port }
+      : { host: this.opts.host, port: this.opts.port };
   }
 
   async start(): Promise<void> {
@@ -104,18 +106,41 @@ export class OpaServiceReceiver implements Source {
       headersTimeout: Math.min(this.opts.requestTimeoutMs, 60_000),
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(this.opts.requestTimeoutMs / 4))),
     };
-    const server = this.opts.tls ? createHttpsServer({ ...limits, cert: this.opts.tls.cert, key: this.opts.tls.key }, handler) : createServer(limits, handler);
+    const server = this.opts.tls
+      ? createHttpsServer({ ...limits, cert: this.opts.tls.cert, key: this.opts.tls.key }, handler)
+      : createServer(limits, handler);
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
-        const hint = err.code === 'EADDRINUSE' ? 'another process uses that port; pick another `listen` and point OPA\'s service url at it' : 'check the input\'s `listen` address';
-        reject(new TailsealError('CONFIG_INVALID', `input ${this.name}: cannot listen on ${this.opts.host}:${this.opts.port}: ${err.code ?? err.message}; ${hint}`, { cause: err }));
+        const hint =
+          err.code === 'EADDRINUSE'
+            ? "another process uses that port; pick another `listen` and point OPA's service url at it"
+            : "check the input's `listen` address";
+        reject(
+          new TailsealError(
+            'CONFIG_INVALID',
+            `input ${this.name}: cannot listen on ${this.opts.host}:${this.opts.port}: ${err.code ?? err.message}; ` +
+              `${hint}`,
+            { cause: err },
+          ),
+        );
       });
       server.listen(this.opts.port, this.opts.host, () => resolve());
     });
-    server.on('error', (err) => this.deps.log.error({ input: this.name, err: errorMessage(err) }, 'Decision-log receiver error.'));
+    server.on('error', (err) =>
+      this.deps.log.error({ input: this.name, err: errorMessage(err) }, 'Decision-log receiver error.'),
+    );
     const { host, port } = this.address();
-    this.deps.log.info({ input: this.name, listen: `${host}:${port}`, resource: this.opts.resource, tls: this.opts.tls !== undefined, auth: this.tokenBytes !== undefined }, 'Receiving OPA decision-log uploads.');
+    this.deps.log.info(
+      {
+        input: this.name,
+        listen: `${host}:${port}`,
+        resource: this.opts.resource,
+        tls: this.opts.tls !== undefined,
+        auth: this.tokenBytes !== undefined,
+      },
+      'Receiving OPA decision-log uploads.',
+    );
     if (!this.tokenBytes) {
       const fix = "Set token or token_file (and OPA's services[_].credentials.bearer.token).";
       const risk = "any local process can upload decisions that are sealed like OPA's";
@@ -330,6 +355,8 @@ export function readSecret(file: string, what: string, input: string): string {
     return readRegularFile(file, { code: 'CONFIG_INVALID', label: `input ${input}: ${what} ${file}` }).toString('utf8');
   } catch (err) {
     if (err instanceof TailsealError) throw err;
-    throw new TailsealError('CONFIG_INVALID', `input ${input}: cannot read ${what} ${file}: ${errorMessage(err)}`, { cause: err });
+    throw new TailsealError('CONFIG_INVALID', `input ${input}: cannot read ${what} ${file}: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
 }
