@@ -618,19 +618,9 @@ export class FileTail {
     let r: ReadResult = 'more';
     while (r === 'more') r = await this.readAvailable(CHUNKS_PER_FINISH);
     if (r === 'blocked') return false;
-    const { size } = await identify(this.fh);
-    if (size <= this.offset) return this.commit([], this.offset, {}, undefined, true);
-    const length = size - this.offset;
-    this.deps.log.warn(
-      { path: this.path, offset: this.offset, bytes: length },
+    return this.sealRestAsGap(
+      'partial_line_at_close',
       'Rotated file ends with an incomplete line; sealing a gap record for it.',
-    );
-    return this.commitGrown(
-      [gapRecord(this.path, this.offset, 'partial_line_at_close', { length }, this.gapFile())],
-      size,
-      { gap_partial_line_at_close: 1 },
-      undefined,
-      true,
     );
   }
 
@@ -640,20 +630,22 @@ export class FileTail {
    * finished in the same commit. Returns false under backpressure.
    */
   async dropRest(): Promise<boolean> {
+    const why =
+      "File is out of the input's scope after a reload (unmatched: drop); sealing a gap record for its unread bytes.";
+    return this.sealRestAsGap('out_of_scope', why);
+  }
+
+  /**
+   * Seals the bytes from the offset to the file's end as one gap record of `reason` and marks the
+   * generation finished in the same commit (nothing past the offset: just the mark).
+   */
+  private async sealRestAsGap(reason: 'partial_line_at_close' | 'out_of_scope', message: string): Promise<boolean> {
     const { size } = await identify(this.fh);
     if (size <= this.offset) return this.commit([], this.offset, {}, undefined, true);
     const length = size - this.offset;
-    this.deps.log.warn(
-      { path: this.path, offset: this.offset, bytes: length },
-      "File is out of the input's scope after a reload (unmatched: drop); sealing a gap record for its unread bytes.",
-    );
-    return this.commitGrown(
-      [gapRecord(this.path, this.offset, 'out_of_scope', { length }, this.gapFile())],
-      size,
-      { gap_out_of_scope: 1 },
-      undefined,
-      true,
-    );
+    this.deps.log.warn({ path: this.path, offset: this.offset, bytes: length }, message);
+    const record = gapRecord(this.path, this.offset, reason, { length }, this.gapFile());
+    return this.commitGrown([record], size, { [`gap_${reason}`]: 1 }, undefined, true);
   }
 
   async close(): Promise<void> {
