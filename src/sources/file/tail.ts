@@ -140,6 +140,22 @@ export class FileTail {
    * it had to seal first was refused (outbox full: try again later). Throws the FILE_* errors of
    * openGuarded for a file that may or cannot be read.
    */
+  /**
+   * A tail of the known generation `known` (same inode and first bytes) from its committed offset,
+   * after the checks a file that shrank while tailseal was stopped needs ('blocked' under backpressure).
+   */
+  private static async continueKnown(
+    fh: FileHandle,
+    opts: TailOptions,
+    deps: TailDeps,
+    at: { path: string; realPath: string; ident: string; size: number },
+    known: KnownFile,
+  ): Promise<FileTail | 'blocked'> {
+    const { fingerprint, fpLen } = known;
+    const tail = new FileTail(fh, opts, deps, { ...at, fileId: known.id, offset: known.offset, fingerprint, fpLen });
+    return (await tail.shrankWhileStopped(at.size)) ? tail : closed(fh, 'blocked');
+  }
+
   static async open(path: string, opts: TailOptions, deps: TailDeps): Promise<FileTail | null | 'blocked'> {
     const fh = await openGuarded(path, deps.protect);
     if (!fh) return null;
@@ -149,17 +165,7 @@ export class FileTail {
       const realPath = await realpath(path).catch(() => path);
       const known = deps.registry.findFile(ident);
       if (known && (await headMatches(fh, known.fingerprint, known.fpLen))) {
-        const tail = new FileTail(fh, opts, deps, {
-          path,
-          realPath,
-          ident,
-          fileId: known.id,
-          offset: known.offset,
-          fingerprint: known.fingerprint,
-          fpLen: known.fpLen,
-          size,
-        });
-        return (await tail.shrankWhileStopped(size)) ? tail : closed(fh, 'blocked');
+        return FileTail.continueKnown(fh, opts, deps, { path, realPath, ident, size }, known);
       }
       const head = await readHead(fh, FINGERPRINT_BYTES);
       const fingerprint = fingerprintOf(head);
@@ -214,17 +220,7 @@ export class FileTail {
       const { ident, size } = await identify(fh);
       if (ident !== known.ident || !(await headMatches(fh, known.fingerprint, known.fpLen))) return closed(fh, null);
       const realPath = await realpath(found).catch(() => found);
-      const tail = new FileTail(fh, opts, deps, {
-        path,
-        realPath,
-        ident,
-        fileId: known.id,
-        offset: known.offset,
-        fingerprint: known.fingerprint,
-        fpLen: known.fpLen,
-        size,
-      });
-      return (await tail.shrankWhileStopped(size)) ? tail : closed(fh, 'blocked');
+      return FileTail.continueKnown(fh, opts, deps, { path, realPath, ident, size }, known);
     } catch (err) {
       await fh.close();
       throw err;
