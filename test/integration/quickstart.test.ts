@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { freePort, waitFor } from '../helpers/daemon.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { RUN, docCommand } from '../docs/commands.js';
 
 const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
 const scripts = (
@@ -51,8 +52,14 @@ describe('README Quick start', () => {
     assert.match(install, /^npm ci && npm start$/);
     assert.equal(test, 'npm test');
     assert.equal(ls, 'ls var/store/opa/');
+    // The registry of doc commands (test/unit/docs-commands.test.ts) counts these as run here.
+    const registered = [RUN.quickStartStart, RUN.quickStartDemo, RUN.quickStartLs, RUN.quickStartVerify];
+    assert.deepEqual([install, demo, ls, verify], registered.map(docCommand));
     // npm ci && npm start: the build is the repository's; start runs package.json's start script.
     const start = install.split('&&')[1]!.trim();
+    // The README says `npm start` runs `tailseal run --config config/example.yaml`: package.json agrees.
+    const [, ...runArgs] = docCommand(RUN.quickStartRun).split(' ');
+    assert.deepEqual(npmToArgv(start).slice(1, 1 + runArgs.length), runArgs);
     cpSync(join(REPO_ROOT, 'config'), join(dir, 'config'), { recursive: true });
     symlinkSync(join(REPO_ROOT, 'dist'), join(dir, 'dist'));
     const port = await freePort();

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import { parseObject } from '../../src/seal/object.js';
 import { decisionLine, prng } from '../helpers/opa-sample.js';
+import { RUN, docCommand } from '../docs/commands.js';
 import { CLI } from '../helpers/paths.js';
 import {
   type DaemonProc,
@@ -54,6 +55,19 @@ describe('s3 end to end', () => {
     w?.cleanup();
     s3?.stop();
   });
+
+  /** A doc command line (`tailseal` is this build's CLI) run asynchronously in `cwd`: the proxy is in-process. */
+  function sh(command: string, cwd: string): Promise<{ code: number | null; out: string }> {
+    const [bin, ...args] = command.split(' ');
+    assert.equal(bin, 'tailseal', command);
+    return new Promise((res) => {
+      const child = spawn(process.execPath, [CLI, ...args], { cwd });
+      let out = '';
+      child.stdout.on('data', (b) => (out += b));
+      child.stderr.on('data', (b) => (out += b));
+      child.on('close', (code) => res({ code, out }));
+    });
+  }
 
   /** Decision payloads in the bucket, and how many object versions each key has. */
   async function bucketDecisions(): Promise<{ decisions: string[]; maxVersions: number }> {
@@ -245,5 +259,28 @@ describe('s3 end to end', () => {
       v.stdout,
       /"reason":"state_reset","cause":"missing","policy":"chain_tail","from_sink":"s3","trail_size":600/,
     );
+  });
+
+  // docs/operations.md's commands, from its text: only the bucket, prefix, sink name and file paths are
+  // substituted (the config is the workspace's tailseal.yaml, run in its directory).
+  it('the documented check-sink and verify --store s3://... --config --sink --min-retention commands', async () => {
+    const check = docCommand(RUN.checkSink).replace('<name>', 's3').replace('<file>', 'tailseal.yaml');
+    const ready = await sh(check, w.root);
+    assert.equal(ready.code, 0, ready.out);
+    const doc = docCommand(RUN.verifyS3);
+    const [, retention] = /--min-retention (\S+)$/.exec(doc) ?? [];
+    assert.ok(retention, `the doc's verify ends with --min-retention: ${doc}`);
+    const verify = doc
+      .replace('s3://opa-decisions-audit/prod/cluster-a/', `s3://${bucket}/prod/`)
+      .replace('--sink archive', '--sink s3')
+      .replace('signer.key.pub', 'keys/signer.key.pub');
+    assert.notEqual(verify, doc, 'the doc command is the one substituted');
+    // The sink keeps objects 1d: the doc's retention fails on the first object, and names why.
+    const long = await sh(verify, w.root);
+    assert.equal(long.code, 1, long.out);
+    assert.match(long.out, new RegExp(`^FAIL RETENTION_MISSING: .*less than the required ${retention}$`, 'm'));
+    const kept = await sh(verify.replace(`--min-retention ${retention}`, '--min-retention 1d'), w.root);
+    assert.equal(kept.code, 0, kept.out);
+    assert.match(kept.out, /^OK stream opa .*: 651 entries/m);
   });
 });
