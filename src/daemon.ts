@@ -20,7 +20,6 @@ import { Shipper } from './sinks/shipper.js';
 import type { Sink, SinkContext, SinkFactory } from './sinks/sink.js';
 import { createFileSource } from './sources/file/index.js';
 import { protectedPaths } from './sources/file/protected.js';
-import { isDone } from './sources/file/registry.js';
 import { createOpaServiceSource } from './sources/opa-service/index.js';
 import { Slicer } from './sources/slicer.js';
 import type { BatchConsumer, Source, SourceBatch, SourceFactory, SourceRecord } from './sources/source.js';
@@ -361,7 +360,7 @@ export class Daemon implements BatchConsumer {
     try {
       // Each running input judges its own records; those of an input not running now (removed,
       // or failed to start) are kept until it runs again.
-      const old = this.store.finishedFilesBefore(Date.now() - FINISHED_FILE_TTL_MS, isDone);
+      const old = this.store.finishedFilesBefore(Date.now() - FINISHED_FILE_TTL_MS);
       const gone: number[] = [];
       for (const [name, src] of this.sources)
         if (src.goneFinished) gone.push(...(await src.goneFinished(old.filter((f) => f.input === name))));
@@ -699,7 +698,12 @@ export class Daemon implements BatchConsumer {
         before: head.nextSeq,
         data: sealed.data,
         prewritten,
-        file: batch.position && { id: batch.position.fileId, offset: batch.position.offset, path: batch.position.path },
+        file: batch.position && {
+          id: batch.position.fileId,
+          offset: batch.position.offset,
+          path: batch.position.path,
+          done: batch.position.done,
+        },
         counters,
         dedupe: batch.dedupe && {
           keys: dedupe.keys,

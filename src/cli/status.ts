@@ -1,7 +1,6 @@
 // `tailseal status`: what the state database says, readable while the daemon runs: streams and
 // their last checkpoint, files and how far behind their end we are, the outbox, each sink's
 // cursor and backlog, parked objects, and the counters. `--json` for scripts.
-import { isDone } from '../sources/file/registry.js';
 import { generationAt } from '../sources/file/recover.js';
 import { FileTail } from '../sources/file/tail.js';
 import { loadConfig } from '../config/load.js';
@@ -39,7 +38,7 @@ export async function statusCommand(o: { config: string; json?: boolean }): Prom
     const files = await Promise.all(
       store
         .listFiles()
-        .filter((f) => !isDone(f.path))
+        .filter((f) => !f.done)
         .map(fileLag),
     );
     const status = {
@@ -52,7 +51,7 @@ export async function statusCommand(o: { config: string; json?: boolean }): Prom
       // Files being read; finished generations (rotated away and read to their end, or
       // accounted for by a gap record) are only counted.
       files,
-      finished_files: store.listFiles().filter((f) => isDone(f.path)).length,
+      finished_files: store.listFiles().filter((f) => f.done).length,
       // Files an input matches but does not read, as the daemon last saw them (it retries them).
       unread_files: store.fileProblems().filter((p) => config.inputs.some((i) => i.name === p.input)),
       outbox_bytes: store.outboxBytes(),

@@ -33,8 +33,8 @@ export interface SourceBatch {
   input: string;
   stream: string;
   records: SourceRecord[];
-  /** The file row and the offset just past the last byte this batch consumed (file sources). */
-  position?: { fileId: number; offset: number; path: string };
+  /** The file row and the offset just past the last byte this batch consumed (file sources); `done` finishes it. */
+  position?: { fileId: number; offset: number; path: string; done?: boolean };
   /** How long, and over how many entries, records' dedupeKeys are remembered. */
   dedupe?: { windowMs: number; maxIds: number };
   /** Counts of lines read, kept and skipped by reason, committed with the batch. */

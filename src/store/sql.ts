@@ -90,6 +90,14 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX dedupe_keys_by_seq ON dedupe_keys (stream, seq);
   CREATE INDEX dedupe_keys_by_age ON dedupe_keys (stream, sealed_at);
   `,
+  // v4 -> v5: a file generation's "finished" state (read to its end after a rotation, or its loss sealed as a gap
+  // record) becomes a column; until v4 it was a `done:` prefix on the row's path. Tracked paths are absolute, so
+  // only a marked row starts with `done:`. Crash safety: the column, the moved markers and the version bump are one
+  // transaction (db.ts), so a crash leaves either v4 with every prefix or v5 with none; no row is half-moved.
+  `
+  ALTER TABLE files ADD COLUMN done INTEGER NOT NULL DEFAULT 0;  -- 1: finished, a restart does not look for it
+  UPDATE files SET done = 1, path = substr(path, 6) WHERE substr(path, 1, 5) = 'done:';
+  `,
 ];
 
 export const SQL_PRAGMAS = [
@@ -133,14 +141,20 @@ export const SQL_UPDATE_STREAM_CHECKPOINT =
   'UPDATE streams SET checkpointed_size = ?, checkpointed_at = ?, last_note = ?, spool_bytes = 0 WHERE name = ?';
 
 export const SQL_GET_FILE_BY_IDENT =
-  'SELECT id, input, ident, path, fingerprint, fp_len, offset FROM files WHERE ident = ?';
+  'SELECT id, input, ident, path, fingerprint, fp_len, offset, done FROM files WHERE ident = ?';
 export const SQL_INSERT_FILE =
   'INSERT INTO files (input, ident, path, fingerprint, fp_len, offset, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)';
+/** A reused inode's row re-keyed to the new file: a new generation, not finished. */
 export const SQL_RESET_FILE =
-  'UPDATE files SET input = ?, path = ?, fingerprint = ?, fp_len = ?, offset = ?, updated_at = ? WHERE id = ?';
-export const SQL_UPDATE_FILE_OFFSET = 'UPDATE files SET offset = ?, path = ?, updated_at = ? WHERE id = ?';
+  'UPDATE files SET input = ?, path = ?, fingerprint = ?, fp_len = ?, offset = ?, updated_at = ?, done = 0 ' +
+  'WHERE id = ?';
+/** The offset a commit brings a generation to, and whether that commit finishes it. */
+export const SQL_UPDATE_FILE_OFFSET = 'UPDATE files SET offset = ?, path = ?, done = ?, updated_at = ? WHERE id = ?';
 export const SQL_DELETE_FILE = 'DELETE FROM files WHERE id = ?';
-export const SQL_LIST_FILES = 'SELECT id, input, ident, path, offset, updated_at FROM files ORDER BY id';
+export const SQL_LIST_FILES = 'SELECT id, input, ident, path, offset, done, updated_at FROM files ORDER BY id';
+/** Finished generations last updated before a cutoff: candidates to expire. */
+export const SQL_FINISHED_FILES_BEFORE =
+  'SELECT id, input, ident, path FROM files WHERE done = 1 AND updated_at < ? ORDER BY id';
 
 // Schema v2 kept entry lines in this table; only the one-time move into segment files reads it.
 export const SQL_LEGACY_STREAMS_WITH_ENTRIES = 'SELECT DISTINCT stream FROM entries';

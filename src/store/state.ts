@@ -31,6 +31,29 @@ export interface FileRecord {
   fingerprint: Uint8Array;
   fpLen: number;
   offset: number;
+  /** Finished: read to its end after a rotation, or its loss sealed as a gap record (a restart skips it). */
+  done: boolean;
+}
+
+/** A file generation as listed (without its fingerprint). */
+export interface FileRow {
+  id: number;
+  input: string;
+  ident: string;
+  path: string;
+  offset: number;
+  done: boolean;
+  updatedAt: number;
+}
+
+interface FileRowDb {
+  id: number;
+  input: string;
+  ident: string;
+  path: string;
+  offset: number;
+  done: number;
+  updated_at: number;
 }
 
 /** A signed checkpoint and the entries [firstSeq, size) it closes: one object to ship. */
@@ -65,8 +88,8 @@ export interface SealCommit {
   data: Uint8Array;
   /** `data` was written ahead by prewriteSealed (the transaction then only checks it is there). */
   prewritten?: boolean;
-  /** The file offset that the entries bring the file to (none for records without a file). */
-  file?: { id: number; offset: number; path: string };
+  /** The file offset that the entries bring the file to (none for records without a file); `done` finishes it. */
+  file?: { id: number; offset: number; path: string; done?: boolean | undefined };
   counters?: Record<string, number>;
   /** Dedupe keys of the new entries, and how long keys are kept (see SQL_DEDUPE_*). */
   dedupe?: { keys: { key: string; seq: number }[]; sealedAt: number; windowMs: number; maxIds: number } | undefined;
@@ -221,7 +244,8 @@ export class StateStore {
         c.stream.name,
         c.before,
       );
-      if (c.file) this.q(Q.SQL_UPDATE_FILE_OFFSET).run(c.file.offset, c.file.path, Date.now(), c.file.id);
+      if (c.file)
+        this.q(Q.SQL_UPDATE_FILE_OFFSET).run(c.file.offset, c.file.path, c.file.done ? 1 : 0, Date.now(), c.file.id);
       // The keys commit with their entries: a crash before COMMIT seals neither, after it both.
       if (c.dedupe) this.recordDedupeKeys(c.stream.name, c.stream.nextSeq, c.dedupe);
       this.bump({ ...c.counters, [OUTBOX_BYTES]: c.data.length });
@@ -312,8 +336,7 @@ export class StateStore {
 
   findFile(ident: string): FileRecord | undefined {
     const r = this.q(Q.SQL_GET_FILE_BY_IDENT).get(ident) as
-      | { id: number; input: string; ident: string; path: string; fingerprint: Buffer; fp_len: number; offset: number }
-      | undefined;
+      (Omit<FileRowDb, 'updated_at'> & { fingerprint: Buffer; fp_len: number }) | undefined;
     return (
       r && {
         id: r.id,
@@ -323,12 +346,13 @@ export class StateStore {
         fingerprint: new Uint8Array(r.fingerprint),
         fpLen: r.fp_len,
         offset: r.offset,
+        done: r.done === 1,
       }
     );
   }
 
-  /** Registers a file generation at offset 0 (or re-keys a reused inode's row to the new file). */
-  upsertFile(f: Omit<FileRecord, 'id'>, existingId?: number): number {
+  /** Registers a file generation at offset 0, not finished (or re-keys a reused inode's row to the new file). */
+  upsertFile(f: Omit<FileRecord, 'id' | 'done'>, existingId?: number): number {
     const now = Date.now();
     if (existingId !== undefined) {
       this.q(Q.SQL_RESET_FILE).run(f.input, f.path, Buffer.from(f.fingerprint), f.fpLen, f.offset, now, existingId);
@@ -340,12 +364,9 @@ export class StateStore {
     );
   }
 
-  /** File records of finished generations (`isDone`) last updated before `cutoff`: candidates to expire. */
-  finishedFilesBefore(
-    cutoff: number,
-    isDone: (path: string) => boolean,
-  ): { id: number; input: string; ident: string; path: string }[] {
-    return this.listFiles().filter((f) => f.updated_at < cutoff && isDone(f.path));
+  /** File records of finished generations last updated before `cutoff`: candidates to expire. */
+  finishedFilesBefore(cutoff: number): { id: number; input: string; ident: string; path: string }[] {
+    return this.q(Q.SQL_FINISHED_FILES_BEFORE).all(cutoff) as never;
   }
 
   /** Deletes file records (finished generations whose file is gone). */
@@ -355,8 +376,16 @@ export class StateStore {
     })();
   }
 
-  listFiles(): { id: number; input: string; ident: string; path: string; offset: number; updated_at: number }[] {
-    return this.q(Q.SQL_LIST_FILES).all() as never;
+  listFiles(): FileRow[] {
+    return (this.q(Q.SQL_LIST_FILES).all() as FileRowDb[]).map((r) => ({
+      id: r.id,
+      input: r.input,
+      ident: r.ident,
+      path: r.path,
+      offset: r.offset,
+      done: r.done === 1,
+      updatedAt: r.updated_at,
+    }));
   }
 
   // ---- outbox and sinks ----------------------------------------------------------------

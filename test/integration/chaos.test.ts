@@ -14,7 +14,6 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { isDone } from '../../src/sources/file/registry.js';
 import { type Accounting, account } from '../helpers/coverage.js';
 import {
   type DaemonProc,
@@ -45,9 +44,9 @@ function knows(dbFile: string, c: Content, how: Leaving): boolean {
   let db: Database.Database | undefined;
   try {
     db = new Database(dbFile, { readonly: true, fileMustExist: true });
-    const row = db.prepare('SELECT path, fingerprint, fp_len FROM files WHERE ident = ?').get(c.ident) as
-      { path: string; fingerprint: Buffer; fp_len: number } | undefined;
-    if (!row || isDone(row.path)) return false;
+    const row = db.prepare('SELECT done, fingerprint, fp_len FROM files WHERE ident = ?').get(c.ident) as
+      { done: number; fingerprint: Buffer; fp_len: number } | undefined;
+    if (!row || row.done === 1) return false;
     if (row.fp_len === 0) return how === 'rename';
     return (
       c.head.length >= row.fp_len &&

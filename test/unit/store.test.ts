@@ -297,6 +297,37 @@ describe('outbox segments (crash recovery)', () => {
     db.close();
     store.close();
   });
+
+  it('moves a schema v4 "done:" path prefix into the files.done column', () => {
+    const file = join(dir, 'v4.db');
+    const raw = new Database(file);
+    for (const m of MIGRATIONS.slice(0, 4)) raw.exec(m);
+    raw.pragma('user_version = 4');
+    const insert = raw.prepare(
+      'INSERT INTO files (input, ident, path, fingerprint, fp_len, offset, updated_at) VALUES (?, ?, ?, ?, 0, ?, 1)',
+    );
+    insert.run('logs', '1:1', 'done:/l/a.log', Buffer.alloc(32), 10); // finished (rotated away, read to its end)
+    insert.run('logs', '1:2', '/l/b.log', Buffer.alloc(32), 20); // being read
+    raw.close();
+
+    const store = open('v4.db');
+    assert.deepEqual(
+      store.listFiles().map((f) => [f.ident, f.path, f.done, f.offset]),
+      [
+        ['1:1', '/l/a.log', true, 10],
+        ['1:2', '/l/b.log', false, 20],
+      ],
+    );
+    assert.deepEqual([store.findFile('1:1')?.done, store.findFile('1:2')?.done], [true, false]);
+    assert.deepEqual(
+      store.finishedFilesBefore(2).map((f) => f.path),
+      ['/l/a.log'],
+    );
+    store.close();
+    const db = new Database(file, { readonly: true });
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    db.close();
+  });
 });
 
 describe('checkpoint policy', () => {
@@ -323,14 +354,28 @@ describe('finished file records expire', () => {
     const fp = new Uint8Array(32);
     const add = (ident: string, path: string) =>
       store.upsertFile({ input: 'opa', ident, path, fingerprint: fp, fpLen: 0, offset: 0 });
-    add('1:1', 'done:/l/a.log'); // finished, gone          -> expires
-    add('1:2', 'done:/l/b.log'); // finished, still on disk -> kept (else it would be read again)
-    add('1:3', '/l/c.log'); //      being read              -> kept
-    const isDone = (p: string) => p.startsWith('done:');
+    // Finished the way a generation's last commit (or its gap record) finishes it: with the commit.
+    const finish = (id: number, path: string) => {
+      const head = store.loadStream('opa');
+      const sealed = sealRecords(head, [rec('last')], 1000);
+      store.commitSealed({
+        stream: sealed.head,
+        before: head.nextSeq,
+        data: sealed.data,
+        file: { id, offset: 5, path, done: true },
+      });
+    };
+    finish(add('1:1', '/l/a.log'), '/l/a.log'); // finished, gone          -> expires
+    finish(add('1:2', '/l/b.log'), '/l/b.log'); // finished, still on disk -> kept (else it would be read again)
+    add('1:3', '/l/c.log'); //                     being read              -> kept
+    assert.deepEqual(
+      store.listFiles().map((f) => f.done),
+      [true, true, false],
+    );
     // The file source judges which finished files are gone (recover.ts finishedGenerationGone); here '1:2' is on disk.
     const expire = (cutoff: number) => {
       const gone = store
-        .finishedFilesBefore(cutoff, isDone)
+        .finishedFilesBefore(cutoff)
         .filter((f) => f.ident !== '1:2')
         .map((f) => f.id);
       store.deleteFiles(gone);
@@ -358,7 +403,7 @@ describe('finished file records expire', () => {
     writeFileSync(join(d, 'deleted.log'), 'x\n');
     const deleted = identOf(join(d, 'deleted.log'));
     rmSync(join(d, 'deleted.log'));
-    const gone = (ident: string, path: string) => finishedGenerationGone({ ident, path: `done:${path}` });
+    const gone = (ident: string, path: string) => finishedGenerationGone({ ident, path });
     assert.equal(await gone(identOf(join(d, 'here.log')), join(d, 'here.log')), false, 'still at its path');
     assert.equal(await gone(rotated, join(d, 'rotated.log')), false, 'renamed beside it');
     assert.equal(await gone(deleted, join(d, 'deleted.log')), true, 'deleted');

@@ -13,7 +13,7 @@ import type { BatchConsumer, FilePlacement, Source, StateLossPolicy, TrailPositi
 import { placeAfterStateLoss } from './resume.js';
 import { gapRecord, sealLostGeneration } from './gap.js';
 import { finishedGenerationGone, recoverGeneration, unfinished } from './recover.js';
-import { type FileProblem, type FileRegistry, type KnownFile, type ListedFile, donePath, isDone } from './registry.js';
+import type { FileProblem, FileRegistry, KnownFile, ListedFile } from './registry.js';
 import { FileTail, type TailDeps, type TailOptions } from './tail.js';
 import { FileProblems, isFileProblem } from './problems.js';
 import { specialFile } from './safe-open.js';
@@ -259,7 +259,7 @@ export class FileSource implements Source {
       if (this.closed) return;
       // As the registry holds it now: opened, read and finished meanwhile, or still pending.
       const row = this.deps.registry.findFile(listed.ident);
-      if (!row || row.id !== listed.id || isDone(row.path)) continue;
+      if (!row || row.id !== listed.id || row.done) continue;
       if (this.openTails().some((t) => t.ident === row.ident)) continue; // being read: the tail carries on
       if (!this.matches(row.path)) {
         if (!(await this.settleOutOfScope(row))) later.push(listed);
@@ -472,7 +472,7 @@ export class FileSource implements Source {
     // from before a restart) is where reading stopped; it is marked finished with the gap. A
     // finished row's inode may have been reused by this file: all of it counts then.
     const known = this.deps.registry.findFile(s.ident);
-    const row = known && !isDone(known.path) ? known : undefined;
+    const row = known && !known.done ? known : undefined;
     const from = row?.offset ?? 0;
     if (!open && s.size > from) {
       this.deps.log.warn(
@@ -480,7 +480,7 @@ export class FileSource implements Source {
         'File was deleted before tailseal could open it; sealing a gap record for its unread bytes.',
       );
       const gap = gapRecord(path, from, 'deleted_unread', { length: null, atLeast: s.size - from }, { ident: s.ident });
-      const position = row && { fileId: row.id, offset: row.offset, path: donePath(row.path) };
+      const position = row && { fileId: row.id, offset: row.offset, path: row.path, done: true };
       const ok = this.deps.consumer.commit({
         input: this.name,
         stream: this.opts.stream,

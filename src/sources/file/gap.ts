@@ -2,7 +2,7 @@
 // fragment left when a file went away) is stated inside the trail instead of skipped silently.
 import { toHex } from '../../seal/hash.js';
 import type { BatchConsumer, SourceRecord } from '../source.js';
-import { type KnownFile, donePath } from './registry.js';
+import type { KnownFile } from './registry.js';
 
 export type GapReason =
   'line_too_long' | 'truncated_unread' | 'partial_line_at_close' | 'deleted_unread' | 'rotated_unread' | 'out_of_scope';
@@ -89,7 +89,7 @@ export function sealLostGeneration(
     input: to.input,
     stream: to.stream,
     records: [gap],
-    position: { fileId: row.id, offset: row.offset, path: donePath(row.path) },
+    position: { fileId: row.id, offset: row.offset, path: row.path, done: true },
     counters: { [`gap_${reason}`]: 1 },
   });
 }

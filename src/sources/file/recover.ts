@@ -6,7 +6,7 @@ import { readdir, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { sealLostGeneration } from './gap.js';
 import { isFileProblem } from './problems.js';
-import { type KnownFile, type ListedFile, isDone, lastPath } from './registry.js';
+import type { KnownFile, ListedFile } from './registry.js';
 import { FileTail, type TailDeps, type TailOptions } from './tail.js';
 
 /** What became of one unfinished generation. */
@@ -22,7 +22,7 @@ export type Recovered =
 
 /** The generations of `input` not marked finished whose last path `matches` the input's paths. */
 export function unfinished(deps: TailDeps, input: string, matches: (p: string) => boolean): ListedFile[] {
-  return deps.registry.listFiles().filter((f) => f.input === input && !isDone(f.path) && matches(f.path));
+  return deps.registry.listFiles().filter((f) => f.input === input && !f.done && matches(f.path));
 }
 
 /**
@@ -85,7 +85,7 @@ async function sameIdent(row: KnownFile): Promise<string[]> {
  * record of a file still on disk would have it read again from its first byte.
  */
 export async function finishedGenerationGone(row: { ident: string; path: string }): Promise<boolean> {
-  const found = await filesWithIdent(lastPath(row.path), row.ident, true);
+  const found = await filesWithIdent(row.path, row.ident, true);
   return found !== null && found.length === 0;
 }
 

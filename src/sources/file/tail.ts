@@ -17,7 +17,7 @@ import {
   readHead,
   readRange,
 } from './identity.js';
-import { type FileRegistry, type KnownFile, donePath, isDone } from './registry.js';
+import type { FileRegistry, KnownFile } from './registry.js';
 import { type ProtectedPaths, openGuarded } from './safe-open.js';
 import { copyEndingAtOffset } from './rotated-copy.js';
 
@@ -169,7 +169,7 @@ export class FileTail {
       }
       const head = await readHead(fh, FINGERPRINT_BYTES);
       const fingerprint = fingerprintOf(head);
-      if (known && !isDone(known.path)) {
+      if (known && !known.done) {
         // The content we knew on this inode is gone: truncated in place (copytruncate) while we
         // were not watching, or deleted and its inode reused by this new file. What it held past
         // our offset is unknowable. The gap and "finished" commit together, so a crash before
@@ -377,7 +377,7 @@ export class FileTail {
   /**
    * Commits records with the offset they bring the file to. `tail`, when given, holds the bytes
    * just before that offset (kept to detect a copytruncate that keeps the first bytes). `done`
-   * marks the generation finished in the same transaction (registry.ts donePath).
+   * marks the generation finished in the same transaction (registry.ts FileRegistry).
    */
   private commit(
     records: SourceRecord[],
@@ -390,7 +390,7 @@ export class FileTail {
       input: this.opts.input,
       stream: this.opts.stream,
       records,
-      position: { fileId: this.fileId, offset, path: done ? donePath(this.path) : this.path },
+      position: { fileId: this.fileId, offset, path: this.path, done },
       counters,
     });
     if (ok) {
