@@ -8,8 +8,18 @@ import { type ErrorCode, TailsealError } from '../errors.js';
 /** Config, key and secret files are a few KB; more is the wrong file (a log, /dev/zero). */
 export const MAX_READ_BYTES = 4 * 1024 * 1024;
 
+/**
+ * How every file named by a path or matched by a glob is opened for reading: O_NONBLOCK, so that
+ * opening a FIFO returns at once instead of waiting for a writer (regular files ignore the flag);
+ * O_NOCTTY, so that a terminal behind a link never becomes ours. Then fstat of the descriptor.
+ */
+export const OPEN_READ_NONBLOCK = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+
+/** The file-type tests of fs.Stats and fs.BigIntStats alike. */
+type FileType = Pick<Stats, 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice' | 'isDirectory'>;
+
 /** What a non-regular file is, for messages. */
-export function fileKind(st: Stats): string {
+export function fileKind(st: FileType): string {
   if (st.isFIFO()) return 'a FIFO';
   if (st.isSocket()) return 'a socket';
   if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
@@ -36,7 +46,7 @@ export interface ReadOptions {
 export function readRegularFile(file: string, o: ReadOptions): Buffer {
   const maxBytes = o.maxBytes ?? MAX_READ_BYTES;
   // O_NONBLOCK: opening a FIFO returns at once; ENXIO (a socket) is left to the caller as an open error.
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  const fd = openSync(file, OPEN_READ_NONBLOCK);
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) {

@@ -1,8 +1,7 @@
 // Reading the objects of a `file` sink directory for verification.
-import { constants } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { fileKind } from '../config/read-file.js';
+import { OPEN_READ_NONBLOCK, fileKind } from '../config/read-file.js';
 import { TailsealError, errorMessage } from '../errors.js';
 import { objectTooLarge } from '../seal/object.js';
 import type { ObjectReader } from './verify-trail.js';
@@ -23,7 +22,7 @@ function unsafe(path: string, what: string): TailsealError {
 export async function readObjectFile(path: string, maxBytes: number): Promise<Buffer> {
   let fh;
   try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    fh = await open(path, OPEN_READ_NONBLOCK);
   } catch (err) {
     // ENXIO: a UNIX socket (or a FIFO opened for writing) cannot be opened as a file.
     if ((err as NodeJS.ErrnoException).code === 'ENXIO') throw unsafe(path, 'a socket');

@@ -2,10 +2,10 @@
 // can be a symlink swapped at any moment to a FIFO (an open that blocks until a writer comes), a
 // device, or tailseal's own signing key, state database or outbox. So the file is opened
 // non-blocking, and what was opened (the descriptor, not the path) is checked before any read.
-import { constants } from 'node:fs';
 import { type FileHandle, open, readlink, realpath, stat } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import { dirname } from 'node:path';
+import { OPEN_READ_NONBLOCK, fileKind } from '../../config/read-file.js';
 import { TailsealError, errorMessage } from '../../errors.js';
 
 /** tailseal's own files and directories (key, state database, outbox, sink directories): never read. */
@@ -14,11 +14,6 @@ export interface ProtectedPaths {
   dirs: readonly string[];
 }
 
-/**
- * O_NONBLOCK: opening a FIFO returns at once instead of waiting for a writer (regular files
- * ignore the flag when read). O_NOCTTY: a terminal behind a link never becomes ours.
- */
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
 const NARROW = "or narrow the input's paths";
 
 /**
@@ -33,7 +28,7 @@ export async function openGuarded(path: string, protect?: () => ProtectedPaths):
   if (before && !before.isFile()) throw notRegular(path, before);
   let fh: FileHandle;
   try {
-    fh = await open(path, OPEN_FLAGS);
+    fh = await open(path, OPEN_READ_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
@@ -66,15 +61,8 @@ export async function specialFile(path: string): Promise<TailsealError | null> {
 }
 
 function notRegular(path: string, st: BigIntStats): TailsealError {
-  const kinds: [boolean, string][] = [
-    [st.isFIFO(), 'FIFO'],
-    [st.isSocket(), 'socket'],
-    [st.isCharacterDevice(), 'character device'],
-    [st.isBlockDevice(), 'block device'],
-    [st.isDirectory(), 'directory'],
-  ];
-  const kind = kinds.find(([is]) => is)?.[1] ?? 'special file';
-  const msg = `${path} leads to a ${kind}, not a regular file; only regular files are tailed: remove it ${NARROW}.`;
+  const kind = fileKind(st);
+  const msg = `${path} leads to ${kind}, not a regular file; only regular files are tailed: remove it ${NARROW}.`;
   return new TailsealError('FILE_NOT_REGULAR', msg, { details: { path, kind } });
 }
 
