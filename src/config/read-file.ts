@@ -56,13 +56,18 @@ export function readRegularFile(file: string, o: ReadOptions): Buffer {
       throw new TailsealError(o.code, msg, { details: { file } });
     }
     o.check?.(st);
-    // Read to the end, not to st.size: a file that grows meanwhile is still bounded.
-    const buf = Buffer.alloc(maxBytes + 1);
+    // Read to the end, not to st.size: a file that grows meanwhile is still bounded. The buffer is
+    // sized by the file (a key is a few dozen bytes), not by the bound, and grows only if it does.
+    let buf = Buffer.allocUnsafe(Math.min(maxBytes, st.size) + 1);
     let n = 0;
-    while (n < buf.length) {
+    for (;;) {
       const got = readSync(fd, buf, n, buf.length - n, null);
       if (got === 0) break;
       n += got;
+      if (n === buf.length) {
+        if (n > maxBytes) break;
+        buf = Buffer.concat([buf, Buffer.allocUnsafe(Math.min(buf.length, maxBytes + 1 - buf.length))]);
+      }
     }
     if (n > maxBytes) {
       const msg = `${o.label}: larger than ${maxBytes} bytes${o.hint ? `; ${o.hint}` : ''}`;
