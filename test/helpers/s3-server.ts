@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 import { Agent } from 'undici';
 import { S3Client } from '../../src/sinks/s3/client.js';
-import { REPO_ROOT } from './paths.js';
+import { CLI, REPO_ROOT } from './paths.js';
 import { onPath } from './tools.js';
 
 export const S3_SERVER_SCRIPT = join(REPO_ROOT, 'test', 's3-objectlock-server.sh');
@@ -137,4 +137,19 @@ export async function versionCount(c: S3Client, key: string): Promise<number> {
   const res = await c.send('GET', null, { query: { versions: '', prefix: key } });
   if (res.status !== 200) throw new Error(`ListObjectVersions: HTTP ${res.status}`);
   return (res.body.toString().match(/<Version>/g) ?? []).length;
+}
+
+/**
+ * `tailseal verify` over `s3://<bucket>/<prefix>` on the test server, as an auditor runs it: the
+ * standard AWS_* variables (no instance metadata) and --endpoint/--path-style flags.
+ */
+export function verifyS3(s: S3Server, store: string, publicKey: string, ...extra: string[]) {
+  const env = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: s.accessKey,
+    AWS_SECRET_ACCESS_KEY: s.secretKey,
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+  const args = [CLI, 'verify', '--store', store, '--endpoint', s.endpoint, '--path-style', '--public-key', publicKey];
+  return spawnSync(process.execPath, [...args, ...extra], { encoding: 'utf8', env, timeout: 60_000 });
 }

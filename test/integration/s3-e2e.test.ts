@@ -2,7 +2,7 @@
 // OPA keeps writing and the daemon is kill -9'd; after recovery every decision is in the bucket
 // exactly once, the file sink never stopped, and `verify --store s3://...` passes.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
@@ -21,7 +21,7 @@ import {
   storedDecisions,
   waitFor,
 } from '../helpers/daemon.js';
-import { type S3Server, createBucket, s3Client, s3ForSuite, versionCount } from '../helpers/s3-server.js';
+import { type S3Server, createBucket, s3Client, s3ForSuite, verifyS3, versionCount } from '../helpers/s3-server.js';
 import { type TcpProxy, tcpProxy } from '../helpers/tcp-proxy.js';
 
 // Started here, at load, so that a skip is known when the tests are declared. Without a server,
@@ -139,43 +139,13 @@ describe('s3 end to end', () => {
     assert.equal(got.maxVersions, 1, 'no object was written twice');
 
     const pub = w.pubFile;
-    const env = {
-      ...process.env,
-      AWS_ACCESS_KEY_ID: s3.accessKey,
-      AWS_SECRET_ACCESS_KEY: s3.secretKey,
-      AWS_EC2_METADATA_DISABLED: 'true',
-    };
     // Directly, with the standard AWS_* variables and flags (the server is another process).
-    const v = spawnSync(
-      process.execPath,
-      [
-        CLI,
-        'verify',
-        '--store',
-        `s3://${bucket}/prod/`,
-        '--endpoint',
-        s3.endpoint,
-        '--path-style',
-        '--public-key',
-        pub,
-      ],
-      { encoding: 'utf8', env },
-    );
+    const v = verifyS3(s3, `s3://${bucket}/prod/`, pub);
     assert.equal(v.status, 0, v.stdout + v.stderr);
     assert.match(v.stdout, /OK stream opa .*: 600 entries/);
-    const direct = [
-      'verify',
-      '--store',
-      `s3://${bucket}/prod/`,
-      '--endpoint',
-      s3.endpoint,
-      '--path-style',
-      '--public-key',
-      pub,
-    ];
-    const kept = spawnSync(process.execPath, [CLI, ...direct, '--min-retention', '1d'], { encoding: 'utf8', env });
+    const kept = verifyS3(s3, `s3://${bucket}/prod/`, pub, '--min-retention', '1d');
     assert.equal(kept.status, 0, kept.stdout + kept.stderr);
-    const short = spawnSync(process.execPath, [CLI, ...direct, '--min-retention', '30d'], { encoding: 'utf8', env });
+    const short = verifyS3(s3, `s3://${bucket}/prod/`, pub, '--min-retention', '30d');
     assert.equal(short.status, 1);
     assert.match(short.stdout, /^FAIL RETENTION_MISSING: object prod\/opa\/.* is retained \(GOVERNANCE\) only until /);
     assert.match(
@@ -231,28 +201,7 @@ describe('s3 end to end', () => {
       'the 50 new decisions once, none of the 600 again',
     );
     assert.equal(got.maxVersions, 1);
-    const env = {
-      ...process.env,
-      AWS_ACCESS_KEY_ID: s3.accessKey,
-      AWS_SECRET_ACCESS_KEY: s3.secretKey,
-      AWS_EC2_METADATA_DISABLED: 'true',
-    };
-    const v = spawnSync(
-      process.execPath,
-      [
-        CLI,
-        'verify',
-        '--store',
-        `s3://${bucket}/prod/`,
-        '--endpoint',
-        s3.endpoint,
-        '--path-style',
-        '--public-key',
-        w.pubFile,
-        '--verbose',
-      ],
-      { encoding: 'utf8', env },
-    );
+    const v = verifyS3(s3, `s3://${bucket}/prod/`, w.pubFile, '--verbose');
     assert.equal(v.status, 0, v.stdout + v.stderr);
     assert.match(v.stdout, /OK stream opa .*: 651 entries.*1 gap record\(s\): 1 state_reset/);
     assert.match(

@@ -3,13 +3,11 @@
 // originals stay; verify, the audit and lost-state recovery read them, and report the changes as
 // STORE_TAMPERED (verify: exit 3) naming the keys, versions, times and owner.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import type { S3Client } from '../../src/sinks/s3/client.js';
 import { decisionLine, prng } from '../helpers/opa-sample.js';
-import { CLI } from '../helpers/paths.js';
 import {
   type DaemonProc,
   type Workspace,
@@ -20,7 +18,7 @@ import {
   stopDaemon,
   waitFor,
 } from '../helpers/daemon.js';
-import { type S3Server, createBucket, s3ForSuite } from '../helpers/s3-server.js';
+import { type S3Server, createBucket, s3ForSuite, verifyS3 } from '../helpers/s3-server.js';
 
 // Started here, at load, so that a skip is known when the tests are declared. Without a server,
 // `it` declares each test skipped with the reason (a skipped describe would not be counted).
@@ -41,26 +39,7 @@ describe('s3 versions written over the trail', () => {
   };
   // Data objects (not heartbeats), in seq order (names are zero-padded).
   const keys = async () => (await c.listKeys('prod/')).filter((k) => /\/\d+-\d+\.ndjson\.gz$/.test(k)).sort();
-  const verify = (...extra: string[]) => {
-    const env = {
-      ...process.env,
-      AWS_ACCESS_KEY_ID: s3.accessKey,
-      AWS_SECRET_ACCESS_KEY: s3.secretKey,
-      AWS_EC2_METADATA_DISABLED: 'true',
-    };
-    const args = [
-      CLI,
-      'verify',
-      '--store',
-      `s3://${bucket}/prod/`,
-      '--endpoint',
-      s3.endpoint,
-      '--path-style',
-      '--public-key',
-      w.pubFile,
-    ];
-    return spawnSync(process.execPath, [...args, ...extra], { encoding: 'utf8', env, timeout: 60_000 });
-  };
+  const verify = (...extra: string[]) => verifyS3(s3, `s3://${bucket}/prod/`, w.pubFile, ...extra);
 
   before(async () => {
     if (!suite.server) return; // every test is skipped
