@@ -6,7 +6,7 @@
 // It is only ever sure, never lenient: anything it does not handle exactly as JSON.parse would
 // (a byte over 0x7f, a backslash in a top-level key or in a "type"/"msg" value, nesting deeper
 // than MAX_DEPTH, or any syntax error) answers UNSURE, and the caller falls back to TextDecoder +
-// JSON.parse, which also names the defect. test/unit/json-scan.test.ts checks it against JSON.parse.
+// JSON.parse, which also names the defect. test/unit/sources/file/json-scan.test.ts checks it against JSON.parse.
 
 /** The scan's answer: a JSON object whose "type"/"msg" mark a decision, another JSON object, or unsure. */
 export type Scan = 'decision' | 'other' | 'unsure';

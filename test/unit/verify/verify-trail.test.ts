@@ -5,15 +5,15 @@ import { mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, describe, it } from 'node:test';
-import { signCheckpoint } from '../../src/seal/checkpoint.js';
-import { envelopeLeafHash, nextChain } from '../../src/seal/envelope.js';
-import { fromBase64Strict } from '../../src/seal/hash.js';
-import { parseVerifierKey } from '../../src/seal/keys.js';
-import { signNote } from '../../src/seal/note.js';
-import { encodeEntryLine, formatExtension, parseObject } from '../../src/seal/object.js';
-import { fileStoreReader } from '../../src/verify/file-store.js';
-import { type VerifyOptions, verifyTrail } from '../../src/verify/verify-trail.js';
-import { VECTORS_DIR } from '../helpers/paths.js';
+import { signCheckpoint } from '../../../src/seal/checkpoint.js';
+import { envelopeLeafHash, nextChain } from '../../../src/seal/envelope.js';
+import { fromBase64Strict } from '../../../src/seal/hash.js';
+import { parseVerifierKey } from '../../../src/seal/keys.js';
+import { signNote } from '../../../src/seal/note.js';
+import { encodeEntryLine, formatExtension, parseObject } from '../../../src/seal/object.js';
+import { fileStoreReader } from '../../../src/verify/file-store.js';
+import { type VerifyOptions, verifyTrail } from '../../../src/verify/verify-trail.js';
+import { VECTORS_DIR } from '../../helpers/paths.js';
 import {
   type BuiltTrail,
   type RecordSpec,
@@ -29,7 +29,7 @@ import {
   removeObject,
   tempDir,
   testKey,
-} from '../helpers/trail.js';
+} from '../../helpers/trail.js';
 
 const cleanups: (() => void)[] = [];
 after(() => cleanups.forEach((c) => c()));

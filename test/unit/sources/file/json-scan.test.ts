@@ -2,9 +2,14 @@
 // answer "unsure" and fall back, but whenever it decides, it must decide as JSON.parse would.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DECISION_LOG_MSG, DECISION_LOG_TYPE, classifyLine, classifyParsed } from '../../src/sources/file/classify.js';
-import { scanJsonObject } from '../../src/sources/file/json-scan.js';
-import { decisionLine, otherLine, prng } from '../helpers/opa-sample.js';
+import {
+  DECISION_LOG_MSG,
+  DECISION_LOG_TYPE,
+  classifyLine,
+  classifyParsed,
+} from '../../../../src/sources/file/classify.js';
+import { scanJsonObject } from '../../../../src/sources/file/json-scan.js';
+import { decisionLine, otherLine, prng } from '../../../helpers/opa-sample.js';
 
 const TYPE = Buffer.from(DECISION_LOG_TYPE);
 const MSG = Buffer.from(DECISION_LOG_MSG);

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseConfig } from '../../src/config/load.js';
-import { type MaskConfig, maskSchema } from '../../src/mask/config.js';
-import { Masker, type MaskOutcome } from '../../src/mask/masker.js';
-import { OPA_CORPUS } from '../helpers/paths.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { type MaskConfig, maskSchema } from '../../../src/mask/config.js';
+import { Masker, type MaskOutcome } from '../../../src/mask/masker.js';
+import { OPA_CORPUS } from '../../helpers/paths.js';
 
 const masker = (rules: unknown[], extra: Partial<MaskConfig> = {}) =>
   new Masker(maskSchema.parse({ rules, ...extra })!);

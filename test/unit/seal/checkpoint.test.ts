@@ -8,12 +8,12 @@ import {
   openCheckpoint,
   parseCheckpoint,
   signCheckpoint,
-} from '../../src/seal/checkpoint.js';
-import { EMPTY_ROOT, fromBase64Strict, toBase64 } from '../../src/seal/hash.js';
-import { generateKeyPair, parseSignerKey, parseVerifierKey } from '../../src/seal/keys.js';
-import { CompactRange } from '../../src/seal/merkle.js';
-import { signNote } from '../../src/seal/note.js';
-import { VECTORS_DIR } from '../helpers/paths.js';
+} from '../../../src/seal/checkpoint.js';
+import { EMPTY_ROOT, fromBase64Strict, toBase64 } from '../../../src/seal/hash.js';
+import { generateKeyPair, parseSignerKey, parseVerifierKey } from '../../../src/seal/keys.js';
+import { CompactRange } from '../../../src/seal/merkle.js';
+import { signNote } from '../../../src/seal/note.js';
+import { VECTORS_DIR } from '../../helpers/paths.js';
 
 interface WireCheckpoint {
   origin: string;

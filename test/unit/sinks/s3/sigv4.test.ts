@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { EMPTY_PAYLOAD_HASH, amzDate, signRequest, uriEncode } from '../../src/sinks/s3/sigv4.js';
+import { EMPTY_PAYLOAD_HASH, amzDate, signRequest, uriEncode } from '../../../../src/sinks/s3/sigv4.js';
 
 const credentials = {
   accessKeyId: 'AKIAIOSFODNN7EXAMPLE',

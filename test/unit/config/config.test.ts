@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
-import { MAX_CONFIG_BYTES, loadConfig, parseConfig } from '../../src/config/load.js';
-import { parseDuration, parseSize } from '../../src/config/units.js';
-import { TailsealError } from '../../src/errors.js';
-import { DEFLATE_MAX_RATIO, largestOpaChunk } from '../../src/sources/opa-service/limits.js';
-import { aliasBomb } from '../helpers/alias-bomb.js';
-import { REPO_ROOT } from '../helpers/paths.js';
-import { cli } from '../helpers/daemon.js';
+import { MAX_CONFIG_BYTES, loadConfig, parseConfig } from '../../../src/config/load.js';
+import { parseDuration, parseSize } from '../../../src/config/units.js';
+import { TailsealError } from '../../../src/errors.js';
+import { DEFLATE_MAX_RATIO, largestOpaChunk } from '../../../src/sources/opa-service/limits.js';
+import { aliasBomb } from '../../helpers/alias-bomb.js';
+import { REPO_ROOT } from '../../helpers/paths.js';
+import { cli } from '../../helpers/daemon.js';
 
 const base = () => ({
   state_dir: '/var/lib/tailseal',

@@ -1,11 +1,11 @@
 // Splitting an OPA upload body into its events' own bytes (no re-serialisation).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RequestError } from '../../src/sources/opa-service/body.js';
-import { splitEvents, splitEventsSliced } from '../../src/sources/opa-service/events.js';
-import { RefusalReporter } from '../../src/sources/opa-service/refusals.js';
-import { Slicer } from '../../src/sources/slicer.js';
-import { encodeEntryLine, entryLineOverhead, escapedLength } from '../../src/seal/object.js';
+import { RequestError } from '../../../../src/sources/opa-service/body.js';
+import { splitEvents, splitEventsSliced } from '../../../../src/sources/opa-service/events.js';
+import { RefusalReporter } from '../../../../src/sources/opa-service/refusals.js';
+import { Slicer } from '../../../../src/sources/slicer.js';
+import { encodeEntryLine, entryLineOverhead, escapedLength } from '../../../../src/seal/object.js';
 
 const slices = (body: string) => {
   const buf = Buffer.from(body, 'utf8');
@@ -163,9 +163,12 @@ describe('opa_service: limits of one upload', () => {
 });
 
 describe('opa_service: events allowed per upload, and admission', () => {
-  const start = async (consumer: import('../../src/sources/source.js').BatchConsumer, opaUploadLimit = 1 << 20) => {
-    const { OpaServiceReceiver } = await import('../../src/sources/opa-service/receiver.js');
-    const { createLogger } = await import('../../src/log.js');
+  const start = async (
+    consumer: import('../../../../src/sources/source.js').BatchConsumer,
+    opaUploadLimit = 1 << 20,
+  ) => {
+    const { OpaServiceReceiver } = await import('../../../../src/sources/opa-service/receiver.js');
+    const { createLogger } = await import('../../../../src/log.js');
     const rx = new OpaServiceReceiver(
       {
         ...RECEIVER,
@@ -181,7 +184,7 @@ describe('opa_service: events allowed per upload, and admission', () => {
   };
 
   it("takes more than max_events up to one event per 16 bytes of OPA's declared limit, never more", async () => {
-    const { upload } = await import('../helpers/opa-upload.js');
+    const { upload } = await import('../../../helpers/opa-upload.js');
     const { randomUUID } = await import('node:crypto');
     let committed = 0;
     // max_events 1000; opa_upload_size_limit_bytes 96 KiB allows 6,144 events per upload.
@@ -213,7 +216,7 @@ describe('opa_service: events allowed per upload, and admission', () => {
   });
 
   it('asks the outbox before reading the body and before sealing: full is 503, too large 413', async () => {
-    const { upload, event } = await import('../helpers/opa-upload.js');
+    const { upload, event } = await import('../../../helpers/opa-upload.js');
     const asked: number[] = [];
     let verdict: 'ok' | 'full' | 'never' = 'full';
     let commits = 0;
@@ -242,8 +245,8 @@ describe('opa_service: events allowed per upload, and admission', () => {
 // body says the declaration is wrong (a later, larger chunk may be refused and stall OPA).
 describe('opa_service: a body over opa_upload_size_limit_bytes', () => {
   it('is taken within the limits, and said once', async () => {
-    const { OpaServiceReceiver } = await import('../../src/sources/opa-service/receiver.js');
-    const { upload, event } = await import('../helpers/opa-upload.js');
+    const { OpaServiceReceiver } = await import('../../../../src/sources/opa-service/receiver.js');
+    const { upload, event } = await import('../../../helpers/opa-upload.js');
     const warned: [Record<string, unknown>, string][] = [];
     const log = { info: () => undefined, warn: (o: Record<string, unknown>, m: string) => warned.push([o, m]) };
     const rx = new OpaServiceReceiver(
@@ -274,9 +277,9 @@ describe('opa_service: a body over opa_upload_size_limit_bytes', () => {
 
 describe('opa_service: answers when committing fails', () => {
   it('a state storage error (disk full) answers 503 with Retry-After, so OPA keeps the chunk', async () => {
-    const { OpaServiceReceiver } = await import('../../src/sources/opa-service/receiver.js');
-    const { createLogger } = await import('../../src/log.js');
-    const { upload, event } = await import('../helpers/opa-upload.js');
+    const { OpaServiceReceiver } = await import('../../../../src/sources/opa-service/receiver.js');
+    const { createLogger } = await import('../../../../src/log.js');
+    const { upload, event } = await import('../../../helpers/opa-upload.js');
     let calls = 0;
     const rx = new OpaServiceReceiver(
       { ...RECEIVER, requestTimeoutMs: 5000 },

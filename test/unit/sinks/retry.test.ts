@@ -1,8 +1,8 @@
 // The shared retry classifier.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TailsealError } from '../../src/errors.js';
-import { classifyError, classifyStatus, retryDelay } from '../../src/sinks/retry.js';
+import { TailsealError } from '../../../src/errors.js';
+import { classifyError, classifyStatus, retryDelay } from '../../../src/sinks/retry.js';
 
 const sysErr = (code: string) => Object.assign(new Error(code), { code });
 

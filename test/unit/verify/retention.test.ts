@@ -2,10 +2,10 @@
 // and says how long an object is kept in the unit the user gave.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isTailsealError } from '../../src/errors.js';
-import type { NoteVerifier } from '../../src/seal/keys.js';
-import { type ObjectReader, verifyTrail } from '../../src/verify/verify-trail.js';
-import { sealTrail } from '../helpers/trail.js';
+import { isTailsealError } from '../../../src/errors.js';
+import type { NoteVerifier } from '../../../src/seal/keys.js';
+import { type ObjectReader, verifyTrail } from '../../../src/verify/verify-trail.js';
+import { sealTrail } from '../../helpers/trail.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -3,14 +3,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { createLogger } from '../../src/log.js';
-import { type AuditResult, Auditor } from '../../src/verify/audit.js';
-import { objectReadLimit } from '../../src/verify/limits.js';
-import type { ObjectReader } from '../../src/verify/verify-trail.js';
+import { createLogger } from '../../../src/log.js';
+import { type AuditResult, Auditor } from '../../../src/verify/audit.js';
+import { objectReadLimit } from '../../../src/verify/limits.js';
+import type { ObjectReader } from '../../../src/verify/verify-trail.js';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileStoreReader } from '../../src/verify/file-store.js';
-import { buildTrail, objectPath } from '../helpers/trail.js';
+import { fileStoreReader } from '../../../src/verify/file-store.js';
+import { buildTrail, objectPath } from '../../helpers/trail.js';
 
 describe('integrity audit', () => {
   it('stop() aborts a pass between objects, without a verdict', async () => {

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Logger } from 'pino';
-import { TailsealError } from '../../src/errors.js';
-import { SDK_CHAIN_SOURCE, credentialChain } from '../../src/sinks/s3/credentials.js';
+import { TailsealError } from '../../../../src/errors.js';
+import { SDK_CHAIN_SOURCE, credentialChain } from '../../../../src/sinks/s3/credentials.js';
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 
@@ -137,8 +137,8 @@ describe('s3 credentials: static keys, else the AWS SDK chain', { timeout: 60_00
     const script = `
       import { createRequire } from 'node:module';
       const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((p) => p.includes('@aws-sdk'));
-      await import(${mod('../../src/daemon.js')});
-      const { credentialChain } = await import(${mod('../../src/sinks/s3/credentials.js')});
+      await import(${mod('../../../../src/daemon.js')});
+      const { credentialChain } = await import(${mod('../../../../src/sinks/s3/credentials.js')});
       const fixed = credentialChain({ access_key_id: 'AKIA1', secret_access_key: 's1' }, 'us-east-1');
       const out = { source: fixed.source, keyId: (await fixed.get()).accessKeyId, afterStatic: loaded() };
       out.fromChain = (await credentialChain({}, 'us-east-1').get()).accessKeyId;

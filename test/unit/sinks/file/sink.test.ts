@@ -15,12 +15,12 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { TailsealError } from '../../src/errors.js';
-import { createLogger } from '../../src/log.js';
-import { parseObject } from '../../src/seal/object.js';
-import { FileSink } from '../../src/sinks/file/sink.js';
-import { classifyError } from '../../src/sinks/retry.js';
-import type { TrailObject } from '../../src/sinks/sink.js';
+import { TailsealError } from '../../../../src/errors.js';
+import { createLogger } from '../../../../src/log.js';
+import { parseObject } from '../../../../src/seal/object.js';
+import { FileSink } from '../../../../src/sinks/file/sink.js';
+import { classifyError } from '../../../../src/sinks/retry.js';
+import type { TrailObject } from '../../../../src/sinks/sink.js';
 
 const obj = (note = 'n\n'): TrailObject => ({
   id: 1,

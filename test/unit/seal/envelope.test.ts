@@ -5,10 +5,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { CHAIN_START, type Envelope, encodeEnvelope, envelopeLeafHash, nextChain } from '../../src/seal/envelope.js';
-import { fromHex, toHex } from '../../src/seal/hash.js';
-import { generateKeyPair, parseSignerKey } from '../../src/seal/keys.js';
-import { CompactRange } from '../../src/seal/merkle.js';
+import { CHAIN_START, type Envelope, encodeEnvelope, envelopeLeafHash, nextChain } from '../../../src/seal/envelope.js';
+import { fromHex, toHex } from '../../../src/seal/hash.js';
+import { generateKeyPair, parseSignerKey } from '../../../src/seal/keys.js';
+import { CompactRange } from '../../../src/seal/merkle.js';
 import {
   encodeCheckpointLine,
   encodeEntryLine,
@@ -18,12 +18,12 @@ import {
   objectName,
   parseExtension,
   parseObject,
-} from '../../src/seal/object.js';
-import { type SealRecord, type StreamHead, sealRecords, signHead } from '../../src/seal/sealer.js';
-import { REPO_ROOT, VECTORS_DIR } from '../helpers/paths.js';
+} from '../../../src/seal/object.js';
+import { type SealRecord, type StreamHead, sealRecords, signHead } from '../../../src/seal/sealer.js';
+import { REPO_ROOT, VECTORS_DIR } from '../../helpers/paths.js';
 
 // A type-only import: erased at compile time, so the generator does not run.
-import type { EnvelopeFields } from '../vectors/generate.js';
+import type { EnvelopeFields } from '../../vectors/generate.js';
 
 interface TrailVectors {
   key: { name: string; seed: string; signerKey: string; verifierKey: string };

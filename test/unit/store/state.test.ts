@@ -16,15 +16,15 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { TailsealError } from '../../src/errors.js';
-import { CHAIN_START } from '../../src/seal/envelope.js';
-import { parseSignerKey, generateKeyPair } from '../../src/seal/keys.js';
-import { type CheckpointPolicy, checkpointDue, sealRecords, signHead } from '../../src/seal/sealer.js';
-import { SCHEMA_VERSION, openDatabase, probeState } from '../../src/store/db.js';
-import { CompactRange } from '../../src/seal/merkle.js';
-import { MIGRATIONS } from '../../src/store/sql.js';
-import { StateStore } from '../../src/store/state.js';
-import { finishedGenerationGone } from '../../src/sources/file/recover.js';
+import { TailsealError } from '../../../src/errors.js';
+import { CHAIN_START } from '../../../src/seal/envelope.js';
+import { parseSignerKey, generateKeyPair } from '../../../src/seal/keys.js';
+import { type CheckpointPolicy, checkpointDue, sealRecords, signHead } from '../../../src/seal/sealer.js';
+import { SCHEMA_VERSION, openDatabase, probeState } from '../../../src/store/db.js';
+import { CompactRange } from '../../../src/seal/merkle.js';
+import { MIGRATIONS } from '../../../src/store/sql.js';
+import { StateStore } from '../../../src/store/state.js';
+import { finishedGenerationGone } from '../../../src/sources/file/recover.js';
 
 const rec = (s: string, offset = 0) => ({
   kind: 'decision' as const,

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { classifyLine } from '../../src/sources/file/classify.js';
-import { decisionLine, otherLine, prng } from '../helpers/opa-sample.js';
-import { OPA_CORPUS } from '../helpers/paths.js';
+import { classifyLine } from '../../../../src/sources/file/classify.js';
+import { decisionLine, otherLine, prng } from '../../../helpers/opa-sample.js';
+import { OPA_CORPUS } from '../../../helpers/paths.js';
 
 const b = (s: string | number[]) => (typeof s === 'string' ? Buffer.from(s) : Buffer.from(s));
 
