@@ -57,6 +57,12 @@ export function classifyError(err: unknown): RetryClass {
   return 'retryable';
 }
 
+/** The server's requested minimum wait carried by an error (net/errors.ts statusError), if any. */
+export function retryAfterOf(err: unknown): number | undefined {
+  const v = (err as { details?: { retryAfterMs?: unknown } } | null)?.details?.retryAfterMs;
+  return typeof v === 'number' ? v : undefined;
+}
+
 export interface Backoff {
   baseMs: number;
   maxMs: number;

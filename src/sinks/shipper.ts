@@ -5,8 +5,7 @@
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
 import { setLongTimeout } from '../timer.js';
-import { retryAfterOf } from './http-errors.js';
-import { type Backoff, classifyError, retryDelay } from './retry.js';
+import { type Backoff, classifyError, retryAfterOf, retryDelay } from './retry.js';
 import type { Sink, TrailObject } from './sink.js';
 
 /** What the shipper needs from the outbox (implemented by store/state.ts). */

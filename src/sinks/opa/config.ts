@@ -2,8 +2,8 @@
 // gzip'd JSON array of events), so any service that accepts OPA's uploads accepts tailseal's.
 import { z } from 'zod';
 import { size } from '../../config/units.js';
-import { deliveryFields } from '../delivery-config.js';
-import { TRANSPORT_HEADERS, checkHeaders, httpClientFields, httpUrlSchema, sinkNameSchema } from '../http/config.js';
+import { deliveryFields, sinkNameSchema } from '../delivery-config.js';
+import { TRANSPORT_HEADERS, checkHeaders, httpClientFields, httpUrlSchema } from '../net/config.js';
 
 export const OPA_SINK_DEFAULTS = {
   resource: '/logs',

@@ -9,7 +9,7 @@
 // shipper retries the whole object later, so a receiver may see a chunk twice and must dedupe by
 // decision_id, exactly as it must for OPA's own retried uploads.
 import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';
-import { HttpTransport, redactUrl } from '../http/sink.js';
+import { HttpTransport, redactUrl } from '../net/transport.js';
 import { type OpaSinkConfig, uploadUrl } from './config.js';
 import { chunkEvents, objectEvents } from './events.js';
 

@@ -4,8 +4,8 @@ import { createHash } from 'node:crypto';
 import { XMLParser } from 'fast-xml-parser';
 import { type Dispatcher, request } from 'undici';
 import { TailsealError } from '../../errors.js';
-import { timerDelay } from '../../timer.js';
-import { scrubSecrets, statusError } from '../http-errors.js';
+import { scrubSecrets, statusError } from '../net/errors.js';
+import { withinDeadline } from '../net/transport.js';
 import type { CredentialProvider } from './credentials.js';
 import { EMPTY_PAYLOAD_HASH, canonicalQuery, signRequest, uriEncode } from './sigv4.js';
 
@@ -168,11 +168,8 @@ export class S3Client {
     this.lastSecrets = [accessKeyId, secretAccessKey, sessionToken ?? '', signed.signature];
     const qs = canonicalQuery(o.query ?? {});
     const url = `${endpoint.protocol}//${host}${uriEncode(path, true)}${qs ? `?${qs}` : ''}`;
-    const signal = AbortSignal.timeout(timerDelay(this.deadlineMs)); // connect + request may pass the timer limit
-    let res: Dispatcher.ResponseData;
-    let buf: Buffer;
-    try {
-      res = await request(url, {
+    return withinDeadline(this.sinkName, `S3 ${method} ${key ?? '(bucket)'}`, this.deadlineMs, async (signal) => {
+      const res = await request(url, {
         method,
         headers: signed.headers,
         body: body ?? null,
@@ -182,16 +179,8 @@ export class S3Client {
       const got = await readCapped(res, o.maxBodyBytes ?? Infinity);
       const headers = res.headers as S3Response['headers'];
       if (got === null) return { status: res.statusCode, headers, body: EMPTY, oversize: true };
-      buf = got;
-    } catch (err) {
-      if (!signal.aborted) throw err;
-      throw new TailsealError(
-        'SINK_RETRYABLE',
-        `sink ${this.sinkName}: S3 ${method} ${key ?? '(bucket)'} did not complete within ${this.deadlineMs} ms`,
-        { cause: err },
-      );
-    }
-    return { status: res.statusCode, headers: res.headers as S3Response['headers'], body: buf };
+      return { status: res.statusCode, headers, body: got };
+    });
   }
 
   /** A coded error for an S3 answer, with S3's own transient codes made retryable. */

@@ -1,8 +1,8 @@
 // Config of the `s3` sink: any S3-compatible bucket, optionally with Object Lock.
 import { z } from 'zod';
 import { MAX_SPAN_MS, duration } from '../../config/units.js';
-import { timeoutSchema, tlsSchema } from '../http-client-config.js';
 import { deliveryFields, sinkNameSchema } from '../delivery-config.js';
+import { timeoutSchema, tlsSchema } from '../net/config.js';
 
 export const S3_SINK_DEFAULTS = { region: 'us-east-1', prefix: '', path_style: false, gzip: true } as const;
 

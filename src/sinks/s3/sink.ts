@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { TailsealError } from '../../errors.js';
 import { encodeObjectAsync, objectFileName } from '../../seal/object.js';
-import { createDispatcher } from '../http-client.js';
+import { createDispatcher } from '../net/client.js';
 import { classifyError } from '../retry.js';
 import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';
 import { s3StoreReader } from '../../verify/s3-store.js';

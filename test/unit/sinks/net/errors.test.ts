@@ -1,7 +1,7 @@
-// The one scrubber for text a sink quotes from a server's answer (http-errors.ts).
+// The one scrubber for text a sink quotes from a server's answer (src/sinks/net/errors.ts).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { scrubSecrets, statusError } from '../../../src/sinks/http-errors.js';
+import { scrubSecrets, statusError } from '../../../../src/sinks/net/errors.js';
 
 const TOKEN = 'IQoJb3JpZ2luX2VjEXAMPLE+session/token==';
 

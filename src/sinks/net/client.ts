@@ -3,10 +3,8 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher, ProxyAgent } from 'undici';
-import { TailsealError, errorMessage } from '../errors.js';
-
-export type { TimeoutConfig, TlsConfig } from './http-client-config.js';
-import type { TimeoutConfig, TlsConfig } from './http-client-config.js';
+import { TailsealError, errorMessage } from '../../errors.js';
+import type { TimeoutConfig, TlsConfig } from './config.js';
 
 function readPem(file: string, what: string, sink: string): string {
   try {

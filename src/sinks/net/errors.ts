@@ -1,7 +1,7 @@
 // Turning an HTTP answer into a coded sink error, shared by every HTTP-based sink, so that the
-// one retry classifier (retry.ts) sees the same codes and throttle hints everywhere.
-import { TailsealError } from '../errors.js';
-import { classifyStatus } from './retry.js';
+// one retry classifier (../retry.ts) sees the same codes and throttle hints everywhere.
+import { TailsealError } from '../../errors.js';
+import { classifyStatus } from '../retry.js';
 import { secretSpans } from './secret-spellings.js';
 
 /** The longest server-requested wait we honour; a larger Retry-After is clamped to this. */
@@ -87,10 +87,4 @@ export function statusError(
   return new TailsealError(code, `sink ${sink}: ${what} answered HTTP ${status}${excerpt ? `: ${excerpt}` : ''}`, {
     details: { status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
   });
-}
-
-/** The server's requested minimum wait carried by an error, if any. */
-export function retryAfterOf(err: unknown): number | undefined {
-  const v = (err as { details?: { retryAfterMs?: unknown } } | null)?.details?.retryAfterMs;
-  return typeof v === 'number' ? v : undefined;
 }
