@@ -25,7 +25,8 @@ import { Slicer } from './sources/slicer.js';
 import type { BatchConsumer, Source, SourceBatch, SourceFactory, SourceRecord } from './sources/source.js';
 import { type StateLoss, openDatabase } from './store/db.js';
 import { preparePrivateDir } from './store/private.js';
-import { StateStore, type StreamState } from './store/state.js';
+import { StateStore } from './store/state.js';
+import type { StreamState } from './store/streams.js';
 import { type AuditTarget, Auditor } from './verify/audit.js';
 import { objectReadLimit } from './verify/limits.js';
 
@@ -147,9 +148,9 @@ export class Daemon implements BatchConsumer {
   private metricsView(): MetricsView {
     return {
       outbox: () => ({
-        bytes: this.store.outboxBytes(),
-        objects: this.store.objectsAfter(0),
-        entries: this.store.outboxEntries(),
+        bytes: this.store.outbox.bytes(),
+        objects: this.store.outbox.objectsAfter(0),
+        entries: this.store.outbox.entries(),
         limitBytes: this.config.outbox.max_bytes,
         backpressure: this.backpressure,
       }),
@@ -157,11 +158,11 @@ export class Daemon implements BatchConsumer {
       fileProblems: () =>
         [...this.sources].flatMap(([input, src]) => (src.fileProblems?.() ?? []).map((f) => ({ input, ...f }))),
       sinks: () => {
-        const parked = this.store.listParked();
+        const parked = this.store.outbox.listParked();
         return this.sinkNames.map((sink) => ({
           sink,
           parked: parked.filter((p) => p.sink === sink).length,
-          cursorLagObjects: this.store.objectsAfter(this.store.cursor(sink)),
+          cursorLagObjects: this.store.outbox.objectsAfter(this.store.outbox.cursor(sink)),
         }));
       },
       checkpoints: () =>
@@ -237,7 +238,8 @@ export class Daemon implements BatchConsumer {
   private auditLimits(sink: string): Map<string, number> {
     const limits = new Map<string, number>();
     for (const [stream, head] of this.heads) limits.set(`${this.config.origin}/${stream}`, head.checkpointedSize);
-    for (const [stream, first] of this.store.unackedStarts(sink)) limits.set(`${this.config.origin}/${stream}`, first);
+    for (const [stream, first] of this.store.outbox.unackedStarts(sink))
+      limits.set(`${this.config.origin}/${stream}`, first);
     return limits;
   }
 
@@ -302,7 +304,7 @@ export class Daemon implements BatchConsumer {
     const { config } = this.opts;
     const log = this.log;
     // Cut what a crash left half-appended in the outbox before anything new is written.
-    this.store.recoverOutbox();
+    this.store.outbox.recoverOutbox();
     for (const c of [...config.inputs.map((i) => `input ${i.name}`), ...config.sinks.map((s) => `sink ${s.name}`)]) {
       this.notStarted.add(c);
     }
@@ -319,7 +321,7 @@ export class Daemon implements BatchConsumer {
           trustedKeys: this.trustedKeys(),
         })
       : null;
-    for (const s of this.store.listStreams()) this.heads.set(s.name, s);
+    for (const s of this.store.streams.listStreams()) this.heads.set(s.name, s);
     for (const input of config.inputs) this.sources.set(input.name, this.createSource(input));
     if (lost && lost.tails.size > 0)
       await sealStateResets(this.loss!, lost, { config, log, sources: this.sources, consumer: this });
@@ -338,7 +340,7 @@ export class Daemon implements BatchConsumer {
     this.startPhase = null;
     this.startAuditor();
     log.info(
-      { streams: [...this.heads.keys()], sinks: this.sinkNames, outbox_bytes: this.store.outboxBytes() },
+      { streams: [...this.heads.keys()], sinks: this.sinkNames, outbox_bytes: this.store.outbox.bytes() },
       'tailseal running.',
     );
   }
@@ -360,11 +362,11 @@ export class Daemon implements BatchConsumer {
     try {
       // Each running input judges its own records; those of an input not running now (removed,
       // or failed to start) are kept until it runs again.
-      const old = this.store.finishedFilesBefore(Date.now() - FINISHED_FILE_TTL_MS);
+      const old = this.store.files.finishedFilesBefore(Date.now() - FINISHED_FILE_TTL_MS);
       const gone: number[] = [];
       for (const [name, src] of this.sources)
         if (src.goneFinished) gone.push(...(await src.goneFinished(old.filter((f) => f.input === name))));
-      this.store.deleteFiles(gone);
+      this.store.files.deleteFiles(gone);
       if (gone.length > 0)
         this.log.info({ expired: gone.length }, 'Expired the records of finished files that no longer exist.');
       this.store.vacuumStep();
@@ -376,13 +378,13 @@ export class Daemon implements BatchConsumer {
   /** A source for `input` (not started), its stream's head loaded. */
   private createSource(input: InputConfig): Source {
     const stream = input.stream ?? input.name;
-    if (!this.heads.has(stream)) this.heads.set(stream, this.store.loadStream(stream));
+    if (!this.heads.has(stream)) this.heads.set(stream, this.store.streams.loadStream(stream));
     const factory = SOURCE_FACTORIES[input.type] as SourceFactory<InputConfig>;
     const log = this.opts.log.child({ component: 'source' });
     // Read at every open, so a reload's new sink directories and key are protected at once.
     const protect = () => protectedPaths(this.config, stateDbPath(this.config));
     const refused = (i: string, reason: string) => this.metrics.refused(i, reason);
-    return factory(input, { registry: this.store, consumer: this, log, protect, refused });
+    return factory(input, { registry: this.store.files, consumer: this, log, protect, refused });
   }
 
   /**
@@ -398,7 +400,7 @@ export class Daemon implements BatchConsumer {
     started ??= await this.tryStart(sc, sink);
     const shipper = new Shipper(
       sink,
-      this.store,
+      this.store.outbox,
       this.sinkNames,
       this.opts.log.child({ component: 'sink' }),
       () => this.onAck(),
@@ -566,7 +568,7 @@ export class Daemon implements BatchConsumer {
       return false;
     }
     if (this.pausedFor(batch)) return false;
-    const head = this.heads.get(batch.stream) ?? this.store.loadStream(batch.stream);
+    const head = this.heads.get(batch.stream) ?? this.store.streams.loadStream(batch.stream);
     const now = Date.now();
     const counters = { ...batch.counters };
     const dedupe = new DedupeFilter(this.store, batch, head.nextSeq, this.masking(batch, counters));
@@ -588,7 +590,7 @@ export class Daemon implements BatchConsumer {
     this.slicing.set(batch.stream, new Promise<void>((r) => (unlock = r)));
     try {
       const slicer = new Slicer(sliceMs);
-      const head = this.heads.get(batch.stream) ?? this.store.loadStream(batch.stream);
+      const head = this.heads.get(batch.stream) ?? this.store.streams.loadStream(batch.stream);
       const now = Date.now();
       const counters = { ...batch.counters };
       const dedupe = new DedupeFilter(this.store, batch, head.nextSeq, this.masking(batch, counters));
@@ -652,7 +654,7 @@ export class Daemon implements BatchConsumer {
   /** Whether adding `bytes` would take the outbox past its limit; if so, reading pauses (backpressure). */
   private outboxFull(bytes: number): boolean {
     const limit = this.config.outbox.max_bytes;
-    const used = this.store.outboxBytes();
+    const used = this.store.outbox.bytes();
     if (used === 0 || (!this.backpressure && used + bytes <= limit)) return false;
     if (!this.backpressure) {
       this.backpressure = true;
@@ -664,7 +666,7 @@ export class Daemon implements BatchConsumer {
 
   /** True while reading is paused by backpressure (an empty outbox always takes one batch). */
   private pausedFor(batch: SourceBatch): boolean {
-    return this.backpressure && batch.records.length > 0 && this.store.outboxBytes() > 0;
+    return this.backpressure && batch.records.length > 0 && this.store.outbox.bytes() > 0;
   }
 
   /**
@@ -787,9 +789,9 @@ export class Daemon implements BatchConsumer {
   }
 
   private onAck(): void {
-    if (this.backpressure && this.store.outboxBytes() < this.config.outbox.max_bytes * OUTBOX_LOW_WATER) {
+    if (this.backpressure && this.store.outbox.bytes() < this.config.outbox.max_bytes * OUTBOX_LOW_WATER) {
       this.backpressure = false;
-      this.log.info({ outbox_bytes: this.store.outboxBytes() }, 'Outbox has room again; reading resumed.');
+      this.log.info({ outbox_bytes: this.store.outbox.bytes() }, 'Outbox has room again; reading resumed.');
       for (const s of this.sources.values()) s.wake();
     }
   }
@@ -825,9 +827,9 @@ export class Daemon implements BatchConsumer {
       for (const { shipper } of this.sinks.values()) await shipper?.stop();
       for (const { sink } of this.sinks.values()) await sink.close();
       await this.status?.close();
-      const left = this.store.outboxBytes();
+      const left = this.store.outbox.bytes();
       log.info(
-        { outbox_bytes: left, counters: this.store.counters() },
+        { outbox_bytes: left, counters: this.store.counters.all() },
         left > 0
           ? 'tailseal stopped; unshipped objects stay in the outbox for the next start.'
           : 'tailseal stopped; outbox drained.',
@@ -902,7 +904,7 @@ class DedupeFilter {
   add(r: SourceRecord): void {
     const k = this.batch.dedupe ? r.dedupeKey : undefined;
     if (k !== undefined) {
-      if (this.inBatch.has(k) || this.store.dedupeKeySeen(this.batch.stream, k)) {
+      if (this.inBatch.has(k) || this.store.streams.dedupeKeySeen(this.batch.stream, k)) {
         this.duplicates++;
         return;
       }

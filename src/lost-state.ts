@@ -94,7 +94,7 @@ export async function continueLostChains(
   const policy = config.recovery.on_state_loss;
   if (policy === 'refuse') throw stateLostError(loss.detail, from.name, tails);
   for (const [stream, t] of tails) {
-    d.store.restoreStream(stream, {
+    d.store.streams.restoreStream(stream, {
       size: t.size,
       chainHead: t.chainHead,
       edge: t.edge,

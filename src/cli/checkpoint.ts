@@ -12,7 +12,7 @@ export function checkpointCommand(o: { config: string; stream?: string }): numbe
   const config = loadConfig(o.config);
   const store = new StateStore(openDatabase(stateDbPath(config), { readonly: true }));
   try {
-    const streams = store
+    const streams = store.streams
       .listStreams()
       .filter((s) => s.lastNote !== null && (o.stream === undefined || s.name === o.stream));
     if (streams.length === 0)

@@ -13,7 +13,7 @@ export function requeueCommand(sink: string | undefined, o: { config: string }):
     throw new TailsealError('USAGE', `${o.config} has no sink named ${sink}`);
   const store = new StateStore(openDatabase(stateDbPath(config)));
   try {
-    const n = store.unpark(sink);
+    const n = store.outbox.unpark(sink);
     process.stdout.write(`re-queued ${n} parked object(s)${sink ? ` for sink ${sink}` : ''}\n`);
     return EXIT_OK;
   } finally {

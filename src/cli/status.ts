@@ -36,13 +36,13 @@ export async function statusCommand(o: { config: string; json?: boolean }): Prom
   const store = new StateStore(openDatabase(stateDbPath(config), { readonly: true }));
   try {
     const files = await Promise.all(
-      store
+      store.files
         .listFiles()
         .filter((f) => !f.done)
         .map(fileLag),
     );
     const status = {
-      streams: store.listStreams().map((s) => ({
+      streams: store.streams.listStreams().map((s) => ({
         name: s.name,
         entries: s.nextSeq,
         checkpointed_size: s.checkpointedSize,
@@ -51,17 +51,22 @@ export async function statusCommand(o: { config: string; json?: boolean }): Prom
       // Files being read; finished generations (rotated away and read to their end, or
       // accounted for by a gap record) are only counted.
       files,
-      finished_files: store.listFiles().filter((f) => f.done).length,
+      finished_files: store.files.listFiles().filter((f) => f.done).length,
       // Files an input matches but does not read, as the daemon last saw them (it retries them).
-      unread_files: store.fileProblems().filter((p) => config.inputs.some((i) => i.name === p.input)),
-      outbox_bytes: store.outboxBytes(),
+      unread_files: store.files.fileProblems().filter((p) => config.inputs.some((i) => i.name === p.input)),
+      outbox_bytes: store.outbox.bytes(),
       outbox_max_bytes: config.outbox.max_bytes,
       sinks: config.sinks.map((s) => {
-        const cursor = store.cursor(s.name);
-        return { name: s.name, type: s.type, acked_object_id: cursor, backlog_objects: store.objectsAfter(cursor) };
+        const cursor = store.outbox.cursor(s.name);
+        return {
+          name: s.name,
+          type: s.type,
+          acked_object_id: cursor,
+          backlog_objects: store.outbox.objectsAfter(cursor),
+        };
       }),
-      parked: store.listParked(),
-      counters: store.counters(),
+      parked: store.outbox.listParked(),
+      counters: store.counters.all(),
     };
     if (o.json) {
       process.stdout.write(JSON.stringify(status) + '\n');

@@ -15,7 +15,7 @@ export interface MetricsView {
   checkpoints(): { stream: string; size: number; signedAt: number }[];
 }
 
-/** Maps the per-batch counter names the sources use (store/state.ts counters) to metrics. */
+/** Maps the per-batch counter names the sources use (store/counters.ts) to metrics. */
 const SKIPPED = 'skipped_';
 const GAP = 'gap_';
 
@@ -174,7 +174,7 @@ export class Metrics {
     });
   }
 
-  /** A committed batch's counters (the names store/state.ts keeps: lines_read, decisions, skipped_*, gap_* ...). */
+  /** A committed batch's counters (the names store/counters.ts keeps: lines_read, decisions, skipped_*, gap_* ...). */
   committed(input: string, stream: string, counters: Readonly<Record<string, number>>): void {
     for (const [k, n] of Object.entries(counters)) {
       if (!n) continue;

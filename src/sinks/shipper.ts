@@ -8,7 +8,7 @@ import { setLongTimeout } from '../timer.js';
 import { type Backoff, classifyError, retryAfterOf, retryDelay } from './retry.js';
 import type { Sink, TrailObject } from './sink.js';
 
-/** What the shipper needs from the outbox (implemented by store/state.ts). */
+/** What the shipper needs from the outbox (implemented by store/outbox.ts, `StateStore.outbox`). */
 export interface Outbox {
   cursor(sink: string): number;
   nextObject(afterId: number): OutboxEntry | undefined;

@@ -8,6 +8,15 @@ import { MIGRATIONS, SQL_COUNT_SEALED_STREAMS, SQL_PRAGMAS, SQL_QUICK_CHECK } fr
 
 export type Db = Database.Database;
 
+/** A statement prepared once per database handle, by its SQL text (the repositories of one StateStore share it). */
+export type Prepared = (sql: string) => Database.Statement<unknown[], unknown>;
+
+/** The statement cache of one handle: every repository over `db` prepares through it. */
+export function statementCache(db: Db): Prepared {
+  const stmt: Record<string, Database.Statement<unknown[], unknown>> = {};
+  return (sql) => (stmt[sql] ??= db.prepare(sql));
+}
+
 /** The schema version this build writes. A newer database is refused, never downgraded. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

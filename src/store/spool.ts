@@ -7,7 +7,7 @@
 // SQLite row wrote each byte three times (WAL, database, freelist on delete) and was the biggest
 // cost of sealing (see docs/benchmarks.md).
 //
-// Crash safety (the callers in state.ts run these steps inside their SQLite transaction):
+// Crash safety (the callers in state.ts and outbox.ts run these steps inside their SQLite transaction):
 // - append() writes at the committed length and fdatasyncs BEFORE the transaction that records
 //   the new length commits. A crash in between leaves bytes past the committed length; recover()
 //   truncates them at the next start and the same lines are sealed and written again.

@@ -73,7 +73,7 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // v2 -> v3: entry lines move out of SQLite into outbox segment files (store/spool.ts); a
   // stream row records how many bytes of its open segment are committed. The entries table stays
-  // only so StateStore can move a v2 outbox's rows into segments once (then it is empty).
+  // only so the outbox (outbox.ts recoverOutbox) can move a v2 outbox's rows into segments once (then it is empty).
   `
   ALTER TABLE streams ADD COLUMN spool_bytes INTEGER NOT NULL DEFAULT 0;
   `,

@@ -1,4 +1,4 @@
-// What the file source needs from the offset store (implemented by store/state.ts).
+// What the file source needs from the offset store (implemented by store/files.ts, `StateStore.files`).
 
 export interface KnownFile {
   id: number;

@@ -22,7 +22,7 @@ const log = createLogger('silent');
 /** A state store holding `n` objects of one entry each. */
 function storeWith(dir: string, n: number): StateStore {
   const store = new StateStore(openDatabase(join(dir, `s${Math.random()}.db`)));
-  let head = store.loadStream('opa');
+  let head = store.streams.loadStream('opa');
   for (let i = 0; i < n; i++) {
     const sealed = sealRecords(
       head,
@@ -63,7 +63,7 @@ describe('shipper', () => {
   it('uploads up to in_flight objects at once; the cursor advances only over a contiguous prefix', async () => {
     const store = storeWith(dir, 6);
     const sink = new ManualSink();
-    const sh = new Shipper(sink, store, ['m'], log, () => undefined, {
+    const sh = new Shipper(sink, store.outbox, ['m'], log, () => undefined, {
       backoff: { baseMs: 5, maxMs: 20 },
       inFlight: 3,
       started: true,
@@ -74,15 +74,15 @@ describe('shipper', () => {
     sink.settle(3, 'stored');
     sink.settle(2, 'stored');
     await waitFor(() => sink.pending.size === 3, 'two more dispatched');
-    assert.equal(store.cursor('m'), 0, 'objects 2 and 3 are stored, but 1 is not: the cursor stays');
+    assert.equal(store.outbox.cursor('m'), 0, 'objects 2 and 3 are stored, but 1 is not: the cursor stays');
     sink.settle(1, 'stored');
-    await waitFor(() => store.cursor('m') === 3, 'the cursor jumps over 1..3 once 1 is stored');
+    await waitFor(() => store.outbox.cursor('m') === 3, 'the cursor jumps over 1..3 once 1 is stored');
     for (const id of [6, 5, 4]) {
       await waitFor(() => sink.pending.has(id), `object ${id} in flight`);
       sink.settle(id, 'existed');
     }
-    await waitFor(() => store.cursor('m') === 6, 'all acknowledged');
-    assert.equal(store.outboxBytes(), 0, 'the outbox is empty');
+    await waitFor(() => store.outbox.cursor('m') === 6, 'all acknowledged');
+    assert.equal(store.outbox.bytes(), 0, 'the outbox is empty');
     await sh.stop();
     store.close();
   });
@@ -90,7 +90,7 @@ describe('shipper', () => {
   it('a Retry-After holds back every upload to the sink, not just the one it answered', async () => {
     const store = storeWith(dir, 2);
     const sink = new ManualSink();
-    const sh = new Shipper(sink, store, ['m'], log, () => undefined, {
+    const sh = new Shipper(sink, store.outbox, ['m'], log, () => undefined, {
       backoff: { baseMs: 1, maxMs: 5 },
       inFlight: 2,
       started: true,
@@ -109,7 +109,7 @@ describe('shipper', () => {
     );
     sink.settle(1, 'stored');
     sink.settle(2, 'stored');
-    await waitFor(() => store.cursor('m') === 2, 'delivered');
+    await waitFor(() => store.outbox.cursor('m') === 2, 'delivered');
     await sh.stop();
     store.close();
   });
@@ -117,7 +117,7 @@ describe('shipper', () => {
   it('a permanent refusal parks the object until it is re-queued; nothing after it is acknowledged', async () => {
     const store = storeWith(dir, 2);
     const sink = new ManualSink();
-    const sh = new Shipper(sink, store, ['m'], log, () => undefined, {
+    const sh = new Shipper(sink, store.outbox, ['m'], log, () => undefined, {
       backoff: { baseMs: 1, maxMs: 5 },
       inFlight: 1,
       started: true,
@@ -125,20 +125,20 @@ describe('shipper', () => {
     sh.start();
     await waitFor(() => sink.pending.has(1), 'object 1 in flight');
     sink.settle(1, new TailsealError('SINK_PERMANENT', 'HTTP 403', { details: { status: 403 } }));
-    await waitFor(() => store.isParked('m', 1), 'object 1 parked');
+    await waitFor(() => store.outbox.isParked('m', 1), 'object 1 parked');
     assert.deepEqual(
-      store.listParked().map((p) => [p.sink, p.objectId, p.code]),
+      store.outbox.listParked().map((p) => [p.sink, p.objectId, p.code]),
       [['m', 1, 'SINK_PERMANENT']],
     );
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(sink.pending.size, 0, 'no retry while parked');
-    assert.equal(store.cursor('m'), 0);
-    assert.equal(store.unpark('m'), 1);
+    assert.equal(store.outbox.cursor('m'), 0);
+    assert.equal(store.outbox.unpark('m'), 1);
     await waitFor(() => sink.pending.has(1), 're-queued object retried');
     sink.settle(1, 'stored');
     await waitFor(() => sink.pending.has(2), 'then object 2');
     sink.settle(2, 'stored');
-    await waitFor(() => store.cursor('m') === 2, 'both delivered');
+    await waitFor(() => store.outbox.cursor('m') === 2, 'both delivered');
     await sh.stop();
     store.close();
   });
@@ -151,21 +151,21 @@ describe('shipper', () => {
     let delivered = 0;
     const observer = { delivered: () => void delivered++, failed: () => undefined, parked: () => undefined };
     const opts = { backoff: { baseMs: 1, maxMs: 5 }, inFlight: 3, started: true, observer };
-    const sh = new Shipper(sink, store, ['m'], log, () => undefined, opts);
+    const sh = new Shipper(sink, store.outbox, ['m'], log, () => undefined, opts);
     sh.start();
     await waitFor(() => sink.pending.size === 3, 'three in flight');
     const refused = Date.now();
     sink.settle(1, new TailsealError('SINK_PERMANENT', 'HTTP 403', { details: { status: 403 } }));
-    await waitFor(() => store.isParked('m', 1), 'object 1 parked');
+    await waitFor(() => store.outbox.isParked('m', 1), 'object 1 parked');
     sink.settle(2, 'stored');
     sink.settle(3, 'stored');
     await waitFor(() => delivered === 2, 'objects 2 and 3 stored');
     const later = Date.now() + 600_000;
     assert.ok(sh.failingForMs(later) >= later - refused - 50, `failing for ${sh.failingForMs(later)} ms`);
-    assert.equal(store.unpark('m'), 1);
+    assert.equal(store.outbox.unpark('m'), 1);
     await waitFor(() => sink.pending.has(1), 're-queued object retried');
     sink.settle(1, 'stored');
-    await waitFor(() => store.cursor('m') === 3, 'all delivered');
+    await waitFor(() => store.outbox.cursor('m') === 3, 'all delivered');
     assert.equal(sh.failingForMs(later), 0, 'failing no more once the parked object is stored');
     await sh.stop();
     store.close();

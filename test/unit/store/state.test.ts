@@ -70,10 +70,10 @@ describe('state store', () => {
 
   it('sealRecords does not touch the head it is given; commits move offset, head and outbox together', () => {
     const store = new StateStore(openDatabase(join(dir, 'b.db')));
-    const head = store.loadStream('opa');
+    const head = store.streams.loadStream('opa');
     assert.equal(head.nextSeq, 0);
     assert.deepEqual(head.chainHead, CHAIN_START);
-    const fileId = store.upsertFile({
+    const fileId = store.files.upsertFile({
       input: 'opa',
       ident: '1:2',
       path: '/x.log',
@@ -91,13 +91,13 @@ describe('state store', () => {
       file: { id: fileId, offset: 4, path: '/x.log' },
       counters: { decisions: 2 },
     });
-    const after1 = store.loadStream('opa');
+    const after1 = store.streams.loadStream('opa');
     assert.equal(after1.nextSeq, 2);
     assert.deepEqual(after1.edge.root(), sealed.head.edge.root());
-    assert.equal(store.findFile('1:2')!.offset, 4);
-    assert.equal(store.counter('decisions'), 2);
+    assert.equal(store.files.findFile('1:2')!.offset, 4);
+    assert.equal(store.counters.get('decisions'), 2);
     assert.equal(
-      store.outboxBytes(),
+      store.outbox.bytes(),
       sealed.entries.reduce((n, e) => n + e.line.length, 0),
     );
 
@@ -113,9 +113,9 @@ describe('state store', () => {
         }),
       (e: TailsealError) => e.code === 'STATE_CORRUPT',
     );
-    assert.equal(store.findFile('1:2')!.offset, 4, 'offset not advanced by the failed commit');
-    assert.equal(store.loadStream('opa').nextSeq, 2);
-    assert.equal(store.loadStream('opa').spoolBytes, sealed.data.length, 'no entry from the failed commit');
+    assert.equal(store.files.findFile('1:2')!.offset, 4, 'offset not advanced by the failed commit');
+    assert.equal(store.streams.loadStream('opa').nextSeq, 2);
+    assert.equal(store.streams.loadStream('opa').spoolBytes, sealed.data.length, 'no entry from the failed commit');
     assert.equal(
       statSync(segment('b.db', 0)).size,
       sealed.data.length,
@@ -126,22 +126,22 @@ describe('state store', () => {
 
   it('checkpoints become objects; acks by every sink free the outbox', async () => {
     const store = new StateStore(openDatabase(join(dir, 'c.db')));
-    const head = store.loadStream('opa');
+    const head = store.streams.loadStream('opa');
     const sealed = sealRecords(head, [rec('a'), rec('b'), rec('c')], 1000);
     store.commitSealed({ stream: sealed.head, before: 0, data: sealed.data });
     const note = signHead('tailseal.test', sealed.head, 1500, signer);
     const obj = store.commitCheckpoint('opa', 0, 3, note, 1500);
-    assert.equal(store.loadStream('opa').checkpointedSize, 3);
-    assert.equal(store.loadStream('opa').lastNote, note);
+    assert.equal(store.streams.loadStream('opa').checkpointedSize, 3);
+    assert.equal(store.streams.loadStream('opa').lastNote, note);
     const sinks = ['a', 'b'];
-    assert.equal(store.nextObject(store.cursor('a'))!.id, obj.id);
-    store.ackObject('a', obj.id, sinks);
-    assert.equal(store.nextObject(store.cursor('a')), undefined, 'sink a is done');
-    assert.deepEqual(Buffer.concat(store.objectLines(obj)), sealed.data, 'kept until sink b has it too');
-    store.ackObject('b', obj.id, sinks);
-    await store.segmentsRemoved();
+    assert.equal(store.outbox.nextObject(store.outbox.cursor('a'))!.id, obj.id);
+    store.outbox.ackObject('a', obj.id, sinks);
+    assert.equal(store.outbox.nextObject(store.outbox.cursor('a')), undefined, 'sink a is done');
+    assert.deepEqual(Buffer.concat(store.outbox.objectLines(obj)), sealed.data, 'kept until sink b has it too');
+    store.outbox.ackObject('b', obj.id, sinks);
+    await store.outbox.segmentsRemoved();
     assert.equal(existsSync(segment('c.db', 0)), false, 'deleted once every sink has it');
-    assert.equal(store.outboxBytes(), 0);
+    assert.equal(store.outbox.bytes(), 0);
     store.close();
   });
 });
@@ -154,12 +154,12 @@ describe('outbox segments (crash recovery)', () => {
   const segment = (db: string, firstSeq: number) => join(segDir(db), `${String(firstSeq).padStart(20, '0')}.ndjson`);
   const open = (db: string) => {
     const store = new StateStore(openDatabase(join(dir, db)));
-    store.recoverOutbox();
+    store.outbox.recoverOutbox();
     return store;
   };
   /** Seals and commits `n` records after the stored head; returns the committed lines. */
   const commit = (store: StateStore, n: number, tag: string): Buffer => {
-    const head = store.loadStream('opa');
+    const head = store.streams.loadStream('opa');
     const sealed = sealRecords(
       head,
       Array.from({ length: n }, (_, i) => rec(`${tag}${i}`, i)),
@@ -169,7 +169,7 @@ describe('outbox segments (crash recovery)', () => {
     return Buffer.from(sealed.data);
   };
   const checkpoint = (store: StateStore) => {
-    const s = store.loadStream('opa');
+    const s = store.streams.loadStream('opa');
     return store.commitCheckpoint(
       'opa',
       s.checkpointedSize,
@@ -191,14 +191,14 @@ describe('outbox segments (crash recovery)', () => {
     assert.deepEqual(readdirSync(segDir('cut.db')), [`${'0'.repeat(20)}.ndjson`]);
     const second = commit(store, 1, 'b');
     const obj = checkpoint(store);
-    assert.deepEqual(Buffer.concat(store.objectLines(obj)), Buffer.concat([first, second]));
+    assert.deepEqual(Buffer.concat(store.outbox.objectLines(obj)), Buffer.concat([first, second]));
     store.close();
   });
 
   it('a commit that fails after writing its lines leaves the segment at the committed length', () => {
     const store = open('fail.db');
     const first = commit(store, 2, 'a');
-    const head = store.loadStream('opa');
+    const head = store.streams.loadStream('opa');
     const sealed = sealRecords(head, [rec('x')], 1000);
     // A NULL counter value breaks the transaction after the lines were appended.
     assert.throws(() =>
@@ -210,25 +210,25 @@ describe('outbox segments (crash recovery)', () => {
       }),
     );
     assert.equal(statSync(segment('fail.db', 0)).size, first.length);
-    assert.equal(store.loadStream('opa').nextSeq, 2);
+    assert.equal(store.streams.loadStream('opa').nextSeq, 2);
     const obj = checkpoint(store);
-    assert.deepEqual(Buffer.concat(store.objectLines(obj)), first);
+    assert.deepEqual(Buffer.concat(store.outbox.objectLines(obj)), first);
     store.close();
   });
 
   it('reports an acknowledged segment it cannot delete (freed in the background)', async () => {
     const failed: string[] = [];
     const store = new StateStore(openDatabase(join(dir, 'unlink.db')), (file) => failed.push(file));
-    store.recoverOutbox();
+    store.outbox.recoverOutbox();
     commit(store, 2, 'a');
     const o1 = checkpoint(store);
     // A directory by the segment's name cannot be removed without recursion: the unlink fails.
     rmSync(segment('unlink.db', 0));
     mkdirSync(join(segment('unlink.db', 0), 'x'), { recursive: true });
-    store.ackObject('s', o1.id, ['s']);
-    await store.segmentsRemoved();
+    store.outbox.ackObject('s', o1.id, ['s']);
+    await store.outbox.segmentsRemoved();
     assert.deepEqual(failed, [segment('unlink.db', 0)]);
-    assert.equal(store.outboxBytes(), 0, 'the object is still acknowledged and forgotten');
+    assert.equal(store.outbox.bytes(), 0, 'the object is still acknowledged and forgotten');
     store.close();
   });
 
@@ -238,13 +238,13 @@ describe('outbox segments (crash recovery)', () => {
     const o1 = checkpoint(store);
     const hb = checkpoint(store); // nothing new: a heartbeat [2, 2)
     const lines = commit(store, 3, 'b');
-    store.ackObject('s', o1.id, ['s']);
-    store.ackObject('s', hb.id, ['s']);
-    await store.segmentsRemoved();
+    store.outbox.ackObject('s', o1.id, ['s']);
+    store.outbox.ackObject('s', hb.id, ['s']);
+    await store.outbox.segmentsRemoved();
     assert.equal(existsSync(segment('hb.db', 0)), false, 'the acknowledged object is freed');
     assert.equal(statSync(segment('hb.db', 2)).size, lines.length, 'the open segment at 2 is kept');
     const o3 = checkpoint(store);
-    assert.deepEqual(Buffer.concat(store.objectLines(o3)), lines);
+    assert.deepEqual(Buffer.concat(store.outbox.objectLines(o3)), lines);
     store.close();
   });
 
@@ -255,7 +255,7 @@ describe('outbox segments (crash recovery)', () => {
     rmSync(segment('gone.db', 0));
     store = new StateStore(openDatabase(join(dir, 'gone.db')));
     assert.throws(
-      () => store.recoverOutbox(),
+      () => store.outbox.recoverOutbox(),
       (e: TailsealError) => e.code === 'STATE_CORRUPT' && e.message.includes(segment('gone.db', 0)),
     );
     store.close();
@@ -268,7 +268,7 @@ describe('outbox segments (crash recovery)', () => {
     raw.exec(MIGRATIONS[1]!);
     raw.pragma('user_version = 2');
     const sealed = sealRecords(
-      StateStore.prototype.loadStream.call(new StateStore(openDatabase(join(dir, 'scratch.db'))), 'opa'),
+      new StateStore(openDatabase(join(dir, 'scratch.db'))).streams.loadStream('opa'),
       [rec('a'), rec('b'), rec('c')],
       1000,
     );
@@ -288,9 +288,13 @@ describe('outbox segments (crash recovery)', () => {
     raw.close();
 
     const store = open('v2.db');
-    assert.equal(store.loadStream('opa').spoolBytes, lines[2]!.length, 'the unsigned entry is the open segment');
-    const obj = store.nextObject(0)!;
-    assert.deepEqual(Buffer.concat(store.objectLines(obj)), Buffer.concat([lines[0]!, lines[1]!]));
+    assert.equal(
+      store.streams.loadStream('opa').spoolBytes,
+      lines[2]!.length,
+      'the unsigned entry is the open segment',
+    );
+    const obj = store.outbox.nextObject(0)!;
+    assert.deepEqual(Buffer.concat(store.outbox.objectLines(obj)), Buffer.concat([lines[0]!, lines[1]!]));
     assert.deepEqual(readFileSync(segment('v2.db', 2)), lines[2]);
     const db = new Database(file, { readonly: true });
     assert.equal((db.prepare('SELECT COUNT(*) AS n FROM entries').get() as { n: number }).n, 0, 'the rows are gone');
@@ -312,15 +316,15 @@ describe('outbox segments (crash recovery)', () => {
 
     const store = open('v4.db');
     assert.deepEqual(
-      store.listFiles().map((f) => [f.ident, f.path, f.done, f.offset]),
+      store.files.listFiles().map((f) => [f.ident, f.path, f.done, f.offset]),
       [
         ['1:1', '/l/a.log', true, 10],
         ['1:2', '/l/b.log', false, 20],
       ],
     );
-    assert.deepEqual([store.findFile('1:1')?.done, store.findFile('1:2')?.done], [true, false]);
+    assert.deepEqual([store.files.findFile('1:1')?.done, store.files.findFile('1:2')?.done], [true, false]);
     assert.deepEqual(
-      store.finishedFilesBefore(2).map((f) => f.path),
+      store.files.finishedFilesBefore(2).map((f) => f.path),
       ['/l/a.log'],
     );
     store.close();
@@ -353,10 +357,10 @@ describe('finished file records expire', () => {
     const store = new StateStore(openDatabase(join(dir, 'e.db')));
     const fp = new Uint8Array(32);
     const add = (ident: string, path: string) =>
-      store.upsertFile({ input: 'opa', ident, path, fingerprint: fp, fpLen: 0, offset: 0 });
+      store.files.upsertFile({ input: 'opa', ident, path, fingerprint: fp, fpLen: 0, offset: 0 });
     // Finished the way a generation's last commit (or its gap record) finishes it: with the commit.
     const finish = (id: number, path: string) => {
-      const head = store.loadStream('opa');
+      const head = store.streams.loadStream('opa');
       const sealed = sealRecords(head, [rec('last')], 1000);
       store.commitSealed({
         stream: sealed.head,
@@ -369,22 +373,22 @@ describe('finished file records expire', () => {
     finish(add('1:2', '/l/b.log'), '/l/b.log'); // finished, still on disk -> kept (else it would be read again)
     add('1:3', '/l/c.log'); //                     being read              -> kept
     assert.deepEqual(
-      store.listFiles().map((f) => f.done),
+      store.files.listFiles().map((f) => f.done),
       [true, true, false],
     );
     // The file source judges which finished files are gone (recover.ts finishedGenerationGone); here '1:2' is on disk.
     const expire = (cutoff: number) => {
-      const gone = store
+      const gone = store.files
         .finishedFilesBefore(cutoff)
         .filter((f) => f.ident !== '1:2')
         .map((f) => f.id);
-      store.deleteFiles(gone);
+      store.files.deleteFiles(gone);
       return gone.length;
     };
     assert.equal(expire(Date.now() - 60_000), 0, 'nothing is old enough yet');
     assert.equal(expire(Date.now() + 1), 1);
     assert.deepEqual(
-      store.listFiles().map((f) => f.ident),
+      store.files.listFiles().map((f) => f.ident),
       ['1:2', '1:3'],
     );
     store.close();
@@ -421,13 +425,13 @@ describe('probing the state database at start', () => {
     writeFileSync(join(dir, 'zero.db'), '');
     assert.equal(probeState(join(dir, 'zero.db'))?.cause, 'empty');
     const fresh = new StateStore(openDatabase(join(dir, 'fresh.db')));
-    fresh.loadStream('opa'); // a stream row, nothing sealed: a first start killed early
+    fresh.streams.loadStream('opa'); // a stream row, nothing sealed: a first start killed early
     fresh.close();
     assert.equal(probeState(join(dir, 'fresh.db'))?.cause, 'empty');
     writeFileSync(join(dir, 'junk.db'), 'not a database '.repeat(400));
     assert.equal(probeState(join(dir, 'junk.db'))?.cause, 'corrupt');
     const used = new StateStore(openDatabase(join(dir, 'used.db')));
-    used.restoreStream('opa', {
+    used.streams.restoreStream('opa', {
       size: 3,
       chainHead: new Uint8Array(32),
       edge: CompactRange.empty(),
