@@ -2,7 +2,7 @@
 // Object Lock present when the config asks for it) without starting the daemon, so an
 // operator learns before deploying what the daemon would refuse.
 import { loadConfig } from '../config/load.js';
-import { createSink } from '../daemon.js';
+import { createSink } from '../runtime/registry.js';
 import { TailsealError, errorMessage } from '../errors.js';
 import { createLogger } from '../log.js';
 import { EXIT_FAILURE, EXIT_OK } from './exit.js';

@@ -2,9 +2,8 @@
 // database (readable while the daemon runs). Save it where the store's writer cannot reach it
 // and pass it to `verify --latest` to prove the trail's tail was not removed.
 import { loadConfig } from '../config/load.js';
-import { stateDbPath } from '../daemon.js';
 import { TailsealError } from '../errors.js';
-import { openDatabase } from '../store/db.js';
+import { openDatabase, stateDbPath } from '../store/db.js';
 import { StateStore } from '../store/state.js';
 import { EXIT_OK } from './exit.js';
 

@@ -1,9 +1,8 @@
 // `tailseal requeue [SINK]`: re-queues objects parked after a permanent error or a conflict, once
 // the cause is fixed. The running daemon notices within a second and delivers them again.
 import { loadConfig } from '../config/load.js';
-import { stateDbPath } from '../daemon.js';
 import { TailsealError } from '../errors.js';
-import { openDatabase } from '../store/db.js';
+import { openDatabase, stateDbPath } from '../store/db.js';
 import { StateStore } from '../store/state.js';
 import { EXIT_OK } from './exit.js';
 

@@ -2,7 +2,8 @@
 import { existsSync } from 'node:fs';
 import { loadConfiguredSigner, loadConfiguredVerifiers, writeKeyPair } from '../config/keyfile.js';
 import { loadConfig } from '../config/load.js';
-import { Daemon } from '../daemon.js';
+import { Daemon } from '../runtime/daemon.js';
+import { openState } from '../runtime/lost-state.js';
 import { errorMessage } from '../errors.js';
 import { createLogger } from '../log.js';
 import { EXIT_FAILURE, EXIT_OK } from './exit.js';
@@ -55,7 +56,7 @@ export async function run(opts: RunOptions): Promise<number> {
     daemon ? reload(daemon) : log.warn('Reload ignored: tailseal is still starting; send SIGHUP again once it runs.'),
   );
   try {
-    daemon = await Daemon.start({ config, log, signer });
+    daemon = await Daemon.start({ config, log, signer, state: openState(config, log) });
   } catch (err) {
     log.fatal({ err: errorMessage(err), code: (err as { code?: string }).code }, 'tailseal failed to start.');
     throw err;

@@ -4,8 +4,7 @@
 import { generationAt } from '../sources/file/recover.js';
 import { FileTail } from '../sources/file/tail.js';
 import { loadConfig } from '../config/load.js';
-import { stateDbPath } from '../daemon.js';
-import { openDatabase } from '../store/db.js';
+import { openDatabase, stateDbPath } from '../store/db.js';
 import { StateStore } from '../store/state.js';
 import { EXIT_OK } from './exit.js';
 

@@ -1,7 +1,7 @@
 // Opening the state database: WAL mode, FULL sync, and `PRAGMA user_version` migrations.
 import Database from 'better-sqlite3';
 import { existsSync, renameSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { TailsealError, errorMessage } from '../errors.js';
 import { mkdirPrivate, tightenMode, touchPrivate } from './private.js';
 import { MIGRATIONS, SQL_COUNT_SEALED_STREAMS, SQL_PRAGMAS, SQL_QUICK_CHECK } from './sql.js';
@@ -19,6 +19,11 @@ export function statementCache(db: Db): Prepared {
 
 /** The schema version this build writes. A newer database is refused, never downgraded. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The state database's file inside state_dir. */
+export function stateDbPath(config: { state_dir: string }): string {
+  return join(config.state_dir, 'tailseal.db');
+}
 
 /** Opens (creating if needed) the state database at `file` and brings its schema up to date. */
 export function openDatabase(file: string, opts: { readonly?: boolean } = {}): Db {

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadConfiguredSigner, writeKeyPair } from '../../src/config/keyfile.js';
 import { loadConfig } from '../../src/config/load.js';
-import { Daemon } from '../../src/daemon.js';
+import { Daemon } from '../../src/runtime/daemon.js';
+import { openState } from '../../src/runtime/lost-state.js';
 import { createLogger } from '../../src/log.js';
 import { parseObject } from '../../src/seal/object.js';
 import { freePort, makeWorkspace, receiversListening, startDaemon } from '../helpers/daemon.js';
@@ -37,7 +38,9 @@ metrics: { listen: "127.0.0.1:0" }
     const lines = Array.from({ length: 200 }, (_, i) => decisionLine(i, rnd));
     writeFileSync(join(root, 'opa', 'opa.log'), lines.join('\n') + '\n');
     const config = loadConfig(join(root, 'c.yaml'));
-    const d = await Daemon.start({ config, log: createLogger('silent'), signer: loadConfiguredSigner(config.signing) });
+    const log = createLogger('silent');
+    const signer = loadConfiguredSigner(config.signing);
+    const d = await Daemon.start({ config, log, signer, state: openState(config, log) });
     try {
       // All but the last object are closed by size; the last waits for the stop's final checkpoint.
       await waitFor(() => storedDecisions(join(root, 'store')).length >= 150, 'objects closed by size');

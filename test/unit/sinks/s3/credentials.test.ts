@@ -137,7 +137,7 @@ describe('s3 credentials: static keys, else the AWS SDK chain', { timeout: 60_00
     const script = `
       import { createRequire } from 'node:module';
       const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((p) => p.includes('@aws-sdk'));
-      await import(${mod('../../../../src/daemon.js')});
+      await import(${mod('../../../../src/runtime/daemon.js')});
       const { credentialChain } = await import(${mod('../../../../src/sinks/s3/credentials.js')});
       const fixed = credentialChain({ access_key_id: 'AKIA1', secret_access_key: 's1' }, 'us-east-1');
       const out = { source: fixed.source, keyId: (await fixed.get()).accessKeyId, afterStatic: loaded() };

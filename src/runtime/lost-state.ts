@@ -1,17 +1,45 @@
-// A lost state database (docs/operations.md "Lost state"): at start, decide from the trail a readable sink
-// holds whether this is a first start or a loss, and under `recovery.on_state_loss` refuse or
-// continue each stream's verified chain, placing files and sealing a state_reset record.
+// Opening the state database, and a lost one (docs/operations.md "Lost state"): at start, decide
+// from the trail a readable sink holds whether this is a first start or a loss, and under
+// `recovery.on_state_loss` refuse or continue each stream's verified chain, placing files and
+// sealing a state_reset record.
 import type { Logger } from 'pino';
-import type { Config } from './config/schema.js';
-import { TailsealError, errorMessage, isTailsealError } from './errors.js';
-import type { NoteVerifier } from './seal/keys.js';
-import type { Sink } from './sinks/sink.js';
-import type { BatchConsumer, FilePlacement, Source, SourceRecord } from './sources/source.js';
-import { type StateLoss, moveStateAside, probeState } from './store/db.js';
-import { type StreamTail, readStreamTails, stateLostError } from './store/recovery.js';
-import type { StateStore } from './store/state.js';
-import { objectReadLimit } from './verify/limits.js';
-import { tamperedError } from './verify/tampering.js';
+import type { Config } from '../config/schema.js';
+import { TailsealError, errorMessage, isTailsealError } from '../errors.js';
+import type { NoteVerifier } from '../seal/keys.js';
+import type { Sink } from '../sinks/sink.js';
+import type { BatchConsumer, FilePlacement, Source, SourceRecord } from '../sources/source.js';
+import { type StateLoss, moveStateAside, openDatabase, probeState, stateDbPath } from '../store/db.js';
+import { preparePrivateDir } from '../store/private.js';
+import { type StreamTail, readStreamTails, stateLostError } from '../store/recovery.js';
+import { StateStore } from '../store/state.js';
+import { objectReadLimit } from '../verify/limits.js';
+import { tamperedError } from '../verify/tampering.js';
+
+/** The state database, opened, and why it held no sealed state (null: it did). */
+export interface OpenedState {
+  store: StateStore;
+  loss: StateLoss | null;
+}
+
+/**
+ * Opens the daemon's state database in state_dir (made private first): a corrupt one is refused
+ * or moved aside (see checkState), a missing or empty one is noted as `loss` for the daemon's
+ * start-up to tell a first start from a lost state.
+ */
+export function openState(config: Config, log: Logger): OpenedState {
+  const loose = preparePrivateDir(config.state_dir);
+  if (loose) log.warn({ state_dir: config.state_dir }, `${loose}.`);
+  const loss = checkState(stateDbPath(config), config.recovery.on_state_loss, log);
+  const daemonLog = log.child({ component: 'daemon' });
+  const store = new StateStore(openDatabase(stateDbPath(config)), (file, err) =>
+    daemonLog.warn(
+      { file, err: errorMessage(err) },
+      'Could not delete an acknowledged outbox segment; its disk space stays taken until the next start, which ' +
+        'deletes it.',
+    ),
+  );
+  return { store, loss };
+}
 
 /**
  * Whether the state database at `file` holds sealed state (null) or why not. A corrupt one is

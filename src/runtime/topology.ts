@@ -1,0 +1,110 @@
+// What runs: the sources by input name and the sinks, each with its shipper (outbox -> sink), and
+// how a sink is started and stopped. Start-up and reload change it; health and upkeep read it.
+import type { SinkConfig } from '../config/schema.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import { classifyError } from '../sinks/retry.js';
+import { Shipper, type ShipperObserver } from '../sinks/shipper.js';
+import type { Sink, SinkContext } from '../sinks/sink.js';
+import type { Source } from '../sources/source.js';
+import type { StateStore } from '../store/state.js';
+import type { Registry } from './registry.js';
+
+export interface TopologyDeps {
+  registry: Registry;
+  store: StateStore;
+  /** The root logger (sinks log as component "sink"). */
+  log: Logger;
+  /** The daemon's own logger. */
+  daemonLog: Logger;
+  /** A sink acknowledged objects (the outbox may have room again). */
+  onAck: () => void;
+  /** Told about every delivery outcome (metrics); read when a sink starts. */
+  observer: () => ShipperObserver;
+}
+
+export class Topology {
+  /** Running sources by input name. */
+  readonly sources = new Map<string, Source>();
+  /** Running sinks by name, each with its shipper once started. */
+  readonly sinks = new Map<string, { sink: Sink; shipper?: Shipper }>();
+  /** Names of the configured sinks; shared (by reference) with every shipper for its acks. */
+  readonly sinkNames: string[] = [];
+  /** Inputs whose start failed at a reload, with why: not running, shown by /readyz, retried at the next reload. */
+  readonly inputErrors = new Map<string, string>();
+
+  constructor(private readonly deps: TopologyDeps) {}
+
+  /** A sink for `sc`, not started. */
+  createSink(sc: SinkConfig): Promise<Sink> {
+    return this.deps.registry.createSink(sc, this.sinkContext());
+  }
+
+  private sinkContext(): SinkContext {
+    return { log: this.deps.log.child({ component: 'sink' }) };
+  }
+
+  /**
+   * Starts a created sink and its shipper. A misconfigured sink (no Object Lock, bad
+   * credentials) throws; an unreachable one does not: its shipper keeps retrying start() while
+   * the other sinks deliver.
+   */
+  async startSink(sc: SinkConfig, sink: Sink, started?: boolean): Promise<void> {
+    started ??= await this.tryStart(sc, sink);
+    const shipper = new Shipper(
+      sink,
+      this.deps.store.outbox,
+      this.sinkNames,
+      this.deps.log.child({ component: 'sink' }),
+      () => this.deps.onAck(),
+      { backoff: sc.retry, inFlight: sc.in_flight, started, observer: this.deps.observer() },
+    );
+    this.sinks.set(sc.name, { sink, shipper });
+    if (!this.sinkNames.includes(sc.name)) this.sinkNames.push(sc.name);
+    shipper.start();
+  }
+
+  /** Starts `sink`: false when it is unreachable for now (retried later), throws when misconfigured. */
+  async tryStart(sc: SinkConfig, sink: Sink): Promise<boolean> {
+    try {
+      await sink.start();
+      return true;
+    } catch (err) {
+      if (classifyError(err) !== 'retryable') throw err;
+      this.deps.daemonLog.warn(
+        { sink: sc.name, err: errorMessage(err) },
+        'Sink is not reachable at start-up; its deliveries wait and retry, the other sinks go on.',
+      );
+      return false;
+    }
+  }
+
+  /** Stops a sink's shipper (puts in progress are abandoned and re-sent later) and closes it. */
+  async stopSink(name: string): Promise<void> {
+    const unit = this.sinks.get(name);
+    if (!unit) return;
+    await unit.shipper?.stop();
+    await unit.sink.close();
+    this.sinks.delete(name);
+  }
+
+  /** Asks every source to read now. */
+  wake(): void {
+    for (const s of this.sources.values()) s.wake();
+  }
+
+  /** Tells every shipper that new objects wait. */
+  notify(): void {
+    for (const { shipper } of this.sinks.values()) shipper?.notify();
+  }
+
+  /** Whether any sink has a shipper (was started). */
+  shipping(): boolean {
+    return [...this.sinks.values()].some((u) => u.shipper);
+  }
+
+  /** Whether every sink has every object (the outbox is drained). */
+  drained(): boolean {
+    return [...this.sinks.values()].every((u) => u.shipper?.caughtUp() ?? true);
+  }
+}
