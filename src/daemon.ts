@@ -1,9 +1,9 @@
 // The daemon: the one place that wires source -> checkpoint (offsets) -> seal -> outbox -> sink.
 import { join } from 'node:path';
-import { loadConfiguredVerifiers } from './config/keyfile.js';
+import { loadConfiguredVerifiers } from './seal/keyfile.js';
 import { type NamedDiff, diffNamed, reloadProblems } from './config/diff.js';
 import type { Config, InputConfig, SinkConfig } from './config/schema.js';
-import { parseListen } from './config/units.js';
+import { parseListen } from './common/units.js';
 import { TailsealError, errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import { checkState, continueLostChains, sealStateResets } from './lost-state.js';
@@ -19,10 +19,19 @@ import { classifyError } from './sinks/retry.js';
 import { Shipper } from './sinks/shipper.js';
 import type { Sink, SinkContext, SinkFactory } from './sinks/sink.js';
 import { createFileSource } from './sources/file/index.js';
-import { protectedPaths } from './sources/file/protected.js';
+import { protectedPaths } from './runtime/protected.js';
 import { createOpaServiceSource } from './sources/opa-service/index.js';
 import { Slicer } from './sources/slicer.js';
-import type { BatchConsumer, Source, SourceBatch, SourceFactory, SourceRecord } from './sources/source.js';
+import {
+  type PathGuard,
+  type RefusalCounter,
+  expiresFinished,
+  releases,
+  reportsFileProblems,
+  reportsHealth,
+  reportsLag,
+} from './sources/capabilities.js';
+import type { BatchConsumer, Source, SourceBatch, SourceDeps, SourceFactory, SourceRecord } from './sources/source.js';
 import { type StateLoss, openDatabase } from './store/db.js';
 import { preparePrivateDir } from './store/private.js';
 import { StateStore, type StreamState } from './store/state.js';
@@ -153,9 +162,12 @@ export class Daemon implements BatchConsumer {
         limitBytes: this.config.outbox.max_bytes,
         backpressure: this.backpressure,
       }),
-      fileLag: () => [...this.sources].flatMap(([input, src]) => (src.lag?.() ?? []).map((f) => ({ input, ...f }))),
+      fileLag: () =>
+        [...this.sources].flatMap(([input, src]) => (reportsLag(src) ? src.lag() : []).map((f) => ({ input, ...f }))),
       fileProblems: () =>
-        [...this.sources].flatMap(([input, src]) => (src.fileProblems?.() ?? []).map((f) => ({ input, ...f }))),
+        [...this.sources].flatMap(([input, src]) =>
+          (reportsFileProblems(src) ? src.fileProblems() : []).map((f) => ({ input, ...f })),
+        ),
       sinks: () => {
         const parked = this.store.listParked();
         return this.sinkNames.map((sink) => ({
@@ -181,7 +193,7 @@ export class Daemon implements BatchConsumer {
         this.commitError === null ? { ok: true } : { ok: false, detail: `last commit failed: ${this.commitError}` },
     };
     if (this.startPhase !== null) checks.startup = { ok: false, detail: `still starting: ${this.startPhase}` };
-    for (const [name, src] of this.sources) checks[`input ${name}`] = src.health?.() ?? { ok: true };
+    for (const [name, src] of this.sources) checks[`input ${name}`] = reportsHealth(src) ? src.health() : { ok: true };
     for (const [name, err] of this.inputErrors) checks[`input ${name}`] = { ok: false, detail: `not running: ${err}` };
     const limit = this.config.metrics.sink_failing_after;
     for (const [name, { shipper }] of this.sinks) {
@@ -363,7 +375,7 @@ export class Daemon implements BatchConsumer {
       const old = this.store.finishedFilesBefore(Date.now() - FINISHED_FILE_TTL_MS);
       const gone: number[] = [];
       for (const [name, src] of this.sources)
-        if (src.goneFinished) gone.push(...(await src.goneFinished(old.filter((f) => f.input === name))));
+        if (expiresFinished(src)) gone.push(...(await src.goneFinished(old.filter((f) => f.input === name))));
       this.store.deleteFiles(gone);
       if (gone.length > 0)
         this.log.info({ expired: gone.length }, 'Expired the records of finished files that no longer exist.');
@@ -382,7 +394,8 @@ export class Daemon implements BatchConsumer {
     // Read at every open, so a reload's new sink directories and key are protected at once.
     const protect = () => protectedPaths(this.config, stateDbPath(this.config));
     const refused = (i: string, reason: string) => this.metrics.refused(i, reason);
-    return factory(input, { registry: this.store, consumer: this, log, protect, refused });
+    const deps: SourceDeps & PathGuard & RefusalCounter = { state: this.store, consumer: this, log, protect, refused };
+    return factory(input, deps);
   }
 
   /**
@@ -511,7 +524,8 @@ export class Daemon implements BatchConsumer {
       const src = this.sources.get(ic.name);
       if (!src) continue;
       const successor = next.inputs.find((i) => i.name === ic.name);
-      await src.release?.(successor);
+      // A source is released with its own kind's config only (Releaser): another kind replaces it.
+      if (releases<InputConfig>(src)) await src.release(successor?.type === ic.type ? successor : undefined);
       await src.close();
       this.sources.delete(ic.name);
       this.maskers.delete(ic.name);

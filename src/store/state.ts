@@ -5,7 +5,6 @@ import { TailsealError } from '../errors.js';
 import { CHAIN_START } from '../seal/envelope.js';
 import { CompactRange } from '../seal/merkle.js';
 import type { StreamHead } from '../seal/sealer.js';
-import type { FileProblem } from '../sources/file/registry.js';
 import type Database from 'better-sqlite3';
 import type { Db } from './db.js';
 import { Spool } from './spool.js';
@@ -21,6 +20,19 @@ export interface StreamState extends StreamHead {
   lastNote: string | null;
   /** Committed bytes of the entry lines since the last checkpoint (the open outbox segment). */
   spoolBytes: number;
+}
+
+/**
+ * A file an input matches but cannot read, as the input reports it for `tailseal status` (structurally the file
+ * source's FileProblem: the store does not depend on sources).
+ */
+export interface FileProblem {
+  path: string;
+  /** FILE_UNREADABLE, FILE_NOT_REGULAR or FILE_PROTECTED. */
+  code: string;
+  message: string;
+  /** ISO 8601: since when. */
+  since: string;
 }
 
 export interface FileRecord {

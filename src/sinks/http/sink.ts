@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { type Dispatcher, request } from 'undici';
 import { TailsealError } from '../../errors.js';
 import { encodeObjectAsync } from '../../seal/object.js';
-import { timerDelay } from '../../timer.js';
+import { timerDelay } from '../../common/timer.js';
 import { type TimeoutConfig, type TlsConfig, createDispatcher } from '../http-client.js';
 import { statusError } from '../http-errors.js';
 import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';

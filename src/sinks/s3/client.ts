@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { XMLParser } from 'fast-xml-parser';
 import { type Dispatcher, request } from 'undici';
 import { TailsealError } from '../../errors.js';
-import { timerDelay } from '../../timer.js';
+import { timerDelay } from '../../common/timer.js';
 import { scrubSecrets, statusError } from '../http-errors.js';
 import type { CredentialProvider } from './credentials.js';
 import { EMPTY_PAYLOAD_HASH, canonicalQuery, signRequest, uriEncode } from './sigv4.js';
