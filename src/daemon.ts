@@ -525,7 +525,8 @@ export class Daemon implements BatchConsumer {
       if (!src) continue;
       const successor = next.inputs.find((i) => i.name === ic.name);
       // A source is released with its own kind's config only (Releaser): another kind replaces it.
-      if (releases<InputConfig>(src)) await src.release(successor?.type === ic.type ? successor : undefined);
+      const kind = before.inputs.find((i) => i.name === ic.name)?.type;
+      if (releases<InputConfig>(src)) await src.release(successor?.type === kind ? successor : undefined);
       await src.close();
       this.sources.delete(ic.name);
       this.maskers.delete(ic.name);
