@@ -23,8 +23,10 @@ import { protectedPaths } from './runtime/protected.js';
 import { createOpaServiceSource } from './sources/opa-service/index.js';
 import { Slicer } from './sources/slicer.js';
 import {
+  type Admitter,
   type PathGuard,
   type RefusalCounter,
+  type SlicedCommitter,
   expiresFinished,
   releases,
   reportsFileProblems,
@@ -88,7 +90,7 @@ export interface DaemonOptions {
   signer: NoteSigner;
 }
 
-export class Daemon implements BatchConsumer {
+export class Daemon implements BatchConsumer, SlicedCommitter, Admitter {
   private readonly store: StateStore;
   private readonly heads = new Map<string, StreamState>();
   /** Each input's mask rules (inputs without rules are not in the map). */
@@ -592,7 +594,7 @@ export class Daemon implements BatchConsumer {
   }
 
   /**
-   * commit() in slices of about `sliceMs` (BatchConsumer.commitSliced): masking, dedupe lookups
+   * commit() in slices of about `sliceMs` (SlicedCommitter): masking, dedupe lookups
    * and sealing yield to the event loop between slices; the commit itself is one transaction.
    * The stream is locked meanwhile, so its head and dedupe keys cannot change under the slices.
    */
@@ -658,7 +660,7 @@ export class Daemon implements BatchConsumer {
     }
   }
 
-  /** BatchConsumer.admit: whether the outbox takes `bytes` of entry lines now. */
+  /** Admitter.admit: whether the outbox takes `bytes` of entry lines now. */
   admit(bytes: number): 'ok' | 'full' | 'never' {
     if (bytes > this.config.outbox.max_bytes) return 'never';
     return this.outboxFull(bytes) ? 'full' : 'ok';
