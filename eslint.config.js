@@ -26,6 +26,20 @@ const NO_SOURCES = boundary(
   '(^|/)sources/',
   'Sinks never depend on sources (objects flow one way): move the shared piece below both.',
 );
+const NO_CONFIG = boundary(
+  '(^|/)config/',
+  'Plugins (sources, sinks) never import src/config/, which composes their schemas: shared helpers live in ' +
+    'src/common/.',
+);
+const MASK_NO_SOURCES = boundary(
+  '(^|/)sources/',
+  'src/mask/ works on a structural record type (MaskableRecord) and never imports sources/.',
+);
+// src/common/ holds the leaf helpers plugins share (units, file reading, timers).
+const COMMON_LEAF = boundary(
+  '^\\.\\./(?!errors\\.js$)',
+  'src/common/ imports only src/errors.ts and itself, so every layer can use it.',
+);
 // Seal is the bottom layer: everything else builds on it, it builds only on src/errors.ts.
 const SEAL_LAYER = boundary(
   '(^|/)(sources|sinks|store|verify|config|cli|mask|metrics|runtime)/|(^|/)(log|timer)\\.js$',
@@ -108,8 +122,10 @@ export default defineConfig(
   },
   { files: ['src/**/*.ts'], rules: restrict(NO_TEST, NO_CLI) },
   { files: ['src/cli/**/*.ts'], rules: restrict(NO_TEST) },
-  { files: ['src/sources/**/*.ts', 'src/mask/**/*.ts'], rules: restrict(NO_TEST, NO_CLI, NO_SINKS) },
-  { files: ['src/sinks/**/*.ts'], rules: restrict(NO_TEST, NO_CLI, NO_SOURCES) },
+  { files: ['src/common/**/*.ts'], rules: restrict(NO_TEST, COMMON_LEAF) },
+  { files: ['src/mask/**/*.ts'], rules: restrict(NO_TEST, NO_CLI, NO_SINKS, MASK_NO_SOURCES) },
+  { files: ['src/sources/**/*.ts'], rules: restrict(NO_TEST, NO_CLI, NO_SINKS, NO_CONFIG) },
+  { files: ['src/sinks/**/*.ts'], rules: restrict(NO_TEST, NO_CLI, NO_SOURCES, NO_CONFIG) },
   { files: ['src/seal/**/*.ts'], rules: restrict(NO_TEST, SEAL_LAYER) },
   { files: NODE_FREE_CORE.filter((f) => f.startsWith('src/seal/')), rules: restrict(NO_TEST, SEAL_LAYER, NO_NODE) },
   { files: NODE_FREE_CORE.filter((f) => f.startsWith('src/verify/')), rules: restrict(NO_TEST, NO_CLI, NO_NODE) },

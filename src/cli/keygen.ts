@@ -1,6 +1,6 @@
 // `tailseal keygen`: writes an Ed25519 key pair in the Go sumdb/note key formats.
 import { existsSync } from 'node:fs';
-import { writeKeyPair } from '../config/keyfile.js';
+import { writeKeyPair } from '../seal/keyfile.js';
 import { TailsealError } from '../errors.js';
 import { EXIT_OK } from './exit.js';
 

@@ -1,6 +1,6 @@
 // `tailseal run`: the daemon, until SIGTERM/SIGINT.
 import { existsSync } from 'node:fs';
-import { loadConfiguredSigner, loadConfiguredVerifiers, writeKeyPair } from '../config/keyfile.js';
+import { loadConfiguredSigner, loadConfiguredVerifiers, writeKeyPair } from '../seal/keyfile.js';
 import { loadConfig } from '../config/load.js';
 import { Daemon } from '../runtime/daemon.js';
 import { openState } from '../runtime/lost-state.js';

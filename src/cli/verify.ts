@@ -1,7 +1,7 @@
 // `tailseal verify`: proves a stored trail intact, or names its first break.
 import { readFileSync } from 'node:fs';
-import { loadVerifierKeys } from '../config/keyfile.js';
-import { parseDuration, parseSize } from '../config/units.js';
+import { loadVerifierKeys } from '../seal/keyfile.js';
+import { parseDuration, parseSize } from '../common/units.js';
 import { DEFAULT_MAX_OBJECT_BYTES } from '../seal/object.js';
 import { TailsealError, errorMessage } from '../errors.js';
 import { loadConfig } from '../config/load.js';

@@ -3,7 +3,7 @@
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { TailsealError, errorMessage } from '../errors.js';
-import { MAX_READ_BYTES, readRegularFile } from './read-file.js';
+import { MAX_READ_BYTES, readRegularFile } from '../common/read-file.js';
 import { opaChunkProblems } from '../sources/opa-service/limits.js';
 import { type Config, configSchema } from './schema.js';
 

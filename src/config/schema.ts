@@ -8,7 +8,7 @@ import { opaSinkSchema } from '../sinks/opa/config.js';
 import { s3SinkSchema } from '../sinks/s3/config.js';
 import { fileInputSchema } from '../sources/file/config.js';
 import { opaServiceInputSchema } from '../sources/opa-service/config.js';
-import { MAX_SPAN_MS, dirPath, duration, listenAddress, size } from './units.js';
+import { MAX_SPAN_MS, dirPath, duration, listenAddress, size } from '../common/units.js';
 
 // Descriptions (`.describe()`) are the config reference: docs/configuration.md and
 // docs/config.schema.json are generated from them (npm run docs), and a unit test fails when they are stale.

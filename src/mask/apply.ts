@@ -3,9 +3,18 @@
 // off), and one the rules fail on is quarantined under state_dir and replaced by a gap record:
 // nothing the rules did not accept is sealed, nothing is lost without a trace.
 import type { Logger } from 'pino';
-import type { SourceRecord } from '../sources/source.js';
+import type { RecordKind } from '../seal/envelope.js';
 import type { Masker } from './masker.js';
 import type { Quarantine } from './quarantine.js';
+
+/** What masking reads of a record and replaces (structurally sources/source.ts SourceRecord). */
+export interface MaskableRecord {
+  kind: RecordKind;
+  source: string;
+  offset: number;
+  payload: Uint8Array;
+  meta?: Readonly<Record<string, string>> | undefined;
+}
 
 /**
  * What `r` (of input `input`) becomes under the rules: itself, its masked form, a gap record, or
@@ -13,12 +22,12 @@ import type { Quarantine } from './quarantine.js';
  * one for a decision that is not sealed as one). The daemon calls it once per decision that is
  * not a duplicate, so a retried upload is neither masked, quarantined nor counted twice.
  */
-export function maskRecord(
+export function maskRecord<R extends MaskableRecord>(
   input: string,
-  r: SourceRecord,
+  r: R,
   rules: { masker: Masker; quarantine: Quarantine; log: Logger },
   counters: Record<string, number>,
-): SourceRecord | undefined {
+): R | undefined {
   if (r.kind !== 'decision') return r;
   const { masker, quarantine, log } = rules;
   const count = (k: string, n = 1) => (counters[k] = (counters[k] ?? 0) + n);

@@ -13,6 +13,7 @@ import type { BatchConsumer, SourceBatch, SourceRecord } from '../sources/source
 import type { StateStore } from '../store/state.js';
 import type { StreamState } from '../store/streams.js';
 import type { Checkpointer } from './checkpointer.js';
+import type { Admitter, SlicedCommitter } from '../sources/capabilities.js';
 
 /** commitSliced seals this many payload bytes between two looks at the clock. */
 const SLICE_SEAL_BYTES = 256 * 1024;
@@ -35,7 +36,7 @@ export interface CommitterDeps {
   notify: () => void;
 }
 
-export class Committer implements BatchConsumer {
+export class Committer implements BatchConsumer, SlicedCommitter, Admitter {
   /** Each input's mask rules (inputs without rules are not in the map). */
   private readonly maskers = new Map<string, Masker>();
   /** Reused for every batch's entry lines (commit is synchronous, so one buffer suffices). */

@@ -1,15 +1,15 @@
 // The daemon: wires the runtime's parts together. A decision goes source -> committer (backpressure,
 // dedupe, mask, seal, commit with its offset) -> outbox (checkpointer closes objects) -> shipper -> sink.
 import { join } from 'node:path';
-import { loadConfiguredVerifiers } from '../config/keyfile.js';
+import { loadConfiguredVerifiers } from '../seal/keyfile.js';
 import type { Config, InputConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Quarantine } from '../mask/quarantine.js';
 import { Metrics } from '../metrics/metrics.js';
 import { type NoteSigner, type NoteVerifier, parseVerifierKey } from '../seal/keys.js';
-import { protectedPaths } from '../sources/file/protected.js';
-import type { Source } from '../sources/source.js';
+import { protectedPaths } from './protected.js';
+import type { Source, SourceDeps } from '../sources/source.js';
 import { stateDbPath } from '../store/db.js';
 import type { StateStore } from '../store/state.js';
 import { type AuditTarget, Auditor } from '../verify/audit.js';
@@ -22,6 +22,7 @@ import { type Registry, builtinRegistry } from './registry.js';
 import { type ReloadResult, Reloader } from './reload.js';
 import { Topology } from './topology.js';
 import { Upkeep } from './upkeep.js';
+import type { PathGuard, RefusalCounter } from '../sources/capabilities.js';
 
 export interface DaemonOptions {
   config: Config;
@@ -176,7 +177,13 @@ export class Daemon {
     // Read at every open, so a reload's new sink directories and key are protected at once.
     const protect = () => protectedPaths(this.config, stateDbPath(this.config));
     const refused = (i: string, reason: string) => this.metrics.refused(i, reason);
-    const deps = { registry: this.store.files, consumer: this.committer, log, protect, refused };
+    const deps: SourceDeps & PathGuard & RefusalCounter = {
+      state: this.store,
+      consumer: this.committer,
+      log,
+      protect,
+      refused,
+    };
     return (this.opts.registry ?? builtinRegistry).createSource(input, deps);
   }
 

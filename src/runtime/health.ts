@@ -1,13 +1,14 @@
 // Health: what /readyz checks, what the scraped gauges read, and the status listener's lifecycle
 // (start, move to a reloaded address, close).
 import type { Config } from '../config/schema.js';
-import { parseListen } from '../config/units.js';
+import { parseListen } from '../common/units.js';
 import type { Logger } from '../log.js';
 import type { Metrics, MetricsView } from '../metrics/metrics.js';
 import { type Check, type ReadinessProbe, StatusServer } from '../metrics/server.js';
 import type { StateStore } from '../store/state.js';
 import type { StreamState } from '../store/streams.js';
 import type { Topology } from './topology.js';
+import { reportsFileProblems, reportsHealth, reportsLag } from '../sources/capabilities.js';
 
 /**
  * While start-up runs: what it is doing, and the configured inputs and sinks not started yet.
@@ -39,9 +40,12 @@ export function metricsView(p: HealthParts): MetricsView {
       limitBytes: p.config().outbox.max_bytes,
       backpressure: p.committer.backpressure,
     }),
-    fileLag: () => [...topology.sources].flatMap(([input, src]) => (src.lag?.() ?? []).map((f) => ({ input, ...f }))),
+    fileLag: () =>
+      [...topology.sources].flatMap(([input, src]) => (reportsLag(src) ? src.lag() : []).map((f) => ({ input, ...f }))),
     fileProblems: () =>
-      [...topology.sources].flatMap(([input, src]) => (src.fileProblems?.() ?? []).map((f) => ({ input, ...f }))),
+      [...topology.sources].flatMap(([input, src]) =>
+        (reportsFileProblems(src) ? src.fileProblems() : []).map((f) => ({ input, ...f })),
+      ),
     sinks: () => {
       const parked = store.outbox.listParked();
       return topology.sinkNames.map((sink) => ({
@@ -62,7 +66,8 @@ export function readiness(p: HealthParts): Record<string, Check> {
     state_db: commitError === null ? { ok: true } : { ok: false, detail: `last commit failed: ${commitError}` },
   };
   if (p.startup.phase !== null) checks.startup = { ok: false, detail: `still starting: ${p.startup.phase}` };
-  for (const [name, src] of p.topology.sources) checks[`input ${name}`] = src.health?.() ?? { ok: true };
+  for (const [name, src] of p.topology.sources)
+    checks[`input ${name}`] = reportsHealth(src) ? src.health() : { ok: true };
   for (const [name, err] of p.topology.inputErrors)
     checks[`input ${name}`] = { ok: false, detail: `not running: ${err}` };
   const limit = p.config().metrics.sink_failing_after;

@@ -7,7 +7,8 @@ import type { Config } from '../config/schema.js';
 import { TailsealError, errorMessage, isTailsealError } from '../errors.js';
 import type { NoteVerifier } from '../seal/keys.js';
 import type { Sink } from '../sinks/sink.js';
-import type { BatchConsumer, FilePlacement, Source, SourceRecord } from '../sources/source.js';
+import { type FilePlacement, placesAfterStateLoss } from '../sources/capabilities.js';
+import type { BatchConsumer, Source, SourceRecord } from '../sources/source.js';
 import { type StateLoss, moveStateAside, openDatabase, probeState, stateDbPath } from '../store/db.js';
 import { preparePrivateDir } from '../store/private.js';
 import { type StreamTail, readStreamTails, stateLostError } from '../store/recovery.js';
@@ -152,7 +153,7 @@ export async function sealStateResets(
   const placements = new Map<string, FilePlacement[]>();
   for (const input of config.inputs) {
     const src = d.sources.get(input.name);
-    if (!src?.placeAfterStateLoss) continue;
+    if (!src || !placesAfterStateLoss(src)) continue;
     const stream = input.stream ?? input.name;
     const placed = await src.placeAfterStateLoss(policy, {
       lastDecision: chains.tails.get(stream)?.lastDecision ?? new Map(),

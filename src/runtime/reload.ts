@@ -10,6 +10,7 @@ import type { Source } from '../sources/source.js';
 import type { Committer } from './committer.js';
 import type { StatusListener } from './health.js';
 import type { Topology } from './topology.js';
+import { releases } from '../sources/capabilities.js';
 
 export interface ReloadDeps {
   /** The config in force. */
@@ -123,7 +124,9 @@ export class Reloader {
       const src = topology.sources.get(ic.name);
       if (!src) continue;
       const successor = next.inputs.find((i) => i.name === ic.name);
-      await src.release?.(successor);
+      // A source is released with its own kind's config only (Releaser): another kind replaces it.
+      const kind = before.inputs.find((i) => i.name === ic.name)?.type;
+      if (releases<InputConfig>(src)) await src.release(successor?.type === kind ? successor : undefined);
       await src.close();
       topology.sources.delete(ic.name);
       committer.setMask(ic.name, undefined);

@@ -4,6 +4,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Source } from '../sources/source.js';
 import type { StateStore } from '../store/state.js';
+import { expiresFinished } from '../sources/capabilities.js';
 
 /** How often local state is tidied (free pages returned, stale file records expired). */
 const UPKEEP_INTERVAL_MS = 10 * 60_000;
@@ -40,7 +41,7 @@ export class Upkeep {
       const old = this.store.files.finishedFilesBefore(Date.now() - FINISHED_FILE_TTL_MS);
       const gone: number[] = [];
       for (const [name, src] of this.sources)
-        if (src.goneFinished) gone.push(...(await src.goneFinished(old.filter((f) => f.input === name))));
+        if (expiresFinished(src)) gone.push(...(await src.goneFinished(old.filter((f) => f.input === name))));
       this.store.files.deleteFiles(gone);
       if (gone.length > 0)
         this.log.info({ expired: gone.length }, 'Expired the records of finished files that no longer exist.');

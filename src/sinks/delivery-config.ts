@@ -1,6 +1,6 @@
 // Config keys every sink has, whatever its type: its name, how to retry and how much to upload at once.
 import { z } from 'zod';
-import { nameSchema } from '../config/units.js';
+import { nameSchema } from '../common/units.js';
 import { retrySchema } from './retry.js';
 
 export const sinkNameSchema = nameSchema().describe('Unique name (as `inputs[].name`).');

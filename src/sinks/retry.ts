@@ -5,7 +5,7 @@
 //   error on every attempt, retried at the maximum backoff until an operator fixes it.
 // - conflict: the store holds different bytes under the object's name; never overwritten.
 import { z } from 'zod';
-import { duration } from '../config/units.js';
+import { duration } from '../common/units.js';
 import { TailsealError } from '../errors.js';
 
 export type RetryClass = 'retryable' | 'permanent' | 'conflict';

@@ -4,7 +4,7 @@
 // only when every sink has it. One slow or dead sink holds back only its own cursor.
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
-import { setLongTimeout } from '../timer.js';
+import { setLongTimeout } from '../common/timer.js';
 import { type Backoff, classifyError, retryAfterOf, retryDelay } from './retry.js';
 import type { Sink, TrailObject } from './sink.js';
 

@@ -1,6 +1,6 @@
 // Config keys every input has, whatever its type, with the descriptions the config reference
 // (docs/configuration.md) is generated from.
-import { nameSchema } from '../config/units.js';
+import { nameSchema } from '../common/units.js';
 import { maskSchema } from '../mask/config.js';
 
 export const inputNameSchema = () =>

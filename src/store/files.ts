@@ -2,9 +2,21 @@
 // offset up to which it is sealed, whether it is finished) and what each file input reports it
 // cannot read. It is the FileRegistry the file source works with (sources/file/registry.ts); a
 // generation's offset moves only inside StateStore's commit of the records read up to it (state.ts).
-import type { FileProblem } from '../sources/file/registry.js';
 import type { Db, Prepared } from './db.js';
 import * as Q from './sql.js';
+
+/**
+ * A file an input matches but cannot read, as the input reports it for `tailseal status` (structurally the file
+ * source's FileProblem: the store does not depend on sources).
+ */
+export interface FileProblem {
+  path: string;
+  /** FILE_UNREADABLE, FILE_NOT_REGULAR or FILE_PROTECTED. */
+  code: string;
+  message: string;
+  /** ISO 8601: since when. */
+  since: string;
+}
 
 /** Key prefix (meta table) of each file input's unreadable files. */
 const FILE_PROBLEMS = 'file_errors/';

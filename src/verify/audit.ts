@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { TailsealError, errorMessage, isTailsealError } from '../errors.js';
 import type { NoteVerifier } from '../seal/keys.js';
 import { DEFAULT_MAX_OBJECT_BYTES } from '../seal/object.js';
-import { type LongTimer, setLongTimeout } from '../timer.js';
+import { type LongTimer, setLongTimeout } from '../common/timer.js';
 import { tamperedError } from './tampering.js';
 import { type DuplicateObject, type ObjectReader, type ResumeState, verifyTrail } from './verify-trail.js';
 

@@ -1,7 +1,7 @@
 // Reading the objects of a `file` sink directory for verification.
 import { open, readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { OPEN_READ_NONBLOCK, fileKind } from '../config/read-file.js';
+import { OPEN_READ_NONBLOCK, fileKind } from '../common/read-file.js';
 import { TailsealError, errorMessage } from '../errors.js';
 import { objectTooLarge } from '../seal/object.js';
 import type { ObjectReader } from './verify-trail.js';

@@ -9,7 +9,7 @@
 //  4. optionally the newest trusted checkpoint (from a witness, `tailseal checkpoint`) and a
 //     maximum age prove the tail was not cut off.
 // The first break is reported with its stream, seq, object and a code naming what it is.
-import { formatDuration, formatDurationLike } from '../config/units.js';
+import { formatDuration, formatDurationLike } from '../common/units.js';
 import { TailsealError, isTailsealError } from '../errors.js';
 import { openCheckpoint } from '../seal/checkpoint.js';
 import { CHAIN_START, envelopeLeafHash, nextChain } from '../seal/envelope.js';

@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeKeyPair } from '../../src/config/keyfile.js';
+import { writeKeyPair } from '../../src/seal/keyfile.js';
 import { sha256 } from '../../src/seal/hash.js';
 import { parseObject } from '../../src/seal/object.js';
 import { prng } from '../helpers/opa-sample.js';

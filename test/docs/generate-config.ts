@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { configSchema } from '../../src/config/schema.js';
-import { formatDuration, formatSize } from '../../src/config/units.js';
+import { formatDuration, formatSize } from '../../src/common/units.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 export const CONFIG_DOC = 'docs/configuration.md';

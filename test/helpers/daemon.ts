@@ -6,7 +6,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decisionLine, prng } from './opa-sample.js';
-import { writeKeyPair } from '../../src/config/keyfile.js';
+import { writeKeyPair } from '../../src/seal/keyfile.js';
 import type { Envelope } from '../../src/seal/envelope.js';
 import { parseObject } from '../../src/seal/object.js';
 import { CLI } from './paths.js';

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadConfiguredSigner, writeKeyPair } from '../../src/config/keyfile.js';
+import { loadConfiguredSigner, writeKeyPair } from '../../src/seal/keyfile.js';
 import { loadConfig } from '../../src/config/load.js';
 import { Daemon } from '../../src/runtime/daemon.js';
 import { openState } from '../../src/runtime/lost-state.js';

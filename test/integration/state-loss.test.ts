@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, chmodSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { writeKeyPair } from '../../src/config/keyfile.js';
+import { writeKeyPair } from '../../src/seal/keyfile.js';
 import {
   logsWith,
   makeWorkspace,

@@ -1,6 +1,6 @@
 // Config of the `file` sink: a local write-once directory of trail objects.
 import { z } from 'zod';
-import { dirPath } from '../../config/units.js';
+import { dirPath } from '../../common/units.js';
 import { deliveryFields, sinkNameSchema } from '../delivery-config.js';
 
 export const FILE_SINK_DEFAULTS = { gzip: false } as const;

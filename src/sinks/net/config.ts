@@ -3,7 +3,7 @@
 // apart from client.ts so that validating a config never loads undici: a daemon with only file
 // sinks does not pay for the HTTP client's code in memory.
 import { z } from 'zod';
-import { duration } from '../../config/units.js';
+import { duration } from '../../common/units.js';
 
 export const tlsSchema = z
   .strictObject({

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { type Dispatcher, request } from 'undici';
 import { TailsealError } from '../../errors.js';
-import { timerDelay } from '../../timer.js';
+import { timerDelay } from '../../common/timer.js';
 import { createDispatcher } from './client.js';
 import type { HttpAuthConfig, TimeoutConfig, TlsConfig } from './config.js';
 import { statusError } from './errors.js';

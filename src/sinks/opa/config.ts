@@ -1,7 +1,7 @@
 // Config of the `opa` sink: OPA's own decision-log upload protocol (POST <url><resource>, a
 // gzip'd JSON array of events), so any service that accepts OPA's uploads accepts tailseal's.
 import { z } from 'zod';
-import { size } from '../../config/units.js';
+import { size } from '../../common/units.js';
 import { deliveryFields, sinkNameSchema } from '../delivery-config.js';
 import { TRANSPORT_HEADERS, checkHeaders, httpClientFields, httpUrlSchema } from '../net/config.js';
 

@@ -1,6 +1,6 @@
 // Config of the `s3` sink: any S3-compatible bucket, optionally with Object Lock.
 import { z } from 'zod';
-import { MAX_SPAN_MS, duration } from '../../config/units.js';
+import { MAX_SPAN_MS, duration } from '../../common/units.js';
 import { deliveryFields, sinkNameSchema } from '../delivery-config.js';
 import { timeoutSchema, tlsSchema } from '../net/config.js';
 

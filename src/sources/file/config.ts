@@ -1,7 +1,7 @@
 // The `file` input's config: OPA decision-log files (JSON lines) to tail. The descriptions are
 // the config reference (docs/configuration.md is generated from them).
 import { z } from 'zod';
-import { duration, size } from '../../config/units.js';
+import { duration, size } from '../../common/units.js';
 import { inputMaskSchema, inputNameSchema, inputStreamSchema } from '../input-config.js';
 
 export const fileInputSchema = z.strictObject({

@@ -7,13 +7,26 @@ import { lstat, readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import type { Logger } from 'pino';
-import type { InputConfig } from '../../config/schema.js';
 import { errorMessage } from '../../errors.js';
-import type { BatchConsumer, FilePlacement, Source, StateLossPolicy, TrailPositions } from '../source.js';
+import type {
+  FileProblem,
+  FileProblemReporter,
+  FilePlacement,
+  FinishedExpirer,
+  FinishedRecord,
+  HealthReporter,
+  LagReporter,
+  Releaser,
+  StateLossPlacer,
+  StateLossPolicy,
+  TrailPositions,
+} from '../capabilities.js';
+import type { BatchConsumer, Source } from '../source.js';
+import type { FileInputConfig } from './config.js';
 import { placeAfterStateLoss } from './resume.js';
 import { gapRecord, sealLostGeneration } from './gap.js';
 import { finishedGenerationGone, recoverGeneration, unfinished } from './recover.js';
-import type { FileProblem, FileRegistry, KnownFile, ListedFile } from './registry.js';
+import type { FileRegistry, KnownFile, ListedFile } from './registry.js';
 import { FileTail, type TailDeps, type TailOptions } from './tail.js';
 import { FileProblems, isFileProblem } from './problems.js';
 import { specialFile } from './safe-open.js';
@@ -39,7 +52,16 @@ const RELEASE_RETRY_MS = 100;
 /** Reads per file per turn, so one busy file cannot starve the others. */
 const CHUNKS_PER_TURN = 16;
 
-export class FileSource implements Source {
+export class FileSource
+  implements
+    Source,
+    StateLossPlacer,
+    Releaser<FileInputConfig>,
+    HealthReporter,
+    LagReporter,
+    FileProblemReporter,
+    FinishedExpirer
+{
   readonly name: string;
   private readonly matchers: ((p: string) => boolean)[];
   private readonly watchRoots: string[];
@@ -115,7 +137,7 @@ export class FileSource implements Source {
     this.wake();
   }
 
-  /** See Source.placeAfterStateLoss: every file matching now is registered per the policy. */
+  /** See StateLossPlacer: every file matching now is registered per the policy. */
   async placeAfterStateLoss(policy: StateLossPolicy, trail: TrailPositions): Promise<FilePlacement[]> {
     await this.scan();
     const opts = { input: this.name, maxLineBytes: this.opts.maxLineBytes, protect: this.deps.protect };
@@ -556,7 +578,7 @@ export class FileSource implements Source {
     return this.problems.list();
   }
 
-  async goneFinished(rows: readonly { id: number; ident: string; path: string }[]): Promise<number[]> {
+  async goneFinished(rows: readonly FinishedRecord[]): Promise<number[]> {
     const gone: number[] = [];
     for (const row of rows) if (await finishedGenerationGone(row)) gone.push(row.id);
     return gone;
@@ -570,17 +592,19 @@ export class FileSource implements Source {
   }
 
   /**
-   * See Source.release. Reading stops; each open file that `next` no longer covers (every file,
+   * See Releaser. Reading stops; each open file that `next` no longer covers (every file,
    * when the input was removed) is finished (read to its current end; a final fragment becomes a
    * partial_line_at_close gap record) or, with `unmatched: drop`, has its unread bytes sealed as
    * an out_of_scope gap record. Files `next` still covers are left at their committed offsets
    * for the successor. Waits out backpressure for a bounded time; what is still unsettled then
    * keeps its committed offset (nothing is marked read that was not) and an error is logged.
    */
-  async release(next: InputConfig | undefined): Promise<void> {
+  async release(next: FileInputConfig | undefined): Promise<void> {
     if (!(await this.stopReading())) return;
-    const covers = next?.type === 'file' ? next.paths.map((p) => picomatch(resolve(p), { dot: true })) : [];
-    const mode = next?.type === 'file' ? next.unmatched : this.opts.unmatched;
+    // The host passes only a file input's config (Releaser); checked anyway, as the kind decides what it covers.
+    const same = next?.type === 'file' ? next : undefined;
+    const covers = same ? same.paths.map((p) => picomatch(resolve(p), { dot: true })) : [];
+    const mode = same ? same.unmatched : this.opts.unmatched;
     const tails = [...this.live.values(), ...this.retired];
     for (const tail of tails) {
       if (covers.some((m) => m(tail.path))) continue;

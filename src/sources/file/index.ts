@@ -1,11 +1,14 @@
-// The `file` input: its config schema and factory.
-import type { SourceDeps, Source } from '../source.js';
+// The `file` input: its config schema and factory. The factory owns the file registry: it takes the host's
+// state handle as one (registry.ts) and the host's PathGuard, if it offers one.
+import { guardsPaths } from '../capabilities.js';
+import type { SourceDeps } from '../source.js';
 import type { FileInputConfig } from './config.js';
 import { FileSource } from './file-source.js';
+import { asFileRegistry } from './registry.js';
 
 export { type FileInputConfig, fileInputSchema } from './config.js';
 
-export function createFileSource(input: FileInputConfig, deps: SourceDeps): Source {
+export function createFileSource(input: FileInputConfig, deps: SourceDeps): FileSource {
   return new FileSource(
     {
       input: input.name,
@@ -22,6 +25,11 @@ export function createFileSource(input: FileInputConfig, deps: SourceDeps): Sour
       scanIntervalMs: input.scan_interval,
       unmatched: input.unmatched,
     },
-    deps,
+    {
+      registry: asFileRegistry(deps.state),
+      consumer: deps.consumer,
+      log: deps.log,
+      protect: guardsPaths(deps) ? () => deps.protect() : undefined,
+    },
   );
 }

@@ -3,7 +3,8 @@
 // again at every poll; its problem is logged once, shown by /readyz, a metric and `tailseal status`.
 import type { Logger } from 'pino';
 import { type TailsealError, errorMessage, isTailsealError } from '../../errors.js';
-import type { FileProblem, FileRegistry } from './registry.js';
+import type { FileProblem } from '../capabilities.js';
+import type { FileRegistry } from './registry.js';
 
 const FILE_CODES: ReadonlySet<string> = new Set(['FILE_UNREADABLE', 'FILE_NOT_REGULAR', 'FILE_PROTECTED']);
 /** How many paths /readyz names before it only counts. */

@@ -1,4 +1,7 @@
-// What the file source needs from the offset store (implemented by store/files.ts, `StateStore.files`).
+// What the file source needs from the offset store (implemented by store/files.ts, `StateStore.files`):
+// the file source's factory takes the host's state handle (SourceDeps.state) as this interface.
+import { TailsealError } from '../../errors.js';
+import type { FileProblem } from '../capabilities.js';
 
 export interface KnownFile {
   id: number;
@@ -22,15 +25,6 @@ export interface ListedFile {
   done: boolean;
 }
 
-/** A file an input matches but cannot read (FILE_UNREADABLE, FILE_NOT_REGULAR, FILE_PROTECTED). */
-export interface FileProblem {
-  path: string;
-  code: string;
-  message: string;
-  /** ISO 8601: since when. */
-  since: string;
-}
-
 /**
  * Persistent file generations. Offsets themselves only move through BatchConsumer.commit, in
  * the same transaction as the entries they cover.
@@ -52,4 +46,13 @@ export interface FileRegistry {
   ): number;
   /** Optional: records the files `input` cannot read now, for `tailseal status`. */
   setFileProblems?(input: string, problems: readonly FileProblem[]): void;
+}
+
+/** The host's state handle as a FileRegistry; throws when it is none (a host without file state). */
+export function asFileRegistry(state: unknown): FileRegistry {
+  // The host's state handle (store/state.ts StateStore) keeps file generations in its `files` repository.
+  const r = (state as { files?: Partial<FileRegistry> } | null | undefined)?.files;
+  if (typeof r?.findFile === 'function' && typeof r.listFiles === 'function' && typeof r.upsertFile === 'function')
+    return r as FileRegistry;
+  throw new TailsealError('STATE_UNAVAILABLE', 'file inputs need a state database that keeps file offsets');
 }

@@ -2,9 +2,10 @@
 // state"): the verified trail still says which line of each path was sealed last, and the file
 // itself tells whether that line is still at that offset.
 import type { FileRegistry } from './registry.js';
-import type { StateLossPolicy, FilePlacement, TrailPositions } from '../source.js';
+import type { StateLossPolicy, FilePlacement, TrailPositions } from '../capabilities.js';
 import { FINGERPRINT_BYTES, fingerprintOf, identify, readHead, readRange } from './identity.js';
-import { type ProtectedPaths, openGuarded } from './safe-open.js';
+import type { ProtectedPaths } from '../capabilities.js';
+import { openGuarded } from './safe-open.js';
 
 export interface ResumeOptions {
   input: string;

@@ -6,7 +6,8 @@ import { readdir, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { equalBytes } from '../../seal/hash.js';
 import { fingerprintOf, identifyPath, readHead, readRange } from './identity.js';
-import { type ProtectedPaths, openGuarded } from './safe-open.js';
+import type { ProtectedPaths } from '../capabilities.js';
+import { openGuarded } from './safe-open.js';
 
 /** What tailseal sealed of the content that was truncated. */
 export interface SealedContent {

@@ -5,14 +5,9 @@
 import { type FileHandle, open, readlink, realpath, stat } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import { dirname } from 'node:path';
-import { OPEN_READ_NONBLOCK, fileKind } from '../../config/read-file.js';
+import { OPEN_READ_NONBLOCK, fileKind } from '../../common/read-file.js';
 import { TailsealError, errorMessage } from '../../errors.js';
-
-/** tailseal's own files and directories (key, state database, outbox, sink directories): never read. */
-export interface ProtectedPaths {
-  files: readonly string[];
-  dirs: readonly string[];
-}
+import type { ProtectedPaths } from '../capabilities.js';
 
 const NARROW = "or narrow the input's paths";
 

@@ -18,7 +18,8 @@ import {
   readRange,
 } from './identity.js';
 import type { FileRegistry, KnownFile } from './registry.js';
-import { type ProtectedPaths, openGuarded } from './safe-open.js';
+import type { ProtectedPaths } from '../capabilities.js';
+import { openGuarded } from './safe-open.js';
 import { copyEndingAtOffset } from './rotated-copy.js';
 
 export interface TailOptions {

@@ -1,7 +1,7 @@
 // The `opa_service` input's config: an HTTP endpoint that speaks OPA's decision-log service API,
 // so OPA's `decision_logs.service` uploads to tailseal instead of keeping decisions in memory.
 import { z } from 'zod';
-import { duration, listenAddress, size } from '../../config/units.js';
+import { duration, listenAddress, size } from '../../common/units.js';
 import { inputMaskSchema, inputNameSchema, inputStreamSchema } from '../input-config.js';
 import { OPA_DEFAULT_UPLOAD_LIMIT, OPA_MIN_UPLOAD_LIMIT } from './limits.js';
 
@@ -125,4 +125,4 @@ export const opaServiceInputSchema = z
 
 export type OpaServiceInputConfig = z.infer<typeof opaServiceInputSchema>;
 
-export { parseListen } from '../../config/units.js';
+export { parseListen } from '../../common/units.js';

@@ -1,4 +1,5 @@
 // The `opa_service` input: its config schema and factory.
+import { countsRefusals } from '../capabilities.js';
 import type { Source, SourceDeps } from '../source.js';
 import { type OpaServiceInputConfig, parseListen } from './config.js';
 import { OpaServiceReceiver, readSecret } from './receiver.js';
@@ -30,6 +31,10 @@ export function createOpaServiceSource(input: OpaServiceInputConfig, deps: Sourc
       retryAfterMs: input.retry_after,
       dedupe: { windowMs: input.dedupe.window, maxIds: input.dedupe.max_ids },
     },
-    deps,
+    {
+      consumer: deps.consumer,
+      log: deps.log,
+      refused: countsRefusals(deps) ? (input, reason) => deps.refused(input, reason) : undefined,
+    },
   );
 }

@@ -7,7 +7,7 @@
 // failing disk answers 503 with Retry-After, a malformed body 4xx with the reason.
 // https://www.openpolicyagent.org/docs/management-decision-logs#decision-log-service-api
 import { timingSafeEqual } from 'node:crypto';
-import { readRegularFile } from '../../config/read-file.js';
+import { readRegularFile } from '../../common/read-file.js';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from 'pino';
@@ -15,6 +15,7 @@ import { TailsealError, errorMessage } from '../../errors.js';
 import { sha256, toHex } from '../../seal/hash.js';
 import { entryLineOverhead, escapedLength } from '../../seal/object.js';
 import { Slicer } from '../slicer.js';
+import { admits, commitsSliced } from '../capabilities.js';
 import type { BatchConsumer, Source, SourceRecord } from '../source.js';
 import { type BodyLimits, DecodedBudget, LOWER_OPA_LIMIT, RequestError, readBody } from './body.js';
 import { splitEventsSliced } from './events.js';
@@ -229,7 +230,8 @@ export class OpaServiceReceiver implements Source {
     try {
       const path = this.screen(req, res);
       // A full outbox is known before the body is read: refuse before doing any work.
-      if (this.deps.consumer.admit?.(0) === 'full') throw outboxFull();
+      const { consumer } = this.deps;
+      if (admits(consumer) && consumer.admit(0) === 'full') throw outboxFull();
       const slicer = new Slicer(SLICE_MS);
       const body = await readBody(req, this.opts, this.budget, held, slicer);
       this.checkDeclaredLimit(held.sent);
@@ -265,8 +267,7 @@ export class OpaServiceReceiver implements Source {
       // or once the window or max_ids has passed. All or nothing keeps "sealed once" unconditional.
       let ok: boolean;
       try {
-        const { consumer } = this.deps;
-        ok = consumer.commitSliced ? await consumer.commitSliced(batch, SLICE_MS) : consumer.commit(batch);
+        ok = commitsSliced(consumer) ? await consumer.commitSliced(batch, SLICE_MS) : consumer.commit(batch);
       } catch (err) {
         const msg = 'Could not commit an upload; answering 503 so OPA keeps it and retries.';
         this.deps.log.error({ input: this.name, err: errorMessage(err) }, msg);
@@ -307,7 +308,8 @@ export class OpaServiceReceiver implements Source {
    * no room for them (OPA retries later), 413 when they exceed the whole outbox (it never could).
    */
   private admit(stored: number): void {
-    const verdict = stored === 0 ? 'ok' : this.deps.consumer.admit?.(stored);
+    const { consumer } = this.deps;
+    const verdict = stored === 0 ? 'ok' : admits(consumer) ? consumer.admit(stored) : undefined;
     if (verdict === 'never') {
       const why = `upload would take ${stored} bytes in the outbox, more than outbox.max_bytes`;
       throw new RequestError(413, 'outbox_too_small', `${why}; raise outbox.max_bytes or ${LOWER_OPA_LIMIT}`);

@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
 import { MAX_CONFIG_BYTES, loadConfig, parseConfig } from '../../../src/config/load.js';
-import { parseDuration, parseSize } from '../../../src/config/units.js';
+import { parseDuration, parseSize } from '../../../src/common/units.js';
 import { TailsealError } from '../../../src/errors.js';
 import { DEFLATE_MAX_RATIO, largestOpaChunk } from '../../../src/sources/opa-service/limits.js';
 import { aliasBomb } from '../../helpers/alias-bomb.js';

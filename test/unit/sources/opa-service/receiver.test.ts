@@ -164,7 +164,8 @@ describe('opa_service: limits of one upload', () => {
 
 describe('opa_service: events allowed per upload, and admission', () => {
   const start = async (
-    consumer: import('../../../../src/sources/source.js').BatchConsumer,
+    consumer: import('../../../../src/sources/source.js').BatchConsumer &
+      Partial<import('../../../../src/sources/capabilities.js').Admitter>,
     opaUploadLimit = 1 << 20,
   ) => {
     const { OpaServiceReceiver } = await import('../../../../src/sources/opa-service/receiver.js');

@@ -1,8 +1,8 @@
 // What file inputs never read, from the config: tailseal's own secrets and its own output. A link
 // to the signing key let a long line's gap record `head` carry the key seed; a link to the state
 // database's WAL made tailseal read its own writes.
-import type { Config } from '../../config/schema.js';
-import type { ProtectedPaths } from './safe-open.js';
+import type { Config } from '../config/schema.js';
+import type { ProtectedPaths } from '../sources/capabilities.js';
 
 /** The protected files and directories of `config`; `dbPath` is the state database's file. */
 export function protectedPaths(config: Config, dbPath: string): ProtectedPaths {

@@ -2,10 +2,10 @@
 // setTimeout does, so `audit.interval: 30d` ran ~550 audits/s).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_TIMER_MS } from '../../src/config/units.js';
-import { createLogger } from '../../src/log.js';
-import { setLongTimeout, timerDelay } from '../../src/timer.js';
-import { Auditor } from '../../src/verify/audit.js';
+import { MAX_TIMER_MS } from '../../../src/common/units.js';
+import { createLogger } from '../../../src/log.js';
+import { setLongTimeout, timerDelay } from '../../../src/common/timer.js';
+import { Auditor } from '../../../src/verify/audit.js';
 
 const THIRTY_DAYS = 30 * 86_400_000;
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -2,7 +2,7 @@
 // (about 24.8 days) as 1 ms, with only a warning: a long configured wait would fire at once and
 // then in a tight loop. The config schema bounds durations (units.ts MAX_TIMER_MS); these helpers
 // keep a longer wait correct anyway (a sum of two bounded durations, a caller's computation).
-import { MAX_TIMER_MS } from './config/units.js';
+import { MAX_TIMER_MS } from './units.js';
 
 /** A timer from setLongTimeout: `clear()` cancels it, `unref()` lets the process exit meanwhile. */
 export interface LongTimer {

@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadConfiguredSigner, writeKeyPair } from '../../../src/config/keyfile.js';
+import { loadConfiguredSigner, writeKeyPair } from '../../../src/seal/keyfile.js';
 import type { TailsealError } from '../../../src/errors.js';
 
 describe('signing key sources', () => {

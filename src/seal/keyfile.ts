@@ -4,8 +4,8 @@
 import { type Stats, mkdirSync, openSync, statSync, writeSync, closeSync, fsyncSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { TailsealError, errorMessage } from '../errors.js';
-import { readRegularFile } from './read-file.js';
-import { generateKeyPair, parseSignerKey, parseVerifierKey, type NoteSigner, type NoteVerifier } from '../seal/keys.js';
+import { readRegularFile } from '../common/read-file.js';
+import { generateKeyPair, parseSignerKey, parseVerifierKey, type NoteSigner, type NoteVerifier } from './keys.js';
 
 /**
  * The configured signer: from `signing.key_env` (an environment variable holding the key text)
