@@ -12,8 +12,8 @@ import { Masker } from './mask/masker.js';
 import { Quarantine } from './mask/quarantine.js';
 import { Metrics, type MetricsView } from './metrics/metrics.js';
 import { type Check, StatusServer } from './metrics/server.js';
-import { type NoteSigner, type NoteVerifier, parseVerifierKey } from './seal/keys.js';
-import { LineBatch, entryLineOverhead } from './seal/object.js';
+import { type NoteSigner, type NoteVerifier, parseVerifierKey } from './trail/keys.js';
+import { LineBatch, entryLineOverhead } from './seal/encoder.js';
 import { type CheckpointPolicy, type StreamHead, checkpointDue, sealRecords, signHead } from './seal/sealer.js';
 import { classifyError } from './sinks/retry.js';
 import { Shipper } from './sinks/shipper.js';
@@ -26,8 +26,8 @@ import type { BatchConsumer, Source, SourceBatch, SourceFactory, SourceRecord } 
 import { type StateLoss, openDatabase } from './store/db.js';
 import { preparePrivateDir } from './store/private.js';
 import { StateStore, type StreamState } from './store/state.js';
-import { type AuditTarget, Auditor } from './verify/audit.js';
-import { objectReadLimit } from './verify/limits.js';
+import { type AuditTarget, Auditor } from './runtime/audit.js';
+import { objectReadLimit } from './runtime/read-limits.js';
 
 /** Input type -> factory. A new source kind adds its folder and one line here. */
 const SOURCE_FACTORIES: { [K in InputConfig['type']]: SourceFactory<Extract<InputConfig, { type: K }>> } = {

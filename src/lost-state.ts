@@ -4,14 +4,14 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { TailsealError, errorMessage, isTailsealError } from './errors.js';
-import type { NoteVerifier } from './seal/keys.js';
+import type { NoteVerifier } from './trail/keys.js';
 import type { Sink } from './sinks/sink.js';
 import type { BatchConsumer, FilePlacement, Source, SourceRecord } from './sources/source.js';
 import { type StateLoss, moveStateAside, probeState } from './store/db.js';
 import { type StreamTail, readStreamTails, stateLostError } from './store/recovery.js';
 import type { StateStore } from './store/state.js';
-import { objectReadLimit } from './verify/limits.js';
-import { tamperedError } from './verify/tampering.js';
+import { objectReadLimit } from './runtime/read-limits.js';
+import { tamperedError } from './trail/tampering.js';
 
 /**
  * Whether the state database at `file` holds sealed state (null) or why not. A corrupt one is

@@ -1,6 +1,6 @@
 // The boundary between a source (where decisions come from) and the daemon that seals them.
 import type { Logger } from 'pino';
-import type { RecordKind } from '../seal/envelope.js';
+import type { RecordKind } from '../trail/envelope.js';
 import type { FileProblem, FileRegistry } from './file/registry.js';
 import type { ProtectedPaths } from './file/safe-open.js';
 

@@ -2,8 +2,8 @@
 // Every multi-row change is one SQLite transaction; the comments before each step say why a
 // crash (kill -9, power loss) at that point is safe.
 import { TailsealError } from '../errors.js';
-import { CHAIN_START } from '../seal/envelope.js';
-import { CompactRange } from '../seal/merkle.js';
+import { CHAIN_START } from '../trail/envelope.js';
+import { CompactRange } from '../trail/merkle.js';
 import type { StreamHead } from '../seal/sealer.js';
 import type { FileProblem } from '../sources/file/registry.js';
 import type Database from 'better-sqlite3';

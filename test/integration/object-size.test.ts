@@ -9,7 +9,7 @@ import { loadConfiguredSigner, writeKeyPair } from '../../src/config/keyfile.js'
 import { loadConfig } from '../../src/config/load.js';
 import { Daemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/log.js';
-import { parseObject } from '../../src/seal/object.js';
+import { parseObject } from '../../src/seal/gzip.js';
 import { freePort, makeWorkspace, receiversListening, startDaemon } from '../helpers/daemon.js';
 import { stopDaemon, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
 import { decisionLine, prng } from '../helpers/opa-sample.js';

@@ -10,7 +10,7 @@
 import type { Logger } from 'pino';
 import { type Dispatcher, request } from 'undici';
 import { TailsealError } from '../../errors.js';
-import { encodeObjectAsync } from '../../seal/object.js';
+import { encodeObjectAsync } from '../../seal/encoder.js';
 import { timerDelay } from '../../timer.js';
 import { type TimeoutConfig, type TlsConfig, createDispatcher } from '../http-client.js';
 import { statusError } from '../http-errors.js';
