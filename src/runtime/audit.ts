@@ -59,7 +59,7 @@ export class Auditor {
     private readonly fullIntervalMs: number,
     private readonly log: Logger,
     private readonly report: (r: AuditResult) => void,
-    /** The read limit per object (verify/limits.ts): a planted gzip bomb is ENTRY_MALFORMED. */
+    /** The read limit per object (runtime/read-limits.ts): a planted gzip bomb is ENTRY_MALFORMED. */
     private readonly maxObjectBytes: () => number = () => DEFAULT_MAX_OBJECT_BYTES,
   ) {}
 

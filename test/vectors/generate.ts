@@ -297,7 +297,7 @@ function referenceSha256(...parts: Uint8Array[]): Uint8Array {
   return new Uint8Array(h.digest());
 }
 
-/** The envelope layouts of docs/trail-format.md (v1, v2 with metadata), encoded without src/seal/envelope.ts. */
+/** The envelope layouts of docs/trail-format.md (v1, v2 with metadata), encoded without src/trail/envelope.ts. */
 function referenceEnvelope(f: EnvelopeFields): Uint8Array {
   const stream = utf8(f.stream);
   const source = utf8(f.source);

@@ -250,7 +250,7 @@ describe('entry lines', () => {
   }
 
   it('escapes payload bytes exactly as JSON.stringify of the decoded text (every byte value, UTF-8, invalid UTF-8)', () => {
-    // The line is written from the payload's bytes (object.ts escapeAscii); this is the reference
+    // The line is written from the payload's bytes (seal/encoder.ts escapeAscii); this is the reference
     // it replaced, the JSON.stringify of the whole entry in key order.
     const reference = (e: Envelope, chain: Uint8Array) =>
       JSON.stringify({
