@@ -2,15 +2,22 @@
 import { readFileSync } from 'node:fs';
 import { loadVerifierKeys } from '../seal/keyfile.js';
 import { parseDuration, parseSize } from '../common/units.js';
-import { DEFAULT_MAX_OBJECT_BYTES } from '../seal/object.js';
+import { NODE_VERIFY } from '../seal/gzip.js';
 import { TailsealError, errorMessage } from '../errors.js';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
 import { type S3SinkConfig, s3ClientFor, s3SinkSchema } from '../sinks/s3/index.js';
-import { fileStoreReader } from '../verify/file-store.js';
-import { parseS3Url, s3StoreReader } from '../verify/s3-store.js';
-import { type StoreTampering, describeTampering, tamperedError } from '../verify/tampering.js';
-import { type ObjectReader, type StreamReport, verifyTrail } from '../verify/verify-trail.js';
+import { fileStoreReader } from '../sinks/file/reader.js';
+import { parseS3Url, s3StoreReader } from '../sinks/s3/reader.js';
+import {
+  DEFAULT_MAX_OBJECT_BYTES,
+  type ObjectReader,
+  type StoreTampering,
+  type StreamReport,
+  describeTampering,
+  tamperedError,
+  verifyTrail,
+} from '../trail/index.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_TAMPERED, USAGE_CODES } from './exit.js';
 
 export interface VerifyCliOptions {
@@ -144,6 +151,7 @@ export async function verifyCommand(o: VerifyCliOptions): Promise<number> {
       verifiers,
       latest,
       maxObjectBytes,
+      ...NODE_VERIFY,
       ...(maxAgeMs === undefined ? {} : { maxAgeMs }),
       ...(minRetentionMs === undefined ? {} : { minRetentionMs, minRetentionText: o.minRetention!.trim() }),
     });

@@ -3,7 +3,7 @@
 // off), and one the rules fail on is quarantined under state_dir and replaced by a gap record:
 // nothing the rules did not accept is sealed, nothing is lost without a trace.
 import type { Logger } from 'pino';
-import type { RecordKind } from '../seal/envelope.js';
+import type { RecordKind } from '../trail/envelope.js';
 import type { Masker } from './masker.js';
 import type { Quarantine } from './quarantine.js';
 

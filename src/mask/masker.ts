@@ -12,7 +12,7 @@
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { isDeepStrictEqual } from 'node:util';
-import { toHex } from '../seal/hash.js';
+import { toHex } from '../trail/hash.js';
 import type { MaskConfig, MaskRule } from './config.js';
 import { type Json, get, parsePointer, remove, upsert } from './pointer.js';
 

@@ -3,7 +3,7 @@
 import type { Config } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { NoteSigner } from '../seal/keys.js';
+import type { NoteSigner } from '../trail/keys.js';
 import { type CheckpointPolicy, type StreamHead, checkpointDue, signHead } from '../seal/sealer.js';
 import type { StateStore } from '../store/state.js';
 import type { StreamState } from '../store/streams.js';

@@ -6,7 +6,7 @@ import { maskRecord } from '../mask/apply.js';
 import type { MaskConfig } from '../mask/config.js';
 import { Masker } from '../mask/masker.js';
 import type { Quarantine } from '../mask/quarantine.js';
-import { LineBatch, entryLineOverhead } from '../seal/object.js';
+import { LineBatch, entryLineOverhead } from '../seal/encoder.js';
 import { type StreamHead, sealRecords } from '../seal/sealer.js';
 import { Slicer } from '../sources/slicer.js';
 import type { BatchConsumer, SourceBatch, SourceRecord } from '../sources/source.js';

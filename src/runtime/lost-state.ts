@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { TailsealError, errorMessage, isTailsealError } from '../errors.js';
-import type { NoteVerifier } from '../seal/keys.js';
+import type { NoteVerifier } from '../trail/keys.js';
 import type { Sink } from '../sinks/sink.js';
 import { type FilePlacement, placesAfterStateLoss } from '../sources/capabilities.js';
 import type { BatchConsumer, Source, SourceRecord } from '../sources/source.js';
@@ -13,8 +13,8 @@ import { type StateLoss, moveStateAside, openDatabase, probeState, stateDbPath }
 import { preparePrivateDir } from '../store/private.js';
 import { type StreamTail, readStreamTails, stateLostError } from '../store/recovery.js';
 import { StateStore } from '../store/state.js';
-import { objectReadLimit } from '../verify/limits.js';
-import { tamperedError } from '../verify/tampering.js';
+import { objectReadLimit } from './read-limits.js';
+import { tamperedError } from '../trail/tampering.js';
 
 /** The state database, opened, and why it held no sealed state (null: it did). */
 export interface OpenedState {

@@ -4,7 +4,7 @@ import { type NamedDiff, diffNamed, reloadProblems } from '../config/diff.js';
 import type { Config, InputConfig, SinkConfig } from '../config/schema.js';
 import { TailsealError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { NoteSigner } from '../seal/keys.js';
+import type { NoteSigner } from '../trail/keys.js';
 import type { Sink } from '../sinks/sink.js';
 import type { Source } from '../sources/source.js';
 import type { Committer } from './committer.js';

@@ -5,7 +5,13 @@ import { type Stats, mkdirSync, openSync, statSync, writeSync, closeSync, fsyncS
 import { dirname } from 'node:path';
 import { TailsealError, errorMessage } from '../errors.js';
 import { readRegularFile } from '../common/read-file.js';
-import { generateKeyPair, parseSignerKey, parseVerifierKey, type NoteSigner, type NoteVerifier } from './keys.js';
+import {
+  generateKeyPair,
+  parseSignerKey,
+  parseVerifierKey,
+  type NoteSigner,
+  type NoteVerifier,
+} from '../trail/keys.js';
 
 /**
  * The configured signer: from `signing.key_env` (an environment variable holding the key text)

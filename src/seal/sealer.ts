@@ -1,11 +1,13 @@
 // Sealing: turning kept records into chained, tree-hashed entries, and deciding when to sign.
 // Pure computation over an in-memory copy of the stream head: the caller commits the result
 // (store/state.ts) and only then adopts the new head, so a failed commit leaves nothing behind.
-import type { CompactRange } from './merkle.js';
-import { type Envelope, type RecordKind, envelopeLeafHash, nextChain } from './envelope.js';
-import { LineBatch, formatExtension } from './object.js';
-import { signCheckpoint } from './checkpoint.js';
-import type { NoteSigner } from './keys.js';
+import type { CompactRange } from '../trail/merkle.js';
+import { type Envelope, type RecordKind, envelopeLeafHash, nextChain } from '../trail/envelope.js';
+import { formatExtension } from '../trail/object.js';
+import { signCheckpoint } from '../trail/checkpoint.js';
+import type { NoteSigner } from '../trail/keys.js';
+import { LineBatch } from './encoder.js';
+import { nodeSha256 } from './hash.js';
 
 /** The part of a stream's state that sealing advances. */
 export interface StreamHead {
@@ -68,7 +70,8 @@ export function sealRecords(
       payload: r.payload,
       meta: r.meta,
     };
-    const leaf = envelopeLeafHash(env);
+    // node:crypto for the leaf (a whole decision), the trail's noble for the 64-byte chain and tree hashes.
+    const leaf = envelopeLeafHash(env, nodeSha256);
     chain = nextChain(chain, leaf);
     edge.append(leaf);
     batch.pushEntry(env, chain);

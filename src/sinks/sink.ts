@@ -1,5 +1,5 @@
 // The boundary between the outbox and a store that keeps trail objects.
-import type { ObjectReader } from '../verify/verify-trail.js';
+import type { ObjectReader } from '../trail/verify-trail.js';
 
 /** One trail object to store: the entries [firstSeq, size) of a stream and their checkpoint. */
 export interface TrailObject {

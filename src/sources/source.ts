@@ -2,7 +2,7 @@
 // contract every source kind keeps. What only some sources, consumers or hosts offer (positions in files,
 // sliced commits, refusal counts) are the capability interfaces of capabilities.ts, checked at runtime.
 import type { Logger } from 'pino';
-import type { RecordKind } from '../seal/envelope.js';
+import type { RecordKind } from '../trail/envelope.js';
 
 /** A record a source wants sealed (structurally the seal stage's SealRecord). */
 export interface SourceRecord {

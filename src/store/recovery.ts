@@ -2,9 +2,10 @@
 // The trail is verified in full with this daemon's key before anything is taken from it: a
 // chain is only ever continued from a tail that verifies.
 import { TailsealError, isTailsealError } from '../errors.js';
-import type { NoteVerifier } from '../seal/keys.js';
-import { objectLines } from '../seal/object.js';
-import { type TrailTail, type ObjectReader, readNamed, verifyTrail } from '../verify/verify-trail.js';
+import type { NoteVerifier } from '../trail/keys.js';
+import { NODE_VERIFY, objectText } from '../seal/gzip.js';
+import { objectLines } from '../trail/object.js';
+import { type TrailTail, type ObjectReader, readNamed, verifyTrail } from '../trail/verify-trail.js';
 
 export interface StreamTail extends TrailTail {
   size: number;
@@ -21,13 +22,13 @@ export async function readStreamTails(
   origin: string,
   streams: readonly string[],
   verifiers: NoteVerifier[],
-  /** Per object, stored and after gunzip (verify/limits.ts). */
+  /** Per object, stored and after gunzip (runtime/read-limits.ts). */
   maxObjectBytes: number,
 ): Promise<Map<string, StreamTail>> {
   const out = new Map<string, StreamTail>();
   let reports;
   try {
-    reports = await verifyTrail(reader, { verifiers, collectTail: true, maxObjectBytes });
+    reports = await verifyTrail(reader, { verifiers, collectTail: true, maxObjectBytes, ...NODE_VERIFY });
   } catch (err) {
     if (isTailsealError(err, 'STORE_EMPTY')) return out;
     // A store whose objects fail to open is this daemon's broken trail only if at least one of
@@ -71,7 +72,7 @@ async function holdsOwnObject(
 /** The origin line of an object's checkpoint note, unverified; null when it has none. */
 function claimedOrigin(bytes: Uint8Array, maxBytes: number): string | null {
   try {
-    for (const line of objectLines(bytes, maxBytes)) {
+    for (const line of objectLines(objectText(bytes, maxBytes))) {
       if (!line.entry) return line.note.slice(0, line.note.indexOf('\n'));
     }
   } catch (err) {

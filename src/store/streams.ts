@@ -2,8 +2,8 @@
 // compact range, the last checkpoint, the committed length of its open outbox segment) and the
 // dedupe keys of its recently sealed records. Its writes are steps of StateStore's commit
 // transactions (state.ts), which check the row and write the lines first.
-import { CHAIN_START } from '../seal/envelope.js';
-import { CompactRange } from '../seal/merkle.js';
+import { CHAIN_START } from '../trail/envelope.js';
+import { CompactRange } from '../trail/merkle.js';
 import type { StreamHead } from '../seal/sealer.js';
 import type { Prepared } from './db.js';
 import * as Q from './sql.js';

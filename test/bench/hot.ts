@@ -3,9 +3,9 @@
 // process.cpuUsage so GC and helper threads count. Stable to a few percent run to run, unlike the
 // end-to-end figures, so it is what to watch while changing one of these stages.
 import { sealRecords, type SealRecord, type StreamHead } from '../../src/seal/sealer.js';
-import { LineBatch } from '../../src/seal/object.js';
-import { CompactRange } from '../../src/seal/merkle.js';
-import { CHAIN_START } from '../../src/seal/envelope.js';
+import { LineBatch } from '../../src/seal/encoder.js';
+import { CompactRange } from '../../src/trail/merkle.js';
+import { CHAIN_START } from '../../src/trail/envelope.js';
 import { classifyLine } from '../../src/sources/file/classify.js';
 import { corpusLine } from './corpus.js';
 import { prng } from '../helpers/opa-sample.js';

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../src/log.js';
-import { generateKeyPair, parseSignerKey } from '../../src/seal/keys.js';
+import { generateKeyPair, parseSignerKey } from '../../src/trail/keys.js';
 import { type SealRecord, sealRecords, signHead } from '../../src/seal/sealer.js';
 import { FileSink } from '../../src/sinks/file/sink.js';
 import { classifyLine } from '../../src/sources/file/classify.js';

@@ -17,8 +17,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeKeyPair } from '../../src/seal/keyfile.js';
-import { sha256 } from '../../src/seal/hash.js';
-import { parseObject } from '../../src/seal/object.js';
+import { sha256 } from '../../src/trail/hash.js';
+import { parseObject } from '../../src/seal/gzip.js';
 import { prng } from '../helpers/opa-sample.js';
 import { CLI, REPO_ROOT } from '../helpers/paths.js';
 import { corpusLine, writeCorpus } from './corpus.js';

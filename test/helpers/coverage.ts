@@ -2,7 +2,7 @@
 // for byte at its offset, or covered by a gap record of its own content, or lost where tailseal
 // could not know of it. Anything else is a problem.
 import { createHash } from 'node:crypto';
-import type { Envelope } from '../../src/seal/envelope.js';
+import type { Envelope } from '../../src/trail/envelope.js';
 import type { Content, Line } from './rotating-writer.js';
 
 /** A gap record's payload as the file source writes it. */

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decisionLine, prng } from './opa-sample.js';
 import { writeKeyPair } from '../../src/seal/keyfile.js';
-import type { Envelope } from '../../src/seal/envelope.js';
-import { parseObject } from '../../src/seal/object.js';
+import type { Envelope } from '../../src/trail/envelope.js';
+import { parseObject } from '../../src/seal/gzip.js';
 import { CLI } from './paths.js';
 
 export interface Workspace {

@@ -1,7 +1,7 @@
 // The naive reference Merkle tree: the recursive definitions of RFC 9162 §2.1.1, §2.1.3.1 and
 // §2.1.4.1. They hold every leaf hash in memory and recompute subtrees, so they serve tests and
-// vector generation only (the product keeps a CompactRange, src/seal/merkle.ts), and check it.
-import { EMPTY_ROOT, hashChildren } from '../../src/seal/hash.js';
+// vector generation only (the product keeps a CompactRange, src/trail/merkle.ts), and check it.
+import { EMPTY_ROOT, hashChildren } from '../../src/trail/hash.js';
 
 // largestPowerOfTwoBelow is RFC 9162's split point k: the largest power of two strictly smaller
 // than n (n > 1), so the left subtree is always perfect.

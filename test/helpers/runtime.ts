@@ -8,7 +8,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log.js';
 import { Quarantine } from '../../src/mask/quarantine.js';
-import { generateKeyPair, parseSignerKey } from '../../src/seal/keys.js';
+import { generateKeyPair, parseSignerKey } from '../../src/trail/keys.js';
 import { Checkpointer } from '../../src/runtime/checkpointer.js';
 import { Committer } from '../../src/runtime/committer.js';
 import type { SourceBatch, SourceRecord } from '../../src/sources/source.js';

@@ -6,17 +6,18 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { CHAIN_START } from '../../src/seal/envelope.js';
+import { CHAIN_START } from '../../src/trail/envelope.js';
 import {
   generateKeyPair,
   parseSignerKey,
   parseVerifierKey,
   type NoteSigner,
   type NoteVerifier,
-} from '../../src/seal/keys.js';
-import { CompactRange } from '../../src/seal/merkle.js';
-import { signNote } from '../../src/seal/note.js';
-import { encodeObject, objectText } from '../../src/seal/object.js';
+} from '../../src/trail/keys.js';
+import { CompactRange } from '../../src/trail/merkle.js';
+import { signNote } from '../../src/trail/note.js';
+import { encodeObject } from '../../src/seal/encoder.js';
+import { objectText } from '../../src/seal/gzip.js';
 import { type SealRecord, type StreamHead, sealRecords, signHead } from '../../src/seal/sealer.js';
 
 /** Checkpoint origin prefix of test trails; a stream's origin is `<TRAIL_ORIGIN>/<stream>`. */

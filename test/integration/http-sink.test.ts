@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseObject } from '../../src/seal/object.js';
+import { parseObject } from '../../src/seal/gzip.js';
 import {
   type DaemonProc,
   type Workspace,

@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { Daemon } from '../../src/runtime/daemon.js';
 import { openState } from '../../src/runtime/lost-state.js';
 import { createLogger } from '../../src/log.js';
-import { parseObject } from '../../src/seal/object.js';
+import { parseObject } from '../../src/seal/gzip.js';
 import { freePort, makeWorkspace, receiversListening, startDaemon } from '../helpers/daemon.js';
 import { stopDaemon, storedDecisions, verifyStore, waitFor } from '../helpers/daemon.js';
 import { decisionLine, prng } from '../helpers/opa-sample.js';

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
-import { parseObject } from '../../src/seal/object.js';
+import { parseObject } from '../../src/seal/gzip.js';
 import { decisionLine, prng } from '../helpers/opa-sample.js';
 import { RUN, docCommand } from '../docs/commands.js';
 import { CLI } from '../helpers/paths.js';

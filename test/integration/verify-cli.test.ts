@@ -4,7 +4,7 @@ import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseVerifierKey } from '../../src/seal/keys.js';
+import { parseVerifierKey } from '../../src/trail/keys.js';
 import { CLI } from '../helpers/paths.js';
 import {
   type BuiltTrail,

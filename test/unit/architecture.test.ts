@@ -108,13 +108,6 @@ function describeCycle(graph: ReadonlyMap<string, ReadonlyMap<string, string>>, 
   return lines.join('\n');
 }
 
-/**
- * Folder edges that the trail-core split of issue 18 (§1: verify/ becomes src/trail/, its store readers move
- * beside their sinks) removes, left out of the graph until it lands. The test fails once one of them is gone,
- * so this list is emptied then instead of hiding a new cycle.
- */
-const PENDING_REMOVAL: readonly string[] = ['verify -> config', 'verify -> sinks/s3'];
-
 function sourceFiles(): { path: string; text: string }[] {
   return readdirSync(SRC, { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.ts'))
@@ -124,16 +117,18 @@ function sourceFiles(): { path: string; text: string }[] {
 describe('architecture: the folder import graph of src/', () => {
   it('has no cycle between folders', () => {
     const graph = folderGraph(sourceFiles());
-    for (const edge of PENDING_REMOVAL) {
-      const [from, to] = edge.split(' -> ') as [string, string];
-      assert.ok(graph.get(from)?.delete(to), `${edge} is gone: remove it from PENDING_REMOVAL`);
-    }
     const found = cycles(graph);
     assert.deepEqual(
       found.map((c) => describeCycle(graph, c)),
       [],
       'folder import cycles in src/',
     );
+  });
+
+  it('the trail core imports no other folder of src/ (its only dependencies are @noble/*)', () => {
+    const trail = folderGraph(sourceFiles()).get('trail');
+    assert.ok(trail, 'src/trail/ exists');
+    assert.deepEqual([...trail.values()], [], 'imports from src/trail/ to the rest of tailseal');
   });
 
   it('finds a cycle, through every kind of import, and names the imports that make it', () => {

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from '../../src/seal/checkpoint.js';
+import { formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from '../../src/trail/checkpoint.js';
 import {
   CHAIN_START,
   type Envelope,
@@ -18,21 +18,17 @@ import {
   encodeEnvelope,
   envelopeLeafHash,
   nextChain,
-} from '../../src/seal/envelope.js';
-import { fromHex, hashChildren, hashLeaf, toBase64, toHex } from '../../src/seal/hash.js';
-import { generateKeyPair, parseSignerKey, parseVerifierKey } from '../../src/seal/keys.js';
-import { CompactRange, verifyConsistency, verifyInclusion } from '../../src/seal/merkle.js';
+} from '../../src/trail/envelope.js';
+import { fromHex, hashChildren, hashLeaf, toBase64, toHex } from '../../src/trail/hash.js';
+import { generateKeyPair, parseSignerKey, parseVerifierKey } from '../../src/trail/keys.js';
+import { CompactRange, verifyConsistency, verifyInclusion } from '../../src/trail/merkle.js';
 import { consistencyProof, inclusionProof, rootFromLeafHashes } from '../helpers/merkle-reference.js';
-import { openNote, signNote } from '../../src/seal/note.js';
-import {
-  encodeCheckpointLine,
-  encodeEntryLine,
-  encodeObject,
-  parseExtension,
-  parseObject,
-} from '../../src/seal/object.js';
+import { openNote, signNote } from '../../src/trail/note.js';
+import { encodeCheckpointLine, encodeEntryLine, encodeObject } from '../../src/seal/encoder.js';
+import { parseObject } from '../../src/seal/gzip.js';
+import { parseExtension } from '../../src/trail/object.js';
 import { type SealRecord, type StreamHead, sealRecords, signHead, streamOrigin } from '../../src/seal/sealer.js';
-import { verifyTrail } from '../../src/verify/verify-trail.js';
+import { verifyTrail } from '../../src/trail/verify-trail.js';
 import { VECTORS_DIR } from '../helpers/paths.js';
 
 function expectEqual(what: string, got: unknown, want: unknown): void {
@@ -301,7 +297,7 @@ function referenceSha256(...parts: Uint8Array[]): Uint8Array {
   return new Uint8Array(h.digest());
 }
 
-/** The envelope layouts of docs/trail-format.md (v1, v2 with metadata), encoded without src/seal/envelope.ts. */
+/** The envelope layouts of docs/trail-format.md (v1, v2 with metadata), encoded without src/trail/envelope.ts. */
 function referenceEnvelope(f: EnvelopeFields): Uint8Array {
   const stream = utf8(f.stream);
   const source = utf8(f.source);

@@ -22,11 +22,13 @@ import { copyFile, open, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { TailsealError, errorMessage, isTailsealError } from '../../errors.js';
-import { encodeCheckpointLine, encodeObjectParts, objectName, objectText } from '../../seal/object.js';
+import { encodeCheckpointLine, encodeObjectParts } from '../../seal/encoder.js';
+import { objectText } from '../../seal/gzip.js';
+import { objectName } from '../../trail/object.js';
 import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';
 import type { FileSinkConfig } from './config.js';
-import { fileStoreReader, readObjectFile } from '../../verify/file-store.js';
-import type { ObjectReader } from '../../verify/verify-trail.js';
+import { fileStoreReader, readObjectFile } from '../../sinks/file/reader.js';
+import type { ObjectReader } from '../../trail/verify-trail.js';
 
 // Why most calls below are synchronous: the event loop is shared with sealing, which runs in
 // chunks of a few tens of milliseconds, so every `await` costs one such chunk. Metadata calls

@@ -4,7 +4,7 @@
 // result. Any 2xx acknowledges the object; every other answer becomes a coded error
 // (../net/errors.ts) that the shared retry classifier understands, Retry-After included. The
 // request path (HttpTransport) is the one every HTTP-based sink shares, in ../net/transport.ts.
-import { encodeObjectAsync } from '../../seal/object.js';
+import { encodeObjectAsync } from '../../seal/encoder.js';
 import { HttpTransport, redactUrl } from '../net/transport.js';
 import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';
 import type { HttpSinkConfig } from './config.js';

@@ -11,8 +11,10 @@
 // is at most upload_size_limit_bytes.
 import { gzipSync } from 'node:zlib';
 import { TailsealError } from '../../errors.js';
-import { toHex } from '../../seal/hash.js';
-import { encodeObject, objectName, parseObject } from '../../seal/object.js';
+import { toHex } from '../../trail/hash.js';
+import { encodeObject } from '../../seal/encoder.js';
+import { parseObject } from '../../seal/gzip.js';
+import { objectName } from '../../trail/object.js';
 import type { TrailObject } from '../sink.js';
 
 /** The keys OPA's console logger adds to an event (logrus level/msg/time plus the type field). */

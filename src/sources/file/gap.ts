@@ -1,6 +1,6 @@
 // Gap records: data that cannot be sealed (over-long line, truncated before it was read, a
 // fragment left when a file went away) is stated inside the trail instead of skipped silently.
-import { toHex } from '../../seal/hash.js';
+import { toHex } from '../../trail/hash.js';
 import type { BatchConsumer, SourceRecord } from '../source.js';
 import type { KnownFile } from './registry.js';
 

@@ -1,7 +1,7 @@
 // File identity: (device, inode) as the key, plus a fingerprint of the file's first bytes that
 // tells a reused inode (a new file) from the file we knew. Never the path: rotation renames.
 import { type FileHandle, stat } from 'node:fs/promises';
-import { equalBytes, sha256 } from '../../seal/hash.js';
+import { equalBytes, sha256 } from '../../trail/hash.js';
 
 /** How many leading bytes the fingerprint covers (shorter files use what they have). */
 export const FINGERPRINT_BYTES = 1024;

@@ -4,7 +4,7 @@
 // that nothing was unread. Without such a copy the loss is possible, and a gap record says so.
 import { readdir, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { equalBytes } from '../../seal/hash.js';
+import { equalBytes } from '../../trail/hash.js';
 import { fingerprintOf, identifyPath, readHead, readRange } from './identity.js';
 import type { ProtectedPaths } from '../capabilities.js';
 import { openGuarded } from './safe-open.js';

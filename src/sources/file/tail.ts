@@ -7,7 +7,7 @@ import type { BatchConsumer, SourceRecord } from '../source.js';
 import { classifyLine } from './classify.js';
 import { type LogFormat, LineDecoder, kubernetesMeta } from './container.js';
 import { type GapFile, gapRecord, sealLostGeneration, utf8Prefix } from './gap.js';
-import { equalBytes } from '../../seal/hash.js';
+import { equalBytes } from '../../trail/hash.js';
 import {
   FINGERPRINT_BYTES,
   fingerprintOf,

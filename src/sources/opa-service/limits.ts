@@ -8,7 +8,7 @@
 // observed, a 1 MiB limit gave a 420 KB body that decoded to 74 MB. What bounds a chunk is deflate
 // itself: at best a 258-byte match costs 2 bits (RFC 1951), so no gzip body expands more than
 // 1032-fold, and one decision whose input repeats a character comes close.
-import { entryLineOverhead } from '../../seal/object.js';
+import { entryLineOverhead } from '../../seal/encoder.js';
 import type { OpaServiceInputConfig } from './config.js';
 
 /** Deflate's largest expansion (258 bytes from 2 bits). */

@@ -12,8 +12,8 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from 'pino';
 import { TailsealError, errorMessage } from '../../errors.js';
-import { sha256, toHex } from '../../seal/hash.js';
-import { entryLineOverhead, escapedLength } from '../../seal/object.js';
+import { sha256, toHex } from '../../trail/hash.js';
+import { entryLineOverhead, escapedLength } from '../../seal/encoder.js';
 import { Slicer } from '../slicer.js';
 import { admits, commitsSliced } from '../capabilities.js';
 import type { BatchConsumer, Source, SourceRecord } from '../source.js';

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { MAX_TIMER_MS } from '../../../src/common/units.js';
 import { createLogger } from '../../../src/log.js';
 import { setLongTimeout, timerDelay } from '../../../src/common/timer.js';
-import { Auditor } from '../../../src/verify/audit.js';
+import { Auditor } from '../../../src/runtime/audit.js';
 
 const THIRTY_DAYS = 30 * 86_400_000;
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -3,7 +3,7 @@
 // checkpoint.interval has passed, and at a forced tick (stop); never while a stream is sealed in slices.
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { parseCheckpoint } from '../../../src/seal/checkpoint.js';
+import { parseCheckpoint } from '../../../src/trail/checkpoint.js';
 import { noteText } from '../../helpers/trail.js';
 import { waitFor } from '../../helpers/daemon.js';
 import { ORIGIN, type Rig, batch, decision, rig } from '../../helpers/runtime.js';

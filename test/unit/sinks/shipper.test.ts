@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { TailsealError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/log.js';
-import { generateKeyPair, parseSignerKey } from '../../../src/seal/keys.js';
+import { generateKeyPair, parseSignerKey } from '../../../src/trail/keys.js';
 import { sealRecords, signHead } from '../../../src/seal/sealer.js';
 import { Shipper } from '../../../src/sinks/shipper.js';
 import type { PutResult, Sink, TrailObject } from '../../../src/sinks/sink.js';

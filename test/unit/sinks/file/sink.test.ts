@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { TailsealError } from '../../../../src/errors.js';
 import { createLogger } from '../../../../src/log.js';
-import { parseObject } from '../../../../src/seal/object.js';
+import { parseObject } from '../../../../src/seal/gzip.js';
 import { FileSink } from '../../../../src/sinks/file/sink.js';
 import { classifyError } from '../../../../src/sinks/retry.js';
 import type { TrailObject } from '../../../../src/sinks/sink.js';

@@ -6,7 +6,7 @@ import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { TailsealError } from '../../../../src/errors.js';
 import { createLogger } from '../../../../src/log.js';
-import { encodeObject } from '../../../../src/seal/object.js';
+import { encodeObject } from '../../../../src/seal/encoder.js';
 import { classifyError } from '../../../../src/sinks/retry.js';
 import { S3Sink, s3SinkSchema } from '../../../../src/sinks/s3/index.js';
 import type { TrailObject } from '../../../../src/sinks/sink.js';

@@ -5,7 +5,7 @@ import { RequestError } from '../../../../src/sources/opa-service/body.js';
 import { splitEvents, splitEventsSliced } from '../../../../src/sources/opa-service/events.js';
 import { RefusalReporter } from '../../../../src/sources/opa-service/refusals.js';
 import { Slicer } from '../../../../src/sources/slicer.js';
-import { encodeEntryLine, entryLineOverhead, escapedLength } from '../../../../src/seal/object.js';
+import { encodeEntryLine, entryLineOverhead, escapedLength } from '../../../../src/seal/encoder.js';
 
 const slices = (body: string) => {
   const buf = Buffer.from(body, 'utf8');

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import { isTailsealError } from '../../../../src/errors.js';
 import { S3Client, type S3Version } from '../../../../src/sinks/s3/client.js';
-import { pickOriginals, s3StoreReader } from '../../../../src/verify/s3-store.js';
+import { pickOriginals, s3StoreReader } from '../../../../src/sinks/s3/reader.js';
 
 const v = (key: string, versionId: string, lastModified: string, deleteMarker = false): S3Version => ({
   key,

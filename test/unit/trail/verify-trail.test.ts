@@ -5,14 +5,16 @@ import { mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, describe, it } from 'node:test';
-import { signCheckpoint } from '../../../src/seal/checkpoint.js';
-import { envelopeLeafHash, nextChain } from '../../../src/seal/envelope.js';
-import { fromBase64Strict } from '../../../src/seal/hash.js';
-import { parseVerifierKey } from '../../../src/seal/keys.js';
-import { signNote } from '../../../src/seal/note.js';
-import { encodeEntryLine, formatExtension, parseObject } from '../../../src/seal/object.js';
-import { fileStoreReader } from '../../../src/verify/file-store.js';
-import { type VerifyOptions, verifyTrail } from '../../../src/verify/verify-trail.js';
+import { signCheckpoint } from '../../../src/trail/checkpoint.js';
+import { envelopeLeafHash, nextChain } from '../../../src/trail/envelope.js';
+import { fromBase64Strict } from '../../../src/trail/hash.js';
+import { parseVerifierKey } from '../../../src/trail/keys.js';
+import { signNote } from '../../../src/trail/note.js';
+import { encodeEntryLine } from '../../../src/seal/encoder.js';
+import { parseObject } from '../../../src/seal/gzip.js';
+import { formatExtension } from '../../../src/trail/object.js';
+import { fileStoreReader } from '../../../src/sinks/file/reader.js';
+import { type VerifyOptions, verifyTrail } from '../../../src/trail/verify-trail.js';
 import { VECTORS_DIR } from '../../helpers/paths.js';
 import {
   type BuiltTrail,

@@ -1,7 +1,7 @@
 // Changes made to a write-once store after tailseal wrote it: a later version or a delete marker
 // over an object key (S3 versioning). tailseal writes each key once, so each is an attempt to
 // replace or hide a stored object; the original (oldest) version is what is verified.
-import { TailsealError } from '../errors.js';
+import { TailsealError } from './errors.js';
 
 export interface StoreTampering {
   key: string;

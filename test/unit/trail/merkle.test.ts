@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { EMPTY_ROOT, fromHex, hashChildren, hashLeaf, toHex } from '../../../src/seal/hash.js';
-import { CompactRange, MAX_PROOF_LENGTH, verifyConsistency, verifyInclusion } from '../../../src/seal/merkle.js';
+import { EMPTY_ROOT, fromHex, hashChildren, hashLeaf, toHex } from '../../../src/trail/hash.js';
+import { CompactRange, MAX_PROOF_LENGTH, verifyConsistency, verifyInclusion } from '../../../src/trail/merkle.js';
 import { consistencyProof, inclusionProof, rootFromLeafHashes } from '../../helpers/merkle-reference.js';
 import { VECTORS_DIR } from '../../helpers/paths.js';
 

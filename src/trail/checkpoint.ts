@@ -7,7 +7,7 @@
 //   [<extension line>]...
 //
 // The shape mirrors transparency-dev/formats log.Checkpoint (Marshal/Unmarshal, ParseCheckpoint).
-import { TailsealError } from '../errors.js';
+import { TailsealError } from './errors.js';
 import { HASH_SIZE, fromBase64Strict, toBase64 } from './hash.js';
 import type { NoteSigner, NoteVerifier } from './keys.js';
 import { openNote, signNote } from './note.js';

@@ -28,8 +28,8 @@
 // chain_n = SHA-256(chain_{n-1} || leaf_n), chain_{-1} = 32 zero bytes
 //
 // docs/trail-format.md is the normative copy of this layout.
-import { TailsealError } from '../errors.js';
-import { HASH_SIZE, RFC6962_LEAF_HASH_PREFIX, sha256 } from './hash.js';
+import { TailsealError } from './errors.js';
+import { HASH_SIZE, RFC6962_LEAF_HASH_PREFIX, type Sha256, sha256 } from './hash.js';
 
 export const ENVELOPE_VERSION = 1;
 /** The layout of an envelope with metadata. */
@@ -64,69 +64,89 @@ function checkU64(value: number, field: string): void {
   }
 }
 
+const ENCODER = new TextEncoder();
+
 // The stream and source of consecutive envelopes are nearly always the same: keep their UTF-8
 // bytes instead of encoding them again for every entry (this runs once per sealed decision).
-const utf8Cache = new Map<string, Buffer>();
-function utf8(s: string): Buffer {
+const utf8Cache = new Map<string, Uint8Array>();
+function utf8(s: string): Uint8Array {
   let b = utf8Cache.get(s);
   if (b === undefined) {
     if (utf8Cache.size >= 1024) utf8Cache.clear();
-    b = Buffer.from(s, 'utf8');
+    b = ENCODER.encode(s);
     utf8Cache.set(s, b);
   }
   return b;
 }
 
 /** Writes a safe integer as u64 big-endian without a BigInt (also on the hot path). */
-function writeU64(out: Buffer, v: number, p: number): number {
-  out.writeUInt32BE(Math.floor(v / 0x1_0000_0000), p);
-  out.writeUInt32BE(v % 0x1_0000_0000, p + 4);
+function writeU64(out: DataView, v: number, p: number): number {
+  out.setUint32(p, Math.floor(v / 0x1_0000_0000));
+  out.setUint32(p + 4, v % 0x1_0000_0000);
   return p + 8;
 }
 
 /** The canonical bytes of an envelope (the layout above). */
 export function encodeEnvelope(e: Envelope): Uint8Array {
-  return Buffer.concat([encodeHeader(e), e.payload]);
-}
-
-/** Every field of the canonical bytes before the payload itself (ending with its length). */
-function encodeHeader(e: Envelope): Buffer {
   const stream = utf8(e.stream);
   const source = utf8(e.source);
   const meta = encodeMeta(e.meta);
-  const out = Buffer.allocUnsafe(headerLength(stream, source, meta));
+  const len = headerLength(stream, source, meta);
+  const out = new Uint8Array(len + e.payload.length);
   writeHeader(e, stream, source, meta, out);
+  out.set(e.payload, len);
   return out;
 }
 
-function headerLength(stream: Buffer, source: Buffer, meta: Buffer | null): number {
+function headerLength(stream: Uint8Array, source: Uint8Array, meta: Uint8Array | null): number {
   return 2 + 2 + stream.length + 8 + 8 + 2 + source.length + 8 + (meta?.length ?? 0) + 4;
 }
 
+/** Byte order of UTF-8 strings (memcmp, shorter first on a common prefix). */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
 /** The metadata field of a version 2 envelope; null when there is none (version 1). */
-function encodeMeta(meta: Envelope['meta']): Buffer | null {
+function encodeMeta(meta: Envelope['meta']): Uint8Array | null {
   if (meta === undefined) return null;
-  const pairs = Object.entries(meta).map(([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as const);
+  const pairs = Object.entries(meta).map(([k, v]) => [ENCODER.encode(k), ENCODER.encode(v)] as const);
   if (pairs.length === 0) return null;
   if (pairs.length > U16_MAX)
     throw new TailsealError('ENTRY_MALFORMED', 'envelope metadata must have at most 65535 pairs');
-  pairs.sort((a, b) => Buffer.compare(a[0], b[0]));
-  const parts: Buffer[] = [Buffer.from([pairs.length >> 8, pairs.length & 0xff])];
+  pairs.sort((a, b) => compareBytes(a[0], b[0]));
+  let len = 2;
   for (const [k, v] of pairs) {
     if (k.length === 0 || k.length > U16_MAX)
       throw new TailsealError('ENTRY_MALFORMED', 'envelope metadata keys must be 1..65535 bytes');
     if (v.length > U32_MAX) throw new TailsealError('ENTRY_MALFORMED', 'envelope metadata values must be under 4 GiB');
-    const head = Buffer.allocUnsafe(2);
-    head.writeUInt16BE(k.length);
-    const vlen = Buffer.allocUnsafe(4);
-    vlen.writeUInt32BE(v.length);
-    parts.push(head, k, vlen, v);
+    len += 2 + k.length + 4 + v.length;
   }
-  return Buffer.concat(parts);
+  const out = new Uint8Array(len);
+  const view = new DataView(out.buffer);
+  view.setUint16(0, pairs.length);
+  let p = 2;
+  for (const [k, v] of pairs) {
+    view.setUint16(p, k.length);
+    out.set(k, p + 2);
+    p += 2 + k.length;
+    view.setUint32(p, v.length);
+    out.set(v, p + 4);
+    p += 4 + v.length;
+  }
+  return out;
 }
 
 /** Writes the header fields into `out` (checked first); returns their length. */
-function writeHeader(e: Envelope, stream: Buffer, source: Buffer, meta: Buffer | null, out: Buffer): number {
+function writeHeader(
+  e: Envelope,
+  stream: Uint8Array,
+  source: Uint8Array,
+  meta: Uint8Array | null,
+  out: Uint8Array,
+): number {
   if (stream.length === 0 || stream.length > U16_MAX)
     throw new TailsealError('ENTRY_MALFORMED', 'envelope stream name must be 1..65535 bytes');
   if (source.length > U16_MAX)
@@ -135,34 +155,44 @@ function writeHeader(e: Envelope, stream: Buffer, source: Buffer, meta: Buffer |
   checkU64(e.seq, 'seq');
   checkU64(e.sealedAt, 'sealed_at');
   checkU64(e.offset, 'offset');
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let p = 0;
-  p = out.writeUInt8(meta ? ENVELOPE_VERSION_META : ENVELOPE_VERSION, p);
-  p = out.writeUInt8(KIND_CODES[e.kind], p);
-  p = out.writeUInt16BE(stream.length, p);
-  p += stream.copy(out, p);
-  p = writeU64(out, e.seq, p);
-  p = writeU64(out, e.sealedAt, p);
-  p = out.writeUInt16BE(source.length, p);
-  p += source.copy(out, p);
-  p = writeU64(out, e.offset, p);
-  if (meta) p += meta.copy(out, p);
-  return out.writeUInt32BE(e.payload.length, p);
+  out[p++] = meta ? ENVELOPE_VERSION_META : ENVELOPE_VERSION;
+  out[p++] = KIND_CODES[e.kind];
+  view.setUint16(p, stream.length);
+  out.set(stream, p + 2);
+  p += 2 + stream.length;
+  p = writeU64(view, e.seq, p);
+  p = writeU64(view, e.sealedAt, p);
+  view.setUint16(p, source.length);
+  out.set(source, p + 2);
+  p += 2 + source.length;
+  p = writeU64(view, e.offset, p);
+  if (meta) {
+    out.set(meta, p);
+    p += meta.length;
+  }
+  view.setUint32(p, e.payload.length);
+  return p + 4;
 }
 
 // Scratch space for the header while hashing (sealing runs once per decision; the hasher copies
 // the bytes in at once, so one buffer serves every call). Grown for long names.
-let headerScratch = Buffer.allocUnsafe(1024);
+let headerScratch = new Uint8Array(1024);
 
-/** leaf_n: the RFC 9162 leaf hash of the envelope's canonical bytes. */
-export function envelopeLeafHash(e: Envelope): Uint8Array {
+/**
+ * leaf_n: the RFC 9162 leaf hash of the envelope's canonical bytes. `hash` is the SHA-256 to use
+ * (the trail's noble one unless the caller injects a faster one, e.g. the sealer node:crypto's).
+ */
+export function envelopeLeafHash(e: Envelope, hash: Sha256 = sha256): Uint8Array {
   // = hashLeaf(encodeEnvelope(e)), hashed in parts so the payload is never copied.
   const stream = utf8(e.stream);
   const source = utf8(e.source);
   const meta = encodeMeta(e.meta);
   const len = headerLength(stream, source, meta);
-  if (len > headerScratch.length) headerScratch = Buffer.allocUnsafe(len);
+  if (len > headerScratch.length) headerScratch = new Uint8Array(len);
   writeHeader(e, stream, source, meta, headerScratch);
-  return sha256(LEAF_PREFIX, headerScratch.subarray(0, len), e.payload);
+  return hash(LEAF_PREFIX, headerScratch.subarray(0, len), e.payload);
 }
 
 const LEAF_PREFIX = Uint8Array.of(RFC6962_LEAF_HASH_PREFIX);

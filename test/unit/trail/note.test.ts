@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fromBase64Strict, fromHex, toBase64 } from '../../../src/seal/hash.js';
+import { fromBase64Strict, fromHex, toBase64 } from '../../../src/trail/hash.js';
 import {
   generateKeyPair,
   keyId,
   parseSignerKey,
   parseVerifierKey,
   verifierKeyFromSigner,
-} from '../../../src/seal/keys.js';
-import { MAX_NOTE_SIGNATURES, openNote, signNote } from '../../../src/seal/note.js';
+} from '../../../src/trail/keys.js';
+import { MAX_NOTE_SIGNATURES, openNote, signNote } from '../../../src/trail/note.js';
 import { VECTORS_DIR } from '../../helpers/paths.js';
 
 interface NoteVectors {

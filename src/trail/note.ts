@@ -8,7 +8,7 @@
 // The signed bytes are the UTF-8 of the text, final newline included, blank line excluded.
 // A note is a JS string here; decode bytes from disk or the network with
 // `new TextDecoder('utf-8', { fatal: true })` so invalid UTF-8 is rejected, not replaced.
-import { TailsealError } from '../errors.js';
+import { TailsealError } from './errors.js';
 import { fromBase64Strict, toBase64 } from './hash.js';
 import { isValidKeyName, type NoteSigner, type NoteVerifier } from './keys.js';
 

@@ -8,11 +8,11 @@ import {
   openCheckpoint,
   parseCheckpoint,
   signCheckpoint,
-} from '../../../src/seal/checkpoint.js';
-import { EMPTY_ROOT, fromBase64Strict, toBase64 } from '../../../src/seal/hash.js';
-import { generateKeyPair, parseSignerKey, parseVerifierKey } from '../../../src/seal/keys.js';
-import { CompactRange } from '../../../src/seal/merkle.js';
-import { signNote } from '../../../src/seal/note.js';
+} from '../../../src/trail/checkpoint.js';
+import { EMPTY_ROOT, fromBase64Strict, toBase64 } from '../../../src/trail/hash.js';
+import { generateKeyPair, parseSignerKey, parseVerifierKey } from '../../../src/trail/keys.js';
+import { CompactRange } from '../../../src/trail/merkle.js';
+import { signNote } from '../../../src/trail/note.js';
 import { VECTORS_DIR } from '../../helpers/paths.js';
 
 interface WireCheckpoint {

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isTailsealError } from '../../../src/errors.js';
-import type { NoteVerifier } from '../../../src/seal/keys.js';
-import { type ObjectReader, verifyTrail } from '../../../src/verify/verify-trail.js';
+import type { NoteVerifier } from '../../../src/trail/keys.js';
+import { type ObjectReader, verifyTrail } from '../../../src/trail/verify-trail.js';
 import { sealTrail } from '../../helpers/trail.js';
 
 const HOUR = 3_600_000;

@@ -6,7 +6,7 @@
 // Sizes and indexes are JS numbers limited to Number.MAX_SAFE_INTEGER (2^53 - 1). Bit operators
 // (`>>`, `&`) work on 32 bits in JS, so this file halves with Math.floor(x / 2) and tests the low
 // bit with x % 2 instead.
-import { TailsealError } from '../errors.js';
+import { TailsealError } from './errors.js';
 import { EMPTY_ROOT, HASH_SIZE, equalBytes, hashChildren } from './hash.js';
 
 // COMPACT_RANGE_VERSION is the first byte of CompactRange.serialize(); bump it if the layout changes.

@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { createLogger } from '../../../src/log.js';
-import { type AuditResult, Auditor } from '../../../src/verify/audit.js';
-import { objectReadLimit } from '../../../src/verify/limits.js';
-import type { ObjectReader } from '../../../src/verify/verify-trail.js';
+import { type AuditResult, Auditor } from '../../../src/runtime/audit.js';
+import { objectReadLimit } from '../../../src/runtime/read-limits.js';
+import type { ObjectReader } from '../../../src/trail/verify-trail.js';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileStoreReader } from '../../../src/verify/file-store.js';
+import { fileStoreReader } from '../../../src/sinks/file/reader.js';
 import { buildTrail, objectPath } from '../../helpers/trail.js';
 
 describe('integrity audit', () => {

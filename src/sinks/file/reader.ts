@@ -1,10 +1,10 @@
 // Reading the objects of a `file` sink directory for verification.
 import { open, readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { OPEN_READ_NONBLOCK, fileKind } from '../common/read-file.js';
-import { TailsealError, errorMessage } from '../errors.js';
-import { objectTooLarge } from '../seal/object.js';
-import type { ObjectReader } from './verify-trail.js';
+import { OPEN_READ_NONBLOCK, fileKind } from '../../common/read-file.js';
+import { TailsealError, errorMessage } from '../../errors.js';
+import { objectTooLarge } from '../../trail/gzip.js';
+import type { ObjectReader } from '../../trail/verify-trail.js';
 
 const OBJECT_RE = /\.ndjson(\.gz)?$/;
 

@@ -4,10 +4,10 @@
 // with s3:PutObject or s3:DeleteObject can still add a newer version or a delete marker over a
 // key; Object Lock keeps the original version. So the reader lists versions, reads the oldest
 // version of each key, and reports every later version and delete marker as tampering.
-import { objectTooLarge } from '../seal/object.js';
-import { type S3Client, type S3Version, versionsDenied } from '../sinks/s3/client.js';
-import type { StoreTampering } from './tampering.js';
-import type { ObjectReader } from './verify-trail.js';
+import { objectTooLarge } from '../../trail/gzip.js';
+import type { StoreTampering } from '../../trail/tampering.js';
+import type { ObjectReader } from '../../trail/verify-trail.js';
+import { type S3Client, type S3Version, versionsDenied } from './client.js';
 
 const OBJECT_RE = /\.ndjson(\.gz)?$/;
 

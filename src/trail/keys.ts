@@ -5,7 +5,7 @@
 // Error messages never contain key material.
 import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { TailsealError } from '../errors.js';
+import { TailsealError } from './errors.js';
 import { fromBase64Strict, sha256, toBase64 } from './hash.js';
 
 // Enables @noble/ed25519's synchronous API (it ships without a SHA-512 of its own).

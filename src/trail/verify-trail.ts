@@ -9,13 +9,13 @@
 //  4. optionally the newest trusted checkpoint (from a witness, `tailseal checkpoint`) and a
 //     maximum age prove the tail was not cut off.
 // The first break is reported with its stream, seq, object and a code naming what it is.
-import { formatDuration, formatDurationLike } from '../common/units.js';
-import { TailsealError, isTailsealError } from '../errors.js';
-import { openCheckpoint } from '../seal/checkpoint.js';
-import { CHAIN_START, envelopeLeafHash, nextChain } from '../seal/envelope.js';
-import { equalBytes, sameBytesDigest, toHex } from '../seal/hash.js';
-import type { NoteVerifier } from '../seal/keys.js';
-import { CompactRange } from '../seal/merkle.js';
+import { openCheckpoint } from './checkpoint.js';
+import { CHAIN_START, envelopeLeafHash, nextChain } from './envelope.js';
+import { TailsealError, isTailsealError } from './errors.js';
+import { type Gunzip, gunzipWeb } from './gzip.js';
+import { equalBytes, sha256Hex, toHex } from './hash.js';
+import type { NoteVerifier } from './keys.js';
+import { CompactRange } from './merkle.js';
 import {
   DEFAULT_MAX_OBJECT_BYTES,
   type ObjectLine,
@@ -23,8 +23,25 @@ import {
   objectLines,
   objectText,
   parseExtension,
-} from '../seal/object.js';
+} from './object.js';
 import type { StoreTampering } from './tampering.js';
+
+// Durations in messages, as tailseal's config writes them (src/common/units.ts has the same two
+// functions; the trail core imports nothing of tailseal, so it keeps its own copy).
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `ms` in the largest unit that divides it ("24d", "90s", "2147483647ms"). */
+function formatDuration(ms: number): string {
+  for (const [u, f] of Object.entries(DURATION_UNITS).reverse()) if (ms % f === 0) return `${ms / f}${u}`;
+  return `${ms}ms`;
+}
+
+/** `ms` in the unit of `like` ("1d" -> days), rounded down to three decimals. */
+function formatDurationLike(ms: number, like: string): string {
+  const unit = /([a-zA-Z]*)\s*$/.exec(like)![1]!.toLowerCase() || 'ms';
+  const f = DURATION_UNITS[unit] ?? 1;
+  return `${Math.floor((ms / f) * 1000) / 1000}${f === 1 ? 'ms' : unit}`;
+}
 
 /** Reads objects of a store; `read` may be called more than once per name. */
 export interface ObjectReader {
@@ -72,6 +89,10 @@ export interface VerifyOptions {
    * pass's: only a full pass re-reads them (a store may have changed them since).
    */
   incremental?: { skip: ReadonlySet<string>; from: ReadonlyMap<string, ResumeState> };
+  /** Bounded gunzip of gzip'd objects (default: the web-standard one; Node.js passes node:zlib's). */
+  gunzip?: Gunzip;
+  /** Hex SHA-256 of an object's text, to recognise the same object stored twice (default: noble's). */
+  digest?: (text: Uint8Array) => string;
 }
 
 /** Where a verified walk of one origin ended: enough to verify what comes after it. */
@@ -177,9 +198,18 @@ function fail(code: TailsealError['code'], message: string, details: Record<stri
   throw new TailsealError(code, message, { details });
 }
 
-/** An object's lines one at a time (objectLines), with a defect reported against its name. */
-function* linesNamed(name: string, bytes: Uint8Array, maxBytes: number): Generator<ObjectLine> {
-  const lines = objectLines(bytes, maxBytes);
+/** An object's uncompressed text (objectText), with a defect reported against its name. */
+async function textNamed(name: string, bytes: Uint8Array, maxBytes: number, gunzip?: Gunzip): Promise<Uint8Array> {
+  try {
+    return await objectText(bytes, maxBytes, gunzip ?? gunzipWeb);
+  } catch (err) {
+    return fail('ENTRY_MALFORMED', `object ${name}: ${(err as Error).message}`, { object: name });
+  }
+}
+
+/** An object's lines one at a time (objectLines of its text), with a defect reported against its name. */
+function* linesNamed(name: string, text: Uint8Array): Generator<ObjectLine> {
+  const lines = objectLines(text);
   for (;;) {
     let r: IteratorResult<ObjectLine>;
     try {
@@ -206,25 +236,21 @@ export async function readNamed(reader: ObjectReader, name: string, maxBytes: nu
 }
 
 /** Opens an object's checkpoint (signature first) and returns what it signs. Throws the defect. */
-export function inspect(
+export async function inspect(
   name: string,
   bytes: Uint8Array,
   verifiers: NoteVerifier[],
   maxBytes = DEFAULT_MAX_OBJECT_BYTES,
-): ObjectInfo {
+  io: Pick<VerifyOptions, 'gunzip' | 'digest'> = {},
+): Promise<ObjectInfo> {
   // Uncompressed once: parsed from, and hashed to recognise the same object stored twice.
-  let text: Buffer;
-  try {
-    text = objectText(bytes, maxBytes);
-  } catch (err) {
-    fail('ENTRY_MALFORMED', `object ${name}: ${(err as Error).message}`, { object: name });
-  }
+  const text = await textNamed(name, bytes, maxBytes, io.gunzip);
   // Read line by line, keeping only what this needs (the whole object is walked again later).
   let note: string | null = null;
   let lineStream = '';
   let entryCount = 0;
   let lastSeq: number | undefined;
-  for (const line of linesNamed(name, text, maxBytes)) {
+  for (const line of linesNamed(name, text)) {
     if (line.entry) {
       entryCount++;
       lastSeq = line.entry.envelope.seq;
@@ -244,7 +270,7 @@ export function inspect(
   try {
     opened = openCheckpoint(note, verifiers);
   } catch (err) {
-    const code = err instanceof TailsealError ? err.code : 'SIGNATURE_INVALID';
+    const code = isTailsealError(err) ? err.code : 'SIGNATURE_INVALID';
     fail(code, `object ${name}: checkpoint rejected: ${(err as Error).message}`, { object: name });
   }
   // Exactly one: with two, readers could take different chain heads and times from one note.
@@ -271,7 +297,7 @@ export function inspect(
     time: ext.time,
     entryCount,
     signedBy: opened.verifiedBy.map((v) => v.name),
-    digest: sameBytesDigest(text),
+    digest: (io.digest ?? sha256Hex)(text),
     note,
   };
 }
@@ -293,7 +319,7 @@ export async function verifyTrail(reader: ObjectReader, opts: VerifyOptions): Pr
   for (const name of await reader.list()) {
     if (opts.incremental?.skip.has(name)) continue;
     opts.signal?.throwIfAborted();
-    infos.push(inspect(name, await readNamed(reader, name, max), opts.verifiers, max));
+    infos.push(await inspect(name, await readNamed(reader, name, max), opts.verifiers, max, opts));
     const minMs = opts.minRetentionMs;
     if (minMs !== undefined) await checkRetention(reader, infos.at(-1)!, minMs, opts.minRetentionText);
   }
@@ -378,7 +404,7 @@ async function walkStream(
     const object = info.name;
     // One entry at a time: the audit runs this inside the daemon, beside the sealing.
     const max = opts.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
-    const lines = linesNamed(object, await readNamed(reader, object, max), max);
+    const lines = linesNamed(object, await textNamed(object, await readNamed(reader, object, max), max, opts.gunzip));
     for (const line of lines) {
       if (!line.entry) continue; // the checkpoint line, opened by inspect()
       const e = line.entry.envelope;
@@ -516,7 +542,7 @@ async function walkStream(
 
 function safeJson(bytes: Uint8Array): unknown {
   try {
-    return JSON.parse(Buffer.from(bytes).toString('utf8'));
+    return JSON.parse(new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes));
   } catch {
     return null;
   }

@@ -3,11 +3,12 @@
 // altered or reordered objects is noticed by the operator before an auditor finds it.
 import type { Logger } from 'pino';
 import { TailsealError, errorMessage, isTailsealError } from '../errors.js';
-import type { NoteVerifier } from '../seal/keys.js';
-import { DEFAULT_MAX_OBJECT_BYTES } from '../seal/object.js';
+import type { NoteVerifier } from '../trail/keys.js';
+import { NODE_VERIFY } from '../seal/gzip.js';
+import { DEFAULT_MAX_OBJECT_BYTES } from '../trail/object.js';
 import { type LongTimer, setLongTimeout } from '../common/timer.js';
-import { tamperedError } from './tampering.js';
-import { type DuplicateObject, type ObjectReader, type ResumeState, verifyTrail } from './verify-trail.js';
+import { tamperedError } from '../trail/tampering.js';
+import { type DuplicateObject, type ObjectReader, type ResumeState, verifyTrail } from '../trail/verify-trail.js';
 
 export interface AuditTarget {
   name: string;
@@ -58,7 +59,7 @@ export class Auditor {
     private readonly fullIntervalMs: number,
     private readonly log: Logger,
     private readonly report: (r: AuditResult) => void,
-    /** The read limit per object (verify/limits.ts): a planted gzip bomb is ENTRY_MALFORMED. */
+    /** The read limit per object (runtime/read-limits.ts): a planted gzip bomb is ENTRY_MALFORMED. */
     private readonly maxObjectBytes: () => number = () => DEFAULT_MAX_OBJECT_BYTES,
   ) {}
 
@@ -95,6 +96,7 @@ export class Auditor {
           upTo: t.upTo(),
           maxObjectBytes: this.maxObjectBytes(),
           signal: this.abort.signal,
+          ...NODE_VERIFY,
           ...(full ? {} : { incremental: { skip: last.names, from: last.from } }),
         });
         const duplicates = reports.flatMap((s) => s.duplicates);

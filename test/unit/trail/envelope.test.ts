@@ -5,20 +5,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { CHAIN_START, type Envelope, encodeEnvelope, envelopeLeafHash, nextChain } from '../../../src/seal/envelope.js';
-import { fromHex, toHex } from '../../../src/seal/hash.js';
-import { generateKeyPair, parseSignerKey } from '../../../src/seal/keys.js';
-import { CompactRange } from '../../../src/seal/merkle.js';
 import {
-  encodeCheckpointLine,
-  encodeEntryLine,
-  encodeObject,
-  encodeObjectAsync,
-  formatExtension,
-  objectName,
-  parseExtension,
-  parseObject,
-} from '../../../src/seal/object.js';
+  CHAIN_START,
+  type Envelope,
+  encodeEnvelope,
+  envelopeLeafHash,
+  nextChain,
+} from '../../../src/trail/envelope.js';
+import { fromHex, toHex } from '../../../src/trail/hash.js';
+import { generateKeyPair, parseSignerKey } from '../../../src/trail/keys.js';
+import { CompactRange } from '../../../src/trail/merkle.js';
+import { encodeCheckpointLine, encodeEntryLine, encodeObject, encodeObjectAsync } from '../../../src/seal/encoder.js';
+import { parseObject } from '../../../src/seal/gzip.js';
+import { formatExtension, objectName, parseExtension } from '../../../src/trail/object.js';
 import { type SealRecord, type StreamHead, sealRecords, signHead } from '../../../src/seal/sealer.js';
 import { REPO_ROOT, VECTORS_DIR } from '../../helpers/paths.js';
 
@@ -251,7 +250,7 @@ describe('entry lines', () => {
   }
 
   it('escapes payload bytes exactly as JSON.stringify of the decoded text (every byte value, UTF-8, invalid UTF-8)', () => {
-    // The line is written from the payload's bytes (object.ts escapeAscii); this is the reference
+    // The line is written from the payload's bytes (seal/encoder.ts escapeAscii); this is the reference
     // it replaced, the JSON.stringify of the whole entry in key order.
     const reference = (e: Envelope, chain: Uint8Array) =>
       JSON.stringify({
