@@ -23,6 +23,7 @@ import { type ReloadResult, Reloader } from './reload.js';
 import { Topology } from './topology.js';
 import { Upkeep } from './upkeep.js';
 import type { PathGuard, RefusalCounter } from '../sources/capabilities.js';
+import { readsBack } from '../sinks/sink.js';
 
 export interface DaemonOptions {
   config: Config;
@@ -199,14 +200,13 @@ export class Daemon {
   private startAuditor(): void {
     const a = this.config.audit;
     if (a.interval === 0) return;
-    const targets = (): AuditTarget[] =>
-      [...this.topology.sinks.entries()]
-        .filter(([name, u]) => u.sink.reader !== undefined && (this.config.audit.sinks?.includes(name) ?? true))
-        .map(([name, u]) => ({
-          name,
-          reader: () => u.sink.reader!(),
-          upTo: () => this.auditLimits(name),
-        }));
+    const targets = (): AuditTarget[] => {
+      const out: AuditTarget[] = [];
+      for (const [name, { sink }] of this.topology.sinks)
+        if (readsBack(sink) && (this.config.audit.sinks?.includes(name) ?? true))
+          out.push({ name, reader: () => sink.reader(), upTo: () => this.auditLimits(name) });
+      return out;
+    };
     const log = this.opts.log.child({ component: 'audit' });
     this.auditor = new Auditor(
       targets,
