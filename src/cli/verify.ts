@@ -15,6 +15,7 @@ import {
   type StoreTampering,
   type StreamReport,
   describeTampering,
+  storeTampering,
   tamperedError,
   verifyTrail,
 } from '../trail/index.js';
@@ -68,7 +69,7 @@ function readerFor(o: VerifyCliOptions): { reader: ObjectReader; close: () => Pr
  * after the verdict on the original versions, as STORE_TAMPERED lines or a `tampering` member.
  */
 function tamperingReport(reader: ObjectReader): { list: readonly StoreTampering[]; json: object; text: string } {
-  const list = reader.tampering?.() ?? [];
+  const list = storeTampering(reader);
   if (list.length === 0) return { list, json: {}, text: '' };
   const { code, message } = tamperedError(list);
   // The trail verified: `ok` false with the tampering code, `intact` true for the content.

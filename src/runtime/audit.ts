@@ -8,7 +8,13 @@ import { NODE_VERIFY } from '../seal/gzip.js';
 import { DEFAULT_MAX_OBJECT_BYTES } from '../trail/object.js';
 import { type LongTimer, setLongTimeout } from '../common/timer.js';
 import { tamperedError } from '../trail/tampering.js';
-import { type DuplicateObject, type ObjectReader, type ResumeState, verifyTrail } from '../trail/verify-trail.js';
+import {
+  type DuplicateObject,
+  type ObjectReader,
+  type ResumeState,
+  storeTampering,
+  verifyTrail,
+} from '../trail/verify-trail.js';
 
 export interface AuditTarget {
   name: string;
@@ -113,7 +119,7 @@ export class Auditor {
           fullAt: full ? started : last.fullAt,
         });
         // The originals verified (and the next pass continues from them), but the store was written over.
-        const tampering = reader.tampering?.() ?? [];
+        const tampering = storeTampering(reader);
         if (tampering.length > 0) r = { ...r, ok: false, error: tamperedError(tampering) };
       } catch (err) {
         if (this.abort.signal.aborted) break; // stopping: no verdict

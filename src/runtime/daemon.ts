@@ -1,19 +1,17 @@
 // The daemon: wires the runtime's parts together. A decision goes source -> committer (backpressure,
 // dedupe, mask, seal, commit with its offset) -> outbox (checkpointer closes objects) -> shipper -> sink.
 import { join } from 'node:path';
-import { loadConfiguredVerifiers } from '../seal/keyfile.js';
 import type { Config, InputConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Quarantine } from '../mask/quarantine.js';
 import { Metrics } from '../metrics/metrics.js';
-import { type NoteSigner, type NoteVerifier, parseVerifierKey } from '../trail/keys.js';
+import type { NoteSigner } from '../trail/keys.js';
 import { protectedPaths } from './protected.js';
 import type { Source, SourceDeps } from '../sources/source.js';
 import { stateDbPath } from '../store/db.js';
 import type { StateStore } from '../store/state.js';
-import { type AuditTarget, Auditor } from './audit.js';
-import { objectReadLimit } from './read-limits.js';
+import { Auditing, trustedKeys } from './auditing.js';
 import { Checkpointer } from './checkpointer.js';
 import { Committer } from './committer.js';
 import { type HealthParts, StatusListener, type Startup, metricsView, readiness } from './health.js';
@@ -50,7 +48,7 @@ export class Daemon {
   private readonly status: StatusListener;
   private readonly upkeep: Upkeep;
   private readonly reloader: Reloader;
-  private auditor: Auditor | null = null;
+  private readonly auditing: Auditing;
   private stopping: Promise<void> | null = null;
 
   private constructor(private readonly opts: DaemonOptions) {
@@ -97,6 +95,15 @@ export class Daemon {
     this.metrics = new Metrics(metricsView(health));
     this.status = new StatusListener(this.metrics, () => readiness(health), opts.log.child({ component: 'metrics' }));
     this.upkeep = new Upkeep(store, this.topology.sources, this.log);
+    this.auditing = new Auditing({
+      config: () => this.config,
+      signer: () => this.signer,
+      sinks: this.topology.sinks,
+      heads: this.checkpointer.heads,
+      outbox: store.outbox,
+      report: (r) => this.metrics.audited(r.sink, r.ok, r.streams),
+      log: opts.log.child({ component: 'audit' }),
+    });
     this.reloader = new Reloader({
       config: () => this.config,
       topology: this.topology,
@@ -138,7 +145,7 @@ export class Daemon {
           log,
           store: this.store,
           sinks: [...topology.sinks.values()].map((u) => u.sink),
-          trustedKeys: this.trustedKeys(),
+          trustedKeys: trustedKeys(this.config, this.signer),
         })
       : null;
     this.checkpointer.loadAll();
@@ -159,7 +166,7 @@ export class Daemon {
       startup.notStarted.delete(`input ${name}`);
     }
     startup.phase = null;
-    this.startAuditor();
+    this.auditing.start();
     log.info(
       {
         streams: [...this.checkpointer.heads.keys()],
@@ -187,52 +194,6 @@ export class Daemon {
     return (this.opts.registry ?? builtinRegistry).createSource(input, deps);
   }
 
-  /** The keys the daemon trusts when it reads its own trail back: its signer's and signing.verify_keys. */
-  private trustedKeys(): NoteVerifier[] {
-    return [parseVerifierKey(this.signer.verifierKey), ...loadConfiguredVerifiers(this.config.signing)];
-  }
-
-  /**
-   * The periodic integrity audit (audit.interval) over the file and s3 sinks (or audit.sinks).
-   * The first pass comes soon after start (a minute at most), then one per interval.
-   */
-  private startAuditor(): void {
-    const a = this.config.audit;
-    if (a.interval === 0) return;
-    const targets = (): AuditTarget[] =>
-      [...this.topology.sinks.entries()]
-        .filter(([name, u]) => u.sink.reader !== undefined && (this.config.audit.sinks?.includes(name) ?? true))
-        .map(([name, u]) => ({
-          name,
-          reader: () => u.sink.reader!(),
-          upTo: () => this.auditLimits(name),
-        }));
-    const log = this.opts.log.child({ component: 'audit' });
-    this.auditor = new Auditor(
-      targets,
-      () => this.trustedKeys(),
-      a.interval,
-      a.full_interval,
-      log,
-      (r) => this.metrics.audited(r.sink, r.ok, r.streams),
-      () => objectReadLimit(this.config),
-    );
-    this.auditor.start(Math.min(a.interval, 60_000));
-  }
-
-  /**
-   * Per origin, how far `sink` is known to hold every object: up to the first object it has not
-   * acknowledged, or, with none waiting, the last checkpoint (objects signed after this call may
-   * still be in flight, stored out of order when in_flight > 1).
-   */
-  private auditLimits(sink: string): Map<string, number> {
-    const limits = new Map<string, number>();
-    const origin = this.config.origin;
-    for (const [stream, head] of this.checkpointer.heads) limits.set(`${origin}/${stream}`, head.checkpointedSize);
-    for (const [stream, first] of this.store.outbox.unackedStarts(sink)) limits.set(`${origin}/${stream}`, first);
-    return limits;
-  }
-
   /** Puts a reloaded config in force for everything but the topology (see reload.ts). */
   private async apply(next: Config, signer: NoteSigner): Promise<void> {
     const before = this.config;
@@ -242,11 +203,7 @@ export class Daemon {
     this.checkpointer.configure(next, signer);
     this.checkpointer.start();
     this.upkeep.start();
-    if (JSON.stringify(before.audit) !== JSON.stringify(next.audit)) {
-      await this.auditor?.stop();
-      this.auditor = null;
-      this.startAuditor();
-    }
+    await this.auditing.reconfigure(before);
   }
 
   /** SIGHUP: applies `next` (already validated), or throws and changes nothing (see reload.ts). */
@@ -267,7 +224,7 @@ export class Daemon {
     this.stopping ??= (async () => {
       const { log, topology } = this;
       await this.reloader.idle();
-      await this.auditor?.stop();
+      await this.auditing.stop();
       for (const s of topology.sources.values()) await s.close();
       // Batches still being sealed in slices see `halt` and give up: wait for their locks.
       await this.committer.idle();

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { TailsealError, errorMessage, isTailsealError } from '../errors.js';
 import type { NoteVerifier } from '../trail/keys.js';
-import type { Sink } from '../sinks/sink.js';
+import { type Sink, readsBack } from '../sinks/sink.js';
 import { type FilePlacement, placesAfterStateLoss } from '../sources/capabilities.js';
 import type { BatchConsumer, Source, SourceRecord } from '../sources/source.js';
 import { type StateLoss, moveStateAside, openDatabase, probeState, stateDbPath } from '../store/db.js';
@@ -15,6 +15,7 @@ import { type StreamTail, readStreamTails, stateLostError } from '../store/recov
 import { StateStore } from '../store/state.js';
 import { objectReadLimit } from './read-limits.js';
 import { tamperedError } from '../trail/tampering.js';
+import { storeTampering } from '../trail/verify-trail.js';
 
 /** The state database, opened, and why it held no sealed state (null: it did). */
 export interface OpenedState {
@@ -83,8 +84,8 @@ export async function continueLostChains(
 ): Promise<ContinuedChains> {
   const { config, log } = d;
   const want = config.recovery.sink;
-  const from = d.sinks.find((s) => s.reader !== undefined && (want === undefined || s.name === want));
-  if (!from?.reader) {
+  const from = d.sinks.filter(readsBack).find((s) => want === undefined || s.name === want);
+  if (!from) {
     if (loss.cause !== 'missing')
       log.warn(
         { cause: loss.cause, err: loss.detail },
@@ -108,7 +109,7 @@ export async function continueLostChains(
     );
   }
   // The tails are read from the original (oldest) versions; what was written over them is said, not followed.
-  const tampering = reader.tampering?.() ?? [];
+  const tampering = storeTampering(reader);
   if (tampering.length > 0) {
     const err = tamperedError(tampering);
     log.error(

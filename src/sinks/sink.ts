@@ -47,11 +47,21 @@ export interface Sink {
   start(): Promise<void>;
   put(obj: TrailObject): Promise<PutResult>;
   close(): Promise<void>;
-  /**
-   * Optional: reads back the objects this sink stored (file and s3 sinks), for rebuilding a lost
-   * state database from the verified trail. Usable before start().
-   */
-  reader?(): ObjectReader;
+}
+
+/**
+ * A sink that can read back the objects it stored (file and s3 sinks), for the integrity audit and
+ * for rebuilding a lost state database from the verified trail: a capability checked at runtime
+ * (readsBack), as sources/capabilities.ts does for sources. Sinks without it (http, opa) cannot be
+ * audited or recovered from.
+ */
+export interface ReadableSink {
+  /** A reader over this sink's stored objects; usable before start(). */
+  reader(): ObjectReader;
+}
+
+export function readsBack(s: Sink): s is Sink & ReadableSink {
+  return typeof (s as Partial<ReadableSink>).reader === 'function';
 }
 
 /** Everything a sink factory gets besides its own config. */

@@ -51,10 +51,42 @@ export interface ObjectReader {
    * read, and one that is not a stored object (a FIFO, a device) with STORE_UNSAFE.
    */
   read(name: string, maxBytes: number): Promise<Uint8Array>;
-  /** The object's WORM retention (stores that have one, e.g. S3 Object Lock). */
-  retention?(name: string): Promise<{ mode?: string; retainUntil?: number; storedAt?: number }>;
+}
+
+// What a reader may offer beyond list and read, as small capability interfaces, each with a type guard
+// checked at runtime (as sources/capabilities.ts does for sources): a store with WORM retention reports
+// it, a versioned store reports what was written over its objects.
+
+/** An object's WORM retention as the store reports it: lock mode, retain-until and stored time (Unix ms). */
+export interface ObjectRetention {
+  mode?: string;
+  retainUntil?: number;
+  storedAt?: number;
+}
+
+/** A reader of a store that keeps objects under WORM retention (e.g. S3 Object Lock). */
+export interface RetentionReader {
+  /** The object's WORM retention. */
+  retention(name: string): Promise<ObjectRetention>;
+}
+
+export function readsRetention(r: ObjectReader): r is ObjectReader & RetentionReader {
+  return typeof (r as Partial<RetentionReader>).retention === 'function';
+}
+
+/** A reader of a store that keeps what was written over its objects (S3 versions, delete markers). */
+export interface TamperingReporter {
   /** After list(): what was added over stored objects (later versions, delete markers), for the caller to report. */
-  tampering?(): readonly StoreTampering[];
+  tampering(): readonly StoreTampering[];
+}
+
+export function reportsTampering(r: ObjectReader): r is ObjectReader & TamperingReporter {
+  return typeof (r as Partial<TamperingReporter>).tampering === 'function';
+}
+
+/** What the caller's report of `r`'s tampering lists: nothing for a store that keeps no versions. */
+export function storeTampering(r: ObjectReader): readonly StoreTampering[] {
+  return reportsTampering(r) ? r.tampering() : [];
 }
 
 export interface VerifyOptions {
@@ -113,7 +145,7 @@ export interface ResumeState {
  */
 async function checkRetention(reader: ObjectReader, info: ObjectInfo, minMs: number, asGiven?: string): Promise<void> {
   const name = info.name;
-  if (!reader.retention)
+  if (!readsRetention(reader))
     fail('RETENTION_MISSING', `this store has no retention to check (--min-retention applies to s3:// stores)`, {
       object: name,
     });

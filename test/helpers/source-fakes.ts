@@ -3,6 +3,7 @@
 // batch's position to the registry as the state store does in the same transaction, keeps a copy of every
 // batch it was offered (payloads are views into the tail's read buffer, only valid during the call), and
 // can be told to refuse (backpressure) or throw (a failing state database).
+import type { FileProblem } from '../../src/sources/capabilities.js';
 import type { FileRegistry, KnownFile, ListedFile } from '../../src/sources/file/registry.js';
 import type { BatchConsumer, SourceBatch } from '../../src/sources/source.js';
 
@@ -34,6 +35,13 @@ export class FakeRegistry implements FileRegistry {
     const ident = existingId === undefined ? f.ident : this.rows.get(existingId)!.ident;
     this.rows.set(id, { ...f, ident, fingerprint: new Uint8Array(f.fingerprint), id, done: false });
     return id;
+  }
+
+  /** The files each input last reported it cannot read (what `tailseal status` shows). */
+  readonly problems = new Map<string, readonly FileProblem[]>();
+
+  setFileProblems(input: string, problems: readonly FileProblem[]): void {
+    this.problems.set(input, [...problems]);
   }
 
   /** What the store does with a committed batch's position (in the commit's transaction). */

@@ -25,7 +25,7 @@ import { TailsealError, errorMessage, isTailsealError } from '../../errors.js';
 import { encodeCheckpointLine, encodeObjectParts } from '../../seal/encoder.js';
 import { objectText } from '../../seal/gzip.js';
 import { objectName } from '../../trail/object.js';
-import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';
+import type { PutResult, ReadableSink, Sink, SinkContext, TrailObject } from '../sink.js';
 import type { FileSinkConfig } from './config.js';
 import { fileStoreReader, readObjectFile } from '../../sinks/file/reader.js';
 import type { ObjectReader } from '../../trail/verify-trail.js';
@@ -105,7 +105,7 @@ async function copyLines(from: { path: string; bytes: number }, to: string): Pro
   }
 }
 
-export class FileSink implements Sink {
+export class FileSink implements Sink, ReadableSink {
   readonly type = 'file';
   readonly name: string;
   private readonly dirsSynced = new Set<string>();

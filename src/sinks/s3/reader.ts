@@ -6,7 +6,7 @@
 // version of each key, and reports every later version and delete marker as tampering.
 import { objectTooLarge } from '../../trail/gzip.js';
 import type { StoreTampering } from '../../trail/tampering.js';
-import type { ObjectReader } from '../../trail/verify-trail.js';
+import type { ObjectReader, RetentionReader, TamperingReporter } from '../../trail/verify-trail.js';
 import { type S3Client, type S3Version, versionsDenied } from './client.js';
 
 const OBJECT_RE = /\.ndjson(\.gz)?$/;
@@ -38,7 +38,7 @@ export function pickOriginals(versions: readonly S3Version[]): {
 }
 
 /** An ObjectReader over every trail object under `prefix` in the client's bucket, oldest versions. */
-export function s3StoreReader(client: S3Client, prefix: string): ObjectReader {
+export function s3StoreReader(client: S3Client, prefix: string): ObjectReader & RetentionReader & TamperingReporter {
   let originals = new Map<string, string>();
   let tampering: StoreTampering[] = [];
   // The chosen version of a key; "null" (unversioned bucket) and unlisted keys read the current one.

@@ -15,7 +15,7 @@ import { encodeObjectAsync } from '../../seal/encoder.js';
 import { objectFileName } from '../../trail/object.js';
 import { createDispatcher } from '../net/client.js';
 import { classifyError } from '../retry.js';
-import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';
+import type { PutResult, ReadableSink, Sink, SinkContext, TrailObject } from '../sink.js';
 import { s3StoreReader } from '../../sinks/s3/reader.js';
 import type { ObjectReader } from '../../trail/verify-trail.js';
 import { S3Client, type S3Response } from './client.js';
@@ -57,7 +57,7 @@ export function s3ClientFor(
   };
 }
 
-export class S3Sink implements Sink {
+export class S3Sink implements Sink, ReadableSink {
   readonly type = 's3';
   readonly name: string;
   private readonly client: S3Client;

@@ -81,7 +81,7 @@ export class FileProblems {
    * unsaved (tried again at the next save); that failure is reported by the commits themselves.
    */
   save(): void {
-    if (!this.unsaved || !this.registry.setFileProblems) return;
+    if (!this.unsaved) return;
     try {
       this.registry.setFileProblems(this.input, this.list());
       this.unsaved = false;

@@ -44,15 +44,15 @@ export interface FileRegistry {
     f: { input: string; ident: string; path: string; fingerprint: Uint8Array; fpLen: number; offset: number },
     existingId?: number,
   ): number;
-  /** Optional: records the files `input` cannot read now, for `tailseal status`. */
-  setFileProblems?(input: string, problems: readonly FileProblem[]): void;
+  /** Records the files `input` cannot read now, for `tailseal status`. */
+  setFileProblems(input: string, problems: readonly FileProblem[]): void;
 }
 
 /** The host's state handle as a FileRegistry; throws when it is none (a host without file state). */
 export function asFileRegistry(state: unknown): FileRegistry {
   // The host's state handle (store/state.ts StateStore) keeps file generations in its `files` repository.
   const r = (state as { files?: Partial<FileRegistry> } | null | undefined)?.files;
-  if (typeof r?.findFile === 'function' && typeof r.listFiles === 'function' && typeof r.upsertFile === 'function')
-    return r as FileRegistry;
+  const methods: (keyof FileRegistry)[] = ['findFile', 'listFiles', 'upsertFile', 'setFileProblems'];
+  if (r && methods.every((m) => typeof r[m] === 'function')) return r as FileRegistry;
   throw new TailsealError('STATE_UNAVAILABLE', 'file inputs need a state database that keeps file offsets');
 }

@@ -4,17 +4,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isTailsealError } from '../../../src/errors.js';
 import type { NoteVerifier } from '../../../src/trail/keys.js';
-import { type ObjectReader, verifyTrail } from '../../../src/trail/verify-trail.js';
+import { type ObjectReader, type RetentionReader, verifyTrail } from '../../../src/trail/verify-trail.js';
 import { sealTrail } from '../../helpers/trail.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 /** A two-object trail in memory, each object retained until its signing time + `keptMs`. */
-function lockedStore(keptMs: number): { reader: ObjectReader; verifier: NoteVerifier } {
+function lockedStore(keptMs: number): { reader: ObjectReader & RetentionReader; verifier: NoteVerifier } {
   const t = sealTrail({ plan: [2, 3], gzip: true });
   const byName = new Map(t.objects.map((o) => [o.name, o]));
-  const reader: ObjectReader = {
+  const reader: ObjectReader & RetentionReader = {
     list: async () => [...byName.keys()].sort(),
     read: async (name) => byName.get(name)!.body,
     // Stored (Last-Modified) two seconds after signing, as an upload is.
