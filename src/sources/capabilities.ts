@@ -4,6 +4,7 @@
 // the daemon asks each running source only for what it says it offers. A new source kind implements the ones
 // that fit it; none of them is required.
 import type { BatchConsumer, Source, SourceBatch, SourceDeps } from './source.js';
+import type { FileProblem } from '../store/files.js';
 
 /** Whether `x` has a method `name` (how every guard below decides). */
 function hasMethod(x: object, name: string): boolean {
@@ -107,15 +108,9 @@ export function reportsLag(s: Source): s is Source & LagReporter {
   return hasMethod(s, 'lag');
 }
 
-/** A file an input matches but cannot read (FILE_UNREADABLE, FILE_NOT_REGULAR, FILE_PROTECTED). */
-export interface FileProblem {
-  path: string;
-  code: string;
-  message: string;
-  /** ISO 8601: since when. */
-  since: string;
-}
+/** A file an input matches but cannot read (FILE_UNREADABLE, FILE_NOT_REGULAR, FILE_PROTECTED): the store's row. */
 
+export type { FileProblem };
 /** A source that can list the files it matches but does not read. */
 export interface FileProblemReporter {
   /** The files matched but not read, each with its FILE_* code. */

@@ -1,29 +1,13 @@
 // What the file source needs from the offset store (implemented by store/files.ts, `StateStore.files`):
 // the file source's factory takes the host's state handle (SourceDeps.state) as this interface.
 import { TailsealError } from '../../errors.js';
-import type { FileProblem } from '../capabilities.js';
+import type { FileProblem, FileRecord, FileRow } from '../../store/files.js';
 
-export interface KnownFile {
-  id: number;
-  ident: string;
-  /** The path last committed. */
-  path: string;
-  fingerprint: Uint8Array;
-  fpLen: number;
-  offset: number;
-  /** Finished (see FileRegistry): a restart does not look for it again. */
-  done: boolean;
-}
+/** A generation as the registry finds it by identity (the store's row, without its input). */
+export type KnownFile = Omit<FileRecord, 'input'>;
 
 /** A generation as listed at start-up (fingerprints via findFile). */
-export interface ListedFile {
-  id: number;
-  input: string;
-  ident: string;
-  path: string;
-  offset: number;
-  done: boolean;
-}
+export type ListedFile = Omit<FileRow, 'updatedAt'>;
 
 /**
  * Persistent file generations. Offsets themselves only move through BatchConsumer.commit, in
