@@ -6,16 +6,25 @@
 // the corpus's first 64 KiB line, where tailseal's max_line_bytes is 1 MiB) and Log_Level error (quiet).
 // `durable` adds its filesystem buffering (storage.type filesystem), the like-for-like of tailseal's outbox.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toolFromEnv } from '../helpers/tools.js';
+
+function isProgram(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
 
 /** The Fluent Bit binary to compare with, or undefined (no peer rows). */
 export function peerBinary(args: string[]): string | undefined {
   const i = args.indexOf('--peer-fluent-bit');
   if (i >= 0) {
     const path = args[i + 1];
-    if (!path) throw new Error('--peer-fluent-bit needs the path of a Fluent Bit binary');
+    if (!path || !isProgram(path)) throw new Error(`--peer-fluent-bit needs the path of a Fluent Bit binary: ${path}`);
     return path;
   }
   return toolFromEnv('TAILSEAL_TEST_FLUENT_BIT');
@@ -66,10 +75,12 @@ export function startFluentBit(r: PeerRun): ChildProcess {
   const config = join(r.dir, 'fluent-bit.conf');
   writeFileSync(config, fluentBitConfig(r));
   const fb = spawn(r.bin, ['-q', '-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  // Its errors reach the bench's stderr; the notice of the SIGTERM that ends every run does not.
-  fb.stderr!.on('data', (d: Buffer) => {
-    const text = d
-      .toString()
+  // Its errors reach the bench's stderr when it exits; the notice of the SIGTERM that ends every run
+  // does not (it comes in several writes, so the filter works on whole lines at the end).
+  let err = '';
+  fb.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-65536)));
+  fb.once('close', () => {
+    const text = err
       .split('\n')
       .filter((l) => l.trim() !== '' && !l.includes('caught signal (SIGTERM)'))
       .join('\n');

@@ -100,6 +100,13 @@ export const NOT_RUNNABLE: (DocCommand & { reason: string })[] = [
   { doc: bench, command: 'npm run bench -- --scenario live --live-seconds 60 --rate 5000', reason: BENCH },
   { doc: bench, command: 'npm run bench -- --size 1000000 --scenario backlog --runs 5', reason: BENCH },
   { doc: bench, command: 'npm run bench:hot', reason: BENCH },
+  {
+    doc: bench,
+    command:
+      'npm run bench -- --size 1000000 --runs 3 --scenario backlog,http,idle,live --live-seconds 30 ' +
+      '--peer-fluent-bit /opt/fluent-bit/bin/fluent-bit',
+    reason: `${BENCH}; and a Fluent Bit binary`,
+  },
   { doc: deploy, command: 'docker build -t tailseal:0.1.0 .', reason: DOCKER },
   { doc: deploy, command: 'mkdir -p etc-tailseal state', reason: `prepares the docker run below: ${DOCKER}` },
   { doc: deploy, command: 'cp deploy/systemd/tailseal.yaml etc-tailseal/', reason: `prepares docker run: ${DOCKER}` },
