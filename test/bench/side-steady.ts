@@ -62,6 +62,7 @@ async function idleRun(peer: string | undefined, seconds: number): Promise<Figur
     const end = procStats(s.proc.pid!);
     return {
       rss_mb: Math.round(end.rssMb),
+      rss_half_mb: Math.round(half.rssMb),
       peak_rss_mb: Math.round(end.hwmMb),
       cpu_s: +end.cpu.toFixed(2),
       settled_cpu_pct: +((100 * (end.cpu - half.cpu)) / (seconds / 2)).toFixed(2),
