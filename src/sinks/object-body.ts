@@ -3,9 +3,11 @@
 // exactly encodeObject's (seal/encoder.ts): the entry lines, the checkpoint line, gzip'd with the
 // same zlib settings when asked (deflate's output does not depend on how its input is chunked).
 // Each call opens the file anew, so a retried upload streams the same bytes again.
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { Readable, type Writable, pipeline } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
+import { Readable, Transform, type Writable, pipeline } from 'node:stream';
+import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { TailsealError } from '../errors.js';
 import { encodeCheckpointLine } from '../seal/encoder.js';
@@ -100,4 +102,61 @@ async function* plainChunks(obj: TrailObject): AsyncGenerator<Buffer> {
       );
   }
   yield encodeCheckpointLine(obj.stream, obj.note);
+}
+
+/** An object's stored bytes with their digests, known before the upload starts (S3 signs them). */
+export interface HashedBody {
+  length: number;
+  sha256: Buffer;
+  md5: Buffer;
+  /** A fresh stream of the bytes (one per request). */
+  open(): Readable;
+  /** Removes the scratch file, if any; safe twice. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * The object's stored bytes and their SHA-256, MD5 and length, in one streaming pass: a plain
+ * object is hashed from its segment and streamed from it again; a gzip'd one is compressed once,
+ * hashed on the way into a scratch file `<segment>.<tag>.gz` beside the segment, and streamed
+ * from there. Crash safety: the scratch file is only ever read by this upload; one a crash leaves
+ * behind is not a segment, so the outbox deletes it at the next start (store/spool.ts recover).
+ * Without a segment (heartbeats, no entry lines) the few bytes are held.
+ */
+export async function hashedBody(obj: TrailObject, gzip: boolean, tag: string): Promise<HashedBody> {
+  const sha256 = createHash('sha256');
+  const md5 = createHash('md5');
+  let length = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      sha256.update(chunk);
+      md5.update(chunk);
+      length += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  const digests = () => ({ length, sha256: sha256.digest(), md5: md5.digest() });
+  if (!gzip || obj.linesFile === undefined) {
+    if (obj.linesFile === undefined) {
+      const parts: Buffer[] = [];
+      await pipelineAsync(objectBodyStream(obj, gzip), tap, async (source: AsyncIterable<Buffer>) => {
+        for await (const c of source) parts.push(c);
+      });
+      const bytes = Buffer.concat(parts);
+      return { ...digests(), open: () => Readable.from([bytes]), dispose: async () => undefined };
+    }
+    await pipelineAsync(objectBodyStream(obj, false), tap, async (source: AsyncIterable<Buffer>) => {
+      for await (const chunk of source) void chunk; // hashed by the tap, then dropped
+    });
+    return { ...digests(), open: () => objectBodyStream(obj, false), dispose: async () => undefined };
+  }
+  const scratch = `${obj.linesFile.path}.${tag}.gz`;
+  const dispose = () => rm(scratch, { force: true });
+  try {
+    await pipelineAsync(objectBodyStream(obj, true), tap, createWriteStream(scratch, { mode: 0o600 }));
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+  return { ...digests(), open: () => createReadStream(scratch, { highWaterMark: READ_CHUNK }), dispose };
 }
