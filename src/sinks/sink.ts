@@ -17,7 +17,9 @@ export interface TrailObject {
   readonly lines: Buffer[];
   /**
    * Optional: a local file whose first `bytes` bytes are exactly the lines (the outbox segment).
-   * A sink may copy it in the kernel instead of reading `lines`; it must not change the file.
+   * A sink may copy it in the kernel or stream it (object-body.ts) instead of reading
+   * `lines`; it must not change the file. It may put a scratch file `<path>.<suffix>` beside it
+   * for the length of a put: the outbox deletes every file that is not a segment at start.
    */
   linesFile?: { path: string; bytes: number };
   /** The signed checkpoint note that closes the object. */

@@ -130,7 +130,9 @@ describe('metrics and health endpoints', () => {
           buf += b.toString('latin1');
           const h = buf.indexOf('\r\n\r\n');
           const len = Number(/content-length: (\d+)/i.exec(buf)?.[1] ?? -1);
-          if (h >= 0 && len >= 0 && buf.length >= h + 4 + len) {
+          // A gzip'd object streams chunked (its length is not known up front): ends at the last chunk.
+          const whole = len >= 0 ? buf.length >= h + 4 + len : buf.endsWith('\r\n0\r\n\r\n');
+          if (h >= 0 && whole) {
             sock.end('HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
             buf = '';
           }

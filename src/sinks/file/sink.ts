@@ -16,15 +16,18 @@ import {
   rmSync,
   statSync,
   truncateSync,
+  write,
   writevSync,
 } from 'node:fs';
 import { copyFile, open, unlink } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { TailsealError, errorMessage, isTailsealError } from '../../errors.js';
 import { encodeCheckpointLine, encodeObjectParts } from '../../seal/encoder.js';
 import { objectText } from '../../seal/gzip.js';
 import { objectName } from '../../trail/object.js';
+import { objectBodyStream } from '../object-body.js';
 import type { PutResult, ReadableSink, Sink, SinkContext, TrailObject } from '../sink.js';
 import type { FileSinkConfig } from './config.js';
 import { fileStoreReader, readObjectFile } from '../../sinks/file/reader.js';
@@ -48,6 +51,7 @@ export const STORE_OBJECT_MODE = 0o440;
 const WRITEV_MAX = 1024;
 
 const fsyncAsync = promisify(fsync);
+const writeAsync = promisify(write);
 
 /** fsync(2) in the thread pool (the slow part); open and close inline. */
 async function fsyncPath(path: string): Promise<void> {
@@ -166,7 +170,14 @@ export class FileSink implements Sink, ReadableSink {
     // Uncompressed, the entry lines can be copied from the outbox segment by the kernel
     // (copy_file_range or a reflink) instead of being read into memory and written back.
     const copy = this.config.gzip ? undefined : obj.linesFile;
-    const parts = copy ? [encodeCheckpointLine(obj.stream, obj.note)] : encodeObjectParts(obj, this.config.gzip).parts;
+    // Gzip'd, the object is compressed as it streams from the segment (in libuv's pool), never
+    // held whole; only an object without a segment (a heartbeat) is encoded in memory.
+    const streamed = this.config.gzip && obj.linesFile !== undefined;
+    const parts = copy
+      ? [encodeCheckpointLine(obj.stream, obj.note)]
+      : streamed
+        ? []
+        : encodeObjectParts(obj, this.config.gzip).parts;
     // 1. Write the whole object to a private temporary file and fsync it. A crash here leaves
     //    only a .tmp-* file, which is never read as an object.
     if (copy) await copyLines(copy, tmp);
@@ -174,6 +185,7 @@ export class FileSink implements Sink, ReadableSink {
     const { O_WRONLY, O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
     const fd = openSync(tmp, (copy ? O_WRONLY | O_APPEND : O_WRONLY | O_CREAT | O_EXCL) | O_NOFOLLOW, 0o600);
     try {
+      if (streamed) await this.writeStreamed(fd, tmp, objectBodyStream(obj, true));
       // writev in slices: the object is written from its lines as they are, never concatenated.
       for (let i = 0; i < parts.length; i += WRITEV_MAX) {
         const slice = parts.slice(i, i + WRITEV_MAX);
@@ -209,6 +221,25 @@ export class FileSink implements Sink, ReadableSink {
     // 3. fsync the directory so the new name survives a power loss before we acknowledge.
     await fsyncPath(dir);
     return 'stored';
+  }
+
+  /**
+   * Writes every byte `body` yields to `fd`, one chunk at a time (the compressed object is never
+   * held whole); a write that makes no progress (disk full) fails the attempt, never leaving a
+   * short object. The fd stays the caller's, for the fsync and the close.
+   */
+  private async writeStreamed(fd: number, tmp: string, body: Readable): Promise<void> {
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        for (let off = 0; off < chunk.length;) {
+          const { bytesWritten } = await writeAsync(fd, chunk, off, chunk.length - off);
+          if (bytesWritten === 0) throw new TailsealError('SINK_RETRYABLE', `sink ${this.name}: short write to ${tmp}`);
+          off += bytesWritten;
+        }
+      }
+    } finally {
+      body.destroy();
+    }
   }
 
   private async compareExisting(final: string, body: Buffer, name: string): Promise<PutResult> {

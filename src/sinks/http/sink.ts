@@ -4,8 +4,10 @@
 // result. Any 2xx acknowledges the object; every other answer becomes a coded error
 // (../net/errors.ts) that the shared retry classifier understands, Retry-After included. The
 // request path (HttpTransport) is the one every HTTP-based sink shares, in ../net/transport.ts.
-import { encodeObjectAsync } from '../../seal/encoder.js';
+// The body streams from the outbox segment (../object-body.ts): a put never holds the object.
+import { objectName } from '../../trail/object.js';
 import { HttpTransport, redactUrl } from '../net/transport.js';
+import { objectBodyStream, plainObjectLength } from '../object-body.js';
 import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';
 import type { HttpSinkConfig } from './config.js';
 
@@ -29,13 +31,20 @@ export class HttpSink implements Sink {
   }
 
   async put(obj: TrailObject): Promise<PutResult> {
-    const { name, body } = await encodeObjectAsync(obj, this.config.gzip);
+    const gzip = this.config.gzip;
+    const name = objectName(obj.stream, obj.firstSeq, obj.size, obj.createdAt, gzip);
     const headers: Record<string, string> = {
       'content-type': 'application/x-ndjson',
       'idempotency-key': name,
       'x-tailseal-object': name,
     };
-    if (this.config.gzip) headers['content-encoding'] = 'gzip';
+    // Crash safety: the body is read from the segment, which the outbox keeps until every sink
+    // has acknowledged the object, and each attempt streams it anew (same bytes). The plain body's
+    // length is known, so undici fails an attempt whose stream comes up short or long; a gzip'd
+    // body goes chunked, and a short segment fails the stream itself (object-body.ts).
+    if (gzip) headers['content-encoding'] = 'gzip';
+    else headers['content-length'] = String(plainObjectLength(obj));
+    const body = objectBodyStream(obj, gzip);
     await this.transport.post(this.config.url, headers, body, `POST ${this.target} (object ${name})`);
     return 'stored';
   }

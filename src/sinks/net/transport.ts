@@ -2,6 +2,7 @@
 // dispatcher per sink, credentials, an overall deadline, response bodies always consumed, and
 // secrets scrubbed from error excerpts. withinDeadline: the overall deadline on one exchange,
 // which the s3 client's signed requests use as well.
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { type Dispatcher, request } from 'undici';
 import { TailsealError } from '../../errors.js';
@@ -83,12 +84,26 @@ export class HttpTransport {
   }
 
   /**
-   * POSTs `body` to `url`; resolves on any 2xx (the response body is read and discarded).
+   * POSTs `body` to `url`; resolves on any 2xx (the response body is read and discarded). A
+   * stream body is destroyed when the exchange ends without reading it all (no open file left).
    * Throws statusError(...) for any other status, a TailsealError SINK_RETRYABLE when the
    * whole exchange overruns connect + request timeouts, or undici's own error (UND_ERR_*,
    * ECONNREFUSED ...) for network failures. `what` names the request in messages.
    */
-  async post(url: string, headers: Record<string, string>, body: Buffer, what: string): Promise<number> {
+  async post(url: string, headers: Record<string, string>, body: Buffer | Readable, what: string): Promise<number> {
+    try {
+      return await this.exchange(url, headers, body, what);
+    } finally {
+      if (!Buffer.isBuffer(body)) body.destroy();
+    }
+  }
+
+  private async exchange(
+    url: string,
+    headers: Record<string, string>,
+    body: Buffer | Readable,
+    what: string,
+  ): Promise<number> {
     const dispatcher = this.open();
     // undici's headers/body timeouts are per phase; this bounds the whole exchange, so a
     // remote that reads the request body at a trickle cannot hold a put forever.

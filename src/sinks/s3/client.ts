@@ -1,6 +1,7 @@
 // The few S3 operations tailseal needs, over undici with SigV4. Works with AWS and S3-compatible
 // servers (MinIO, Ceph RGW, R2 ...), path-style or virtual-hosted addressing.
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { XMLParser } from 'fast-xml-parser';
 import { type Dispatcher, request } from 'undici';
 import { TailsealError } from '../../errors.js';
@@ -54,9 +55,16 @@ export function s3ErrorCode(body: Buffer): string | undefined {
 export interface SendOptions {
   query?: Record<string, string>;
   headers?: Record<string, string>;
-  body?: Buffer;
+  /** The request body: bytes, or a stream with its length and SHA-256 (SigV4 signs the hash up front). */
+  body?: Buffer | StreamBody;
   /** Read no more of the answer's body than this (S3Response.oversize instead). */
   maxBodyBytes?: number;
+}
+
+export interface StreamBody {
+  stream: Readable;
+  length: number;
+  sha256: Buffer;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -149,16 +157,40 @@ export class S3Client {
 
   /** Sends one signed request; never throws on an HTTP status (callers decide), only on network errors. */
   async send(method: 'GET' | 'PUT' | 'HEAD' | 'DELETE', key: string | null, o: SendOptions = {}): Promise<S3Response> {
-    const { endpoint, bucket, pathStyle, region } = this.loc;
+    const { endpoint, bucket, pathStyle } = this.loc;
     const host = pathStyle ? endpoint.host : `${bucket}.${endpoint.host}`;
     const basePath = endpoint.pathname.replace(/\/$/, '');
     // Bucket-level requests (key null) address "/bucket" path-style, "/" virtual-hosted.
     const bucketPath = `${basePath}${pathStyle ? `/${bucket}` : ''}`;
     const path = key === null ? bucketPath || '/' : `${bucketPath}/${key}`;
     const body = o.body;
-    const payloadHash = body ? createHash('sha256').update(body).digest('hex') : EMPTY_PAYLOAD_HASH;
+    const payloadHash =
+      body === undefined
+        ? EMPTY_PAYLOAD_HASH
+        : Buffer.isBuffer(body)
+          ? createHash('sha256').update(body).digest('hex')
+          : body.sha256.toString('hex');
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
+    // A stream that comes up short or long fails the request in undici (it checks Content-Length).
     if (body) headers['content-length'] = String(body.length);
+    try {
+      return await this.sendSigned(method, key, o, host, path, headers, payloadHash);
+    } finally {
+      if (body !== undefined && !Buffer.isBuffer(body)) body.stream.destroy(); // no open file left
+    }
+  }
+
+  private async sendSigned(
+    method: 'GET' | 'PUT' | 'HEAD' | 'DELETE',
+    key: string | null,
+    o: SendOptions,
+    host: string,
+    path: string,
+    headers: Record<string, string>,
+    payloadHash: string,
+  ): Promise<S3Response> {
+    const { endpoint, region } = this.loc;
+    const body = o.body === undefined ? null : Buffer.isBuffer(o.body) ? o.body : o.body.stream;
     const credentials = await this.creds.get();
     const query = o.query ?? {};
     const now = new Date();
@@ -172,7 +204,7 @@ export class S3Client {
       const res = await request(url, {
         method,
         headers: signed.headers,
-        body: body ?? null,
+        body,
         dispatcher: this.dispatcher,
         signal,
       });

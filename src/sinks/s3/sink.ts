@@ -7,13 +7,15 @@
 //  2. PUT with If-None-Match: * (AWS answers 412 if the key appeared meanwhile), Content-MD5 and
 //     x-amz-checksum-sha256 (S3 requires an integrity header with Object Lock), the lock headers
 //     (retain-until = now + retention) and server-side encryption headers.
-import { createHash } from 'node:crypto';
+// The body streams from the outbox segment (../object-body.ts hashedBody: one pass computes the
+// digests S3 and SigV4 need up front, a gzip'd object goes through a scratch file beside the
+// segment), so a put never holds the object in memory.
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { TailsealError } from '../../errors.js';
-import { encodeObjectAsync } from '../../seal/encoder.js';
 import { objectFileName } from '../../trail/object.js';
 import { createDispatcher } from '../net/client.js';
+import { type HashedBody, hashedBody } from '../object-body.js';
 import { classifyError } from '../retry.js';
 import type { PutResult, ReadableSink, Sink, SinkContext, TrailObject } from '../sink.js';
 import { s3StoreReader } from '../../sinks/s3/reader.js';
@@ -109,16 +111,28 @@ export class S3Sink implements Sink, ReadableSink {
   }
 
   async put(obj: TrailObject): Promise<PutResult> {
-    const { body } = await encodeObjectAsync(obj, this.config.gzip);
+    // Crash safety: the segment stays until every sink has acknowledged the object, and each
+    // attempt hashes and streams it anew (the same bytes: the names are write-once). S3 checks the
+    // streamed bytes against Content-MD5 and the signed SHA-256, so a segment that changed between
+    // the hash pass and the upload is refused, never stored.
+    const body = await hashedBody(obj, this.config.gzip, `s3-${this.name}`);
+    try {
+      return await this.putBody(obj, body);
+    } finally {
+      await body.dispose();
+    }
+  }
+
+  private async putBody(obj: TrailObject, body: HashedBody): Promise<PutResult> {
     const key = s3Key(this.config.prefix, obj, this.config.gzip);
-    const sha256 = createHash('sha256').update(body).digest();
+    const sha256 = body.sha256;
     const existing = await this.client.send('HEAD', key);
     if (existing.status === 200) return this.compare(key, existing, sha256);
     if (existing.status !== 404) throw this.client.error(`HeadObject ${key}`, existing);
 
     const headers: Record<string, string> = {
       'content-type': 'application/x-ndjson',
-      'content-md5': createHash('md5').update(body).digest('base64'),
+      'content-md5': body.md5.toString('base64'),
       'x-amz-checksum-sha256': sha256.toString('base64'),
       'x-amz-sdk-checksum-algorithm': 'SHA256',
       [SHA256_META]: sha256.toString('hex'),
@@ -135,7 +149,10 @@ export class S3Sink implements Sink, ReadableSink {
       headers['x-amz-server-side-encryption'] = sse.algorithm;
       if (sse.kms_key_id) headers['x-amz-server-side-encryption-aws-kms-key-id'] = sse.kms_key_id;
     }
-    const res = await this.client.send('PUT', key, { headers, body });
+    const res = await this.client.send('PUT', key, {
+      headers,
+      body: { stream: body.open(), length: body.length, sha256 },
+    });
     if (res.status === 412) {
       // The key appeared between our HEAD and PUT (or a concurrent retry): compare, never overwrite.
       const again = await this.client.send('HEAD', key);

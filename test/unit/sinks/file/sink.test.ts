@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { TailsealError } from '../../../../src/errors.js';
 import { createLogger } from '../../../../src/log.js';
+import { encodeObject } from '../../../../src/seal/encoder.js';
 import { parseObject } from '../../../../src/seal/gzip.js';
 import { FileSink } from '../../../../src/sinks/file/sink.js';
 import { classifyError } from '../../../../src/sinks/retry.js';
@@ -120,6 +121,30 @@ describe('file sink', () => {
       (e: TailsealError) => e.code === 'SINK_RETRYABLE' && e.message.includes(seg),
     );
     assert.deepEqual(readdirSync(join(store, 'opa')), []);
+  });
+
+  it('gzip: compresses the segment as it streams (encoder bytes, lines never read); a short one fails', async () => {
+    const store = join(dir, 'gzip-stream');
+    const seg = join(dir, 'gzip-segment.ndjson');
+    const line = (i: number) => `{"v":1,"n":${i},"p":"${'x'.repeat(100 + (i % 29))}"}\n`;
+    const lines = Buffer.from(Array.from({ length: 20_000 }, (_, i) => line(i)).join(''));
+    writeFileSync(seg, Buffer.concat([lines, Buffer.from('UNCOMMITTED')]));
+    const sink = new FileSink({ name: 's', type: 'file', dir: store, gzip: true, retry, in_flight: 1 }, { log });
+    await sink.start();
+    const base = { id: 1, stream: 'opa', firstSeq: 0, size: 20_000, createdAt: 5, note: 'n\n' };
+    const unread = (bytes: number): TrailObject => ({
+      ...base,
+      linesFile: { path: seg, bytes },
+      get lines(): Buffer[] {
+        throw new Error('lines read although the segment file was given');
+      },
+    });
+    await assert.rejects(sink.put(unread(lines.length + 100)), (e: TailsealError) => e.code === 'SINK_RETRYABLE');
+    assert.deepEqual(readdirSync(join(store, 'opa')), [], 'nothing stored, no temporary file');
+    assert.equal(await sink.put(unread(lines.length)), 'stored');
+    const name = '00000000000000000000-00000000000000019999.ndjson.gz';
+    assert.deepEqual(readdirSync(join(store, 'opa')), [name]);
+    assert.ok(readFileSync(join(store, 'opa', name)).equals(encodeObject({ ...base, lines: [lines] }, true).body));
   });
 
   it('start() on an unusable directory is SINK_PERMANENT naming the directory', async () => {

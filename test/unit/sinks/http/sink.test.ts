@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { type Socket, connect } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -137,7 +139,9 @@ describe('http sink', () => {
     assert.equal(parseObject(r.body).entries.length, 5);
     assert.equal(r.headers['content-type'], 'application/x-ndjson');
     assert.equal(r.headers['content-encoding'], 'gzip');
-    assert.equal(r.headers['content-length'], String(body.length));
+    // Streamed from the segment and gzip'd on the way, so its length is not known up front.
+    assert.equal(r.headers['content-length'], undefined);
+    assert.equal(r.headers['transfer-encoding'], 'chunked');
     assert.equal(r.headers['idempotency-key'], name);
     assert.equal(r.headers['x-tailseal-object'], name);
     assert.equal(r.headers['x-tenant'], 'team-a');
@@ -151,11 +155,64 @@ describe('http sink', () => {
     assert.equal(await s.put(heartbeat!), 'stored');
     const [r1, r2] = srv.requests.slice(before);
     assert.deepEqual(r1!.body, encodeObject(data!, false).body);
+    assert.equal(r1!.headers['content-length'], String(encodeObject(data!, false).body.length));
     assert.equal(r1!.headers['content-encoding'], undefined);
     assert.equal(r1!.headers['idempotency-key'], 'opa/00000000000000000000-00000000000000000004.ndjson');
     assert.equal(r1!.headers.authorization, undefined);
     assert.match(r2!.headers['idempotency-key'] as string, /^opa\/heartbeat-00000000000000000005-\d+\.ndjson$/);
     assert.equal(parseObject(r2!.body).note, heartbeat!.note);
+  });
+
+  describe('a large object streamed from its outbox segment', () => {
+    let dir: string;
+    let big: TrailObject;
+    let count = 0;
+    before(() => {
+      // Over 9 MiB of entry lines (several read chunks and gzip blocks), then bytes past the object's
+      // end, as a segment holds after a failed commit: those are never sent.
+      dir = mkdtempSync(join(tmpdir(), 'tailseal-http-seg-'));
+      const one = Buffer.concat(data!.lines);
+      count = Math.ceil((9 * 1024 * 1024) / one.length) * data!.lines.length;
+      const lines = Buffer.concat(Array.from({ length: count / data!.lines.length }, () => one));
+      const path = join(dir, 'segment');
+      writeFileSync(path, Buffer.concat([lines, Buffer.from('{"unsealed":true}\n')]));
+      big = { ...data!, lines: [lines], linesFile: { path, bytes: lines.length } };
+      assert.ok(lines.length > 9 * 1024 * 1024);
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    for (const gzip of [true, false])
+      it(`sends encodeObject's bytes (gzip: ${gzip}) without reading lines; a retry sends the same bytes`, async () => {
+        srv.set({ kind: 'ok' });
+        const s = sink({ gzip });
+        const obj: TrailObject = {
+          ...big,
+          get lines(): Buffer[] {
+            throw new Error('the sink read lines instead of streaming the segment');
+          },
+        };
+        const want = encodeObject(big, gzip).body;
+        srv.enqueue({ kind: 'reset' });
+        const before = srv.requests.length;
+        await assert.rejects(s.put(obj), (e: NodeJS.ErrnoException) => classifyError(e) === 'retryable');
+        assert.equal(await s.put(obj), 'stored');
+        const [failed, ok] = srv.requests.slice(before);
+        assert.equal(failed!.complete, false, 'the first attempt was cut off');
+        assert.ok(want.subarray(0, failed!.body.length).equals(failed!.body), 'its bytes so far were the same');
+        assert.ok(ok!.body.equals(want), 'the retry sent exactly the encoder bytes');
+        assert.equal(parseObject(ok!.body).entries.length, count);
+      });
+
+    it('a segment shorter than the outbox says fails the put (retryable), nothing is stored', async () => {
+      srv.set({ kind: 'ok' });
+      for (const gzip of [true, false]) {
+        const s = sink({ gzip });
+        const short = { ...big, linesFile: { path: big.linesFile!.path, bytes: big.linesFile!.bytes + 4096 } };
+        const before = srv.accepted().length;
+        await assert.rejects(s.put(short), (e: NodeJS.ErrnoException) => classifyError(e) === 'retryable');
+        assert.equal(srv.accepted().length, before, `gzip ${gzip}: nothing acknowledged`);
+      }
+    });
   });
 
   it('basic auth sends Authorization: Basic base64(user:password)', async () => {

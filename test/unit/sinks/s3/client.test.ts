@@ -2,7 +2,10 @@
 // local S3 stand-in (node:http on 127.0.0.1). Real-server behaviour is in s3-sink.test.ts.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TailsealError } from '../../../../src/errors.js';
 import { createLogger } from '../../../../src/log.js';
@@ -107,6 +110,61 @@ describe('s3 sink requests', () => {
     ]) {
       assert.ok(auth.includes(signed), `${signed} is signed`);
     }
+  });
+
+  describe('a large object streamed from its outbox segment', () => {
+    let dir: string;
+    let big: TrailObject;
+    before(() => {
+      // Over 9 MiB of lines, then bytes past the object's end (a failed commit's): never sent.
+      dir = mkdtempSync(join(tmpdir(), 'tailseal-s3-seg-'));
+      const line = (i: number) => `{"seq":${i},"payload":"${'x'.repeat(200 + (i % 37))}"}\n`;
+      const lines = Buffer.from(Array.from({ length: 40_000 }, (_, i) => line(i)).join(''));
+      const path = join(dir, 'segment');
+      writeFileSync(path, Buffer.concat([lines, Buffer.from('{"unsealed":true}\n')]));
+      big = { ...obj, size: 40_000, lines: [lines], linesFile: { path, bytes: lines.length } };
+      assert.ok(lines.length > 9 * 1024 * 1024);
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    for (const gzip of [true, false])
+      it(`PUTs encodeObject's bytes and their digests (gzip: ${gzip}) without reading lines; a retry sends the same`, async () => {
+        const s = sink({ gzip });
+        const stream: TrailObject = {
+          ...big,
+          get lines(): Buffer[] {
+            throw new Error('the sink read lines instead of streaming the segment');
+          },
+        };
+        const body = encodeObject(big, gzip).body;
+        for (const attempt of [1, 2]) {
+          seen.length = 0;
+          // First attempt: the PUT fails (a 503 after the whole body); the second stores it.
+          script.push(
+            { status: 404 },
+            attempt === 1 ? { status: 503, body: '<Error><Code>SlowDown</Code></Error>' } : { status: 200 },
+          );
+          if (attempt === 1) await assert.rejects(s.put(stream), (e: Error) => classifyError(e) === 'retryable');
+          else assert.equal(await s.put(stream), 'stored');
+          const put = seen[1]!;
+          assert.ok(put.body.equals(body), `attempt ${attempt}: exactly the encoder's bytes`);
+          assert.equal(put.headers['content-length'], String(body.length));
+          assert.equal(put.headers['content-md5'], createHash('md5').update(body).digest('base64'));
+          assert.equal(put.headers['x-amz-checksum-sha256'], createHash('sha256').update(body).digest('base64'));
+          assert.equal(put.headers['x-amz-content-sha256'], createHash('sha256').update(body).digest('hex'));
+          assert.deepEqual(readdirSync(dir), ['segment'], 'no scratch file left beside the segment');
+        }
+      });
+
+    it('a segment shorter than the outbox says fails the put before any request', async () => {
+      for (const gzip of [true, false]) {
+        seen.length = 0;
+        const short = { ...big, linesFile: { path: big.linesFile!.path, bytes: big.linesFile!.bytes + 4096 } };
+        await assert.rejects(sink({ gzip }).put(short), (e: TailsealError) => e.code === 'SINK_RETRYABLE');
+        assert.equal(seen.length, 0);
+        assert.deepEqual(readdirSync(dir), ['segment']);
+      }
+    });
   });
 
   it('AWS-style 412 (the key appeared meanwhile) with the same content is acknowledged as existed', async () => {
