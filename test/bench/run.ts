@@ -19,7 +19,7 @@ import { procStats, sleep } from './proc.js';
 import { type Row, row } from './rows.js';
 import { type SideRow, backlogSideBySide } from './side-backlog.js';
 import { type SteadyRow, idleSideBySide, liveSideBySide } from './side-steady.js';
-import { Progress, daemon, settleDisk, stop, untilDone, workspace } from './tailseal.js';
+import { Progress, daemon, deployedNodeOptions, settleDisk, stop, untilDone, workspace } from './tailseal.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, def: string) => {
@@ -134,7 +134,8 @@ async function main(): Promise<void> {
   const micro: Record<string, string>[] = [];
   process.stderr.write(
     `tailseal bench: ${SIZE} lines, scenarios ${SCENARIOS.join(',')}, ${RUNS} run(s)` +
-      (PEER ? `, beside Fluent Bit (${PEER})\n` : '\n'),
+      (PEER ? `, beside Fluent Bit (${PEER})` : '') +
+      `; daemon NODE_OPTIONS="${deployedNodeOptions()}" (as the image runs it)\n`,
   );
   const file = SCENARIOS.includes('backlog');
   const http = SCENARIOS.includes('http');

@@ -2,11 +2,11 @@
 // the daemon as a child process (like production), and its progress read from its state database.
 import Database from 'better-sqlite3';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeKeyPair } from '../../src/seal/keyfile.js';
-import { CLI } from '../helpers/paths.js';
+import { CLI, REPO_ROOT } from '../helpers/paths.js';
 import { procStats, sleep, threadCpu } from './proc.js';
 
 export interface Bench {
@@ -50,11 +50,23 @@ metrics: { listen: "127.0.0.1:0" }
 export const httpSink = (port: number, gzip: boolean) => () =>
   `  - { name: collector, type: http, url: "http://127.0.0.1:${port}/objects", gzip: ${gzip} }`;
 
+/**
+ * The NODE_OPTIONS the container image runs the daemon with (its Dockerfile's `ENV NODE_OPTIONS=`; the systemd
+ * unit sets the same), so the bench measures the daemon as it is deployed. BENCH_NODE_OPTIONS overrides it
+ * (`BENCH_NODE_OPTIONS= npm run bench` measures Node's defaults).
+ */
+export function deployedNodeOptions(): string {
+  if (process.env.BENCH_NODE_OPTIONS !== undefined) return process.env.BENCH_NODE_OPTIONS;
+  const m = /^ENV NODE_OPTIONS=(.*)$/m.exec(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8'));
+  return m?.[1]?.trim() ?? '';
+}
+
 export function daemon(b: Bench): ChildProcess {
   // BENCH_DAEMON_NODE_ARGS passes node flags to the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = process.env.BENCH_DAEMON_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   return spawn(process.execPath, [...nodeArgs, CLI, 'run', '--config', b.config], {
     stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, NODE_OPTIONS: deployedNodeOptions() },
   });
 }
 
