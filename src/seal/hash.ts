@@ -1,17 +1,41 @@
 // SHA-256 on node:crypto, for the daemon's Node.js side. The trail core hashes with noble
 // (src/trail/hash.ts, pure, runs anywhere); where node:crypto measures faster it is injected:
-// the sealer's leaf hash (a whole decision: ~2 µs instead of ~6.5 µs for 700 bytes; noble stays
-// faster for the 64-byte chain and tree hashes) and the verifier's same-object digest.
+// the sealer's leaf, chain and tree hashes and the verifier's same-object digest.
 // test/unit/seal/hash.test.ts holds the two equal on leaves, chains and roots.
-import { createHash } from 'node:crypto';
-import type { Sha256 } from '../trail/hash.js';
+import { createHash, hash } from 'node:crypto';
+import { RFC6962_NODE_HASH_PREFIX, type Sha256 } from '../trail/hash.js';
+
+// The parts are copied into one scratch buffer and hashed with the one-shot crypto.hash: one
+// call into OpenSSL instead of a Hash object, an update per part and a digest. Measured on the
+// bench VM: 0.74 µs instead of 1.1 µs (createHash) and 1.3 µs (noble) for a 65-byte tree node,
+// 1.25 µs instead of 1.5 µs for a 760-byte leaf. Larger inputs (rare 64 KiB decisions) stream
+// through a Hash object rather than growing the scratch. Hashing is synchronous, so calls never
+// share the scratch.
+const SCRATCH = Buffer.allocUnsafeSlow(16 * 1024);
 
 /** SHA-256 of the concatenation of `parts` (the trail's Sha256 signature). */
 export const nodeSha256: Sha256 = (...parts) => {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return h.digest();
+  let len = 0;
+  for (const p of parts) len += p.length;
+  if (len > SCRATCH.length) {
+    const h = createHash('sha256');
+    for (const p of parts) h.update(p);
+    return h.digest();
+  }
+  let o = 0;
+  for (const p of parts) {
+    SCRATCH.set(p, o);
+    o += p.length;
+  }
+  return hash('sha256', SCRATCH.subarray(0, len), 'buffer');
 };
+
+const NODE_PREFIX = Uint8Array.of(RFC6962_NODE_HASH_PREFIX);
+
+/** The RFC 9162 interior node hash SHA-256(0x01 || left || right) on node:crypto (trail/hash.ts hashChildren). */
+export function nodeHashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
+  return nodeSha256(NODE_PREFIX, left, right);
+}
 
 /** Hex SHA-256 of `data` (the verifier's "same object stored twice" digest). */
 export function sha256Hex(data: Uint8Array): string {

@@ -7,7 +7,7 @@ import { formatExtension } from '../trail/object.js';
 import { signCheckpoint } from '../trail/checkpoint.js';
 import type { NoteSigner } from '../trail/keys.js';
 import { LineBatch } from './encoder.js';
-import { nodeSha256 } from './hash.js';
+import { nodeHashChildren, nodeSha256 } from './hash.js';
 
 /** The part of a stream's state that sealing advances. */
 export interface StreamHead {
@@ -70,10 +70,10 @@ export function sealRecords(
       payload: r.payload,
       meta: r.meta,
     };
-    // node:crypto for the leaf (a whole decision), the trail's noble for the 64-byte chain and tree hashes.
+    // node:crypto for the leaf, the chain link and the tree nodes (the same hashes as the trail's noble).
     const leaf = envelopeLeafHash(env, nodeSha256);
-    chain = nextChain(chain, leaf);
-    edge.append(leaf);
+    chain = nextChain(chain, leaf, nodeSha256);
+    edge.append(leaf, nodeHashChildren);
     batch.pushEntry(env, chain);
     seq++;
   }
