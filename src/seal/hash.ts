@@ -12,6 +12,10 @@ import { RFC6962_NODE_HASH_PREFIX, type Sha256 } from '../trail/hash.js';
 // through a Hash object rather than growing the scratch. Hashing is synchronous, so calls never
 // share the scratch.
 const SCRATCH = Buffer.allocUnsafeSlow(16 * 1024);
+// The first bytes of SCRATCH as views, one per length up to 256: chain links (64 bytes) and tree
+// nodes (65) take no new view per hash. With the byte-by-byte copy of small parts below, a small
+// hash went from 524-555 to 429-498 ns (micro, bench VM).
+const SMALL_VIEWS = Array.from({ length: 257 }, (_, n) => SCRATCH.subarray(0, n));
 
 /** SHA-256 of the concatenation of `parts` (the trail's Sha256 signature). */
 export const nodeSha256: Sha256 = (...parts) => {
@@ -24,14 +28,17 @@ export const nodeSha256: Sha256 = (...parts) => {
   }
   let o = 0;
   for (const p of parts) {
-    SCRATCH.set(p, o);
-    o += p.length;
+    const n = p.length;
+    // Hashes and the leaf's prefix and header byte by byte: cheaper than a call to set() for a few bytes.
+    if (n <= 64) for (let i = 0; i < n; i++) SCRATCH[o + i] = p[i]!;
+    else SCRATCH.set(p, o);
+    o += n;
   }
-  return digestBytes(hash('sha256', SCRATCH.subarray(0, len), 'binary'));
+  return digestBytes(hash('sha256', len < SMALL_VIEWS.length ? SMALL_VIEWS[len]! : SCRATCH.subarray(0, len), 'binary'));
 };
 
-// The digest comes back as a 32-character latin1 ('binary') string and is copied into a small on-heap array:
-// crypto.hash's 'buffer' output allocates an ArrayBuffer of its own (a backing store outside
+// The digest comes back as a 32-character latin1 ('binary') string, copied into a small on-heap
+// array: crypto.hash's 'buffer' output allocates an ArrayBuffer of its own (a backing store outside
 // V8's heap) for every digest, about 0.5 µs of the 0.9 µs a 65-byte hash took; this way 0.5 µs.
 function digestBytes(latin1: string): Uint8Array {
   const out = new Uint8Array(latin1.length);
