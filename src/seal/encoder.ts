@@ -202,6 +202,12 @@ export class LineBatch {
   private len = 0;
   /** End offset of each line in bytes(). */
   readonly ends: number[] = [];
+  // The parts of the last entry pushed (see pushEntry).
+  private lastKind = '';
+  private lastStream = '';
+  private lastOpening: Buffer = Buffer.alloc(0);
+  private lastSource: string | null = null;
+  private lastSourcePart: Buffer = Buffer.alloc(0);
 
   constructor(capacity = 256 * 1024) {
     this.buf = Buffer.allocUnsafe(capacity);
@@ -218,12 +224,23 @@ export class LineBatch {
    * decoded and escaped by JSON.stringify instead, which gives the same bytes for valid UTF-8.
    */
   pushEntry(e: Envelope, chain: Uint8Array): void {
-    const opening = OPENINGS.get(
-      `${e.kind}\n${e.stream}`,
-      () =>
-        `{"v":${OBJECT_FORMAT_VERSION},"kind":${JSON.stringify(e.kind)},"stream":${JSON.stringify(e.stream)},"seq":`,
-    );
-    const source = SOURCES.get(e.source, () => `,"source":${JSON.stringify(e.source)},"offset":`);
+    // The last entry's parts first: consecutive entries nearly always share them, and the cache
+    // key of the opening would be a new string per entry.
+    if (e.kind !== this.lastKind || e.stream !== this.lastStream) {
+      this.lastKind = e.kind;
+      this.lastStream = e.stream;
+      this.lastOpening = OPENINGS.get(
+        `${e.kind}\n${e.stream}`,
+        () =>
+          `{"v":${OBJECT_FORMAT_VERSION},"kind":${JSON.stringify(e.kind)},"stream":${JSON.stringify(e.stream)},"seq":`,
+      );
+    }
+    if (e.source !== this.lastSource) {
+      this.lastSource = e.source;
+      this.lastSourcePart = SOURCES.get(e.source, () => `,"source":${JSON.stringify(e.source)},"offset":`);
+    }
+    const opening = this.lastOpening;
+    const source = this.lastSourcePart;
     const payloadField = metaAndPayloadField(e.meta);
     // Three numbers of at most 16 digits; an escaped byte takes at most 6.
     this.reserve(

@@ -7,7 +7,7 @@ import { formatExtension } from '../trail/object.js';
 import { signCheckpoint } from '../trail/checkpoint.js';
 import type { NoteSigner } from '../trail/keys.js';
 import { LineBatch } from './encoder.js';
-import { nodeSha256 } from './hash.js';
+import { nodeHashChildren, nodeSha256 } from './hash.js';
 
 /** The part of a stream's state that sealing advances. */
 export interface StreamHead {
@@ -59,21 +59,29 @@ export function sealRecords(
   const edge = head.edge.clone();
   let chain = head.chainHead;
   let seq = head.nextSeq;
+  // One envelope object filled in per record, not one allocated per record (young garbage once
+  // per decision): the leaf hash and the line encoder read it and keep nothing of it.
+  const env: Envelope = {
+    kind: 'decision',
+    stream: head.name,
+    seq,
+    sealedAt: now,
+    source: '',
+    offset: 0,
+    payload: EMPTY,
+    meta: undefined,
+  };
   for (const r of records) {
-    const env: Envelope = {
-      kind: r.kind,
-      stream: head.name,
-      seq,
-      sealedAt: now,
-      source: r.source,
-      offset: r.offset,
-      payload: r.payload,
-      meta: r.meta,
-    };
-    // node:crypto for the leaf (a whole decision), the trail's noble for the 64-byte chain and tree hashes.
+    env.kind = r.kind;
+    env.seq = seq;
+    env.source = r.source;
+    env.offset = r.offset;
+    env.payload = r.payload;
+    env.meta = r.meta;
+    // node:crypto for the leaf, the chain link and the tree nodes (the same hashes as the trail's noble).
     const leaf = envelopeLeafHash(env, nodeSha256);
-    chain = nextChain(chain, leaf);
-    edge.append(leaf);
+    chain = nextChain(chain, leaf, nodeSha256);
+    edge.append(leaf, nodeHashChildren);
     batch.pushEntry(env, chain);
     seq++;
   }
@@ -86,6 +94,8 @@ export function sealRecords(
     },
   };
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** When to sign: every `entries` sealed entries, `intervalMs` after the last checkpoint, and a heartbeat when idle. */
 export interface CheckpointPolicy {

@@ -197,9 +197,9 @@ export function envelopeLeafHash(e: Envelope, hash: Sha256 = sha256): Uint8Array
 
 const LEAF_PREFIX = Uint8Array.of(RFC6962_LEAF_HASH_PREFIX);
 
-/** chain_n = SHA-256(chain_{n-1} || leaf_n). */
-export function nextChain(previous: Uint8Array, leafHash: Uint8Array): Uint8Array {
-  return sha256(previous, leafHash);
+/** chain_n = SHA-256(chain_{n-1} || leaf_n); `hash` as in envelopeLeafHash. */
+export function nextChain(previous: Uint8Array, leafHash: Uint8Array, hash: Sha256 = sha256): Uint8Array {
+  return hash(previous, leafHash);
 }
 
 /** Parses a kind name from the stored JSON; anything else is malformed. */

@@ -60,12 +60,14 @@ export class CompactRange {
 
   // append adds one leaf hash (hashLeaf(data), 32 bytes) at index `size`, merging the perfect
   // subtrees it completes. Throws RangeError on a wrong hash length or when size would pass 2^53 - 1.
-  append(leafHash: Uint8Array): void {
+  // `children` is the interior node hash (noble's hashChildren unless the caller injects a faster one).
+  append(leafHash: Uint8Array, children: (left: Uint8Array, right: Uint8Array) => Uint8Array = hashChildren): void {
     if (leafHash.length !== HASH_SIZE)
       throw new RangeError(`leaf hash must be ${HASH_SIZE} bytes, got ${leafHash.length}`);
     if (this.#size >= Number.MAX_SAFE_INTEGER) throw new RangeError('tree size would exceed Number.MAX_SAFE_INTEGER');
-    let hash: Uint8Array = Uint8Array.from(leafHash);
-    for (let s = this.#size; isOdd(s); s = half(s)) hash = hashChildren(this.#hashes.pop()!, hash);
+    // A copy the caller cannot change (new Uint8Array(typed array) copies; ~50 ns, Uint8Array.from ~130).
+    let hash: Uint8Array = new Uint8Array(leafHash);
+    for (let s = this.#size; isOdd(s); s = half(s)) hash = children(this.#hashes.pop()!, hash);
     this.#hashes.push(hash);
     this.#size += 1;
   }

@@ -91,6 +91,20 @@ describe('the trail encoder and the hot-path encoder write the same bytes', () =
     assert.deepEqual(Buffer.from(batch.bytes()), Buffer.concat(es.map((e) => encodeEntryLine(e, CHAIN_START))));
   });
 
+  it('a LineBatch whose entries change kind, stream and source writes each with its own (the last parts are reused)', () => {
+    const batch = new LineBatch(16);
+    const es = [
+      envelope({ seq: 1 }),
+      envelope({ seq: 2, kind: 'gap' }),
+      envelope({ seq: 3, kind: 'gap', stream: 'other' }),
+      envelope({ seq: 4, stream: 'other' }),
+      envelope({ seq: 5, source: '/var/log/opa/opa.log.1' }),
+      envelope({ seq: 6 }),
+    ];
+    for (const e of es) batch.pushEntry(e, CHAIN_START);
+    assert.deepEqual(Buffer.from(batch.bytes()), Buffer.concat(es.map((e) => encodeEntryLine(e, CHAIN_START))));
+  });
+
   it('checkpoint lines, and the vector objects line by line', () => {
     const note = 'origin\n1\nAAAA\n\n\u2014 k abc=\n';
     assert.deepEqual(Buffer.from(encodeCheckpointLine('opa', note)), encodeCheckpointLineFast('opa', note));

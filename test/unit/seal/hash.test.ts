@@ -1,12 +1,12 @@
-// The sealer hashes leaves with node:crypto (seal/hash.ts) and the trail with noble
+// The sealer hashes leaves, chain links and tree nodes with node:crypto (seal/hash.ts), the trail with noble
 // (trail/hash.ts): both must give identical leaves, chains and roots, and the sealed result
 // must not depend on which one hashed.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { nodeSha256, sha256Hex } from '../../../src/seal/hash.js';
+import { nodeHashChildren, nodeSha256, sha256Hex } from '../../../src/seal/hash.js';
 import { type SealRecord, sealRecords } from '../../../src/seal/sealer.js';
 import { CHAIN_START, type Envelope, envelopeLeafHash, nextChain } from '../../../src/trail/envelope.js';
-import { sha256, sha256Hex as nobleSha256Hex, toHex } from '../../../src/trail/hash.js';
+import { hashChildren, sha256, sha256Hex as nobleSha256Hex, toHex } from '../../../src/trail/hash.js';
 import { CompactRange } from '../../../src/trail/merkle.js';
 
 const records: SealRecord[] = [0, 1, 55, 56, 64, 1000, 70_000].map((n, i) => ({
@@ -19,13 +19,23 @@ const records: SealRecord[] = [0, 1, 55, 56, 64, 1000, 70_000].map((n, i) => ({
 
 describe('noble and node:crypto give the same hashes', () => {
   it('sha256 of parts, of nothing, and over block boundaries', () => {
-    for (const len of [0, 1, 55, 56, 63, 64, 65, 1000, 100_000]) {
+    for (const len of [0, 1, 55, 56, 63, 64, 65, 256, 257, 1000, 16_383, 16_384, 16_385, 100_000]) {
       const data = Uint8Array.from({ length: len }, (_, i) => (i * 31) & 0xff);
       const cut = Math.floor(len / 3);
       assert.deepEqual(toHex(nodeSha256(data.subarray(0, cut), data.subarray(cut))), toHex(sha256(data)));
       assert.equal(sha256Hex(data), nobleSha256Hex(data));
     }
     assert.equal(toHex(nodeSha256()), toHex(sha256()));
+    const left = sha256(Uint8Array.of(1));
+    const right = sha256(Uint8Array.of(2));
+    assert.equal(toHex(nodeHashChildren(left, right)), toHex(hashChildren(left, right)));
+  });
+
+  it('a digest is not overwritten by the next one (the one-shot hash shares a scratch buffer)', () => {
+    const a = nodeSha256(Uint8Array.of(1));
+    const copy = toHex(a);
+    nodeSha256(Uint8Array.of(2), new Uint8Array(40));
+    assert.equal(toHex(a), copy);
   });
 
   it('leaves, chains and roots of envelopes', () => {
@@ -39,9 +49,9 @@ describe('noble and node:crypto give the same hashes', () => {
       const leafNode = envelopeLeafHash(e, nodeSha256);
       assert.equal(toHex(leafNode), toHex(leafNoble));
       chainNoble = nextChain(chainNoble, leafNoble);
-      chainNode = nextChain(chainNode, leafNode);
+      chainNode = nextChain(chainNode, leafNode, nodeSha256);
       edgeNoble.append(leafNoble);
-      edgeNode.append(leafNode);
+      edgeNode.append(leafNode, nodeHashChildren);
       assert.equal(toHex(chainNode), toHex(chainNoble));
       assert.equal(toHex(edgeNode.root()), toHex(edgeNoble.root()));
     });
