@@ -28,6 +28,7 @@ export {
   nextChain,
 } from './envelope.js';
 export { CompactRange, MAX_PROOF_LENGTH, verifyConsistency, verifyInclusion } from './merkle.js';
+export { consistencyProof, inclusionProof, subtreeRoot } from './proofs.js';
 export {
   type NoteSigner,
   type NoteVerifier,
