@@ -15,6 +15,8 @@ export type TrailErrorCode =
   | 'NO_TRUSTED_SIGNATURE'
   | 'CHECKPOINT_MALFORMED'
   | 'PROOF_INVALID'
+  // a proof bundle (bundle.ts) that is not one: bad JSON, a missing, mistyped or unknown member
+  | 'BUNDLE_MALFORMED'
   // a stored compact range (CompactRange.deserialize) that cannot be what was written
   | 'STATE_CORRUPT'
   // verification of a stored trail

@@ -30,6 +30,17 @@ export {
 export { CompactRange, MAX_PROOF_LENGTH, verifyConsistency, verifyInclusion } from './merkle.js';
 export { consistencyProof, inclusionProof, subtreeRoot } from './proofs.js';
 export {
+  type InclusionBundle,
+  type InclusionProof,
+  PROOF_BUNDLE_TYPE,
+  PROOF_BUNDLE_VERSION,
+  type ProofBundle,
+  type VerifiedInclusion,
+  parseProofBundle,
+  serializeProofBundle,
+  verifyProofBundle,
+} from './bundle.js';
+export {
   type NoteSigner,
   type NoteVerifier,
   generateKeyPair,

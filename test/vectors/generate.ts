@@ -26,7 +26,9 @@ import { consistencyProof, inclusionProof, rootFromLeafHashes } from '../helpers
 import { openNote, signNote } from '../../src/trail/note.js';
 import { encodeCheckpointLine, encodeEntryLine, encodeObject } from '../../src/seal/encoder.js';
 import { parseObject } from '../../src/seal/gzip.js';
-import { parseExtension } from '../../src/trail/object.js';
+import { encodeEntryLine as encodeEntryLineBytes, objectLines, parseExtension } from '../../src/trail/object.js';
+import { parseProofBundle, serializeProofBundle, verifyProofBundle } from '../../src/trail/bundle.js';
+import { inclusionProof as makeInclusionProof } from '../../src/trail/proofs.js';
 import { type SealRecord, type StreamHead, sealRecords, signHead, streamOrigin } from '../../src/seal/sealer.js';
 import { verifyTrail } from '../../src/trail/verify-trail.js';
 import { VECTORS_DIR } from '../helpers/paths.js';
@@ -735,12 +737,129 @@ async function trailVectors(): Promise<unknown> {
   };
 }
 
+const encodeEntryLineText = (e: Envelope, chain: Uint8Array) =>
+  new TextDecoder().decode(encodeEntryLineBytes(e, chain));
+
+// ---- proof.json ----
+
+interface TrailVectorsOut {
+  key: { verifierKey: string };
+  trail: { objects: { name: string; size: number; body: string; checkpoint: { note: string } }[] };
+}
+
+// A copy of `text` with the first occurrence of `from` replaced (it must occur).
+function alter(text: string, from: string, to: string): string {
+  const at = text.indexOf(from);
+  if (at < 0) throw new Error(`proof vectors: ${JSON.stringify(from)} not found`);
+  return text.slice(0, at) + to + text.slice(at + from.length);
+}
+
+// Proof bundles (docs/trail-format.md §7) over the store of trail.json: built from its objects'
+// entry lines and checkpoints, verified here, and negative cases a verifier must reject.
+function proofVectors(t: TrailVectorsOut): unknown {
+  const verifiers = [parseVerifierKey(t.key.verifierKey)];
+  const entries: string[] = [];
+  const leaves: Uint8Array[] = [];
+  for (const o of t.trail.objects) {
+    for (const line of objectLines(utf8(o.body))) {
+      if (line.entry === undefined) continue;
+      entries.push(encodeEntryLineText(line.entry.envelope, line.entry.chain));
+      leaves.push(envelopeLeafHash(line.entry.envelope));
+    }
+  }
+  const first = t.trail.objects[0]!;
+  const newest = t.trail.objects[t.trail.objects.length - 1]!;
+  const proof = (seq: number, cp: { size: number; checkpoint: { note: string } }) => ({
+    stream: TRAIL_STREAM,
+    seq,
+    leafIndex: seq,
+    treeSize: cp.size,
+    entry: entries[seq]!,
+    auditPath: makeInclusionProof(seq, leaves.slice(0, cp.size)),
+    checkpoint: cp.checkpoint.note,
+  });
+  const bundle = serializeProofBundle({ kind: 'inclusion', proofs: [proof(3, newest)] });
+  const two = serializeProofBundle({ kind: 'inclusion', proofs: [proof(0, first), proof(4, newest)] });
+  for (const b of [bundle, two]) {
+    const parsed = parseProofBundle(b);
+    expectEqual('proof bundle round trip', serializeProofBundle(parsed), b);
+    verifyProofBundle(parsed, verifiers);
+  }
+  const p0 = JSON.parse(bundle) as { proofs: Record<string, unknown>[] };
+  const firstPath = (p0.proofs[0]!.audit_path as string[])[0]!;
+  const flipped = firstPath.startsWith('A') ? `B${firstPath.slice(1)}` : `A${firstPath.slice(1)}`;
+  const sig = newest.checkpoint.note.slice(newest.checkpoint.note.lastIndexOf(' ') + 1, -1);
+  // Byte 20 onwards is the Ed25519 signature (the first 4 bytes are the key id).
+  const sigAltered = sig.slice(0, 30) + (sig[30] === 'A' ? 'B' : 'A') + sig.slice(31);
+  const reject: { about: string; bundle: string; code: string }[] = [
+    {
+      about: 'one byte of the entry payload changed',
+      bundle: alter(bundle, 'allow', 'allOw'),
+      code: 'PROOF_INVALID',
+    },
+    { about: 'one hash of the audit path changed', bundle: alter(bundle, firstPath, flipped), code: 'PROOF_INVALID' },
+    {
+      about: 'the audit path lost its first hash',
+      bundle: alter(bundle, `"${firstPath}",\n        `, ''),
+      code: 'PROOF_INVALID',
+    },
+    {
+      about: 'the checkpoint signature changed',
+      bundle: alter(bundle, sig, sigAltered),
+      code: 'SIGNATURE_INVALID',
+    },
+    {
+      about: 'leaf_index is not seq',
+      bundle: alter(bundle, '"leaf_index": 3', '"leaf_index": 2'),
+      code: 'PROOF_INVALID',
+    },
+    {
+      about: 'tree_size is not the signed size',
+      bundle: alter(bundle, '"tree_size": 5', '"tree_size": 6'),
+      code: 'PROOF_INVALID',
+    },
+    {
+      about: 'an unknown member',
+      bundle: alter(bundle, '"kind":', '"extra": 1,\n  "kind":'),
+      code: 'BUNDLE_MALFORMED',
+    },
+    { about: 'an unknown version', bundle: alter(bundle, '"version": 1', '"version": 2'), code: 'BUNDLE_MALFORMED' },
+    { about: 'a member missing', bundle: alter(bundle, '"seq": 3,', ''), code: 'BUNDLE_MALFORMED' },
+    {
+      about: 'an empty proof list',
+      bundle: JSON.stringify({ ...JSON.parse(bundle), proofs: [] }),
+      code: 'BUNDLE_MALFORMED',
+    },
+    { about: 'not JSON', bundle: bundle.slice(0, -3), code: 'BUNDLE_MALFORMED' },
+  ];
+  for (const r of reject) {
+    let code = 'OK';
+    try {
+      verifyProofBundle(parseProofBundle(r.bundle), verifiers);
+    } catch (err) {
+      code = (err as { code?: string }).code ?? String(err);
+    }
+    expectEqual(`proof bundle rejects: ${r.about}`, code, r.code);
+  }
+  return {
+    about:
+      'Proof bundles, format version 1 (docs/trail-format.md §7), over the store of trail.json, generated by ' +
+      'test/vectors/generate.ts. Verify with verifierKey; each reject case must fail with its code.',
+    verifierKey: t.key.verifierKey,
+    bundle: { about: 'Entry seq 3 proven against the newest checkpoint (the heartbeat, size 5).', text: bundle },
+    twoProofs: { about: 'Two proofs in one bundle: seq 0 against size 3, seq 4 against size 5.', text: two },
+    reject,
+  };
+}
+
 // ---- write or check ----
 
+const trail = (await trailVectors()) as TrailVectorsOut;
 const files: Record<string, unknown> = {
   'merkle.json': merkleVectors(),
   'note.json': noteVectors(),
-  'trail.json': await trailVectors(),
+  'trail.json': trail,
+  'proof.json': proofVectors(trail),
 };
 const check = process.argv.includes('--check') || process.env.NODE_TEST_CONTEXT !== undefined;
 for (const [name, data] of Object.entries(files)) {
