@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'CONFIG_NOT_FOUND'
   | 'USAGE'
+  // `tailseal prove`: the store holds no entry that matches
+  | 'NOT_FOUND'
   // key files
   | 'KEY_EXISTS'
   | 'KEY_PERMISSIONS'

@@ -10,6 +10,7 @@ import { keygen } from './keygen.js';
 import { run } from './run.js';
 import { VERSION } from '../version.js';
 import type { VerifyCliOptions } from './verify.js';
+import type { ProveCliOptions, VerifyProofCliOptions } from './prove.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -75,6 +76,48 @@ function program(): Command {
       // Loaded on use: verify brings the S3 client, which the daemon needs only for S3 sinks.
       const { verifyCommand } = await import('./verify.js');
       process.exitCode = await verifyCommand(o);
+    });
+
+  p.command('prove')
+    .description(
+      'verify a stored trail as verify does and write a proof bundle for one entry (--stream and --seq) or ' +
+        'every entry of a decision_id, against the newest checkpoint; exit 0, or 1 with the first break',
+    )
+    .requiredOption('--store <dir|s3://bucket/prefix>', 'a file sink directory, or an s3 sink bucket and prefix')
+    .addOption(
+      new Option('--public-key <file>', 'verifier key file (repeat for key rotation)')
+        .argParser(collect)
+        .makeOptionMandatory(),
+    )
+    .option('--stream <name>', 'the stream of the entry (with --seq)')
+    .option('--seq <n>', 'the sequence number of the entry (with --stream)')
+    .option(
+      '--decision-id <id>',
+      "every decision entry whose OPA decision_id is this (found by reading the store's entries)",
+    )
+    .option('--out <file>', 'write the bundle here (must not exist) instead of to stdout')
+    .option('-c, --config <file>', 'with --sink: the config whose s3 sink settings (endpoint, credentials, TLS) to use')
+    .option('--sink <name>', 'the s3 sink of --config to read through')
+    .option('--endpoint <url>', 's3: endpoint URL (S3-compatible servers)')
+    .option('--region <region>', 's3: region (default us-east-1)')
+    .option('--path-style', 's3: path-style addressing')
+    .action(async (o: ProveCliOptions) => {
+      const { proveCommand } = await import('./prove.js');
+      process.exitCode = await proveCommand(o);
+    });
+
+  p.command('verify-proof')
+    .description('check a proof bundle offline (no store): exit 0 when every proof holds, 1 with the code otherwise')
+    .argument('<bundle>', 'the proof bundle file written by prove')
+    .addOption(
+      new Option('--public-key <file>', 'verifier key file (repeat for key rotation)')
+        .argParser(collect)
+        .makeOptionMandatory(),
+    )
+    .option('--json', 'print the result as JSON')
+    .action(async (file: string, o: VerifyProofCliOptions) => {
+      const { verifyProofCommand } = await import('./prove.js');
+      process.exitCode = verifyProofCommand(file, o);
     });
 
   p.command('check-sink')

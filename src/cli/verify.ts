@@ -40,8 +40,11 @@ export interface VerifyCliOptions {
   pathStyle?: boolean;
 }
 
+/** The options that say how to open `--store` (shared by verify and prove). */
+export type StoreOptions = Pick<VerifyCliOptions, 'store' | 'config' | 'sink' | 'endpoint' | 'region' | 'pathStyle'>;
+
 /** The object reader for `--store`: a directory, or s3://bucket/prefix. */
-function readerFor(o: VerifyCliOptions): { reader: ObjectReader; close: () => Promise<void> } {
+export function readerFor(o: StoreOptions): { reader: ObjectReader; close: () => Promise<void> } {
   const url = parseS3Url(o.store);
   if (!url) return { reader: fileStoreReader(o.store), close: async () => undefined };
   let sink: S3SinkConfig;

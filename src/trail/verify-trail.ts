@@ -19,6 +19,7 @@ import { CompactRange } from './merkle.js';
 import {
   DEFAULT_MAX_OBJECT_BYTES,
   type ObjectLine,
+  type StoredEntry,
   objectFileName,
   objectLines,
   objectText,
@@ -125,6 +126,14 @@ export interface VerifyOptions {
   gunzip?: Gunzip;
   /** Hex SHA-256 of an object's text, to recognise the same object stored twice (default: noble's). */
   digest?: (text: Uint8Array) => string;
+  /**
+   * Called for every entry as it is verified against its chain value, in seq order per origin, with
+   * its leaf hash (`tailseal prove` collects them). The walk may still fail later: use what was
+   * collected only when verifyTrail returns.
+   */
+  onEntry?: (origin: string, entry: StoredEntry, leafHash: Uint8Array) => void;
+  /** Called for each object's checkpoint once the entries before it match it (size, root, chain head). */
+  onCheckpoint?: (origin: string, size: number, note: string) => void;
 }
 
 /** Where a verified walk of one origin ended: enough to verify what comes after it. */
@@ -490,6 +499,7 @@ async function walkStream(
         );
       if (e.kind === 'gap') gaps.push({ seq: e.seq, source: e.source, offset: e.offset, detail: safeJson(e.payload) });
       else if (opts.collectTail) lastDecision.set(e.source, { offset: e.offset, payload: e.payload });
+      opts.onEntry?.(origin, line.entry, leaf);
       chain = next;
       edge.append(leaf);
       expected++;
@@ -518,6 +528,7 @@ async function walkStream(
         where,
       );
     }
+    opts.onCheckpoint?.(origin, info.size, info.note);
     newest = Math.max(newest, info.time);
     note = info.note;
     info.signedBy.forEach((k) => signedBy.add(k));

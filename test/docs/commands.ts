@@ -82,6 +82,18 @@ export const RUN = {
   // The store part of the rotation's verify command (its keys are the Key rotation section's).
   verifyDir: { doc: ops, command: 'tailseal verify --store <dir>', test: 'key-rotation.test.ts' },
   version: { doc: 'docs/deploy.md', command: 'tailseal --version', test: 'key-rotation.test.ts' },
+  proveDecision: {
+    doc: ops,
+    command:
+      'tailseal prove --store /var/lib/tailseal/store --public-key signer.key.pub --decision-id 4a3b2c1d-0001 ' +
+      '--out proof.json',
+    test: 'prove.test.ts',
+  },
+  verifyProof: {
+    doc: ops,
+    command: 'tailseal verify-proof proof.json --public-key signer.key.pub',
+    test: 'prove.test.ts',
+  },
 } as const satisfies Record<string, RunEntry>;
 
 const DOCKER = 'needs a Docker engine (none here); deploy.test.ts checks the Dockerfile and files it uses';

@@ -1,0 +1,180 @@
+// `tailseal prove` and `tailseal verify-proof`: a proof bundle (docs/trail-format.md §7) for one
+// decision, made from a verified store, and checked offline with nothing but the public key.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadVerifierKeys } from '../seal/keyfile.js';
+import { NODE_VERIFY } from '../seal/gzip.js';
+import { TailsealError, errorMessage } from '../errors.js';
+import {
+  type InclusionProof,
+  type StoredEntry,
+  describeTampering,
+  encodeEntryLine,
+  inclusionProof,
+  parseProofBundle,
+  serializeProofBundle,
+  storeTampering,
+  verifyProofBundle,
+  verifyTrail,
+} from '../trail/index.js';
+import { EXIT_FAILURE, EXIT_OK, USAGE_CODES } from './exit.js';
+import { type StoreOptions, readerFor } from './verify.js';
+
+export interface ProveCliOptions extends StoreOptions {
+  publicKey: string[];
+  stream?: string;
+  seq?: string;
+  decisionId?: string;
+  out?: string;
+}
+
+const DECODER = new TextDecoder('utf-8', { ignoreBOM: true });
+const ENCODER = new TextEncoder();
+
+/** The decision_id of a decision entry's payload, or undefined (not JSON, or no string id). */
+function decisionIdOf(e: StoredEntry, needle: Uint8Array): string | undefined {
+  if (e.envelope.kind !== 'decision') return undefined;
+  const p = e.envelope.payload;
+  // Cheap pre-filter on the bytes: most entries never reach JSON.parse.
+  if (!includes(p, needle)) return undefined;
+  try {
+    const id = (JSON.parse(DECODER.decode(p)) as { decision_id?: unknown }).decision_id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function includes(hay: Uint8Array, needle: Uint8Array): boolean {
+  if (needle.length === 0) return true;
+  for (let i = hay.indexOf(needle[0]!); i >= 0 && i + needle.length <= hay.length; i = hay.indexOf(needle[0]!, i + 1)) {
+    let j = 1;
+    while (j < needle.length && hay[i + j] === needle[j]) j++;
+    if (j === needle.length) return true;
+  }
+  return false;
+}
+
+function parseSeq(s: string): number {
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(s) || !Number.isSafeInteger(Number(s)))
+    throw new TailsealError('USAGE', `--seq ${JSON.stringify(s)} is not a sequence number`);
+  return Number(s);
+}
+
+export async function proveCommand(o: ProveCliOptions): Promise<number> {
+  const byId = o.decisionId !== undefined;
+  if (
+    byId === (o.stream !== undefined || o.seq !== undefined) ||
+    (!byId && (o.stream === undefined || o.seq === undefined))
+  )
+    throw new TailsealError('USAGE', 'give either --stream and --seq, or --decision-id');
+  const seq = o.seq === undefined ? -1 : parseSeq(o.seq);
+  // The pre-filter looks for the id's bytes, which only holds when JSON can spell it one way only
+  // (printable ASCII, no quote or backslash); any other id parses every decision's payload.
+  const plain = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/.test(o.decisionId ?? '');
+  const needle = ENCODER.encode(plain ? (o.decisionId ?? '') : '');
+  const verifiers = loadVerifierKeys(o.publicKey);
+
+  // Verify the whole store as `verify` does, keeping every leaf hash and the matching entries.
+  const leaves = new Map<string, Uint8Array[]>();
+  const newest = new Map<string, { size: number; note: string }>();
+  const found: { origin: string; entry: StoredEntry }[] = [];
+  const { reader, close } = readerFor(o);
+  try {
+    await verifyTrail(reader, {
+      verifiers,
+      ...NODE_VERIFY,
+      onEntry: (origin, entry, leaf) => {
+        const list = leaves.get(origin) ?? leaves.set(origin, []).get(origin)!;
+        list.push(leaf);
+        const e = entry.envelope;
+        const match = byId ? decisionIdOf(entry, needle) === o.decisionId : e.stream === o.stream && e.seq === seq;
+        if (match) found.push({ origin, entry });
+      },
+      // Objects come in signed-size order: the last checkpoint of an origin is its newest.
+      onCheckpoint: (origin, size, note) => newest.set(origin, { size, note }),
+    });
+  } catch (err) {
+    if (!(err instanceof TailsealError) || USAGE_CODES.has(err.code)) throw err;
+    process.stdout.write(`FAIL ${err.code}: ${err.message}\n`);
+    return EXIT_FAILURE;
+  } finally {
+    await close();
+  }
+  for (const t of storeTampering(reader)) process.stderr.write(`warning: STORE_TAMPERED: ${describeTampering(t)}\n`);
+  if (found.length === 0) {
+    const what = byId ? `decision_id ${JSON.stringify(o.decisionId)}` : `stream ${o.stream} seq ${seq}`;
+    throw new TailsealError('NOT_FOUND', `the store holds no entry with ${what}`);
+  }
+  const proofs = found.map(({ origin, entry }): InclusionProof => {
+    const cp = newest.get(origin)!;
+    const e = entry.envelope;
+    return {
+      stream: e.stream,
+      seq: e.seq,
+      leafIndex: e.seq,
+      treeSize: cp.size,
+      entry: DECODER.decode(encodeEntryLine(e, entry.chain)),
+      auditPath: inclusionProof(e.seq, leaves.get(origin)!.slice(0, cp.size)),
+      checkpoint: cp.note,
+    };
+  });
+  const bundle = { kind: 'inclusion' as const, proofs };
+  // What is written must verify: a bug here must not hand an auditor a bundle that fails.
+  verifyProofBundle(bundle, verifiers);
+  const text = serializeProofBundle(bundle);
+  if (o.out === undefined) process.stdout.write(text);
+  else {
+    writeFileSync(o.out, text, { flag: 'wx' });
+    for (const p of proofs)
+      process.stdout.write(`proved stream ${p.stream} seq ${p.seq} in the tree of ${p.treeSize} entries\n`);
+    process.stdout.write(`wrote ${o.out}\n`);
+  }
+  return EXIT_OK;
+}
+
+export interface VerifyProofCliOptions {
+  publicKey: string[];
+  json?: boolean;
+}
+
+export function verifyProofCommand(file: string, o: VerifyProofCliOptions): number {
+  const verifiers = loadVerifierKeys(o.publicKey);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new TailsealError('USAGE', `cannot read ${file}: ${errorMessage(err)}`);
+  }
+  try {
+    const proven = verifyProofBundle(parseProofBundle(text), verifiers);
+    if (o.json) {
+      const proofs = proven.map((p) => ({
+        stream: p.envelope.stream,
+        seq: p.envelope.seq,
+        kind: p.envelope.kind,
+        sealed_at: p.envelope.sealedAt,
+        origin: p.origin,
+        tree_size: p.treeSize,
+        checkpoint_time: p.checkpointTime,
+        signed_by: p.signedBy,
+      }));
+      process.stdout.write(JSON.stringify({ ok: true, proofs }) + '\n');
+    } else {
+      for (const p of proven) {
+        const e = p.envelope;
+        process.stdout.write(
+          `OK stream ${e.stream} seq ${e.seq} (${e.kind}, sealed ${new Date(e.sealedAt).toISOString()}) is in the ` +
+            `tree of ${p.treeSize} entries of ${p.origin}, checkpoint of ${new Date(p.checkpointTime).toISOString()} ` +
+            `signed by ${p.signedBy.join(', ')}\n`,
+        );
+      }
+    }
+    return EXIT_OK;
+  } catch (err) {
+    if (!(err instanceof TailsealError) || USAGE_CODES.has(err.code)) throw err;
+    if (o.json)
+      process.stdout.write(JSON.stringify({ ok: false, code: err.code, message: err.message, ...err.details }) + '\n');
+    else process.stdout.write(`FAIL ${err.code}: ${err.message}\n`);
+    return EXIT_FAILURE;
+  }
+}
