@@ -96,6 +96,8 @@ function program(): Command {
       "every decision entry whose OPA decision_id is this (found by reading the store's entries)",
     )
     .option('--out <file>', 'write the bundle here (must not exist) instead of to stdout')
+    .option('--consistency', 'instead: prove that the checkpoint of --old is a prefix of the newest one (no rewrite)')
+    .option('--old <file>', 'with --consistency: a signed checkpoint saved earlier (e.g. from tailseal checkpoint)')
     .option('-c, --config <file>', 'with --sink: the config whose s3 sink settings (endpoint, credentials, TLS) to use')
     .option('--sink <name>', 'the s3 sink of --config to read through')
     .option('--endpoint <url>', 's3: endpoint URL (S3-compatible servers)')

@@ -7,9 +7,11 @@ import { TailsealError, errorMessage } from '../errors.js';
 import {
   type InclusionProof,
   type StoredEntry,
+  consistencyProof,
   describeTampering,
   encodeEntryLine,
   inclusionProof,
+  openCheckpoint,
   parseProofBundle,
   serializeProofBundle,
   storeTampering,
@@ -25,6 +27,9 @@ export interface ProveCliOptions extends StoreOptions {
   seq?: string;
   decisionId?: string;
   out?: string;
+  /** Prove that the checkpoint in file `old` is a prefix of the store's newest one. */
+  consistency?: boolean;
+  old?: string;
 }
 
 const DECODER = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -61,6 +66,7 @@ function parseSeq(s: string): number {
 }
 
 export async function proveCommand(o: ProveCliOptions): Promise<number> {
+  if (o.consistency || o.old !== undefined) return proveConsistency(o);
   const byId = o.decisionId !== undefined;
   if (
     byId === (o.stream !== undefined || o.seq !== undefined) ||
@@ -121,15 +127,90 @@ export async function proveCommand(o: ProveCliOptions): Promise<number> {
   const bundle = { kind: 'inclusion' as const, proofs };
   // What is written must verify: a bug here must not hand an auditor a bundle that fails.
   verifyProofBundle(bundle, verifiers);
-  const text = serializeProofBundle(bundle);
-  if (o.out === undefined) process.stdout.write(text);
-  else {
-    writeFileSync(o.out, text, { flag: 'wx' });
-    for (const p of proofs)
-      process.stdout.write(`proved stream ${p.stream} seq ${p.seq} in the tree of ${p.treeSize} entries\n`);
-    process.stdout.write(`wrote ${o.out}\n`);
-  }
+  writeBundle(
+    o,
+    serializeProofBundle(bundle),
+    proofs.map((p) => `proved stream ${p.stream} seq ${p.seq} in the tree of ${p.treeSize} entries`),
+  );
   return EXIT_OK;
+}
+
+/** Writes the bundle to --out (which must not exist) or stdout. */
+function writeBundle(o: ProveCliOptions, text: string, summary: string[]): void {
+  if (o.out === undefined) {
+    process.stdout.write(text);
+    return;
+  }
+  writeFileSync(o.out, text, { flag: 'wx' });
+  for (const line of summary) process.stdout.write(`${line}\n`);
+  process.stdout.write(`wrote ${o.out}\n`);
+}
+
+/**
+ * `prove --consistency --old FILE`: verifies the store, then proves that the tree the saved
+ * checkpoint signed is a prefix of the newest tree of its origin. When it is not (the store was
+ * rewritten, even if re-signed with the same key since), exit 1 with PROOF_INVALID.
+ */
+async function proveConsistency(o: ProveCliOptions): Promise<number> {
+  if (!o.consistency || o.old === undefined) throw new TailsealError('USAGE', '--consistency and --old go together');
+  if (o.decisionId !== undefined || o.stream !== undefined || o.seq !== undefined)
+    throw new TailsealError('USAGE', '--consistency takes no --decision-id, --stream or --seq');
+  const verifiers = loadVerifierKeys(o.publicKey);
+  let oldNote: string;
+  try {
+    oldNote = readFileSync(o.old, 'utf8');
+  } catch (err) {
+    throw new TailsealError('USAGE', `cannot read --old ${o.old}: ${errorMessage(err)}`);
+  }
+  const leaves = new Map<string, Uint8Array[]>();
+  const newest = new Map<string, { size: number; note: string }>();
+  const { reader, close } = readerFor(o);
+  try {
+    // The saved checkpoint is believed only once a trusted key's signature on it verifies.
+    const old = openCheckpoint(oldNote, verifiers).checkpoint;
+    await verifyTrail(reader, {
+      verifiers,
+      ...NODE_VERIFY,
+      onEntry: (origin, _entry, leaf) => {
+        if (origin === old.origin) (leaves.get(origin) ?? leaves.set(origin, []).get(origin)!).push(leaf);
+      },
+      onCheckpoint: (origin, size, note) => newest.set(origin, { size, note }),
+    });
+    const cp = newest.get(old.origin);
+    if (cp === undefined) throw new TailsealError('NOT_FOUND', `the store holds no object of ${old.origin}`);
+    if (old.size > cp.size)
+      throw new TailsealError(
+        'TAIL_TRUNCATED',
+        `the saved checkpoint has ${old.size} entries but the store's newest has ${cp.size}: entries were removed`,
+      );
+    const tree = leaves.get(old.origin)!.slice(0, cp.size);
+    const bundle = {
+      kind: 'consistency' as const,
+      oldCheckpoint: oldNote,
+      newCheckpoint: cp.note,
+      proof: consistencyProof(old.size, tree),
+    };
+    try {
+      verifyProofBundle(bundle, verifiers);
+    } catch (err) {
+      if (!(err instanceof TailsealError) || err.code !== 'PROOF_INVALID') throw err;
+      throw new TailsealError(
+        'PROOF_INVALID',
+        `the store's first ${old.size} entries of ${old.origin} are not the tree the saved checkpoint signed: ` +
+          'the history was rewritten since',
+      );
+    }
+    writeBundle(o, serializeProofBundle(bundle), [
+      `proved ${old.origin}: ${old.size} entries are a prefix of ${cp.size}`,
+    ]);
+    return EXIT_OK;
+  } catch (err) {
+    if (!(err instanceof TailsealError) || USAGE_CODES.has(err.code) || err.code === 'NOT_FOUND') throw err;
+    process.stdout.write(`FAIL ${err.code}: ${err.message}\n`);
+    return EXIT_FAILURE;
+  } finally {
+    await close();
+  }
 }
 
 export interface VerifyProofCliOptions {
@@ -146,7 +227,19 @@ export function verifyProofCommand(file: string, o: VerifyProofCliOptions): numb
     throw new TailsealError('USAGE', `cannot read ${file}: ${errorMessage(err)}`);
   }
   try {
-    const proven = verifyProofBundle(parseProofBundle(text), verifiers);
+    const bundle = parseProofBundle(text);
+    if (bundle.kind === 'consistency') {
+      const c = verifyProofBundle(bundle, verifiers);
+      if (o.json) process.stdout.write(JSON.stringify({ ok: true, consistency: c }) + '\n');
+      else
+        process.stdout.write(
+          `OK ${c.origin}: the tree of ${c.oldSize} entries (checkpoint of ${new Date(c.oldTime).toISOString()}) ` +
+            `is a prefix of the tree of ${c.newSize} entries (checkpoint of ${new Date(c.newTime).toISOString()}), ` +
+            `signed by ${c.signedBy.join(', ')}\n`,
+        );
+      return EXIT_OK;
+    }
+    const proven = verifyProofBundle(bundle, verifiers);
     if (o.json) {
       const proofs = proven.map((p) => ({
         stream: p.envelope.stream,

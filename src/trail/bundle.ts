@@ -7,6 +7,10 @@
 //      "audit_path":["<base64 32 bytes>",...],
 //      "checkpoint":"<the signed checkpoint note the path leads to>"}, ...]}
 //
+// A consistency bundle ("kind":"consistency") has, instead of "proofs", "old_checkpoint",
+// "new_checkpoint" (signed notes of one origin) and "proof" (RFC 9162 PROOF(old size, new tree)):
+// the tree an auditor saved earlier is a prefix of the newer one, so no history was rewritten.
+//
 // One bundle may hold several proofs: every occurrence of a decision_id OPA reused. Every member
 // is checked and any other member is BUNDLE_MALFORMED: a verifier must not skip what it does not
 // know. Verification trusts nothing in the bundle before the checkpoint's signature is verified.
@@ -15,7 +19,7 @@ import { type Envelope, envelopeLeafHash } from './envelope.js';
 import { TailsealError } from './errors.js';
 import { HASH_SIZE, fromBase64Strict, toBase64 } from './hash.js';
 import { type NoteVerifier } from './keys.js';
-import { MAX_PROOF_LENGTH, verifyInclusion } from './merkle.js';
+import { MAX_PROOF_LENGTH, verifyConsistency, verifyInclusion } from './merkle.js';
 import { objectLines, parseExtension } from './object.js';
 
 /** The value of a bundle's "bundle" member. */
@@ -41,7 +45,25 @@ export interface InclusionBundle {
   proofs: InclusionProof[];
 }
 
-export type ProofBundle = InclusionBundle;
+/** Proof that the tree of `oldCheckpoint` is a prefix of the tree of `newCheckpoint`. */
+export interface ConsistencyBundle {
+  kind: 'consistency';
+  oldCheckpoint: string;
+  newCheckpoint: string;
+  proof: Uint8Array[];
+}
+
+export type ProofBundle = InclusionBundle | ConsistencyBundle;
+
+/** What a verified consistency bundle established. */
+export interface VerifiedConsistency {
+  origin: string;
+  oldSize: number;
+  newSize: number;
+  oldTime: number;
+  newTime: number;
+  signedBy: string[];
+}
 
 /** What a verified inclusion proof established. */
 export interface VerifiedInclusion {
@@ -58,6 +80,7 @@ function malformed(why: string, details: Record<string, unknown> = {}): Tailseal
 }
 
 const BUNDLE_MEMBERS = ['bundle', 'version', 'kind', 'proofs'];
+const CONSISTENCY_MEMBERS = ['bundle', 'version', 'kind', 'old_checkpoint', 'new_checkpoint', 'proof'];
 const INCLUSION_MEMBERS = ['stream', 'seq', 'leaf_index', 'tree_size', 'entry', 'audit_path', 'checkpoint'];
 
 function object(v: unknown, what: string, members: string[]): Record<string, unknown> {
@@ -104,10 +127,19 @@ export function parseProofBundle(text: string): ProofBundle {
   } catch {
     throw malformed('not valid JSON');
   }
-  const o = object(v, 'bundle', BUNDLE_MEMBERS);
+  const kind = (v as { kind?: unknown } | null)?.kind;
+  const o = object(v, 'bundle', kind === 'consistency' ? CONSISTENCY_MEMBERS : BUNDLE_MEMBERS);
   if (o.bundle !== PROOF_BUNDLE_TYPE) throw malformed(`"bundle" is not ${JSON.stringify(PROOF_BUNDLE_TYPE)}`);
   if (o.version !== PROOF_BUNDLE_VERSION)
     throw malformed(`unsupported version ${JSON.stringify(o.version)} (this tailseal reads ${PROOF_BUNDLE_VERSION})`);
+  if (o.kind === 'consistency') {
+    return {
+      kind: 'consistency',
+      oldCheckpoint: str(o, 'old_checkpoint', 'bundle'),
+      newCheckpoint: str(o, 'new_checkpoint', 'bundle'),
+      proof: hashes(o, 'proof', 'bundle'),
+    };
+  }
   if (o.kind !== 'inclusion') throw malformed(`unknown kind ${JSON.stringify(o.kind)}`);
   if (!Array.isArray(o.proofs) || o.proofs.length === 0) throw malformed('"proofs" is not a non-empty array');
   const proofs = o.proofs.map((p: unknown, i): InclusionProof => {
@@ -128,6 +160,17 @@ export function parseProofBundle(text: string): ProofBundle {
 
 /** The bundle's JSON text (two-space indented, members in the documented order, final "\n"). */
 export function serializeProofBundle(b: ProofBundle): string {
+  if (b.kind === 'consistency') {
+    const c = {
+      bundle: PROOF_BUNDLE_TYPE,
+      version: PROOF_BUNDLE_VERSION,
+      kind: b.kind,
+      old_checkpoint: b.oldCheckpoint,
+      new_checkpoint: b.newCheckpoint,
+      proof: b.proof.map(toBase64),
+    };
+    return `${JSON.stringify(c, null, 2)}\n`;
+  }
   const proofs = b.proofs.map((p) => ({
     stream: p.stream,
     seq: p.seq,
@@ -205,13 +248,53 @@ function verifyOne(p: InclusionProof, i: number, verifiers: NoteVerifier[]): Ver
   };
 }
 
+/** Opens a checkpoint note with the keys and its mandatory tailseal/v1 line (what: for messages). */
+function openTailsealCheckpoint(note: string, verifiers: NoteVerifier[], what: string) {
+  let opened;
+  try {
+    opened = openCheckpoint(note, verifiers);
+  } catch (err) {
+    if (err instanceof TailsealError) throw new TailsealError(err.code, `${what}: ${err.message}`);
+    throw err;
+  }
+  const ours = opened.checkpoint.extensions.filter((l) => l.startsWith('tailseal/v1 ')).length;
+  const ext = ours === 1 ? parseExtension(opened.checkpoint.extensions) : null;
+  if (!ext) throw new TailsealError('CHECKPOINT_MALFORMED', `${what}: no single valid tailseal/v1 extension line`);
+  return { ...opened, time: ext.time };
+}
+
+function verifyConsistencyBundle(b: ConsistencyBundle, verifiers: NoteVerifier[]): VerifiedConsistency {
+  // Both signatures first; then the two trees must be of one origin, the old one no larger.
+  const old = openTailsealCheckpoint(b.oldCheckpoint, verifiers, 'old checkpoint');
+  const neu = openTailsealCheckpoint(b.newCheckpoint, verifiers, 'new checkpoint');
+  const [o, n] = [old.checkpoint, neu.checkpoint];
+  if (o.origin !== n.origin)
+    throw new TailsealError('PROOF_INVALID', `the checkpoints are of two origins: ${o.origin} and ${n.origin}`);
+  if (o.size > n.size)
+    throw new TailsealError('PROOF_INVALID', `the old checkpoint (${o.size}) is larger than the new one (${n.size})`);
+  verifyConsistency(o.size, n.size, b.proof, o.rootHash, n.rootHash);
+  const signedBy = [...new Set([...old.verifiedBy, ...neu.verifiedBy].map((v) => v.name))];
+  return { origin: o.origin, oldSize: o.size, newSize: n.size, oldTime: old.time, newTime: neu.time, signedBy };
+}
+
 /**
- * Verifies every proof of a bundle against the trusted verifier keys, offline: for each, the
+ * Verifies a bundle against the trusted verifier keys, offline. Inclusion: for each proof, the
  * checkpoint's signature first (SIGNATURE_INVALID, NO_TRUSTED_SIGNATURE, CHECKPOINT_MALFORMED),
  * then the entry line (ENTRY_MALFORMED) and its leaf hash, then the audit path to the signed root
- * (PROOF_INVALID). Throws the first failure, with `details.proof` its index; returns what was proven.
+ * (PROOF_INVALID); throws the first failure, with `details.proof` its index. Consistency: both
+ * signatures, then the RFC 9162 consistency proof between the two signed roots (PROOF_INVALID).
  */
-export function verifyProofBundle(bundle: ProofBundle, verifiers: NoteVerifier[]): VerifiedInclusion[] {
+export function verifyProofBundle(bundle: InclusionBundle, verifiers: NoteVerifier[]): VerifiedInclusion[];
+export function verifyProofBundle(bundle: ConsistencyBundle, verifiers: NoteVerifier[]): VerifiedConsistency;
+export function verifyProofBundle(
+  bundle: ProofBundle,
+  verifiers: NoteVerifier[],
+): VerifiedInclusion[] | VerifiedConsistency;
+export function verifyProofBundle(
+  bundle: ProofBundle,
+  verifiers: NoteVerifier[],
+): VerifiedInclusion[] | VerifiedConsistency {
+  if (bundle.kind === 'consistency') return verifyConsistencyBundle(bundle, verifiers);
   if (bundle.proofs.length === 0) throw malformed('no proofs');
   return bundle.proofs.map((p, i) => verifyOne(p, i, verifiers));
 }

@@ -30,11 +30,13 @@ export {
 export { CompactRange, MAX_PROOF_LENGTH, verifyConsistency, verifyInclusion } from './merkle.js';
 export { consistencyProof, inclusionProof, subtreeRoot } from './proofs.js';
 export {
+  type ConsistencyBundle,
   type InclusionBundle,
   type InclusionProof,
   PROOF_BUNDLE_TYPE,
   PROOF_BUNDLE_VERSION,
   type ProofBundle,
+  type VerifiedConsistency,
   type VerifiedInclusion,
   parseProofBundle,
   serializeProofBundle,

@@ -94,6 +94,18 @@ export const RUN = {
     command: 'tailseal verify-proof proof.json --public-key signer.key.pub',
     test: 'prove.test.ts',
   },
+  proveConsistency: {
+    doc: ops,
+    command:
+      'tailseal prove --consistency --old saved.checkpoint --store /var/lib/tailseal/store ' +
+      '--public-key signer.key.pub --out consistency.json',
+    test: 'prove.test.ts',
+  },
+  verifyConsistency: {
+    doc: ops,
+    command: 'tailseal verify-proof consistency.json --public-key signer.key.pub',
+    test: 'prove.test.ts',
+  },
 } as const satisfies Record<string, RunEntry>;
 
 const DOCKER = 'needs a Docker engine (none here); deploy.test.ts checks the Dockerfile and files it uses';

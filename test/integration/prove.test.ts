@@ -29,6 +29,8 @@ function docArgs(command: string, w: Workspace, bundle: string): string[] {
     '/var/lib/tailseal/store': w.storeDir,
     'signer.key.pub': w.pubFile,
     'proof.json': bundle,
+    'saved.checkpoint': join(w.root, 'saved.checkpoint'),
+    'consistency.json': join(w.root, 'consistency.json'),
   };
   return args.map((a) => paths[a] ?? a);
 }
@@ -60,6 +62,10 @@ describe('prove and verify-proof on a real run', () => {
     appendFileSync(log, lines.slice(0, 60).join('\n') + '\n');
     d = startDaemon(ws);
     await waitFor(() => storedDecisions(ws.storeDir).length === 60, 'the first 60 decisions stored');
+    // The auditor saves the newest checkpoint while the daemon runs (tailseal checkpoint).
+    const saved = cli(['checkpoint', '--config', ws.configFile]);
+    assert.equal(saved.status, 0, saved.stderr);
+    writeFileSync(join(ws.root, 'saved.checkpoint'), saved.stdout);
     lines[100] = reuse(100);
     appendFileSync(log, lines.slice(60).join('\n') + '\n');
     await waitFor(() => storedDecisions(ws.storeDir).length === 120, 'all 120 decisions stored');
@@ -85,6 +91,16 @@ describe('prove and verify-proof on a real run', () => {
     const ok = cli(docArgs(docCommand(RUN.verifyProof), ws, bundle));
     assert.equal(ok.status, 0, ok.stdout + ok.stderr);
     assert.equal(ok.stdout.match(/^OK stream /gm)?.length, 2, ok.stdout);
+
+    // The checkpoint saved after 60 decisions is a prefix of the newest tree (60 more since).
+    const consistent = cli(docArgs(docCommand(RUN.proveConsistency), ws, bundle));
+    assert.equal(consistent.status, 0, consistent.stdout + consistent.stderr);
+    const checked = cli(docArgs(docCommand(RUN.verifyConsistency), ws, bundle));
+    assert.equal(checked.status, 0, checked.stdout + checked.stderr);
+    assert.match(
+      checked.stdout,
+      new RegExp(`the tree of 60 entries .* is a prefix of the tree of ${entries.length} entries`),
+    );
 
     // A real decision_id of the run, and the same entry by --stream/--seq: the same bundle.
     const id = /"decision_id":"([^"]+)"/.exec(lines[57]!)![1]!;

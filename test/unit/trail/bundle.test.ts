@@ -4,7 +4,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseProofBundle, serializeProofBundle, verifyProofBundle } from '../../../src/trail/bundle.js';
+import {
+  type ConsistencyBundle,
+  type InclusionBundle,
+  parseProofBundle,
+  serializeProofBundle,
+  verifyProofBundle,
+} from '../../../src/trail/bundle.js';
 import { generateKeyPair, parseVerifierKey } from '../../../src/trail/keys.js';
 import { VECTORS_DIR } from '../../helpers/paths.js';
 
@@ -13,6 +19,7 @@ interface ProofVectors {
   bundle: { text: string };
   twoProofs: { text: string };
   reject: { about: string; bundle: string; code: string }[];
+  consistency: { text: string; reject: { about: string; bundle: string; code: string }[] };
 }
 const V = JSON.parse(readFileSync(join(VECTORS_DIR, 'proof.json'), 'utf8')) as ProofVectors;
 const verifiers = [parseVerifierKey(V.verifierKey)];
@@ -20,13 +27,15 @@ const MALFORMED = { name: 'TailsealError', code: 'BUNDLE_MALFORMED' };
 
 describe('proof bundles', () => {
   it('the vector bundles verify and say what they prove', () => {
-    const [one] = verifyProofBundle(parseProofBundle(V.bundle.text), verifiers);
+    const [one] = verifyProofBundle(parseProofBundle(V.bundle.text) as InclusionBundle, verifiers);
     assert.equal(one!.envelope.seq, 3);
     assert.equal(one!.envelope.stream, 'opa');
     assert.equal(one!.treeSize, 5);
     assert.match(one!.origin, /\/opa$/);
     assert.deepEqual(one!.signedBy, ['tailseal.test/trail']);
-    const two = verifyProofBundle(parseProofBundle(V.twoProofs.text), verifiers);
+    const parsed = parseProofBundle(V.twoProofs.text);
+    assert.equal(parsed.kind, 'inclusion');
+    const two = verifyProofBundle(parsed as InclusionBundle, verifiers);
     assert.deepEqual(
       two.map((p) => [p.envelope.seq, p.treeSize]),
       [
@@ -49,6 +58,16 @@ describe('proof bundles', () => {
       assert.throws(() => verifyProofBundle(parseProofBundle(r.bundle), verifiers), { code: r.code });
     });
   }
+
+  it('the consistency vector verifies, round-trips, and its reject cases fail with their codes', () => {
+    const b = parseProofBundle(V.consistency.text);
+    assert.equal(b.kind, 'consistency');
+    assert.equal(serializeProofBundle(b), V.consistency.text);
+    const c = verifyProofBundle(b as ConsistencyBundle, verifiers);
+    assert.deepEqual([c.oldSize, c.newSize, c.signedBy], [3, 5, ['tailseal.test/trail']]);
+    for (const r of V.consistency.reject)
+      assert.throws(() => verifyProofBundle(parseProofBundle(r.bundle), verifiers), { code: r.code }, r.about);
+  });
 
   it('rejects a bundle signed by a key it was not given', () => {
     const other = parseVerifierKey(generateKeyPair('someone.else', new Uint8Array(32).fill(7)).verifierKey);
