@@ -14,6 +14,23 @@ import type { ProveCliOptions, VerifyProofCliOptions } from './prove.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+const publicKeyOption = () =>
+  new Option('--public-key <file>', 'verifier key file (repeat for key rotation)')
+    .argParser(collect)
+    .makeOptionMandatory();
+
+/** The options of a command that reads a stored trail (verify, prove): where, with which keys, how to reach s3. */
+function storeOptions(c: Command): Command {
+  return c
+    .requiredOption('--store <dir|s3://bucket/prefix>', 'a file sink directory, or an s3 sink bucket and prefix')
+    .addOption(publicKeyOption())
+    .option('-c, --config <file>', 'with --sink: the config whose s3 sink settings (endpoint, credentials, TLS) to use')
+    .option('--sink <name>', 'the s3 sink of --config to read through')
+    .option('--endpoint <url>', 's3: endpoint URL (S3-compatible servers)')
+    .option('--region <region>', 's3: region (default us-east-1)')
+    .option('--path-style', 's3: path-style addressing');
+}
+
 function program(): Command {
   const p = new Command('tailseal')
     .description('Seal OPA decision logs into a signed, verifiable trail and ship it to write-once stores.')
@@ -38,16 +55,10 @@ function program(): Command {
       process.exitCode = keygen(o);
     });
 
-  p.command('verify')
+  storeOptions(p.command('verify'))
     .description(
       'verify a stored trail; exit 0 when intact, 1 with the first break, ' +
         '3 when intact but s3 holds later versions or delete markers over it (STORE_TAMPERED)',
-    )
-    .requiredOption('--store <dir|s3://bucket/prefix>', 'a file sink directory, or an s3 sink bucket and prefix')
-    .addOption(
-      new Option('--public-key <file>', 'verifier key file (repeat for key rotation)')
-        .argParser(collect)
-        .makeOptionMandatory(),
     )
     .addOption(
       new Option('--latest <file>', 'a trusted newest signed checkpoint (repeatable, one per stream)').argParser(
@@ -67,27 +78,16 @@ function program(): Command {
     )
     .option('--json', 'print the result as JSON')
     .option('-v, --verbose', 'list each gap record and duplicate object (the OK line counts gap records by reason)')
-    .option('-c, --config <file>', 'with --sink: the config whose s3 sink settings (endpoint, credentials, TLS) to use')
-    .option('--sink <name>', 'the s3 sink of --config to read through')
-    .option('--endpoint <url>', 's3: endpoint URL (S3-compatible servers)')
-    .option('--region <region>', 's3: region (default us-east-1)')
-    .option('--path-style', 's3: path-style addressing')
     .action(async (o: VerifyCliOptions) => {
       // Loaded on use: verify brings the S3 client, which the daemon needs only for S3 sinks.
       const { verifyCommand } = await import('./verify.js');
       process.exitCode = await verifyCommand(o);
     });
 
-  p.command('prove')
+  storeOptions(p.command('prove'))
     .description(
       'verify a stored trail as verify does and write a proof bundle for one entry (--stream and --seq) or ' +
         'every entry of a decision_id, against the newest checkpoint; exit 0, or 1 with the first break',
-    )
-    .requiredOption('--store <dir|s3://bucket/prefix>', 'a file sink directory, or an s3 sink bucket and prefix')
-    .addOption(
-      new Option('--public-key <file>', 'verifier key file (repeat for key rotation)')
-        .argParser(collect)
-        .makeOptionMandatory(),
     )
     .option('--stream <name>', 'the stream of the entry (with --seq)')
     .option('--seq <n>', 'the sequence number of the entry (with --stream)')
@@ -98,11 +98,6 @@ function program(): Command {
     .option('--out <file>', 'write the bundle here (must not exist) instead of to stdout')
     .option('--consistency', 'instead: prove that the checkpoint of --old is a prefix of the newest one (no rewrite)')
     .option('--old <file>', 'with --consistency: a signed checkpoint saved earlier (e.g. from tailseal checkpoint)')
-    .option('-c, --config <file>', 'with --sink: the config whose s3 sink settings (endpoint, credentials, TLS) to use')
-    .option('--sink <name>', 'the s3 sink of --config to read through')
-    .option('--endpoint <url>', 's3: endpoint URL (S3-compatible servers)')
-    .option('--region <region>', 's3: region (default us-east-1)')
-    .option('--path-style', 's3: path-style addressing')
     .action(async (o: ProveCliOptions) => {
       const { proveCommand } = await import('./prove.js');
       process.exitCode = await proveCommand(o);
@@ -111,11 +106,7 @@ function program(): Command {
   p.command('verify-proof')
     .description('check a proof bundle offline (no store): exit 0 when every proof holds, 1 with the code otherwise')
     .argument('<bundle>', 'the proof bundle file written by prove')
-    .addOption(
-      new Option('--public-key <file>', 'verifier key file (repeat for key rotation)')
-        .argParser(collect)
-        .makeOptionMandatory(),
-    )
+    .addOption(publicKeyOption())
     .option('--json', 'print the result as JSON')
     .action(async (file: string, o: VerifyProofCliOptions) => {
       const { verifyProofCommand } = await import('./prove.js');

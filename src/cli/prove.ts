@@ -33,14 +33,13 @@ export interface ProveCliOptions extends StoreOptions {
 }
 
 const DECODER = new TextDecoder('utf-8', { ignoreBOM: true });
-const ENCODER = new TextEncoder();
 
 /** The decision_id of a decision entry's payload, or undefined (not JSON, or no string id). */
-function decisionIdOf(e: StoredEntry, needle: Uint8Array): string | undefined {
+function decisionIdOf(e: StoredEntry, needle: Buffer): string | undefined {
   if (e.envelope.kind !== 'decision') return undefined;
   const p = e.envelope.payload;
   // Cheap pre-filter on the bytes: most entries never reach JSON.parse.
-  if (!includes(p, needle)) return undefined;
+  if (!Buffer.from(p.buffer, p.byteOffset, p.byteLength).includes(needle)) return undefined;
   try {
     const id = (JSON.parse(DECODER.decode(p)) as { decision_id?: unknown }).decision_id;
     return typeof id === 'string' ? id : undefined;
@@ -49,20 +48,47 @@ function decisionIdOf(e: StoredEntry, needle: Uint8Array): string | undefined {
   }
 }
 
-function includes(hay: Uint8Array, needle: Uint8Array): boolean {
-  if (needle.length === 0) return true;
-  for (let i = hay.indexOf(needle[0]!); i >= 0 && i + needle.length <= hay.length; i = hay.indexOf(needle[0]!, i + 1)) {
-    let j = 1;
-    while (j < needle.length && hay[i + j] === needle[j]) j++;
-    if (j === needle.length) return true;
-  }
-  return false;
-}
-
 function parseSeq(s: string): number {
   if (!/^(0|[1-9][0-9]{0,15})$/.test(s) || !Number.isSafeInteger(Number(s)))
     throw new TailsealError('USAGE', `--seq ${JSON.stringify(s)} is not a sequence number`);
   return Number(s);
+}
+
+/** What a verified pass over the store gives a proof: every origin's leaf hashes and newest checkpoint. */
+interface Trees {
+  leaves: Map<string, Uint8Array[]>;
+  newest: Map<string, { size: number; note: string }>;
+}
+
+/**
+ * Verifies the store as `verify` does, keeping each origin's leaf hashes (only `origin`'s when
+ * given) and its newest checkpoint; `onEntry` sees every verified entry. Throws the first break.
+ */
+async function verifiedTrees(
+  o: ProveCliOptions,
+  verifiers: ReturnType<typeof loadVerifierKeys>,
+  only?: string,
+  onEntry?: (origin: string, entry: StoredEntry) => void,
+): Promise<Trees> {
+  const trees: Trees = { leaves: new Map(), newest: new Map() };
+  const { reader, close } = readerFor(o);
+  try {
+    await verifyTrail(reader, {
+      verifiers,
+      ...NODE_VERIFY,
+      onEntry: (origin, entry, leaf) => {
+        if (only === undefined || origin === only)
+          (trees.leaves.get(origin) ?? trees.leaves.set(origin, []).get(origin)!).push(leaf);
+        onEntry?.(origin, entry);
+      },
+      // Objects come in signed-size order: the last checkpoint of an origin is its newest.
+      onCheckpoint: (origin, size, note) => trees.newest.set(origin, { size, note }),
+    });
+  } finally {
+    await close();
+  }
+  for (const t of storeTampering(reader)) process.stderr.write(`warning: STORE_TAMPERED: ${describeTampering(t)}\n`);
+  return trees;
 }
 
 export async function proveCommand(o: ProveCliOptions): Promise<number> {
@@ -77,36 +103,24 @@ export async function proveCommand(o: ProveCliOptions): Promise<number> {
   // The pre-filter looks for the id's bytes, which only holds when JSON can spell it one way only
   // (printable ASCII, no quote or backslash); any other id parses every decision's payload.
   const plain = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/.test(o.decisionId ?? '');
-  const needle = ENCODER.encode(plain ? (o.decisionId ?? '') : '');
+  const needle = Buffer.from(plain ? (o.decisionId ?? '') : '', 'utf8');
   const verifiers = loadVerifierKeys(o.publicKey);
 
   // Verify the whole store as `verify` does, keeping every leaf hash and the matching entries.
-  const leaves = new Map<string, Uint8Array[]>();
-  const newest = new Map<string, { size: number; note: string }>();
   const found: { origin: string; entry: StoredEntry }[] = [];
-  const { reader, close } = readerFor(o);
+  let trees: Trees;
   try {
-    await verifyTrail(reader, {
-      verifiers,
-      ...NODE_VERIFY,
-      onEntry: (origin, entry, leaf) => {
-        const list = leaves.get(origin) ?? leaves.set(origin, []).get(origin)!;
-        list.push(leaf);
-        const e = entry.envelope;
-        const match = byId ? decisionIdOf(entry, needle) === o.decisionId : e.stream === o.stream && e.seq === seq;
-        if (match) found.push({ origin, entry });
-      },
-      // Objects come in signed-size order: the last checkpoint of an origin is its newest.
-      onCheckpoint: (origin, size, note) => newest.set(origin, { size, note }),
+    trees = await verifiedTrees(o, verifiers, undefined, (origin, entry) => {
+      const e = entry.envelope;
+      const match = byId ? decisionIdOf(entry, needle) === o.decisionId : e.stream === o.stream && e.seq === seq;
+      if (match) found.push({ origin, entry });
     });
   } catch (err) {
     if (!(err instanceof TailsealError) || USAGE_CODES.has(err.code)) throw err;
     process.stdout.write(`FAIL ${err.code}: ${err.message}\n`);
     return EXIT_FAILURE;
-  } finally {
-    await close();
   }
-  for (const t of storeTampering(reader)) process.stderr.write(`warning: STORE_TAMPERED: ${describeTampering(t)}\n`);
+  const { leaves, newest } = trees;
   if (found.length === 0) {
     const what = byId ? `decision_id ${JSON.stringify(o.decisionId)}` : `stream ${o.stream} seq ${seq}`;
     throw new TailsealError('NOT_FOUND', `the store holds no entry with ${what}`);
@@ -162,20 +176,10 @@ async function proveConsistency(o: ProveCliOptions): Promise<number> {
   } catch (err) {
     throw new TailsealError('USAGE', `cannot read --old ${o.old}: ${errorMessage(err)}`);
   }
-  const leaves = new Map<string, Uint8Array[]>();
-  const newest = new Map<string, { size: number; note: string }>();
-  const { reader, close } = readerFor(o);
   try {
     // The saved checkpoint is believed only once a trusted key's signature on it verifies.
     const old = openCheckpoint(oldNote, verifiers).checkpoint;
-    await verifyTrail(reader, {
-      verifiers,
-      ...NODE_VERIFY,
-      onEntry: (origin, _entry, leaf) => {
-        if (origin === old.origin) (leaves.get(origin) ?? leaves.set(origin, []).get(origin)!).push(leaf);
-      },
-      onCheckpoint: (origin, size, note) => newest.set(origin, { size, note }),
-    });
+    const { leaves, newest } = await verifiedTrees(o, verifiers, old.origin);
     const cp = newest.get(old.origin);
     if (cp === undefined) throw new TailsealError('NOT_FOUND', `the store holds no object of ${old.origin}`);
     if (old.size > cp.size)
@@ -208,8 +212,6 @@ async function proveConsistency(o: ProveCliOptions): Promise<number> {
     if (!(err instanceof TailsealError) || USAGE_CODES.has(err.code) || err.code === 'NOT_FOUND') throw err;
     process.stdout.write(`FAIL ${err.code}: ${err.message}\n`);
     return EXIT_FAILURE;
-  } finally {
-    await close();
   }
 }
 

@@ -117,7 +117,7 @@ export class Committer implements BatchConsumer, SlicedCommitter, Admitter {
   }
 
   /**
-   * commit() in slices of about `sliceMs` (BatchConsumer.commitSliced): masking, dedupe lookups
+   * commit() in slices of about `sliceMs` (SlicedCommitter): masking, dedupe lookups
    * and sealing yield to the event loop between slices; the commit itself is one transaction.
    * The stream is locked meanwhile, so its head and dedupe keys cannot change under the slices.
    */
@@ -183,7 +183,7 @@ export class Committer implements BatchConsumer, SlicedCommitter, Admitter {
     }
   }
 
-  /** BatchConsumer.admit: whether the outbox takes `bytes` of entry lines now. */
+  /** Admitter.admit: whether the outbox takes `bytes` of entry lines now. */
   admit(bytes: number): 'ok' | 'full' | 'never' {
     if (bytes > this.maxBytes) return 'never';
     return this.outboxFull(bytes) ? 'full' : 'ok';

@@ -16,6 +16,17 @@ import type { TrailObject } from './sink.js';
 /** Bytes per read from the segment: few enough reads per object, little memory per upload. */
 const READ_CHUNK = 256 * 1024;
 
+/**
+ * SINK_RETRYABLE for an outbox segment shorter than the outbox says: the object is not stored or
+ * sent short under its name (every sink that reads segments fails the attempt this way).
+ */
+export function shortSegment(file: { path: string; bytes: number }, holds: number): TailsealError {
+  return new TailsealError(
+    'SINK_RETRYABLE',
+    `outbox segment ${file.path} holds ${holds} bytes, expected ${file.bytes}; the object is not stored`,
+  );
+}
+
 /** The object's bytes before compression: its entry lines, then its checkpoint line. */
 export function plainObjectLength(obj: TrailObject): number {
   return linesLength(obj) + encodeCheckpointLine(obj.stream, obj.note).length;
@@ -53,11 +64,7 @@ async function feedGzip(file: { path: string; bytes: number }, last: Buffer, gz:
     const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(file.bytes, 1)));
     for (let pos = 0; pos < file.bytes;) {
       const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, file.bytes - pos), pos);
-      if (bytesRead === 0)
-        throw new TailsealError(
-          'SINK_RETRYABLE',
-          `outbox segment ${file.path} holds ${pos} bytes, expected ${file.bytes}; the object is not sent`,
-        );
+      if (bytesRead === 0) throw shortSegment(file, pos);
       pos += bytesRead;
       await written(gz, buf.subarray(0, bytesRead));
     }
@@ -95,11 +102,7 @@ async function* plainChunks(obj: TrailObject): AsyncGenerator<Buffer> {
       read += chunk.length;
       yield chunk;
     }
-    if (read !== file.bytes)
-      throw new TailsealError(
-        'SINK_RETRYABLE',
-        `outbox segment ${file.path} holds ${read} bytes, expected ${file.bytes}; the object is not sent`,
-      );
+    if (read !== file.bytes) throw shortSegment(file, read);
   }
   yield encodeCheckpointLine(obj.stream, obj.note);
 }
@@ -136,21 +139,22 @@ export async function hashedBody(obj: TrailObject, gzip: boolean, tag: string): 
     },
   });
   const digests = () => ({ length, sha256: sha256.digest(), md5: md5.digest() });
-  if (!gzip || obj.linesFile === undefined) {
-    if (obj.linesFile === undefined) {
-      const parts: Buffer[] = [];
-      await pipelineAsync(objectBodyStream(obj, gzip), tap, async (source: AsyncIterable<Buffer>) => {
-        for await (const c of source) parts.push(c);
-      });
-      const bytes = Buffer.concat(parts);
-      return { ...digests(), open: () => Readable.from([bytes]), dispose: async () => undefined };
-    }
+  const file = obj.linesFile;
+  if (file === undefined) {
+    const parts: Buffer[] = [];
+    await pipelineAsync(objectBodyStream(obj, gzip), tap, async (source: AsyncIterable<Buffer>) => {
+      for await (const c of source) parts.push(c);
+    });
+    const bytes = Buffer.concat(parts);
+    return { ...digests(), open: () => Readable.from([bytes]), dispose: async () => undefined };
+  }
+  if (!gzip) {
     await pipelineAsync(objectBodyStream(obj, false), tap, async (source: AsyncIterable<Buffer>) => {
       for await (const chunk of source) void chunk; // hashed by the tap, then dropped
     });
     return { ...digests(), open: () => objectBodyStream(obj, false), dispose: async () => undefined };
   }
-  const scratch = `${obj.linesFile.path}.${tag}.gz`;
+  const scratch = `${file.path}.${tag}.gz`;
   const dispose = () => rm(scratch, { force: true });
   try {
     await pipelineAsync(objectBodyStream(obj, true), tap, createWriteStream(scratch, { mode: 0o600 }));

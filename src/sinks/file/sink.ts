@@ -27,10 +27,10 @@ import { TailsealError, errorMessage, isTailsealError } from '../../errors.js';
 import { encodeCheckpointLine, encodeObjectParts } from '../../seal/encoder.js';
 import { objectText } from '../../seal/gzip.js';
 import { objectName } from '../../trail/object.js';
-import { objectBodyStream } from '../object-body.js';
+import { objectBodyStream, shortSegment } from '../object-body.js';
 import type { PutResult, ReadableSink, Sink, SinkContext, TrailObject } from '../sink.js';
 import type { FileSinkConfig } from './config.js';
-import { fileStoreReader, readObjectFile } from '../../sinks/file/reader.js';
+import { fileStoreReader, readObjectFile } from './reader.js';
 import type { ObjectReader } from '../../trail/verify-trail.js';
 
 // Why most calls below are synchronous: the event loop is shared with sealing, which runs in
@@ -97,11 +97,7 @@ async function copyLines(from: { path: string; bytes: number }, to: string): Pro
   try {
     await copyFile(from.path, to, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
     const { size } = statSync(to);
-    if (size < from.bytes)
-      throw new TailsealError(
-        'SINK_RETRYABLE',
-        `outbox segment ${from.path} holds ${size} bytes, expected ${from.bytes}`,
-      );
+    if (size < from.bytes) throw shortSegment(from, size);
     if (size > from.bytes) truncateSync(to, from.bytes);
   } catch (err) {
     rmSync(to, { force: true }); // no partial copy left behind

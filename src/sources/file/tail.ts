@@ -313,18 +313,15 @@ export class FileTail {
     this.fingerprint = fingerprintOf(head);
     this.fpLen = head.length;
     this.lastSize = size;
-    this.deps.registry.upsertFile(
-      {
-        input: this.opts.input,
-        ident: this.ident,
-        path: this.path,
-        fingerprint: this.fingerprint,
-        fpLen: this.fpLen,
-        offset: 0,
-      },
-      this.fileId,
-    );
+    this.storeGeneration(0);
     return 'more';
+  }
+
+  /** Stores this generation's row (fingerprint, path) with `offset` as its committed offset. */
+  private storeGeneration(offset: number): void {
+    const { input } = this.opts;
+    const f = { input, ident: this.ident, path: this.path, fingerprint: this.fingerprint, fpLen: this.fpLen, offset };
+    this.deps.registry.upsertFile(f, this.fileId);
   }
 
   /** Reads and commits complete lines until EOF, backpressure, or `maxChunks` reads. */
@@ -350,17 +347,7 @@ export class FileTail {
     if (head.length !== want || !equalBytes(fingerprintOf(head.subarray(0, this.fpLen)), this.fingerprint)) return;
     this.fingerprint = fingerprintOf(head);
     this.fpLen = want;
-    this.deps.registry.upsertFile(
-      {
-        input: this.opts.input,
-        ident: this.ident,
-        path: this.path,
-        fingerprint: this.fingerprint,
-        fpLen: this.fpLen,
-        offset: this.offset,
-      },
-      this.fileId,
-    );
+    this.storeGeneration(this.offset);
   }
 
   /** commit() after extending the fingerprint up to `offset` (growFingerprint). */
