@@ -48,8 +48,16 @@ export interface TailDeps {
 export type ReadResult = 'eof' | 'more' | 'blocked';
 
 const NEWLINE = 0x0a;
-/** Bytes before the offset compared on growth, to see a copytruncate that kept the first bytes. */
+/**
+ * Bytes before the offset compared on growth and on every read, to see a copytruncate that kept the
+ * first bytes. Each read buffer keeps this much room in front of its data, so a read at the offset
+ * takes them in the same pread as the chunk: a check of its own before the read would leave a window
+ * in which the file is truncated and regrown past the offset, and the read would start mid-line in
+ * the new content.
+ */
 const TAIL_CHECK_BYTES = 64;
+/** Where a read buffer's data starts (the room for the bytes before the offset). */
+const LEAD = TAIL_CHECK_BYTES;
 const MALFORMED_WARNINGS = 10;
 /** Reads per step while finishing a rotated file (it is read to its end either way). */
 const CHUNKS_PER_FINISH = 64;
@@ -91,7 +99,7 @@ export class FileTail {
    * overlap (the commit hashes and fsyncs on this thread while the pool reads). Only taken by the
    * very next read and only at the position it was started for; anything else discards it.
    */
-  private ahead: { pos: number; buf: Buffer; bytes: Promise<number> } | null = null;
+  private ahead: { pos: number; lead: number; buf: Buffer; bytes: Promise<number> } | null = null;
   /** The second read buffer, for `ahead`. */
   private spare: Buffer | null = null;
   /** Malformed-line warnings: at most MALFORMED_WARNINGS per minute per file, then a summary. */
@@ -120,7 +128,7 @@ export class FileTail {
     this.fpLen = init.fpLen;
     this.lastSize = init.size;
     this.readEnd = init.offset;
-    this.buf = Buffer.allocUnsafe(Math.min(opts.readChunkBytes, opts.maxLineBytes + 1));
+    this.buf = Buffer.allocUnsafe(LEAD + Math.min(opts.readChunkBytes, opts.maxLineBytes + 1));
     this.decoder = new LineDecoder(opts.format, kubernetesMeta(init.path, init.realPath));
   }
 
@@ -280,6 +288,14 @@ export class FileTail {
       this.lastSize = size;
       return 'more';
     }
+    return this.restartTruncated(size);
+  }
+
+  /**
+   * The file was truncated (it is now `size` bytes): seals what that destroyed unread as a gap record
+   * (none when logrotate's copy beside it ends at the offset) and goes on from 0.
+   */
+  private async restartTruncated(size: number): Promise<ReadResult> {
     // Bytes read ahead may be from before the truncation.
     await this.dropAhead();
     // Past the offset: what tailseal saw unread (a partial line, bytes written since the last
@@ -388,35 +404,43 @@ export class FileTail {
     return ok;
   }
 
+  /** Room for data in a read buffer (after its LEAD). */
+  private get capacity(): number {
+    return this.buf.length - LEAD;
+  }
+
   /**
-   * Reads the chunk at `pos` into this.buf: the read started ahead when it was for `pos` and found
-   * bytes (an empty one is read again: 'eof' must be current). The buffer only grows after a
-   * read has taken the read ahead, so both are always the same size.
+   * Reads the chunk at `pos` into this.buf from LEAD on, and the `lead` bytes before `pos` in the same
+   * pread in front of it. Takes the read started ahead when it was for `pos` and `lead` and found
+   * bytes past the lead (an empty one is read again: 'eof' must be current). The buffer only grows
+   * after a read has taken the read ahead, so both are always the same size. Returns the bytes read,
+   * the lead included.
    */
-  private async readChunk(pos: number): Promise<number> {
+  private async readChunk(pos: number, lead: number): Promise<number> {
     const a = this.ahead;
     this.ahead = null;
     if (a !== null) {
       const n = await a.bytes;
-      if (a.pos === pos && n > 0) {
+      if (a.pos === pos && a.lead === lead && n > lead) {
         this.spare = this.buf;
         this.buf = a.buf;
         return n;
       }
       this.spare = a.buf;
     }
-    return (await this.fh.read(this.buf, 0, this.buf.length, pos)).bytesRead;
+    return (await this.fh.read(this.buf, LEAD - lead, this.capacity + lead, pos - lead)).bytesRead;
   }
 
-  /** Starts reading the chunk at `pos` into the spare buffer (see `ahead`). */
-  private readAhead(pos: number): void {
+  /** Starts reading the chunk at `pos`, with the `lead` bytes before it, into the spare buffer (see `ahead`). */
+  private readAhead(pos: number, lead: number): void {
     const buf =
       this.spare !== null && this.spare.length === this.buf.length ? this.spare : Buffer.allocUnsafe(this.buf.length);
     this.spare = null;
     this.ahead = {
       pos,
+      lead,
       buf,
-      bytes: this.fh.read(buf, 0, buf.length, pos).then(
+      bytes: this.fh.read(buf, LEAD - lead, buf.length - LEAD + lead, pos - lead).then(
         (r) => r.bytesRead,
         () => 0,
       ),
@@ -432,13 +456,20 @@ export class FileTail {
 
   private async readOnce(): Promise<ReadResult> {
     const pos = this.longLineScan ?? this.offset;
-    const bytesRead = await this.readChunk(pos);
-    if (bytesRead === 0) return 'eof';
+    // At the offset, the bytes sealed last come along in the same read (see TAIL_CHECK_BYTES).
+    const check = this.longLineScan === null ? this.tailCheck : null;
+    const lead = check?.length ?? 0;
+    const got = await this.readChunk(pos, lead);
+    if (check !== null && (got < lead || !this.buf.subarray(LEAD - lead, LEAD).equals(check))) {
+      return this.restartTruncated((await identify(this.fh)).size);
+    }
+    const bytesRead = got - lead;
+    if (bytesRead <= 0) return 'eof';
     if (pos + bytesRead > this.readEnd) {
       this.readEnd = pos + bytesRead;
       this.lastDataAt = Date.now();
     }
-    const data = this.buf.subarray(0, bytesRead);
+    const data = this.buf.subarray(LEAD, LEAD + bytesRead);
     if (this.longLineScan !== null) return this.skipLongLine(data);
 
     const records: SourceRecord[] = [];
@@ -495,9 +526,9 @@ export class FileTail {
     const end = decoder.pendingStart ?? this.offset + p;
     if (end === this.offset) {
       // No complete line in what we read.
-      if (bytesRead < this.buf.length) return 'eof'; // a partial last line: wait for its newline
-      if (this.buf.length <= this.opts.maxLineBytes) {
-        this.buf = Buffer.allocUnsafe(Math.min(this.buf.length * 2, this.opts.maxLineBytes + 1));
+      if (bytesRead < this.capacity) return 'eof'; // a partial last line: wait for its newline
+      if (this.capacity <= this.opts.maxLineBytes) {
+        this.buf = Buffer.allocUnsafe(LEAD + Math.min(this.capacity * 2, this.opts.maxLineBytes + 1));
         return 'more';
       }
       // Over max_line_bytes without an end: scan for it without keeping the bytes. The buffer
@@ -511,10 +542,9 @@ export class FileTail {
     const rel = end - this.offset;
     // A full buffer means a backlog: read the next chunk while this one is committed. (Not when
     // the fingerprint must grow first: that awaits a read of its own before the commit.)
-    if (bytesRead === this.buf.length && this.fpLen >= FINGERPRINT_BYTES) this.readAhead(end);
-    return (await this.commitGrown(records, end, counters, data.subarray(Math.max(0, rel - TAIL_CHECK_BYTES), rel)))
-      ? 'more'
-      : 'blocked';
+    const tail = data.subarray(Math.max(0, rel - TAIL_CHECK_BYTES), rel);
+    if (bytesRead === this.capacity && this.fpLen >= FINGERPRINT_BYTES) this.readAhead(end, tail.length);
+    return (await this.commitGrown(records, end, counters, tail)) ? 'more' : 'blocked';
   }
 
   /**

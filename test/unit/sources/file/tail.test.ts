@@ -10,6 +10,7 @@ import {
   mkdtempSync,
   renameSync,
   rmSync,
+  statSync,
   truncateSync,
   writeFileSync,
 } from 'node:fs';
@@ -325,6 +326,34 @@ describe('FileTail: rotation and truncation', () => {
       assert.equal(gaps[0]!.reason, 'truncated_unread');
       assert.equal(gaps[0]!.from, at);
       assert.equal(gaps[0]!.at_least, 0);
+    } finally {
+      await tail.close();
+    }
+  });
+
+  it('truncated and regrown past the offset between the check and the read (same first KiB): caught by the read', async () => {
+    // The banner keeps the first KiB (the fingerprint) the same; the new content outgrows the offset.
+    const banner = JSON.stringify({ level: 'info', msg: 'Initializing server.', pad: 'b'.repeat(1500) });
+    create(`${banner}\n${decision('a')}\n${decision('b')}\n`);
+    const tail = await open();
+    try {
+      assert.equal(await tail.readAvailable(16), 'eof');
+      const at = tail.position;
+      assert.equal(await tail.checkTruncation(), 'more'); // unchanged: the poll goes on to read
+      truncateSync(file, 0);
+      const next = ['c', 'd', 'e', 'f', 'g', 'h'].map(decision);
+      appendFileSync(file, `${banner}\n${next.join('\n')}\n`);
+      assert.ok(statSync(file).size > at + 64, 'the new content reaches past the old offset');
+      while ((await tail.readAvailable(16)) === 'more');
+      const gaps = consumer.gaps();
+      assert.equal(gaps.length, 1, 'one gap record for what the truncation may have destroyed');
+      assert.equal(gaps[0]!.reason, 'truncated_unread');
+      assert.equal(gaps[0]!.from, at);
+      const payloads = consumer
+        .records()
+        .filter((r) => r.kind === 'decision')
+        .map((r) => r.payload);
+      assert.deepEqual(payloads, [decision('a'), decision('b'), ...next], 'every line whole, none skipped');
     } finally {
       await tail.close();
     }
