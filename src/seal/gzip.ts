@@ -7,7 +7,7 @@ import { gunzip, gunzipSync } from 'node:zlib';
 import { type Gunzip, isGzip, notGzip, objectTooLarge } from '../trail/gzip.js';
 import { DEFAULT_MAX_OBJECT_BYTES, type ParsedObject, parseObjectText } from '../trail/object.js';
 import type { VerifyOptions } from '../trail/verify-trail.js';
-import { sha256Hex } from './hash.js';
+import { nodeSha256, sha256Hex } from './hash.js';
 
 /** zlib refuses a larger maxOutputLength (and no Buffer can be larger). */
 const BUFFER_MAX = bufferConstants.MAX_LENGTH;
@@ -30,7 +30,11 @@ export const gunzipNode: Gunzip = async (bytes, maxBytes) => {
 };
 
 /** What the verifier runs faster with on Node.js (node:zlib, node:crypto): spread into VerifyOptions. */
-export const NODE_VERIFY: Pick<VerifyOptions, 'gunzip' | 'digest'> = { gunzip: gunzipNode, digest: sha256Hex };
+export const NODE_VERIFY: Pick<VerifyOptions, 'gunzip' | 'digest' | 'sha256'> = {
+  gunzip: gunzipNode,
+  digest: sha256Hex,
+  sha256: nodeSha256,
+};
 
 /**
  * The trail's objectText, synchronously on node:zlib (gzip detected by its magic bytes): gunzip

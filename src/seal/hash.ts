@@ -3,7 +3,7 @@
 // the sealer's leaf, chain and tree hashes and the verifier's same-object digest.
 // test/unit/seal/hash.test.ts holds the two equal on leaves, chains and roots.
 import { createHash, hash } from 'node:crypto';
-import { RFC6962_NODE_HASH_PREFIX, type Sha256 } from '../trail/hash.js';
+import { type Sha256, nodeHasher } from '../trail/hash.js';
 
 // The parts are copied into one scratch buffer and hashed with the one-shot crypto.hash: one
 // call into OpenSSL instead of a Hash object, an update per part and a digest. Measured on the
@@ -46,12 +46,8 @@ function digestBytes(latin1: string): Uint8Array {
   return out;
 }
 
-const NODE_PREFIX = Uint8Array.of(RFC6962_NODE_HASH_PREFIX);
-
 /** The RFC 9162 interior node hash SHA-256(0x01 || left || right) on node:crypto (trail/hash.ts hashChildren). */
-export function nodeHashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return nodeSha256(NODE_PREFIX, left, right);
-}
+export const nodeHashChildren = nodeHasher(nodeSha256);
 
 /** Hex SHA-256 of `data` (the verifier's "same object stored twice" digest). */
 export function sha256Hex(data: Uint8Array): string {

@@ -63,6 +63,11 @@ export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
   return sha256(NODE_PREFIX, left, right);
 }
 
+/** hashChildren on another SHA-256 (node:crypto's on Node.js): the same node hash, computed by `hash`. */
+export function nodeHasher(hash: Sha256): (left: Uint8Array, right: Uint8Array) => Uint8Array {
+  return (left, right) => hash(NODE_PREFIX, left, right);
+}
+
 // EMPTY_ROOT is the root of the empty tree, SHA-256 of no bytes (RFC 9162 §2.1.1: MTH({}) = HASH()).
 // Shared constant: never mutate it; copy it before handing it to code that might.
 export const EMPTY_ROOT: Uint8Array = sha256();

@@ -451,9 +451,9 @@ describe('objects', () => {
       message: /"source" holds a lone surrogate/,
     },
     {
-      desc: 'a payload with a lone surrogate',
+      desc: 'a payload with a lone surrogate (hashed as U+FFFD: a second spelling)',
       line: entry.replace('"payload":"p"', '"payload":"\\udc00"'),
-      message: /canonical form/,
+      message: /"payload" holds a lone surrogate/,
     },
     {
       desc: 'a metadata value with a lone surrogate',
@@ -487,6 +487,13 @@ describe('objects', () => {
       assert.throws(() => parseObject(bytes), refused);
     });
   }
+  it('parseObject rejects bytes that are not UTF-8 (replaced on decoding, they would be a second spelling)', () => {
+    const [head, tail] = entry.split('"payload":"p"') as [string, string];
+    const bytes = Buffer.concat([Buffer.from(`${head}"payload":"`), Buffer.of(0xff), Buffer.from(`"${tail}\n`)]);
+    const refused = (e: { code?: string; message: string }) =>
+      e.code === 'ENTRY_MALFORMED' && /line 1: not valid UTF-8/.test(e.message);
+    assert.throws(() => parseObject(Buffer.concat([bytes, Buffer.from(checkpointJson + '\n')])), refused);
+  });
   it('reads a metadata line with "v":1 (as every trail has it) as envelope version 2: the vector\'s leaf', () => {
     const c = V.envelopes.cases.find((x) => x.fields.meta)!;
     assert.match(c.entry_line, /^\{"v":1,.*"meta":\{/);
