@@ -94,7 +94,7 @@ export function chart(r: CompletenessReport): string {
   ];
   return (
     `<svg id="chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="decisions per hour, UTC" xmlns="http://www.w3.org/2000/svg">` +
-    [...bands, ...bars, ...axis].join('') +
+    [...bars, ...bands, ...axis].join('') +
     '</svg>' +
     `<p class="muted">Bars: decisions per hour (UTC). Shaded: silences, times without a checkpoint longer than ` +
     `${SILENCE_FACTOR}× the stream's median checkpoint interval (or its longest silence).</p>`
