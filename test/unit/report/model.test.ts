@@ -182,6 +182,25 @@ describe('report model', () => {
   });
 });
 
+describe('report chart', () => {
+  it('marks each silence as a shaded band over the bars, with its stream and length', async () => {
+    const r = await report(trail());
+    const from = Date.parse(r.decisions.per_hour[0]!.hour) + 600_000;
+    r.streams[0]!.silences = [
+      { from: new Date(from).toISOString(), to: new Date(from + 900_000).toISOString(), ms: 900_000 },
+    ];
+    const html = renderHtml(r);
+    const bands = [
+      ...html.matchAll(/<rect class="silence" x="([\d.]+)" y="\d+" width="([\d.]+)"[^>]*><title>([^<]*)</g),
+    ];
+    assert.equal(bands.length, 1);
+    // 10 to 25 minutes into the one hour charted: a quarter of the plot's 840 units from x = 50.
+    assert.deepEqual([Number(bands[0]![1]), Number(bands[0]![2])], [190, 210]);
+    assert.match(bands[0]![3]!, /^stream opa: no checkpoint for 15m /);
+    assert.ok(html.indexOf('class="silence"') > html.indexOf('class="bar"'), 'drawn over the bars');
+  });
+});
+
 describe('report renderers: hostile strings from the store', () => {
   it('escapeHtml and escapeMd', () => {
     assert.equal(escapeHtml(`<a href="x" o='y'>&</a>`), '&lt;a href=&quot;x&quot; o=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
