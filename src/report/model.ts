@@ -18,7 +18,7 @@ import { type DecisionResult, decisionFacts } from './scan.js';
 
 export const REPORT_KIND = 'tailseal-completeness';
 export const REPORT_VERSION = 1;
-/** Distinct names kept per counter; further names are counted in `other_names`/`other_count`. */
+/** Distinct names kept per counter; what further names count is summed in `decisions.other`. */
 export const MAX_KEYS = 1000;
 /** Gap records and objects listed one by one; the rest are counted. */
 export const MAX_LISTED = 1000;
@@ -34,27 +34,18 @@ export interface Counted {
 /** Counts by name, keeping MAX_KEYS names. */
 class Counter {
   private readonly counts = new Map<string, number>();
-  otherNames = 0;
+  /** Counted under names beyond the MAX_KEYS kept. */
   otherCount = 0;
-  private readonly overflow = new Set<string>();
   add(name: string, n = 1): void {
     const c = this.counts.get(name);
     if (c !== undefined) this.counts.set(name, c + n);
     else if (this.counts.size < MAX_KEYS) this.counts.set(name, n);
-    else {
-      this.otherCount += n;
-      // How many names were left out, up to a bound (a set of them would be unbounded).
-      if (this.overflow.size < MAX_KEYS && !this.overflow.has(name)) this.overflow.add(name);
-      this.otherNames = this.overflow.size;
-    }
+    else this.otherCount += n;
   }
   list(): Counted[] {
     return [...this.counts]
       .map(([name, count]) => ({ name, count }))
       .sort((a, b) => b.count - a.count || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  }
-  get size(): number {
-    return this.counts.size;
   }
 }
 

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import {
   type CompletenessReport,
+  MAX_KEYS,
   REPORT_KIND,
   ReportBuilder,
   escapeHtml,
@@ -179,6 +180,30 @@ describe('report model', () => {
     );
     assert.equal(r.decisions.by_result.none, 5);
     assert.equal((renderHtml(r).match(/<rect class="bar"/g) ?? []).length, 3);
+  });
+});
+
+describe('report model bounds', () => {
+  it('keeps MAX_KEYS policy paths; the decisions of further paths are counted together', () => {
+    const b = new ReportBuilder({ verifiers: [testKey().verifier], store: 's', now: 0 });
+    for (let i = 0; i < MAX_KEYS + 5; i++) {
+      const payload = new TextEncoder().encode(JSON.stringify({ path: `p/${i}`, result: true }));
+      const envelope = {
+        kind: 'decision' as const,
+        stream: 'x',
+        seq: i,
+        sealedAt: T0,
+        source: 's',
+        offset: 0,
+        payload,
+      };
+      b.onEntry('o/x', { envelope, chain: new Uint8Array(32), line: 0 });
+    }
+    const r = b.finish([]);
+    assert.equal(r.decisions.by_path.length, MAX_KEYS);
+    assert.equal(r.decisions.other.paths, 5);
+    assert.equal(r.decisions.total, MAX_KEYS + 5);
+    assert.equal(r.decisions.by_result.allow, MAX_KEYS + 5);
   });
 });
 
