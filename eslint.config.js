@@ -47,6 +47,11 @@ const TRAIL_ONLY = boundary(
   'src/trail/ imports only its own files (./x.js) and @noble/*: no Node.js module, nothing else of tailseal. ' +
     'Take bytes (Uint8Array) in and give bytes out, let the caller inject platform code (see Gunzip, Sha256).',
 );
+// The report model and renderers (src/report/) run in the browser verifier page too: the trail core only.
+const REPORT_ONLY = boundary(
+  '^(?!\\./|\\.\\./trail/)',
+  'src/report/ imports only its own files and src/trail/: it is bundled into the browser verifier page.',
+);
 const NODE_GLOBALS = [
   'Buffer',
   'process',
@@ -134,5 +139,9 @@ export default defineConfig(
   {
     files: ['src/trail/**/*.ts'],
     rules: { ...restrict(NO_TEST, TRAIL_ONLY), 'no-restricted-globals': ['error', ...NODE_GLOBALS] },
+  },
+  {
+    files: ['src/report/**/*.ts'],
+    rules: { ...restrict(NO_TEST, REPORT_ONLY), 'no-restricted-globals': ['error', ...NODE_GLOBALS] },
   },
 );

@@ -11,6 +11,7 @@ import { run } from './run.js';
 import { VERSION } from '../version.js';
 import type { VerifyCliOptions } from './verify.js';
 import type { ProveCliOptions, VerifyProofCliOptions } from './prove.js';
+import type { ReportCliOptions } from './report.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -101,6 +102,26 @@ function program(): Command {
     .action(async (o: ProveCliOptions) => {
       const { proveCommand } = await import('./prove.js');
       process.exitCode = await proveCommand(o);
+    });
+
+  storeOptions(p.command('report'))
+    .description(
+      'verify a stored trail and write the completeness report an auditor signs off on: per stream the ' +
+        'verdict, range, decisions, gap records, checkpoints and silences, signing keys, the newest checkpoint; ' +
+        'what OPA decided (paths, results, bundle revisions, masked fields); s3 Object Lock. Exit 0 written and ' +
+        'intact, 1 written but the trail failed verification or was written over (the report says where), 2 usage',
+    )
+    .option('--since <time>', 'count only entries sealed at or after this (RFC 3339 or Unix ms); all are verified')
+    .option('--until <time>', 'count only entries sealed at or before this (RFC 3339 or Unix ms)')
+    .addOption(
+      new Option('--format <format>', 'html (one self-contained page), json or md')
+        .choices(['html', 'json', 'md'])
+        .default('html'),
+    )
+    .option('--out <file>', 'write the report here instead of to stdout')
+    .action(async (o: ReportCliOptions) => {
+      const { reportCommand } = await import('./report.js');
+      process.exitCode = await reportCommand(o);
     });
 
   p.command('verify-proof')

@@ -106,6 +106,13 @@ export const RUN = {
     command: 'tailseal verify-proof consistency.json --public-key signer.key.pub',
     test: 'prove.test.ts',
   },
+  reportHtml: {
+    doc: ops,
+    command:
+      'tailseal report --store /var/lib/tailseal/store --public-key signer.key.pub --since 2026-11-01T00:00:00Z ' +
+      '--format html --out report.html',
+    test: 'report.test.ts',
+  },
 } as const satisfies Record<string, RunEntry>;
 
 const DOCKER = 'needs a Docker engine (none here); deploy.test.ts checks the Dockerfile and files it uses';

@@ -3,6 +3,7 @@
 // originals stay; verify, the audit and lost-state recovery read them, and report the changes as
 // STORE_TAMPERED (verify: exit 3) naming the keys, versions, times and owner.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
@@ -18,6 +19,7 @@ import {
   stopDaemon,
   waitFor,
 } from '../helpers/daemon.js';
+import { CLI } from '../helpers/paths.js';
 import { type S3Server, createBucket, s3ForSuite, verifyS3 } from '../helpers/s3-server.js';
 
 // Started here, at load, so that a skip is known when the tests are declared. Without a server,
@@ -40,6 +42,18 @@ describe('s3 versions written over the trail', () => {
   // Data objects (not heartbeats), in seq order (names are zero-padded).
   const keys = async () => (await c.listKeys('prod/')).filter((k) => /\/\d+-\d+\.ndjson\.gz$/.test(k)).sort();
   const verify = (...extra: string[]) => verifyS3(s3, `s3://${bucket}/prod/`, w.pubFile, ...extra);
+  /** `tailseal report --format json` on the bucket: exit status and the document. */
+  const report = () => {
+    const env = { ...process.env, AWS_ACCESS_KEY_ID: s3.accessKey, AWS_SECRET_ACCESS_KEY: s3.secretKey };
+    const store = ['--store', `s3://${bucket}/prod/`, '--endpoint', s3.endpoint, '--path-style'];
+    const args = [CLI, 'report', ...store, '--public-key', w.pubFile, '--format', 'json'];
+    const r = spawnSync(process.execPath, args, {
+      encoding: 'utf8',
+      env: { ...env, AWS_EC2_METADATA_DISABLED: 'true' },
+    });
+    assert.equal(r.stderr.includes('USAGE'), false, r.stderr);
+    return { status: r.status, doc: JSON.parse(r.stdout) as any };
+  };
 
   before(async () => {
     if (!suite.server) return; // every test is skipped
@@ -82,6 +96,18 @@ describe('s3 versions written over the trail', () => {
     assert.equal(intact.status, 0, intact.stdout + intact.stderr);
     const entries = Number(/OK stream opa .*: (\d+) entries/.exec(intact.stdout)![1]);
     assert.equal(entries, 30);
+    // The report: every object under Object Lock (GOVERNANCE, 1d), no change over them yet.
+    const locked = report();
+    assert.equal(locked.status, 0);
+    assert.equal(locked.doc.decisions.total, 30);
+    const objects = locked.doc.streams[0].objects;
+    assert.deepEqual(
+      [locked.doc.retention.objects, locked.doc.retention.locked, locked.doc.retention.unlocked_count],
+      [objects, objects, 0],
+    );
+    assert.deepEqual(locked.doc.retention.modes, [{ name: 'GOVERNANCE', count: objects }]);
+    assert.ok(Date.parse(locked.doc.retention.earliest_retain_until) > Date.now() + 23 * 3_600_000);
+    assert.equal(locked.doc.tampering.count, 0);
 
     // The daemon's own credentials: a new version over the first object, a delete marker over the last.
     const put = await c.send('PUT', stored[0]!, { body: Buffer.from('{"forged":true}\n') });
@@ -101,6 +127,19 @@ describe('s3 versions written over the trail', () => {
       new RegExp(`${what} over ${t.key} \\(version ${t.versionId}, ${at}, owner ${owner}\\)`);
     assert.match(v.stdout, named('a later version', replaced));
     assert.match(v.stdout, named('a delete marker', deleted));
+
+    // The report still counts the originals, lists both changes and exits 1.
+    const overwritten = report();
+    assert.equal(overwritten.status, 1);
+    assert.equal(overwritten.doc.verification.ok, true);
+    assert.equal(overwritten.doc.decisions.total, 30);
+    assert.deepEqual(
+      overwritten.doc.tampering.listed.map((t: any) => [t.key, t.kind]).sort(),
+      [
+        [replaced.key, 'version'],
+        [deleted.key, 'delete_marker'],
+      ].sort(),
+    );
 
     const j = verify('--json');
     assert.equal(j.status, 3, j.stdout + j.stderr);

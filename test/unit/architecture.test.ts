@@ -131,6 +131,12 @@ describe('architecture: the folder import graph of src/', () => {
     assert.deepEqual([...trail.values()], [], 'imports from src/trail/ to the rest of tailseal');
   });
 
+  it('the report model imports only the trail core (the browser verifier page bundles it)', () => {
+    const report = folderGraph(sourceFiles()).get('report');
+    assert.ok(report, 'src/report/ exists');
+    assert.deepEqual([...report.keys()], ['trail'], [...report.values()].join('\n'));
+  });
+
   it('finds a cycle, through every kind of import, and names the imports that make it', () => {
     const f = (p: string, text: string) => ({ path: join(SRC, p), text });
     const graph = folderGraph([
