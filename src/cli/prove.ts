@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadVerifierKeys } from '../seal/keyfile.js';
 import { NODE_VERIFY } from '../seal/gzip.js';
+import { nodeHashChildren } from '../seal/hash.js';
 import { TailsealError, errorMessage } from '../errors.js';
 import {
   type InclusionProof,
@@ -132,7 +133,7 @@ export async function proveCommand(o: ProveCliOptions): Promise<number> {
       leafIndex: e.seq,
       treeSize: cp.size,
       entry: DECODER.decode(encodeEntryLine(e, entry.chain)),
-      auditPath: inclusionProof(e.seq, leaves.get(origin)!.slice(0, cp.size)),
+      auditPath: inclusionProof(e.seq, leaves.get(origin)!.slice(0, cp.size), nodeHashChildren),
       checkpoint: cp.note,
     };
   });
@@ -193,7 +194,7 @@ async function proveConsistency(o: ProveCliOptions): Promise<number> {
       kind: 'consistency' as const,
       oldCheckpoint: oldNote,
       newCheckpoint: cp.note,
-      proof: consistencyProof(old.size, tree),
+      proof: consistencyProof(old.size, tree, nodeHashChildren),
     };
     try {
       verifyProofBundle(bundle, verifiers);
