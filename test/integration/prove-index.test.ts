@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { RUN, docCommand } from '../docs/commands.js';
 import {
   type DaemonProc,
   type Workspace,
@@ -30,6 +31,18 @@ function objects(dir: string, root = dir): string[] {
         ? [relative(root, join(dir, e.name))]
         : [],
   );
+}
+
+/** A doc command's arguments with its example paths replaced by the workspace's. */
+function docArgs(command: string, w: Workspace): string[] {
+  const [bin, ...args] = command.split(' ');
+  assert.equal(bin, 'tailseal');
+  const paths: Record<string, string> = {
+    '/var/lib/tailseal/store': w.storeDir,
+    'signer.key.pub': w.pubFile,
+    'audit.index': join(w.root, 'audit.index'),
+  };
+  return args.map((a) => paths[a] ?? a);
 }
 
 type IndexJson = { ok: boolean; objects_read: number; objects_skipped: number; entries_indexed: number; code?: string };
@@ -63,11 +76,12 @@ describe('the auditor index on a real run', () => {
 
     // First build: every object is read (the daemon may add a heartbeat meanwhile: at least those before).
     const firstObjects = objects(ws.storeDir);
-    const first = cli(['index', ...store, ...index, '--json']);
+    const first = cli(docArgs(docCommand(RUN.indexStore), ws));
     assert.equal(first.status, 0, first.stdout + first.stderr);
-    const r1 = JSON.parse(first.stdout) as IndexJson;
-    assert.equal(r1.objects_skipped, 0);
-    assert.ok(r1.objects_read >= firstObjects.length, first.stdout);
+    const read1 = Number(
+      /^OK indexed \d+ new entries: read (\d+) object\(s\), 0 already indexed;/.exec(first.stdout)?.[1],
+    );
+    assert.ok(read1 >= firstObjects.length, first.stdout);
 
     appendFileSync(log, lines.slice(45).join('\n') + '\n');
     await waitFor(() => storedDecisions(ws.storeDir).length === 90, 'all 90 decisions stored');
@@ -77,8 +91,8 @@ describe('the auditor index on a real run', () => {
     // Again: only what was written since is read; a third run reads nothing.
     const second = JSON.parse(cli(['index', ...store, ...index, '--json']).stdout) as IndexJson;
     assert.equal(second.ok, true);
-    assert.equal(second.objects_skipped, r1.objects_read);
-    assert.equal(second.objects_read, all.length - r1.objects_read);
+    assert.equal(second.objects_skipped, read1);
+    assert.equal(second.objects_read, all.length - read1);
     assert.ok(second.objects_read > 0 && second.entries_indexed >= 45, JSON.stringify(second));
     const third = JSON.parse(cli(['index', ...store, ...index, '--json']).stdout) as IndexJson;
     assert.deepEqual([third.objects_read, third.objects_skipped, third.entries_indexed], [0, all.length, 0]);
@@ -100,9 +114,7 @@ describe('the auditor index on a real run', () => {
       assert.equal(indexed.status, 0, indexed.stdout + indexed.stderr);
       assert.equal(indexed.stdout, plain.stdout, args.join(' '));
     }
-    const both = JSON.parse(cli(['prove', ...store, '--decision-id', REUSED, ...index]).stdout) as {
-      proofs: unknown[];
-    };
+    const both = JSON.parse(cli(docArgs(docCommand(RUN.proveIndexed), ws)).stdout) as { proofs: unknown[] };
     assert.equal(both.proofs.length, 2);
     const none = cli(['prove', ...store, '--decision-id', 'no-such-id', ...index]);
     assert.equal(none.status, 1);
