@@ -8,7 +8,6 @@ import { NODE_VERIFY } from '../seal/gzip.js';
 import { TailsealError } from '../errors.js';
 import {
   type ObjectReader,
-  type StoredEntry,
   type StreamReport,
   describeTampering,
   readsStamps,
@@ -17,23 +16,8 @@ import {
 } from '../trail/index.js';
 import { EXIT_FAILURE, EXIT_OK, USAGE_CODES } from './exit.js';
 import { type IndexedStream, ProveIndex } from './index-db.js';
+import { decisionIdOf } from './prove.js';
 import { type StoreOptions, readerFor } from './verify.js';
-
-const DECODER = new TextDecoder('utf-8', { ignoreBOM: true });
-
-/** The decision_id of a decision entry's payload, or undefined (not JSON, or no string id). */
-export function decisionIdOf(e: StoredEntry, needle?: Buffer): string | undefined {
-  if (e.envelope.kind !== 'decision') return undefined;
-  const p = e.envelope.payload;
-  // Cheap pre-filter on the bytes: most entries never reach JSON.parse.
-  if (needle && !Buffer.from(p.buffer, p.byteOffset, p.byteLength).includes(needle)) return undefined;
-  try {
-    const id = (JSON.parse(DECODER.decode(p)) as { decision_id?: unknown }).decision_id;
-    return typeof id === 'string' ? id : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** What one run did: objects read (each counted once) and skipped, entries indexed. */
 export interface IndexRun {

@@ -21,8 +21,6 @@ import {
 } from '../trail/index.js';
 import { EXIT_FAILURE, EXIT_OK, USAGE_CODES } from './exit.js';
 import { type StoreOptions, readerFor } from './verify.js';
-import { decisionIdOf } from './index-update.js';
-import { indexedTrees } from './prove-indexed.js';
 
 export interface ProveCliOptions extends StoreOptions {
   publicKey: string[];
@@ -38,6 +36,24 @@ export interface ProveCliOptions extends StoreOptions {
 }
 
 const DECODER = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** The decision_id of a decision entry's payload, or undefined (not JSON, or no string id). */
+export function decisionIdOf(e: StoredEntry, needle?: Buffer): string | undefined {
+  if (e.envelope.kind !== 'decision') return undefined;
+  const p = e.envelope.payload;
+  // Cheap pre-filter on the bytes: most entries never reach JSON.parse.
+  if (needle && !Buffer.from(p.buffer, p.byteOffset, p.byteLength).includes(needle)) return undefined;
+  try {
+    const id = (JSON.parse(DECODER.decode(p)) as { decision_id?: unknown }).decision_id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The index path (prove-indexed.ts), loaded only with --index: SQLite is not needed otherwise. */
+const indexedTrees: typeof import('./prove-indexed.js').indexedTrees = async (...args) =>
+  (await import('./prove-indexed.js')).indexedTrees(...args);
 
 function parseSeq(s: string): number {
   if (!/^(0|[1-9][0-9]{0,15})$/.test(s) || !Number.isSafeInteger(Number(s)))
