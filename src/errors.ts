@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'USAGE'
   // `tailseal prove`: the store holds no entry that matches
   | 'NOT_FOUND'
+  // `tailseal index` / `prove --index`: an object indexed before was changed or removed since
+  | 'INDEX_STALE'
   // key files
   | 'KEY_EXISTS'
   | 'KEY_PERMISSIONS'

@@ -12,6 +12,7 @@ import { VERSION } from '../version.js';
 import type { VerifyCliOptions } from './verify.js';
 import type { ProveCliOptions, VerifyProofCliOptions } from './prove.js';
 import type { ReportCliOptions } from './report.js';
+import type { IndexCliOptions } from './index-update.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -99,6 +100,10 @@ function program(): Command {
     .option('--out <file>', 'write the bundle here (must not exist) instead of to stdout')
     .option('--consistency', 'instead: prove that the checkpoint of --old is a prefix of the newest one (no rewrite)')
     .option('--old <file>', 'with --consistency: a signed checkpoint saved earlier (e.g. from tailseal checkpoint)')
+    .option(
+      '--index <file>',
+      "the auditor's index (tailseal index): updated, then only the objects holding the entry read",
+    )
     .action(async (o: ProveCliOptions) => {
       const { proveCommand } = await import('./prove.js');
       process.exitCode = await proveCommand(o);
@@ -122,6 +127,19 @@ function program(): Command {
     .action(async (o: ReportCliOptions) => {
       const { reportCommand } = await import('./report.js');
       process.exitCode = await reportCommand(o);
+    });
+
+  storeOptions(p.command('index'))
+    .description(
+      "build or update the auditor's index of a stored trail (an SQLite file, a cache outside the trail): the " +
+        'first run verifies the whole store as verify does, later runs read only new objects; exit 0, or 1 with ' +
+        'the first break (INDEX_STALE: an indexed object changed or vanished)',
+    )
+    .requiredOption('--index <file>', 'the index file (created when missing)')
+    .option('--json', 'print the result as JSON (objects read and skipped, counts)')
+    .action(async (o: IndexCliOptions) => {
+      const { indexCommand } = await import('./index-update.js');
+      process.exitCode = await indexCommand(o);
     });
 
   p.command('verify-proof')

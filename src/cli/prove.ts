@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadVerifierKeys } from '../seal/keyfile.js';
 import { NODE_VERIFY } from '../seal/gzip.js';
+import { nodeHashChildren } from '../seal/hash.js';
 import { TailsealError, errorMessage } from '../errors.js';
 import {
   type InclusionProof,
@@ -30,16 +31,18 @@ export interface ProveCliOptions extends StoreOptions {
   /** Prove that the checkpoint in file `old` is a prefix of the store's newest one. */
   consistency?: boolean;
   old?: string;
+  /** The auditor's index (`tailseal index`): updated first, then only the objects holding the entries are read. */
+  index?: string;
 }
 
 const DECODER = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** The decision_id of a decision entry's payload, or undefined (not JSON, or no string id). */
-function decisionIdOf(e: StoredEntry, needle: Buffer): string | undefined {
+export function decisionIdOf(e: StoredEntry, needle?: Buffer): string | undefined {
   if (e.envelope.kind !== 'decision') return undefined;
   const p = e.envelope.payload;
   // Cheap pre-filter on the bytes: most entries never reach JSON.parse.
-  if (!Buffer.from(p.buffer, p.byteOffset, p.byteLength).includes(needle)) return undefined;
+  if (needle && !Buffer.from(p.buffer, p.byteOffset, p.byteLength).includes(needle)) return undefined;
   try {
     const id = (JSON.parse(DECODER.decode(p)) as { decision_id?: unknown }).decision_id;
     return typeof id === 'string' ? id : undefined;
@@ -48,6 +51,10 @@ function decisionIdOf(e: StoredEntry, needle: Buffer): string | undefined {
   }
 }
 
+/** The index path (prove-indexed.ts), loaded only with --index: SQLite is not needed otherwise. */
+const indexedTrees: typeof import('./prove-indexed.js').indexedTrees = async (...args) =>
+  (await import('./prove-indexed.js')).indexedTrees(...args);
+
 function parseSeq(s: string): number {
   if (!/^(0|[1-9][0-9]{0,15})$/.test(s) || !Number.isSafeInteger(Number(s)))
     throw new TailsealError('USAGE', `--seq ${JSON.stringify(s)} is not a sequence number`);
@@ -55,10 +62,13 @@ function parseSeq(s: string): number {
 }
 
 /** What a verified pass over the store gives a proof: every origin's leaf hashes and newest checkpoint. */
-interface Trees {
+export interface Trees {
   leaves: Map<string, Uint8Array[]>;
   newest: Map<string, { size: number; note: string }>;
 }
+
+/** What `prove` looks for: a decision_id, or one stream's seq. */
+export type Wanted = { decisionId: string } | { stream: string; seq: number };
 
 /**
  * Verifies the store as `verify` does, keeping each origin's leaf hashes (only `origin`'s when
@@ -107,14 +117,19 @@ export async function proveCommand(o: ProveCliOptions): Promise<number> {
   const verifiers = loadVerifierKeys(o.publicKey);
 
   // Verify the whole store as `verify` does, keeping every leaf hash and the matching entries.
-  const found: { origin: string; entry: StoredEntry }[] = [];
+  let found: { origin: string; entry: StoredEntry }[] = [];
   let trees: Trees;
   try {
-    trees = await verifiedTrees(o, verifiers, undefined, (origin, entry) => {
-      const e = entry.envelope;
-      const match = byId ? decisionIdOf(entry, needle) === o.decisionId : e.stream === o.stream && e.seq === seq;
-      if (match) found.push({ origin, entry });
-    });
+    if (o.index !== undefined) {
+      const wanted: Wanted = byId ? { decisionId: o.decisionId! } : { stream: o.stream!, seq };
+      ({ found, trees } = await indexedTrees({ ...o, index: o.index }, verifiers, wanted));
+    } else {
+      trees = await verifiedTrees(o, verifiers, undefined, (origin, entry) => {
+        const e = entry.envelope;
+        const match = byId ? decisionIdOf(entry, needle) === o.decisionId : e.stream === o.stream && e.seq === seq;
+        if (match) found.push({ origin, entry });
+      });
+    }
   } catch (err) {
     if (!(err instanceof TailsealError) || USAGE_CODES.has(err.code)) throw err;
     process.stdout.write(`FAIL ${err.code}: ${err.message}\n`);
@@ -134,7 +149,7 @@ export async function proveCommand(o: ProveCliOptions): Promise<number> {
       leafIndex: e.seq,
       treeSize: cp.size,
       entry: DECODER.decode(encodeEntryLine(e, entry.chain)),
-      auditPath: inclusionProof(e.seq, leaves.get(origin)!.slice(0, cp.size)),
+      auditPath: inclusionProof(e.seq, leaves.get(origin)!.slice(0, cp.size), nodeHashChildren),
       checkpoint: cp.note,
     };
   });
@@ -179,7 +194,10 @@ async function proveConsistency(o: ProveCliOptions): Promise<number> {
   try {
     // The saved checkpoint is believed only once a trusted key's signature on it verifies.
     const old = openCheckpoint(oldNote, verifiers).checkpoint;
-    const { leaves, newest } = await verifiedTrees(o, verifiers, old.origin);
+    const { leaves, newest } =
+      o.index === undefined
+        ? await verifiedTrees(o, verifiers, old.origin)
+        : (await indexedTrees({ ...o, index: o.index }, verifiers, { origin: old.origin })).trees;
     const cp = newest.get(old.origin);
     if (cp === undefined) throw new TailsealError('NOT_FOUND', `the store holds no object of ${old.origin}`);
     if (old.size > cp.size)
@@ -192,7 +210,7 @@ async function proveConsistency(o: ProveCliOptions): Promise<number> {
       kind: 'consistency' as const,
       oldCheckpoint: oldNote,
       newCheckpoint: cp.note,
-      proof: consistencyProof(old.size, tree),
+      proof: consistencyProof(old.size, tree, nodeHashChildren),
     };
     try {
       verifyProofBundle(bundle, verifiers);

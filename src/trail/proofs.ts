@@ -5,9 +5,13 @@
 // The caller holds the leaf hashes (32 bytes each, in leaf order; a verifier that read the stream
 // collects them). Each proof hashes disjoint subtrees, so one proof costs O(n) hashes and
 // O(log n) stack, whatever the size. Sizes and indexes are JS safe integers, as in merkle.ts.
+// `children` is the interior node hash (noble's hashChildren unless the caller injects a faster
+// one, as CompactRange.append does): a proof in a tree of a million leaves hashes a million nodes.
 // https://www.rfc-editor.org/rfc/rfc9162#section-2.1.3.1
 // https://www.rfc-editor.org/rfc/rfc9162#section-2.1.4.1
 import { EMPTY_ROOT, HASH_SIZE, hashChildren } from './hash.js';
+
+type Children = (left: Uint8Array, right: Uint8Array) => Uint8Array;
 
 // splitPoint is RFC 9162's k: the largest power of two strictly smaller than n (n > 1).
 function splitPoint(n: number): number {
@@ -26,25 +30,34 @@ function checkLeaves(leafHashes: readonly Uint8Array[]): void {
 
 // subtreeRoot is MTH(D[lo:hi]) (RFC 9162 §2.1.1), computed by appending left to right into a stack
 // of perfect subtrees: no recursion, one hash per interior node.
-export function subtreeRoot(leafHashes: readonly Uint8Array[], lo = 0, hi = leafHashes.length): Uint8Array {
+export function subtreeRoot(
+  leafHashes: readonly Uint8Array[],
+  lo = 0,
+  hi = leafHashes.length,
+  children: Children = hashChildren,
+): Uint8Array {
   if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi) || lo < 0 || hi < lo || hi > leafHashes.length)
     throw new RangeError(`range [${lo}, ${hi}) is not within ${leafHashes.length} leaves`);
   if (hi === lo) return Uint8Array.from(EMPTY_ROOT);
   const stack: Uint8Array[] = [];
   for (let i = lo; i < hi; i++) {
     let h = leafHashes[i]!;
-    for (let s = i - lo; s % 2 === 1; s = Math.floor(s / 2)) h = hashChildren(stack.pop()!, h);
+    for (let s = i - lo; s % 2 === 1; s = Math.floor(s / 2)) h = children(stack.pop()!, h);
     stack.push(h);
   }
   let root = stack[stack.length - 1]!;
-  for (let i = stack.length - 2; i >= 0; i--) root = hashChildren(stack[i]!, root);
+  for (let i = stack.length - 2; i >= 0; i--) root = children(stack[i]!, root);
   return Uint8Array.from(root);
 }
 
 // inclusionProof is PATH(index, D[n]) with n = leafHashes.length: the audit path of leaf `index`,
 // leaf side first, as verifyInclusion(index, n, leafHashes[index], proof, root) expects.
 // Throws RangeError when index is not in [0, n) or a leaf hash is not 32 bytes.
-export function inclusionProof(index: number, leafHashes: readonly Uint8Array[]): Uint8Array[] {
+export function inclusionProof(
+  index: number,
+  leafHashes: readonly Uint8Array[],
+  children: Children = hashChildren,
+): Uint8Array[] {
   checkLeaves(leafHashes);
   if (!Number.isSafeInteger(index) || index < 0 || index >= leafHashes.length)
     throw new RangeError(`index ${index} out of range for size ${leafHashes.length}`);
@@ -55,10 +68,10 @@ export function inclusionProof(index: number, leafHashes: readonly Uint8Array[])
   while (hi - lo > 1) {
     const k = splitPoint(hi - lo);
     if (index < lo + k) {
-      siblings.push(subtreeRoot(leafHashes, lo + k, hi));
+      siblings.push(subtreeRoot(leafHashes, lo + k, hi, children));
       hi = lo + k;
     } else {
-      siblings.push(subtreeRoot(leafHashes, lo, lo + k));
+      siblings.push(subtreeRoot(leafHashes, lo, lo + k, children));
       lo = lo + k;
     }
   }
@@ -69,7 +82,11 @@ export function inclusionProof(index: number, leafHashes: readonly Uint8Array[])
 // as verifyConsistency(size1, n, proof, root1, root2) expects. It is empty when size1 is 0 or n
 // (nothing to prove; the conventions of verifyConsistency and transparency-dev/merkle).
 // Throws RangeError when size1 is not in [0, n] or a leaf hash is not 32 bytes.
-export function consistencyProof(size1: number, leafHashes: readonly Uint8Array[]): Uint8Array[] {
+export function consistencyProof(
+  size1: number,
+  leafHashes: readonly Uint8Array[],
+  children: Children = hashChildren,
+): Uint8Array[] {
   checkLeaves(leafHashes);
   if (!Number.isSafeInteger(size1) || size1 < 0 || size1 > leafHashes.length)
     throw new RangeError(`size1 ${size1} out of range for size ${leafHashes.length}`);
@@ -82,15 +99,15 @@ export function consistencyProof(size1: number, leafHashes: readonly Uint8Array[
   let complete = true;
   for (;;) {
     if (m === hi - lo) {
-      if (!complete) fromRoot.push(subtreeRoot(leafHashes, lo, hi));
+      if (!complete) fromRoot.push(subtreeRoot(leafHashes, lo, hi, children));
       break;
     }
     const k = splitPoint(hi - lo);
     if (m <= k) {
-      fromRoot.push(subtreeRoot(leafHashes, lo + k, hi));
+      fromRoot.push(subtreeRoot(leafHashes, lo + k, hi, children));
       hi = lo + k;
     } else {
-      fromRoot.push(subtreeRoot(leafHashes, lo, lo + k));
+      fromRoot.push(subtreeRoot(leafHashes, lo, lo + k, children));
       m -= k;
       lo = lo + k;
       complete = false;

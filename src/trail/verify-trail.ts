@@ -90,6 +90,19 @@ export function storeTampering(r: ObjectReader): readonly StoreTampering[] {
   return reportsTampering(r) ? r.tampering() : [];
 }
 
+/**
+ * A reader that tells, without reading an object, a stamp of its stored bytes (size and mtime of a
+ * file, the version id of an S3 object): a different stamp means the object was changed since.
+ * An auditor's index (`tailseal index`) uses it to notice a store changed under it cheaply.
+ */
+export interface StampReader {
+  stamp(name: string): Promise<string>;
+}
+
+export function readsStamps(r: ObjectReader): r is ObjectReader & StampReader {
+  return typeof (r as Partial<StampReader>).stamp === 'function';
+}
+
 export interface VerifyOptions {
   verifiers: NoteVerifier[];
   /** A trusted newest checkpoint note per stream (out of band); proves the tail is complete. */

@@ -113,6 +113,18 @@ export const RUN = {
       '--format html --out report.html',
     test: 'report.test.ts',
   },
+  indexStore: {
+    doc: ops,
+    command: 'tailseal index --store /var/lib/tailseal/store --public-key signer.key.pub --index audit.index',
+    test: 'prove-index.test.ts',
+  },
+  proveIndexed: {
+    doc: ops,
+    command:
+      'tailseal prove --store /var/lib/tailseal/store --public-key signer.key.pub --index audit.index ' +
+      '--decision-id 4a3b2c1d-0020',
+    test: 'prove-index.test.ts',
+  },
 } as const satisfies Record<string, RunEntry>;
 
 const DOCKER = 'needs a Docker engine (none here); deploy.test.ts checks the Dockerfile and files it uses';

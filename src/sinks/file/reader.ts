@@ -1,10 +1,10 @@
 // Reading the objects of a `file` sink directory for verification.
-import { open, readdir } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { OPEN_READ_NONBLOCK, fileKind } from '../../common/read-file.js';
 import { TailsealError, errorMessage } from '../../errors.js';
 import { objectTooLarge } from '../../trail/gzip.js';
-import type { ObjectReader } from '../../trail/verify-trail.js';
+import type { ObjectReader, StampReader } from '../../trail/verify-trail.js';
 
 const OBJECT_RE = /\.ndjson(\.gz)?$/;
 
@@ -47,7 +47,7 @@ export async function readObjectFile(path: string, maxBytes: number): Promise<Bu
 }
 
 /** An ObjectReader over a directory tree; object names are paths relative to it with "/". */
-export function fileStoreReader(dir: string): ObjectReader {
+export function fileStoreReader(dir: string): ObjectReader & StampReader {
   return {
     async list() {
       const out: string[] = [];
@@ -71,5 +71,10 @@ export function fileStoreReader(dir: string): ObjectReader {
       return out.sort();
     },
     read: (name, maxBytes) => readObjectFile(join(dir, ...name.split('/')), maxBytes),
+    // Size and modification time: rewriting a file in place changes its mtime even at the same size.
+    async stamp(name) {
+      const st = await stat(join(dir, ...name.split('/')), { bigint: true });
+      return `${st.size}:${st.mtimeNs}`;
+    },
   };
 }

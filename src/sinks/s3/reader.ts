@@ -6,7 +6,7 @@
 // version of each key, and reports every later version and delete marker as tampering.
 import { objectTooLarge } from '../../trail/gzip.js';
 import type { StoreTampering } from '../../trail/tampering.js';
-import type { ObjectReader, RetentionReader, TamperingReporter } from '../../trail/verify-trail.js';
+import type { ObjectReader, RetentionReader, StampReader, TamperingReporter } from '../../trail/verify-trail.js';
 import { type S3Client, type S3Version, versionsDenied } from './client.js';
 
 const OBJECT_RE = /\.ndjson(\.gz)?$/;
@@ -38,7 +38,10 @@ export function pickOriginals(versions: readonly S3Version[]): {
 }
 
 /** An ObjectReader over every trail object under `prefix` in the client's bucket, oldest versions. */
-export function s3StoreReader(client: S3Client, prefix: string): ObjectReader & RetentionReader & TamperingReporter {
+export function s3StoreReader(
+  client: S3Client,
+  prefix: string,
+): ObjectReader & RetentionReader & TamperingReporter & StampReader {
   let originals = new Map<string, string>();
   let tampering: StoreTampering[] = [];
   // The chosen version of a key; "null" (unversioned bucket) and unlisted keys read the current one.
@@ -52,6 +55,8 @@ export function s3StoreReader(client: S3Client, prefix: string): ObjectReader & 
       return [...originals.keys()].sort();
     },
     tampering: () => tampering,
+    // The version read is the key's oldest: its id names those bytes for good (a write adds a version).
+    stamp: (key) => Promise.resolve(`version:${originals.get(key) ?? 'null'}`),
     async read(key, maxBytes) {
       // Bounded: a huge object (or an endless answer) is refused, not buffered whole.
       const res = await client.send('GET', key, { ...versionOf(key), maxBodyBytes: maxBytes });

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { fromBase64Strict, fromHex, hashLeaf, toBase64 } from '../../../src/trail/hash.js';
 import { verifyConsistency, verifyInclusion } from '../../../src/trail/merkle.js';
 import { consistencyProof, inclusionProof, subtreeRoot } from '../../../src/trail/proofs.js';
+import { nodeHashChildren } from '../../../src/seal/hash.js';
 import * as reference from '../../helpers/merkle-reference.js';
 import { VECTORS_DIR } from '../../helpers/paths.js';
 
@@ -135,6 +136,18 @@ describe('proof generation (RFC 9162 §2.1.3.1, §2.1.4.1)', () => {
     assert.ok(p.length <= 13);
     verifyInclusion(4321, 5000, big[4321]!, p, root);
     verifyConsistency(1234, 5000, consistencyProof(1234, big), subtreeRoot(big, 0, 1234), root);
+  });
+
+  it("an injected node hash (the CLI passes node:crypto's) gives the same proofs and is the one used", () => {
+    const big = Array.from({ length: 300 }, (_, i) => leaf(i));
+    let calls = 0;
+    const children = (l: Uint8Array, r: Uint8Array) => (calls++, nodeHashChildren(l, r));
+    assert.deepEqual(inclusionProof(123, big, children), inclusionProof(123, big));
+    assert.ok(calls >= 280, `${calls} calls`); // every node but the path's: n - 1 - depth
+    calls = 0;
+    assert.deepEqual(consistencyProof(77, big, children), consistencyProof(77, big));
+    assert.ok(calls > 0);
+    assert.deepEqual(subtreeRoot(big, 3, 250, children), subtreeRoot(big, 3, 250));
   });
 });
 

@@ -116,6 +116,10 @@ describe('the S3 reader over ListObjectVersions pages (scripted server)', () => 
     await r.read('p/k1.ndjson', 1024);
     await r.read('p/k2.ndjson', 1024);
     assert.deepEqual(urls, ['/trail/p/k1.ndjson?versionId=v1', '/trail/p/k2.ndjson?versionId=w1']);
+    // The stamp (for an auditor's index) is the version read, from the listing: no request.
+    urls.length = 0;
+    assert.deepEqual([await r.stamp('p/k1.ndjson'), await r.stamp('p/k2.ndjson')], ['version:v1', 'version:w1']);
+    assert.deepEqual(urls, []);
   });
 
   it('a 403 names the version permissions an older IAM policy lacks', async () => {
