@@ -70,6 +70,19 @@ const SEAL_LAYER = boundary(
     'src/common/ and itself: pass the value in as a parameter instead.',
 );
 
+// Build and test tooling (devDependencies) is not installed where tailseal runs: nothing in src/ imports
+// it, except the verifier page's build script, which `npm run build` runs (src/page/build.ts).
+const NO_DEV_DEPS = boundary(
+  '^(esbuild|playwright-core|typescript|typescript-eslint|eslint|@eslint/.*|prettier)(/|$)',
+  'src/ runs without devDependencies installed: only src/page/build.ts (run by `npm run build`) imports one.',
+);
+// The verifier page's browser code (src/page/app/) is bundled into one HTML file: it imports only its own
+// files, the trail core and the pure report model, and no Node.js module or global.
+const PAGE_APP = boundary(
+  '^(?!\\./|\\.\\./\\.\\./(trail|report)/)',
+  'src/page/app/ runs in a browser: it imports only its own files, src/trail/ and src/report/.',
+);
+
 const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
 export default defineConfig(
@@ -124,13 +137,18 @@ export default defineConfig(
       '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
-  { files: ['src/**/*.ts'], rules: restrict(NO_TEST, NO_CLI) },
-  { files: ['src/cli/**/*.ts'], rules: restrict(NO_TEST) },
-  { files: ['src/common/**/*.ts'], rules: restrict(NO_TEST, COMMON_LEAF) },
-  { files: ['src/mask/**/*.ts'], rules: restrict(NO_TEST, NO_CLI, NO_SINKS, MASK_NO_SOURCES) },
-  { files: ['src/sources/**/*.ts'], rules: restrict(NO_TEST, NO_CLI, NO_SINKS, NO_CONFIG) },
-  { files: ['src/sinks/**/*.ts'], rules: restrict(NO_TEST, NO_CLI, NO_SOURCES, NO_CONFIG) },
-  { files: ['src/seal/**/*.ts'], rules: restrict(NO_TEST, SEAL_LAYER) },
+  { files: ['src/**/*.ts'], rules: restrict(NO_TEST, NO_CLI, NO_DEV_DEPS) },
+  { files: ['src/page/build.ts'], rules: restrict(NO_TEST, NO_CLI) },
+  {
+    files: ['src/page/app/**/*.ts'],
+    rules: { ...restrict(NO_TEST, PAGE_APP), 'no-restricted-globals': ['error', ...NODE_GLOBALS] },
+  },
+  { files: ['src/cli/**/*.ts'], rules: restrict(NO_TEST, NO_DEV_DEPS) },
+  { files: ['src/common/**/*.ts'], rules: restrict(NO_TEST, COMMON_LEAF, NO_DEV_DEPS) },
+  { files: ['src/mask/**/*.ts'], rules: restrict(NO_TEST, NO_CLI, NO_SINKS, MASK_NO_SOURCES, NO_DEV_DEPS) },
+  { files: ['src/sources/**/*.ts'], rules: restrict(NO_TEST, NO_CLI, NO_SINKS, NO_CONFIG, NO_DEV_DEPS) },
+  { files: ['src/sinks/**/*.ts'], rules: restrict(NO_TEST, NO_CLI, NO_SOURCES, NO_CONFIG, NO_DEV_DEPS) },
+  { files: ['src/seal/**/*.ts'], rules: restrict(NO_TEST, SEAL_LAYER, NO_DEV_DEPS) },
   {
     files: ['src/trail/**/*.ts'],
     rules: { ...restrict(NO_TEST, TRAIL_ONLY), 'no-restricted-globals': ['error', ...NODE_GLOBALS] },
