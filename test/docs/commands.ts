@@ -106,6 +106,8 @@ export const RUN = {
     command: 'tailseal verify-proof consistency.json --public-key signer.key.pub',
     test: 'prove.test.ts',
   },
+  verifierPage: { doc: ops, command: 'tailseal verifier-page --out verifier.html', test: 'verifier-page.test.ts' },
+  verifierPageSha: { doc: ops, command: 'sha256sum verifier.html', test: 'verifier-page.test.ts' },
 } as const satisfies Record<string, RunEntry>;
 
 const DOCKER = 'needs a Docker engine (none here); deploy.test.ts checks the Dockerfile and files it uses';

@@ -5,6 +5,7 @@
 // bundle from `tailseal prove` is OK, and with one byte altered fails with verify-proof's code. The
 // page makes no request but its own file: URL, and logs no error (a CSP violation would).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,8 @@ import { pathToFileURL } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { VERIFIER_PAGE_URL } from '../../src/page/file.js';
+import { RUN, docCommand } from '../docs/commands.js';
 import { CHROMIUM_BIN, NO_CHROMIUM, launchChromium } from '../helpers/browser.js';
 import {
   type DaemonProc,
@@ -74,14 +77,20 @@ describe('the verifier page in headless Chromium', { skip: CHROMIUM_BIN === unde
     assert.equal(intact.ok, true, JSON.stringify(intact));
     const entries = intact.streams!.reduce((n, s) => n + s.entries, 0);
 
-    // The page as the CLI writes it, with the SHA-256 it prints (sha256sum's line).
+    // The page as the documented commands write it, with the SHA-256 the CLI prints as sha256sum does.
     const pageFile = join(ws.root, 'verifier.html');
-    const wrote = cli(['verifier-page', '--out', pageFile]);
+    const [bin, ...args] = docCommand(RUN.verifierPage).split(' ');
+    assert.equal(bin, 'tailseal');
+    const wrote = cli(args.map((a) => (a === 'verifier.html' ? pageFile : a)));
     assert.equal(wrote.status, 0, wrote.stderr);
     const bytes = readFileSync(pageFile);
+    assert.ok(bytes.equals(readFileSync(VERIFIER_PAGE_URL)), 'the page npm run build made');
     const sha = createHash('sha256').update(bytes).digest('hex');
     assert.equal(wrote.stdout, `${sha}  ${pageFile}\nwrote ${pageFile}: ${bytes.length} bytes\n`);
-    assert.equal(cli(['verifier-page', '--out', pageFile]).status, 2, 'an existing file is not overwritten');
+    const [sum, ...sumArgs] = docCommand(RUN.verifierPageSha).split(' ');
+    const summed = spawnSync(sum!, sumArgs, { cwd: ws.root, encoding: 'utf8' });
+    assert.equal(summed.stdout, `${sha}  verifier.html\n`, summed.stderr);
+    assert.equal(cli(args.map((a) => (a === 'verifier.html' ? pageFile : a))).status, 2, 'no file is overwritten');
 
     browser = await launchChromium();
     const page = await browser.newPage();
@@ -140,7 +149,8 @@ describe('the verifier page in headless Chromium', { skip: CHROMIUM_BIN === unde
     assert.equal(proved.status, 0, proved.stderr);
     writeFileSync(bundleFile, proved.stdout);
     await page.setInputFiles('#bundle-file', bundleFile);
-    await page.waitForFunction('document.getElementById("bundle").value !== ""');
+    // A function, not a string: the page's CSP forbids eval. (No DOM types here: `globalThis` as any.)
+    await page.waitForFunction(() => (globalThis as any).document.getElementById('bundle').value !== '');
     assert.equal(await verdict(page, '#check-bundle'), 'OK');
     assert.match((await page.textContent('#result'))!, /decision/);
     const at = proved.stdout.indexOf(id, proved.stdout.indexOf('"entry"'));
