@@ -47,21 +47,16 @@ const TRAIL_ONLY = boundary(
   'src/trail/ imports only its own files (./x.js) and @noble/*: no Node.js module, nothing else of tailseal. ' +
     'Take bytes (Uint8Array) in and give bytes out, let the caller inject platform code (see Gunzip, Sha256).',
 );
-const NODE_GLOBALS = [
-  'Buffer',
-  'process',
-  'require',
-  'setImmediate',
-  'clearImmediate',
-  '__dirname',
-  '__filename',
-  'global',
-].map((name) => ({
-  name,
-  message:
-    `src/trail/ runs outside Node.js too: no ${name} ` +
-    '(use Uint8Array, TextEncoder/TextDecoder, or a function the caller injects).',
-}));
+/** Node.js globals `folder` must not use, since it runs outside Node.js too (a browser, Deno, Bun). */
+const nodeGlobals = (folder) =>
+  ['Buffer', 'process', 'require', 'setImmediate', 'clearImmediate', '__dirname', '__filename', 'global'].map(
+    (name) => ({
+      name,
+      message:
+        `${folder} runs outside Node.js too: no ${name} ` +
+        '(use Uint8Array, TextEncoder/TextDecoder, or a function the caller injects).',
+    }),
+  );
 // Seal is the daemon's Node.js side of sealing (hot-path hashing and encoding, gzip): it builds on the trail
 // core, src/errors.ts and the shared utilities, never on the layers above it.
 const SEAL_LAYER = boundary(
@@ -141,7 +136,7 @@ export default defineConfig(
   { files: ['src/page/build.ts'], rules: restrict(NO_TEST, NO_CLI) },
   {
     files: ['src/page/app/**/*.ts'],
-    rules: { ...restrict(NO_TEST, PAGE_APP), 'no-restricted-globals': ['error', ...NODE_GLOBALS] },
+    rules: { ...restrict(NO_TEST, PAGE_APP), 'no-restricted-globals': ['error', ...nodeGlobals('src/page/app/')] },
   },
   { files: ['src/cli/**/*.ts'], rules: restrict(NO_TEST, NO_DEV_DEPS) },
   { files: ['src/common/**/*.ts'], rules: restrict(NO_TEST, COMMON_LEAF, NO_DEV_DEPS) },
@@ -151,6 +146,6 @@ export default defineConfig(
   { files: ['src/seal/**/*.ts'], rules: restrict(NO_TEST, SEAL_LAYER, NO_DEV_DEPS) },
   {
     files: ['src/trail/**/*.ts'],
-    rules: { ...restrict(NO_TEST, TRAIL_ONLY), 'no-restricted-globals': ['error', ...NODE_GLOBALS] },
+    rules: { ...restrict(NO_TEST, TRAIL_ONLY), 'no-restricted-globals': ['error', ...nodeGlobals('src/trail/')] },
   },
 );

@@ -60,6 +60,7 @@ describe('npm package', () => {
         'no sources, tests, maps or local state',
       );
       assert.ok(!files.includes('dist/src/page/build.js'), 'the page build script is not packed');
+      assert.ok(!files.some((f) => f.startsWith('dist/src/page/app/')), 'the page script is packed in the page only');
 
       const prefix = join(root, 'prefix');
       const install = npm(

@@ -6,7 +6,6 @@ import {
   type ObjectReader,
   type VerifiedConsistency,
   type VerifiedInclusion,
-  DEFAULT_MAX_OBJECT_BYTES,
   isTailsealError,
   parseProofBundle,
   parseVerifierKeys,
@@ -87,7 +86,7 @@ export function filesReader(files: readonly ChosenFile[]): ObjectReader {
 }
 
 /** The failure of `err`: a coded TailsealError with where it is, or (a bug, a browser limit) ERROR. */
-function failure(err: unknown): Outcome {
+export function failure(err: unknown): Outcome {
   if (!isTailsealError(err))
     return { ok: false, failure: { code: 'ERROR', message: err instanceof Error ? err.message : String(err) } };
   const d = err.details as { object?: unknown; stream?: unknown; seq?: unknown };
@@ -105,7 +104,6 @@ export async function checkObjects(keyText: string, files: readonly ChosenFile[]
     const checkpoints = new Map<string, { count: number; size: number; note: string }>();
     const reports = await verifyTrail(filesReader(files), {
       verifiers,
-      maxObjectBytes: DEFAULT_MAX_OBJECT_BYTES,
       // Objects come in signed-size order: the last checkpoint of an origin is its newest.
       onCheckpoint: (origin, size, note) =>
         checkpoints.set(origin, { count: (checkpoints.get(origin)?.count ?? 0) + 1, size, note }),

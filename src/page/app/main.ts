@@ -1,6 +1,6 @@
 // The verifier page's script (bundled into the page by src/page/build.ts): wires the key, bundle and
 // object inputs to check.ts and shows the outcome. Nothing leaves the page: its CSP allows no request.
-import { type ChosenFile, type Outcome, checkBundle, checkObjects } from './check.js';
+import { type ChosenFile, type Outcome, checkBundle, checkObjects, failure } from './check.js';
 import { renderOutcome } from './render.js';
 
 const byId = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -26,7 +26,11 @@ objectFolder.addEventListener('change', () => choose(objectFolder));
 // A chosen bundle file goes into the text box (as its value, never as markup), then is checked from there.
 bundleFile.addEventListener('change', () => {
   const f = bundleFile.files?.[0];
-  if (f) void f.text().then((t) => (bundle.value = t));
+  if (f)
+    f.text().then(
+      (t) => (bundle.value = t),
+      (err) => renderOutcome(result, failure(err)),
+    );
 });
 
 /** Runs one check, showing "verifying" meanwhile and the elapsed time after. */
