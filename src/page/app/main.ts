@@ -39,7 +39,11 @@ async function run(check: () => Outcome | Promise<Outcome>): Promise<void> {
   result.textContent = 'verifying…';
   const t0 = performance.now();
   renderOutcome(result, await check());
-  result.dataset.ms = String(Math.round(performance.now() - t0));
+  const ms = Math.round(performance.now() - t0);
+  result.dataset.ms = String(ms);
+  const took = document.createElement('p');
+  took.textContent = `Checked in ${(ms / 1000).toFixed(1)} s.`;
+  result.append(took);
 }
 
 // Errors of the check itself are outcomes (check.ts); nothing is left for a floating promise to lose.
