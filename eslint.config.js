@@ -136,7 +136,19 @@ export default defineConfig(
   { files: ['src/page/build.ts'], rules: restrict(NO_TEST, NO_CLI) },
   {
     files: ['src/page/app/**/*.ts'],
-    rules: { ...restrict(NO_TEST, PAGE_APP), 'no-restricted-globals': ['error', ...nodeGlobals('src/page/app/')] },
+    rules: {
+      ...restrict(NO_TEST, PAGE_APP),
+      'no-restricted-globals': ['error', ...nodeGlobals('src/page/app/')],
+      // Every text the page shows comes from files an attacker may have written: textContent only, never markup.
+      'no-restricted-properties': [
+        'error',
+        ...['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'write', 'writeln'].map((property) => ({
+          property,
+          message:
+            'the verifier page shows attacker-controlled text: set textContent, build elements with createElement',
+        })),
+      ],
+    },
   },
   { files: ['src/cli/**/*.ts'], rules: restrict(NO_TEST, NO_DEV_DEPS) },
   { files: ['src/common/**/*.ts'], rules: restrict(NO_TEST, COMMON_LEAF, NO_DEV_DEPS) },

@@ -97,12 +97,30 @@ export function failure(err: unknown): Outcome {
   return { ok: false, failure: f };
 }
 
-/** Verifies a whole trail (every stream in the chosen files), as `tailseal verify` does. */
-export async function checkObjects(keyText: string, files: readonly ChosenFile[]): Promise<Outcome> {
+/**
+ * Verifies a whole trail (every stream in the chosen files), as `tailseal verify` does; `onProgress`
+ * is told of each object read, of `total` (each is read twice: its checkpoint, then its entries).
+ */
+export async function checkObjects(
+  keyText: string,
+  files: readonly ChosenFile[],
+  onProgress?: (done: number, total: number, name: string) => void,
+): Promise<Outcome> {
   try {
     const verifiers = parseVerifierKeys(keyText);
     const checkpoints = new Map<string, { count: number; size: number; note: string }>();
-    const reports = await verifyTrail(filesReader(files), {
+    const chosen = filesReader(files);
+    const total = 2 * (await chosen.list()).length;
+    let done = 0;
+    const reader: ObjectReader = {
+      list: () => chosen.list(),
+      read: async (name, maxBytes) => {
+        const bytes = await chosen.read(name, maxBytes);
+        onProgress?.(++done, total, name);
+        return bytes;
+      },
+    };
+    const reports = await verifyTrail(reader, {
       verifiers,
       // Objects come in signed-size order: the last checkpoint of an origin is its newest.
       onCheckpoint: (origin, size, note) =>

@@ -48,4 +48,8 @@ async function run(check: () => Outcome | Promise<Outcome>): Promise<void> {
 
 // Errors of the check itself are outcomes (check.ts); nothing is left for a floating promise to lose.
 byId('check-bundle').addEventListener('click', () => void run(() => checkBundle(key.value, bundle.value)));
-byId('check-objects').addEventListener('click', () => void run(() => checkObjects(key.value, objects)));
+byId('check-objects').addEventListener('click', () => {
+  const progress = (done: number, total: number, name: string) =>
+    (result.textContent = `verifying… ${done} of ${total} object reads (${name})`);
+  void run(() => checkObjects(key.value, objects, progress));
+});

@@ -38,7 +38,8 @@ describe('the verifier page checks', () => {
       [true, false],
       [true, true],
     ] as const) {
-      const o = await checkObjects(KEY, vectorFiles(gzip, inFolder));
+      const reads: [number, number][] = [];
+      const o = await checkObjects(KEY, vectorFiles(gzip, inFolder), (done, total) => reads.push([done, total]));
       assert.ok(o.ok && o.kind === 'trail', JSON.stringify(o));
       const [s] = o.summary.streams;
       assert.equal(o.summary.entries, T.trail.expect.entries);
@@ -47,6 +48,7 @@ describe('the verifier page checks', () => {
       assert.equal(s!.newest.time, T.trail.expect.newest_checkpoint_time);
       assert.equal(s!.newest.size, 5);
       assert.match(s!.newest.note, /^tailseal\.test\/trail\/opa\n5\n/);
+      assert.deepEqual(reads.at(-1), [6, 6], 'progress: each object read twice');
     }
   });
 
