@@ -21,9 +21,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
-# tsconfig compiles src/ only here (test/ and bench/ are not in the build context's COPY); the
+# `npm run build` compiles src/ only here (test/ and bench/ are not in the build context's COPY) and
+# builds the verifier page into dist/src/page/ with esbuild (a devDependency, pruned after); the
 # CLI file gets its exec bit so the `tailseal` link below can run it through its shebang.
-RUN npx tsc -p tsconfig.json \
+RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
  && chmod 0755 dist/src/cli/main.js
 

@@ -52,27 +52,35 @@ const REPORT_ONLY = boundary(
   '^(?!\\./|\\.\\./trail/)',
   'src/report/ imports only its own files and src/trail/: it is bundled into the browser verifier page.',
 );
-const NODE_GLOBALS = [
-  'Buffer',
-  'process',
-  'require',
-  'setImmediate',
-  'clearImmediate',
-  '__dirname',
-  '__filename',
-  'global',
-].map((name) => ({
-  name,
-  message:
-    `src/trail/ runs outside Node.js too: no ${name} ` +
-    '(use Uint8Array, TextEncoder/TextDecoder, or a function the caller injects).',
-}));
+/** Node.js globals `folder` must not use, since it runs outside Node.js too (a browser, Deno, Bun). */
+const nodeGlobals = (folder) =>
+  ['Buffer', 'process', 'require', 'setImmediate', 'clearImmediate', '__dirname', '__filename', 'global'].map(
+    (name) => ({
+      name,
+      message:
+        `${folder} runs outside Node.js too: no ${name} ` +
+        '(use Uint8Array, TextEncoder/TextDecoder, or a function the caller injects).',
+    }),
+  );
 // Seal is the daemon's Node.js side of sealing (hot-path hashing and encoding, gzip): it builds on the trail
 // core, src/errors.ts and the shared utilities, never on the layers above it.
 const SEAL_LAYER = boundary(
   '(^|/)(sources|sinks|store|config|cli|mask|metrics|runtime)/|(^|/)(daemon|log|lost-state|timer)\\.js$',
   'src/seal/ sits below sources, sinks, store and runtime, and imports only src/trail/, src/errors.ts, ' +
     'src/common/ and itself: pass the value in as a parameter instead.',
+);
+
+// Build and test tooling (devDependencies) is not installed where tailseal runs: nothing in src/ imports
+// it, except the verifier page's build script, which `npm run build` runs (src/page/build.ts).
+const NO_DEV_DEPS = boundary(
+  '^(esbuild|playwright-core|typescript|typescript-eslint|eslint|@eslint/.*|prettier)(/|$)',
+  'src/ runs without devDependencies installed: only src/page/build.ts (run by `npm run build`) imports one.',
+);
+// The verifier page's browser code (src/page/app/) is bundled into one HTML file: it imports only its own
+// files, the trail core and the pure report model, and no Node.js module or global.
+const PAGE_APP = boundary(
+  '^(?!\\./|\\.\\./\\.\\./(trail|report)/)',
+  'src/page/app/ runs in a browser: it imports only its own files, src/trail/ and src/report/.',
 );
 
 const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
@@ -129,19 +137,36 @@ export default defineConfig(
       '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
-  { files: ['src/**/*.ts'], rules: restrict(NO_TEST, NO_CLI) },
-  { files: ['src/cli/**/*.ts'], rules: restrict(NO_TEST) },
-  { files: ['src/common/**/*.ts'], rules: restrict(NO_TEST, COMMON_LEAF) },
-  { files: ['src/mask/**/*.ts'], rules: restrict(NO_TEST, NO_CLI, NO_SINKS, MASK_NO_SOURCES) },
-  { files: ['src/sources/**/*.ts'], rules: restrict(NO_TEST, NO_CLI, NO_SINKS, NO_CONFIG) },
-  { files: ['src/sinks/**/*.ts'], rules: restrict(NO_TEST, NO_CLI, NO_SOURCES, NO_CONFIG) },
-  { files: ['src/seal/**/*.ts'], rules: restrict(NO_TEST, SEAL_LAYER) },
+  { files: ['src/**/*.ts'], rules: restrict(NO_TEST, NO_CLI, NO_DEV_DEPS) },
+  { files: ['src/page/build.ts'], rules: restrict(NO_TEST, NO_CLI) },
+  {
+    files: ['src/page/app/**/*.ts'],
+    rules: {
+      ...restrict(NO_TEST, PAGE_APP),
+      'no-restricted-globals': ['error', ...nodeGlobals('src/page/app/')],
+      // Every text the page shows comes from files an attacker may have written: textContent only, never markup.
+      'no-restricted-properties': [
+        'error',
+        ...['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'write', 'writeln'].map((property) => ({
+          property,
+          message:
+            'the verifier page shows attacker-controlled text: set textContent, build elements with createElement',
+        })),
+      ],
+    },
+  },
+  { files: ['src/cli/**/*.ts'], rules: restrict(NO_TEST, NO_DEV_DEPS) },
+  { files: ['src/common/**/*.ts'], rules: restrict(NO_TEST, COMMON_LEAF, NO_DEV_DEPS) },
+  { files: ['src/mask/**/*.ts'], rules: restrict(NO_TEST, NO_CLI, NO_SINKS, MASK_NO_SOURCES, NO_DEV_DEPS) },
+  { files: ['src/sources/**/*.ts'], rules: restrict(NO_TEST, NO_CLI, NO_SINKS, NO_CONFIG, NO_DEV_DEPS) },
+  { files: ['src/sinks/**/*.ts'], rules: restrict(NO_TEST, NO_CLI, NO_SOURCES, NO_CONFIG, NO_DEV_DEPS) },
+  { files: ['src/seal/**/*.ts'], rules: restrict(NO_TEST, SEAL_LAYER, NO_DEV_DEPS) },
   {
     files: ['src/trail/**/*.ts'],
-    rules: { ...restrict(NO_TEST, TRAIL_ONLY), 'no-restricted-globals': ['error', ...NODE_GLOBALS] },
+    rules: { ...restrict(NO_TEST, TRAIL_ONLY), 'no-restricted-globals': ['error', ...nodeGlobals('src/trail/')] },
   },
   {
     files: ['src/report/**/*.ts'],
-    rules: { ...restrict(NO_TEST, REPORT_ONLY), 'no-restricted-globals': ['error', ...NODE_GLOBALS] },
+    rules: { ...restrict(NO_TEST, REPORT_ONLY), 'no-restricted-globals': ['error', ...nodeGlobals('src/report/')] },
   },
 );

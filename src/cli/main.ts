@@ -152,6 +152,17 @@ function program(): Command {
       process.exitCode = verifyProofCommand(file, o);
     });
 
+  p.command('verifier-page')
+    .description(
+      'write the verifier page (one HTML file that checks a store or a proof bundle in a browser, offline) ' +
+        'and print its SHA-256, to compare with the one published for the release',
+    )
+    .requiredOption('--out <file>', 'write the page here (must not exist)')
+    .action(async (o: { out: string }) => {
+      const { verifierPageCommand } = await import('./verifier-page.js');
+      process.exitCode = verifierPageCommand(o);
+    });
+
   p.command('check-sink')
     .description("run a sink's start-up checks (reachability, credentials, Object Lock) and report")
     .argument('<name>', 'sink name from the config')

@@ -8,7 +8,7 @@ import { readRegularFile } from '../common/read-file.js';
 import {
   generateKeyPair,
   parseSignerKey,
-  parseVerifierKey,
+  parseVerifierKeys,
   type NoteSigner,
   type NoteVerifier,
 } from '../trail/keys.js';
@@ -90,17 +90,10 @@ export function loadVerifierKeys(files: readonly string[]): NoteVerifier[] {
       if (err instanceof TailsealError) throw err;
       throw new TailsealError('KEY_INVALID', `public key ${file} cannot be read: ${errorMessage(err)}`, { cause: err });
     }
-    const lines = text
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => l !== '' && !l.startsWith('#'));
-    if (lines.length === 0) throw new TailsealError('KEY_INVALID', `public key ${file} holds no key`);
-    for (const line of lines) {
-      try {
-        out.push(parseVerifierKey(line));
-      } catch (err) {
-        throw new TailsealError('KEY_INVALID', `public key ${file}: ${errorMessage(err)}`, { cause: err });
-      }
+    try {
+      out.push(...parseVerifierKeys(text));
+    } catch (err) {
+      throw new TailsealError('KEY_INVALID', `public key ${file}: ${errorMessage(err)}`, { cause: err });
     }
   }
   return out;

@@ -49,6 +49,7 @@ export {
   keyId,
   parseSignerKey,
   parseVerifierKey,
+  parseVerifierKeys,
   verifierKeyFromSigner,
 } from './keys.js';
 export { MAX_NOTE_SIGNATURES, openNote, signNote } from './note.js';

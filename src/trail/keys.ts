@@ -117,6 +117,19 @@ export function parseSignerKey(skey: string): NoteSigner {
 // parseVerifierKey reads a <name>+<id>+<key> verifier key, recomputing the key ID (like Go's
 // NewVerifier) and checking that the bytes are a valid Ed25519 point. Throws TailsealError KEY_INVALID.
 // Signatures are checked with RFC 8032 rules (noble's zip215: false), not the laxer ZIP 215.
+/**
+ * The verifier keys of a key file's text (`key.pub`): one `<name>+<id>+<key>` per line, blank lines
+ * and `#` comments skipped. KEY_INVALID when a line is no key or there is none.
+ */
+export function parseVerifierKeys(text: string): NoteVerifier[] {
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  if (lines.length === 0) throw keyInvalid('holds no key');
+  return lines.map((l) => parseVerifierKey(l));
+}
+
 export function parseVerifierKey(vkey: string): NoteVerifier {
   const { name, id, key } = decodeKey(vkey, 'verifier key');
   if (keyId(name, key) !== id) throw keyInvalid(`verifier key ${name}: key id does not match the key`);

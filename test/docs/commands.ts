@@ -125,6 +125,8 @@ export const RUN = {
       '--decision-id 4a3b2c1d-0020',
     test: 'prove-index.test.ts',
   },
+  verifierPage: { doc: ops, command: 'tailseal verifier-page --out verifier.html', test: 'verifier-page.test.ts' },
+  verifierPageSha: { doc: ops, command: 'sha256sum verifier.html', test: 'verifier-page.test.ts' },
 } as const satisfies Record<string, RunEntry>;
 
 const DOCKER = 'needs a Docker engine (none here); deploy.test.ts checks the Dockerfile and files it uses';

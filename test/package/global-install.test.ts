@@ -49,6 +49,8 @@ describe('npm package', () => {
         'README.md',
         'dist/src/cli/main.js',
         'dist/src/version.js',
+        // The verifier page `tailseal verifier-page` writes; not its build script (esbuild is a devDependency).
+        'dist/src/page/verifier.html',
         'config/example.yaml',
       ])
         assert.ok(files.includes(want), `${want} is packed`);
@@ -57,6 +59,8 @@ describe('npm package', () => {
         [],
         'no sources, tests, maps or local state',
       );
+      assert.ok(!files.includes('dist/src/page/build.js'), 'the page build script is not packed');
+      assert.ok(!files.some((f) => f.startsWith('dist/src/page/app/')), 'the page script is packed in the page only');
 
       const prefix = join(root, 'prefix');
       const install = npm(

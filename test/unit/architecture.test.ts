@@ -137,6 +137,17 @@ describe('architecture: the folder import graph of src/', () => {
     assert.deepEqual([...report.keys()], ['trail'], [...report.values()].join('\n'));
   });
 
+  it('the verifier page imports only the trail core (and the pure report model), so it bundles for a browser', () => {
+    const page = folderGraph(sourceFiles()).get('page');
+    assert.ok(page, 'src/page/ exists');
+    assert.deepEqual(
+      [...page].filter(([to]) => to !== 'trail' && to !== 'report').map(([, edge]) => edge),
+      [],
+      'imports from src/page/ to other folders',
+    );
+    assert.ok(page.has('trail'), 'the page is built on the trail core');
+  });
+
   it('finds a cycle, through every kind of import, and names the imports that make it', () => {
     const f = (p: string, text: string) => ({ path: join(SRC, p), text });
     const graph = folderGraph([
