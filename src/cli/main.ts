@@ -118,6 +118,10 @@ function program(): Command {
     )
     .option('--since <time>', 'count only entries sealed at or after this (RFC 3339 or Unix ms); all are verified')
     .option('--until <time>', 'count only entries sealed at or before this (RFC 3339 or Unix ms)')
+    .option(
+      '--max-silence <duration>',
+      'list times without a checkpoint longer than this as silences (default 2m: twice checkpoint.heartbeat)',
+    )
     .addOption(
       new Option('--format <format>', 'html (one self-contained page), json or md')
         .choices(['html', 'json', 'md'])

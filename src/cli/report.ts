@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { loadVerifierKeys } from '../seal/keyfile.js';
 import { NODE_VERIFY } from '../seal/gzip.js';
+import { parseDuration } from '../common/units.js';
 import { TailsealError, errorMessage } from '../errors.js';
 import { type StreamReport, readsRetention, storeTampering, verifyTrail } from '../trail/index.js';
 import { ReportBuilder, renderHtml, renderJson, renderMarkdown } from '../report/index.js';
@@ -15,6 +16,7 @@ export interface ReportCliOptions extends StoreOptions {
   publicKey: string[];
   since?: string;
   until?: string;
+  maxSilence?: string;
   format?: string;
   out?: string;
 }
@@ -44,6 +46,9 @@ export async function reportCommand(o: ReportCliOptions): Promise<number> {
   const until = o.until === undefined ? undefined : parseTime('--until', o.until);
   if (since !== undefined && until !== undefined && since > until)
     throw new TailsealError('USAGE', '--since is after --until: swap them');
+  const maxSilenceMs = o.maxSilence === undefined ? undefined : parseDuration(o.maxSilence);
+  if (maxSilenceMs === undefined && o.maxSilence !== undefined)
+    throw new TailsealError('USAGE', `--max-silence ${JSON.stringify(o.maxSilence)} is not a duration (e.g. 2m, 90s)`);
   const verifiers = loadVerifierKeys(o.publicKey);
   const builder = new ReportBuilder({
     verifiers,
@@ -51,6 +56,7 @@ export async function reportCommand(o: ReportCliOptions): Promise<number> {
     now: Date.now(),
     ...(since === undefined ? {} : { since }),
     ...(until === undefined ? {} : { until }),
+    ...(maxSilenceMs === undefined ? {} : { maxSilenceMs }),
   });
   const { reader, close } = readerFor(o);
   let result: StreamReport[] | TailsealError;

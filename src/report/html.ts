@@ -4,7 +4,7 @@
 // Numbers carry data-field attributes naming their JSON member, so a test can match them to the JSON form.
 import { escapeHtml as h } from './escape.js';
 import { duration } from './markdown.js';
-import { type CompletenessReport, type Counted, SILENCE_FACTOR, type StreamSummary } from './model.js';
+import { type CompletenessReport, type Counted, type StreamSummary } from './model.js';
 
 const n = (x: number): string => x.toLocaleString('en-US');
 const num = (field: string, x: number): string => `<span data-field="${h(field)}">${n(x)}</span>`;
@@ -97,7 +97,7 @@ export function chart(r: CompletenessReport): string {
     [...bars, ...bands, ...axis].join('') +
     '</svg>' +
     `<p class="muted">Bars: decisions per hour (UTC). Shaded: silences, times without a checkpoint longer than ` +
-    `${SILENCE_FACTOR}× the stream's median checkpoint interval (or its longest silence).</p>`
+    `${duration(r.max_silence_ms)} (a running writer checkpoints at least every checkpoint.heartbeat).</p>`
   );
 }
 

@@ -11,7 +11,7 @@ export {
   type ReportOptions,
   ReportBuilder,
   type RetentionSummary,
-  SILENCE_FACTOR,
+  DEFAULT_MAX_SILENCE_MS,
   type Silence,
   type StreamSummary,
 } from './model.js';

@@ -1,7 +1,7 @@
 // The completeness report as Markdown: the JSON model's content for a ticket or a wiki page. Every
 // string from the store goes through escapeMd; the checkpoint note is a fenced block.
 import { escapeMd as e, mdCodeBlock } from './escape.js';
-import { type CompletenessReport, type Counted, SILENCE_FACTOR, type StreamSummary } from './model.js';
+import { type CompletenessReport, type Counted, type StreamSummary } from './model.js';
 
 const n = (x: number): string => x.toLocaleString('en-US');
 const orDash = (s: string | null): string => (s === null ? '-' : s);
@@ -31,7 +31,7 @@ export function duration(ms: number): string {
   return parts.length === 0 ? `${ms} ms` : parts.map(([v, u]) => `${v}${u}`).join(' ');
 }
 
-function stream(s: StreamSummary): string {
+function stream(s: StreamSummary, maxSilenceMs: number): string {
   const out = [`### Stream ${e(s.stream)}`, ''];
   out.push(
     table(
@@ -80,7 +80,7 @@ function stream(s: StreamSummary): string {
     if (s.gap_records.not_listed > 0) out.push(`… and ${n(s.gap_records.not_listed)} more gap records.\n`);
   }
   if (s.silences.length > 0) {
-    out.push(`Silences (no checkpoint for over ${SILENCE_FACTOR}× the median interval):`, '');
+    out.push(`Silences (no checkpoint for over ${duration(maxSilenceMs)}):`, '');
     out.push(
       table(
         ['from', 'to', 'length'],
@@ -120,7 +120,7 @@ export function renderMarkdown(r: CompletenessReport): string {
     ),
     '## Streams',
     '',
-    ...r.streams.map(stream),
+    ...r.streams.map((s) => stream(s, r.max_silence_ms)),
     '## What OPA decided',
     '',
     table(

@@ -22,8 +22,12 @@ export const REPORT_VERSION = 1;
 export const MAX_KEYS = 1000;
 /** Gap records and objects listed one by one; the rest are counted. */
 export const MAX_LISTED = 1000;
-/** A silence is a time without checkpoints longer than this many times the stream's median interval. */
-export const SILENCE_FACTOR = 3;
+/**
+ * A silence is a time without checkpoints longer than this (ReportOptions.maxSilenceMs): twice the daemon's
+ * default `checkpoint.heartbeat` (1m), since a running writer checkpoints at least that often, idle or not.
+ * Heartbeats make it exact: a stream that checkpoints every minute shows no silence, whatever its load.
+ */
+export const DEFAULT_MAX_SILENCE_MS = 120_000;
 const HOUR = 3_600_000;
 
 export interface Counted {
@@ -84,7 +88,7 @@ export interface StreamSummary {
   heartbeats: number;
   median_checkpoint_interval_ms: number | null;
   longest_silence: Silence | null;
-  /** Times without a checkpoint over SILENCE_FACTOR × the median interval, longest first. */
+  /** Times without a checkpoint over the report's max_silence_ms, longest first. */
   silences: Silence[];
   keys: { name: string; key_id: string }[];
   /** The newest checkpoint note: save it for `tailseal prove --consistency --old`. */
@@ -108,6 +112,8 @@ export interface CompletenessReport {
   generated_at: string;
   store: string;
   range: { since: string | null; until: string | null };
+  /** A time without checkpoints longer than this is listed as a silence. */
+  max_silence_ms: number;
   verification: { ok: boolean; code?: string; message?: string; stream?: string; object?: string; seq?: number };
   streams: StreamSummary[];
   decisions: {
@@ -157,6 +163,8 @@ export interface ReportOptions {
   until?: number;
   store: string;
   now: number;
+  /** A time without checkpoints longer than this is a silence (default DEFAULT_MAX_SILENCE_MS). */
+  maxSilenceMs?: number;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -184,7 +192,11 @@ export class ReportBuilder {
   private unlockedCount = 0;
   private tampering: readonly StoreTampering[] = [];
 
-  constructor(private readonly o: ReportOptions) {}
+  private readonly maxSilenceMs: number;
+
+  constructor(private readonly o: ReportOptions) {
+    this.maxSilenceMs = o.maxSilenceMs ?? DEFAULT_MAX_SILENCE_MS;
+  }
 
   private acc(origin: string): StreamAcc {
     let a = this.streams.get(origin);
@@ -334,6 +346,7 @@ export class ReportBuilder {
         since: this.o.since === undefined ? null : iso(this.o.since),
         until: this.o.until === undefined ? null : iso(this.o.until),
       },
+      max_silence_ms: this.maxSilenceMs,
       verification,
       streams,
       decisions: {
@@ -367,14 +380,11 @@ export class ReportBuilder {
     const median = sorted.length === 0 ? null : sorted[Math.floor((sorted.length - 1) / 2)]!;
     const silence = ([from, ms]: [number, number]): Silence => ({ from: iso(from), to: iso(from + ms), ms });
     const longest = inRange.reduce<[number, number] | null>((m, x) => (m === null || x[1] > m[1] ? x : m), null);
-    const silences =
-      median === null
-        ? []
-        : inRange
-            .filter(([, ms]) => ms > SILENCE_FACTOR * median)
-            .sort((x, y) => y[1] - x[1])
-            .slice(0, MAX_LISTED)
-            .map(silence);
+    const silences = inRange
+      .filter(([, ms]) => ms > this.maxSilenceMs)
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, MAX_LISTED)
+      .map(silence);
     return {
       stream,
       origin,

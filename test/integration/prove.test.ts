@@ -55,7 +55,7 @@ describe('prove and verify-proof on a real run', () => {
     w = makeWorkspace();
     const ws = w;
     const rnd = prng(20);
-    const lines = Array.from({ length: 120 }, (_, i) => decisionLine(i, rnd));
+    const lines = Array.from({ length: 60 + 10_000 }, (_, i) => decisionLine(i, rnd));
     const reuse = (i: number) => lines[i]!.replace(/"decision_id":"[^"]+"/, `"decision_id":"${DOC_ID}"`);
     lines[10] = reuse(10);
     const log = join(ws.opaDir, 'opa.log');
@@ -68,7 +68,7 @@ describe('prove and verify-proof on a real run', () => {
     writeFileSync(join(ws.root, 'saved.checkpoint'), saved.stdout);
     lines[100] = reuse(100);
     appendFileSync(log, lines.slice(60).join('\n') + '\n');
-    await waitFor(() => storedDecisions(ws.storeDir).length === 120, 'all 120 decisions stored');
+    await waitFor(() => storedDecisions(ws.storeDir).length === lines.length, 'all decisions stored');
     assert.equal(await stopDaemon(d), 0);
     const entries = storeEntries(ws.storeDir);
     const seqOf = (line: string) => entries.find((e) => Buffer.from(e.payload).toString('utf8') === line)!.seq;
@@ -92,7 +92,7 @@ describe('prove and verify-proof on a real run', () => {
     assert.equal(ok.status, 0, ok.stdout + ok.stderr);
     assert.equal(ok.stdout.match(/^OK stream /gm)?.length, 2, ok.stdout);
 
-    // The checkpoint saved after 60 decisions is a prefix of the newest tree (60 more since).
+    // The checkpoint saved after 60 decisions is a prefix of the newest tree (10,000 more since).
     const consistent = cli(docArgs(docCommand(RUN.proveConsistency), ws, bundle));
     assert.equal(consistent.status, 0, consistent.stdout + consistent.stderr);
     const checked = cli(docArgs(docCommand(RUN.verifyConsistency), ws, bundle));

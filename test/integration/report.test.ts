@@ -189,6 +189,9 @@ describe('tailseal report on a real run', () => {
     assert.match(bad.stderr, /USAGE: --since "yesterday" is not a time: give RFC 3339 .* or Unix milliseconds/);
     const fmt = cli(['report', '--store', ws.storeDir, '--public-key', ws.pubFile, '--format', 'pdf']);
     assert.equal(fmt.status, 2);
+    const quiet = cli(['report', '--store', ws.storeDir, '--public-key', ws.pubFile, '--max-silence', 'a while']);
+    assert.equal(quiet.status, 2);
+    assert.match(quiet.stderr, /USAGE: --max-silence "a while" is not a duration \(e\.g\. 2m, 90s\)/);
 
     // One altered byte in a stored decision: exit 1, the report is written and names the break.
     const dir = join(ws.storeDir, readdirSync(ws.storeDir)[0]!);

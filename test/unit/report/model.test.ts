@@ -58,7 +58,10 @@ function trail(): BuiltTrail {
   return t;
 }
 
-async function report(t: BuiltTrail, range: { since?: number; until?: number } = {}): Promise<CompletenessReport> {
+async function report(
+  t: BuiltTrail,
+  range: { since?: number; until?: number; maxSilenceMs?: number } = {},
+): Promise<CompletenessReport> {
   const b = new ReportBuilder({ verifiers: [t.key.verifier], store: t.dir, now: T0 + 10 * STEP_MS, ...range });
   let result;
   try {
@@ -126,11 +129,24 @@ describe('report model', () => {
     assert.equal(s.newest_checkpoint, t.latestNote);
     assert.equal(s.stored.first_sealed_at, new Date(T0).toISOString());
     assert.equal(s.stored.last_sealed_at, new Date(T0 + 3 * STEP_MS).toISOString());
-    // Checkpoints a minute apart: the longest silence is one interval, none stands out.
+    // Checkpoints a minute apart (as heartbeats keep a running writer): the longest silence is one
+    // interval, and none is over the default 2m.
     assert.equal(s.median_checkpoint_interval_ms, STEP_MS);
     assert.equal(s.longest_silence?.ms, STEP_MS);
     assert.deepEqual(s.silences, []);
+    assert.equal(r.max_silence_ms, 120_000);
     assert.equal(JSON.parse(renderJson(r)).decisions.total, 8);
+  });
+
+  it('a time without checkpoints over --max-silence is a silence: listed, in Markdown and shaded in the chart', async () => {
+    const t = trail();
+    const r = await report(t, { maxSilenceMs: STEP_MS - 1 });
+    assert.equal(r.max_silence_ms, STEP_MS - 1);
+    const s = r.streams[0]!;
+    assert.equal(s.silences.length, 3, 'each of the 3 one-minute intervals between the 4 checkpoints');
+    assert.ok(s.silences.every((x) => x.ms === STEP_MS));
+    assert.match(renderMarkdown(r), /Silences \(no checkpoint for over 1m\):/);
+    assert.equal((renderHtml(r).match(/<rect class="silence"/g) ?? []).length, 3);
   });
 
   it('--since/--until count only entries sealed in the range; all are verified', async () => {
