@@ -200,6 +200,21 @@ export function cli(args: string[]): { status: number | null; stdout: string; st
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * A documented `tailseal ...` command's arguments, its example paths replaced by the workspace's: the
+ * store and the public key always, `files` for the others it names (e.g. 'proof.json').
+ */
+export function docArgs(command: string, w: Workspace, files: Record<string, string> = {}): string[] {
+  const [bin, ...args] = command.split(' ');
+  if (bin !== 'tailseal') throw new Error(`not a tailseal command: ${command}`);
+  const paths: Record<string, string> = {
+    '/var/lib/tailseal/store': w.storeDir,
+    'signer.key.pub': w.pubFile,
+    ...files,
+  };
+  return args.map((a) => paths[a] ?? a);
+}
+
 /** `tailseal verify` on the workspace's store; returns the CLI result. */
 export function verifyStore(
   w: Workspace,

@@ -11,6 +11,7 @@ import {
   type DaemonProc,
   type Workspace,
   cli,
+  docArgs,
   makeWorkspace,
   startDaemon,
   stopDaemon,
@@ -33,17 +34,7 @@ function objects(dir: string, root = dir): string[] {
   );
 }
 
-/** A doc command's arguments with its example paths replaced by the workspace's. */
-function docArgs(command: string, w: Workspace): string[] {
-  const [bin, ...args] = command.split(' ');
-  assert.equal(bin, 'tailseal');
-  const paths: Record<string, string> = {
-    '/var/lib/tailseal/store': w.storeDir,
-    'signer.key.pub': w.pubFile,
-    'audit.index': join(w.root, 'audit.index'),
-  };
-  return args.map((a) => paths[a] ?? a);
-}
+const indexFile = (w: Workspace) => ({ 'audit.index': join(w.root, 'audit.index') });
 
 type IndexJson = { ok: boolean; objects_read: number; objects_skipped: number; entries_indexed: number; code?: string };
 
@@ -76,7 +67,7 @@ describe('the auditor index on a real run', () => {
 
     // First build: every object is read (the daemon may add a heartbeat meanwhile: at least those before).
     const firstObjects = objects(ws.storeDir);
-    const first = cli(docArgs(docCommand(RUN.indexStore), ws));
+    const first = cli(docArgs(docCommand(RUN.indexStore), ws, indexFile(ws)));
     assert.equal(first.status, 0, first.stdout + first.stderr);
     const read1 = Number(
       /^OK indexed \d+ new entries: read (\d+) object\(s\), 0 already indexed;/.exec(first.stdout)?.[1],
@@ -114,7 +105,9 @@ describe('the auditor index on a real run', () => {
       assert.equal(indexed.status, 0, indexed.stdout + indexed.stderr);
       assert.equal(indexed.stdout, plain.stdout, args.join(' '));
     }
-    const both = JSON.parse(cli(docArgs(docCommand(RUN.proveIndexed), ws)).stdout) as { proofs: unknown[] };
+    const both = JSON.parse(cli(docArgs(docCommand(RUN.proveIndexed), ws, indexFile(ws))).stdout) as {
+      proofs: unknown[];
+    };
     assert.equal(both.proofs.length, 2);
     const none = cli(['prove', ...store, '--decision-id', 'no-such-id', ...index]);
     assert.equal(none.status, 1);

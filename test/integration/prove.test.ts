@@ -10,6 +10,7 @@ import {
   type DaemonProc,
   type Workspace,
   cli,
+  docArgs,
   makeWorkspace,
   startDaemon,
   stopDaemon,
@@ -21,19 +22,12 @@ import { decisionLine, prng } from '../helpers/opa-sample.js';
 
 const DOC_ID = '4a3b2c1d-0001';
 
-/** A doc command's arguments with its example paths replaced by the workspace's. */
-function docArgs(command: string, w: Workspace, bundle: string): string[] {
-  const [bin, ...args] = command.split(' ');
-  assert.equal(bin, 'tailseal');
-  const paths: Record<string, string> = {
-    '/var/lib/tailseal/store': w.storeDir,
-    'signer.key.pub': w.pubFile,
-    'proof.json': bundle,
-    'saved.checkpoint': join(w.root, 'saved.checkpoint'),
-    'consistency.json': join(w.root, 'consistency.json'),
-  };
-  return args.map((a) => paths[a] ?? a);
-}
+/** The files the proof commands in docs/operations.md name, in the workspace. */
+const proofFiles = (w: Workspace, bundle: string) => ({
+  'proof.json': bundle,
+  'saved.checkpoint': join(w.root, 'saved.checkpoint'),
+  'consistency.json': join(w.root, 'consistency.json'),
+});
 
 /** Changes the first `from` after `after` in the file to `to` (one byte when both are one character). */
 function alterFile(file: string, after: string, from: string, to: string): void {
@@ -76,7 +70,7 @@ describe('prove and verify-proof on a real run', () => {
 
     // The documented commands: the reused id gives two proofs, against the newest checkpoint.
     const bundle = join(ws.root, 'proof.json');
-    const proved = cli(docArgs(docCommand(RUN.proveDecision), ws, bundle));
+    const proved = cli(docArgs(docCommand(RUN.proveDecision), ws, proofFiles(ws, bundle)));
     assert.equal(proved.status, 0, proved.stdout + proved.stderr);
     const parsed = JSON.parse(readFileSync(bundle, 'utf8')) as {
       proofs: { stream: string; seq: number; tree_size: number; entry: string }[];
@@ -88,14 +82,14 @@ describe('prove and verify-proof on a real run', () => {
         [stream, seqOf(lines[100]!), entries.length],
       ],
     );
-    const ok = cli(docArgs(docCommand(RUN.verifyProof), ws, bundle));
+    const ok = cli(docArgs(docCommand(RUN.verifyProof), ws, proofFiles(ws, bundle)));
     assert.equal(ok.status, 0, ok.stdout + ok.stderr);
     assert.equal(ok.stdout.match(/^OK stream /gm)?.length, 2, ok.stdout);
 
     // The checkpoint saved after 60 decisions is a prefix of the newest tree (10,000 more since).
-    const consistent = cli(docArgs(docCommand(RUN.proveConsistency), ws, bundle));
+    const consistent = cli(docArgs(docCommand(RUN.proveConsistency), ws, proofFiles(ws, bundle)));
     assert.equal(consistent.status, 0, consistent.stdout + consistent.stderr);
-    const checked = cli(docArgs(docCommand(RUN.verifyConsistency), ws, bundle));
+    const checked = cli(docArgs(docCommand(RUN.verifyConsistency), ws, proofFiles(ws, bundle)));
     assert.equal(checked.status, 0, checked.stdout + checked.stderr);
     assert.match(
       checked.stdout,

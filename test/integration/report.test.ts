@@ -14,6 +14,7 @@ import {
   type DaemonProc,
   type Workspace,
   cli,
+  docArgs,
   makeWorkspace,
   startDaemon,
   stopDaemon,
@@ -83,14 +84,7 @@ describe('tailseal report on a real run', () => {
 
     // The documented command (paths substituted), then the JSON form of the same store.
     const html = join(ws.root, 'report.html');
-    const paths: Record<string, string> = {
-      '/var/lib/tailseal/store': ws.storeDir,
-      'signer.key.pub': ws.pubFile,
-      'report.html': html,
-    };
-    const [bin, ...args] = docCommand(RUN.reportHtml).split(' ');
-    assert.equal(bin, 'tailseal');
-    const made = cli(args.map((a) => paths[a] ?? a));
+    const made = cli(docArgs(docCommand(RUN.reportHtml), ws, { 'report.html': html }));
     assert.equal(made.status, 0, made.stdout + made.stderr);
     assert.match(made.stdout, new RegExp(`^OK\\nwrote .*report\\.html \\(${N} decisions in range\\)`));
     const j = cli(['report', '--store', ws.storeDir, '--public-key', ws.pubFile, '--format', 'json']);
