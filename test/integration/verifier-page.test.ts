@@ -178,6 +178,16 @@ describe('the verifier page in headless Chromium', { skip: CHROMIUM_BIN === unde
       await page.setInputFiles('#object-files', objectFiles(copy));
       assert.equal(await verdict(page, '#check-objects'), `FAIL ${expected.code!}`, what);
       assert.match((await page.textContent('#result'))!, /object/, `${what}: the break names its object`);
+      // The report up to the break, with each stream and its result as tailseal report gives them.
+      const broken = cli(['report', '--store', copy, '--public-key', ws.pubFile, '--format', 'json']);
+      assert.equal(broken.status, 1, broken.stderr);
+      const brokenStreams = (JSON.parse(broken.stdout) as CompletenessReport).streams;
+      // (A break while reading the checkpoints, as in an object that does not inflate, leaves no stream.)
+      const pageStreams = page.locator('#result [data-field^="streams."][data-field$=".result"]');
+      assert.equal(await pageStreams.count(), brokenStreams.length, what);
+      assert.equal(await pageStreams.count(), what === 'entry' ? 1 : 0, what);
+      for (const [i, s] of brokenStreams.entries())
+        assert.equal(await page.textContent(`#result [data-field="streams.${i}.result"]`), s.result, `${what} ${i}`);
     }
 
     // A bundle from prove, chosen as a file: OK; pasted with one byte altered: verify-proof's code.

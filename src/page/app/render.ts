@@ -51,11 +51,11 @@ function grid(head: string[], rows: (string | Node)[][]): HTMLElement {
   return t;
 }
 
-/** Label -> value rows, values text or elements. */
+/** Label -> value rows (a two-column table: compact, and printable as the report's HTML form is). */
 function pairs(list: [string, string | Node][]): HTMLElement {
-  const dl = el('dl');
-  for (const [k, v] of list) dl.append(el('dt', k), el('dd', undefined, v));
-  return dl;
+  const t = el('table');
+  t.append(el('tbody', undefined, ...list.map(([k, v]) => el('tr', undefined, el('th', k), el('td', undefined, v)))));
+  return t;
 }
 
 /** Counts by name (policy path, result, pointer...), each count marked `<field>.<i>.count`. */
@@ -225,7 +225,7 @@ export function renderOutcome(result: HTMLElement, o: Outcome): void {
   verdict.className = o.ok ? 'ok' : 'fail';
   let body: HTMLElement;
   if (!o.ok) {
-    body = renderBreak(o.failure);
+    body = el('div', undefined, renderBreak(o.failure));
     if (o.report) body.append(renderReport(o.report));
   } else if (o.kind === 'trail') body = renderReport(o.report);
   else if (o.kind === 'consistency') {
