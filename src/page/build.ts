@@ -61,6 +61,9 @@ export async function buildPage(): Promise<{ html: string; inputs: string[] }> {
   const template = readFileSync(`${ROOT}${TEMPLATE}`, 'utf8');
   const style = /<style>([\s\S]*?)<\/style>/.exec(template)![1]!;
   const version = (JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { version: string }).version;
+  // Saving the report (src/page/app/render.ts) needs no source here: it is a download of a blob: URL
+  // made from the page's own memory, a navigation that no fetch directive of default-src governs (the
+  // headless Chromium test checks it works and that no request leaves the page).
   const csp =
     `default-src 'none'; script-src ${cspHash(script)}; style-src ${cspHash(style)}; ` +
     "base-uri 'none'; form-action 'none'";

@@ -17,7 +17,7 @@ export {
 } from './model.js';
 export { type DecisionFacts, type DecisionResult, decisionFacts, topLevelMembers } from './scan.js';
 export { escapeHtml, escapeMd, mdCodeBlock } from './escape.js';
-export { renderMarkdown } from './markdown.js';
+export { duration, renderMarkdown } from './markdown.js';
 export { chart, renderHtml } from './html.js';
 
 import type { CompletenessReport } from './model.js';

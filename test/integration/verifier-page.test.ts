@@ -1,7 +1,8 @@
 // The verifier page in headless Chromium, on a real daemon's file-sink store (gzip'd objects): the
 // page written by `tailseal verifier-page` (its SHA-256 as printed), opened from a file: URL with the
 // key pasted in, verifies the store's object files (chosen as files, and as a folder) with the entry
-// count of `tailseal verify --json`; a store with one altered byte fails with verify's code; a
+// count of `tailseal verify --json` and the completeness report of `tailseal report --format json` (shown,
+// and saved as a JSON and an HTML download); a store with one altered byte fails with verify's code; a
 // bundle from `tailseal prove` is OK, and with one byte altered fails with verify-proof's code. The
 // page makes no request but its own file: URL, and logs no error (a CSP violation would).
 import assert from 'node:assert/strict';
@@ -14,6 +15,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { VERIFIER_PAGE_URL } from '../../src/page/file.js';
+import type { CompletenessReport } from '../../src/report/index.js';
 import { RUN, docCommand } from '../docs/commands.js';
 import { CHROMIUM_BIN, NO_CHROMIUM, launchChromium } from '../helpers/browser.js';
 import {
@@ -66,7 +68,12 @@ describe('the verifier page in headless Chromium', { skip: CHROMIUM_BIN === unde
     const config = readFileSync(ws.configFile, 'utf8');
     writeFileSync(ws.configFile, config.replace(`dir: ${ws.storeDir}\n`, `dir: ${ws.storeDir}\n    gzip: true\n`));
     const rnd = prng(21);
-    const lines = Array.from({ length: 1200 }, (_, i) => decisionLine(i, rnd));
+    // Two policy paths (the demo's decisions have one), for the report's counts by path.
+    const lines = Array.from({ length: 1200 }, (_, i) =>
+      i % 3 === 0
+        ? decisionLine(i, rnd).replace('"path":"http/example/authz/allow"', '"path":"http/example/admin/allow"')
+        : decisionLine(i, rnd),
+    );
     appendFileSync(join(ws.opaDir, 'opa.log'), lines.join('\n') + '\n');
     d = startDaemon(ws);
     await waitFor(() => storedDecisions(ws.storeDir).length === lines.length, 'all decisions stored');
@@ -111,6 +118,37 @@ describe('the verifier page in headless Chromium', { skip: CHROMIUM_BIN === unde
     assert.equal(await verdict(page, '#check-objects'), 'OK');
     assert.equal(Number(await page.textContent('#total-entries')), entries);
 
+    // The completeness report it shows: the counts of `tailseal report --format json` on the same store.
+    const reported = cli(['report', '--store', ws.storeDir, '--public-key', ws.pubFile, '--format', 'json']);
+    assert.equal(reported.status, 0, reported.stderr);
+    const cliReport = JSON.parse(reported.stdout) as CompletenessReport;
+    assert.equal(cliReport.decisions.total, lines.length);
+    const shown = async (field: string): Promise<number> =>
+      Number((await page.textContent(`#result [data-field="${field}"]`))!.replace(/,/g, ''));
+    assert.equal(await shown('decisions.total'), cliReport.decisions.total);
+    assert.ok(cliReport.decisions.by_path.length > 1, 'the sample decides under several policy paths');
+    for (const [i, p] of cliReport.decisions.by_path.entries()) {
+      assert.equal(await shown(`decisions.by_path.${i}.count`), p.count, p.name);
+    }
+    for (const k of ['allow', 'deny', 'other', 'none'] as const)
+      assert.equal(await shown(`decisions.by_result.${k}`), cliReport.decisions.by_result[k], k);
+    for (const [i, s] of cliReport.streams.entries()) {
+      assert.equal(await shown(`streams.${i}.decisions`), s.decisions, s.stream);
+      assert.equal(
+        await page.textContent(`#result [data-field="streams.${i}.newest_checkpoint"]`),
+        s.newest_checkpoint,
+      );
+    }
+    // Saved as JSON: a download of the same document (but when it was made and what it names as the store).
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save-json')]);
+    assert.match(download.suggestedFilename(), /^tailseal-report-.*\.json$/);
+    const saved = JSON.parse(readFileSync((await download.path())!, 'utf8')) as CompletenessReport;
+    assert.deepEqual(saved.decisions, cliReport.decisions);
+    assert.deepEqual(saved.streams, cliReport.streams);
+    const [htmlDownload] = await Promise.all([page.waitForEvent('download'), page.click('#save-html')]);
+    const savedHtml = readFileSync((await htmlDownload.path())!, 'utf8');
+    assert.ok(savedHtml.includes(`data-field="decisions.total">${lines.length.toLocaleString('en-US')}<`), 'HTML form');
+
     // One altered byte: in an entry of an object (gzip'd again), and in a gzip'd object's bytes.
     const mid = files[Math.floor(files.length / 2)]!;
     const alterations: [string, (b: Buffer) => Buffer, string][] = [
@@ -140,6 +178,16 @@ describe('the verifier page in headless Chromium', { skip: CHROMIUM_BIN === unde
       await page.setInputFiles('#object-files', objectFiles(copy));
       assert.equal(await verdict(page, '#check-objects'), `FAIL ${expected.code!}`, what);
       assert.match((await page.textContent('#result'))!, /object/, `${what}: the break names its object`);
+      // The report up to the break, with each stream and its result as tailseal report gives them.
+      const broken = cli(['report', '--store', copy, '--public-key', ws.pubFile, '--format', 'json']);
+      assert.equal(broken.status, 1, broken.stderr);
+      const brokenStreams = (JSON.parse(broken.stdout) as CompletenessReport).streams;
+      // (A break while reading the checkpoints, as in an object that does not inflate, leaves no stream.)
+      const pageStreams = page.locator('#result [data-field^="streams."][data-field$=".result"]');
+      assert.equal(await pageStreams.count(), brokenStreams.length, what);
+      assert.equal(await pageStreams.count(), what === 'entry' ? 1 : 0, what);
+      for (const [i, s] of brokenStreams.entries())
+        assert.equal(await page.textContent(`#result [data-field="streams.${i}.result"]`), s.result, `${what} ${i}`);
     }
 
     // A bundle from prove, chosen as a file: OK; pasted with one byte altered: verify-proof's code.

@@ -1,6 +1,7 @@
 // What the verifier page checks, apart from the page itself: a proof bundle, or a set of object
 // files, against the verifier keys pasted in, with the trail core only (src/trail/), so the page
 // gives the verdict `tailseal verify-proof` and `tailseal verify` give, with the same codes.
+import { type CompletenessReport, ReportBuilder } from '../../report/index.js';
 import { objectTooLarge } from '../../trail/gzip.js';
 import {
   type ObjectReader,
@@ -9,6 +10,8 @@ import {
   isTailsealError,
   parseProofBundle,
   parseVerifierKeys,
+  type StreamReport,
+  type TailsealError,
   verifyProofBundle,
   verifyTrail,
 } from '../../trail/index.js';
@@ -21,27 +24,6 @@ export interface ChosenFile {
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 
-/** What one stream of a verified trail holds; the page shows one row per stream. */
-export interface StreamSummary {
-  stream: string;
-  origin: string;
-  entries: number;
-  objects: number;
-  checkpoints: number;
-  gaps: number;
-  duplicates: number;
-  rootHash: string;
-  signedBy: string[];
-  /** The newest checkpoint: to save for the next consistency check (`tailseal prove --consistency`). */
-  newest: { size: number; time: number; note: string };
-}
-
-export interface TrailSummary {
-  streams: StreamSummary[];
-  entries: number;
-  checkpoints: number;
-}
-
 /** Where the first break is, as `tailseal verify --json` reports it (details of the coded error). */
 export interface Break {
   code: string;
@@ -52,10 +34,11 @@ export interface Break {
 }
 
 export type Outcome =
-  | { ok: true; kind: 'trail'; summary: TrailSummary }
+  | { ok: true; kind: 'trail'; report: CompletenessReport }
   | { ok: true; kind: 'inclusion'; proofs: VerifiedInclusion[] }
   | { ok: true; kind: 'consistency'; consistency: VerifiedConsistency }
-  | { ok: false; failure: Break };
+  /** `report`: for a trail that failed its check, the report up to the break and where it is (as the CLI's). */
+  | { ok: false; failure: Break; report?: CompletenessReport };
 
 // The objects a file sink writes (src/sinks/file/reader.ts lists the same); a name with a part
 // starting with "." is a temporary file of an interrupted write.
@@ -98,55 +81,58 @@ export function failure(err: unknown): Outcome {
 }
 
 /**
- * Verifies a whole trail (every stream in the chosen files), as `tailseal verify` does; `onProgress`
- * is told of each object read, of `total` (each is read twice: its checkpoint, then its entries).
+ * Verifies a whole trail (every stream in the chosen files), as `tailseal verify` does, and builds the
+ * completeness report in the same pass, as `tailseal report` does (src/cli/report.ts: same builder,
+ * same hooks; `store` names what was chosen, `now` is the page's clock). `onProgress` is told of each
+ * object read, of `total` (each is read twice: its checkpoint, then its entries).
  */
 export async function checkObjects(
   keyText: string,
   files: readonly ChosenFile[],
   onProgress?: (done: number, total: number, name: string) => void,
+  now: number = Date.now(),
 ): Promise<Outcome> {
+  let verifiers;
+  let chosen: ObjectReader;
+  let total: number;
   try {
-    const verifiers = parseVerifierKeys(keyText);
-    const checkpoints = new Map<string, { count: number; size: number; note: string }>();
-    const chosen = filesReader(files);
-    const total = 2 * (await chosen.list()).length;
-    let done = 0;
-    const reader: ObjectReader = {
-      list: () => chosen.list(),
-      read: async (name, maxBytes) => {
-        const bytes = await chosen.read(name, maxBytes);
-        onProgress?.(++done, total, name);
-        return bytes;
-      },
-    };
-    const reports = await verifyTrail(reader, {
-      verifiers,
-      // Objects come in signed-size order: the last checkpoint of an origin is its newest.
-      onCheckpoint: (origin, size, note) =>
-        checkpoints.set(origin, { count: (checkpoints.get(origin)?.count ?? 0) + 1, size, note }),
-    });
-    const streams = reports.map((r): StreamSummary => {
-      const c = checkpoints.get(r.origin) ?? { count: 0, size: 0, note: '' };
-      return {
-        stream: r.stream,
-        origin: r.origin,
-        entries: r.entries,
-        objects: r.objects,
-        checkpoints: c.count,
-        gaps: r.gaps.length,
-        duplicates: r.duplicates.length,
-        rootHash: r.rootHash,
-        signedBy: r.signedBy,
-        newest: { size: c.size, time: r.newestCheckpointTime, note: c.note },
-      };
-    });
-    const sum = (f: (s: StreamSummary) => number) => streams.reduce((n, s) => n + f(s), 0);
-    const summary = { streams, entries: sum((s) => s.entries), checkpoints: sum((s) => s.checkpoints) };
-    return { ok: true, kind: 'trail', summary };
+    verifiers = parseVerifierKeys(keyText);
+    chosen = filesReader(files);
+    total = 2 * (await chosen.list()).length;
   } catch (err) {
+    // A bad key is not a verification result: no report, as the CLI exits 2 with none.
     return failure(err);
   }
+  let done = 0;
+  const reader: ObjectReader = {
+    list: () => chosen.list(),
+    read: async (name, maxBytes) => {
+      const bytes = await chosen.read(name, maxBytes);
+      onProgress?.(++done, total, name);
+      return bytes;
+    },
+  };
+  const builder = new ReportBuilder({ verifiers, store: storeName(files, total / 2), now });
+  let result: StreamReport[] | TailsealError<string>;
+  try {
+    result = await verifyTrail(reader, { verifiers, onEntry: builder.onEntry, onCheckpoint: builder.onCheckpoint });
+  } catch (err) {
+    // A coded break is a result the report states; anything else (a bug, a browser limit) is not.
+    if (!isTailsealError(err)) return failure(err);
+    result = err;
+  }
+  const report = builder.finish(result);
+  if (Array.isArray(result)) return { ok: true, kind: 'trail', report };
+  const f = failure(result);
+  return f.ok ? f : { ...f, report };
+}
+
+/** What the report names as its store: the chosen folder, else the number of files chosen. */
+function storeName(files: readonly ChosenFile[], objects: number): string {
+  const folder = files[0]?.webkitRelativePath?.split('/')[0];
+  const where =
+    folder && files.every((f) => f.webkitRelativePath?.startsWith(`${folder}/`)) ? `folder ${folder}` : 'files';
+  return `${where} chosen in the verifier page (${objects} objects)`;
 }
 
 /** Verifies a proof bundle's text offline, as `tailseal verify-proof` does. */

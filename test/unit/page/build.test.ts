@@ -21,13 +21,14 @@ describe('the verifier page build', () => {
     assert.ok(!/\d{4}-\d\d-\d\dT\d\d:\d\d/.test(a.html), 'no build time');
   });
 
-  it('bundles only src/page/app/, src/trail/ and @noble/*, and no Node.js module or global', async () => {
+  it('bundles only src/page/app/, src/trail/, src/report/ and @noble/*, and no Node.js module or global', async () => {
     const { html, inputs } = await buildPage();
     // A worktree's node_modules may be a symlink: @noble/* then resolves outside the repository.
     const outside = inputs.filter(
-      (f) => !f.startsWith('src/page/app/') && !f.startsWith('src/trail/') && !/(^|\/)node_modules\/@noble\//.test(f),
+      (f) => !/^src\/(page\/app|trail|report)\//.test(f) && !/(^|\/)node_modules\/@noble\//.test(f),
     );
-    assert.deepEqual(outside, [], 'bundled files outside the page, the trail core and @noble/*');
+    assert.deepEqual(outside, [], 'bundled files outside the page, the trail core, the report model and @noble/*');
+    assert.ok(inputs.includes('src/report/model.ts'), 'the report the page shows is the CLI report model');
     assert.ok(inputs.includes('src/trail/verify-trail.ts'), inputs.join(', '));
     assert.ok(inputs.includes('src/trail/bundle.ts'), inputs.join(', '));
     const script = /<script>([\s\S]*)<\/script>/.exec(html)![1]!;
