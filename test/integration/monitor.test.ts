@@ -11,6 +11,14 @@ import { metricSample } from '../helpers/metrics.js';
 import { type DaemonProc, cli, freePort, killDaemon, logsWith, startCli, stopDaemon } from '../helpers/daemon.js';
 import { type SealedTrail, STEP_MS, sealTrail, tempDir, testKey, writeObject } from '../helpers/trail.js';
 import type { StatusDocument } from '../../src/monitor/service.js';
+import { RUN, docCommand } from '../docs/commands.js';
+
+/** The documented command (docs/operations.md, "The fleet monitor") with the test's config file. */
+const monitorArgs = (config: string) =>
+  docCommand(RUN.monitor)
+    .split(' ')
+    .slice(1)
+    .map((a) => (a === 'config/monitor.yaml' ? config : a));
 
 const ORIGIN_A = 'fleet.test/pod-a/opa';
 const ORIGIN_B = 'fleet.test/pod-b/opa';
@@ -100,7 +108,7 @@ describe('tailseal monitor', () => {
       put('pod-a', a, i);
       put('pod-b', b, i);
     }
-    let m = startCli(['monitor', '--config', config('1h')]);
+    let m = startCli(monitorArgs(config('1h')));
     procs.push(m);
     let s = await until(status, (x) => x.passes >= 1, 'the first pass');
     assert.deepEqual(
@@ -130,7 +138,7 @@ describe('tailseal monitor', () => {
     // kill -9, one new object, restart: the first pass of the new process reads only that object.
     await killDaemon(m);
     put('pod-b', b, 3);
-    m = startCli(['monitor', '--config', config('1h')]);
+    m = startCli(monitorArgs(config('1h')));
     procs.push(m);
     s = await until(status, (x) => origin(x, ORIGIN_B)?.newest?.size === 6, 'the restarted monitor to resume');
     assert.equal(await metric('tailseal_monitor_objects_read_total'), 1, 'only the new object was read');
@@ -140,7 +148,7 @@ describe('tailseal monitor', () => {
     assert.equal(logsWith(m, 'Fleet monitor stopped.').length, 1);
 
     // pod-a stopped writing a minute ago: with a max_silence of 1s it is silent; pod-b stays ok.
-    m = startCli(['monitor', '--config', config('1s')]);
+    m = startCli(monitorArgs(config('1s')));
     procs.push(m);
     s = await until(status, (x) => origin(x, ORIGIN_A)?.status === 'silent', 'pod-a to be silent');
     assert.equal(origin(s, ORIGIN_B)?.status, 'ok');
