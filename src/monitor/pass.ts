@@ -314,7 +314,8 @@ async function verifyOrigin(
     const rep = reports.find((r) => r.origin === origin);
     if (!rep || reports.length !== 1) throw new Error(`objects of ${origin} verified as another origin`);
     if (fork) {
-      // Cannot be: both checkpoints verified in one walk. Kept as a guard: a fork is never reported ok.
+      // This store's history verifies on its own, but another store (or an earlier pass) verified
+      // another root at a size it signs: a writer showing each store its own history. Not committed.
       deps.state.putStatus(store, origin, 'fork', fork, now, full);
       return { status: 'fork', finding: fork };
     }

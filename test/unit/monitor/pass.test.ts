@@ -263,6 +263,33 @@ describe('monitor pass', () => {
     assert.equal(statusOf(await g.pass(), ORIGIN_A)?.status, 'fork');
   });
 
+  it('fork across stores: each store holds a history that verifies on its own', async () => {
+    const a = trailA([2, 2]);
+    const records = [0, 1, 2, 3].map((i) => decisionLine(i, i === 3 ? '-other' : ''));
+    const other = sealTrail({ origin: 'fleet.test/pod-a', key: KEY_A, plan: [2, 2], records });
+    const f = fixture();
+    const second = tempDir('tailseal-monitor-store2-');
+    cleanups.push(() => rmSync(second, { recursive: true, force: true }));
+    put(f.dir, 'pod-a', a);
+    put(second, 'pod-a', other);
+    f.clock.now = a.newestTime;
+    const r = await f.pass({
+      stores: [
+        { name: 'primary', reader: () => fileStoreReader(f.dir) },
+        { name: 'replica', reader: () => fileStoreReader(second) },
+      ],
+    });
+    const byStore = (store: string) => r.origins.find((o) => o.store === store && o.origin === ORIGIN_A)!;
+    assert.equal(byStore('primary').status, 'ok');
+    assert.equal(byStore('replica').status, 'fork');
+    assert.equal(byStore('replica').finding.size, 4, 'the sizes 2 agree; size 4 has two roots');
+    assert.equal(byStore('replica').newest, undefined, 'the second history is not taken as verified');
+    assert.deepEqual(
+      r.verified.map((v) => v.store),
+      ['primary'],
+    );
+  });
+
   it('untrusted_key: an origin no key entry matches, and a trusted origin signed by another key', async () => {
     const f = fixture();
     put(f.dir, 'rogue', sealTrail({ origin: 'fleet.test/rogue', key: ROGUE, plan: [1] }));
