@@ -97,9 +97,49 @@ function countingReader(inner: ObjectReader, read: Set<string>): ObjectReader {
   return reportsTampering(inner) ? Object.assign(r, { tampering: () => inner.tampering() }) : r;
 }
 
-/** The same reader listing only `names` (one origin's objects for this pass). */
-function subsetReader(inner: ObjectReader, names: readonly string[]): ObjectReader {
-  return { list: () => Promise.resolve([...names]), read: (name, max) => inner.read(name, max) };
+/**
+ * Bytes read while finding each new object's origin, kept for the verification of that origin so
+ * an object is fetched once per pass (verifyTrail reads each object twice: checkpoint, then
+ * entries), up to a budget; beyond it, objects are read again. Also: the bytes verified are the
+ * bytes whose origin and checkpoint were looked at.
+ */
+export const PASS_CACHE_BYTES = 64 * 1024 * 1024;
+
+class PassCache {
+  private readonly bytes = new Map<string, Uint8Array>();
+  private used = 0;
+
+  constructor(private readonly budget: number) {}
+
+  keep(name: string, b: Uint8Array): void {
+    if (this.used + b.length > this.budget || this.bytes.has(name)) return;
+    this.bytes.set(name, b);
+    this.used += b.length;
+  }
+
+  get(name: string): Uint8Array | undefined {
+    return this.bytes.get(name);
+  }
+
+  /** Drops the objects of an origin once it is verified. */
+  drop(names: readonly string[]): void {
+    for (const n of names) {
+      const b = this.bytes.get(n);
+      if (b) this.used -= b.length;
+      this.bytes.delete(n);
+    }
+  }
+}
+
+/** The same reader listing only `names` (one origin's objects for this pass), served from `cache` first. */
+function subsetReader(inner: ObjectReader, names: readonly string[], cache: PassCache): ObjectReader {
+  return {
+    list: () => Promise.resolve([...names]),
+    read: (name, max) => {
+      const b = cache.get(name);
+      return b ? Promise.resolve(b) : inner.read(name, max);
+    },
+  };
 }
 
 const streamOf = (origin: string): string => origin.slice(origin.lastIndexOf('/') + 1);
@@ -208,6 +248,7 @@ async function passStore(
   }
   const before = new Map(deps.state.origins(store.name).map((r) => [r.origin, r]));
   const known = full ? new Set<string>() : deps.state.verifiedNames(store.name);
+  const cache = new PassCache(PASS_CACHE_BYTES);
   const groups = new Map<string, Discovered>();
   const unattributed: string[] = [];
   const group = (o: string) => groups.get(o) ?? groups.set(o, { names: [], signed: [] }).get(o)!;
@@ -231,6 +272,7 @@ async function passStore(
     const g = group(origin);
     g.names.push(name);
     if (!bytes) continue;
+    cache.keep(name, bytes);
     try {
       const info = await inspect(name, bytes, deps.keysFor(origin), deps.maxObjectBytes, NODE_VERIFY);
       g.signed.push({ name, size: info.size, root: toHex(info.rootHash) });
@@ -260,7 +302,17 @@ async function passStore(
       ({ status, finding } = prev.verified ? silence(deps, origin, prev.verified.newestTime, now) : prev);
       deps.state.putStatus(store.name, origin, status, finding, now);
     } else {
-      ({ status, finding } = await verifyOrigin(deps, store.name, origin, reader, d, full, prev, now));
+      ({ status, finding } = await verifyOrigin(
+        deps,
+        store.name,
+        origin,
+        subsetReader(reader, d.names, cache),
+        d,
+        full,
+        prev,
+        now,
+      ));
+      cache.drop(d.names);
     }
     const view = viewOf(deps.state.origin(store.name, origin)!);
     if (!prev || prev.status !== status || prev.finding.code !== finding.code)
@@ -290,6 +342,7 @@ async function verifyOrigin(
   deps: PassDeps,
   store: string,
   origin: string,
+  /** Lists the origin's objects of this pass (d.names). */
   reader: ObjectReader,
   d: Discovered,
   full: boolean,
@@ -301,7 +354,7 @@ async function verifyOrigin(
     !full && prev?.verified ? { ...prev.verified.resume, digests: deps.state.digests(store, origin) } : undefined;
   let newestNote = prev?.verified?.newestNote ?? '';
   try {
-    const reports = await verifyTrail(subsetReader(reader, d.names), {
+    const reports = await verifyTrail(reader, {
       verifiers: deps.keysFor(origin),
       maxObjectBytes: deps.maxObjectBytes,
       ...NODE_VERIFY,

@@ -28,6 +28,7 @@ describe('monitor over an s3 store', () => {
   let endpoint = '';
   const agent = new Agent();
   const stateDir = tempDir('tailseal-monitor-s3-');
+  const gets: string[] = [];
   before(async () => {
     server = createServer((req, res) => {
       const u = new URL(req.url!, 'http://x');
@@ -40,6 +41,7 @@ describe('monitor over an s3 store', () => {
           '<IsTruncated>false</IsTruncated>';
         return void res.writeHead(200).end(`<?xml version="1.0"?><ListVersionsResult>${body}</ListVersionsResult>`);
       }
+      gets.push(u.pathname);
       const i = [0, 1].find((n) => u.pathname === `/trail/${key(n)}`);
       if (i === undefined || u.searchParams.get('versionId') !== 'v1') return void res.writeHead(404).end();
       res.writeHead(200).end(trail.objects[i]!.body);
@@ -53,7 +55,7 @@ describe('monitor over an s3 store', () => {
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  it('verifies the original versions and reports the later one as STORE_TAMPERED', async () => {
+  it('verifies the original versions, fetching each once, and reports the later one as STORE_TAMPERED', async () => {
     const creds = { source: 'test', get: async () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }) };
     const loc = { endpoint: new URL(endpoint), region: 'us-east-1', bucket: 'trail', pathStyle: true };
     const reader = s3StoreReader(new S3Client(loc, creds, agent, 'test', 10_000), 'fleet/');
@@ -72,6 +74,7 @@ describe('monitor over an s3 store', () => {
         r.origins.map((o) => [o.origin, o.status, o.newest?.size]),
         [[ORIGIN, 'ok', 3]],
       );
+      assert.deepEqual(gets.sort(), [`/trail/${key(0)}`, `/trail/${key(1)}`], 'one GET per object and pass');
       const problems = r.problems.get('bucket') ?? [];
       assert.deepEqual(
         problems.map((p) => p.code),
