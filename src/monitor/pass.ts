@@ -13,11 +13,12 @@ import {
   type ResumeState,
   inspect,
   readNamed,
-  reportsTampering,
   storeTampering,
   verifyTrail,
 } from '../trail/verify-trail.js';
-import { noteOrigin } from './origin.js';
+import { noteOrigin, originByPath } from './origin.js';
+import { type SignedCheckpoint, findFork, silence } from './findings.js';
+import { PASS_CACHE_BYTES, PassCache, countingReader, subsetReader } from './readers.js';
 
 export interface MonitoredStore {
   name: string;
@@ -85,75 +86,10 @@ export interface PassResult {
   problems: Map<string, StoreProblem[]>;
 }
 
-/** An ObjectReader that counts the distinct objects read, and passes tampering reports through. */
-function countingReader(inner: ObjectReader, read: Set<string>): ObjectReader {
-  const r: ObjectReader = {
-    list: () => inner.list(),
-    read: (name, max) => {
-      read.add(name);
-      return inner.read(name, max);
-    },
-  };
-  return reportsTampering(inner) ? Object.assign(r, { tampering: () => inner.tampering() }) : r;
-}
-
-/**
- * Bytes read while finding each new object's origin, kept for the verification of that origin so
- * an object is fetched once per pass (verifyTrail reads each object twice: checkpoint, then
- * entries), up to a budget; beyond it, objects are read again. Also: the bytes verified are the
- * bytes whose origin and checkpoint were looked at.
- */
-export const PASS_CACHE_BYTES = 64 * 1024 * 1024;
-
-class PassCache {
-  private readonly bytes = new Map<string, Uint8Array>();
-  private used = 0;
-
-  constructor(private readonly budget: number) {}
-
-  keep(name: string, b: Uint8Array): void {
-    if (this.used + b.length > this.budget || this.bytes.has(name)) return;
-    this.bytes.set(name, b);
-    this.used += b.length;
-  }
-
-  get(name: string): Uint8Array | undefined {
-    return this.bytes.get(name);
-  }
-
-  /** Drops the objects of an origin once it is verified. */
-  drop(names: readonly string[]): void {
-    for (const n of names) {
-      const b = this.bytes.get(n);
-      if (b) this.used -= b.length;
-      this.bytes.delete(n);
-    }
-  }
-}
-
-/** The same reader listing only `names` (one origin's objects for this pass), served from `cache` first. */
-function subsetReader(inner: ObjectReader, names: readonly string[], cache: PassCache): ObjectReader {
-  return {
-    list: () => Promise.resolve([...names]),
-    read: (name, max) => {
-      const b = cache.get(name);
-      return b ? Promise.resolve(b) : inner.read(name, max);
-    },
-  };
-}
-
-const streamOf = (origin: string): string => origin.slice(origin.lastIndexOf('/') + 1);
-
-/** An object that says no origin (no checkpoint line) belongs to the known origin whose stream folder holds it. */
-function originByPath(name: string, known: readonly string[]): string | undefined {
-  const parts = name.split('/').slice(0, -1);
-  return known.find((o) => parts.includes(streamOf(o)));
-}
-
 interface Discovered {
   names: string[];
   /** The validly signed checkpoints of the new objects: size and hex root. */
-  signed: { name: string; size: number; root: string }[];
+  signed: SignedCheckpoint[];
 }
 
 const viewOf = (r: OriginRecord): OriginView => ({
@@ -164,25 +100,6 @@ const viewOf = (r: OriginRecord): OriginView => ({
   lastPassAt: r.lastPassAt,
   ...(r.verified ? { newest: { size: r.verified.size, root: r.verified.root, time: r.verified.newestTime } } : {}),
 });
-
-/**
- * A fork: a validly signed checkpoint of `origin` at a size whose verified root (any store, any
- * earlier pass) or, in this pass, another signed root differs.
- */
-function findFork(state: MonitorState, origin: string, d: Discovered): Finding | undefined {
-  const inPass = new Map<number, { root: string; object: string }>();
-  for (const s of d.signed) {
-    const seen = state.checkpointRoot(origin, s.size) ?? inPass.get(s.size);
-    if (seen && seen.root !== s.root) {
-      const message =
-        `two validly signed checkpoints of ${origin} at size ${s.size} have different roots: ${seen.object} ` +
-        `(root ${seen.root}) and ${s.name} (root ${s.root}); the writer's key signed two histories`;
-      return { code: 'FORK', message, object: s.name, size: s.size, roots: [seen.root, s.root], other: seen.object };
-    }
-    if (!inPass.has(s.size)) inPass.set(s.size, { root: s.root, object: s.name });
-  }
-  return undefined;
-}
 
 /** Runs one pass over every store. Never throws except AbortError when `signal` aborts it. */
 export async function runPass(deps: PassDeps): Promise<PassResult> {
@@ -299,7 +216,9 @@ async function passStore(
     if (d.names.length === 0) {
       // Nothing new: only the clock moved (silence); a broken or forked origin's objects are never "known".
       if (!prev) continue;
-      ({ status, finding } = prev.verified ? silence(deps, origin, prev.verified.newestTime, now) : prev);
+      ({ status, finding } = prev.verified
+        ? silence(deps.maxSilenceFor(origin), origin, prev.verified.newestTime, now)
+        : prev);
       deps.state.putStatus(store.name, origin, status, finding, now);
     } else {
       ({ status, finding } = await verifyOrigin(
@@ -323,21 +242,6 @@ async function passStore(
   }
 }
 
-function silence(
-  deps: PassDeps,
-  origin: string,
-  newest: number,
-  now: number,
-): { status: OriginStatus; finding: Finding } {
-  const max = deps.maxSilenceFor(origin);
-  if (now - newest <= max) return { status: 'ok', finding: {} };
-  const age = Math.round((now - newest) / 1000);
-  const message =
-    `the newest checkpoint of ${origin} was signed ${new Date(newest).toISOString()}, ${age} s ago, longer than ` +
-    `max_silence (${Math.round(max / 1000)} s): its writer stopped, or its objects stopped arriving`;
-  return { status: 'silent', finding: { code: 'SILENT', message, newest_time: newest } };
-}
-
 async function verifyOrigin(
   deps: PassDeps,
   store: string,
@@ -349,7 +253,7 @@ async function verifyOrigin(
   prev: OriginRecord | undefined,
   now: number,
 ): Promise<{ status: OriginStatus; finding: Finding }> {
-  const fork = findFork(deps.state, origin, d);
+  const fork = findFork(deps.state, origin, d.signed);
   const from: ResumeState | undefined =
     !full && prev?.verified ? { ...prev.verified.resume, digests: deps.state.digests(store, origin) } : undefined;
   let newestNote = prev?.verified?.newestNote ?? '';
@@ -372,7 +276,7 @@ async function verifyOrigin(
       deps.state.putStatus(store, origin, 'fork', fork, now, full);
       return { status: 'fork', finding: fork };
     }
-    const verdict = silence(deps, origin, rep.resume.newestCheckpointTime, now);
+    const verdict = silence(deps.maxSilenceFor(origin), origin, rep.resume.newestCheckpointTime, now);
     const byName = new Map([...rep.resume.digests].map(([digest, name]) => [name, digest]));
     const objects = [
       ...rep.objectNames.map((name) => ({ name, digest: byName.get(name) ?? null })),
