@@ -167,6 +167,17 @@ function program(): Command {
       process.exitCode = verifierPageCommand(o);
     });
 
+  p.command('monitor')
+    .description(
+      'watch every origin in one or more stores (the fleet monitor): verify each incrementally every interval, ' +
+        'report ok, broken, silent, fork or untrusted_key per origin (logs, /metrics, /status); runs until ' +
+        'SIGTERM or SIGINT, then finishes its pass and exits 0; exit 2 for a config that cannot be used',
+    )
+    .requiredOption('-c, --config <file>', 'monitor config file (YAML; docs/configuration.md, "Monitor configuration")')
+    .action(async (o: { config: string }) => {
+      const { monitorCommand } = await import('./monitor.js');
+      process.exitCode = await monitorCommand(o);
+    });
   p.command('check-sink')
     .description("run a sink's start-up checks (reachability, credentials, Object Lock) and report")
     .argument('<name>', 'sink name from the config')

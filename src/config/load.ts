@@ -54,7 +54,8 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+/** One line for a zod issue, naming the key (shared by every config file tailseal reads). */
+export function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.map((k) => keyPath([...issue.path, k])).join(', ');
     return `${keys}: unknown key (check the spelling against docs/configuration.md)`;
@@ -112,6 +113,14 @@ function duplicates(names: string[]): string | undefined {
 
 /** Reads, expands and validates the config file at `file`. */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  return loadYamlFile(file, (raw) => parseConfig(raw, file, env));
+}
+
+/**
+ * Reads the YAML file at `file` (a regular file of at most MAX_CONFIG_BYTES, unique keys, bounded
+ * aliases) and hands its value to `parse`; every failure is CONFIG_NOT_FOUND or CONFIG_INVALID naming the file.
+ */
+export function loadYamlFile<T>(file: string, parse: (raw: unknown) => T): T {
   let text: string;
   try {
     const hint = 'a config file is a few KB (is this the right file?)';
@@ -134,7 +143,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     // An alias bomb (anchors referencing anchors) makes toJS build an exponential tree: yaml stops
     // it after maxAliasCount expansions, with a RangeError/ReferenceError that would otherwise exit
     // 1 without naming the file, and a supervisor would restart into the same error forever.
-    return parseConfig(doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }), file, env);
+    return parse(doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }));
   } catch (err) {
     if (err instanceof TailsealError) throw err;
     const msg = errorMessage(err);

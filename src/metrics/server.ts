@@ -5,7 +5,7 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { TailsealError } from '../errors.js';
-import type { Metrics } from './metrics.js';
+import type { Registry } from 'prom-client';
 
 /** One readiness check's verdict; `detail` says what is wrong (and is shown on /readyz). */
 export interface Check {
@@ -15,6 +15,9 @@ export interface Check {
 
 /** What /readyz asks the daemon. */
 export type ReadinessProbe = () => Record<string, Check>;
+
+/** A further GET path (the monitor's /status): its status code, content type and body. */
+export type Route = () => { status: number; type: string; body: string };
 
 /** A timer tick later than this means the event loop was blocked: /healthz fails. */
 const LOOP_STALL_MS = 5000;
@@ -28,9 +31,10 @@ export class StatusServer {
 
   constructor(
     private readonly opts: { host: string; port: number },
-    private readonly metrics: Metrics,
+    private readonly metrics: { registry: Registry },
     private readonly ready: ReadinessProbe,
     private readonly log: Logger,
+    private readonly routes: Readonly<Record<string, Route>> = {},
   ) {}
 
   /** Listens; a port in use is CONFIG_INVALID (the operator picks another `metrics.listen`). */
@@ -65,7 +69,7 @@ export class StatusServer {
     this.ticker.unref();
     const a = server.address() as AddressInfo;
     this.log.info(
-      { listen: `${a.address}:${a.port}`, paths: ['/metrics', '/healthz', '/readyz'] },
+      { listen: `${a.address}:${a.port}`, paths: ['/metrics', '/healthz', '/readyz', ...Object.keys(this.routes)] },
       'Metrics and health endpoints listening.',
     );
   }
@@ -95,7 +99,13 @@ export class StatusServer {
             .join('\n') + '\n';
         return this.reply(res, failing.length === 0 ? 200 : 503, body);
       }
-      return this.reply(res, 404, 'not found: try /metrics, /healthz or /readyz\n');
+      const route = Object.hasOwn(this.routes, path) ? this.routes[path] : undefined;
+      if (route) {
+        const r = route();
+        return this.reply(res, r.status, r.body, { 'Content-Type': r.type });
+      }
+      const paths = ['/metrics', '/healthz', '/readyz', ...Object.keys(this.routes)];
+      return this.reply(res, 404, `not found: try ${paths.join(', ')}\n`);
     } catch (err) {
       return this.reply(res, 500, `error: ${(err as Error).message}\n`);
     }

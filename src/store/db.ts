@@ -25,8 +25,13 @@ export function stateDbPath(config: { state_dir: string }): string {
   return join(config.state_dir, 'tailseal.db');
 }
 
-/** Opens (creating if needed) the state database at `file` and brings its schema up to date. */
-export function openDatabase(file: string, opts: { readonly?: boolean } = {}): Db {
+/**
+ * Opens (creating if needed) the state database at `file` and brings its schema up to date with
+ * `migrations` (the daemon's by default; the monitor's database has its own list).
+ */
+export function openDatabase(file: string, opts: { readonly?: boolean; migrations?: readonly string[] } = {}): Db {
+  const migrations = opts.migrations ?? MIGRATIONS;
+  const schemaVersion = migrations.length;
   let db: Db;
   try {
     if (!opts.readonly) {
@@ -44,25 +49,25 @@ export function openDatabase(file: string, opts: { readonly?: boolean } = {}): D
   try {
     if (!opts.readonly) for (const p of SQL_PRAGMAS) db.pragma(p.replace(/^PRAGMA /, ''));
     const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
+    if (version > schemaVersion) {
       throw new TailsealError(
         'STATE_VERSION',
-        `state database ${file} has schema version ${version}, newer than this tailseal (${SCHEMA_VERSION}); run a ` +
+        `state database ${file} has schema version ${version}, newer than this tailseal (${schemaVersion}); run a ` +
           `newer tailseal or point state_dir elsewhere`,
       );
     }
     if (opts.readonly) {
-      if (version !== SCHEMA_VERSION)
+      if (version !== schemaVersion)
         throw new TailsealError(
           'STATE_VERSION',
-          `state database ${file} has schema version ${version}, expected ${SCHEMA_VERSION}`,
+          `state database ${file} has schema version ${version}, expected ${schemaVersion}`,
         );
       return db;
     }
-    for (let v = version; v < SCHEMA_VERSION; v++) {
+    for (let v = version; v < schemaVersion; v++) {
       // Each migration and its version bump commit together: a crash leaves the old version intact.
       db.transaction(() => {
-        db.exec(MIGRATIONS[v]!);
+        db.exec(migrations[v]!);
         db.pragma(`user_version = ${v + 1}`);
       })();
     }

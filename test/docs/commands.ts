@@ -126,6 +126,7 @@ export const RUN = {
     test: 'prove-index.test.ts',
   },
   verifierPage: { doc: ops, command: 'tailseal verifier-page --out verifier.html', test: 'verifier-page.test.ts' },
+  monitor: { doc: ops, command: 'tailseal monitor --config config/monitor.yaml', test: 'monitor.test.ts' },
   verifierPageSha: { doc: ops, command: 'sha256sum verifier.html', test: 'verifier-page.test.ts' },
 } as const satisfies Record<string, RunEntry>;
 

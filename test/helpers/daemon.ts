@@ -103,7 +103,12 @@ export interface DaemonProc {
 
 /** Starts `tailseal run` on the workspace's config as a real child process (`as`: another user). */
 export function startDaemon(w: Workspace, env: NodeJS.ProcessEnv = {}, as?: { uid: number; gid: number }): DaemonProc {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', w.configFile], {
+  return startCli(['run', '--config', w.configFile], env, as);
+}
+
+/** Starts `tailseal <args>` as a real child process, collecting its log lines (e.g. `monitor --config f`). */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, as?: { uid: number; gid: number }): DaemonProc {
+  const child = spawn(process.execPath, [CLI, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
     ...as,

@@ -1,0 +1,101 @@
+// `tailseal monitor`: the fleet monitor, until SIGTERM/SIGINT (the pass in progress is finished,
+// then exit 0). A config or key that cannot be used is refused at start with exit 2.
+import { TailsealError, errorMessage } from '../errors.js';
+import { createLogger } from '../log.js';
+import { MonitorMetrics } from '../metrics/monitor.js';
+import { StatusServer } from '../metrics/server.js';
+import { loadMonitorConfig, matchesOrigin } from '../monitor/config.js';
+import type { MonitoredStore } from '../monitor/pass.js';
+import { MonitorService } from '../monitor/service.js';
+import { loadVerifierKeys } from '../seal/keyfile.js';
+import { MonitorState } from '../store/monitor-state.js';
+import { parseListen } from '../common/units.js';
+import type { NoteVerifier } from '../trail/keys.js';
+import { DEFAULT_MAX_OBJECT_BYTES } from '../trail/object.js';
+import { EXIT_OK } from './exit.js';
+import { readerFor } from './verify.js';
+
+/** Runs the monitor; resolves with the exit code once it has stopped. */
+export async function monitorCommand(o: { config: string }): Promise<number> {
+  const config = loadMonitorConfig(o.config);
+  const log = createLogger(config.log.level).child({ component: 'monitor' });
+  const keys = config.keys.map((k, i) => {
+    try {
+      return { match: k.match, verifiers: loadVerifierKeys(k.files) };
+    } catch (err) {
+      throw new TailsealError('KEY_INVALID', `${o.config}: keys[${i}].files: ${errorMessage(err)}`, { cause: err });
+    }
+  });
+  const keysFor = (origin: string): NoteVerifier[] =>
+    keys.filter((k) => matchesOrigin(k.match, origin)).flatMap((k) => k.verifiers);
+  const maxSilenceFor = (origin: string): number =>
+    config.max_silence.origins.find((m) => matchesOrigin(m.match, origin))?.after ?? config.max_silence.default;
+  const opened = config.stores.map((s) => ({
+    name: s.name,
+    ...readerFor({
+      store: s.store,
+      pathStyle: s.path_style,
+      ...(s.endpoint ? { endpoint: s.endpoint } : {}),
+      ...(s.region ? { region: s.region } : {}),
+    }),
+  }));
+  const stores: MonitoredStore[] = opened.map((s) => ({ name: s.name, reader: () => s.reader }));
+  const state = MonitorState.open(config.state_dir);
+
+  let stopping: Promise<void> | null = null;
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  // Bound below; the metrics read it only when scraped, after the server starts.
+  let service: MonitorService | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stopping) return;
+    log.info({ signal: sig }, 'Stopping: finishing the pass in progress.');
+    stopping = (service?.stop() ?? Promise.resolve()).then(resolveStopped);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  const metrics = new MonitorMetrics({ origins: () => service!.origins(), problems: () => service!.problems() });
+  service = new MonitorService(
+    {
+      stores,
+      state,
+      keysFor,
+      maxSilenceFor,
+      fullEveryMs: config.full_pass_every,
+      now: Date.now,
+      maxObjectBytes: DEFAULT_MAX_OBJECT_BYTES,
+    },
+    config.interval,
+    log,
+    metrics,
+  );
+  const svc = service;
+  const server = new StatusServer(parseListen(config.metrics.listen), metrics, () => ({}), log, {
+    '/status': () => {
+      const doc = svc.status();
+      return { status: 200, type: 'application/json', body: `${JSON.stringify(doc, null, 2)}\n` };
+    },
+  });
+  try {
+    await server.start();
+  } catch (err) {
+    state.close();
+    throw err;
+  }
+  log.info(
+    {
+      stores: config.stores.map((s) => s.name),
+      interval_ms: config.interval,
+      full_pass_every_ms: config.full_pass_every,
+    },
+    'Fleet monitor started.',
+  );
+  if (!stopping) service.start();
+  await stopped;
+  await server.close();
+  await Promise.all(opened.map((s) => s.close()));
+  state.close();
+  log.info('Fleet monitor stopped.');
+  return EXIT_OK;
+}

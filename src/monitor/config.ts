@@ -1,0 +1,146 @@
+// The config file of `tailseal monitor`: which stores to watch, which keys to trust for which
+// origins, how often to look and how long an origin may stay silent. Validated like the daemon's
+// (unknown keys are errors, one line per problem naming the file and the key, exit 2).
+import { z } from 'zod';
+import { TailsealError } from '../errors.js';
+import { MAX_SPAN_MS, dirPath, duration, listenAddress, nameSchema } from '../common/units.js';
+import { describeIssue, expandEnv, loadYamlFile } from '../config/load.js';
+
+/**
+ * An origin pattern: `*` stands for any run of characters (`/` included), everything else is
+ * literal, and the pattern must match the whole origin. `opa.example.com/*` is a prefix.
+ */
+const originPattern = () =>
+  z
+    .string()
+    .min(1)
+    .regex(/^[^\s+]+$/, 'must be an origin or a pattern such as "opa.example.com/*" (no spaces or "+")');
+
+// Descriptions (`.describe()`) are the monitor's config reference: docs/configuration.md's "Monitor
+// configuration" section is generated from them (npm run docs).
+export const monitorConfigSchema = z.strictObject({
+  state_dir: dirPath().describe(
+    "Directory of the monitor's state database `monitor.db` (per store and origin: where its verified trail " +
+      'ends, the checkpoints seen, the status). A restart resumes from it. One monitor per state directory.',
+  ),
+  stores: z
+    .array(
+      z.strictObject({
+        name: nameSchema().describe('The store\'s name in logs, metrics and `/status` (e.g. "prod-bucket").'),
+        store: z
+          .string()
+          .min(1)
+          .describe(
+            'A file sink directory, or `s3://bucket/prefix` (credentials from the environment, as `tailseal verify`).',
+          ),
+        endpoint: z
+          .url({ protocol: /^https?$/ })
+          .optional()
+          .describe('s3: endpoint URL of an S3-compatible server.'),
+        region: z.string().min(1).optional().describe('s3: region (default us-east-1).'),
+        path_style: z.boolean().default(false).describe('s3: path-style addressing (MinIO, Ceph).'),
+      }),
+    )
+    .min(1)
+    .describe('The stores to watch; every origin found in them is verified (origins are discovered, not listed).'),
+  keys: z
+    .array(
+      z.strictObject({
+        match: originPattern().describe(
+          'The origins these keys may sign for: an origin, or a pattern where `*` is any run of characters ' +
+            '(`opa.example.com/*`).',
+        ),
+        files: z
+          .array(z.string().min(1))
+          .min(1)
+          .describe('Verifier key files (`.pub`, one or more key lines each); read at start (exit 2 if unusable).'),
+      }),
+    )
+    .min(1)
+    .describe(
+      'Trusted verifier keys per origin pattern. An origin is verified with the keys of every entry that matches ' +
+        'it; objects signed by none of them make the origin `untrusted_key` (never silently trusted).',
+    ),
+  interval: duration(100)
+    .default(60_000)
+    .describe('Time from the end of one pass over every store to the start of the next.'),
+  full_pass_every: duration(0, MAX_SPAN_MS)
+    .default(24 * 60 * 60_000)
+    .describe(
+      'How often a pass re-reads and verifies every object instead of only the new ones (the first pass, with no ' +
+        'state, is full; this catches an object changed after it was verified). `0`: every pass is full.',
+    ),
+  max_silence: z
+    .strictObject({
+      default: duration(0, MAX_SPAN_MS)
+        .default(60 * 60_000)
+        .describe(
+          'An origin whose newest checkpoint is older than this is `silent` (a writer that stopped). Writers sign ' +
+            'a heartbeat checkpoint while idle (`checkpoint.heartbeat`, 1m): a few heartbeats is a good value.',
+        ),
+      origins: z
+        .array(
+          z.strictObject({
+            match: originPattern().describe('An origin or pattern, as in `keys`.'),
+            after: duration(0, MAX_SPAN_MS).describe('Its max silence.'),
+          }),
+        )
+        .default([])
+        .describe('Per origin pattern: the first entry that matches an origin wins over `default`.'),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      listen: listenAddress('127.0.0.1:9465').describe(
+        'Address of `/metrics`, `/status` and `/healthz`; port `0` picks a free one.',
+      ),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info').describe('Log level.'),
+    })
+    .prefault({}),
+});
+
+export type MonitorConfig = z.infer<typeof monitorConfigSchema>;
+
+/** Validates an already-parsed monitor config; `file` is only for messages. */
+export function parseMonitorConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv = process.env): MonitorConfig {
+  const problems: string[] = [];
+  const expanded = expandEnv(raw ?? {}, env, [], problems);
+  if (problems.length === 0) {
+    const res = monitorConfigSchema.safeParse(expanded);
+    if (res.success) {
+      const names = res.data.stores.map((s) => s.name);
+      const dup = names.find((n, i) => names.indexOf(n) !== i);
+      if (dup !== undefined) problems.push(`stores: name "${dup}" is used twice; store names must be unique`);
+      else return res.data;
+    } else problems.push(...res.error.issues.map((i) => describeIssue(i, expanded)));
+  }
+  throw new TailsealError('CONFIG_INVALID', problems.map((p) => `${file}: ${p}`).join('\n'), {
+    details: { file, problems },
+  });
+}
+
+/** Reads, expands and validates the monitor config file at `file`. */
+export function loadMonitorConfig(file: string, env: NodeJS.ProcessEnv = process.env): MonitorConfig {
+  return loadYamlFile(file, (raw) => parseMonitorConfig(raw, file, env));
+}
+
+/** Whether `origin` matches `pattern` (`*`: any run of characters, the rest literal, whole origin). */
+export function matchesOrigin(pattern: string, origin: string): boolean {
+  const parts = pattern.split('*');
+  if (parts.length === 1) return pattern === origin;
+  const first = parts[0]!;
+  const last = parts.at(-1)!;
+  if (!origin.startsWith(first) || origin.length < first.length + last.length || !origin.endsWith(last)) return false;
+  let at = first.length;
+  const end = origin.length - last.length;
+  for (const mid of parts.slice(1, -1)) {
+    const i = origin.indexOf(mid, at);
+    if (i < 0 || i + mid.length > end) return false;
+    at = i + mid.length;
+  }
+  return true;
+}

@@ -1,0 +1,313 @@
+// One pass of the fleet monitor over its stores: list each store, find the origin of every object
+// not verified before, verify each origin from where its verified trail ended (verifyTrail's
+// incremental mode, as the daemon's audit does) or from the start on a full pass, and set each
+// origin's status: ok, broken (the verify code), silent, fork or untrusted_key.
+import { isTailsealError } from '../errors.js';
+import { NODE_VERIFY } from '../seal/gzip.js';
+import type { Finding, MonitorState, OriginRecord, OriginStatus } from '../store/monitor-state.js';
+import { toHex } from '../trail/hash.js';
+import type { NoteVerifier } from '../trail/keys.js';
+import { type StoreTampering, tamperedError } from '../trail/tampering.js';
+import {
+  type ObjectReader,
+  type ResumeState,
+  inspect,
+  readNamed,
+  storeTampering,
+  verifyTrail,
+} from '../trail/verify-trail.js';
+import { noteOrigin, originByPath } from './origin.js';
+import { type SignedCheckpoint, findFork, silence } from './findings.js';
+import { PASS_CACHE_BYTES, PassCache, countingReader, subsetReader } from './readers.js';
+
+export interface MonitoredStore {
+  name: string;
+  /** A reader of the store, opened for one pass. */
+  reader(): ObjectReader;
+}
+
+export interface PassDeps {
+  stores: readonly MonitoredStore[];
+  state: MonitorState;
+  /** The trusted keys of an origin (those of every `keys` entry matching it; none: untrusted). */
+  keysFor(origin: string): NoteVerifier[];
+  /** The origin's max silence in ms. */
+  maxSilenceFor(origin: string): number;
+  /** full_pass_every in ms (0: every pass is full). */
+  fullEveryMs: number;
+  now(): number;
+  maxObjectBytes: number;
+  /** Stops the pass between objects: the origins not committed yet are redone by the next pass. */
+  signal?: AbortSignal;
+}
+
+/** An origin after a pass (also the /status entry). */
+export interface OriginView {
+  store: string;
+  origin: string;
+  status: OriginStatus;
+  finding: Finding;
+  lastPassAt: number;
+  /** The newest verified checkpoint (when anything was verified). */
+  newest?: { size: number; root: string; time: number };
+}
+
+/** The newest checkpoint of an origin that the monitor verified consistent with all it saw before. */
+export interface VerifiedCheckpoint {
+  store: string;
+  origin: string;
+  size: number;
+  root: string;
+  note: string;
+}
+
+/** A store-level problem: unreadable, objects of no origin, or writes over stored objects. */
+export interface StoreProblem {
+  code: string;
+  message: string;
+  objects?: string[];
+  tampering?: readonly StoreTampering[];
+}
+
+export interface PassResult {
+  full: boolean;
+  startedAt: number;
+  durationMs: number;
+  /** Distinct objects read in this pass, over all stores. */
+  objectsRead: number;
+  origins: OriginView[];
+  /** Origins whose status or code changed in this pass (to log once per change). */
+  changed: { view: OriginView; before?: { status: OriginStatus; code?: string } }[];
+  /**
+   * Each ok or silent origin and its newest checkpoint verified consistent with everything seen
+   * before it: what a witness step cosigns.
+   */
+  verified: VerifiedCheckpoint[];
+  problems: Map<string, StoreProblem[]>;
+}
+
+interface Discovered {
+  names: string[];
+  /** The validly signed checkpoints of the new objects: size and hex root. */
+  signed: SignedCheckpoint[];
+}
+
+const viewOf = (r: OriginRecord): OriginView => ({
+  store: r.store,
+  origin: r.origin,
+  status: r.status,
+  finding: r.finding,
+  lastPassAt: r.lastPassAt,
+  ...(r.verified ? { newest: { size: r.verified.size, root: r.verified.root, time: r.verified.newestTime } } : {}),
+});
+
+/** Runs one pass over every store. Never throws except AbortError when `signal` aborts it. */
+export async function runPass(deps: PassDeps): Promise<PassResult> {
+  const startedAt = deps.now();
+  const lastFull = Number(deps.state.meta('last_full_at') ?? NaN);
+  const full = !Number.isFinite(lastFull) || startedAt - lastFull >= deps.fullEveryMs;
+  const read = new Set<string>();
+  const result: PassResult = {
+    full,
+    startedAt,
+    durationMs: 0,
+    objectsRead: 0,
+    origins: [],
+    changed: [],
+    verified: [],
+    problems: new Map(),
+  };
+  for (const store of deps.stores) {
+    deps.signal?.throwIfAborted();
+    const storeRead = new Set<string>();
+    await passStore(deps, store, full, storeRead, result);
+    for (const n of storeRead) read.add(`${store.name}\0${n}`);
+  }
+  if (full) deps.state.setMeta('last_full_at', String(startedAt));
+  result.objectsRead = read.size;
+  result.origins = deps.state.origins().map(viewOf);
+  for (const r of deps.state.origins()) {
+    if ((r.status === 'ok' || r.status === 'silent') && r.verified)
+      result.verified.push({
+        store: r.store,
+        origin: r.origin,
+        size: r.verified.size,
+        root: r.verified.root,
+        note: r.verified.newestNote,
+      });
+  }
+  result.durationMs = deps.now() - startedAt;
+  return result;
+}
+
+async function passStore(
+  deps: PassDeps,
+  store: MonitoredStore,
+  full: boolean,
+  readNames: Set<string>,
+  result: PassResult,
+): Promise<void> {
+  const problems: StoreProblem[] = [];
+  result.problems.set(store.name, problems);
+  const reader = countingReader(store.reader(), readNames);
+  let names: string[];
+  try {
+    names = await reader.list();
+  } catch (err) {
+    const code = isTailsealError(err) ? err.code : 'STORE_UNREADABLE';
+    problems.push({ code, message: `cannot list the store: ${(err as Error).message}` });
+    return;
+  }
+  const tampering = storeTampering(reader);
+  if (tampering.length > 0) {
+    const e = tamperedError(tampering);
+    problems.push({ code: e.code, message: e.message, tampering });
+  }
+  const before = new Map(deps.state.origins(store.name).map((r) => [r.origin, r]));
+  const known = full ? new Set<string>() : deps.state.verifiedNames(store.name);
+  const cache = new PassCache(PASS_CACHE_BYTES);
+  const groups = new Map<string, Discovered>();
+  const unattributed: string[] = [];
+  const group = (o: string) => groups.get(o) ?? groups.set(o, { names: [], signed: [] }).get(o)!;
+  for (const name of names) {
+    if (known.has(name)) continue;
+    deps.signal?.throwIfAborted();
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await readNamed(reader, name, deps.maxObjectBytes);
+    } catch (err) {
+      if (!isTailsealError(err)) {
+        problems.push({ code: 'STORE_UNREADABLE', message: `cannot read ${name}: ${(err as Error).message}` });
+        return; // an I/O error: the next pass tries again, statuses stay as they are
+      }
+    }
+    const origin = (bytes && noteOrigin(bytes, deps.maxObjectBytes)) ?? originByPath(name, [...before.keys()]);
+    if (origin === undefined) {
+      unattributed.push(name);
+      continue;
+    }
+    const g = group(origin);
+    g.names.push(name);
+    if (!bytes) continue;
+    cache.keep(name, bytes);
+    try {
+      const info = await inspect(name, bytes, deps.keysFor(origin), deps.maxObjectBytes, NODE_VERIFY);
+      g.signed.push({ name, size: info.size, root: toHex(info.rootHash) });
+    } catch {
+      // Not validly signed or malformed: verifyTrail below reports it for the origin.
+    }
+  }
+  if (unattributed.length > 0)
+    problems.push({
+      code: 'OBJECT_UNATTRIBUTED',
+      message:
+        `${unattributed.length} object(s) hold no readable checkpoint naming their origin and lie in no known ` +
+        "origin's stream folder",
+      objects: unattributed.slice(0, 20),
+    });
+  const origins = [...new Set([...groups.keys(), ...before.keys()])].sort();
+  for (const origin of origins) {
+    deps.signal?.throwIfAborted();
+    const prev = before.get(origin);
+    const d = groups.get(origin) ?? { names: [], signed: [] };
+    const now = deps.now();
+    let status: OriginStatus;
+    let finding: Finding;
+    if (d.names.length === 0) {
+      // Nothing new: only the clock moved (silence); a broken or forked origin's objects are never "known".
+      if (!prev) continue;
+      ({ status, finding } = prev.verified
+        ? silence(deps.maxSilenceFor(origin), origin, prev.verified.newestTime, now)
+        : prev);
+      deps.state.putStatus(store.name, origin, status, finding, now);
+    } else {
+      ({ status, finding } = await verifyOrigin(
+        deps,
+        store.name,
+        origin,
+        subsetReader(reader, d.names, cache),
+        d,
+        full,
+        prev,
+        now,
+      ));
+      cache.drop(d.names);
+    }
+    const view = viewOf(deps.state.origin(store.name, origin)!);
+    if (!prev || prev.status !== status || prev.finding.code !== finding.code)
+      result.changed.push({
+        view,
+        ...(prev ? { before: { status: prev.status, ...(prev.finding.code ? { code: prev.finding.code } : {}) } } : {}),
+      });
+  }
+}
+
+async function verifyOrigin(
+  deps: PassDeps,
+  store: string,
+  origin: string,
+  /** Lists the origin's objects of this pass (d.names). */
+  reader: ObjectReader,
+  d: Discovered,
+  full: boolean,
+  prev: OriginRecord | undefined,
+  now: number,
+): Promise<{ status: OriginStatus; finding: Finding }> {
+  const fork = findFork(deps.state, origin, d.signed);
+  const from: ResumeState | undefined =
+    !full && prev?.verified ? { ...prev.verified.resume, digests: deps.state.digests(store, origin) } : undefined;
+  let newestNote = prev?.verified?.newestNote ?? '';
+  try {
+    const reports = await verifyTrail(reader, {
+      verifiers: deps.keysFor(origin),
+      maxObjectBytes: deps.maxObjectBytes,
+      ...NODE_VERIFY,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+      ...(from ? { incremental: { skip: new Set<string>(), from: new Map([[origin, from]]) } } : {}),
+      onCheckpoint: (_o, _size, note) => {
+        newestNote = note;
+      },
+    });
+    const rep = reports.find((r) => r.origin === origin);
+    if (!rep || reports.length !== 1) throw new Error(`objects of ${origin} verified as another origin`);
+    if (fork) {
+      // This store's history verifies on its own, but another store (or an earlier pass) verified
+      // another root at a size it signs: a writer showing each store its own history. Not committed.
+      deps.state.putStatus(store, origin, 'fork', fork, now, full);
+      return { status: 'fork', finding: fork };
+    }
+    const verdict = silence(deps.maxSilenceFor(origin), origin, rep.resume.newestCheckpointTime, now);
+    const byName = new Map([...rep.resume.digests].map(([digest, name]) => [name, digest]));
+    const objects = [
+      ...rep.objectNames.map((name) => ({ name, digest: byName.get(name) ?? null })),
+      ...rep.duplicates.map((x) => ({ name: x.object, digest: null })),
+    ];
+    const checkpoints = d.signed.map((s) => ({ size: s.size, root: s.root, object: s.name }));
+    deps.state.putVerified(
+      store,
+      origin,
+      { resume: rep.resume, root: rep.rootHash, newestNote, objects, checkpoints, full, ...verdict },
+      now,
+    );
+    return verdict;
+  } catch (err) {
+    if (deps.signal?.aborted) throw err;
+    let status: OriginStatus;
+    let finding: Finding;
+    if (fork) [status, finding] = ['fork', fork];
+    else if (isTailsealError(err)) {
+      status = err.code === 'NO_TRUSTED_SIGNATURE' ? 'untrusted_key' : 'broken';
+      finding = { code: err.code, message: err.message, ...err.details };
+    } else {
+      // The store could not be read (not a verdict on the trail): the next pass tries again.
+      const message = `cannot read the objects of ${origin}: ${(err as Error).message}`;
+      [status, finding] = prev ? [prev.status, prev.finding] : ['broken', { code: 'STORE_UNREADABLE', message }];
+      deps.state.putStatus(store, origin, status, finding, now);
+      return { status, finding };
+    }
+    // A full pass that finds a break forgets the origin's verified state: later incremental passes
+    // read all of it again and find the same break, rather than skip the altered object.
+    deps.state.putStatus(store, origin, status, finding, now, full);
+    return { status, finding };
+  }
+}
