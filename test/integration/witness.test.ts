@@ -6,6 +6,7 @@ import { readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { cosign, parseWitnessSignerKey } from '../../src/trail/cosignature.js';
+import { RUN, docCommand } from '../docs/commands.js';
 import { CLI } from '../helpers/paths.js';
 import {
   type BuiltTrail,
@@ -224,6 +225,33 @@ describe('tailseal cosign and verify --witness-key', () => {
     const r = tailseal(...verifyArgs(t, '--witness-key', w1.pub));
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /WITNESSED .* size 9 cosigned by w1\.test\/witness/);
+  });
+
+  it('runs the commands of docs/operations.md "Witnesses" as shown', () => {
+    const t = fresh();
+    const ws = workspace();
+    const paths: Record<string, string> = {
+      '/var/lib/tailseal/store': t.dir,
+      'signer.key.pub': t.pubFile,
+      'witness.key': join(ws.dir, 'witness.key'),
+      'witness.key.pub': join(ws.dir, 'witness.key.pub'),
+      '/var/lib/witness/cosigned': ws.store,
+      '/var/lib/witness/state.json': join(ws.dir, 'state.json'),
+    };
+    const run = (entry: { doc: string; command: string }) =>
+      tailseal(
+        ...docCommand(entry)
+          .split(' ')
+          .slice(1)
+          .map((a) => paths[a] ?? a),
+      );
+    assert.equal(run(RUN.witnessKeygen).status, 0);
+    const c = run(RUN.witnessCosign);
+    assert.equal(c.status, 0, c.stdout + c.stderr);
+    assert.match(c.stdout, /^COSIGNED /);
+    const v = run(RUN.witnessVerify);
+    assert.equal(v.status, 0, v.stdout + v.stderr);
+    assert.match(v.stdout, /WITNESSED .* cosigned by witness\.example\.com\/w1 at /);
   });
 
   it('refuses witness options without --witness-key, and a log key as a witness key (exit 2)', () => {
