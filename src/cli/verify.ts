@@ -163,7 +163,10 @@ export async function verifyCommand(o: VerifyCliOptions): Promise<number> {
   const { reader, close } = readerFor(o);
   try {
     let witness: WitnessCheck | undefined;
-    if (witnessKeys) witness = await witnessCheck(o, witnessKeys, (store, match) => readerFor({ ...o, store }, match));
+    if (witnessKeys)
+      witness = await witnessCheck(o, { ...witnessKeys, writers: verifiers }, (store, match) =>
+        readerFor({ ...o, store }, match),
+      );
     const reports = await verifyTrail(reader, {
       verifiers,
       latest: [...latest, ...(witness?.latest ?? [])],

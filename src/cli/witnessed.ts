@@ -9,7 +9,10 @@ import {
   MAX_COSIGNED_BYTES,
   type StreamReport,
   type WitnessVerifier,
+  type NoteVerifier,
   type ObjectReader,
+  isTailsealError,
+  openNote,
   type WitnessedCheckpoint,
   newestWitnessed,
   verifyCosignatures,
@@ -70,6 +73,17 @@ export function witnessOptions(o: WitnessCliOptions): { witnesses: WitnessVerifi
   return { witnesses: loadWitnessVerifierKeys(o.witnessKey), min: parseMin(o.minWitnesses) };
 }
 
+/** True when a trusted writer signed `note`; false when none of them did (NO_TRUSTED_SIGNATURE). */
+function signedBy(note: string, writers: NoteVerifier[]): boolean {
+  try {
+    openNote(note, writers);
+    return true;
+  } catch (err) {
+    if (isTailsealError(err, 'NO_TRUSTED_SIGNATURE')) return false;
+    throw err;
+  }
+}
+
 /** Reads the witness store's cosigned objects (all of them; each is at most MAX_COSIGNED_BYTES). */
 async function readWitnessStore(store: string, open: OpenStore): Promise<{ name: string; note: string }[]> {
   const { reader, close } = open(store, COSIGNED_RE);
@@ -98,12 +112,14 @@ async function readWitnessStore(store: string, open: OpenStore): Promise<{ name:
  */
 export async function witnessCheck(
   o: WitnessCliOptions,
-  keys: { witnesses: WitnessVerifier[]; min: number },
+  keys: { witnesses: WitnessVerifier[]; min: number; writers: NoteVerifier[] },
   open: OpenStore,
 ): Promise<WitnessCheck> {
   const { witnesses, min } = keys;
   if (o.witnessStore !== undefined) {
-    const objects = await readWitnessStore(o.witnessStore, open);
+    // One witness store may serve a whole fleet: only the checkpoints of the writers whose keys
+    // are given count here (a bad signature by one of them is still an error, in openNote).
+    const objects = (await readWitnessStore(o.witnessStore, open)).filter((x) => signedBy(x.note, keys.writers));
     const { witnessed, short } = newestWitnessed(objects, witnesses, min);
     const report = (w: WitnessedCheckpoint): WitnessedReport => {
       const { origin, size, cosignatures, objects: names } = w;

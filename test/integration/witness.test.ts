@@ -17,6 +17,7 @@ import {
   objectPath,
   removeObject,
   tempDir,
+  testKey,
 } from '../helpers/trail.js';
 
 const cleanups: (() => void)[] = [];
@@ -192,6 +193,20 @@ describe('tailseal cosign and verify --witness-key', () => {
       ...verifyArgs(t, '--witness-key', w1.pub, '--witness-store', ws.store, '--min-witnesses', '2'),
     );
     assert.equal(only2.status, 1);
+  });
+
+  it("ignores another writer's checkpoints in a witness store shared by a fleet", () => {
+    const t = fresh();
+    const other = fresh({ origin: 'other.test/trail', key: testKey('other.test/trail', 5) });
+    const ws = workspace();
+    const w1 = ws.witness('w1');
+    assert.equal(tailseal(...cosignArgs(t, w1, ws.store)).status, 0);
+    const o = tailseal(...cosignArgs(other, { ...w1, state: join(ws.dir, 'other.state.json') }, ws.store));
+    assert.equal(o.status, 0, o.stdout + o.stderr);
+    assert.equal(listed(ws.store).length, 2);
+    const r = tailseal(...verifyArgs(t, '--witness-key', w1.pub, '--witness-store', ws.store));
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(r.stdout.match(/^WITNESSED /gm)?.length, 1);
   });
 
   it('rejects a witness store object whose cosignature was altered (SIGNATURE_INVALID)', () => {
