@@ -34,6 +34,28 @@ export interface CosignCliOptions extends StoreOptions {
   json?: boolean;
 }
 
+/**
+ * A stream's leaf hashes packed 32 bytes each in one growing buffer: a million leaves take 32 MB,
+ * not a million small arrays. Views are made only for the consistency proof.
+ */
+class LeafHashes {
+  private buf = new Uint8Array(32 * 1024);
+  private n = 0;
+  push(leaf: Uint8Array): void {
+    if ((this.n + 1) * 32 > this.buf.length) {
+      const next = new Uint8Array(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf.set(leaf, this.n * 32);
+    this.n++;
+  }
+  /** The first `count` leaves (fewer if fewer were pushed), as views. */
+  views(count: number): Uint8Array[] {
+    return Array.from({ length: Math.min(count, this.n) }, (_, i) => this.buf.subarray(i * 32, i * 32 + 32));
+  }
+}
+
 type Outcome =
   | { origin: string; result: 'cosigned'; size: number; object: string }
   | { origin: string; result: 'unchanged'; size: number }
@@ -81,7 +103,7 @@ function refusal(
   prev: CosignedState,
   size: number,
   root: Uint8Array,
-  leaves: readonly Uint8Array[],
+  leaves: LeafHashes | undefined,
 ): Outcome | undefined {
   if (size < prev.size)
     return fork(
@@ -103,7 +125,7 @@ function refusal(
     verifyConsistency(
       prev.size,
       size,
-      consistencyProof(prev.size, leaves.slice(0, size), nodeHashChildren),
+      consistencyProof(prev.size, leaves?.views(size) ?? [], nodeHashChildren),
       prev.rootHash,
       root,
     );
@@ -124,7 +146,9 @@ export async function cosignCommand(o: CosignCliOptions): Promise<number> {
   const verifiers = loadVerifierKeys(o.publicKey);
   const witness = loadWitnessSignerKey(o.witnessKey);
   const state = readWitnessState(o.state, witness.verifierKey);
-  const leaves = new Map<string, Uint8Array[]>();
+  // Leaf hashes only of the streams this witness cosigned before (a first cosignature needs no proof).
+  const leaves = new Map<string, LeafHashes>();
+  for (const origin of state.origins.keys()) leaves.set(origin, new LeafHashes());
   const newest = new Map<string, string>();
   const { reader, close } = readerFor(o);
   let reports;
@@ -134,9 +158,7 @@ export async function cosignCommand(o: CosignCliOptions): Promise<number> {
       maxObjectBytes: DEFAULT_MAX_OBJECT_BYTES,
       ...NODE_VERIFY,
       onEntry: (origin, _e, leaf) => {
-        const l = leaves.get(origin) ?? [];
-        l.push(leaf);
-        leaves.set(origin, l);
+        leaves.get(origin)?.push(leaf);
       },
       onCheckpoint: (origin, _size, note) => newest.set(origin, note),
     });
@@ -155,7 +177,7 @@ export async function cosignCommand(o: CosignCliOptions): Promise<number> {
     const { checkpoint } = openCheckpoint(note, verifiers, r.origin);
     const { size, rootHash } = checkpoint;
     const prev = state.origins.get(r.origin);
-    const refused = prev && refusal(r.origin, prev, size, rootHash, leaves.get(r.origin) ?? []);
+    const refused = prev && refusal(r.origin, prev, size, rootHash, leaves.get(r.origin));
     if (refused) {
       outcomes.push(refused);
       continue;
