@@ -195,6 +195,34 @@ describe('tailseal cosign and verify --witness-key', () => {
     assert.equal(only2.status, 1);
   });
 
+  it('cosigns nothing over a broken store, and reports per stream in --json', () => {
+    const t = fresh();
+    const ws = workspace();
+    const w1 = ws.witness('w1');
+    editObject(t.dir, t.objectNames[1]!, (ls) => ls.map((l, i) => (i === 0 ? l.replace('user-3', 'user-X') : l)));
+    const r = tailseal(...cosignArgs(t, w1, ws.store), '--json');
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { code: string }).code, 'ENTRY_ALTERED');
+    assert.deepEqual(listed(ws.store), []);
+    assert.throws(() => readFileSync(w1.state), { code: 'ENOENT' });
+
+    const good = fresh();
+    const ok = tailseal(...cosignArgs(good, w1, ws.store), '--json');
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+    const out = JSON.parse(ok.stdout) as { ok: boolean; outcomes: { origin: string; result: string; size: number }[] };
+    assert.deepEqual(
+      out.outcomes.map(({ origin, result, size }) => ({ origin, result, size })),
+      [{ origin: 'tailseal.test/trail/opa', result: 'cosigned', size: 9 }],
+    );
+    const v = tailseal(...verifyArgs(good, '--witness-key', w1.pub, '--witness-store', ws.store, '--json'));
+    const vj = JSON.parse(v.stdout) as { ok: boolean; witnessed: { origin: string; size: number }[] };
+    assert.equal(vj.ok, true);
+    assert.deepEqual(
+      vj.witnessed.map(({ origin, size }) => ({ origin, size })),
+      [{ origin: 'tailseal.test/trail/opa', size: 9 }],
+    );
+  });
+
   it("ignores another writer's checkpoints in a witness store shared by a fleet", () => {
     const t = fresh();
     const other = fresh({ origin: 'other.test/trail', key: testKey('other.test/trail', 5) });
