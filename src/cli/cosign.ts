@@ -2,16 +2,12 @@
 // does, then per origin cosigns the newest checkpoint only if it is consistent with the last one
 // this witness cosigned (its --state): a larger tree with a consistency proof from the verified
 // leaves, never a second root at one size nor a smaller tree. The cosigned note goes to the
-// witness store, a directory the writers cannot write.
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// witness store, a directory or bucket prefix the writers cannot write (witness-writer.ts).
 import { TailsealError, errorMessage } from '../errors.js';
 import { NODE_VERIFY } from '../seal/gzip.js';
 import { nodeHashChildren } from '../seal/hash.js';
 import { loadVerifierKeys, loadWitnessSignerKey } from '../seal/keyfile.js';
-import { parseS3Url } from '../sinks/s3/reader.js';
 import {
-  COSIGNED_SUFFIX,
   DEFAULT_MAX_OBJECT_BYTES,
   consistencyProof,
   cosign,
@@ -24,7 +20,8 @@ import {
 } from '../trail/index.js';
 import { EXIT_FAILURE, EXIT_OK, USAGE_CODES } from './exit.js';
 import { type StoreOptions, readerFor } from './verify.js';
-import { type CosignedState, fsyncDir, readWitnessState, writeWitnessState } from './witness-state.js';
+import { type CosignedState, readWitnessState, writeWitnessState } from './witness-state.js';
+import { witnessWriter } from './witness-writer.js';
 
 export interface CosignCliOptions extends StoreOptions {
   publicKey: string[];
@@ -60,38 +57,6 @@ type Outcome =
   | { origin: string; result: 'cosigned'; size: number; object: string }
   | { origin: string; result: 'unchanged'; size: number }
   | { origin: string; result: 'refused'; size: number; code: string; message: string };
-
-/** Writes `text` as `dir/name`, never over an existing object: temp file, fsync, link (fails if it exists). */
-function publish(dir: string, name: string, text: string): void {
-  const path = join(dir, ...name.split('/'));
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${process.pid}.cosigned.tmp`);
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    linkSync(tmp, path); // EEXIST: a cosigned object is never replaced
-  } finally {
-    unlinkSync(tmp);
-  }
-  fsyncDir(dirname(path));
-}
-
-/** True when the witness store holds a cosigned object of `origin` at `size` (any time). */
-function published(dir: string, origin: string, size: number): boolean {
-  const prefix = `${String(size).padStart(20, '0')}-`;
-  try {
-    return readdirSync(join(dir, ...origin.split('/'))).some(
-      (n) => n.startsWith(prefix) && n.endsWith(COSIGNED_SUFFIX),
-    );
-  } catch {
-    return false;
-  }
-}
 
 function fork(origin: string, size: number, message: string): Outcome {
   return { origin, result: 'refused', size, code: 'CHECKPOINT_FORK', message };
@@ -141,8 +106,6 @@ function refusal(
 }
 
 export async function cosignCommand(o: CosignCliOptions): Promise<number> {
-  if (parseS3Url(o.witnessStore))
-    throw new TailsealError('USAGE', '--witness-store: only a directory for now (an s3:// witness store is not done)');
   const verifiers = loadVerifierKeys(o.publicKey);
   const witness = loadWitnessSignerKey(o.witnessKey);
   const state = readWitnessState(o.state, witness.verifierKey);
@@ -172,32 +135,37 @@ export async function cosignCommand(o: CosignCliOptions): Promise<number> {
   }
 
   const outcomes: Outcome[] = [];
-  for (const r of reports) {
-    const note = newest.get(r.origin)!;
-    const { checkpoint } = openCheckpoint(note, verifiers, r.origin);
-    const { size, rootHash } = checkpoint;
-    const prev = state.origins.get(r.origin);
-    const refused = prev && refusal(r.origin, prev, size, rootHash, leaves.get(r.origin));
-    if (refused) {
-      outcomes.push(refused);
-      continue;
+  const writer = witnessWriter(o, o.witnessStore);
+  try {
+    for (const r of reports) {
+      const note = newest.get(r.origin)!;
+      const { checkpoint } = openCheckpoint(note, verifiers, r.origin);
+      const { size, rootHash } = checkpoint;
+      const prev = state.origins.get(r.origin);
+      const refused = prev && refusal(r.origin, prev, size, rootHash, leaves.get(r.origin));
+      if (refused) {
+        outcomes.push(refused);
+        continue;
+      }
+      if (prev && prev.size === size && (await writer.published(r.origin, size))) {
+        outcomes.push({ origin: r.origin, result: 'unchanged', size });
+        continue;
+      }
+      const time = Math.floor(Date.now() / 1000);
+      const name = cosignedObjectName(r.origin, size, time);
+      const cosigned = cosign(note, witness, time);
+      // 1. The state first: once this checkpoint is published, no inconsistent one may follow it,
+      //    even if the process dies right after publishing. A crash before step 2 leaves a state
+      //    ahead of the store, which the next run sees (same size, same root, nothing published) and
+      //    publishes then.
+      state.origins.set(r.origin, { size, rootHash, time });
+      writeWitnessState(o.state, state);
+      // 2. The cosigned note, never over an existing object.
+      await writer.publish(name, cosigned);
+      outcomes.push({ origin: r.origin, result: 'cosigned', size, object: name });
     }
-    if (prev && prev.size === size && published(o.witnessStore, r.origin, size)) {
-      outcomes.push({ origin: r.origin, result: 'unchanged', size });
-      continue;
-    }
-    const time = Math.floor(Date.now() / 1000);
-    const name = cosignedObjectName(r.origin, size, time);
-    const cosigned = cosign(note, witness, time);
-    // 1. The state first: once this checkpoint is published, no inconsistent one may follow it,
-    //    even if the process dies right after publishing. A crash before step 2 leaves a state
-    //    ahead of the store, which the next run sees (same size, same root, nothing published) and
-    //    publishes then.
-    state.origins.set(r.origin, { size, rootHash, time });
-    writeWitnessState(o.state, state);
-    // 2. The cosigned note, never over an existing object.
-    publish(o.witnessStore, name, cosigned);
-    outcomes.push({ origin: r.origin, result: 'cosigned', size, object: name });
+  } finally {
+    await writer.close();
   }
 
   const refused = outcomes.filter((x) => x.result === 'refused');

@@ -108,7 +108,10 @@ function program(): Command {
         '1 when the store fails verification or a stream forked or rolled back (CHECKPOINT_FORK, not cosigned)',
     )
     .requiredOption('--witness-key <file>', 'the witness signer key (tailseal keygen --witness)')
-    .requiredOption('--witness-store <dir>', 'where cosigned checkpoints go: a directory the writers cannot write')
+    .requiredOption(
+      '--witness-store <dir|s3://bucket/prefix>',
+      'where cosigned checkpoints go: a directory or bucket prefix the writers cannot write',
+    )
     .requiredOption('--state <file>', "this witness's memory of what it cosigned (JSON, created when missing)")
     .option('--json', 'print the result as JSON')
     .action(async (o: CosignCliOptions) => {

@@ -1,5 +1,7 @@
 // `tailseal verify`: proves a stored trail intact, or names its first break.
 import { readFileSync } from 'node:fs';
+import type { Dispatcher } from 'undici';
+import type { S3Client } from '../sinks/s3/client.js';
 import { loadVerifierKeys } from '../seal/keyfile.js';
 import { parseDuration, parseSize } from '../common/units.js';
 import { NODE_VERIFY } from '../seal/gzip.js';
@@ -57,6 +59,22 @@ export type StoreOptions = Pick<VerifyCliOptions, 'store' | 'config' | 'sink' | 
 export function readerFor(o: StoreOptions, match?: RegExp): { reader: ObjectReader; close: () => Promise<void> } {
   const url = parseS3Url(o.store);
   if (!url) return { reader: fileStoreReader(o.store, match), close: async () => undefined };
+  const { client, dispatcher } = s3StoreClient(o);
+  return { reader: s3StoreReader(client, url.prefix, match), close: () => dispatcher.close() };
+}
+
+/**
+ * The S3 client, sink settings and prefix for an s3:// `--store`: the s3 sink `--sink` of
+ * `--config` (its endpoint, TLS, credentials, Object Lock), or `--endpoint`/`--region`/`--path-style`.
+ */
+export function s3StoreClient(o: StoreOptions): {
+  client: S3Client;
+  dispatcher: Dispatcher;
+  sink: S3SinkConfig;
+  prefix: string;
+} {
+  const url = parseS3Url(o.store);
+  if (!url) throw new TailsealError('USAGE', `${o.store} is not an s3://bucket/prefix URL`);
   let sink: S3SinkConfig;
   if (o.sink) {
     if (!o.config) throw new TailsealError('USAGE', '--sink needs --config');
@@ -74,7 +92,7 @@ export function readerFor(o: StoreOptions, match?: RegExp): { reader: ObjectRead
     });
   }
   const { client, dispatcher } = s3ClientFor(sink, createLogger('warn'));
-  return { reader: s3StoreReader(client, url.prefix, match), close: () => dispatcher.close() };
+  return { client, dispatcher, sink, prefix: url.prefix };
 }
 
 /**

@@ -3,6 +3,7 @@
 // its size with its root, so a store whose newest objects were removed fails TAIL_TRUNCATED.
 import { TailsealError, errorMessage } from '../errors.js';
 import { loadWitnessVerifierKeys } from '../seal/keyfile.js';
+import { parseS3Url } from '../sinks/s3/reader.js';
 import {
   COSIGNED_SUFFIX,
   type Cosignature,
@@ -87,10 +88,14 @@ function signedBy(note: string, writers: NoteVerifier[]): boolean {
 /** Reads the witness store's cosigned objects (all of them; each is at most MAX_COSIGNED_BYTES). */
 async function readWitnessStore(store: string, open: OpenStore): Promise<{ name: string; note: string }[]> {
   const { reader, close } = open(store, COSIGNED_RE);
+  // An s3 reader's names are keys, prefix included; a witness store name starts after it.
+  const prefix = parseS3Url(store)?.prefix ?? '';
+  const base = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
   try {
     const out: { name: string; note: string }[] = [];
-    for (const name of await reader.list()) {
-      const bytes = await reader.read(name, MAX_COSIGNED_BYTES);
+    for (const key of await reader.list()) {
+      const bytes = await reader.read(key, MAX_COSIGNED_BYTES);
+      const name = key.startsWith(base) ? key.slice(base.length) : key;
       let note: string;
       try {
         note = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
