@@ -8,6 +8,8 @@ export interface KeygenOptions {
   name: string;
   out: string;
   ifMissing?: boolean;
+  /** A witness key (cosignature/v1, type 0x04) instead of a log key. */
+  witness?: boolean;
 }
 
 export function keygen(opts: KeygenOptions): number {
@@ -17,8 +19,9 @@ export function keygen(opts: KeygenOptions): number {
   }
   if (/[\s+]/.test(opts.name) || opts.name === '')
     throw new TailsealError('USAGE', `key name ${JSON.stringify(opts.name)} must be non-empty with no spaces or "+"`);
-  const vkey = writeKeyPair(opts.out, opts.name);
-  process.stderr.write(`tailseal: wrote signer key ${opts.out} (mode 0600) and verifier key ${opts.out}.pub\n`);
+  const vkey = writeKeyPair(opts.out, opts.name, { witness: opts.witness === true });
+  const kind = opts.witness ? 'witness ' : '';
+  process.stderr.write(`tailseal: wrote ${kind}signer key ${opts.out} (mode 0600) and verifier key ${opts.out}.pub\n`);
   process.stdout.write(vkey + '\n');
   return EXIT_OK;
 }

@@ -10,6 +10,7 @@ import { keygen } from './keygen.js';
 import { run } from './run.js';
 import { VERSION } from '../version.js';
 import type { VerifyCliOptions } from './verify.js';
+import type { CosignCliOptions } from './cosign.js';
 import type { ProveCliOptions, VerifyProofCliOptions } from './prove.js';
 import type { ReportCliOptions } from './report.js';
 import type { IndexCliOptions } from './index-update.js';
@@ -53,7 +54,8 @@ function program(): Command {
     .requiredOption('--name <name>', 'key name, e.g. the checkpoint origin (opa.example.com/pod-a)')
     .requiredOption('--out <file>', 'where to write the signer key')
     .option('--if-missing', 'do nothing when <out> already exists')
-    .action((o: { name: string; out: string; ifMissing?: boolean }) => {
+    .option('--witness', 'a witness key (cosignature/v1, type 0x04) for tailseal cosign, named like witness.example/w1')
+    .action((o: { name: string; out: string; ifMissing?: boolean; witness?: boolean }) => {
       process.exitCode = keygen(o);
     });
 
@@ -78,12 +80,43 @@ function program(): Command {
       'refuse (ENTRY_MALFORMED) an object larger than this, stored or after gunzip, ' +
         'instead of reading it into memory (default 256MiB; raise it for objects of a larger checkpoint.max_bytes)',
     )
+    .addOption(
+      new Option(
+        '--witness-key <file>',
+        'a trusted witness verifier key file (repeatable): each stream must reach a checkpoint cosigned by ' +
+          '--min-witnesses of them (WITNESS_QUORUM otherwise)',
+      ).argParser(collect),
+    )
+    .option('--min-witnesses <n>', 'with --witness-key: how many distinct witnesses must cosign (default 1)')
+    .option(
+      '--witness-store <dir|s3://bucket/prefix>',
+      "with --witness-key: where the witnesses publish cosigned checkpoints (default: the store's own newest " +
+        'checkpoints must carry the cosignatures)',
+    )
     .option('--json', 'print the result as JSON')
     .option('-v, --verbose', 'list each gap record and duplicate object (the OK line counts gap records by reason)')
     .action(async (o: VerifyCliOptions) => {
       // Loaded on use: verify brings the S3 client, which the daemon needs only for S3 sinks.
       const { verifyCommand } = await import('./verify.js');
       process.exitCode = await verifyCommand(o);
+    });
+
+  storeOptions(p.command('cosign'))
+    .description(
+      'act once as a witness: verify the store as verify does, then per stream cosign the newest checkpoint if it ' +
+        'is consistent with the last one this witness cosigned (--state), and write it to --witness-store; exit 0, ' +
+        '1 when the store fails verification or a stream forked or rolled back (CHECKPOINT_FORK, not cosigned)',
+    )
+    .requiredOption('--witness-key <file>', 'the witness signer key (tailseal keygen --witness)')
+    .requiredOption(
+      '--witness-store <dir|s3://bucket/prefix>',
+      'where cosigned checkpoints go: a directory or bucket prefix the writers cannot write',
+    )
+    .requiredOption('--state <file>', "this witness's memory of what it cosigned (JSON, created when missing)")
+    .option('--json', 'print the result as JSON')
+    .action(async (o: CosignCliOptions) => {
+      const { cosignCommand } = await import('./cosign.js');
+      process.exitCode = await cosignCommand(o);
     });
 
   storeOptions(p.command('prove'))

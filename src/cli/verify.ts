@@ -1,5 +1,7 @@
 // `tailseal verify`: proves a stored trail intact, or names its first break.
 import { readFileSync } from 'node:fs';
+import type { Dispatcher } from 'undici';
+import type { S3Client } from '../sinks/s3/client.js';
 import { loadVerifierKeys } from '../seal/keyfile.js';
 import { parseDuration, parseSize } from '../common/units.js';
 import { NODE_VERIFY } from '../seal/gzip.js';
@@ -20,8 +22,15 @@ import {
   verifyTrail,
 } from '../trail/index.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_TAMPERED, USAGE_CODES } from './exit.js';
+import {
+  type WitnessCheck,
+  type WitnessCliOptions,
+  describeWitnessed,
+  witnessCheck,
+  witnessOptions,
+} from './witnessed.js';
 
-export interface VerifyCliOptions {
+export interface VerifyCliOptions extends WitnessCliOptions {
   store: string;
   publicKey: string[];
   latest?: string[];
@@ -43,10 +52,29 @@ export interface VerifyCliOptions {
 /** The options that say how to open `--store` (shared by verify and prove). */
 export type StoreOptions = Pick<VerifyCliOptions, 'store' | 'config' | 'sink' | 'endpoint' | 'region' | 'pathStyle'>;
 
-/** The object reader for `--store`: a directory, or s3://bucket/prefix. */
-export function readerFor(o: StoreOptions): { reader: ObjectReader; close: () => Promise<void> } {
+/**
+ * The object reader for `--store`: a directory, or s3://bucket/prefix. It lists trail objects, or
+ * the names `match` takes (a witness store's `.cosigned` objects).
+ */
+export function readerFor(o: StoreOptions, match?: RegExp): { reader: ObjectReader; close: () => Promise<void> } {
   const url = parseS3Url(o.store);
-  if (!url) return { reader: fileStoreReader(o.store), close: async () => undefined };
+  if (!url) return { reader: fileStoreReader(o.store, match), close: async () => undefined };
+  const { client, dispatcher } = s3StoreClient(o);
+  return { reader: s3StoreReader(client, url.prefix, match), close: () => dispatcher.close() };
+}
+
+/**
+ * The S3 client, sink settings and prefix for an s3:// `--store`: the s3 sink `--sink` of
+ * `--config` (its endpoint, TLS, credentials, Object Lock), or `--endpoint`/`--region`/`--path-style`.
+ */
+export function s3StoreClient(o: StoreOptions): {
+  client: S3Client;
+  dispatcher: Dispatcher;
+  sink: S3SinkConfig;
+  prefix: string;
+} {
+  const url = parseS3Url(o.store);
+  if (!url) throw new TailsealError('USAGE', `${o.store} is not an s3://bucket/prefix URL`);
   let sink: S3SinkConfig;
   if (o.sink) {
     if (!o.config) throw new TailsealError('USAGE', '--sink needs --config');
@@ -64,7 +92,7 @@ export function readerFor(o: StoreOptions): { reader: ObjectReader; close: () =>
     });
   }
   const { client, dispatcher } = s3ClientFor(sink, createLogger('warn'));
-  return { reader: s3StoreReader(client, url.prefix), close: () => dispatcher.close() };
+  return { client, dispatcher, sink, prefix: url.prefix };
 }
 
 /**
@@ -149,29 +177,39 @@ export async function verifyCommand(o: VerifyCliOptions): Promise<number> {
       throw new TailsealError('USAGE', `cannot read --latest ${f}: ${errorMessage(err)}`);
     }
   });
+  const witnessKeys = witnessOptions(o);
   const { reader, close } = readerFor(o);
   try {
+    let witness: WitnessCheck | undefined;
+    if (witnessKeys)
+      witness = await witnessCheck(o, { ...witnessKeys, writers: verifiers }, (store, match) =>
+        readerFor({ ...o, store }, match),
+      );
     const reports = await verifyTrail(reader, {
       verifiers,
-      latest,
+      latest: [...latest, ...(witness?.latest ?? [])],
+      ...(witness ? { onCheckpoint: witness.onCheckpoint } : {}),
       maxObjectBytes,
       ...NODE_VERIFY,
       ...(maxAgeMs === undefined ? {} : { maxAgeMs }),
       ...(minRetentionMs === undefined ? {} : { minRetentionMs, minRetentionText: o.minRetention!.trim() }),
     });
+    const witnessed = witness?.finish(reports);
     const tampered = tamperingReport(reader);
     // The report's resume state and object list are for the daemon's audit, not for output.
     const streams = reports.map(({ resume: _r, objectNames: _o, tail: _t, ...r }) => r);
-    if (o.json) process.stdout.write(JSON.stringify({ ok: true, streams, ...tampered.json }) + '\n');
+    const witnessedJson = witnessed ? { witnessed } : {};
+    if (o.json) process.stdout.write(JSON.stringify({ ok: true, streams, ...witnessedJson, ...tampered.json }) + '\n');
     else {
       for (const r of reports) process.stdout.write(describe(r) + '\n' + (o.verbose ? details(r) : ''));
+      for (const w of witnessed ?? []) process.stdout.write(describeWitnessed(w) + '\n');
       // A warning on stderr too: a copy is no break, but something wrote it.
       for (const r of reports) {
         for (const d of r.duplicates) {
           process.stderr.write(`warning: ${d.object} is a byte-identical copy of ${d.sameAs} (verified once)\n`);
         }
       }
-      if (latest.length === 0 && maxAgeMs === undefined)
+      if (latest.length === 0 && maxAgeMs === undefined && o.witnessStore === undefined)
         process.stdout.write(
           'note: tail completeness not checked; pass --latest <checkpoint> or --max-age <duration> to detect ' +
             'removed trailing objects\n',

@@ -12,6 +12,13 @@ import {
   type NoteSigner,
   type NoteVerifier,
 } from '../trail/keys.js';
+import {
+  type WitnessSigner,
+  type WitnessVerifier,
+  generateWitnessKeyPair,
+  parseWitnessSignerKey,
+  parseWitnessVerifierKeys,
+} from '../trail/cosignature.js';
 
 /**
  * The configured signer: from `signing.key_env` (an environment variable holding the key text)
@@ -43,6 +50,23 @@ export function loadConfiguredSigner(
  * unless `allowGroupRead` (a Kubernetes Secret mounted with fsGroup and mode 0440).
  */
 export function loadSignerKey(file: string, opts: { allowGroupRead?: boolean } = {}): NoteSigner {
+  return parseKeyFile(file, readSignerKeyText(file, opts), parseSignerKey);
+}
+
+/** Loads a witness signer key (type 0x04, `tailseal keygen --witness`), with loadSignerKey's checks. */
+export function loadWitnessSignerKey(file: string): WitnessSigner {
+  return parseKeyFile(file, readSignerKeyText(file, {}), parseWitnessSignerKey);
+}
+
+function parseKeyFile<T>(file: string, text: string, parse: (text: string) => T): T {
+  try {
+    return parse(text);
+  } catch (err) {
+    throw new TailsealError('KEY_INVALID', `signing key ${file}: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+function readSignerKeyText(file: string, opts: { allowGroupRead?: boolean }): string {
   let text: string;
   try {
     // The mode is checked on the opened file, before it is read.
@@ -59,11 +83,7 @@ export function loadSignerKey(file: string, opts: { allowGroupRead?: boolean } =
       { cause: err },
     );
   }
-  try {
-    return parseSignerKey(text);
-  } catch (err) {
-    throw new TailsealError('KEY_INVALID', `signing key ${file}: ${errorMessage(err)}`, { cause: err });
-  }
+  return text;
 }
 
 /** KEY_PERMISSIONS when others can read the key, or its group (unless `allowGroupRead`; never write). */
@@ -81,7 +101,16 @@ function refuseOpenKey(file: string, st: Stats, allowGroupRead: boolean): void {
 
 /** Loads verifier keys: each file holds one or more `<name>+<id>+<base64>` lines. */
 export function loadVerifierKeys(files: readonly string[]): NoteVerifier[] {
-  const out: NoteVerifier[] = [];
+  return loadKeyFiles(files, parseVerifierKeys);
+}
+
+/** Loads witness verifier keys (type 0x04): each file holds one or more `<name>+<id>+<base64>` lines. */
+export function loadWitnessVerifierKeys(files: readonly string[]): WitnessVerifier[] {
+  return loadKeyFiles(files, parseWitnessVerifierKeys);
+}
+
+function loadKeyFiles<T>(files: readonly string[], parse: (text: string) => T[]): T[] {
+  const out: T[] = [];
   for (const file of files) {
     let text: string;
     try {
@@ -91,7 +120,7 @@ export function loadVerifierKeys(files: readonly string[]): NoteVerifier[] {
       throw new TailsealError('KEY_INVALID', `public key ${file} cannot be read: ${errorMessage(err)}`, { cause: err });
     }
     try {
-      out.push(...parseVerifierKeys(text));
+      out.push(...parse(text));
     } catch (err) {
       throw new TailsealError('KEY_INVALID', `public key ${file}: ${errorMessage(err)}`, { cause: err });
     }
@@ -127,7 +156,7 @@ function writeNew(file: string, text: string, mode: number): void {
  * Writes a new key pair: `file` (signer key, 0600) and `file.pub` (verifier key, 0644).
  * Refuses to overwrite either. Returns the verifier key string.
  */
-export function writeKeyPair(file: string, name: string): string {
+export function writeKeyPair(file: string, name: string, opts: { witness?: boolean } = {}): string {
   const pub = `${file}.pub`;
   for (const f of [file, pub]) {
     let exists = true;
@@ -142,7 +171,7 @@ export function writeKeyPair(file: string, name: string): string {
         `${f} already exists; tailseal never overwrites a key (move it away first)`,
       );
   }
-  const { signerKey, verifierKey } = generateKeyPair(name);
+  const { signerKey, verifierKey } = opts.witness ? generateWitnessKeyPair(name) : generateKeyPair(name);
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   writeNew(file, signerKey + '\n', 0o600);
   writeNew(pub, verifierKey + '\n', 0o644);

@@ -15,6 +15,13 @@ export type TrailErrorCode =
   | 'NO_TRUSTED_SIGNATURE'
   | 'CHECKPOINT_MALFORMED'
   | 'PROOF_INVALID'
+  // witness cosignatures (c2sp.org/tlog-cosignature): a trusted witness's line that is no
+  // cosignature/v1, or dated ahead of the verifier's clock; two inconsistent checkpoints of one
+  // origin; fewer valid cosignatures than required
+  | 'COSIGNATURE_MALFORMED'
+  | 'COSIGNATURE_TIME'
+  | 'CHECKPOINT_FORK'
+  | 'WITNESS_QUORUM'
   // a proof bundle (bundle.ts) that is not one: bad JSON, a missing, mistyped or unknown member
   | 'BUNDLE_MALFORMED'
   // a stored compact range (CompactRange.deserialize) that cannot be what was written

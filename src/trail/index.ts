@@ -52,7 +52,32 @@ export {
   parseVerifierKeys,
   verifierKeyFromSigner,
 } from './keys.js';
-export { MAX_NOTE_SIGNATURES, openNote, signNote } from './note.js';
+export { MAX_NOTE_SIGNATURES, type SignatureLine, openNote, signNote, splitNote } from './note.js';
+export {
+  COSIGNATURE_SIZE,
+  COSIGNATURE_V1_TYPE,
+  type Cosignature,
+  DEFAULT_MAX_FUTURE_SECONDS,
+  type VerifyCosignaturesOptions,
+  type WitnessSigner,
+  type WitnessVerifier,
+  cosign,
+  cosignatureMessage,
+  generateWitnessKeyPair,
+  parseWitnessSignerKey,
+  parseWitnessVerifierKey,
+  parseWitnessVerifierKeys,
+  verifyCosignatures,
+} from './cosignature.js';
+export {
+  COSIGNED_SUFFIX,
+  MAX_COSIGNED_BYTES,
+  type WitnessedCheckpoint,
+  cosignedObjectName,
+  isStorableOrigin,
+  newestWitnessed,
+  parseCosignedObjectName,
+} from './witness-store.js';
 export { type Checkpoint, formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from './checkpoint.js';
 export { type Gunzip, gunzipWeb, isGzip } from './gzip.js';
 export {

@@ -26,7 +26,8 @@ function malformed(why: string): TailsealError {
   return new TailsealError('NOTE_MALFORMED', `malformed note: ${why}`);
 }
 
-interface SignatureLine {
+/** One signature line of a note, parsed but not verified. */
+export interface SignatureLine {
   name: string;
   keyId: number;
   sig: Uint8Array;
@@ -40,15 +41,17 @@ export function signNote(text: string, signers: NoteSigner[]): string {
   if (FORBIDDEN.test(text)) throw malformed('text holds a control character or invalid Unicode');
   if (signers.length === 0) throw malformed('no signers');
   const msg = new TextEncoder().encode(text);
-  const lines = signers.map((s) => {
-    if (!isValidKeyName(s.name)) throw new TailsealError('KEY_INVALID', 'signer has an invalid key name');
-    const sig = s.sign(msg);
-    const payload = new Uint8Array(KEY_ID_SIZE + sig.length);
-    new DataView(payload.buffer).setUint32(0, s.keyId, false);
-    payload.set(sig, KEY_ID_SIZE);
-    return `${SIG_PREFIX}${s.name} ${toBase64(payload)}\n`;
-  });
+  const lines = signers.map((s) => formatSignatureLine(s.name, s.keyId, s.sign(msg)));
   return `${text}\n${lines.join('')}`;
+}
+
+/** `— <name> base64(key ID || sig)\n`, the signature line of c2sp.org/signed-note#signatures. */
+export function formatSignatureLine(name: string, keyId: number, sig: Uint8Array): string {
+  if (!isValidKeyName(name)) throw new TailsealError('KEY_INVALID', 'signer has an invalid key name');
+  const payload = new Uint8Array(KEY_ID_SIZE + sig.length);
+  new DataView(payload.buffer).setUint32(0, keyId, false);
+  payload.set(sig, KEY_ID_SIZE);
+  return `${SIG_PREFIX}${name} ${toBase64(payload)}\n`;
 }
 
 function parseSignatureLine(line: string): SignatureLine {
@@ -64,14 +67,10 @@ function parseSignatureLine(line: string): SignatureLine {
   return { name, keyId, sig: raw.subarray(KEY_ID_SIZE) };
 }
 
-// openNote checks a note's signatures and returns its text with the verifiers that signed it.
-// Following c2sp.org/signed-note: the text ends at the LAST blank line; every signature line must be
-// well formed (NOTE_MALFORMED), at most MAX_NOTE_SIGNATURES; lines whose (name, key ID) match no
-// verifier are ignored (they may be witnesses or rotated keys); a line that matches a verifier but
-// does not verify rejects the whole note (SIGNATURE_INVALID); no verified line means
-// NO_TRUSTED_SIGNATURE. The text is not interpreted here: callers parse it only after this returns.
-// https://c2sp.org/signed-note#verifying-notes
-export function openNote(note: string, verifiers: NoteVerifier[]): { text: string; verifiedBy: NoteVerifier[] } {
+// splitNote parses a note into its text and its signature lines, checking nothing but the form
+// (NOTE_MALFORMED): the text ends at the LAST blank line, every signature line must be well formed,
+// at most MAX_NOTE_SIGNATURES. Nothing is verified: openNote and verifyCosignatures do that.
+export function splitNote(note: string): { text: string; lines: SignatureLine[] } {
   if (FORBIDDEN.test(note)) throw malformed('note holds a control character or invalid Unicode');
   const split = note.lastIndexOf('\n\n');
   if (split < 0) throw malformed('no blank line before the signatures');
@@ -80,8 +79,18 @@ export function openNote(note: string, verifiers: NoteVerifier[]): { text: strin
   if (block === '' || !block.endsWith('\n')) throw malformed('signature block must end with a newline');
   const rawLines = block.slice(0, -1).split('\n');
   if (rawLines.length > MAX_NOTE_SIGNATURES) throw malformed(`more than ${MAX_NOTE_SIGNATURES} signatures`);
-  const lines = rawLines.map(parseSignatureLine);
+  return { text, lines: rawLines.map(parseSignatureLine) };
+}
 
+// openNote checks a note's signatures and returns its text with the verifiers that signed it.
+// Following c2sp.org/signed-note: the text ends at the LAST blank line; every signature line must be
+// well formed (NOTE_MALFORMED), at most MAX_NOTE_SIGNATURES; lines whose (name, key ID) match no
+// verifier are ignored (they may be witnesses or rotated keys); a line that matches a verifier but
+// does not verify rejects the whole note (SIGNATURE_INVALID); no verified line means
+// NO_TRUSTED_SIGNATURE. The text is not interpreted here: callers parse it only after this returns.
+// https://c2sp.org/signed-note#verifying-notes
+export function openNote(note: string, verifiers: NoteVerifier[]): { text: string; verifiedBy: NoteVerifier[] } {
+  const { text, lines } = splitNote(note);
   const msg = new TextEncoder().encode(text);
   const verifiedBy: NoteVerifier[] = [];
   for (const line of lines) {

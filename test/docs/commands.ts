@@ -60,6 +60,25 @@ export function docCommand(entry: DocCommand): string {
 
 const ops = 'docs/operations.md';
 export const RUN = {
+  witnessKeygen: {
+    doc: ops,
+    command: 'tailseal keygen --witness --name witness.example.com/w1 --out witness.key',
+    test: 'witness.test.ts',
+  },
+  witnessCosign: {
+    doc: ops,
+    command:
+      'tailseal cosign --store /var/lib/tailseal/store --public-key signer.key.pub --witness-key witness.key ' +
+      '--witness-store /var/lib/witness/cosigned --state /var/lib/witness/state.json',
+    test: 'witness.test.ts',
+  },
+  witnessVerify: {
+    doc: ops,
+    command:
+      'tailseal verify --store /var/lib/tailseal/store --public-key signer.key.pub --witness-key witness.key.pub ' +
+      '--witness-store /var/lib/witness/cosigned',
+    test: 'witness.test.ts',
+  },
   quickStartStart: { doc: 'README.md', command: 'npm ci && npm start', test: 'quickstart.test.ts' },
   quickStartDemo: { doc: 'README.md', command: 'npm run demo:opa', test: 'quickstart.test.ts' },
   quickStartLs: { doc: 'README.md', command: 'ls var/store/opa/', test: 'quickstart.test.ts' },

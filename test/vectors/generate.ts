@@ -1,4 +1,4 @@
-// Generates the committed test vectors test/vectors/{merkle,note,trail}.json.
+// Generates the committed test vectors test/vectors/{merkle,note,cosignature,trail,proof}.json.
 //
 //   npm run vectors                         (writes the files)
 //   node dist/test/vectors/generate.js --check   (fails if the files on disk differ)
@@ -23,7 +23,15 @@ import { fromHex, hashChildren, hashLeaf, toBase64, toHex } from '../../src/trai
 import { generateKeyPair, parseSignerKey, parseVerifierKey } from '../../src/trail/keys.js';
 import { CompactRange, verifyConsistency, verifyInclusion } from '../../src/trail/merkle.js';
 import { consistencyProof, inclusionProof, rootFromLeafHashes } from '../helpers/merkle-reference.js';
-import { openNote, signNote } from '../../src/trail/note.js';
+import { openNote, signNote, splitNote } from '../../src/trail/note.js';
+import {
+  cosign,
+  cosignatureMessage,
+  generateWitnessKeyPair,
+  parseWitnessSignerKey,
+  parseWitnessVerifierKey,
+  verifyCosignatures,
+} from '../../src/trail/cosignature.js';
 import { encodeCheckpointLine, encodeEntryLine, encodeObject } from '../../src/seal/encoder.js';
 import { parseObject } from '../../src/seal/gzip.js';
 import { encodeEntryLine as encodeEntryLineBytes, objectLines, parseExtension } from '../../src/trail/object.js';
@@ -265,6 +273,85 @@ function noteVectors(): unknown {
       checkpoint: { ...checkpoint, rootHash: toBase64(checkpoint.rootHash) },
       text: formatCheckpoint(checkpoint),
       note,
+    },
+  };
+}
+
+// ---- cosignature.json ----
+
+// c2sp.org/tlog-cosignature (C2SP/C2SP tlog-cosignature.md@5ba5ee83): the example checkpoint with a
+// witness cosignature line, and the example signed message. The spec publishes no key for it, so
+// only its layout is a known answer: key ID 8d66cf3f, timestamp 1679315147 (the message's "time").
+const SPEC_COSIGNED = {
+  note:
+    'example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n' +
+    '\u2014 example.com/behind-the-sofa ' +
+    'Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n' +
+    '\u2014 witness.example.com/w1 ' +
+    'jWbPPwAAAABkGFDLEZMHwSRaJNiIDoe9DYn/zXcrtPHeolMI5OWXEhZCB9dlrDJsX3b2oyin1nPZqhf5nNo0xUe+mbIUBkBIfZ+qnA==\n',
+  witnessName: 'witness.example.com/w1',
+  keyId: '8d66cf3f',
+  time: 1679315147,
+  message:
+    'cosignature/v1\ntime 1679315147\nexample.com/behind-the-sofa\n20852163\n' +
+    'CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n',
+};
+// transparency-dev/formats note/note_cosigv1_test.go@091ce416: a published type-0x04 witness key
+// (TestCoSigV1NewVerifier, "native algEd25519CosignatureV1 verifier"), a type-0x01 key that is no
+// witness key here, a cosignature payload with its timestamp and a plain Ed25519 one (TestCoSigV1Timestamp).
+const FORMATS_COSIG = {
+  witnessVerifierKey: 'remora.n621.de+da77ade7+BOvN63jn/bLvkieywe8R6UYAtVtNbZpXh34x7onlmtw2',
+  ed25519VerifierKey: 'TEST+7997405c+AQcC+FTVKf0jlTdHDY3rbevmnKxxPjigCXlVtGe6RIr6',
+  cosignature: {
+    base64: 'ZGhGuQAAAABm/qTPeyKXD+R2rzyQsxPiP8mXum7qq/iF0u4vanlqJyocWODBt97w9uL+8qT7S5gxEHWWOworDcFiEBYJXORmnFBOBA==',
+    keyId: '646846b9',
+    time: 1727964367,
+  },
+  notACosignature: 'eQjRQm6eSKzFoiYalgwCPXu2y3ijtg68is9M46JKxuZB+dRfTmeQeDBoXnvxZx2ugnkyV+MUMLXpWs1hPb/W/4xkNQY=',
+};
+const WITNESS_NAME = 'tailseal.test/witness';
+const WITNESS_SEED = Uint8Array.from({ length: 32 }, (_, i) => 0x21 + i);
+const WITNESS_TIME = 1_764_400_000;
+
+function cosignatureVectors(): unknown {
+  // The layout of the spec's example line, read by hand: key ID, then the big-endian timestamp.
+  const { lines, text } = splitNote(SPEC_COSIGNED.note);
+  const w = lines.find((l) => l.name === SPEC_COSIGNED.witnessName)!;
+  expectEqual('spec example key id', w.keyId.toString(16).padStart(8, '0'), SPEC_COSIGNED.keyId);
+  expectEqual('spec example length', w.sig.length, 72);
+  expectEqual('spec example time', Number(Buffer.from(w.sig).readBigUInt64BE(0)), SPEC_COSIGNED.time);
+  expectEqual(
+    'spec example message',
+    new TextDecoder().decode(cosignatureMessage(text, SPEC_COSIGNED.time)),
+    SPEC_COSIGNED.message,
+  );
+  const remora = parseWitnessVerifierKey(FORMATS_COSIG.witnessVerifierKey);
+  expectEqual('remora key id', remora.keyId.toString(16), 'da77ade7');
+
+  const keys = generateWitnessKeyPair(WITNESS_NAME, WITNESS_SEED);
+  const witness = parseWitnessSignerKey(keys.signerKey);
+  const log = parseSignerKey(generateKeyPair(TEST_KEY_NAME, TEST_SEED).signerKey);
+  const checkpoint = { origin: TEST_KEY_NAME, size: 8, rootHash: fromHex(KAT_ROOTS[7]), extensions: [] };
+  const note = signCheckpoint(checkpoint, log);
+  const cosigned = cosign(note, witness, WITNESS_TIME);
+  const got = verifyCosignatures(cosigned, [parseWitnessVerifierKey(keys.verifierKey)], { nowSeconds: WITNESS_TIME });
+  expectEqual('generated cosignature', got, [{ name: WITNESS_NAME, keyId: witness.keyId, time: WITNESS_TIME }]);
+  return {
+    description:
+      'c2sp.org/tlog-cosignature (Ed25519 cosignature/v1, key type 0x04) vectors; notes are exact strings (U+2014).',
+    specExample: { source: 'C2SP/C2SP tlog-cosignature.md@5ba5ee83 (example; no published key)', ...SPEC_COSIGNED },
+    transparencyDev: { source: 'transparency-dev/formats note/note_cosigv1_test.go@091ce416', ...FORMATS_COSIG },
+    tailsealTest: {
+      source: 'generated by test/vectors/generate.ts: witness seed = bytes 0x21..0x40, log key of note.json',
+      seed: toHex(WITNESS_SEED),
+      name: WITNESS_NAME,
+      keyId: witness.keyId.toString(16).padStart(8, '0'),
+      signerKey: keys.signerKey,
+      verifierKey: keys.verifierKey,
+      logVerifierKey: log.verifierKey,
+      time: WITNESS_TIME,
+      note,
+      cosigned,
     },
   };
 }
@@ -909,6 +996,7 @@ const trail = (await trailVectors()) as TrailVectorsOut;
 const files: Record<string, unknown> = {
   'merkle.json': merkleVectors(),
   'note.json': noteVectors(),
+  'cosignature.json': cosignatureVectors(),
   'trail.json': trail,
   'proof.json': proofVectors(trail),
 };

@@ -46,8 +46,11 @@ export async function readObjectFile(path: string, maxBytes: number): Promise<Bu
   }
 }
 
-/** An ObjectReader over a directory tree; object names are paths relative to it with "/". */
-export function fileStoreReader(dir: string): ObjectReader & StampReader {
+/**
+ * An ObjectReader over a directory tree; object names are paths relative to it with "/". It lists
+ * the files whose name `match`es: trail objects by default, `.cosigned` ones for a witness store.
+ */
+export function fileStoreReader(dir: string, match: RegExp = OBJECT_RE): ObjectReader & StampReader {
   return {
     async list() {
       const out: string[] = [];
@@ -64,7 +67,7 @@ export function fileStoreReader(dir: string): ObjectReader & StampReader {
           // A symlinked folder is not walked (isDirectory() is the link's own type): objects
           // are only ever read from inside the store's tree.
           if (e.isDirectory()) await walk(p);
-          else if (OBJECT_RE.test(e.name)) out.push(relative(dir, p).split(sep).join('/'));
+          else if (match.test(e.name)) out.push(relative(dir, p).split(sep).join('/'));
         }
       };
       await walk(dir);

@@ -12,12 +12,15 @@ import { type S3Client, type S3Version, versionsDenied } from './client.js';
 const OBJECT_RE = /\.ndjson(\.gz)?$/;
 
 /** Per key, the version to verify (the oldest stored one) and what was added over it. */
-export function pickOriginals(versions: readonly S3Version[]): {
+export function pickOriginals(
+  versions: readonly S3Version[],
+  match: RegExp = OBJECT_RE,
+): {
   originals: Map<string, string>;
   tampering: StoreTampering[];
 } {
   const byKey = new Map<string, S3Version[]>();
-  for (const v of versions) if (OBJECT_RE.test(v.key)) byKey.set(v.key, [...(byKey.get(v.key) ?? []), v]);
+  for (const v of versions) if (match.test(v.key)) byKey.set(v.key, [...(byKey.get(v.key) ?? []), v]);
   const originals = new Map<string, string>();
   const tampering: StoreTampering[] = [];
   for (const [key, vs] of byKey) {
@@ -37,10 +40,14 @@ export function pickOriginals(versions: readonly S3Version[]): {
   return { originals, tampering };
 }
 
-/** An ObjectReader over every trail object under `prefix` in the client's bucket, oldest versions. */
+/**
+ * An ObjectReader over every trail object (or key that `match`es) under `prefix` in the client's
+ * bucket, oldest versions.
+ */
 export function s3StoreReader(
   client: S3Client,
   prefix: string,
+  match: RegExp = OBJECT_RE,
 ): ObjectReader & RetentionReader & TamperingReporter & StampReader {
   let originals = new Map<string, string>();
   let tampering: StoreTampering[] = [];
@@ -51,7 +58,7 @@ export function s3StoreReader(
   };
   return {
     async list() {
-      ({ originals, tampering } = pickOriginals(await client.listVersions(prefix)));
+      ({ originals, tampering } = pickOriginals(await client.listVersions(prefix), match));
       return [...originals.keys()].sort();
     },
     tampering: () => tampering,

@@ -138,17 +138,7 @@ export class S3Sink implements Sink, ReadableSink {
       [SHA256_META]: sha256.toString('hex'),
       'if-none-match': '*',
     };
-    const lock = this.config.object_lock;
-    if (lock) {
-      headers['x-amz-object-lock-mode'] = lock.mode;
-      headers['x-amz-object-lock-retain-until-date'] = new Date(Date.now() + lock.retention).toISOString();
-      if (lock.legal_hold) headers['x-amz-object-lock-legal-hold'] = 'ON';
-    }
-    const sse = this.config.server_side_encryption;
-    if (sse) {
-      headers['x-amz-server-side-encryption'] = sse.algorithm;
-      if (sse.kms_key_id) headers['x-amz-server-side-encryption-aws-kms-key-id'] = sse.kms_key_id;
-    }
+    Object.assign(headers, retentionHeaders(this.config));
     const res = await this.client.send('PUT', key, {
       headers,
       body: { stream: body.open(), length: body.length, sha256 },
@@ -186,6 +176,25 @@ export class S3Sink implements Sink, ReadableSink {
     // it is simply sent again next time).
     await this.dispatcher.destroy().catch(() => undefined);
   }
+}
+
+/** The Object Lock (retain-until = now + retention) and server-side encryption headers of a PUT. */
+export function retentionHeaders(
+  config: Pick<S3SinkConfig, 'object_lock' | 'server_side_encryption'>,
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const lock = config.object_lock;
+  if (lock) {
+    headers['x-amz-object-lock-mode'] = lock.mode;
+    headers['x-amz-object-lock-retain-until-date'] = new Date(Date.now() + lock.retention).toISOString();
+    if (lock.legal_hold) headers['x-amz-object-lock-legal-hold'] = 'ON';
+  }
+  const sse = config.server_side_encryption;
+  if (sse) {
+    headers['x-amz-server-side-encryption'] = sse.algorithm;
+    if (sse.kms_key_id) headers['x-amz-server-side-encryption-aws-kms-key-id'] = sse.kms_key_id;
+  }
+  return headers;
 }
 
 export function createS3Sink(config: S3SinkConfig, ctx: SinkContext): Sink {
