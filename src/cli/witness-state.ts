@@ -4,8 +4,9 @@
 //
 //   {"format":"tailseal-witness-state","version":1,"witness":"<witness verifier key>",
 //    "origins":{"<origin>":{"size":8,"root":"<base64>","time":1764400000}}}
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { fsyncDir, writeSyncedFile } from '../common/synced-file.js';
 import { TailsealError, errorMessage } from '../errors.js';
 import { fromBase64Strict, toBase64 } from '../trail/index.js';
 
@@ -77,25 +78,9 @@ export function writeWitnessState(file: string, state: WitnessState): void {
   const text = JSON.stringify({ format: FORMAT, version: VERSION, witness: state.witness, origins }, null, 2) + '\n';
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
   // 1. The new state in a temp file beside it, on disk before it takes the old one's place.
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  writeSyncedFile(tmp, text, 0o600);
   // 2. Rename: atomic; a crash before it leaves the old state (and a temp file the next write replaces).
   renameSync(tmp, file);
   // 3. The rename itself on disk.
   fsyncDir(dirname(file));
-}
-
-/** fsync of a folder, so a rename or link in it survives a crash. */
-export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

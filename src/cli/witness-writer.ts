@@ -1,14 +1,14 @@
 // Where `tailseal cosign` publishes: the witness store (docs/trail-format.md §8), a directory or an
 // s3://bucket/prefix the writers cannot write. Objects are write-once in both.
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fsyncDir, writeSyncedFile } from '../common/synced-file.js';
 import { TailsealError } from '../errors.js';
 import { retentionHeaders } from '../sinks/s3/index.js';
 import { parseS3Url } from '../sinks/s3/reader.js';
 import { COSIGNED_SUFFIX } from '../trail/index.js';
 import { type StoreOptions, s3StoreClient } from './verify.js';
-import { fsyncDir } from './witness-state.js';
 
 export interface WitnessWriter {
   /** True when the store holds a cosigned object of `origin` at `size` (any time). */
@@ -35,13 +35,7 @@ function fileWriter(dir: string): WitnessWriter {
       const path = join(dir, ...name.split('/'));
       mkdirSync(dirname(path), { recursive: true });
       const tmp = join(dirname(path), `.${process.pid}.cosigned.tmp`);
-      const fd = openSync(tmp, 'w', 0o644);
-      try {
-        writeSync(fd, text);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      writeSyncedFile(tmp, text, 0o644);
       try {
         linkSync(tmp, path);
       } finally {

@@ -162,16 +162,7 @@ export class Metrics {
     labelNames: string[],
     read: () => [Record<string, string>, number][],
   ): void {
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const [labels, v] of read()) this.set(labels, v);
-      },
-    });
+    scrapedGauge(this.registry, name, help, labelNames, read);
   }
 
   /** A committed batch's counters (the names store/counters.ts keeps: lines_read, decisions, skipped_*, gap_* ...). */
@@ -212,4 +203,24 @@ export class Metrics {
     this.auditLast.set({ sink }, Date.now() / 1000);
     for (const s of streams) this.auditEntries.set({ sink, stream: s.stream }, s.entries);
   }
+}
+
+/** A gauge of `registry` whose values `read` gives on every scrape (state kept elsewhere, never copied in). */
+export function scrapedGauge(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: string[],
+  read: () => [Record<string, string>, number][],
+): void {
+  new Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [labels, v] of read()) this.set(labels, v);
+    },
+  });
 }

@@ -3,6 +3,7 @@
 // Names follow https://prometheus.io/docs/practices/naming/ (tailseal_monitor_ prefix, base units).
 import { Counter, Gauge, Registry } from 'prom-client';
 import { VERSION } from '../version.js';
+import { scrapedGauge } from './metrics.js';
 
 /** The statuses an origin can have, each a series of tailseal_monitor_origin_status (1: the current one). */
 export const ORIGIN_STATUSES = ['ok', 'broken', 'silent', 'fork', 'untrusted_key'] as const;
@@ -112,15 +113,6 @@ export class MonitorMetrics {
     labelNames: string[],
     read: () => [Record<string, string>, number][],
   ): void {
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const [labels, v] of read()) this.set(labels, v);
-      },
-    });
+    scrapedGauge(this.registry, name, help, labelNames, read);
   }
 }

@@ -92,7 +92,8 @@ interface Discovered {
   signed: SignedCheckpoint[];
 }
 
-const viewOf = (r: OriginRecord): OriginView => ({
+/** What /status and the pass result show of an origin's record. */
+export const viewOf = (r: OriginRecord): OriginView => ({
   store: r.store,
   origin: r.origin,
   status: r.status,

@@ -3,8 +3,7 @@
 // once, as it happens; the metrics and the /status document read the last pass.
 import type { Logger } from '../log.js';
 import type { MonitorMetrics } from '../metrics/monitor.js';
-import type { OriginRecord } from '../store/monitor-state.js';
-import { type PassDeps, type PassResult, type StoreProblem, type VerifiedCheckpoint, runPass } from './pass.js';
+import { type PassDeps, type PassResult, type StoreProblem, type VerifiedCheckpoint, runPass, viewOf } from './pass.js';
 
 /** The /status document (docs/operations.md, "The fleet monitor"). */
 export interface StatusDocument {
@@ -117,7 +116,7 @@ export class MonitorService {
 
   /** The origins as the last pass left them (for metrics; before a pass, as the state database has them). */
   origins(): { store: string; origin: string; status: string; size?: number; newestTime?: number }[] {
-    const list = this.last?.origins ?? this.deps.state.origins().map(recordView);
+    const list = this.last?.origins ?? this.deps.state.origins().map(viewOf);
     return list.map((o) => ({
       store: o.store,
       origin: o.origin,
@@ -131,7 +130,7 @@ export class MonitorService {
   }
 
   status(): StatusDocument {
-    const origins = this.last?.origins ?? this.deps.state.origins().map(recordView);
+    const origins = this.last?.origins ?? this.deps.state.origins().map(viewOf);
     const stores = [...(this.last?.problems ?? [])].map(([name, problems]) => ({ name, problems }));
     return {
       ok: origins.every((o) => o.status === 'ok') && stores.every((s) => s.problems.length === 0),
@@ -166,26 +165,18 @@ export class MonitorService {
   }
 }
 
-type View = PassResult['origins'][number];
-
-function recordView(r: OriginRecord): View {
-  return {
-    store: r.store,
-    origin: r.origin,
-    status: r.status,
-    finding: r.finding,
-    lastPassAt: r.lastPassAt,
-    ...(r.verified ? { newest: { size: r.verified.size, root: r.verified.root, time: r.verified.newestTime } } : {}),
-  };
-}
-
 function countStatuses(origins: readonly { status: string }[]): Record<string, number> {
   const counts: Record<string, number> = { ok: 0, broken: 0, silent: 0, fork: 0, untrusted_key: 0 };
   for (const o of origins) counts[o.status] = (counts[o.status] ?? 0) + 1;
   return counts;
 }
 
-function pick(f: View['finding']): { code?: string; message?: string; object?: string; seq?: number } {
+function pick(f: PassResult['origins'][number]['finding']): {
+  code?: string;
+  message?: string;
+  object?: string;
+  seq?: number;
+} {
   return {
     ...(typeof f.code === 'string' ? { code: f.code } : {}),
     ...(typeof f.message === 'string' ? { message: f.message } : {}),
