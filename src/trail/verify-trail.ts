@@ -22,6 +22,7 @@ import {
   type StoredEntry,
   objectFileName,
   objectLines,
+  objectTail,
   objectText,
   parseExtension,
 } from './object.js';
@@ -304,20 +305,18 @@ export async function inspect(
 ): Promise<ObjectInfo> {
   // Uncompressed once: parsed from, and hashed to recognise the same object stored twice.
   const text = await textNamed(name, bytes, maxBytes, io.gunzip);
-  // Read line by line, keeping only what this needs (the whole object is walked again later).
-  let note: string | null = null;
-  let lineStream = '';
-  let entryCount = 0;
-  let lastSeq: number | undefined;
-  for (const line of linesNamed(name, text)) {
-    if (line.entry) {
-      entryCount++;
-      lastSeq = line.entry.envelope.seq;
-    } else {
-      note = line.note;
-      lineStream = line.stream;
-    }
+  // Only the last line is parsed here (it holds the checkpoint); the walk parses every line.
+  let tail: ReturnType<typeof objectTail>;
+  try {
+    tail = objectTail(text);
+  } catch (err) {
+    return fail('ENTRY_MALFORMED', `object ${name}: ${(err as Error).message}`, { object: name });
   }
+  const last = tail.last;
+  const note = last?.note ?? null;
+  const lineStream = last?.note === undefined ? '' : last.stream;
+  const entryCount = tail.lines - 1;
+  const lastSeq = last?.entry?.envelope.seq;
   if (note === null) {
     fail(
       'TAIL_TRUNCATED',
