@@ -152,7 +152,7 @@ export function parseMonitorConfig(raw: unknown, file: string, env: NodeJS.Proce
       if (dup !== undefined) problems.push(`stores: name "${dup}" is used twice; store names must be unique`);
       else if (w !== undefined && res.data.stores.some((s) => sameStore(s.store, w)))
         problems.push(
-          `witness.store: ${w} is also a watched store; cosignatures go to a place the writers cannot write ` +
+          `witness.store: ${w} is (inside) a watched store; cosignatures go to a place the writers cannot write ` +
             '(another directory, bucket or prefix)',
         );
       else return res.data;
@@ -163,8 +163,11 @@ export function parseMonitorConfig(raw: unknown, file: string, env: NodeJS.Proce
   });
 }
 
-/** Two store locations that are the same place, up to a trailing slash. */
-const sameStore = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+/** Whether two store locations overlap: the same place, or one inside the other (up to trailing slashes). */
+function sameStore(a: string, b: string): boolean {
+  const [x, y] = [a.replace(/\/+$/, ''), b.replace(/\/+$/, '')];
+  return x === y || x.startsWith(`${y}/`) || y.startsWith(`${x}/`);
+}
 
 /** Reads, expands and validates the monitor config file at `file`. */
 export function loadMonitorConfig(file: string, env: NodeJS.ProcessEnv = process.env): MonitorConfig {

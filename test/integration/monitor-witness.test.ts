@@ -116,4 +116,22 @@ describe('tailseal monitor with witness:', () => {
     assert.equal(logsWith(m, 'Witness: checkpoint cosigned and published.').length, 1);
     assert.equal(await stopDaemon(m), 0);
   });
+
+  it('refuses a witness key it cannot use with exit 2, naming witness.key_file', async () => {
+    const file = join(root, 'bad-witness.yaml');
+    writeFileSync(
+      file,
+      [
+        `state_dir: ${join(root, 'bad-state')}`,
+        `stores: [{ name: fleet, store: ${t.dir} }]`,
+        `keys: [{ match: "*", files: [${t.pubFile}] }]`,
+        `witness: { key_file: ${t.pubFile}, store: ${join(root, 'w2')} }`,
+        `metrics: { listen: "127.0.0.1:${await freePort()}" }`,
+        '',
+      ].join('\n'),
+    );
+    const r = cli(['monitor', '--config', file]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /KEY_INVALID: .*bad-witness\.yaml: witness\.key_file: /);
+  });
 });

@@ -84,7 +84,12 @@ describe('monitor config', () => {
     {
       desc: 'a witness store that is a watched store',
       mutate: (c) => (c.witness = { key_file: 'w.key', store: 's3://trail/opa' }),
-      want: /^m\.yaml: witness\.store: s3:\/\/trail\/opa is also a watched store; cosignatures go to a place/,
+      want: /^m\.yaml: witness\.store: s3:\/\/trail\/opa is \(inside\) a watched store; cosignatures go to a place/,
+    },
+    {
+      desc: 'a witness store inside a watched store',
+      mutate: (c) => (c.witness = { key_file: 'w.key', store: 's3://trail/opa/witness/' }),
+      want: /^m\.yaml: witness\.store: s3:\/\/trail\/opa\/witness\/ is \(inside\) a watched store/,
     },
     {
       desc: 'an unset environment variable',
