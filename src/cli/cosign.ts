@@ -2,7 +2,7 @@
 // does, then per origin cosigns the newest checkpoint only if it is consistent with the last one
 // this witness cosigned (its --state): a larger tree with a consistency proof from the verified
 // leaves, never a second root at one size nor a smaller tree. The cosigned note goes to the
-// witness store, a directory or bucket prefix the writers cannot write (witness-writer.ts).
+// witness store, a directory or bucket prefix the writers cannot write (src/monitor/witness-writer.ts).
 import { TailsealError, errorMessage } from '../errors.js';
 import { NODE_VERIFY } from '../seal/gzip.js';
 import { nodeHashChildren } from '../seal/hash.js';
@@ -21,7 +21,7 @@ import {
 import { EXIT_FAILURE, EXIT_OK, USAGE_CODES } from './exit.js';
 import { type StoreOptions, readerFor } from './verify.js';
 import { type CosignedState, readWitnessState, writeWitnessState } from './witness-state.js';
-import { witnessWriter } from './witness-writer.js';
+import { witnessWriter } from './witness-store.js';
 
 export interface CosignCliOptions extends StoreOptions {
   publicKey: string[];

@@ -7,13 +7,15 @@ import { StatusServer } from '../metrics/server.js';
 import { loadMonitorConfig, matchesOrigin } from '../monitor/config.js';
 import type { MonitoredStore } from '../monitor/pass.js';
 import { MonitorService } from '../monitor/service.js';
-import { loadVerifierKeys } from '../seal/keyfile.js';
+import { WitnessStep } from '../monitor/witness.js';
+import { loadVerifierKeys, loadWitnessSignerKey } from '../seal/keyfile.js';
 import { MonitorState } from '../store/monitor-state.js';
 import { parseListen } from '../common/units.js';
 import type { NoteVerifier } from '../trail/keys.js';
 import { DEFAULT_MAX_OBJECT_BYTES } from '../trail/object.js';
 import { EXIT_OK } from './exit.js';
 import { readerFor } from './verify.js';
+import { witnessWriter } from './witness-store.js';
 
 /** Runs the monitor; resolves with the exit code once it has stopped. */
 export async function monitorCommand(o: { config: string }): Promise<number> {
@@ -30,6 +32,13 @@ export async function monitorCommand(o: { config: string }): Promise<number> {
     keys.filter((k) => matchesOrigin(k.match, origin)).flatMap((k) => k.verifiers);
   const maxSilenceFor = (origin: string): number =>
     config.max_silence.origins.find((m) => matchesOrigin(m.match, origin))?.after ?? config.max_silence.default;
+  const w = config.witness;
+  let signer;
+  try {
+    signer = w && loadWitnessSignerKey(w.key_file);
+  } catch (err) {
+    throw new TailsealError('KEY_INVALID', `${o.config}: witness.key_file: ${errorMessage(err)}`, { cause: err });
+  }
   const opened = config.stores.map((s) => ({
     name: s.name,
     ...readerFor({
@@ -56,6 +65,28 @@ export async function monitorCommand(o: { config: string }): Promise<number> {
   process.on('SIGINT', onSignal);
 
   const metrics = new MonitorMetrics({ origins: () => service!.origins(), problems: () => service!.problems() });
+  const writer =
+    w &&
+    witnessWriter(
+      {
+        pathStyle: w.path_style,
+        ...(w.endpoint ? { endpoint: w.endpoint } : {}),
+        ...(w.region ? { region: w.region } : {}),
+      },
+      w.store,
+    );
+  const witness =
+    signer &&
+    writer &&
+    new WitnessStep({
+      state,
+      signer,
+      writer,
+      minIntervalFor: (origin) => w.min_interval ?? maxSilenceFor(origin) / 2,
+      now: Date.now,
+      log: log.child({ witness: signer.verifierKey }),
+      onPublished: (store, origin) => metrics.cosigned(store, origin),
+    });
   service = new MonitorService(
     {
       stores,
@@ -69,6 +100,8 @@ export async function monitorCommand(o: { config: string }): Promise<number> {
     config.interval,
     log,
     metrics,
+    witness ? (v) => witness.run(v) : undefined,
+    witness ? () => witness.cosigned() : undefined,
   );
   const svc = service;
   const server = new StatusServer(parseListen(config.metrics.listen), metrics, () => ({}), log, {
@@ -88,13 +121,14 @@ export async function monitorCommand(o: { config: string }): Promise<number> {
       stores: config.stores.map((s) => s.name),
       interval_ms: config.interval,
       full_pass_every_ms: config.full_pass_every,
+      ...(signer && w ? { witness: signer.verifierKey, witness_store: w.store } : {}),
     },
     'Fleet monitor started.',
   );
   if (!stopping) service.start();
   await stopped;
   await server.close();
-  await Promise.all(opened.map((s) => s.close()));
+  await Promise.all([...opened.map((s) => s.close()), writer?.close()]);
   state.close();
   log.info('Fleet monitor stopped.');
   return EXIT_OK;

@@ -44,6 +44,13 @@ export class MonitorMetrics {
     registers: [this.registry],
   });
 
+  private readonly cosignatures = new Counter({
+    name: 'tailseal_monitor_cosignatures_published_total',
+    help: 'Cosigned checkpoints the monitor, as a witness, published to its witness store, per origin.',
+    labelNames: ['store', 'origin'],
+    registers: [this.registry],
+  });
+
   constructor(view: MonitorView, now: () => number = Date.now) {
     new Gauge({
       name: 'tailseal_monitor_build_info',
@@ -104,6 +111,11 @@ export class MonitorMetrics {
     this.lastRead.set(objectsRead);
     this.lastDuration.set(durationMs / 1000);
     this.lastEnd.set(endedAt / 1000);
+  }
+
+  /** A cosigned checkpoint of `origin` (verified in `store`) was published. */
+  cosigned(store: string, origin: string): void {
+    this.cosignatures.inc({ store, origin });
   }
 
   /** A gauge whose values are read on every scrape. */

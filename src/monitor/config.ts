@@ -89,6 +89,40 @@ export const monitorConfigSchema = z.strictObject({
         .describe('Per origin pattern: the first entry that matches an origin wins over `default`.'),
     })
     .prefault({}),
+  witness: z
+    .strictObject({
+      key_file: z
+        .string()
+        .min(1)
+        .describe(
+          'The witness signer key (made by keygen with --witness, kept apart from every writer key); read at start ' +
+            '(exit 2 if unusable). Auditors trust its `.pub` with the --witness-key of verify.',
+        ),
+      store: z
+        .string()
+        .min(1)
+        .describe(
+          'Where the cosigned checkpoints go, as the --witness-store of cosign: a directory or ' +
+            '`s3://bucket/prefix` (with `endpoint`, `region`, `path_style` below) that the writers cannot write.',
+        ),
+      endpoint: z
+        .url({ protocol: /^https?$/ })
+        .optional()
+        .describe('s3: endpoint URL of an S3-compatible server.'),
+      region: z.string().min(1).optional().describe('s3: region (default us-east-1).'),
+      path_style: z.boolean().default(false).describe('s3: path-style addressing (MinIO, Ceph).'),
+      min_interval: duration(0, MAX_SPAN_MS)
+        .optional()
+        .describe(
+          'A checkpoint whose tree did not grow is cosigned again (a fresh timestamp) at most this often. ' +
+            "Default: half the origin's max_silence. A grown tree is cosigned on the pass that verified it.",
+        ),
+    })
+    .optional()
+    .describe(
+      'Makes the monitor a witness: after each pass it cosigns the newest checkpoint of every origin it verified ' +
+        '(`ok` or `silent`, consistent with all it verified and cosigned before) and publishes it to `store`.',
+    ),
   metrics: z
     .strictObject({
       listen: listenAddress('127.0.0.1:9465').describe(
@@ -114,13 +148,25 @@ export function parseMonitorConfig(raw: unknown, file: string, env: NodeJS.Proce
     if (res.success) {
       const names = res.data.stores.map((s) => s.name);
       const dup = names.find((n, i) => names.indexOf(n) !== i);
+      const w = res.data.witness?.store;
       if (dup !== undefined) problems.push(`stores: name "${dup}" is used twice; store names must be unique`);
+      else if (w !== undefined && res.data.stores.some((s) => sameStore(s.store, w)))
+        problems.push(
+          `witness.store: ${w} is (inside) a watched store; cosignatures go to a place the writers cannot write ` +
+            '(another directory, bucket or prefix)',
+        );
       else return res.data;
     } else problems.push(...res.error.issues.map((i) => describeIssue(i, expanded)));
   }
   throw new TailsealError('CONFIG_INVALID', problems.map((p) => `${file}: ${p}`).join('\n'), {
     details: { file, problems },
   });
+}
+
+/** Whether two store locations overlap: the same place, or one inside the other (up to trailing slashes). */
+function sameStore(a: string, b: string): boolean {
+  const [x, y] = [a.replace(/\/+$/, ''), b.replace(/\/+$/, '')];
+  return x === y || x.startsWith(`${y}/`) || y.startsWith(`${x}/`);
 }
 
 /** Reads, expands and validates the monitor config file at `file`. */

@@ -206,6 +206,7 @@ async function passStore(
         "origin's stream folder",
       objects: unattributed.slice(0, 20),
     });
+  const removed = removedObjects(deps.state, store.name, names);
   const origins = [...new Set([...groups.keys(), ...before.keys()])].sort();
   for (const origin of origins) {
     deps.signal?.throwIfAborted();
@@ -214,7 +215,14 @@ async function passStore(
     const now = deps.now();
     let status: OriginStatus;
     let finding: Finding;
-    if (d.names.length === 0) {
+    const gone = removed.get(origin);
+    if (gone) {
+      // Objects verified before are no longer in the store: the trail lost part of its history (its
+      // newest objects: a truncation a later full pass alone would take for a shorter trail). What was
+      // verified is kept, so every pass finds the removal again until the objects are back.
+      [status, finding] = ['broken', removedFinding(origin, gone)];
+      deps.state.putStatus(store.name, origin, status, finding, now);
+    } else if (d.names.length === 0) {
       // Nothing new: only the clock moved (silence); a broken or forked origin's objects are never "known".
       if (!prev) continue;
       ({ status, finding } = prev.verified
@@ -241,6 +249,29 @@ async function passStore(
         ...(prev ? { before: { status: prev.status, ...(prev.finding.code ? { code: prev.finding.code } : {}) } } : {}),
       });
   }
+}
+
+/** Per origin, the objects of `store` verified before that `listed` no longer has. */
+function removedObjects(state: MonitorState, store: string, listed: readonly string[]): Map<string, string[]> {
+  const present = new Set(listed);
+  const out = new Map<string, string[]>();
+  for (const [origin, names] of state.verifiedObjects(store)) {
+    const gone = names.filter((n) => !present.has(n)).sort();
+    if (gone.length > 0) out.set(origin, gone);
+  }
+  return out;
+}
+
+function removedFinding(origin: string, gone: readonly string[]): Finding {
+  const some = gone.slice(0, 3).join(', ') + (gone.length > 3 ? ', ...' : '');
+  return {
+    code: 'OBJECT_REMOVED',
+    message:
+      `${gone.length} object(s) of ${origin} verified before are no longer in the store (${some}): ` +
+      'its history was truncated or cut',
+    object: gone[0]!,
+    objects: gone.slice(0, 20),
+  };
 }
 
 async function verifyOrigin(

@@ -22,6 +22,8 @@ export interface StatusDocument {
     object?: string;
     seq?: number;
     newest?: { size: number; root: string; time: string };
+    /** With `witness:`: the checkpoint of the origin this monitor last cosigned (in any store). */
+    cosigned?: { size: number; time: string };
     last_pass_at: string;
   }[];
   stores: { name: string; problems: StoreProblem[] }[];
@@ -40,8 +42,10 @@ export class MonitorService {
     private readonly intervalMs: number,
     private readonly log: Logger,
     private readonly metrics: MonitorMetrics | null,
-    /** Called after each pass with what it verified: where a witness step cosigns (issue 21). */
-    private readonly onVerified: (v: readonly VerifiedCheckpoint[]) => void = () => undefined,
+    /** Called (and awaited) after each pass with what it verified: where the witness step cosigns. */
+    private readonly onVerified: (v: readonly VerifiedCheckpoint[]) => unknown = () => undefined,
+    /** Per origin, what the witness last cosigned (size, POSIX seconds), for /status. */
+    private readonly cosignedOf: () => ReadonlyMap<string, { size: number; time: number }> = () => new Map(),
   ) {}
 
   /** Runs the first pass now, then one `intervalMs` after the end of each. */
@@ -73,7 +77,14 @@ export class MonitorService {
     this.last = r;
     this.report(r);
     this.metrics?.pass(r.full, r.objectsRead, r.durationMs, r.startedAt + r.durationMs);
-    this.onVerified(r.verified);
+    try {
+      await this.onVerified(r.verified);
+    } catch (err) {
+      this.log.error(
+        { err: (err as Error).message },
+        'Monitor: the step after the pass failed; the next pass tries again.',
+      );
+    }
     return r;
   }
 
@@ -132,6 +143,7 @@ export class MonitorService {
   status(): StatusDocument {
     const origins = this.last?.origins ?? this.deps.state.origins().map(viewOf);
     const stores = [...(this.last?.problems ?? [])].map(([name, problems]) => ({ name, problems }));
+    const cosigned = this.cosignedOf();
     return {
       ok: origins.every((o) => o.status === 'ok') && stores.every((s) => s.problems.length === 0),
       passes: this.passes,
@@ -150,6 +162,7 @@ export class MonitorService {
         ...(o.newest
           ? { newest: { size: o.newest.size, root: o.newest.root, time: new Date(o.newest.time).toISOString() } }
           : {}),
+        ...cosignedView(cosigned.get(o.origin)),
         last_pass_at: new Date(o.lastPassAt).toISOString(),
       })),
       stores,
@@ -163,6 +176,10 @@ export class MonitorService {
     this.timer = null;
     await this.running;
   }
+}
+
+function cosignedView(c: { size: number; time: number } | undefined): { cosigned?: { size: number; time: string } } {
+  return c ? { cosigned: { size: c.size, time: new Date(c.time * 1000).toISOString() } } : {};
 }
 
 function countStatuses(origins: readonly { status: string }[]): Record<string, number> {

@@ -47,6 +47,23 @@ export const MONITOR_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (origin, size)
   );
   `,
+  // v1 -> v2: the monitor as a witness (config `witness:`). Per witness key and origin, the checkpoint it
+  // last cosigned, in any store: written before the cosigned note is published (published = 0), so a
+  // crash never lets it cosign a checkpoint inconsistent with one already out; published = 1 after.
+  `
+  CREATE TABLE cosigned (
+    witness    TEXT NOT NULL,     -- the witness verifier key
+    origin     TEXT NOT NULL,
+    store      TEXT NOT NULL,     -- the store whose verified checkpoint it is
+    size       INTEGER NOT NULL,
+    root       TEXT NOT NULL,     -- hex tree root at size
+    time       INTEGER NOT NULL,  -- cosignature timestamp, POSIX seconds
+    name       TEXT NOT NULL,     -- its object name in the witness store
+    note       TEXT NOT NULL,     -- the cosigned note (published again as is after a crash)
+    published  INTEGER NOT NULL,  -- 1 once the note is in the witness store
+    PRIMARY KEY (witness, origin)
+  );
+  `,
 ];
 
 export const SQL_MON_GET_META = 'SELECT value FROM meta WHERE key = ?';
@@ -74,6 +91,7 @@ export const SQL_MON_RESET_ORIGIN = `
                      newest_note = NULL, signed_by = NULL
   WHERE store = ? AND origin = ?`;
 export const SQL_MON_STORE_OBJECT_NAMES = 'SELECT name FROM objects WHERE store = ?';
+export const SQL_MON_STORE_OBJECT_ORIGINS = 'SELECT name, origin FROM objects WHERE store = ?';
 export const SQL_MON_ORIGIN_DIGESTS =
   'SELECT digest, name FROM objects WHERE store = ? AND origin = ? AND digest IS NOT NULL';
 export const SQL_MON_PUT_OBJECT = 'INSERT OR REPLACE INTO objects (store, name, origin, digest) VALUES (?, ?, ?, ?)';
@@ -81,3 +99,12 @@ export const SQL_MON_DELETE_ORIGIN_OBJECTS = 'DELETE FROM objects WHERE store = 
 export const SQL_MON_CHECKPOINT_ROOT = 'SELECT root, store, object FROM checkpoints WHERE origin = ? AND size = ?';
 export const SQL_MON_PUT_CHECKPOINT =
   'INSERT OR IGNORE INTO checkpoints (origin, size, root, store, object) VALUES (?, ?, ?, ?, ?)';
+export const SQL_MON_GET_COSIGNED = 'SELECT * FROM cosigned WHERE witness = ? AND origin = ?';
+export const SQL_MON_ALL_COSIGNED = 'SELECT * FROM cosigned WHERE witness = ? ORDER BY origin';
+export const SQL_MON_PUT_COSIGNED = `
+  INSERT INTO cosigned (witness, origin, store, size, root, time, name, note, published)
+  VALUES (@witness, @origin, @store, @size, @root, @time, @name, @note, 0)
+  ON CONFLICT (witness, origin) DO UPDATE SET
+    store = @store, size = @size, root = @root, time = @time, name = @name, note = @note, published = 0`;
+export const SQL_MON_COSIGNED_PUBLISHED =
+  'UPDATE cosigned SET published = 1 WHERE witness = ? AND origin = ? AND name = ?';

@@ -93,6 +93,31 @@ export interface VerifiedOutcome {
   finding: Finding;
 }
 
+/** The checkpoint of an origin a witness key last cosigned (table `cosigned`). */
+export interface CosignedRecord {
+  origin: string;
+  store: string;
+  size: number;
+  /** Hex tree root. */
+  root: string;
+  /** The cosignature's timestamp, POSIX seconds. */
+  time: number;
+  /** Its object name in the witness store, and the cosigned note. */
+  name: string;
+  note: string;
+  published: boolean;
+}
+
+interface CosignedRow extends Omit<CosignedRecord, 'published'> {
+  witness: string;
+  published: number;
+}
+
+const toCosigned = ({ witness: _w, published, ...r }: CosignedRow): CosignedRecord => ({
+  ...r,
+  published: published === 1,
+});
+
 export class MonitorState {
   private readonly q: Prepared;
 
@@ -128,6 +153,14 @@ export class MonitorState {
   /** Names of the objects of `store` verified before: an incremental pass does not read them. */
   verifiedNames(store: string): Set<string> {
     return new Set(this.q(Q.SQL_MON_STORE_OBJECT_NAMES).pluck().all(store) as string[]);
+  }
+
+  /** The objects of `store` verified before, by origin: one no longer listed was removed. */
+  verifiedObjects(store: string): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const r of this.q(Q.SQL_MON_STORE_OBJECT_ORIGINS).all(store) as { name: string; origin: string }[])
+      (out.get(r.origin) ?? out.set(r.origin, []).get(r.origin)!).push(r.name);
+    return out;
   }
 
   /** The resume state's digests of an origin (digest -> object name), to recognise a later copy. */
@@ -177,6 +210,27 @@ export class MonitorState {
         this.q(Q.SQL_MON_DELETE_ORIGIN_OBJECTS).run(store, origin);
       }
     })();
+  }
+
+  /** What `witness` last cosigned of `origin`, if anything. */
+  cosigned(witness: string, origin: string): CosignedRecord | undefined {
+    const r = this.q(Q.SQL_MON_GET_COSIGNED).get(witness, origin) as CosignedRow | undefined;
+    return r && toCosigned(r);
+  }
+
+  /** Everything `witness` cosigned, one record per origin. */
+  allCosigned(witness: string): CosignedRecord[] {
+    return (this.q(Q.SQL_MON_ALL_COSIGNED).all(witness) as CosignedRow[]).map(toCosigned);
+  }
+
+  /** Records a cosignature before it is published (not yet published). */
+  putCosigned(witness: string, c: Omit<CosignedRecord, 'published'>): void {
+    this.q(Q.SQL_MON_PUT_COSIGNED).run({ witness, ...c });
+  }
+
+  /** The cosigned note `name` is in the witness store. */
+  markPublished(witness: string, origin: string, name: string): void {
+    this.q(Q.SQL_MON_COSIGNED_PUBLISHED).run(witness, origin, name);
   }
 
   close(): void {

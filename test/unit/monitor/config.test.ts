@@ -29,6 +29,13 @@ describe('monitor config', () => {
     assert.equal(c.max_silence.default, 3_600_000);
     assert.deepEqual(c.max_silence.origins, []);
     assert.equal(c.log.level, 'info');
+    assert.equal(c.witness, undefined, 'no witness unless configured');
+    const w = parseMonitorConfig(
+      { ...base(), witness: { key_file: 'w.key', store: '/srv/w', min_interval: '10m' } },
+      'm.yaml',
+      {},
+    );
+    assert.deepEqual(w.witness, { key_file: 'w.key', store: '/srv/w', path_style: false, min_interval: 600_000 });
   });
 
   const refused: { desc: string; mutate: (c: Record<string, unknown>) => void; want: RegExp }[] = [
@@ -58,6 +65,31 @@ describe('monitor config', () => {
           { name: 'x', store: '/b' },
         ]),
       want: /^m\.yaml: stores: name "x" is used twice/,
+    },
+    {
+      desc: 'a witness without its key',
+      mutate: (c) => (c.witness = { store: '/srv/witness' }),
+      want: /^m\.yaml: witness\.key_file: required/,
+    },
+    {
+      desc: 'a witness with an unknown key',
+      mutate: (c) => (c.witness = { key_file: 'w.key', store: '/srv/witness', interval: '1m' }),
+      want: /^m\.yaml: witness\.interval: unknown key/,
+    },
+    {
+      desc: 'a witness min_interval that is no duration',
+      mutate: (c) => (c.witness = { key_file: 'w.key', store: '/srv/witness', min_interval: 'often' }),
+      want: /^m\.yaml: witness\.min_interval: expected a duration/,
+    },
+    {
+      desc: 'a witness store that is a watched store',
+      mutate: (c) => (c.witness = { key_file: 'w.key', store: 's3://trail/opa' }),
+      want: /^m\.yaml: witness\.store: s3:\/\/trail\/opa is \(inside\) a watched store; cosignatures go to a place/,
+    },
+    {
+      desc: 'a witness store inside a watched store',
+      mutate: (c) => (c.witness = { key_file: 'w.key', store: 's3://trail/opa/witness/' }),
+      want: /^m\.yaml: witness\.store: s3:\/\/trail\/opa\/witness\/ is \(inside\) a watched store/,
     },
     {
       desc: 'an unset environment variable',

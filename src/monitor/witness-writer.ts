@@ -1,14 +1,15 @@
-// Where `tailseal cosign` publishes: the witness store (docs/trail-format.md §8), a directory or an
-// s3://bucket/prefix the writers cannot write. Objects are write-once in both.
+// Where a witness publishes (`tailseal cosign`, the monitor's `witness:`): the witness store
+// (docs/trail-format.md §8), a directory or an s3://bucket/prefix the writers cannot write. Objects
+// are write-once in both. The S3 client is made by the caller (src/cli opens it from its options).
 import { createHash } from 'node:crypto';
 import { linkSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fsyncDir, writeSyncedFile } from '../common/synced-file.js';
 import { TailsealError } from '../errors.js';
-import { retentionHeaders } from '../sinks/s3/index.js';
-import { parseS3Url } from '../sinks/s3/reader.js';
+import type { Dispatcher } from 'undici';
+import { type S3SinkConfig, retentionHeaders } from '../sinks/s3/index.js';
+import type { S3Client } from '../sinks/s3/client.js';
 import { COSIGNED_SUFFIX } from '../trail/index.js';
-import { type StoreOptions, s3StoreClient } from './verify.js';
 
 export interface WitnessWriter {
   /** True when the store holds a cosigned object of `origin` at `size` (any time). */
@@ -21,7 +22,7 @@ export interface WitnessWriter {
 const sizePrefix = (size: number) => `${String(size).padStart(20, '0')}-`;
 
 /** A directory: temp file, fsync, link (EEXIST if the name is taken: never replaced), fsync of the folder. */
-function fileWriter(dir: string): WitnessWriter {
+export function fileWitnessWriter(dir: string): WitnessWriter {
   return {
     published(origin, size) {
       try {
@@ -48,13 +49,21 @@ function fileWriter(dir: string): WitnessWriter {
   };
 }
 
+/** An S3 witness store: the client, its sink settings (Object Lock, encryption) and the prefix. */
+export interface S3WitnessStore {
+  client: S3Client;
+  dispatcher: Dispatcher;
+  sink: S3SinkConfig;
+  prefix: string;
+}
+
 /**
- * An s3://bucket/prefix, through the S3 client of `--config`/`--sink` (its Object Lock and
- * encryption apply) or `--endpoint`: PUT with If-None-Match: * and Content-MD5 and SHA-256
- * checksums (S3 requires one with Object Lock). A name already taken is SINK_CONFLICT.
+ * An s3://bucket/prefix, through the S3 client the caller made (`tailseal cosign`: the one of
+ * `--config`/`--sink` or `--endpoint`; the monitor: its `witness:` settings): PUT with
+ * If-None-Match: * and Content-MD5 and SHA-256 checksums (S3 requires one with Object Lock). A
+ * name already taken is SINK_CONFLICT.
  */
-function s3Writer(o: StoreOptions): WitnessWriter {
-  const { client, dispatcher, sink, prefix } = s3StoreClient(o);
+export function s3WitnessWriter({ client, dispatcher, sink, prefix }: S3WitnessStore): WitnessWriter {
   const base = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
   return {
     async published(origin, size) {
@@ -82,9 +91,4 @@ function s3Writer(o: StoreOptions): WitnessWriter {
     },
     close: () => dispatcher.close(),
   };
-}
-
-/** The writer for `--witness-store`: a directory, or s3://bucket/prefix with the store options of `o`. */
-export function witnessWriter(o: StoreOptions, store: string): WitnessWriter {
-  return parseS3Url(store) ? s3Writer({ ...o, store }) : fileWriter(store);
 }
