@@ -240,13 +240,25 @@ export function logsWith(d: DaemonProc, prefix: string): Record<string, unknown>
   });
 }
 
-/** A TCP port free on 127.0.0.1 right now (bound and released; loopback only). */
+/** Ports freePort handed out in this process: the kernel may offer a released port again at once. */
+const givenPorts = new Set<number>();
+
+/**
+ * A TCP port free on 127.0.0.1 right now (bound and released; loopback only), never one this process
+ * was given before: two calls in a row once returned the same port, and the daemon's metrics and its
+ * OPA receiver then fought over it (EADDRINUSE in CI).
+ */
 export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as AddressInfo).port;
+    await new Promise((r) => srv.close(r));
+    if (givenPorts.has(port)) continue;
+    givenPorts.add(port);
+    return port;
+  }
+  throw new Error('no fresh free port on 127.0.0.1 in 50 attempts');
 }
 
 /** Waits until `n` opa_service receivers of `d` listen (their start-up log line). */
