@@ -18,6 +18,16 @@ const originPattern = () =>
 
 // Descriptions (`.describe()`) are the monitor's config reference: docs/configuration.md's "Monitor
 // configuration" section is generated from them (npm run docs).
+
+/** How an `s3://` store is reached (a watched store, the witness store): as `tailseal verify`'s options. */
+const S3_ACCESS = {
+  endpoint: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('s3: endpoint URL of an S3-compatible server.'),
+  region: z.string().min(1).optional().describe('s3: region (default us-east-1).'),
+  path_style: z.boolean().default(false).describe('s3: path-style addressing (MinIO, Ceph).'),
+};
 export const monitorConfigSchema = z.strictObject({
   state_dir: dirPath().describe(
     "Directory of the monitor's state database `monitor.db` (per store and origin: where its verified trail " +
@@ -33,12 +43,7 @@ export const monitorConfigSchema = z.strictObject({
           .describe(
             'A file sink directory, or `s3://bucket/prefix` (credentials from the environment, as `tailseal verify`).',
           ),
-        endpoint: z
-          .url({ protocol: /^https?$/ })
-          .optional()
-          .describe('s3: endpoint URL of an S3-compatible server.'),
-        region: z.string().min(1).optional().describe('s3: region (default us-east-1).'),
-        path_style: z.boolean().default(false).describe('s3: path-style addressing (MinIO, Ceph).'),
+        ...S3_ACCESS,
       }),
     )
     .min(1)
@@ -105,12 +110,7 @@ export const monitorConfigSchema = z.strictObject({
           'Where the cosigned checkpoints go, as the --witness-store of cosign: a directory or ' +
             '`s3://bucket/prefix` (with `endpoint`, `region`, `path_style` below) that the writers cannot write.',
         ),
-      endpoint: z
-        .url({ protocol: /^https?$/ })
-        .optional()
-        .describe('s3: endpoint URL of an S3-compatible server.'),
-      region: z.string().min(1).optional().describe('s3: region (default us-east-1).'),
-      path_style: z.boolean().default(false).describe('s3: path-style addressing (MinIO, Ceph).'),
+      ...S3_ACCESS,
       min_interval: duration(0, MAX_SPAN_MS)
         .optional()
         .describe(
