@@ -12,6 +12,15 @@ import { MAX_SPAN_MS, dirPath, duration, listenAddress, size } from '../common/u
 
 // Descriptions (`.describe()`) are the config reference: docs/configuration.md and
 // docs/config.schema.json are generated from them (npm run docs), and a unit test fails when they are stale.
+/** The `log:` section, the same for the daemon and the monitor. */
+export function logSchema() {
+  return z
+    .strictObject({
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info').describe('Log level.'),
+    })
+    .prefault({});
+}
+
 export const configSchema = z.strictObject({
   state_dir: dirPath().describe(
     "Directory of the state database `tailseal.db` (offsets, chain heads, outbox index) and the outbox's entry " +
@@ -172,11 +181,7 @@ export const configSchema = z.strictObject({
         ),
     })
     .prefault({}),
-  log: z
-    .strictObject({
-      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info').describe('Log level.'),
-    })
-    .prefault({}),
+  log: logSchema(),
 });
 
 export type Config = z.infer<typeof configSchema>;

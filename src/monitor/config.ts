@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { TailsealError } from '../errors.js';
 import { MAX_SPAN_MS, dirPath, duration, listenAddress, nameSchema } from '../common/units.js';
 import { describeIssue, expandEnv, loadYamlFile } from '../config/load.js';
+import { logSchema } from '../config/schema.js';
 
 /**
  * An origin pattern: `*` stands for any run of characters (`/` included), everything else is
@@ -130,11 +131,7 @@ export const monitorConfigSchema = z.strictObject({
       ),
     })
     .prefault({}),
-  log: z
-    .strictObject({
-      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info').describe('Log level.'),
-    })
-    .prefault({}),
+  log: logSchema(),
 });
 
 export type MonitorConfig = z.infer<typeof monitorConfigSchema>;
