@@ -247,6 +247,15 @@ function program(): Command {
   return p;
 }
 
+// A reader that stops reading (`tailseal verify ... | head -1`) is not an error of the command: stop
+// quietly with the exit code decided so far, as Unix tools do, instead of an unhandled EPIPE and a stack.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 try {
   await program().parseAsync(process.argv);
 } catch (err) {

@@ -65,6 +65,16 @@ describe('tailseal verify', () => {
     assert.match(r.stdout, /tail completeness not checked/);
     assert.equal(r.stderr, '');
   });
+  it('a reader that stops reading (`| head -1`): exit with the result, no EPIPE stack on stderr', () => {
+    const t = fresh();
+    const cmd = `"${process.execPath}" "${CLI}" ${verifyArgs(t)
+      .map((a) => `"${a}"`)
+      .join(' ')} | head -c 2`;
+    const r = spawnSync('bash', ['-c', `set -o pipefail; ${cmd}`], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.stdout, 'OK');
+    assert.doesNotMatch(r.stderr, /EPIPE|Unhandled|at /, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
+  });
   it('counts gap records by reason in the OK line; --verbose lists each one, --json gives each one', () => {
     const head = 'h'.repeat(4096); // as long_lines: truncate keeps an over-long line's first bytes
     const long = (i: number) => ({
