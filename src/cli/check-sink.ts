@@ -15,7 +15,7 @@ export async function checkSinkCommand(name: string, o: { config: string }): Pro
       'USAGE',
       `${o.config} has no sink named ${name} (sinks: ${config.sinks.map((s) => s.name).join(', ')})`,
     );
-  const sink = await createSink(sc, { log: createLogger(config.log.level) });
+  const sink = await createSink(sc, { log: createLogger(config.log.level), stateDir: config.state_dir });
   try {
     await sink.start();
     process.stdout.write(`OK sink ${name} (${sc.type}) is ready\n`);

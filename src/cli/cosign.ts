@@ -2,7 +2,7 @@
 // does, then per origin cosigns the newest checkpoint only if it is consistent with the last one
 // this witness cosigned (its --state): a larger tree with a consistency proof from the verified
 // leaves, never a second root at one size nor a smaller tree. The cosigned note goes to the
-// witness store, a directory or bucket prefix the writers cannot write (src/monitor/witness-writer.ts).
+// witness store, a directory or bucket prefix the writers cannot write (src/sinks/witness/writer.ts).
 import { TailsealError, errorMessage } from '../errors.js';
 import { NODE_VERIFY } from '../seal/gzip.js';
 import { nodeHashChildren } from '../seal/hash.js';

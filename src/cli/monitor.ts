@@ -8,6 +8,8 @@ import { loadMonitorConfig, matchesOrigin } from '../monitor/config.js';
 import type { MonitoredStore } from '../monitor/pass.js';
 import { MonitorService } from '../monitor/service.js';
 import { WitnessStep } from '../monitor/witness.js';
+import { SUBMITTED } from '../monitor/add-checkpoint.js';
+import { WitnessServer } from '../monitor/witness-server.js';
 import { loadVerifierKeys, loadWitnessSignerKey } from '../seal/keyfile.js';
 import { MonitorState } from '../store/monitor-state.js';
 import { parseListen } from '../common/units.js';
@@ -103,6 +105,22 @@ export async function monitorCommand(o: { config: string }): Promise<number> {
     witness ? (v) => witness.run(v) : undefined,
     witness ? () => witness.cosigned() : undefined,
   );
+  const submissions =
+    signer && writer && w.listen
+      ? new WitnessServer(
+          parseListen(w.listen),
+          {
+            state,
+            signer,
+            writer,
+            keysFor,
+            now: Date.now,
+            log: log.child({ witness: signer.verifierKey }),
+            onPublished: (origin) => metrics.cosigned(SUBMITTED, origin),
+          },
+          log,
+        )
+      : undefined;
   const svc = service;
   const server = new StatusServer(parseListen(config.metrics.listen), metrics, () => ({}), log, {
     '/status': () => {
@@ -112,7 +130,9 @@ export async function monitorCommand(o: { config: string }): Promise<number> {
   });
   try {
     await server.start();
+    await submissions?.start();
   } catch (err) {
+    await server.close();
     state.close();
     throw err;
   }
@@ -122,12 +142,14 @@ export async function monitorCommand(o: { config: string }): Promise<number> {
       interval_ms: config.interval,
       full_pass_every_ms: config.full_pass_every,
       ...(signer && w ? { witness: signer.verifierKey, witness_store: w.store } : {}),
+      ...(submissions ? { witness_listen: `${w!.listen!.replace(/:\d+$/, '')}:${submissions.port}` } : {}),
     },
     'Fleet monitor started.',
   );
   if (!stopping) service.start();
   await stopped;
   await server.close();
+  await submissions?.close();
   await Promise.all([...opened.map((s) => s.close()), writer?.close()]);
   state.close();
   log.info('Fleet monitor stopped.');

@@ -1,14 +1,13 @@
 // `tailseal verify`: proves a stored trail intact, or names its first break.
 import { readFileSync } from 'node:fs';
-import type { Dispatcher } from 'undici';
-import type { S3Client } from '../sinks/s3/client.js';
 import { loadVerifierKeys } from '../seal/keyfile.js';
 import { parseDuration, parseSize } from '../common/units.js';
 import { NODE_VERIFY } from '../seal/gzip.js';
 import { TailsealError, errorMessage } from '../errors.js';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
-import { type S3SinkConfig, s3ClientFor, s3SinkSchema } from '../sinks/s3/index.js';
+import { s3ClientFor } from '../sinks/s3/index.js';
+import { type S3WitnessStore, s3WitnessStore } from '../sinks/witness/writer.js';
 import { fileStoreReader } from '../sinks/file/reader.js';
 import { parseS3Url, s3StoreReader } from '../sinks/s3/reader.js';
 import {
@@ -67,31 +66,17 @@ export function readerFor(o: StoreOptions, match?: RegExp): { reader: ObjectRead
  * The S3 client, sink settings and prefix for an s3:// `--store`: the s3 sink `--sink` of
  * `--config` (its endpoint, TLS, credentials, Object Lock), or `--endpoint`/`--region`/`--path-style`.
  */
-export function s3StoreClient(o: StoreOptions): {
-  client: S3Client;
-  dispatcher: Dispatcher;
-  sink: S3SinkConfig;
-  prefix: string;
-} {
+export function s3StoreClient(o: StoreOptions): S3WitnessStore {
+  const log = () => createLogger('warn');
   const url = parseS3Url(o.store);
   if (!url) throw new TailsealError('USAGE', `${o.store} is not an s3://bucket/prefix URL`);
-  let sink: S3SinkConfig;
-  if (o.sink) {
-    if (!o.config) throw new TailsealError('USAGE', '--sink needs --config');
-    const found = loadConfig(o.config).sinks.find((s) => s.name === o.sink);
-    if (!found || found.type !== 's3') throw new TailsealError('USAGE', `${o.config} has no s3 sink named ${o.sink}`);
-    sink = { ...found, bucket: url.bucket };
-  } else {
-    sink = s3SinkSchema.parse({
-      name: 'verify',
-      type: 's3',
-      bucket: url.bucket,
-      ...(o.endpoint ? { endpoint: o.endpoint } : {}),
-      ...(o.region ? { region: o.region } : {}),
-      path_style: o.pathStyle ?? false,
-    });
-  }
-  const { client, dispatcher } = s3ClientFor(sink, createLogger('warn'));
+  if (!o.sink)
+    return s3WitnessStore(o.store, { endpoint: o.endpoint, region: o.region, path_style: o.pathStyle }, log());
+  if (!o.config) throw new TailsealError('USAGE', '--sink needs --config');
+  const found = loadConfig(o.config).sinks.find((s) => s.name === o.sink);
+  if (!found || found.type !== 's3') throw new TailsealError('USAGE', `${o.config} has no s3 sink named ${o.sink}`);
+  const sink = { ...found, bucket: url.bucket };
+  const { client, dispatcher } = s3ClientFor(sink, log());
   return { client, dispatcher, sink, prefix: url.prefix };
 }
 

@@ -4,9 +4,8 @@
 //
 //   {"format":"tailseal-witness-state","version":1,"witness":"<witness verifier key>",
 //    "origins":{"<origin>":{"size":8,"root":"<base64>","time":1764400000}}}
-import { readFileSync, renameSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { fsyncDir, writeSyncedFile } from '../common/synced-file.js';
+import { readFileSync } from 'node:fs';
+import { replaceFile } from '../common/synced-file.js';
 import { TailsealError, errorMessage } from '../errors.js';
 import { fromBase64Strict, toBase64 } from '../trail/index.js';
 
@@ -76,11 +75,5 @@ export function writeWitnessState(file: string, state: WitnessState): void {
       .map(([k, v]) => [k, { size: v.size, root: toBase64(v.rootHash), time: v.time }]),
   );
   const text = JSON.stringify({ format: FORMAT, version: VERSION, witness: state.witness, origins }, null, 2) + '\n';
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
-  // 1. The new state in a temp file beside it, on disk before it takes the old one's place.
-  writeSyncedFile(tmp, text, 0o600);
-  // 2. Rename: atomic; a crash before it leaves the old state (and a temp file the next write replaces).
-  renameSync(tmp, file);
-  // 3. The rename itself on disk.
-  fsyncDir(dirname(file));
+  replaceFile(file, text, 0o600);
 }

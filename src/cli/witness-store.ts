@@ -1,6 +1,6 @@
 // Opens a witness store given as `--witness-store` (or the monitor's `witness.store`): a directory,
 // or an s3://bucket/prefix through the S3 client of the store options (src/cli opens S3 clients).
-import { type WitnessWriter, fileWitnessWriter, s3WitnessWriter } from '../monitor/witness-writer.js';
+import { type WitnessWriter, fileWitnessWriter, s3WitnessWriter } from '../sinks/witness/writer.js';
 import { parseS3Url } from '../sinks/s3/reader.js';
 import { type StoreOptions, s3StoreClient } from './verify.js';
 

@@ -167,11 +167,15 @@ const LISTEN_RE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
 /** A listen address ("127.0.0.1:8282", "[::1]:8282"); port 0 picks a free one. */
 export function listenAddress(defaultValue: string) {
+  return hostPort(defaultValue).default(defaultValue);
+}
+
+/** A host:port to listen on, without a default; `example` is shown in the error. */
+export function hostPort(example: string) {
   return z
     .string()
-    .regex(LISTEN_RE, `must be host:port, e.g. "${defaultValue}" or "[::1]:${defaultValue.split(':').pop()}"`)
-    .refine((v) => Number(LISTEN_RE.exec(v)?.[2]) <= 65535, 'port must be at most 65535')
-    .default(defaultValue);
+    .regex(LISTEN_RE, `must be host:port, e.g. "${example}" or "[::1]:${example.split(':').pop()}"`)
+    .refine((v) => Number(LISTEN_RE.exec(v)?.[2]) <= 65535, 'port must be at most 65535');
 }
 
 /** Splits "host:port" (the host unbracketed). */

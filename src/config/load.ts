@@ -88,6 +88,10 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
               `${readable.join(', ') || 'none'}); only those can be read back`,
           );
       }
+      if (res.data.sinks.every((s) => s.type === 'witness'))
+        problems.push(
+          'sinks: a witness sink keeps cosignatures, not the trail: add a file, s3, http or opa sink for the objects',
+        );
       // Limits that could refuse a chunk OPA may send: OPA would re-send it forever (stalled).
       res.data.inputs.forEach((i, at) => {
         if (i.type === 'opa_service') problems.push(...opaChunkProblems(i, at, res.data.outbox.max_bytes));

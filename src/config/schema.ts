@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { fileSinkSchema } from '../sinks/file/config.js';
 import { httpSinkSchema } from '../sinks/http/config.js';
 import { opaSinkSchema } from '../sinks/opa/config.js';
+import { witnessSinkSchema } from '../sinks/witness/config.js';
 import { s3SinkSchema } from '../sinks/s3/config.js';
 import { fileInputSchema } from '../sources/file/config.js';
 import { opaServiceInputSchema } from '../sources/opa-service/config.js';
@@ -114,10 +115,13 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   sinks: z
-    .array(z.discriminatedUnion('type', [fileSinkSchema, s3SinkSchema, httpSinkSchema, opaSinkSchema]))
+    .array(
+      z.discriminatedUnion('type', [fileSinkSchema, s3SinkSchema, httpSinkSchema, opaSinkSchema, witnessSinkSchema]),
+    )
     .min(1)
     .describe(
-      'Where sealed objects go: `file`, `s3`, `http` or `opa` sinks (sections below); every object goes to every sink.',
+      'Where sealed objects go: `file`, `s3`, `http` or `opa` sinks, and `witness` for cosignatures of every ' +
+        'checkpoint (sections below); every object goes to every sink.',
     ),
   shutdown: z
     .strictObject({

@@ -3,7 +3,7 @@
 // (unknown keys are errors, one line per problem naming the file and the key, exit 2).
 import { z } from 'zod';
 import { TailsealError } from '../errors.js';
-import { MAX_SPAN_MS, dirPath, duration, listenAddress, nameSchema } from '../common/units.js';
+import { MAX_SPAN_MS, dirPath, duration, hostPort, listenAddress, nameSchema } from '../common/units.js';
 import { describeIssue, expandEnv, loadYamlFile } from '../config/load.js';
 import { logSchema } from '../config/schema.js';
 
@@ -112,6 +112,14 @@ export const monitorConfigSchema = z.strictObject({
             '`s3://bucket/prefix` (with `endpoint`, `region`, `path_style` below) that the writers cannot write.',
         ),
       ...S3_ACCESS,
+      listen: hostPort('0.0.0.0:7380')
+        .optional()
+        .describe(
+          'Also a witness that writers submit to: listens here for the add-checkpoint call of c2sp.org/tlog-witness ' +
+            '(`POST /add-checkpoint`; the `witness` sink of a daemon). It cosigns a submitted checkpoint of an ' +
+            'origin whose key it trusts (`keys`) once its consistency proof from what it cosigned before verifies, ' +
+            'and publishes it to `store` too. Port `0` picks a free one.',
+        ),
       min_interval: duration(0, MAX_SPAN_MS)
         .optional()
         .describe(

@@ -9,7 +9,8 @@ import type { CosignedRecord, MonitorState } from '../store/monitor-state.js';
 import { type WitnessSigner, cosign } from '../trail/cosignature.js';
 import { cosignedObjectName } from '../trail/witness-store.js';
 import type { VerifiedCheckpoint } from './pass.js';
-import type { WitnessWriter } from './witness-writer.js';
+import type { WitnessWriter } from '../sinks/witness/writer.js';
+import { SUBMITTED } from './add-checkpoint.js';
 
 export interface WitnessDeps {
   state: MonitorState;
@@ -77,7 +78,8 @@ export class WitnessStep {
     // it first, as recorded, before anything newer.
     if (prev && !prev.published) {
       await this.publish(prev);
-      prev = { ...prev, published: true };
+      // Read again after the await: a submission (add-checkpoint.ts) may have cosigned meanwhile.
+      prev = state.cosigned(witness, v.origin);
     }
     if (prev) {
       const refused = this.refusal(v, prev);
@@ -121,6 +123,8 @@ export class WitnessStep {
 
   /** Why `v` cannot be cosigned after `prev` (logged once per checkpoint), or undefined. */
   private refusal(v: VerifiedCheckpoint, prev: CosignedRecord): WitnessOutcome | undefined {
+    // A writer submitted a larger checkpoint (add-checkpoint) than its store holds yet: the store lags.
+    if (v.size < prev.size && prev.store === SUBMITTED) return { origin: v.origin, result: 'skipped', size: v.size };
     let message: string | undefined;
     if (v.size < prev.size)
       message =

@@ -80,6 +80,7 @@ export class Daemon {
       registry: opts.registry ?? builtinRegistry,
       store,
       log: opts.log,
+      stateDir: config.state_dir,
       daemonLog: this.log,
       onAck: () => this.committer.onAck(),
       observer: () => this.metrics,

@@ -22,6 +22,7 @@ const SINK_FACTORIES: { [K in SinkConfig['type']]: () => Promise<SinkFactory<Ext
   s3: async () => (await import('../sinks/s3/index.js')).createS3Sink,
   http: async () => (await import('../sinks/http/index.js')).createHttpSink,
   opa: async () => (await import('../sinks/opa/index.js')).createOpaSink,
+  witness: async () => (await import('../sinks/witness/index.js')).createWitnessSink,
 };
 
 /** Builds units from their validated config (the daemon takes one, so tests can inject fakes). */

@@ -15,6 +15,8 @@ export interface TopologyDeps {
   store: StateStore;
   /** The root logger (sinks log as component "sink"). */
   log: Logger;
+  /** config.state_dir (SinkContext.stateDir). */
+  stateDir: string;
   /** The daemon's own logger. */
   daemonLog: Logger;
   /** A sink acknowledged objects (the outbox may have room again). */
@@ -41,7 +43,7 @@ export class Topology {
   }
 
   private sinkContext(): SinkContext {
-    return { log: this.deps.log.child({ component: 'sink' }) };
+    return { log: this.deps.log.child({ component: 'sink' }), stateDir: this.deps.stateDir };
   }
 
   /**

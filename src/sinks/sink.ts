@@ -24,6 +24,11 @@ export interface TrailObject {
   linesFile?: { path: string; bytes: number };
   /** The signed checkpoint note that closes the object. */
   note: string;
+  /**
+   * The tree's compact range at `size` (CompactRange.serialize()), when the outbox has it: what a
+   * sink that proves consistency (sinks/witness/) starts from. Absent for objects closed before it was kept.
+   */
+  edge?: Uint8Array;
 }
 
 /** What a successful put found: a new object, or an identical one already there (a retry). */
@@ -69,6 +74,8 @@ export function readsBack(s: Sink): s is Sink & ReadableSink {
 /** Everything a sink factory gets besides its own config. */
 export interface SinkContext {
   log: import('pino').Logger;
+  /** The daemon's state_dir: a sink that keeps state of its own (the witness sink) keeps it below. */
+  stateDir: string;
 }
 
 /** Builds a sink from its validated config section. */

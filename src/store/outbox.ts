@@ -21,6 +21,8 @@ export interface OutboxObject {
   note: string;
   bytes: number;
   createdAt: number;
+  /** CompactRange.serialize() of the tree at `size` (absent for objects closed before schema v6). */
+  edge?: Uint8Array;
 }
 
 /** An object a sink refused for good, waiting for an operator. */
@@ -78,7 +80,15 @@ export class OutboxRepo {
 
   /** In the caller's transaction: records a signed checkpoint's object (the stream's open segment, `bytes` long). */
   insertObject(o: Omit<OutboxObject, 'id'>): OutboxObject {
-    const res = this.q(Q.SQL_INSERT_OBJECT).run(o.stream, o.firstSeq, o.size, o.note, o.bytes, o.createdAt);
+    const res = this.q(Q.SQL_INSERT_OBJECT).run(
+      o.stream,
+      o.firstSeq,
+      o.size,
+      o.note,
+      o.bytes,
+      o.createdAt,
+      o.edge ?? null,
+    );
     return { id: Number(res.lastInsertRowid), ...o };
   }
 
@@ -89,10 +99,20 @@ export class OutboxRepo {
 
   nextObject(afterId: number): OutboxObject | undefined {
     const r = this.q(Q.SQL_NEXT_OBJECT).get(afterId) as
-      | { id: number; stream: string; first_seq: number; size: number; note: string; bytes: number; created_at: number }
+      | {
+          id: number;
+          stream: string;
+          first_seq: number;
+          size: number;
+          note: string;
+          bytes: number;
+          created_at: number;
+          edge: Buffer | null;
+        }
       | undefined;
     return (
       r && {
+        ...(r.edge ? { edge: new Uint8Array(r.edge) } : {}),
         id: r.id,
         stream: r.stream,
         firstSeq: r.first_seq,

@@ -98,6 +98,12 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE files ADD COLUMN done INTEGER NOT NULL DEFAULT 0;  -- 1: finished, a restart does not look for it
   UPDATE files SET done = 1, path = substr(path, 6) WHERE substr(path, 1, 5) = 'done:';
   `,
+  // v5 -> v6: each object keeps the tree's compact range at its size (the stream's tree_edge when its
+  // checkpoint was signed): what a witness sink needs to prove later checkpoints consistent with it
+  // (sinks/witness/). NULL for objects closed before v6; one ALTER, atomic with the version bump.
+  `
+  ALTER TABLE objects ADD COLUMN edge BLOB;  -- CompactRange.serialize() at size
+  `,
 ];
 
 export const SQL_PRAGMAS = [
@@ -163,9 +169,9 @@ export const SQL_LEGACY_DELETE_ENTRIES = 'DELETE FROM entries WHERE stream = ?';
 export const SQL_SET_SPOOL_BYTES = 'UPDATE streams SET spool_bytes = ? WHERE name = ?';
 
 export const SQL_INSERT_OBJECT =
-  'INSERT INTO objects (stream, first_seq, size, note, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)';
+  'INSERT INTO objects (stream, first_seq, size, note, bytes, created_at, edge) VALUES (?, ?, ?, ?, ?, ?, ?)';
 export const SQL_NEXT_OBJECT =
-  'SELECT id, stream, first_seq, size, note, bytes, created_at FROM objects WHERE id > ? ORDER BY id LIMIT 1';
+  'SELECT id, stream, first_seq, size, note, bytes, created_at, edge FROM objects WHERE id > ? ORDER BY id LIMIT 1';
 export const SQL_LIST_OBJECTS = 'SELECT id, stream, first_seq, size, bytes FROM objects ORDER BY id';
 export const SQL_OBJECTS_UP_TO = 'SELECT id, stream, first_seq, size, bytes FROM objects WHERE id <= ? ORDER BY id';
 /** Per stream, where the first object a sink has not acknowledged begins (after its cursor). */

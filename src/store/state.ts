@@ -154,7 +154,9 @@ export class StateStore {
           `checkpoint of stream ${stream} [${firstSeq}, ${size}) does not match its committed state`,
         );
       const bytes = row.spool_bytes;
-      const o = this.outbox.insertObject({ stream, firstSeq, size, note, bytes, createdAt });
+      // The tree's edge at `size` (next_seq = size, checked above) goes with the object.
+      const edge = new Uint8Array(row.tree_edge);
+      const o = this.outbox.insertObject({ stream, firstSeq, size, note, bytes, createdAt, edge });
       this.streams.markCheckpointed(stream, size, createdAt, note);
       return o;
     })();

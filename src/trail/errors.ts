@@ -22,6 +22,8 @@ export type TrailErrorCode =
   | 'COSIGNATURE_TIME'
   | 'CHECKPOINT_FORK'
   | 'WITNESS_QUORUM'
+  // a c2sp.org/tlog-witness add-checkpoint request or response that does not follow the protocol
+  | 'WITNESS_PROTOCOL'
   // a proof bundle (bundle.ts) that is not one: bad JSON, a missing, mistyped or unknown member
   | 'BUNDLE_MALFORMED'
   // a stored compact range (CompactRange.deserialize) that cannot be what was written

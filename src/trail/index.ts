@@ -28,7 +28,18 @@ export {
   nextChain,
 } from './envelope.js';
 export { CompactRange, MAX_PROOF_LENGTH, verifyConsistency, verifyInclusion } from './merkle.js';
-export { consistencyProof, inclusionProof, subtreeRoot } from './proofs.js';
+export { consistencyProof, consistencyProofFrom, inclusionProof, subtreeRoot } from './proofs.js';
+export {
+  type AddCheckpointRequest,
+  MAX_ADD_CHECKPOINT_BYTES,
+  MAX_PROOF_LINES,
+  TLOG_SIZE_CONTENT_TYPE,
+  formatAddCheckpoint,
+  formatTlogSize,
+  parseAddCheckpoint,
+  parseCosignatureLines,
+  parseTlogSize,
+} from './witness-protocol.js';
 export {
   type ConsistencyBundle,
   type InclusionBundle,

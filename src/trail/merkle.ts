@@ -72,6 +72,12 @@ export class CompactRange {
     this.#size += 1;
   }
 
+  // subtrees returns copies of the perfect-subtree hashes, left (largest) to right: the nodes a
+  // consistency proof from this size takes on its left side (proofs.ts consistencyProofFrom).
+  subtrees(): Uint8Array[] {
+    return this.#hashes.map((h) => Uint8Array.from(h));
+  }
+
   // root is the RFC 9162 Merkle Tree Hash of the leaves [0, size): the subtree hashes folded from
   // the right. The empty tree's root is SHA-256("").
   root(): Uint8Array {

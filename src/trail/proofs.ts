@@ -10,6 +10,7 @@
 // https://www.rfc-editor.org/rfc/rfc9162#section-2.1.3.1
 // https://www.rfc-editor.org/rfc/rfc9162#section-2.1.4.1
 import { EMPTY_ROOT, HASH_SIZE, hashChildren } from './hash.js';
+import type { CompactRange } from './merkle.js';
 
 type Children = (left: Uint8Array, right: Uint8Array) => Uint8Array;
 
@@ -108,6 +109,51 @@ export function consistencyProof(
       hi = lo + k;
     } else {
       fromRoot.push(subtreeRoot(leafHashes, lo, lo + k, children));
+      m -= k;
+      lo = lo + k;
+      complete = false;
+    }
+  }
+  return fromRoot.reverse();
+}
+
+// consistencyProofFrom is PROOF(m, D[n]) made without the leaves before m: from the compact range
+// at m (`edge`) and the leaf hashes [m, n) (`newLeaves`). That is all a writer keeps that submits
+// each checkpoint to a witness (c2sp.org/tlog-witness add-checkpoint) with a proof from the size the
+// witness cosigned last. It takes SUBPROOF's steps as consistencyProof does; the sibling of a step
+// is either a perfect subtree [lo, lo + k) with lo + k <= m, which is then the next of edge's
+// subtrees left to right (each such step consumes the largest power of two left of m), or lies
+// within [m, n), hashed from newLeaves. The proof is byte-identical to consistencyProof's over all
+// n leaves (test/unit/trail/proofs.test.ts compares every m < n up to 70).
+export function consistencyProofFrom(
+  edge: CompactRange,
+  newLeaves: readonly Uint8Array[],
+  children: Children = hashChildren,
+): Uint8Array[] {
+  checkLeaves(newLeaves);
+  const size1 = edge.size;
+  const n = size1 + newLeaves.length;
+  if (size1 === 0 || newLeaves.length === 0) return [];
+  const left = edge.subtrees();
+  let used = 0;
+  const right = (lo: number, hi: number) => subtreeRoot(newLeaves, lo - size1, hi - size1, children);
+  const fromRoot: Uint8Array[] = [];
+  let m = size1;
+  let lo = 0;
+  let hi = n;
+  let complete = true;
+  for (;;) {
+    if (m === hi - lo) {
+      // [lo, hi) is the last perfect subtree of the left edge (hi = size1).
+      if (!complete) fromRoot.push(left[used]!);
+      break;
+    }
+    const k = splitPoint(hi - lo);
+    if (m <= k) {
+      fromRoot.push(right(lo + k, hi));
+      hi = lo + k;
+    } else {
+      fromRoot.push(left[used++]!);
       m -= k;
       lo = lo + k;
       complete = false;

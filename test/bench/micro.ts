@@ -86,7 +86,7 @@ export async function microBenchmarks(): Promise<Record<string, string>[]> {
 
     const sink = new FileSink(
       { name: 'm', type: 'file', dir: join(dir, 'store'), gzip: false, retry: { baseMs: 1, maxMs: 1 }, in_flight: 1 },
-      { log: createLogger('silent') },
+      { log: createLogger('silent'), stateDir: tmpdir() },
     );
     await sink.start();
     const bytes = lines10k.reduce((n, l) => n + l.length, 0);

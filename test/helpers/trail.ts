@@ -94,6 +94,8 @@ export interface TrailObjectInfo {
   size: number;
   createdAt: number;
   heartbeat: boolean;
+  /** The tree's compact range at `size` (CompactRange.serialize()), as the outbox keeps it. */
+  edge: Uint8Array;
 }
 
 export interface SealedTrail {
@@ -185,6 +187,7 @@ export function sealTrail(spec: TrailSpec): SealedTrail {
       size: head.nextSeq,
       createdAt: signedAt,
       heartbeat: step === 'heartbeat',
+      edge: head.edge.serialize(),
     });
   });
   const last = objects[objects.length - 1];

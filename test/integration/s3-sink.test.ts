@@ -1,4 +1,5 @@
 // The s3 sink against a real S3 server with Object Lock (Ceph RGW on 127.0.0.1).
+import { tmpdir } from 'node:os';
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { TailsealError } from '../../src/errors.js';
@@ -63,13 +64,13 @@ describe('s3 sink (Ceph RGW with Object Lock)', () => {
   });
 
   it('start() accepts a bucket with Object Lock', async () => {
-    const sink = new S3Sink(config(), { log });
+    const sink = new S3Sink(config(), { log, stateDir: tmpdir() });
     await sink.start();
     await sink.close();
   });
 
   it('start() refuses a bucket without Object Lock when object_lock is configured', async () => {
-    const sink = new S3Sink(config({ bucket: plain }), { log });
+    const sink = new S3Sink(config({ bucket: plain }), { log, stateDir: tmpdir() });
     await assert.rejects(
       sink.start(),
       (e: TailsealError) => e.code === 'SINK_PERMANENT' && /has no Object Lock/.test(e.message),
@@ -82,7 +83,7 @@ describe('s3 sink (Ceph RGW with Object Lock)', () => {
       config({
         credentials: { access_key_id: s3.accessKey, secret_access_key: 'wrong-secret-0000000000000000000000000000' },
       }),
-      { log },
+      { log, stateDir: tmpdir() },
     );
     await assert.rejects(sink.start(), (e: TailsealError) => e.code === 'SINK_PERMANENT' && /403/.test(e.message));
     await assert.rejects(
@@ -93,7 +94,7 @@ describe('s3 sink (Ceph RGW with Object Lock)', () => {
   });
 
   it('stores the object with retention, checksum and metadata; a locked version cannot be deleted', async () => {
-    const sink = new S3Sink(config(), { log });
+    const sink = new S3Sink(config(), { log, stateDir: tmpdir() });
     const o = obj(0, 3);
     assert.equal(await sink.put(o), 'stored');
     const key = s3Key('trail/', o, true);
@@ -115,7 +116,7 @@ describe('s3 sink (Ceph RGW with Object Lock)', () => {
   });
 
   it('a retried upload (after a crash) is acknowledged without a second version', async () => {
-    const sink = new S3Sink(config(), { log });
+    const sink = new S3Sink(config(), { log, stateDir: tmpdir() });
     const o = obj(10, 2);
     assert.equal(await sink.put(o), 'stored');
     assert.equal(await sink.put(o), 'existed');
@@ -124,7 +125,7 @@ describe('s3 sink (Ceph RGW with Object Lock)', () => {
   });
 
   it('different content under an existing key is a conflict and nothing is overwritten', async () => {
-    const sink = new S3Sink(config(), { log });
+    const sink = new S3Sink(config(), { log, stateDir: tmpdir() });
     assert.equal(await sink.put(obj(20, 2, 'a')), 'stored');
     await assert.rejects(
       sink.put(obj(20, 2, 'b')),
@@ -137,6 +138,7 @@ describe('s3 sink (Ceph RGW with Object Lock)', () => {
   it('an unreachable endpoint is a retryable error', async () => {
     const sink = new S3Sink(config({ endpoint: 'http://127.0.0.1:1', timeout: { connect: '1s', request: '2s' } }), {
       log,
+      stateDir: tmpdir(),
     });
     await assert.rejects(sink.put(obj(30, 1)), (e: Error) => classifyError(e) === 'retryable');
     await sink.close();

@@ -98,17 +98,45 @@ export class HttpTransport {
     }
   }
 
-  private async exchange(
+  /**
+   * As post, for a protocol whose answers carry data (the witness sink): the status and up to
+   * `maxBytes` of the body, for a 2xx and for each status in `handled` (the caller's to interpret);
+   * any other status throws statusError as post does. A longer body is SINK_PERMANENT.
+   */
+  async postText(
+    url: string,
+    headers: Record<string, string>,
+    body: Buffer,
+    what: string,
+    handled: readonly number[],
+    maxBytes: number,
+  ): Promise<{ status: number; text: string }> {
+    const res = await this.send(url, headers, body, what);
+    const status = res.statusCode;
+    if ((status < 200 || status >= 300) && !handled.includes(status))
+      throw statusError(this.sink, what, status, res.headers, await excerpt(res.body), this.secrets);
+    const parts: Buffer[] = [];
+    let n = 0;
+    for await (const chunk of res.body) {
+      n += (chunk as Buffer).length;
+      if (n > maxBytes)
+        throw new TailsealError('SINK_PERMANENT', `sink ${this.sink}: ${what} answered more than ${maxBytes} bytes`);
+      parts.push(chunk as Buffer);
+    }
+    return { status, text: Buffer.concat(parts).toString('utf8') };
+  }
+
+  private send(
     url: string,
     headers: Record<string, string>,
     body: Buffer | Readable,
     what: string,
-  ): Promise<number> {
+  ): Promise<Dispatcher.ResponseData> {
     const dispatcher = this.open();
     // undici's headers/body timeouts are per phase; this bounds the whole exchange, so a
     // remote that reads the request body at a trickle cannot hold a put forever.
     const deadlineMs = this.opts.timeout.connect + this.opts.timeout.request;
-    const res = await withinDeadline(
+    return withinDeadline(
       this.sink,
       what,
       deadlineMs,
@@ -116,6 +144,15 @@ export class HttpTransport {
         request(url, { method: 'POST', headers: { ...this.baseHeaders, ...headers }, body, dispatcher, signal }),
       ' (timeout.connect + timeout.request)',
     );
+  }
+
+  private async exchange(
+    url: string,
+    headers: Record<string, string>,
+    body: Buffer | Readable,
+    what: string,
+  ): Promise<number> {
+    const res = await this.send(url, headers, body, what);
     if (res.statusCode >= 200 && res.statusCode < 300) {
       // The answer is in; a body that breaks off afterwards does not undo it.
       await res.body.dump().catch(() => undefined);

@@ -10,7 +10,7 @@ import { afterEach, describe, it } from 'node:test';
 import { createLogger } from '../../../src/log.js';
 import { type PassResult, type VerifiedCheckpoint, runPass } from '../../../src/monitor/pass.js';
 import { type WitnessOutcome, WitnessStep } from '../../../src/monitor/witness.js';
-import { type WitnessWriter, fileWitnessWriter } from '../../../src/monitor/witness-writer.js';
+import { type WitnessWriter, fileWitnessWriter } from '../../../src/sinks/witness/writer.js';
 import { fileStoreReader } from '../../../src/sinks/file/reader.js';
 import { MonitorState } from '../../../src/store/monitor-state.js';
 import {

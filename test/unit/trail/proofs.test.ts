@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fromBase64Strict, fromHex, hashLeaf, toBase64 } from '../../../src/trail/hash.js';
-import { verifyConsistency, verifyInclusion } from '../../../src/trail/merkle.js';
-import { consistencyProof, inclusionProof, subtreeRoot } from '../../../src/trail/proofs.js';
+import { CompactRange, verifyConsistency, verifyInclusion } from '../../../src/trail/merkle.js';
+import { consistencyProof, consistencyProofFrom, inclusionProof, subtreeRoot } from '../../../src/trail/proofs.js';
 import { nodeHashChildren } from '../../../src/seal/hash.js';
 import * as reference from '../../helpers/merkle-reference.js';
 import { VECTORS_DIR } from '../../helpers/paths.js';
@@ -111,6 +111,35 @@ describe('proof generation (RFC 9162 §2.1.3.1, §2.1.4.1)', () => {
         }
       }
     }
+  });
+
+  it('a proof from the compact range at m and the leaves [m, n) equals the one from all leaves, every m <= n <= 70', () => {
+    for (let n = 0; n <= 70; n++) {
+      const edge = CompactRange.empty();
+      for (let m = 0; m <= n; m++) {
+        const proof = consistencyProofFrom(edge, LEAVES.slice(m, n));
+        assert.deepEqual(proof, consistencyProof(m, LEAVES.slice(0, n)), `${m}->${n}`);
+        if (m < n) edge.append(LEAVES[m]!);
+      }
+    }
+    // Its sibling subtrees come from the edge: one changed there changes the proof's left side.
+    const edge = CompactRange.empty();
+    for (const l of LEAVES.slice(0, 5)) edge.append(l);
+    const forged = CompactRange.empty();
+    for (const l of [...LEAVES.slice(0, 4), leaf(2000)]) forged.append(l);
+    const newLeaves = LEAVES.slice(5, 13);
+    assert.throws(
+      () =>
+        verifyConsistency(
+          5,
+          13,
+          consistencyProofFrom(forged, newLeaves),
+          subtreeRoot(LEAVES, 0, 5),
+          subtreeRoot(LEAVES, 0, 13),
+        ),
+      PROOF_INVALID,
+    );
+    assert.throws(() => consistencyProofFrom(edge, [new Uint8Array(31)]), RangeError);
   });
 
   it('rejects out-of-range indexes, sizes and malformed leaf hashes', () => {

@@ -40,7 +40,10 @@ describe('file sink', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('stores an object read-only under its deterministic name and leaves no temp file', async () => {
-    const sink = new FileSink({ name: 's', type: 'file', dir, gzip: false, retry, in_flight: 1 }, { log });
+    const sink = new FileSink(
+      { name: 's', type: 'file', dir, gzip: false, retry, in_flight: 1 },
+      { log, stateDir: tmpdir() },
+    );
     await sink.start();
     assert.equal(await sink.put(obj()), 'stored');
     const f = join(dir, 'opa', '00000000000000000000-00000000000000000000.ndjson');
@@ -50,12 +53,18 @@ describe('file sink', () => {
   });
 
   it('a retry with identical bytes is acknowledged as existed', async () => {
-    const sink = new FileSink({ name: 's', type: 'file', dir, gzip: false, retry, in_flight: 1 }, { log });
+    const sink = new FileSink(
+      { name: 's', type: 'file', dir, gzip: false, retry, in_flight: 1 },
+      { log, stateDir: tmpdir() },
+    );
     assert.equal(await sink.put(obj()), 'existed');
   });
 
   it('different bytes under the same name: SINK_CONFLICT, the stored object is untouched', async () => {
-    const sink = new FileSink({ name: 's', type: 'file', dir, gzip: false, retry, in_flight: 1 }, { log });
+    const sink = new FileSink(
+      { name: 's', type: 'file', dir, gzip: false, retry, in_flight: 1 },
+      { log, stateDir: tmpdir() },
+    );
     const f = join(dir, 'opa', '00000000000000000000-00000000000000000000.ndjson');
     const before = readFileSync(f);
     await assert.rejects(
@@ -68,7 +77,10 @@ describe('file sink', () => {
 
   it('gzip objects end in .ndjson.gz and parse back', async () => {
     const gz = join(dir, 'gz');
-    const sink = new FileSink({ name: 's', type: 'file', dir: gz, gzip: true, retry, in_flight: 1 }, { log });
+    const sink = new FileSink(
+      { name: 's', type: 'file', dir: gz, gzip: true, retry, in_flight: 1 },
+      { log, stateDir: tmpdir() },
+    );
     await sink.start();
     await sink.put({ ...obj(), lines: [], size: 0 });
     const names = readdirSync(join(gz, 'opa'));
@@ -82,7 +94,10 @@ describe('file sink', () => {
     // Two committed lines, then bytes a failed commit left behind: never part of the object.
     writeFileSync(seg, '{"v":1,"n":0}\n{"v":1,"n":1}\nUNCOMMITTED');
     const bytes = '{"v":1,"n":0}\n{"v":1,"n":1}\n'.length;
-    const sink = new FileSink({ name: 's', type: 'file', dir: store, gzip: false, retry, in_flight: 1 }, { log });
+    const sink = new FileSink(
+      { name: 's', type: 'file', dir: store, gzip: false, retry, in_flight: 1 },
+      { log, stateDir: tmpdir() },
+    );
     await sink.start();
     const unread: TrailObject = {
       id: 1,
@@ -114,7 +129,10 @@ describe('file sink', () => {
     const store = join(dir, 'short');
     const seg = join(dir, 'short.ndjson');
     writeFileSync(seg, '{"v":1}\n');
-    const sink = new FileSink({ name: 's', type: 'file', dir: store, gzip: false, retry, in_flight: 1 }, { log });
+    const sink = new FileSink(
+      { name: 's', type: 'file', dir: store, gzip: false, retry, in_flight: 1 },
+      { log, stateDir: tmpdir() },
+    );
     await sink.start();
     await assert.rejects(
       sink.put({ ...obj(), linesFile: { path: seg, bytes: 100 } }),
@@ -129,7 +147,10 @@ describe('file sink', () => {
     const line = (i: number) => `{"v":1,"n":${i},"p":"${'x'.repeat(100 + (i % 29))}"}\n`;
     const lines = Buffer.from(Array.from({ length: 20_000 }, (_, i) => line(i)).join(''));
     writeFileSync(seg, Buffer.concat([lines, Buffer.from('UNCOMMITTED')]));
-    const sink = new FileSink({ name: 's', type: 'file', dir: store, gzip: true, retry, in_flight: 1 }, { log });
+    const sink = new FileSink(
+      { name: 's', type: 'file', dir: store, gzip: true, retry, in_flight: 1 },
+      { log, stateDir: tmpdir() },
+    );
     await sink.start();
     const base = { id: 1, stream: 'opa', firstSeq: 0, size: 20_000, createdAt: 5, note: 'n\n' };
     const unread = (bytes: number): TrailObject => ({
@@ -153,7 +174,7 @@ describe('file sink', () => {
     chmodSync(blocker, 0o444);
     const sink = new FileSink(
       { name: 's', type: 'file', dir: join(blocker, 'store'), gzip: false, retry, in_flight: 1 },
-      { log },
+      { log, stateDir: tmpdir() },
     );
     await assert.rejects(
       sink.start(),
@@ -165,7 +186,10 @@ describe('file sink', () => {
     const d = join(dir, 'fifo');
     mkdirSync(join(d, 'opa'), { recursive: true });
     assert.equal(spawnSync('mkfifo', [join(d, 'opa', '00000000000000000000-00000000000000000000.ndjson')]).status, 0);
-    const sink = new FileSink({ name: 's', type: 'file', dir: d, gzip: false, retry, in_flight: 1 }, { log });
+    const sink = new FileSink(
+      { name: 's', type: 'file', dir: d, gzip: false, retry, in_flight: 1 },
+      { log, stateDir: tmpdir() },
+    );
     const isFifo = (e: TailsealError) => e.code === 'STORE_UNSAFE' && /is a FIFO/.test(e.message);
     await assert.rejects(sink.put(obj()), isFifo);
     assert.equal(classifyError(new TailsealError('STORE_UNSAFE', 'x')), 'permanent');
@@ -175,7 +199,10 @@ describe('file sink', () => {
     const d = join(dir, 'linked');
     const outside = join(dir, 'outside');
     mkdirSync(outside);
-    const sink = new FileSink({ name: 's', type: 'file', dir: d, gzip: false, retry, in_flight: 1 }, { log });
+    const sink = new FileSink(
+      { name: 's', type: 'file', dir: d, gzip: false, retry, in_flight: 1 },
+      { log, stateDir: tmpdir() },
+    );
     await sink.start();
     symlinkSync(outside, join(d, 'opa'));
     const unsafe = (e: TailsealError) => e.code === 'STORE_UNSAFE' && e.details.path === join(d, 'opa');

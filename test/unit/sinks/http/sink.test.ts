@@ -88,7 +88,7 @@ describe('http sink', () => {
         retry: { initial_backoff: 1, max_backoff: 1 },
         ...over,
       }),
-      { log: mem.log },
+      { log: mem.log, stateDir: tmpdir() },
     );
     sinks.push(s);
     return s;
@@ -434,7 +434,7 @@ describe('http sink over mutual TLS', { skip: HAVE_OPENSSL ? false : 'openssl is
         tls,
         timeout: { connect: '2s', request: '2s' },
       }),
-      { log },
+      { log, stateDir: tmpdir() },
     );
     sinks.push(s);
     return s;

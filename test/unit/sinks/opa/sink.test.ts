@@ -1,5 +1,6 @@
 // The opa sink turns sealed console lines back into the OPA events they came from and uploads
 // them the way OPA does: gzip'd JSON arrays, each at most upload_size_limit_bytes compressed.
+import { tmpdir } from 'node:os';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -107,7 +108,7 @@ describe('opa sink', () => {
         retry: { initial_backoff: 1, max_backoff: 1 },
         ...over,
       }),
-      { log },
+      { log, stateDir: tmpdir() },
     );
     sinks.push(s);
     return s;

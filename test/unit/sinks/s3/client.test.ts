@@ -66,7 +66,7 @@ describe('s3 sink requests', () => {
         server_side_encryption: { algorithm: 'aws:kms', kms_key_id: 'key-1' },
         ...over,
       }),
-      { log: createLogger('silent') },
+      { log: createLogger('silent'), stateDir: tmpdir() },
     );
 
   it('HEADs, then PUTs once with lock, integrity, encryption and write-once headers, all signed', async () => {

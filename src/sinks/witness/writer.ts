@@ -4,12 +4,14 @@
 import { createHash } from 'node:crypto';
 import { linkSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fsyncDir, writeSyncedFile } from '../common/synced-file.js';
-import { TailsealError } from '../errors.js';
+import { fsyncDir, writeSyncedFile } from '../../common/synced-file.js';
+import { TailsealError } from '../../errors.js';
 import type { Dispatcher } from 'undici';
-import { type S3SinkConfig, retentionHeaders } from '../sinks/s3/index.js';
-import type { S3Client } from '../sinks/s3/client.js';
-import { COSIGNED_SUFFIX } from '../trail/index.js';
+import type { Logger } from '../../log.js';
+import { type S3SinkConfig, retentionHeaders, s3ClientFor, s3SinkSchema } from '../s3/index.js';
+import type { S3Client } from '../s3/client.js';
+import { parseS3Url } from '../s3/reader.js';
+import { COSIGNED_SUFFIX } from '../../trail/index.js';
 
 export interface WitnessWriter {
   /** True when the store holds a cosigned object of `origin` at `size` (any time). */
@@ -91,4 +93,34 @@ export function s3WitnessWriter({ client, dispatcher, sink, prefix }: S3WitnessS
     },
     close: () => dispatcher.close(),
   };
+}
+
+/** How an s3:// witness store is reached when no s3 sink's settings are at hand (config `endpoint` ...). */
+export interface S3Access {
+  endpoint?: string | undefined;
+  region?: string | undefined;
+  path_style?: boolean | undefined;
+  object_lock?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; retention: number; legal_hold?: boolean } | undefined;
+}
+
+/** An S3 witness store for `url` (s3://bucket/prefix) with `access`; credentials from the SDK's chain. */
+export function s3WitnessStore(url: string, access: S3Access, log: Logger, name = 'witness-store'): S3WitnessStore {
+  const parsed = parseS3Url(url);
+  if (!parsed) throw new TailsealError('USAGE', `${url} is not an s3://bucket/prefix URL`);
+  const sink = s3SinkSchema.parse({
+    name,
+    type: 's3',
+    bucket: parsed.bucket,
+    ...(access.endpoint ? { endpoint: access.endpoint } : {}),
+    ...(access.region ? { region: access.region } : {}),
+    ...(access.object_lock ? { object_lock: access.object_lock } : {}),
+    path_style: access.path_style ?? false,
+  });
+  const { client, dispatcher } = s3ClientFor(sink, log);
+  return { client, dispatcher, sink, prefix: parsed.prefix };
+}
+
+/** The writer of a witness store given as a directory or s3://bucket/prefix. */
+export function witnessWriterFor(store: string, access: S3Access, log: Logger): WitnessWriter {
+  return parseS3Url(store) ? s3WitnessWriter(s3WitnessStore(store, access, log)) : fileWitnessWriter(store);
 }
