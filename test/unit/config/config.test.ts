@@ -231,6 +231,22 @@ describe('config', () => {
       want: /^x\.yaml: sinks\[1\]\.name: must be at most 64 characters/,
     },
     {
+      desc: 'only a witness sink (it keeps no trail)',
+      mutate: (c) => (c.sinks = [{ name: 'w', type: 'witness', url: 'http://w.example', key_file: '/k.pub' }]),
+      want: /^x\.yaml: sinks: a witness sink keeps cosignatures, not the trail: add a file, s3, http or opa sink/,
+    },
+    {
+      desc: 'a witness sink with in_flight 2 (each proof starts where the one before ended)',
+      mutate: (c) =>
+        c.sinks.push({ name: 'w', type: 'witness', url: 'http://w.example', key_file: '/k.pub', in_flight: 2 }),
+      want: /^x\.yaml: sinks\[1\]\.in_flight: /,
+    },
+    {
+      desc: 'a witness sink url with a query string',
+      mutate: (c) => c.sinks.push({ name: 'w', type: 'witness', url: 'http://w.example/?t=1', key_file: '/k.pub' }),
+      want: /^x\.yaml: sinks\[1\]\.url: /,
+    },
+    {
       desc: 'opa_service: file-only key',
       mutate: (c) => (c.inputs = [{ name: 'up', type: 'opa_service', paths: ['/x'] }]),
       want: /^x\.yaml: inputs\[0\]\.paths: unknown key/,
