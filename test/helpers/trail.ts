@@ -17,6 +17,7 @@ import {
 import { CompactRange } from '../../src/trail/merkle.js';
 import { signNote } from '../../src/trail/note.js';
 import { encodeObject } from '../../src/seal/encoder.js';
+import type { TrailObject } from '../../src/sinks/sink.js';
 import { objectText } from '../../src/seal/gzip.js';
 import { type SealRecord, type StreamHead, sealRecords, signHead } from '../../src/seal/sealer.js';
 
@@ -202,6 +203,34 @@ export function sealTrail(spec: TrailSpec): SealedTrail {
     newestTime: last.createdAt,
     key,
   };
+}
+
+/**
+ * A sealed trail's objects as the outbox hands them to a sink: the entry lines one buffer each (no
+ * checkpoint line), the note and the compact range at each object's size. Checked to encode back
+ * to the sealed bytes.
+ */
+export function outboxObjects(t: SealedTrail): TrailObject[] {
+  return t.objects.map((o, i) => {
+    const lines = objectText(o.body)
+      .toString('utf8')
+      .split('\n')
+      .slice(0, -2)
+      .map((l) => Buffer.from(`${l}\n`, 'utf8'));
+    const obj: TrailObject = {
+      id: i + 1,
+      stream: t.stream,
+      firstSeq: o.firstSeq,
+      size: o.size,
+      createdAt: o.createdAt,
+      lines,
+      note: o.note,
+      edge: o.edge,
+    };
+    if (!encodeObject(obj, false).body.equals(objectText(o.body)))
+      throw new Error(`object ${i} does not encode back to the sealed bytes`);
+    return obj;
+  });
 }
 
 /** Makes a temporary directory under os.tmpdir(). */

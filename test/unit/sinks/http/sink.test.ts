@@ -13,44 +13,20 @@ import pino from 'pino';
 import { parseConfig } from '../../../../src/config/load.js';
 import { TailsealError } from '../../../../src/errors.js';
 import { encodeObject } from '../../../../src/seal/encoder.js';
-import { objectText, parseObject } from '../../../../src/seal/gzip.js';
+import { parseObject } from '../../../../src/seal/gzip.js';
 import { httpSinkSchema } from '../../../../src/sinks/http/config.js';
 import { HttpSink } from '../../../../src/sinks/http/sink.js';
 import { classifyError } from '../../../../src/sinks/retry.js';
 import type { TrailObject } from '../../../../src/sinks/sink.js';
 import { HAVE_OPENSSL, type Pki, makePki } from '../../../helpers/pki.js';
 import { FaultServer } from '../../../helpers/fault-server.js';
-import { type TrailSpec, sealTrail } from '../../../helpers/trail.js';
+import { type TrailSpec, outboxObjects, sealTrail } from '../../../helpers/trail.js';
 
 const TOKEN = 'tok-3f9a1c77e2b04d58a6c1-secret';
 const PASSWORD = 'pw-8d21b6e0c4f9-secret';
 
 /** Real sealed objects (sealRecords + signHead via the trail helper) as the outbox hands them over. */
-function trailObjects(spec: TrailSpec): TrailObject[] {
-  const t = sealTrail(spec);
-  return t.objects.map((o, i) => {
-    const lines = objectText(o.body)
-      .toString('utf8')
-      .split('\n')
-      .slice(0, -2)
-      .map((l) => Buffer.from(`${l}\n`, 'utf8'));
-    const obj: TrailObject = {
-      id: i + 1,
-      stream: t.stream,
-      firstSeq: o.firstSeq,
-      size: o.size,
-      createdAt: o.createdAt,
-      lines,
-      note: o.note,
-    };
-    assert.deepEqual(
-      encodeObject(obj, false).body,
-      objectText(o.body),
-      'the rebuilt object encodes to the sealed bytes',
-    );
-    return obj;
-  });
-}
+const trailObjects = (spec: TrailSpec): TrailObject[] => outboxObjects(sealTrail(spec));
 
 /** A pino logger that keeps every line in memory. */
 function memoryLogger(): { log: pino.Logger; lines: string[] } {

@@ -8,8 +8,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { TailsealError } from '../../../../src/errors.js';
-import { encodeObject } from '../../../../src/seal/encoder.js';
-import { objectText } from '../../../../src/seal/gzip.js';
 import { opaSinkSchema, uploadUrl } from '../../../../src/sinks/opa/config.js';
 import { type OpaEvent, chunkEvents, consoleLineToEvent } from '../../../../src/sinks/opa/events.js';
 import { OpaSink } from '../../../../src/sinks/opa/sink.js';
@@ -18,7 +16,7 @@ import type { TrailObject } from '../../../../src/sinks/sink.js';
 import { FaultServer, type RecordedRequest } from '../../../helpers/fault-server.js';
 import { decisionLine, prng } from '../../../helpers/opa-sample.js';
 import { OPA_CORPUS } from '../../../helpers/paths.js';
-import { type RecordSpec, type TrailSpec, sealTrail } from '../../../helpers/trail.js';
+import { type RecordSpec, type TrailSpec, outboxObjects, sealTrail } from '../../../helpers/trail.js';
 
 const CORPUS = OPA_CORPUS;
 const TOKEN = 'opa-tok-51c0e7d2a9b84f36-secret';
@@ -27,27 +25,7 @@ const log = pino({ level: 'silent' });
 type Json = Record<string, unknown>;
 
 /** Real sealed objects (sealRecords + signHead via the trail helper) as the outbox hands them over. */
-function trailObjects(spec: TrailSpec): TrailObject[] {
-  const t = sealTrail(spec);
-  return t.objects.map((o, i) => {
-    const lines = objectText(o.body)
-      .toString('utf8')
-      .split('\n')
-      .slice(0, -2)
-      .map((l) => Buffer.from(`${l}\n`, 'utf8'));
-    const obj: TrailObject = {
-      id: i + 1,
-      stream: t.stream,
-      firstSeq: o.firstSeq,
-      size: o.size,
-      createdAt: o.createdAt,
-      lines,
-      note: o.note,
-    };
-    assert.deepEqual(encodeObject(obj, false).body, objectText(o.body));
-    return obj;
-  });
-}
+const trailObjects = (spec: TrailSpec): TrailObject[] => outboxObjects(sealTrail(spec));
 
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);

@@ -25,7 +25,7 @@ import {
 } from '../../../../src/trail/cosignature.js';
 import { formatAddCheckpoint } from '../../../../src/trail/witness-protocol.js';
 import { consistencyProof } from '../../../../src/trail/proofs.js';
-import { type SealedTrail, noteText, sealTrail, tempDir, testKey } from '../../../helpers/trail.js';
+import { type SealedTrail, noteText, outboxObjects, sealTrail, tempDir, testKey } from '../../../helpers/trail.js';
 
 const log = createLogger('silent');
 const KEY = testKey('pod-a', 1);
@@ -37,23 +37,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** The outbox's view of a sealed object (entry lines without the checkpoint line, note, edge). */
-function trailObject(t: SealedTrail, i: number): TrailObject {
-  const o = t.objects[i]!;
-  const body = o.body;
-  const end = body.lastIndexOf(0x0a, body.length - 2) + 1;
-  const lines = end > 0 ? [body.subarray(0, end)] : [];
-  return {
-    id: i + 1,
-    stream: t.stream,
-    firstSeq: o.firstSeq,
-    size: o.size,
-    createdAt: o.createdAt,
-    lines,
-    note: o.note,
-    edge: o.edge,
-  };
-}
+/** The outbox's view of object `i` of `t`. */
+const trailObject = (t: SealedTrail, i: number): TrailObject => outboxObjects(t)[i]!;
 
 async function witness(keys = [KEY]) {
   const root = tempDir('tailseal-witness-sink-');
