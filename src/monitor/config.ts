@@ -6,6 +6,7 @@ import { TailsealError } from '../errors.js';
 import { MAX_SPAN_MS, dirPath, duration, hostPort, listenAddress, nameSchema } from '../common/units.js';
 import { describeIssue, expandEnv, loadYamlFile } from '../config/load.js';
 import { logSchema } from '../config/schema.js';
+import { S3_URL_ACCESS } from '../sinks/s3/config.js';
 
 /**
  * An origin pattern: `*` stands for any run of characters (`/` included), everything else is
@@ -20,15 +21,6 @@ const originPattern = () =>
 // Descriptions (`.describe()`) are the monitor's config reference: docs/configuration.md's "Monitor
 // configuration" section is generated from them (npm run docs).
 
-/** How an `s3://` store is reached (a watched store, the witness store): as `tailseal verify`'s options. */
-const S3_ACCESS = {
-  endpoint: z
-    .url({ protocol: /^https?$/ })
-    .optional()
-    .describe('s3: endpoint URL of an S3-compatible server.'),
-  region: z.string().min(1).optional().describe('s3: region (default us-east-1).'),
-  path_style: z.boolean().default(false).describe('s3: path-style addressing (MinIO, Ceph).'),
-};
 export const monitorConfigSchema = z.strictObject({
   state_dir: dirPath().describe(
     "Directory of the monitor's state database `monitor.db` (per store and origin: where its verified trail " +
@@ -44,7 +36,7 @@ export const monitorConfigSchema = z.strictObject({
           .describe(
             'A file sink directory, or `s3://bucket/prefix` (credentials from the environment, as `tailseal verify`).',
           ),
-        ...S3_ACCESS,
+        ...S3_URL_ACCESS,
       }),
     )
     .min(1)
@@ -111,7 +103,7 @@ export const monitorConfigSchema = z.strictObject({
           'Where the cosigned checkpoints go, as the --witness-store of cosign: a directory or ' +
             '`s3://bucket/prefix` (with `endpoint`, `region`, `path_style` below) that the writers cannot write.',
         ),
-      ...S3_ACCESS,
+      ...S3_URL_ACCESS,
       listen: hostPort('0.0.0.0:7380')
         .optional()
         .describe(

@@ -6,6 +6,19 @@ import { timeoutSchema, tlsSchema } from '../net/config.js';
 
 export const S3_SINK_DEFAULTS = { region: 'us-east-1', prefix: '', path_style: false, gzip: true } as const;
 
+/**
+ * How a store given as `s3://bucket/prefix` is reached (the monitor's watched stores, a witness
+ * store): as `tailseal verify`'s options; credentials from the AWS chain.
+ */
+export const S3_URL_ACCESS = {
+  endpoint: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('s3: endpoint URL of an S3-compatible server.'),
+  region: z.string().min(1).optional().describe('s3: region (default us-east-1).'),
+  path_style: z.boolean().default(false).describe('s3: path-style addressing (MinIO, Ceph).'),
+};
+
 export const s3SinkSchema = z.strictObject({
   name: sinkNameSchema,
   type: z.literal('s3'),

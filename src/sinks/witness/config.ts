@@ -5,6 +5,7 @@ import { retrySchema } from '../retry.js';
 import { sinkNameSchema } from '../delivery-config.js';
 import { TRANSPORT_HEADERS, checkHeaders, httpClientFields, httpUrlSchema } from '../net/config.js';
 import { MAX_SPAN_MS, duration } from '../../common/units.js';
+import { S3_URL_ACCESS } from '../s3/config.js';
 
 export const witnessSinkSchema = z
   .strictObject({
@@ -32,12 +33,7 @@ export const witnessSinkSchema = z
           'and `object_lock` below), e.g. beside the trail objects, where the `--witness-store` of verify reads it. ' +
           'Without it the cosignatures are only logged and counted.',
       ),
-    endpoint: z
-      .url({ protocol: /^https?$/ })
-      .optional()
-      .describe('s3 `store`: endpoint URL of an S3-compatible server.'),
-    region: z.string().min(1).optional().describe('s3 `store`: region (default us-east-1).'),
-    path_style: z.boolean().default(false).describe('s3 `store`: path-style addressing (MinIO, Ceph).'),
+    ...S3_URL_ACCESS,
     object_lock: z
       .strictObject({
         mode: z.enum(['GOVERNANCE', 'COMPLIANCE']).describe('Object Lock mode of each cosigned checkpoint.'),
