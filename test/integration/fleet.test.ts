@@ -289,6 +289,7 @@ describe('a fleet of 20 writers, one monitor and witness, on Ceph RGW', () => {
       [[target!.key, 'version']],
     );
     assert.equal(of(s, ALTERED)?.status, 'ok', 'the original version still verifies');
+    assert.equal(s.ok, false, 'a store problem: not ok');
     // Whoever may bypass governance retention removes the original: the altered bytes are what is left.
     const versions = (await c.listVersions(target!.key)).filter((v) => v.key === target!.key);
     assert.equal(versions.length, 2);
@@ -320,6 +321,7 @@ describe('a fleet of 20 writers, one monitor and witness, on Ceph RGW', () => {
     assert.match(v.stdout, new RegExp(`WITNESSED ${checkpointOrigin(GREEN).replace(/[./]/g, '\\$&')}: `));
     // Its trail copied to a directory without its newest object (and no heartbeat after it).
     const green = await dataObjects(c, `fleet/${name(GREEN)}/`);
+    assert.ok(green.length >= 2, `${green.length} objects with entries`);
     const copy = join(root, 'truncated');
     for (const { key } of green.slice(0, -1))
       writeObject(copy, key.slice(`fleet/${name(GREEN)}/`.length), await get(c, key));
