@@ -17,6 +17,7 @@ import {
   verifyTrail,
 } from '../trail/verify-trail.js';
 import { noteOrigin, originByPath } from './origin.js';
+import { findAlternateFork } from './alternate.js';
 import { type SignedCheckpoint, findFork, silence } from './findings.js';
 import { PASS_CACHE_BYTES, PassCache, countingReader, subsetReader } from './readers.js';
 
@@ -193,7 +194,7 @@ async function passStore(
     cache.keep(name, bytes);
     try {
       const info = await inspect(name, bytes, deps.keysFor(origin), deps.maxObjectBytes, NODE_VERIFY);
-      g.signed.push({ name, size: info.size, root: toHex(info.rootHash) });
+      g.signed.push({ name, size: info.size, root: toHex(info.rootHash), first: info.size - info.entryCount });
     } catch {
       // Not validly signed or malformed: verifyTrail below reports it for the origin.
     }
@@ -326,7 +327,12 @@ async function verifyOrigin(
     if (deps.signal?.aborted) throw err;
     let status: OriginStatus;
     let finding: Finding;
-    if (fork) [status, finding] = ['fork', fork];
+    // No two checkpoints share a size with different roots: the objects that broke the walk may
+    // still be a second signed history cut at other sizes (alternate.ts).
+    const alternate =
+      fork ??
+      (isTailsealError(err) && d.signed.length > 0 ? await alternateFork(deps, store, origin, reader, d) : undefined);
+    if (alternate) [status, finding] = ['fork', alternate];
     else if (isTailsealError(err)) {
       status = err.code === 'NO_TRUSTED_SIGNATURE' ? 'untrusted_key' : 'broken';
       finding = { code: err.code, message: err.message, ...err.details };
@@ -342,4 +348,25 @@ async function verifyOrigin(
     deps.state.putStatus(store, origin, status, finding, now, full);
     return { status, finding };
   }
+}
+
+/** findAlternateFork over the origin's new signed objects and those it verified before in `store`. */
+function alternateFork(
+  deps: PassDeps,
+  store: string,
+  origin: string,
+  reader: ObjectReader,
+  d: Discovered,
+): Promise<Finding | undefined> {
+  return findAlternateFork({
+    state: deps.state,
+    store,
+    origin,
+    verifiers: deps.keysFor(origin),
+    maxObjectBytes: deps.maxObjectBytes,
+    reader,
+    signed: d.signed,
+    verifiedNames: deps.state.verifiedObjects(store).get(origin) ?? [],
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
 }
