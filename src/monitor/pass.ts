@@ -13,6 +13,7 @@ import {
   type ResumeState,
   inspect,
   readNamed,
+  readsRetention,
   storeTampering,
   verifyTrail,
 } from '../trail/verify-trail.js';
@@ -34,6 +35,11 @@ export interface PassDeps {
   keysFor(origin: string): NoteVerifier[];
   /** The origin's max silence in ms. */
   maxSilenceFor(origin: string): number;
+  /**
+   * The origin's min_retention in ms (undefined: not checked): on a store whose reader reports
+   * retention, every object read must be retained at least this long after it was sealed.
+   */
+  minRetentionFor?(origin: string): number | undefined;
   /** full_pass_every in ms (0: every pass is full). */
   fullEveryMs: number;
   now(): number;
@@ -290,10 +296,16 @@ async function verifyOrigin(
   const from: ResumeState | undefined =
     !full && prev?.verified ? { ...prev.verified.resume, digests: deps.state.digests(store, origin) } : undefined;
   let newestNote = prev?.verified?.newestNote ?? '';
+  // As verify --min-retention: a short or missing retention fails the walk (RETENTION_MISSING, with
+  // the object and its retain-until), so the origin is broken and its new objects stay unverified:
+  // every pass checks them again until the retention is extended. Stores with no retention to read
+  // (file directories) are not checked.
+  const minRetention = readsRetention(reader) ? deps.minRetentionFor?.(origin) : undefined;
   try {
     const reports = await verifyTrail(reader, {
       verifiers: deps.keysFor(origin),
       maxObjectBytes: deps.maxObjectBytes,
+      ...(minRetention !== undefined ? { minRetentionMs: minRetention } : {}),
       ...NODE_VERIFY,
       ...(deps.signal ? { signal: deps.signal } : {}),
       ...(from ? { incremental: { skip: new Set<string>(), from: new Map([[origin, from]]) } } : {}),
