@@ -1,12 +1,19 @@
 // `tailseal cosign`: a one-shot witness (docs/trail-format.md §8). It verifies the store as verify
 // does, then per origin cosigns the newest checkpoint only if it is consistent with the last one
 // this witness cosigned (its --state): a larger tree with a consistency proof from the verified
-// leaves, never a second root at one size nor a smaller tree. The cosigned note goes to the
-// witness store, a directory or bucket prefix the writers cannot write (src/sinks/witness/writer.ts).
+// leaves, never a second root at one size nor a smaller tree. The state also keeps where the last
+// verification ended, so a run reads only the new objects and continues the cosigned trees
+// themselves (consistent by construction); when the state does not fit the store, or the new
+// objects do not continue it, the run verifies the whole store as without state. The cosigned
+// note goes to the witness store, a directory or bucket prefix the writers cannot write
+// (src/sinks/witness/writer.ts).
+import { resolve } from 'node:path';
 import { TailsealError, errorMessage } from '../errors.js';
+import { countingReader } from '../monitor/readers.js';
 import { NODE_VERIFY } from '../seal/gzip.js';
 import { nodeHashChildren } from '../seal/hash.js';
 import { loadVerifierKeys, loadWitnessSignerKey } from '../seal/keyfile.js';
+import { parseS3Url } from '../sinks/s3/reader.js';
 import {
   DEFAULT_MAX_OBJECT_BYTES,
   consistencyProof,
@@ -18,13 +25,23 @@ import {
   verifyConsistency,
   verifyTrail,
 } from '../trail/index.js';
+import type { NoteVerifier } from '../trail/keys.js';
+import type { ObjectReader, ResumeState, StreamReport, VerifyOptions } from '../trail/verify-trail.js';
 import { EXIT_FAILURE, EXIT_OK, USAGE_CODES } from './exit.js';
 import { type StoreOptions, readerFor } from './verify.js';
-import { type CosignedState, readWitnessState, writeWitnessState } from './witness-state.js';
+import {
+  type CosignedState,
+  type VerifiedOrigin,
+  type WitnessState,
+  readWitnessState,
+  writeWitnessState,
+} from './witness-state.js';
 import { witnessWriter } from './witness-store.js';
 
 export interface CosignCliOptions extends StoreOptions {
   publicKey: string[];
+  /** Verify the whole store even when the state could continue from where the last run ended. */
+  full?: boolean;
   witnessKey: string;
   witnessStore: string;
   state: string;
@@ -105,26 +122,94 @@ function refusal(
   }
 }
 
+/** What one verification of the store gave: per origin its report and newest checkpoint note. */
+interface Run {
+  reports: StreamReport[];
+  newest: Map<string, string>;
+  leaves: Map<string, LeafHashes>;
+  /** The walk continued each cosigned origin's verified state (no consistency proof needed). */
+  incremental: boolean;
+}
+
+/**
+ * The incremental options when the state fits the store: the same store, every cosigned origin
+ * verified up to exactly its cosigned tree (size and root), and every object read before still
+ * listed. Otherwise undefined: a full run.
+ */
+function resumeFrom(
+  state: WitnessState,
+  store: string,
+  listed: ReadonlySet<string>,
+): VerifyOptions['incremental'] | undefined {
+  const v = state.verified;
+  if (!v || v.store !== store) return undefined;
+  for (const [origin, c] of state.origins) {
+    const r = v.origins.get(origin)?.resume;
+    if (!r || r.size !== c.size || !equalBytes(r.edge.root(), c.rootHash)) return undefined;
+  }
+  const skip = new Set<string>();
+  const from = new Map<string, ResumeState>();
+  for (const [origin, o] of v.origins) {
+    const digests = new Map<string, string>();
+    for (const [name, digest] of o.objects) {
+      if (!listed.has(name)) return undefined; // removed: the full run says what that means
+      skip.add(name);
+      if (digest !== null) digests.set(digest, name);
+    }
+    from.set(origin, { ...o.resume, edge: o.resume.edge.clone(), digests });
+  }
+  return { skip, from };
+}
+
+async function verifyRun(
+  reader: ObjectReader,
+  verifiers: NoteVerifier[],
+  state: WitnessState,
+  incremental?: VerifyOptions['incremental'],
+): Promise<Run> {
+  // Leaf hashes, on a full run, only of the streams this witness cosigned before (a first
+  // cosignature needs no proof); an incremental run continues the cosigned trees themselves.
+  const leaves = new Map<string, LeafHashes>();
+  if (!incremental) for (const origin of state.origins.keys()) leaves.set(origin, new LeafHashes());
+  const newest = new Map<string, string>();
+  const reports = await verifyTrail(reader, {
+    verifiers,
+    maxObjectBytes: DEFAULT_MAX_OBJECT_BYTES,
+    ...NODE_VERIFY,
+    ...(incremental ? { incremental } : {}),
+    onEntry: (origin, _e, leaf) => {
+      leaves.get(origin)?.push(leaf);
+    },
+    onCheckpoint: (origin, _size, note) => newest.set(origin, note),
+  });
+  // Incrementally, an origin with nothing new keeps the newest note verified before.
+  for (const r of reports)
+    if (!newest.has(r.origin)) newest.set(r.origin, state.verified?.origins.get(r.origin)?.note ?? '');
+  return { reports, newest, leaves, incremental: incremental !== undefined };
+}
+
 export async function cosignCommand(o: CosignCliOptions): Promise<number> {
   const verifiers = loadVerifierKeys(o.publicKey);
   const witness = loadWitnessSignerKey(o.witnessKey);
   const state = readWitnessState(o.state, witness.verifierKey);
-  // Leaf hashes only of the streams this witness cosigned before (a first cosignature needs no proof).
-  const leaves = new Map<string, LeafHashes>();
-  for (const origin of state.origins.keys()) leaves.set(origin, new LeafHashes());
-  const newest = new Map<string, string>();
-  const { reader, close } = readerFor(o);
-  let reports;
+  const store = parseS3Url(o.store) ? o.store : resolve(o.store);
+  const { reader: inner, close } = readerFor(o);
+  const read = new Set<string>();
+  const counting = countingReader(inner, read);
+  let run: Run;
   try {
-    reports = await verifyTrail(reader, {
-      verifiers,
-      maxObjectBytes: DEFAULT_MAX_OBJECT_BYTES,
-      ...NODE_VERIFY,
-      onEntry: (origin, _e, leaf) => {
-        leaves.get(origin)?.push(leaf);
-      },
-      onCheckpoint: (origin, _size, note) => newest.set(origin, note),
-    });
+    // Listed once (a bucket listing is the costly part of a run with little new).
+    const listed = await counting.list();
+    const reader: ObjectReader = { ...counting, list: () => Promise.resolve(listed) };
+    const incremental = o.full ? undefined : resumeFrom(state, store, new Set(listed));
+    try {
+      run = await verifyRun(reader, verifiers, state, incremental);
+    } catch (err) {
+      // New objects that do not continue what was verified (a break, a second history): the full
+      // run decides, as without state, whether the store is broken or presents a fork.
+      if (!incremental || !(err instanceof TailsealError) || USAGE_CODES.has(err.code)) throw err;
+      run = await verifyRun(reader, verifiers, state);
+    }
   } catch (err) {
     if (!(err instanceof TailsealError) || USAGE_CODES.has(err.code)) throw err;
     const out = { ok: false, code: err.code, message: err.message };
@@ -133,6 +218,7 @@ export async function cosignCommand(o: CosignCliOptions): Promise<number> {
   } finally {
     await close();
   }
+  const { reports, newest, leaves } = run;
 
   const outcomes: Outcome[] = [];
   const writer = witnessWriter(o, o.witnessStore);
@@ -142,7 +228,7 @@ export async function cosignCommand(o: CosignCliOptions): Promise<number> {
       const { checkpoint } = openCheckpoint(note, verifiers, r.origin);
       const { size, rootHash } = checkpoint;
       const prev = state.origins.get(r.origin);
-      const refused = prev && refusal(r.origin, prev, size, rootHash, leaves.get(r.origin));
+      const refused = prev && !run.incremental && refusal(r.origin, prev, size, rootHash, leaves.get(r.origin));
       if (refused) {
         outcomes.push(refused);
         continue;
@@ -164,12 +250,28 @@ export async function cosignCommand(o: CosignCliOptions): Promise<number> {
       await writer.publish(name, cosigned);
       outcomes.push({ origin: r.origin, result: 'cosigned', size, object: name });
     }
+    // 3. Where this verification ended, for the next run to continue from (origins cosigned or
+    //    unchanged; a refused one is verified in full again). Written last: a crash before it leaves
+    //    a verified state behind the cosigned one, which does not fit, so the next run is full.
+    const verified = new Map(run.incremental ? state.verified!.origins : []);
+    for (const r of reports) {
+      if (outcomes.some((x) => x.origin === r.origin && x.result === 'refused')) verified.delete(r.origin);
+      else
+        verified.set(r.origin, {
+          resume: r.resume,
+          note: newest.get(r.origin)!,
+          objects: objectsOf(r, verified.get(r.origin)),
+        });
+    }
+    state.verified = { store, origins: verified };
+    writeWitnessState(o.state, state);
   } finally {
     await writer.close();
   }
 
   const refused = outcomes.filter((x) => x.result === 'refused');
-  if (o.json) process.stdout.write(JSON.stringify({ ok: refused.length === 0, outcomes }) + '\n');
+  const summary = { ok: refused.length === 0, incremental: run.incremental, objects_read: read.size, outcomes };
+  if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
   else
     for (const x of outcomes) {
       if (x.result === 'cosigned') process.stdout.write(`COSIGNED ${x.origin} at size ${x.size}: ${x.object}\n`);
@@ -178,4 +280,13 @@ export async function cosignCommand(o: CosignCliOptions): Promise<number> {
       else process.stdout.write(`REFUSED ${x.code}: ${x.message}\n`);
     }
   return refused.length > 0 ? EXIT_FAILURE : EXIT_OK;
+}
+
+/** The objects verified of an origin: those before (incrementally) and those this run read, with their digests. */
+function objectsOf(r: StreamReport, before?: VerifiedOrigin): Map<string, string | null> {
+  const objects = new Map(before?.objects ?? []);
+  const byName = new Map([...r.resume.digests].map(([digest, name]) => [name, digest]));
+  for (const name of r.objectNames) objects.set(name, byName.get(name) ?? null);
+  for (const d of r.duplicates) objects.set(d.object, null);
+  return objects;
 }

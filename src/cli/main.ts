@@ -113,6 +113,7 @@ function program(): Command {
       'where cosigned checkpoints go: a directory or bucket prefix the writers cannot write',
     )
     .requiredOption('--state <file>', "this witness's memory of what it cosigned (JSON, created when missing)")
+    .option('--full', 'verify every object, not only those new since the last run (the state is still checked)')
     .option('--json', 'print the result as JSON')
     .action(async (o: CosignCliOptions) => {
       const { cosignCommand } = await import('./cosign.js');

@@ -34,6 +34,8 @@ export async function monitorCommand(o: { config: string }): Promise<number> {
     keys.filter((k) => matchesOrigin(k.match, origin)).flatMap((k) => k.verifiers);
   const maxSilenceFor = (origin: string): number =>
     config.max_silence.origins.find((m) => matchesOrigin(m.match, origin))?.after ?? config.max_silence.default;
+  const minRetentionFor = (origin: string): number | undefined =>
+    config.min_retention.origins.find((m) => matchesOrigin(m.match, origin))?.at_least ?? config.min_retention.default;
   const w = config.witness;
   let signer;
   try {
@@ -95,6 +97,7 @@ export async function monitorCommand(o: { config: string }): Promise<number> {
       state,
       keysFor,
       maxSilenceFor,
+      minRetentionFor,
       fullEveryMs: config.full_pass_every,
       now: Date.now,
       maxObjectBytes: DEFAULT_MAX_OBJECT_BYTES,

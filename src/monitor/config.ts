@@ -87,6 +87,27 @@ export const monitorConfigSchema = z.strictObject({
         .describe('Per origin pattern: the first entry that matches an origin wins over `default`.'),
     })
     .prefault({}),
+  min_retention: z
+    .strictObject({
+      default: duration(0, MAX_SPAN_MS)
+        .optional()
+        .describe(
+          'Every object of an origin in an `s3://` store must be under Object Lock retention until at least this ' +
+            "long after it was sealed (its checkpoint's time), as verify's --min-retention; an object with a " +
+            'shorter or no retention makes the origin `broken` with code `RETENTION_MISSING`. Unset: not checked. ' +
+            'File stores have no retention and are not checked.',
+        ),
+      origins: z
+        .array(
+          z.strictObject({
+            match: originPattern().describe('An origin or pattern, as in `keys`.'),
+            at_least: duration(0, MAX_SPAN_MS).describe('Its min retention (`0`: any Object Lock retention).'),
+          }),
+        )
+        .default([])
+        .describe('Per origin pattern: the first entry that matches an origin wins over `default`.'),
+    })
+    .prefault({}),
   witness: z
     .strictObject({
       key_file: z

@@ -1,12 +1,15 @@
 // What an origin's objects say beyond verifying: a fork (two validly signed checkpoints of one
-// size with different roots) and silence (no checkpoint newer than max_silence).
+// size with different roots; alternate.ts finds one across sizes) and silence (no checkpoint newer
+// than max_silence).
 import type { Finding, MonitorState, OriginStatus } from '../store/monitor-state.js';
 
-/** A validly signed checkpoint of an object: its size and hex root. */
+/** A validly signed checkpoint of an object: its size and hex root, and the seq of its first entry. */
 export interface SignedCheckpoint {
   name: string;
   size: number;
   root: string;
+  /** size minus the object's entries (size for a heartbeat). */
+  first: number;
 }
 
 /**

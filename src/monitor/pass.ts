@@ -13,10 +13,12 @@ import {
   type ResumeState,
   inspect,
   readNamed,
+  readsRetention,
   storeTampering,
   verifyTrail,
 } from '../trail/verify-trail.js';
 import { noteOrigin, originByPath } from './origin.js';
+import { findAlternateFork } from './alternate.js';
 import { type SignedCheckpoint, findFork, silence } from './findings.js';
 import { PASS_CACHE_BYTES, PassCache, countingReader, subsetReader } from './readers.js';
 
@@ -33,6 +35,11 @@ export interface PassDeps {
   keysFor(origin: string): NoteVerifier[];
   /** The origin's max silence in ms. */
   maxSilenceFor(origin: string): number;
+  /**
+   * The origin's min_retention in ms (undefined: not checked): on a store whose reader reports
+   * retention, every object read must be retained at least this long after it was sealed.
+   */
+  minRetentionFor?(origin: string): number | undefined;
   /** full_pass_every in ms (0: every pass is full). */
   fullEveryMs: number;
   now(): number;
@@ -193,7 +200,7 @@ async function passStore(
     cache.keep(name, bytes);
     try {
       const info = await inspect(name, bytes, deps.keysFor(origin), deps.maxObjectBytes, NODE_VERIFY);
-      g.signed.push({ name, size: info.size, root: toHex(info.rootHash) });
+      g.signed.push({ name, size: info.size, root: toHex(info.rootHash), first: info.size - info.entryCount });
     } catch {
       // Not validly signed or malformed: verifyTrail below reports it for the origin.
     }
@@ -289,10 +296,16 @@ async function verifyOrigin(
   const from: ResumeState | undefined =
     !full && prev?.verified ? { ...prev.verified.resume, digests: deps.state.digests(store, origin) } : undefined;
   let newestNote = prev?.verified?.newestNote ?? '';
+  // As verify --min-retention: a short or missing retention fails the walk (RETENTION_MISSING, with
+  // the object and its retain-until), so the origin is broken and its new objects stay unverified:
+  // every pass checks them again until the retention is extended. Stores with no retention to read
+  // (file directories) are not checked.
+  const minRetention = readsRetention(reader) ? deps.minRetentionFor?.(origin) : undefined;
   try {
     const reports = await verifyTrail(reader, {
       verifiers: deps.keysFor(origin),
       maxObjectBytes: deps.maxObjectBytes,
+      ...(minRetention !== undefined ? { minRetentionMs: minRetention } : {}),
       ...NODE_VERIFY,
       ...(deps.signal ? { signal: deps.signal } : {}),
       ...(from ? { incremental: { skip: new Set<string>(), from: new Map([[origin, from]]) } } : {}),
@@ -326,7 +339,12 @@ async function verifyOrigin(
     if (deps.signal?.aborted) throw err;
     let status: OriginStatus;
     let finding: Finding;
-    if (fork) [status, finding] = ['fork', fork];
+    // No two checkpoints share a size with different roots: the objects that broke the walk may
+    // still be a second signed history cut at other sizes (alternate.ts).
+    const alternate =
+      fork ??
+      (isTailsealError(err) && d.signed.length > 0 ? await alternateFork(deps, store, origin, reader, d) : undefined);
+    if (alternate) [status, finding] = ['fork', alternate];
     else if (isTailsealError(err)) {
       status = err.code === 'NO_TRUSTED_SIGNATURE' ? 'untrusted_key' : 'broken';
       finding = { code: err.code, message: err.message, ...err.details };
@@ -342,4 +360,25 @@ async function verifyOrigin(
     deps.state.putStatus(store, origin, status, finding, now, full);
     return { status, finding };
   }
+}
+
+/** findAlternateFork over the origin's new signed objects and those it verified before in `store`. */
+function alternateFork(
+  deps: PassDeps,
+  store: string,
+  origin: string,
+  reader: ObjectReader,
+  d: Discovered,
+): Promise<Finding | undefined> {
+  return findAlternateFork({
+    state: deps.state,
+    store,
+    origin,
+    verifiers: deps.keysFor(origin),
+    maxObjectBytes: deps.maxObjectBytes,
+    reader,
+    signed: d.signed,
+    verifiedNames: deps.state.verifiedObjects(store).get(origin) ?? [],
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
 }

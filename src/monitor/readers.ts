@@ -1,9 +1,14 @@
 // The readers of one monitor pass: one that counts the distinct objects read (the metric), and
 // one origin's view of a store (its objects of the pass, served from the bytes kept since they
 // were read to find their origin).
-import { type ObjectReader, reportsTampering } from '../trail/verify-trail.js';
+import { type ObjectReader, readsRetention, reportsTampering } from '../trail/verify-trail.js';
 
-/** An ObjectReader that counts the distinct objects read, and passes tampering reports through. */
+/** `r` with the retention capability of `inner` (an S3 store's Object Lock), when it has it. */
+function withRetention(r: ObjectReader, inner: ObjectReader): ObjectReader {
+  return readsRetention(inner) ? Object.assign(r, { retention: (name: string) => inner.retention(name) }) : r;
+}
+
+/** An ObjectReader that counts the distinct objects read, and passes tampering reports and retention through. */
 export function countingReader(inner: ObjectReader, read: Set<string>): ObjectReader {
   const r: ObjectReader = {
     list: () => inner.list(),
@@ -12,6 +17,7 @@ export function countingReader(inner: ObjectReader, read: Set<string>): ObjectRe
       return inner.read(name, max);
     },
   };
+  withRetention(r, inner);
   return reportsTampering(inner) ? Object.assign(r, { tampering: () => inner.tampering() }) : r;
 }
 
@@ -51,11 +57,12 @@ export class PassCache {
 
 /** The same reader listing only `names` (one origin's objects for this pass), served from `cache` first. */
 export function subsetReader(inner: ObjectReader, names: readonly string[], cache: PassCache): ObjectReader {
-  return {
+  const r: ObjectReader = {
     list: () => Promise.resolve([...names]),
     read: (name, max) => {
       const b = cache.get(name);
       return b ? Promise.resolve(b) : inner.read(name, max);
     },
   };
+  return withRetention(r, inner);
 }

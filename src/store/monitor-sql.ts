@@ -97,6 +97,8 @@ export const SQL_MON_ORIGIN_DIGESTS =
 export const SQL_MON_PUT_OBJECT = 'INSERT OR REPLACE INTO objects (store, name, origin, digest) VALUES (?, ?, ?, ?)';
 export const SQL_MON_DELETE_ORIGIN_OBJECTS = 'DELETE FROM objects WHERE store = ? AND origin = ?';
 export const SQL_MON_CHECKPOINT_ROOT = 'SELECT root, store, object FROM checkpoints WHERE origin = ? AND size = ?';
+export const SQL_MON_ORIGIN_CHECKPOINTS =
+  'SELECT size, root, store, object FROM checkpoints WHERE origin = ? ORDER BY size';
 export const SQL_MON_PUT_CHECKPOINT =
   'INSERT OR IGNORE INTO checkpoints (origin, size, root, store, object) VALUES (?, ?, ?, ?, ?)';
 export const SQL_MON_GET_COSIGNED = 'SELECT * FROM cosigned WHERE witness = ? AND origin = ?';

@@ -175,6 +175,16 @@ export class MonitorState {
       { root: string; store: string; object: string } | undefined;
   }
 
+  /** Every verified checkpoint of `origin` (any store), by size: the history a fork is measured against. */
+  checkpoints(origin: string): { size: number; root: string; store: string; object: string }[] {
+    return this.q(Q.SQL_MON_ORIGIN_CHECKPOINTS).all(origin) as {
+      size: number;
+      root: string;
+      store: string;
+      object: string;
+    }[];
+  }
+
   /** Commits what a pass verified of an origin: resume state, status, objects and checkpoints at once. */
   putVerified(store: string, origin: string, o: VerifiedOutcome, now: number): void {
     this.db.transaction(() => {

@@ -190,7 +190,7 @@ async function checkRetention(reader: ObjectReader, info: ObjectInfo, minMs: num
       'RETENTION_MISSING',
       `object ${name} is retained (${r.mode}) only until ${until}, ${kept} after it was sealed ` +
         `(${sealed}${stored}): less than the required ${given}`,
-      { object: name },
+      { object: name, retain_until: until, sealed_at: sealed },
     );
   }
 }

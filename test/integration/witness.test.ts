@@ -16,8 +16,10 @@ import {
   editObject,
   objectPath,
   removeObject,
+  sealTrail,
   tempDir,
   testKey,
+  writeObject,
 } from '../helpers/trail.js';
 
 const cleanups: (() => void)[] = [];
@@ -138,9 +140,66 @@ describe('tailseal cosign and verify --witness-key', () => {
       version: number;
       origins: Record<string, { size: number }>;
     };
-    assert.equal(state.version, 1);
+    assert.equal(state.version, 2);
     assert.equal(state.origins['tailseal.test/trail/opa']?.size, 9);
     assert.equal(tailseal(...verifyArgs(t, '--witness-key', w1.pub, '--witness-store', ws.store)).status, 0);
+  });
+
+  it('a second run reads only the new objects, falls back to a full run, and still refuses a fork', () => {
+    const t = fresh();
+    const ws = workspace();
+    const w1 = ws.witness('w1');
+    const run = (...extra: string[]) => {
+      const r = tailseal(...cosignArgs(t, w1, ws.store), '--json', ...extra);
+      const out = JSON.parse(r.stdout) as {
+        code?: string;
+        incremental: boolean;
+        objects_read: number;
+        outcomes: { result: string; size: number; message?: string }[];
+      };
+      return { status: r.status, ...out, got: out.outcomes?.map((x) => `${x.result} ${x.size}`) };
+    };
+    const last = objectPath(t.dir, t.objectNames.at(-1)!);
+    renameSync(last, `${last}.later`);
+    const first = run();
+    assert.deepEqual([first.status, first.incremental, first.objects_read, first.got], [0, false, 2, ['cosigned 5']]);
+    renameSync(`${last}.later`, last);
+    const grown = run();
+    assert.deepEqual([grown.status, grown.incremental, grown.objects_read, grown.got], [0, true, 1, ['cosigned 9']]);
+    const idle = run();
+    assert.deepEqual([idle.status, idle.incremental, idle.objects_read, idle.got], [0, true, 0, ['unchanged 9']]);
+    const full = run('--full');
+    assert.deepEqual([full.status, full.incremental, full.objects_read, full.got], [0, false, 3, ['unchanged 9']]);
+    assert.equal(tailseal(...verifyArgs(t, '--witness-key', w1.pub, '--witness-store', ws.store)).status, 0);
+
+    // A state of version 1 (no verified part) is read, and the run is full.
+    const v2 = JSON.parse(readFileSync(w1.state, 'utf8')) as Record<string, unknown>;
+    writeFileSync(w1.state, JSON.stringify({ ...v2, version: 1, verified: undefined }));
+    const fromV1 = run();
+    assert.deepEqual([fromV1.status, fromV1.incremental, fromV1.got], [0, false, ['unchanged 9']]);
+    assert.equal(run().incremental, true, 'and the next one incremental again');
+
+    // The newest object replaced by a second history signed with the writer's key (sizes 5..10):
+    // an object read before is gone, so the run is full, and the tree does not extend the cosigned one.
+    const records = Array.from({ length: 10 }, (_, i) => decisionLine(i, i < 5 ? '' : 'x'));
+    const forked = sealTrail({ plan: [3, 2, 5], records });
+    removeObject(t.dir, t.objectNames.at(-1)!);
+    writeObject(t.dir, forked.objects[2]!.name, forked.objects[2]!.body);
+    const tail = run();
+    assert.deepEqual([tail.status, tail.incremental, tail.got], [1, false, ['refused 10']]);
+    assert.match(tail.outcomes[0]!.message!, /does not extend the tree of size 9/);
+
+    // Back as it was, then a second history from seq 0 at other sizes added beside the first: the
+    // new objects do not continue the verified trail, the full run finds the store broken.
+    removeObject(t.dir, forked.objects[2]!.name);
+    writeObject(t.dir, t.objects[2]!.name, t.objects[2]!.body);
+    assert.equal(run().incremental, false, 'the state was left as before the refused run');
+    const other = sealTrail({ plan: [4, 6], records, t0: t.newestTime + 60_000 });
+    for (const o of other.objects) writeObject(t.dir, o.name, o.body);
+    const broken = run();
+    assert.equal(broken.status, 1);
+    assert.match(broken.code!, /^ENTRY_/);
+    assert.equal(listed(ws.store).length, 2, 'nothing more was cosigned');
   });
 
   const rewrites: [string, Partial<TrailSpec>, RegExp][] = [

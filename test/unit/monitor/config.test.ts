@@ -30,6 +30,16 @@ describe('monitor config', () => {
     assert.deepEqual(c.max_silence.origins, []);
     assert.equal(c.log.level, 'info');
     assert.equal(c.witness, undefined, 'no witness unless configured');
+    assert.deepEqual(c.min_retention, { origins: [] }, 'retention is not checked unless configured');
+    const r = parseMonitorConfig(
+      { ...base(), min_retention: { default: '90d', origins: [{ match: 'a/*', at_least: '365d' }] } },
+      'm.yaml',
+      {},
+    );
+    assert.deepEqual(r.min_retention, {
+      default: 90 * 86_400_000,
+      origins: [{ match: 'a/*', at_least: 365 * 86_400_000 }],
+    });
     const w = parseMonitorConfig(
       { ...base(), witness: { key_file: 'w.key', store: '/srv/w', min_interval: '10m' } },
       'm.yaml',
@@ -56,6 +66,11 @@ describe('monitor config', () => {
       desc: 'a bad duration',
       mutate: (c) => (c.max_silence = { default: 'soon' }),
       want: /^m\.yaml: max_silence\.default: expected a duration/,
+    },
+    {
+      desc: 'a min_retention entry with a bad duration',
+      mutate: (c) => (c.min_retention = { origins: [{ match: 'a/*', at_least: 'long' }] }),
+      want: /^m\.yaml: min_retention\.origins\[0\]\.at_least: expected a duration/,
     },
     {
       desc: 'two stores of one name',
