@@ -21,6 +21,7 @@ import { type SignedCheckpoint, findFork, silence } from './findings.js';
 import { forEachLimited } from './pool.js';
 import { ORIGIN_CACHE_BYTES, PASS_CACHE_BYTES, PassCache, countingReader, subsetReader } from './readers.js';
 import type { Shard } from './shard.js';
+import { ValidSignatures } from './signatures.js';
 
 export interface MonitoredStore {
   name: string;
@@ -186,8 +187,10 @@ async function passStore(
   const foreign = deps.shard?.foreignNames(store.name) ?? new Set<string>();
   if (full) foreign.clear();
   else deps.shard?.prune(store.name, new Set(names));
+  // Signatures discovery found valid are not verified again by the origin's verification.
+  const signatures = new ValidSignatures();
   const discovered = await discover(
-    deps,
+    { ...deps, keysFor: (o) => signatures.recording(deps.keysFor(o)) },
     reader,
     names.filter((n) => !known.has(n) && !foreign.has(n)),
     [...before.keys()],
@@ -237,7 +240,7 @@ async function passStore(
       } else {
         const own = new PassCache(ORIGIN_CACHE_BYTES);
         outcomes[i] = await verifyOrigin(
-          deps,
+          { ...deps, keysFor: (o) => signatures.trusting(deps.keysFor(o)) },
           store.name,
           origin,
           subsetReader(reader, d.names, cache, own),
@@ -290,34 +293,39 @@ async function discover(
   const cache = new PassCache(PASS_CACHE_BYTES);
   const found: ({ origin: string; signed?: SignedCheckpoint } | 'foreign' | undefined)[] = [];
   let ioError: string | undefined;
-  await forEachLimited(names, deps.concurrency ?? 1, async (name, i) => {
-    if (ioError !== undefined) return;
-    deps.signal?.throwIfAborted();
-    let bytes: Uint8Array | undefined;
-    try {
-      bytes = await readNamed(reader, name, deps.maxObjectBytes);
-    } catch (err) {
-      if (!isTailsealError(err)) {
-        ioError ??= `cannot read ${name}: ${(err as Error).message}`;
+  await forEachLimited(
+    names,
+    deps.concurrency ?? 1,
+    async (name, i) => {
+      if (ioError !== undefined) return;
+      deps.signal?.throwIfAborted();
+      let bytes: Uint8Array | undefined;
+      try {
+        bytes = await readNamed(reader, name, deps.maxObjectBytes);
+      } catch (err) {
+        if (!isTailsealError(err)) {
+          ioError ??= `cannot read ${name}: ${(err as Error).message}`;
+          return;
+        }
+      }
+      const origin = (bytes && noteOrigin(bytes, deps.maxObjectBytes)) ?? originByPath(name, knownOrigins);
+      if (origin === undefined) return;
+      if (!owns(origin)) {
+        found[i] = 'foreign';
         return;
       }
-    }
-    const origin = (bytes && noteOrigin(bytes, deps.maxObjectBytes)) ?? originByPath(name, knownOrigins);
-    if (origin === undefined) return;
-    if (!owns(origin)) {
-      found[i] = 'foreign';
-      return;
-    }
-    found[i] = { origin };
-    if (!bytes) return;
-    cache.keep(name, bytes);
-    try {
-      const info = await inspect(name, bytes, deps.keysFor(origin), deps.maxObjectBytes, NODE_VERIFY);
-      found[i] = { origin, signed: { name, size: info.size, root: toHex(info.rootHash) } };
-    } catch {
-      // Not validly signed or malformed: verifyTrail reports it for the origin.
-    }
-  });
+      found[i] = { origin };
+      if (!bytes) return;
+      cache.keep(name, bytes);
+      try {
+        const info = await inspect(name, bytes, deps.keysFor(origin), deps.maxObjectBytes, NODE_VERIFY);
+        found[i] = { origin, signed: { name, size: info.size, root: toHex(info.rootHash) } };
+      } catch {
+        // Not validly signed or malformed: verifyTrail reports it for the origin.
+      }
+    },
+    deps.onActive,
+  );
   const out: Discovery = { groups: new Map(), unattributed: [], foreign: [], cache };
   if (ioError !== undefined) return { ...out, ioError };
   for (const [i, name] of names.entries()) {

@@ -7,6 +7,7 @@ import { afterEach, describe, it } from 'node:test';
 import { runPass } from '../../../src/monitor/pass.js';
 import { forEachLimited } from '../../../src/monitor/pool.js';
 import { Shard, parseShard, shardOf } from '../../../src/monitor/shard.js';
+import { ValidSignatures } from '../../../src/monitor/signatures.js';
 import { fileStoreReader } from '../../../src/sinks/file/reader.js';
 import { MonitorState } from '../../../src/store/monitor-state.js';
 import { isTailsealError } from '../../../src/errors.js';
@@ -79,7 +80,9 @@ describe('monitor shards', () => {
         maxObjectBytes: DEFAULT_MAX_OBJECT_BYTES,
         concurrency: 3,
         shard: new Shard({ index, count: 2 }),
+        onActive: (n: number) => (maxActive = Math.max(maxActive, n)),
       };
+      let maxActive = 0;
       const first = await runPass(deps);
       assert.equal(first.objectsRead, 12, 'the first pass reads every object once to learn its origin');
       assert.deepEqual(first.problems.get('fleet'), [], "the other shard's objects are no problem");
@@ -93,6 +96,7 @@ describe('monitor shards', () => {
         first.origins.map((o) => o.origin),
         'it cosigns only its own',
       );
+      assert.equal(maxActive, 3, 'the in-flight gauge reached the concurrency, never more');
       reported.push(first.origins.map((o) => o.origin));
       const second = await runPass(deps);
       assert.equal(second.objectsRead, 0, "the next pass reads neither its verified objects nor the other shard's");
@@ -142,5 +146,35 @@ describe('forEachLimited', () => {
     );
     assert.deepEqual(finished, [1], 'item 1 was in progress and finished; none started after the failure');
     assert.equal(active, 0, 'nothing still running when it rethrows');
+  });
+});
+
+describe('ValidSignatures', () => {
+  it('a signature found valid once is not verified again; an invalid one always is', () => {
+    const key = testKey('sig.test', 5);
+    const msg = new TextEncoder().encode('sig.test/opa\n1\nroot\n');
+    const sig = key.signer.sign(msg);
+    let calls = 0;
+    const counted = {
+      name: key.verifier.name,
+      keyId: key.verifier.keyId,
+      verify: (m: Uint8Array, s: Uint8Array) => {
+        calls++;
+        return key.verifier.verify(m, s);
+      },
+    };
+    const memo = new ValidSignatures();
+    const bad = Uint8Array.from(sig, (b, i) => (i === 0 ? b ^ 1 : b));
+    assert.equal(memo.recording([counted])[0]!.verify(msg, sig), true);
+    assert.equal(memo.recording([counted])[0]!.verify(msg, bad), false);
+    assert.equal(calls, 2);
+    const trusting = memo.trusting([counted])[0]!;
+    assert.equal(trusting.verify(msg, sig), true);
+    assert.equal(calls, 2, 'the valid one is remembered');
+    assert.equal(trusting.verify(msg, bad), false);
+    assert.equal(trusting.verify(new TextEncoder().encode('other\n'), sig), false);
+    assert.equal(calls, 4, 'an invalid signature, or another message, is verified again');
+    assert.equal(new ValidSignatures().trusting([counted])[0]!.verify(msg, sig), true);
+    assert.equal(calls, 5, 'another pass remembers nothing');
   });
 });
