@@ -208,7 +208,8 @@ function program(): Command {
         'SIGTERM or SIGINT, then finishes its pass and exits 0; exit 2 for a config that cannot be used',
     )
     .requiredOption('-c, --config <file>', 'monitor config file (YAML; docs/configuration.md, "Monitor configuration")')
-    .action(async (o: { config: string }) => {
+    .option('--shard <i/n>', "verify only shard i of n of the origins (overrides the config's shard:)")
+    .action(async (o: { config: string; shard?: string }) => {
       const { monitorCommand } = await import('./monitor.js');
       process.exitCode = await monitorCommand(o);
     });

@@ -7,6 +7,7 @@ import { StatusServer } from '../metrics/server.js';
 import { loadMonitorConfig, matchesOrigin } from '../monitor/config.js';
 import type { MonitoredStore } from '../monitor/pass.js';
 import { MonitorService } from '../monitor/service.js';
+import { Shard, parseShard } from '../monitor/shard.js';
 import { WitnessStep } from '../monitor/witness.js';
 import { SUBMITTED } from '../monitor/add-checkpoint.js';
 import { WitnessServer } from '../monitor/witness-server.js';
@@ -20,8 +21,13 @@ import { readerFor } from './verify.js';
 import { witnessWriter } from './witness-store.js';
 
 /** Runs the monitor; resolves with the exit code once it has stopped. */
-export async function monitorCommand(o: { config: string }): Promise<number> {
+export async function monitorCommand(o: { config: string; shard?: string }): Promise<number> {
   const config = loadMonitorConfig(o.config);
+  const shardText = o.shard ?? config.shard;
+  const shard =
+    shardText === undefined
+      ? undefined
+      : new Shard(parseShard(shardText, o.shard !== undefined ? '--shard' : `${o.config}: shard`));
   const log = createLogger(config.log.level).child({ component: 'monitor' });
   const keys = config.keys.map((k, i) => {
     try {
@@ -69,6 +75,7 @@ export async function monitorCommand(o: { config: string }): Promise<number> {
   process.on('SIGINT', onSignal);
 
   const metrics = new MonitorMetrics({ origins: () => service!.origins(), problems: () => service!.problems() });
+  metrics.shard(shard?.spec ?? { index: 0, count: 1 });
   const writer =
     w &&
     witnessWriter(
@@ -101,6 +108,9 @@ export async function monitorCommand(o: { config: string }): Promise<number> {
       fullEveryMs: config.full_pass_every,
       now: Date.now,
       maxObjectBytes: DEFAULT_MAX_OBJECT_BYTES,
+      concurrency: config.concurrency,
+      onActive: (n) => metrics.active(n),
+      ...(shard ? { shard } : {}),
     },
     config.interval,
     log,
@@ -144,6 +154,8 @@ export async function monitorCommand(o: { config: string }): Promise<number> {
       stores: config.stores.map((s) => s.name),
       interval_ms: config.interval,
       full_pass_every_ms: config.full_pass_every,
+      concurrency: config.concurrency,
+      ...(shard ? { shard: shard.toString() } : {}),
       ...(signer && w ? { witness: signer.verifierKey, witness_store: w.store } : {}),
       ...(submissions ? { witness_listen: `${w!.listen!.replace(/:\d+$/, '')}:${submissions.port}` } : {}),
     },

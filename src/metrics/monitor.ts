@@ -44,6 +44,18 @@ export class MonitorMetrics {
     registers: [this.registry],
   });
 
+  private readonly inFlight = new Gauge({
+    name: 'tailseal_monitor_pass_in_flight',
+    help: "Objects being read or origins being verified at this moment (at most the config's concurrency).",
+    registers: [this.registry],
+  });
+  private readonly shardInfo = new Gauge({
+    name: 'tailseal_monitor_shard_info',
+    help: 'The shard this monitor verifies (index of count, 0-based; 0 of 1: every origin); always 1.',
+    labelNames: ['index', 'count'],
+    registers: [this.registry],
+  });
+
   private readonly cosignatures = new Counter({
     name: 'tailseal_monitor_cosignatures_published_total',
     help: 'Cosigned checkpoints the monitor, as a witness, published to its witness store, per origin.',
@@ -102,6 +114,15 @@ export class MonitorMetrics {
     this.scraped('tailseal_monitor_store_problems', 'Store-level problems of the last pass.', ['store'], () =>
       view.problems().map((p): [Record<string, string>, number] => [{ store: p.store }, p.count]),
     );
+  }
+
+  /** Objects being read or origins being verified now. */
+  active(n: number): void {
+    this.inFlight.set(n);
+  }
+
+  shard(s: { index: number; count: number }): void {
+    this.shardInfo.set({ index: String(s.index), count: String(s.count) }, 1);
   }
 
   /** A pass ended. */

@@ -68,6 +68,23 @@ export const monitorConfigSchema = z.strictObject({
       'How often a pass re-reads and verifies every object instead of only the new ones (the first pass, with no ' +
         'state, is full; this catches an object changed after it was verified). `0`: every pass is full.',
     ),
+  concurrency: z
+    .int()
+    .min(1)
+    .max(256)
+    .default(8)
+    .describe(
+      'Objects read and origins verified at once. Memory of a pass is bounded by it (some 8 MiB per origin in ' +
+        "flight, plus a 64 MiB pass cache), not by the fleet; more overlaps the store's latency (docs/deploy.md).",
+    ),
+  shard: z
+    .string()
+    .regex(/^\d{1,6}\/\d{1,6}$/, 'must be i/n, e.g. 0/3')
+    .optional()
+    .describe(
+      'This monitor verifies, reports and cosigns only the origins of shard `i` of `n` (`i/n`, 0-based): ' +
+        'SHA-256 of the origin, first 8 bytes as an unsigned integer, mod n. `--shard` overrides it.',
+    ),
   max_silence: z
     .strictObject({
       default: duration(0, MAX_SPAN_MS)

@@ -20,7 +20,10 @@ import {
 import { noteOrigin, originByPath } from './origin.js';
 import { findAlternateFork } from './alternate.js';
 import { type SignedCheckpoint, findFork, silence } from './findings.js';
-import { PASS_CACHE_BYTES, PassCache, countingReader, subsetReader } from './readers.js';
+import { forEachLimited } from './pool.js';
+import { ORIGIN_CACHE_BYTES, PASS_CACHE_BYTES, PassCache, countingReader, subsetReader } from './readers.js';
+import type { Shard } from './shard.js';
+import { ValidSignatures } from './signatures.js';
 
 export interface MonitoredStore {
   name: string;
@@ -46,6 +49,12 @@ export interface PassDeps {
   maxObjectBytes: number;
   /** Stops the pass between objects: the origins not committed yet are redone by the next pass. */
   signal?: AbortSignal;
+  /** Objects read and origins verified at once (default 1). */
+  concurrency?: number;
+  /** Hears the number of objects being read or origins being verified, as it changes (a gauge). */
+  onActive?: (active: number) => void;
+  /** Only this shard's origins are verified, reported and cosigned (default: every origin). */
+  shard?: Shard;
 }
 
 /** An origin after a pass (also the /status entry). */
@@ -133,8 +142,10 @@ export async function runPass(deps: PassDeps): Promise<PassResult> {
   }
   if (full) deps.state.setMeta('last_full_at', String(startedAt));
   result.objectsRead = read.size;
-  result.origins = deps.state.origins().map(viewOf);
-  for (const r of deps.state.origins()) {
+  // A monitor that changed shards keeps the others' records in its state, but reports only its own.
+  const mine = deps.state.origins().filter((r) => deps.shard?.owns(r.origin) ?? true);
+  result.origins = mine.map(viewOf);
+  for (const r of mine) {
     if ((r.status === 'ok' || r.status === 'silent') && r.verified)
       result.verified.push({
         store: r.store,
@@ -171,40 +182,33 @@ async function passStore(
     const e = tamperedError(tampering);
     problems.push({ code: e.code, message: e.message, tampering });
   }
-  const before = new Map(deps.state.origins(store.name).map((r) => [r.origin, r]));
+  const owns = (origin: string) => deps.shard?.owns(origin) ?? true;
+  const before = new Map(
+    deps.state
+      .origins(store.name)
+      .filter((r) => owns(r.origin))
+      .map((r) => [r.origin, r]),
+  );
   const known = full ? new Set<string>() : deps.state.verifiedNames(store.name);
-  const cache = new PassCache(PASS_CACHE_BYTES);
-  const groups = new Map<string, Discovered>();
-  const unattributed: string[] = [];
-  const group = (o: string) => groups.get(o) ?? groups.set(o, { names: [], signed: [] }).get(o)!;
-  for (const name of names) {
-    if (known.has(name)) continue;
-    deps.signal?.throwIfAborted();
-    let bytes: Uint8Array | undefined;
-    try {
-      bytes = await readNamed(reader, name, deps.maxObjectBytes);
-    } catch (err) {
-      if (!isTailsealError(err)) {
-        problems.push({ code: 'STORE_UNREADABLE', message: `cannot read ${name}: ${(err as Error).message}` });
-        return; // an I/O error: the next pass tries again, statuses stay as they are
-      }
-    }
-    const origin = (bytes && noteOrigin(bytes, deps.maxObjectBytes)) ?? originByPath(name, [...before.keys()]);
-    if (origin === undefined) {
-      unattributed.push(name);
-      continue;
-    }
-    const g = group(origin);
-    g.names.push(name);
-    if (!bytes) continue;
-    cache.keep(name, bytes);
-    try {
-      const info = await inspect(name, bytes, deps.keysFor(origin), deps.maxObjectBytes, NODE_VERIFY);
-      g.signed.push({ name, size: info.size, root: toHex(info.rootHash), first: info.size - info.entryCount });
-    } catch {
-      // Not validly signed or malformed: verifyTrail below reports it for the origin.
-    }
+  // Another shard's objects are read once to learn so (again on a full pass: an object may change).
+  const foreign = deps.shard?.foreignNames(store.name) ?? new Set<string>();
+  if (full) foreign.clear();
+  else deps.shard?.prune(store.name, new Set(names));
+  // Signatures discovery found valid are not verified again by the origin's verification.
+  const signatures = new ValidSignatures();
+  const discovered = await discover(
+    { ...deps, keysFor: (o) => signatures.recording(deps.keysFor(o)) },
+    reader,
+    names.filter((n) => !known.has(n) && !foreign.has(n)),
+    [...before.keys()],
+    owns,
+  );
+  for (const n of discovered.foreign) foreign.add(n);
+  if (discovered.ioError) {
+    problems.push({ code: 'STORE_UNREADABLE', message: discovered.ioError });
+    return; // an I/O error: the next pass tries again, statuses stay as they are
   }
+  const { groups, unattributed, cache } = discovered;
   if (unattributed.length > 0)
     problems.push({
       code: 'OBJECT_UNATTRIBUTED',
@@ -214,48 +218,137 @@ async function passStore(
       objects: unattributed.slice(0, 20),
     });
   const removed = removedObjects(deps.state, store.name, names);
-  const origins = [...new Set([...groups.keys(), ...before.keys()])].sort();
-  for (const origin of origins) {
-    deps.signal?.throwIfAborted();
+  const origins = [...new Set([...groups.keys(), ...before.keys()])].filter(owns).sort();
+  const outcomes: ({ status: OriginStatus; finding: Finding } | undefined)[] = [];
+  await forEachLimited(
+    origins,
+    deps.concurrency ?? 1,
+    async (origin, i) => {
+      deps.signal?.throwIfAborted();
+      const prev = before.get(origin);
+      const d = groups.get(origin) ?? { names: [], signed: [] };
+      const now = deps.now();
+      const gone = removed.get(origin);
+      if (gone) {
+        // Objects verified before are no longer in the store: the trail lost part of its history (its
+        // newest objects: a truncation a later full pass alone would take for a shorter trail). What was
+        // verified is kept, so every pass finds the removal again until the objects are back.
+        const finding = removedFinding(origin, gone);
+        deps.state.putStatus(store.name, origin, 'broken', finding, now);
+        outcomes[i] = { status: 'broken', finding };
+      } else if (d.names.length === 0) {
+        // Nothing new: only the clock moved (silence); a broken or forked origin's objects are never "known".
+        if (!prev) return;
+        const { status, finding } = prev.verified
+          ? silence(deps.maxSilenceFor(origin), origin, prev.verified.newestTime, now)
+          : prev;
+        deps.state.putStatus(store.name, origin, status, finding, now);
+        outcomes[i] = { status, finding };
+      } else {
+        const own = new PassCache(ORIGIN_CACHE_BYTES);
+        outcomes[i] = await verifyOrigin(
+          { ...deps, keysFor: (o) => signatures.trusting(deps.keysFor(o)) },
+          store.name,
+          origin,
+          subsetReader(reader, d.names, cache, own),
+          d,
+          full,
+          prev,
+          now,
+        );
+        cache.drop(d.names);
+      }
+    },
+    deps.onActive,
+  );
+  // Changes in origin order, whatever order the origins finished in.
+  for (const [i, origin] of origins.entries()) {
+    const o = outcomes[i];
+    if (!o) continue;
     const prev = before.get(origin);
-    const d = groups.get(origin) ?? { names: [], signed: [] };
-    const now = deps.now();
-    let status: OriginStatus;
-    let finding: Finding;
-    const gone = removed.get(origin);
-    if (gone) {
-      // Objects verified before are no longer in the store: the trail lost part of its history (its
-      // newest objects: a truncation a later full pass alone would take for a shorter trail). What was
-      // verified is kept, so every pass finds the removal again until the objects are back.
-      [status, finding] = ['broken', removedFinding(origin, gone)];
-      deps.state.putStatus(store.name, origin, status, finding, now);
-    } else if (d.names.length === 0) {
-      // Nothing new: only the clock moved (silence); a broken or forked origin's objects are never "known".
-      if (!prev) continue;
-      ({ status, finding } = prev.verified
-        ? silence(deps.maxSilenceFor(origin), origin, prev.verified.newestTime, now)
-        : prev);
-      deps.state.putStatus(store.name, origin, status, finding, now);
-    } else {
-      ({ status, finding } = await verifyOrigin(
-        deps,
-        store.name,
-        origin,
-        subsetReader(reader, d.names, cache),
-        d,
-        full,
-        prev,
-        now,
-      ));
-      cache.drop(d.names);
-    }
     const view = viewOf(deps.state.origin(store.name, origin)!);
-    if (!prev || prev.status !== status || prev.finding.code !== finding.code)
+    if (!prev || prev.status !== o.status || prev.finding.code !== o.finding.code)
       result.changed.push({
         view,
         ...(prev ? { before: { status: prev.status, ...(prev.finding.code ? { code: prev.finding.code } : {}) } } : {}),
       });
   }
+}
+
+interface Discovery {
+  groups: Map<string, Discovered>;
+  unattributed: string[];
+  /** New objects of another shard. */
+  foreign: string[];
+  /** Bytes kept for the verification of their origin (up to a budget). */
+  cache: PassCache;
+  ioError?: string;
+}
+
+/**
+ * Reads each new object once (at most `concurrency` at a time) to learn its origin and signed
+ * checkpoint; keeps its bytes for the verification only while the pass cache has room. Groups keep
+ * the store's listing order, whatever order the reads finished in (duplicates are named by it).
+ */
+async function discover(
+  deps: PassDeps,
+  reader: ObjectReader,
+  names: readonly string[],
+  knownOrigins: readonly string[],
+  owns: (origin: string) => boolean,
+): Promise<Discovery> {
+  const cache = new PassCache(PASS_CACHE_BYTES);
+  const found: ({ origin: string; signed?: SignedCheckpoint } | 'foreign' | undefined)[] = [];
+  let ioError: string | undefined;
+  await forEachLimited(
+    names,
+    deps.concurrency ?? 1,
+    async (name, i) => {
+      if (ioError !== undefined) return;
+      deps.signal?.throwIfAborted();
+      let bytes: Uint8Array | undefined;
+      try {
+        bytes = await readNamed(reader, name, deps.maxObjectBytes);
+      } catch (err) {
+        if (!isTailsealError(err)) {
+          ioError ??= `cannot read ${name}: ${(err as Error).message}`;
+          return;
+        }
+      }
+      const origin = (bytes && noteOrigin(bytes, deps.maxObjectBytes)) ?? originByPath(name, knownOrigins);
+      if (origin === undefined) return;
+      if (!owns(origin)) {
+        found[i] = 'foreign';
+        return;
+      }
+      found[i] = { origin };
+      if (!bytes) return;
+      cache.keep(name, bytes);
+      try {
+        const info = await inspect(name, bytes, deps.keysFor(origin), deps.maxObjectBytes, NODE_VERIFY);
+        found[i] = {
+          origin,
+          signed: { name, size: info.size, root: toHex(info.rootHash), first: info.size - info.entryCount },
+        };
+      } catch {
+        // Not validly signed or malformed: verifyTrail reports it for the origin.
+      }
+    },
+    deps.onActive,
+  );
+  const out: Discovery = { groups: new Map(), unattributed: [], foreign: [], cache };
+  if (ioError !== undefined) return { ...out, ioError };
+  for (const [i, name] of names.entries()) {
+    const f = found[i];
+    if (f === undefined) out.unattributed.push(name);
+    else if (f === 'foreign') out.foreign.push(name);
+    else {
+      const g = out.groups.get(f.origin) ?? out.groups.set(f.origin, { names: [], signed: [] }).get(f.origin)!;
+      g.names.push(name);
+      if (f.signed) g.signed.push(f.signed);
+    }
+  }
+  return out;
 }
 
 /** Per origin, the objects of `store` verified before that `listed` no longer has. */

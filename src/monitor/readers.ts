@@ -55,13 +55,31 @@ export class PassCache {
   }
 }
 
-/** The same reader listing only `names` (one origin's objects for this pass), served from `cache` first. */
-export function subsetReader(inner: ObjectReader, names: readonly string[], cache: PassCache): ObjectReader {
+/**
+ * What one origin in verification keeps of the objects it had to read again (those the pass cache
+ * had no room for): verifyTrail's second read of an object is then served from memory. Memory of a
+ * pass is so bounded by PASS_CACHE_BYTES + concurrency x ORIGIN_CACHE_BYTES, whatever the fleet.
+ */
+export const ORIGIN_CACHE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The same reader listing only `names` (one origin's objects for this pass), served from `cache`
+ * (kept since discovery), then `own` (kept since this origin's first read of it), then the store.
+ */
+export function subsetReader(
+  inner: ObjectReader,
+  names: readonly string[],
+  cache: PassCache,
+  own: PassCache,
+): ObjectReader {
   const r: ObjectReader = {
     list: () => Promise.resolve([...names]),
-    read: (name, max) => {
-      const b = cache.get(name);
-      return b ? Promise.resolve(b) : inner.read(name, max);
+    read: async (name, max) => {
+      const kept = cache.get(name) ?? own.get(name);
+      if (kept) return kept;
+      const b = await inner.read(name, max);
+      own.keep(name, b);
+      return b;
     },
   };
   return withRetention(r, inner);

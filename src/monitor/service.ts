@@ -11,6 +11,8 @@ export interface StatusDocument {
   ok: boolean;
   /** Passes since this process started; the last one, null before it ends. */
   passes: number;
+  /** The shard of the origins this monitor verifies (`index/count`; absent: every origin). */
+  shard?: string;
   last_pass: { started_at: string; duration_ms: number; full: boolean; objects_read: number } | null;
   counts: Record<string, number>;
   origins: {
@@ -125,9 +127,18 @@ export class MonitorService {
     );
   }
 
+  /** Before the first pass: this monitor's origins as the state database has them. */
+  private stateOrigins() {
+    const shard = this.deps.shard;
+    return this.deps.state
+      .origins()
+      .filter((r) => shard?.owns(r.origin) ?? true)
+      .map(viewOf);
+  }
+
   /** The origins as the last pass left them (for metrics; before a pass, as the state database has them). */
   origins(): { store: string; origin: string; status: string; size?: number; newestTime?: number }[] {
-    const list = this.last?.origins ?? this.deps.state.origins().map(viewOf);
+    const list = this.last?.origins ?? this.stateOrigins();
     return list.map((o) => ({
       store: o.store,
       origin: o.origin,
@@ -141,12 +152,13 @@ export class MonitorService {
   }
 
   status(): StatusDocument {
-    const origins = this.last?.origins ?? this.deps.state.origins().map(viewOf);
+    const origins = this.last?.origins ?? this.stateOrigins();
     const stores = [...(this.last?.problems ?? [])].map(([name, problems]) => ({ name, problems }));
     const cosigned = this.cosignedOf();
     return {
       ok: origins.every((o) => o.status === 'ok') && stores.every((s) => s.problems.length === 0),
       passes: this.passes,
+      ...(this.deps.shard ? { shard: this.deps.shard.toString() } : {}),
       last_pass: this.last && {
         started_at: new Date(this.last.startedAt).toISOString(),
         duration_ms: this.last.durationMs,

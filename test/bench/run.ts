@@ -1,11 +1,12 @@
-// `npm run bench [-- --size N --scenario backlog,http,idle,live,restart,micro --live-seconds S --rate R
-//  --idle-seconds S --runs K --http-gzip --peer-fluent-bit PATH]`
+// `npm run bench [-- --size N --scenario backlog,http,idle,live,restart,micro,monitor --live-seconds S --rate R
+//  --idle-seconds S --runs K --http-gzip --peer-fluent-bit PATH --origins N --objects N --concurrency 1,8]`
 // Measures the real daemon (a child process, like production) and prints one row per scenario:
 // decisions/s, MB/s, CPU seconds per 100k decisions, peak RSS, and latency percentiles where
 // they apply. With a Fluent Bit binary (--peer-fluent-bit PATH, or TAILSEAL_TEST_FLUENT_BIT) the
 // backlog, idle and live scenarios also run it beside tailseal, alternating, and print the
 // side-by-side rows with the ratios tailseal / Fluent Bit. All rows are also written to
-// bench/results/<date>.json. Not part of `npm test`.
+// bench/results/<date>.json. The monitor scenario (not run by default: it needs Ceph RGW) measures
+// `tailseal monitor` over --origins x --objects objects (test/bench/monitor.ts). Not part of `npm test`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { CLI, REPO_ROOT } from '../helpers/paths.js';
 import { writeCorpus } from './corpus.js';
 import { writeAtRate } from './live-writer.js';
 import { microBenchmarks } from './micro.js';
+import { type MonitorRow, monitorBenchmark } from './monitor.js';
 import { peerBinary } from './peer.js';
 import { procStats, sleep } from './proc.js';
 import { type Row, row } from './rows.js';
@@ -132,6 +134,7 @@ async function main(): Promise<void> {
   const idle: SteadyRow[] = [];
   const liveSide: SteadyRow[] = [];
   const micro: Record<string, string>[] = [];
+  let monitor: MonitorRow[] = [];
   process.stderr.write(
     `tailseal bench: ${SIZE} lines, scenarios ${SCENARIOS.join(',')}, ${RUNS} run(s)` +
       (PEER ? `, beside Fluent Bit (${PEER})` : '') +
@@ -152,18 +155,28 @@ async function main(): Promise<void> {
   }
   if (SCENARIOS.includes('restart')) rows.push(await restart());
   if (SCENARIOS.includes('micro')) micro.push(...(await microBenchmarks()));
+  if (SCENARIOS.includes('monitor')) {
+    const m = await monitorBenchmark({
+      origins: Number(flag('origins', '1000')),
+      objects: Number(flag('objects', '20')),
+      concurrencies: flag('concurrency', '1,8').split(',').map(Number),
+    });
+    if (typeof m === 'string') process.stderr.write(`${m}\n`);
+    else monitor = m;
+  }
   if (rows.length) console.table(rows);
   if (side.length) console.table(side);
   if (idle.length) console.table(idle);
   if (liveSide.length) console.table(liveSide);
   if (micro.length) console.table(micro);
+  if (monitor.length) console.table(monitor);
   const dir = join(REPO_ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const out = join(dir, `${new Date().toISOString().slice(0, 10)}.json`);
   const result = { date: new Date().toISOString(), size: SIZE, node: process.version, peer: PEER ?? null };
   writeFileSync(
     out,
-    JSON.stringify({ ...result, rows, side_by_side: side, idle, live: liveSide, micro }, null, 2) + '\n',
+    JSON.stringify({ ...result, rows, side_by_side: side, idle, live: liveSide, micro, monitor }, null, 2) + '\n',
   );
   process.stderr.write(`results written to ${out}\n`);
 }

@@ -165,6 +165,7 @@ export const NOT_RUNNABLE: (DocCommand & { reason: string })[] = [
   { doc: bench, command: 'npm run bench -- --scenario live --live-seconds 60 --rate 5000', reason: BENCH },
   { doc: bench, command: 'npm run bench -- --size 1000000 --scenario backlog --runs 5', reason: BENCH },
   { doc: bench, command: 'npm run bench:hot', reason: BENCH },
+  { doc: bench, command: 'npm run bench -- --scenario monitor', reason: BENCH },
   {
     doc: bench,
     command:
@@ -213,6 +214,7 @@ export const NOT_RUNNABLE: (DocCommand & { reason: string })[] = [
     reason: KUBE,
   },
   { doc: deploy, command: 'kubectl apply -f deploy/kubernetes/opa-upload.yaml', reason: KUBE },
+  { doc: deploy, command: 'kubectl apply -f deploy/kubernetes/monitor/monitor-sharded.yaml', reason: KUBE },
   {
     doc: deploy,
     command: 'kubectl exec deploy/opa -c tailseal -- tailseal status --config /etc/tailseal/tailseal.yaml',

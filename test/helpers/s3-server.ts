@@ -153,3 +153,15 @@ export function verifyS3(s: S3Server, store: string, publicKey: string, ...extra
   const args = [CLI, 'verify', '--store', store, '--endpoint', s.endpoint, '--path-style', '--public-key', publicKey];
   return spawnSync(process.execPath, [...args, ...extra], { encoding: 'utf8', env, timeout: 60_000 });
 }
+
+/** The S3 server for a benchmark (started as for the suites), or the reason there is none. */
+export function s3ForBench(): { server: S3Server } | { skip: string } {
+  const plan = s3Plan(process.env, { root: process.getuid?.() === 0, has: (c) => onPath(c) !== undefined });
+  if ('skip' in plan) return plan;
+  if ('reuse' in plan) return { server: plan.reuse };
+  try {
+    return { server: startCeph() };
+  } catch (e) {
+    return { skip: (e as Error).message };
+  }
+}

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { parseListen } from '../../../src/common/units.js';
 import { parseMonitorConfig } from '../../../src/monitor/config.js';
+import { parseShard } from '../../../src/monitor/shard.js';
 import { parseVerifierKeys } from '../../../src/trail/keys.js';
 import { REPO_ROOT } from '../../helpers/paths.js';
 
@@ -80,5 +81,47 @@ describe('deploy/kubernetes/monitor', () => {
     assert.equal(container.securityContext.allowPrivilegeEscalation, false);
     assert.equal(container.securityContext.readOnlyRootFilesystem, true);
     assert.deepEqual(container.securityContext.capabilities.drop, ['ALL']);
+  });
+});
+
+describe('deploy/kubernetes/monitor/monitor-sharded.yaml', () => {
+  const sharded = parseAllDocuments(
+    readFileSync(join(REPO_ROOT, 'deploy', 'kubernetes', 'monitor', 'monitor-sharded.yaml'), 'utf8'),
+  ).map((d) => d.toJS() as Obj);
+  const find = (kind: string): Obj => sharded.find((d) => d.kind === kind) ?? assert.fail(`no ${kind}`);
+  const set = find('StatefulSet');
+  const c = set.spec.template.spec.containers[0];
+  const cEnv = Object.fromEntries((c.env as Obj[]).filter((e) => 'value' in e).map((e) => [e.name, e.value]));
+  const cm = sharded.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'tailseal-monitor-config');
+  const cfg = parseMonitorConfig(parseAllDocuments(cm.data['monitor.yaml'])[0]!.toJS(), 'monitor.yaml', cEnv);
+
+  it('pod i of n replicas runs --shard i/n, i from the pod-index label: the shards cover every index once', () => {
+    const n = set.spec.replicas as number;
+    assert.ok(n > 1);
+    assert.deepEqual(c.args.slice(0, 3), ['monitor', '--config', '/etc/tailseal-monitor/monitor.yaml']);
+    assert.equal(c.args[3], '--shard');
+    const index = (c.env as Obj[]).find((e) => e.name === 'SHARD_INDEX');
+    assert.equal(index.valueFrom.fieldRef.fieldPath, "metadata.labels['apps.kubernetes.io/pod-index']");
+    // Kubernetes expands $(SHARD_INDEX) in args to the pod's index, 0..n-1.
+    const shards = Array.from({ length: n }, (_, i) =>
+      parseShard(String(c.args[4]).replace('$(SHARD_INDEX)', String(i))),
+    );
+    assert.deepEqual(
+      shards.map((s) => [s.index, s.count]),
+      Array.from({ length: n }, (_, i) => [i, n]),
+    );
+    assert.equal(cfg.shard, undefined, 'the shard comes from --shard, not the shared config');
+  });
+
+  it('each pod has its own state volume at state_dir, a governing headless Service, and the same probes', () => {
+    const mount = (c.volumeMounts as Obj[]).find((m) => m.mountPath === cfg.state_dir) ?? assert.fail('no state');
+    assert.ok((set.spec.volumeClaimTemplates as Obj[]).some((t) => t.metadata.name === mount.name));
+    const svc = find('Service');
+    assert.equal(set.spec.serviceName, svc.metadata.name);
+    assert.equal(svc.spec.clusterIP, 'None');
+    assert.equal(parseListen(cfg.metrics.listen).host, '0.0.0.0');
+    assert.equal(c.livenessProbe.httpGet.path, '/healthz');
+    assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+    assert.equal(set.spec.template.spec.securityContext.runAsNonRoot, true);
   });
 });
