@@ -68,7 +68,7 @@ function skipValue(s: string, i: number): number {
 }
 
 /** The members of a top-level JSON object as raw text: [decoded key, raw key, raw value]. */
-function members(text: string): [string, string, string][] {
+export function members(text: string): [string, string, string][] {
   const out: [string, string, string][] = [];
   let i = skipWs(text, 0);
   if (text[i] !== '{') throw new SyntaxError('not a JSON object');
