@@ -20,6 +20,8 @@ export interface TransportOptions {
   tls: TlsConfig;
   timeout: TimeoutConfig;
   proxy?: string | undefined;
+  /** More credentials to scrub from messages (one sent inside a header value, e.g. an API key). */
+  secrets?: readonly string[] | undefined;
 }
 
 /** A URL without query and fragment (safe to log: a query string may hold a token). */
@@ -47,9 +49,14 @@ export class HttpTransport {
     else if (a?.username !== undefined)
       headers.authorization = `Basic ${Buffer.from(`${a.username}:${a.password ?? ''}`, 'utf8').toString('base64')}`;
     this.baseHeaders = headers;
-    this.secrets = [...Object.values(opts.headers), a?.bearer_token, a?.password, headers.authorization].filter(
-      (s): s is string => s !== undefined,
-    );
+    const extra = opts.secrets ?? [];
+    this.secrets = [
+      ...Object.values(opts.headers),
+      ...extra,
+      a?.bearer_token,
+      a?.password,
+      headers.authorization,
+    ].filter((s): s is string => s !== undefined);
   }
 
   /** Creates the dispatcher (reads TLS files: CONFIG_INVALID when they are unreadable). */

@@ -11,7 +11,8 @@
 import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';
 import { HttpTransport, redactUrl } from '../net/transport.js';
 import { type OpaSinkConfig, uploadUrl } from './config.js';
-import { chunkEvents, objectEvents } from './events.js';
+import { objectEvents } from '../decisions/events.js';
+import { chunkEvents } from './events.js';
 
 export class OpaSink implements Sink {
   readonly type = 'opa';

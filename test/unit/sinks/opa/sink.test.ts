@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { TailsealError } from '../../../../src/errors.js';
 import { opaSinkSchema, uploadUrl } from '../../../../src/sinks/opa/config.js';
-import { type OpaEvent, chunkEvents, consoleLineToEvent } from '../../../../src/sinks/opa/events.js';
+import { type DecisionEvent, consoleLineToEvent } from '../../../../src/sinks/decisions/events.js';
+import { chunkEvents } from '../../../../src/sinks/opa/events.js';
 import { OpaSink } from '../../../../src/sinks/opa/sink.js';
 import { classifyError } from '../../../../src/sinks/retry.js';
 import type { TrailObject } from '../../../../src/sinks/sink.js';
@@ -213,7 +214,7 @@ describe('opa sink', () => {
 
   it('chunkEvents keeps its invariants for many limits and event sizes', () => {
     const rnd = prng(11);
-    const events: OpaEvent[] = Array.from({ length: 300 }, (_, seq) => {
+    const events: Pick<DecisionEvent, 'seq' | 'json' | 'decisionId'>[] = Array.from({ length: 300 }, (_, seq) => {
       const pad =
         rnd() < 0.3 ? randomBytes(Math.floor(rnd() * 60)).toString('hex') : 'x'.repeat(Math.floor(rnd() * 400));
       return { seq, json: JSON.stringify({ decision_id: `d-${seq}`, pad }), decisionId: `d-${seq}` };
