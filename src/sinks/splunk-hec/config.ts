@@ -8,7 +8,7 @@ import { TRANSPORT_HEADERS, checkHeaders, httpClientFields, httpUrlSchema } from
 
 export const SPLUNK_HEC_DEFAULTS = {
   sourcetype: 'opa:decision',
-  /** Splunk Cloud refuses requests over 1 MB; Splunk Enterprise's max_content_length is larger. */
+  /** Well within HEC's max_content_length of common deployments; batches of a few hundred decisions. */
   max_batch_bytes: 1024 * 1024,
   gzip: true,
 } as const;
@@ -53,7 +53,8 @@ export const splunkHecSinkSchema = z
       .default(SPLUNK_HEC_DEFAULTS.max_batch_bytes)
       .describe(
         'Largest request body before compression (events are batched up to it); keep it within the ' +
-          "receiver's `max_content_length` (Splunk Cloud: 1 MB). A single event larger than this parks its object.",
+          "receiver's `max_content_length` (limits.conf `[http_input]`). A single event larger than this parks " +
+          'its object.',
       ),
     gzip: z
       .boolean()
