@@ -127,6 +127,26 @@ describe('splunk_hec sink', () => {
     assert.equal((e!.fields as Json).path, undefined);
   });
 
+  it('hostile events: fields only with the type OPA gives them, strings bounded, the body stays valid JSON', async () => {
+    const long = 'p'.repeat(5000);
+    const cases: [string, Json][] = [
+      ['{"decision_id":7,"path":["a"],"result":"yes"}', {}],
+      ['{"decision_id":"a\\"},{\\"x","path":"x\\ny\\u0000"}', { decision_id: 'a"},{"x', path: 'x\ny\u0000' }],
+      [`{"path":"${long}","result":{"allow":true}}`, { path: `${'p'.repeat(1023)}…`, allow: 'true' }],
+      ['{"__proto__":{"allow":true},"timestamp":"not a time"}', {}],
+    ];
+    const [obj] = trailObjects({ records: cases.map(([l]) => l), plan: [cases.length] });
+    const { events } = objectEvents(obj!, false, 'x');
+    const got = eventsOf(await sent(() => sink().put(obj!)));
+    assert.equal(got.length, cases.length);
+    got.forEach((e, i) => {
+      const { 'tailseal.stream': _s, 'tailseal.seq': seq, 'tailseal.chain': _c, ...rest } = e.fields as Json;
+      assert.equal(seq, String(i));
+      assert.deepEqual(rest, cases[i]![1]);
+      assert.equal(e.time, events[i]!.sealedAt / 1000, 'no usable timestamp: the sealing time');
+    });
+  });
+
   it('hecTime writes seconds with exactly three decimals', () => {
     for (const [ms, want] of [
       [1764400000123, '1764400000.123'],
