@@ -6,6 +6,7 @@ import { fileSinkSchema } from '../sinks/file/config.js';
 import { httpSinkSchema } from '../sinks/http/config.js';
 import { opaSinkSchema } from '../sinks/opa/config.js';
 import { elasticsearchSinkSchema } from '../sinks/elasticsearch/config.js';
+import { splunkHecSinkSchema } from '../sinks/splunk-hec/config.js';
 import { witnessSinkSchema } from '../sinks/witness/config.js';
 import { s3SinkSchema } from '../sinks/s3/config.js';
 import { fileInputSchema } from '../sources/file/config.js';
@@ -124,12 +125,14 @@ export const configSchema = z.strictObject({
         opaSinkSchema,
         witnessSinkSchema,
         elasticsearchSinkSchema,
+        splunkHecSinkSchema,
       ]),
     )
     .min(1)
     .describe(
-      'Where sealed objects go: `file`, `s3`, `http` or `opa` sinks, and `witness` for cosignatures of every ' +
-        'checkpoint (sections below); every object goes to every sink.',
+      'Where sealed objects go: `file`, `s3`, `http` or `opa` sinks hold the trail; `elasticsearch`, `splunk_hec` and ' +
+        '`otlp` send copies of the decisions for search; `witness` gets cosignatures of every checkpoint (sections ' +
+        'below). Every object goes to every sink.',
     ),
   shutdown: z
     .strictObject({

@@ -107,7 +107,8 @@ export class HttpTransport {
 
   /**
    * As post, for a protocol whose answers carry data (the witness sink): the status and up to
-   * `maxBytes` of the body, for a 2xx and for each status in `handled` (the caller's to interpret);
+   * `maxBytes` of the body and the headers (Retry-After ...), for a 2xx and for each status in
+   * `handled` (the caller's to interpret);
    * any other status throws statusError as post does. A longer body is SINK_PERMANENT.
    */
   async postText(
@@ -117,7 +118,7 @@ export class HttpTransport {
     what: string,
     handled: readonly number[],
     maxBytes: number,
-  ): Promise<{ status: number; text: string }> {
+  ): Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }> {
     const res = await this.send(url, headers, body, what);
     const status = res.statusCode;
     if ((status < 200 || status >= 300) && !handled.includes(status))
@@ -130,7 +131,7 @@ export class HttpTransport {
         throw new TailsealError('SINK_PERMANENT', `sink ${this.sink}: ${what} answered more than ${maxBytes} bytes`);
       parts.push(chunk as Buffer);
     }
-    return { status, text: Buffer.concat(parts).toString('utf8') };
+    return { status, text: Buffer.concat(parts).toString('utf8'), headers: res.headers };
   }
 
   private send(
