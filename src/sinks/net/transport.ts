@@ -111,6 +111,19 @@ export class HttpTransport {
     handled: readonly number[],
     maxBytes: number,
   ): Promise<{ status: number; text: string }> {
+    const { status, body: answer } = await this.postBytes(url, headers, body, what, handled, maxBytes);
+    return { status, text: answer.toString('utf8') };
+  }
+
+  /** As postText, with the answer's body as bytes (a binary protocol's answer: the otlp sink's protobuf). */
+  async postBytes(
+    url: string,
+    headers: Record<string, string>,
+    body: Buffer,
+    what: string,
+    handled: readonly number[],
+    maxBytes: number,
+  ): Promise<{ status: number; body: Buffer }> {
     const res = await this.send(url, headers, body, what);
     const status = res.statusCode;
     if ((status < 200 || status >= 300) && !handled.includes(status))
@@ -123,7 +136,7 @@ export class HttpTransport {
         throw new TailsealError('SINK_PERMANENT', `sink ${this.sink}: ${what} answered more than ${maxBytes} bytes`);
       parts.push(chunk as Buffer);
     }
-    return { status, text: Buffer.concat(parts).toString('utf8') };
+    return { status, body: Buffer.concat(parts) };
   }
 
   private send(
