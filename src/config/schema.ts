@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { fileSinkSchema } from '../sinks/file/config.js';
 import { httpSinkSchema } from '../sinks/http/config.js';
 import { opaSinkSchema } from '../sinks/opa/config.js';
+import { otlpSinkSchema } from '../sinks/otlp/config.js';
 import { witnessSinkSchema } from '../sinks/witness/config.js';
 import { s3SinkSchema } from '../sinks/s3/config.js';
 import { fileInputSchema } from '../sources/file/config.js';
@@ -116,7 +117,14 @@ export const configSchema = z.strictObject({
     .prefault({}),
   sinks: z
     .array(
-      z.discriminatedUnion('type', [fileSinkSchema, s3SinkSchema, httpSinkSchema, opaSinkSchema, witnessSinkSchema]),
+      z.discriminatedUnion('type', [
+        fileSinkSchema,
+        s3SinkSchema,
+        httpSinkSchema,
+        opaSinkSchema,
+        witnessSinkSchema,
+        otlpSinkSchema,
+      ]),
     )
     .min(1)
     .describe(

@@ -23,6 +23,7 @@ const SINK_FACTORIES: { [K in SinkConfig['type']]: () => Promise<SinkFactory<Ext
   http: async () => (await import('../sinks/http/index.js')).createHttpSink,
   opa: async () => (await import('../sinks/opa/index.js')).createOpaSink,
   witness: async () => (await import('../sinks/witness/index.js')).createWitnessSink,
+  otlp: async () => (await import('../sinks/otlp/index.js')).createOtlpSink,
 };
 
 /** Builds units from their validated config (the daemon takes one, so tests can inject fakes). */
