@@ -47,11 +47,16 @@ export interface Batch {
   count: number;
 }
 
+/** The fill aimed at when packing by estimate (the real encoding then decides). */
+const TARGET_FILL = 0.95;
+
 /**
- * Splits the records, in order, into requests of at most `limit` encoded bytes each: packed by
- * each record's size alone plus its resource's once, then checked on the real encoding (a batch
- * over the limit is halved). A record that alone makes a request over the limit is SINK_PERMANENT
- * naming its seq: it is never dropped, and nothing of the object is sent.
+ * Splits the records, in order, into requests of at most `limit` encoded bytes each. Records are
+ * packed by an estimate (each record's JSON length times the encoded/estimated ratio of the last
+ * batch, plus each resource's empty request once), then every batch is checked on its real
+ * encoding and halved while over the limit: two encodings per record rather than one per guess.
+ * A record that alone makes a request over the limit is SINK_PERMANENT naming its seq: it is
+ * never dropped, and nothing of the object is sent.
  */
 export function batchRecords(
   records: readonly DecisionRecord[],
@@ -60,13 +65,13 @@ export function batchRecords(
   sink: string,
   object: string,
 ): Batch[] {
-  const size = (first: number, count: number) =>
-    encodeRequest(exportRequest(records.slice(first, first + count)), encoding);
   const out: Batch[] = [];
-  const emit = (first: number, count: number): void => {
-    const body = size(first, count);
+  let ratio = 1;
+  const emit = (first: number, count: number, estimate: number): void => {
+    const body = encodeRequest(exportRequest(records.slice(first, first + count)), encoding);
     if (body.length <= limit) {
       out.push({ body, first, count });
+      if (estimate > 0) ratio = Math.min(Math.max(body.length / estimate, 0.1), 2);
       return;
     }
     if (count === 1) {
@@ -80,30 +85,33 @@ export function batchRecords(
       );
     }
     const half = Math.ceil(count / 2);
-    emit(first, half);
-    emit(first + half, count - half);
+    emit(first, half, 0);
+    emit(first + half, count - half, 0);
   };
-  // Estimates: a record's own request minus what every request has (the resource, the scope).
-  let start = 0;
-  let used = 0;
-  const seen = new Set<string>();
   const overhead = new Map<string, number>();
+  const resourceCost = (r: DecisionRecord): number => {
+    let n = overhead.get(r.resourceKey);
+    if (n === undefined) overhead.set(r.resourceKey, (n = resourceBytes(r, encoding)));
+    return n;
+  };
+  let start = 0;
+  let estimate = 0;
+  const seen = new Set<string>();
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
-    const alone = size(i, 1).length;
-    let shared = overhead.get(r.resourceKey);
-    if (shared === undefined) overhead.set(r.resourceKey, (shared = resourceBytes(r, encoding)));
-    const cost = seen.has(r.resourceKey) ? alone - shared : alone;
-    if (i > start && used + cost > limit) {
-      emit(start, i - start);
+    const cost = Buffer.byteLength(JSON.stringify(r.record), 'utf8') + (seen.has(r.resourceKey) ? 0 : resourceCost(r));
+    if (i > start && (estimate + cost) * ratio > limit * TARGET_FILL) {
+      emit(start, i - start, estimate);
       start = i;
-      used = 0;
+      estimate = 0;
       seen.clear();
+      i--; // this record starts the next batch (its resource counted again)
+      continue;
     }
-    used += i === start ? alone : cost;
+    estimate += cost;
     seen.add(r.resourceKey);
   }
-  if (start < records.length) emit(start, records.length - start);
+  if (start < records.length) emit(start, records.length - start, estimate);
   return out;
 }
 
