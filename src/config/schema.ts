@@ -7,6 +7,7 @@ import { httpSinkSchema } from '../sinks/http/config.js';
 import { opaSinkSchema } from '../sinks/opa/config.js';
 import { elasticsearchSinkSchema } from '../sinks/elasticsearch/config.js';
 import { splunkHecSinkSchema } from '../sinks/splunk-hec/config.js';
+import { otlpSinkSchema } from '../sinks/otlp/config.js';
 import { witnessSinkSchema } from '../sinks/witness/config.js';
 import { s3SinkSchema } from '../sinks/s3/config.js';
 import { fileInputSchema } from '../sources/file/config.js';
@@ -126,13 +127,14 @@ export const configSchema = z.strictObject({
         witnessSinkSchema,
         elasticsearchSinkSchema,
         splunkHecSinkSchema,
+        otlpSinkSchema,
       ]),
     )
     .min(1)
     .describe(
-      'Where sealed objects go: `file`, `s3`, `http` or `opa` sinks hold the trail; `elasticsearch`, `splunk_hec` and ' +
-        '`otlp` send copies of the decisions for search; `witness` gets cosignatures of every checkpoint (sections ' +
-        'below). Every object goes to every sink.',
+      'Where sealed objects go: `file`, `s3` and `http` sinks hold the trail (the proof); `opa`, `elasticsearch`, ' +
+        '`splunk_hec` and `otlp` send copies of the decisions (for OPA collectors and search); `witness` gets ' +
+        'cosignatures of every checkpoint (sections below). Every object goes to every sink.',
     ),
   shutdown: z
     .strictObject({

@@ -25,6 +25,7 @@ const SINK_FACTORIES: { [K in SinkConfig['type']]: () => Promise<SinkFactory<Ext
   witness: async () => (await import('../sinks/witness/index.js')).createWitnessSink,
   elasticsearch: async () => (await import('../sinks/elasticsearch/index.js')).createElasticsearchSink,
   splunk_hec: async () => (await import('../sinks/splunk-hec/index.js')).createSplunkHecSink,
+  otlp: async () => (await import('../sinks/otlp/index.js')).createOtlpSink,
 };
 
 /** Builds units from their validated config (the daemon takes one, so tests can inject fakes). */

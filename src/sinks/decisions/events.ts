@@ -120,6 +120,8 @@ export interface DecisionEvent {
   chain: string;
   /** When the entry was sealed (Unix ms). */
   sealedAt: number;
+  /** The envelope's metadata (container logs: k8s.pod, k8s.namespace, ... from sources/file/container.ts). */
+  meta?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface ObjectEvents {
@@ -165,7 +167,7 @@ export function objectEvents(obj: TrailObject, includeSeal: boolean, sink: strin
         { cause: err, details: { seq: e.seq, object: name } },
       );
     }
-    events.push({ seq: e.seq, json, decisionId, chain: chainHex, sealedAt: e.sealedAt });
+    events.push({ seq: e.seq, json, decisionId, chain: chainHex, sealedAt: e.sealedAt, meta: e.meta });
   }
   return { name, note: parsed.note ?? obj.note, events, gaps };
 }

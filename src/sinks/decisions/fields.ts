@@ -30,7 +30,8 @@ export interface DecisionFields {
   spanId?: string;
 }
 
-const cut = (s: string): string => (s.length <= MAX_FIELD_CHARS ? s : `${s.slice(0, MAX_FIELD_CHARS - 1)}…`);
+/** `s` cut to MAX_FIELD_CHARS, the cut marked by "…". */
+export const cut = (s: string): string => (s.length <= MAX_FIELD_CHARS ? s : `${s.slice(0, MAX_FIELD_CHARS - 1)}…`);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? cut(v) : undefined);
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 // RFC 3339 as OPA writes it (RFC3339Nano, UTC or an offset); Date.parse alone accepts far more.

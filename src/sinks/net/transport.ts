@@ -11,6 +11,9 @@ import { createDispatcher } from './client.js';
 import type { HttpAuthConfig, TimeoutConfig, TlsConfig } from './config.js';
 import { statusError } from './errors.js';
 
+/** An answer's headers as undici gives them. */
+type Headers = Record<string, string | string[] | undefined>;
+
 /** How much of an error answer's body is kept for the log. */
 const EXCERPT_BYTES = 1024;
 
@@ -118,7 +121,20 @@ export class HttpTransport {
     what: string,
     handled: readonly number[],
     maxBytes: number,
-  ): Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }> {
+  ): Promise<{ status: number; text: string; headers: Headers }> {
+    const { status, body: answer, headers: h } = await this.postBytes(url, headers, body, what, handled, maxBytes);
+    return { status, text: answer.toString('utf8'), headers: h };
+  }
+
+  /** As postText, with the answer's body as bytes (a binary protocol's answer: the otlp sink's protobuf). */
+  async postBytes(
+    url: string,
+    headers: Record<string, string>,
+    body: Buffer,
+    what: string,
+    handled: readonly number[],
+    maxBytes: number,
+  ): Promise<{ status: number; body: Buffer; headers: Headers }> {
     const res = await this.send(url, headers, body, what);
     const status = res.statusCode;
     if ((status < 200 || status >= 300) && !handled.includes(status))
@@ -131,7 +147,7 @@ export class HttpTransport {
         throw new TailsealError('SINK_PERMANENT', `sink ${this.sink}: ${what} answered more than ${maxBytes} bytes`);
       parts.push(chunk as Buffer);
     }
-    return { status, text: Buffer.concat(parts).toString('utf8'), headers: res.headers };
+    return { status, body: Buffer.concat(parts), headers: res.headers };
   }
 
   private send(
