@@ -1,4 +1,4 @@
-// `npm run bench [-- --size N --scenario backlog,http,idle,live,restart,micro,monitor --live-seconds S --rate R
+// `npm run bench [-- --size N --scenario backlog,http,idle,live,restart,micro,monitor,search --live-seconds S --rate R
 //  --idle-seconds S --runs K --http-gzip --peer-fluent-bit PATH --origins N --objects N --concurrency 1,8]`
 // Measures the real daemon (a child process, like production) and prints one row per scenario:
 // decisions/s, MB/s, CPU seconds per 100k decisions, peak RSS, and latency percentiles where
@@ -19,6 +19,7 @@ import { type MonitorRow, monitorBenchmark } from './monitor.js';
 import { peerBinary } from './peer.js';
 import { procStats, sleep } from './proc.js';
 import { type Row, row } from './rows.js';
+import { searchBenchmark } from './search.js';
 import { type SideRow, backlogSideBySide } from './side-backlog.js';
 import { type SteadyRow, idleSideBySide, liveSideBySide } from './side-steady.js';
 import { Progress, daemon, deployedNodeOptions, settleDisk, stop, untilDone, workspace } from './tailseal.js';
@@ -155,6 +156,7 @@ async function main(): Promise<void> {
   }
   if (SCENARIOS.includes('restart')) rows.push(await restart());
   if (SCENARIOS.includes('micro')) micro.push(...(await microBenchmarks()));
+  if (SCENARIOS.includes('search')) rows.push(...(await searchBenchmark(SIZE, Number(flag('search-delay-ms', '200')))));
   if (SCENARIOS.includes('monitor')) {
     const m = await monitorBenchmark({
       origins: Number(flag('origins', '1000')),

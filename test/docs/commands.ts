@@ -166,6 +166,7 @@ export const NOT_RUNNABLE: (DocCommand & { reason: string })[] = [
   { doc: bench, command: 'npm run bench -- --size 1000000 --scenario backlog --runs 5', reason: BENCH },
   { doc: bench, command: 'npm run bench:hot', reason: BENCH },
   { doc: bench, command: 'npm run bench -- --scenario monitor', reason: BENCH },
+  { doc: bench, command: 'npm run bench -- --scenario search', reason: BENCH },
   {
     doc: bench,
     command:
