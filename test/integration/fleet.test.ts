@@ -42,7 +42,12 @@ import {
   stopDaemon,
 } from '../helpers/daemon.js';
 import { type S3Server, createBucket, s3ForSuite, verifyS3 } from '../helpers/s3-server.js';
+import { getText, until } from '../helpers/poll.js';
 import { noteText, tempDir, writeObject } from '../helpers/trail.js';
+
+/** until, for a fleet's passes: polls every 100 ms for up to a minute by default. */
+const untilSlow = <T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 60_000) =>
+  until(read, ok, what, timeoutMs, 100);
 
 const suite = s3ForSuite();
 const it = suite.it;
@@ -65,28 +70,6 @@ const ROUND = 5;
  */
 const HEARTBEAT_S = 5;
 const SILENCE_S = 15;
-
-async function getText(port: number, path: string): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`);
-  assert.equal(res.status, 200, path);
-  return res.text();
-}
-
-/** Polls `read` until `ok` (connection refused while starting counts as "not yet"); bounded. */
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < end) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-}
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('base64');
 
@@ -218,7 +201,7 @@ describe('a fleet of 20 writers, one monitor and witness, on Ceph RGW', () => {
       s.origins.length === ORIGINS &&
       workspaces.every((_, i) => of(s, i)?.status === 'ok' && of(s, i)?.newest?.size === size);
 
-    let s = await until(status, allOk(ROUND), 'every origin ok with its first round');
+    let s = await untilSlow(status, allOk(ROUND), 'every origin ok with its first round');
     const rss = daemons.reduce((n, d) => {
       const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${d.child.pid}/status`, 'utf8'))?.[1];
       return n + Number(kb ?? 0) * 1024;
@@ -230,8 +213,8 @@ describe('a fleet of 20 writers, one monitor and witness, on Ceph RGW', () => {
 
     // A second round: each trail has a newer object with entries (the witness test leaves it out).
     for (let i = 0; i < ORIGINS; i++) appendFileSync(join(workspaces[i]!.opaDir, 'opa.log'), texts[i]!(ROUND));
-    s = await until(status, allOk(2 * ROUND), 'every origin ok with both rounds');
-    s = await until(
+    s = await untilSlow(status, allOk(2 * ROUND), 'every origin ok with both rounds');
+    s = await untilSlow(
       status,
       (x) => of(x, GREEN)?.cosigned?.size === 2 * ROUND,
       'the witness to cosign the green origin at its full size',
@@ -267,7 +250,7 @@ describe('a fleet of 20 writers, one monitor and witness, on Ceph RGW', () => {
       await put(c, key.replace(/\.gz$/, ''), o.body);
     }
     assert.ok(changed, 'one decision was changed');
-    s = await until(status, (x) => of(x, FORKED)?.status === 'fork', 'the rewritten origin to be a fork');
+    s = await untilSlow(status, (x) => of(x, FORKED)?.status === 'fork', 'the rewritten origin to be a fork');
     assert.equal(of(s, FORKED)?.code, 'FORK');
 
     // ---- one object of another origin altered: a new version with one byte changed ----
@@ -278,7 +261,7 @@ describe('a fleet of 20 writers, one monitor and witness, on Ceph RGW', () => {
     assert.notEqual(alteredText, plain);
     await put(c, target!.key, gzipSync(Buffer.from(alteredText, 'utf8')));
     // Object Lock kept the original, which is what is verified: the store's tampering is listed.
-    s = await until(
+    s = await untilSlow(
       status,
       (x) => x.stores[0]?.problems.some((p) => p.code === 'STORE_TAMPERED') === true,
       'the new version to be listed as the store tampered',
@@ -301,7 +284,7 @@ describe('a fleet of 20 writers, one monitor and witness, on Ceph RGW', () => {
     assert.equal(del.status, 204, `DELETE the original version: ${del.body.toString()}`);
     // ---- one daemon stopped: silent within max_silence (and a pass); meanwhile a full pass comes ----
     assert.equal(await stopDaemon(daemons[SILENT]!), 0);
-    s = await until(
+    s = await untilSlow(
       status,
       (x) => of(x, SILENT)?.status === 'silent',
       'the stopped origin to be silent',
@@ -309,7 +292,7 @@ describe('a fleet of 20 writers, one monitor and witness, on Ceph RGW', () => {
     );
     assert.equal(of(s, SILENT)?.code, 'SILENT');
 
-    s = await until(status, (x) => of(x, ALTERED)?.status === 'broken', 'the altered origin to be broken');
+    s = await untilSlow(status, (x) => of(x, ALTERED)?.status === 'broken', 'the altered origin to be broken');
     assert.equal(of(s, ALTERED)?.code, 'ENTRY_ALTERED');
     assert.equal(of(s, ALTERED)?.object, target!.key);
 
@@ -331,7 +314,7 @@ describe('a fleet of 20 writers, one monitor and witness, on Ceph RGW', () => {
 
     // ---- after the last pass: the three as found, the other 17 ok, and ok all along ----
     const passes = s.passes;
-    s = await until(status, (x) => x.passes >= passes + 2, 'two more passes');
+    s = await untilSlow(status, (x) => x.passes >= passes + 2, 'two more passes');
     assert.deepEqual(
       [SILENT, FORKED, ALTERED].map((i) => [of(s, i)?.status, of(s, i)?.code]),
       [

@@ -11,28 +11,7 @@ import type { StatusDocument } from '../../src/monitor/service.js';
 import { type DaemonProc, cli, freePort, killDaemon, logsWith, startCli, stopDaemon } from '../helpers/daemon.js';
 import { metricSample } from '../helpers/metrics.js';
 import { STEP_MS, buildTrail, removeObject, tempDir } from '../helpers/trail.js';
-
-async function get(port: number, path: string): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`);
-  assert.equal(res.status, 200, path);
-  return res.text();
-}
-
-/** Polls `read` until `ok` (connection refused while starting counts as "not yet"); bounded. */
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < end) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-}
+import { getText, until } from '../helpers/poll.js';
 
 const cosignedFiles = (dir: string): string[] => {
   try {
@@ -80,9 +59,9 @@ describe('tailseal monitor with witness:', () => {
         '',
       ].join('\n'),
     );
-    const status = async () => JSON.parse(await get(port, '/status')) as StatusDocument;
+    const status = async () => JSON.parse(await getText(port, '/status')) as StatusDocument;
     const published = async () =>
-      metricSample(await get(port, '/metrics'), 'tailseal_monitor_cosignatures_published_total', {
+      metricSample(await getText(port, '/metrics'), 'tailseal_monitor_cosignatures_published_total', {
         origin,
       });
     const m = startCli(['monitor', '--config', config]);

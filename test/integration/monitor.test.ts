@@ -12,6 +12,7 @@ import { type DaemonProc, cli, freePort, killDaemon, logsWith, startCli, stopDae
 import { type SealedTrail, STEP_MS, sealTrail, tempDir, testKey, writeObject } from '../helpers/trail.js';
 import type { StatusDocument } from '../../src/monitor/service.js';
 import { RUN, docCommand } from '../docs/commands.js';
+import { getText, until } from '../helpers/poll.js';
 
 /** The documented command (docs/operations.md, "The fleet monitor") with the test's config file. */
 const monitorArgs = (config: string) =>
@@ -22,28 +23,6 @@ const monitorArgs = (config: string) =>
 
 const ORIGIN_A = 'fleet.test/pod-a/opa';
 const ORIGIN_B = 'fleet.test/pod-b/opa';
-
-async function get(port: number, path: string): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`);
-  assert.equal(res.status, 200, path);
-  return res.text();
-}
-
-/** Polls `cond` (connection refused while starting counts as "not yet"); bounded. */
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < end) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-}
 
 const origin = (s: StatusDocument, o: string) => s.origins.find((x) => x.origin === o);
 
@@ -96,9 +75,9 @@ describe('tailseal monitor', () => {
       );
       return file;
     };
-    const status = async () => JSON.parse(await get(port, '/status')) as StatusDocument;
+    const status = async () => JSON.parse(await getText(port, '/status')) as StatusDocument;
     const metric = async (name: string, labels: Record<string, string> = {}) =>
-      metricSample(await get(port, '/metrics'), name, labels);
+      metricSample(await getText(port, '/metrics'), name, labels);
     const procs: DaemonProc[] = [];
     after(async () => {
       for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) await killDaemon(p);
