@@ -88,6 +88,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
               `${readable.join(', ') || 'none'}); only those can be read back`,
           );
       }
+      problems.push(...streamProblems(res.data));
       if (res.data.sinks.every((s) => s.type === 'witness'))
         problems.push(
           'sinks: a witness sink keeps cosignatures, not the trail: add a file, s3, http or opa sink for the objects',
@@ -104,6 +105,42 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   throw new TailsealError('CONFIG_INVALID', problems.map((p) => `${file}: ${p}`).join('\n'), {
     details: { file, problems },
   });
+}
+
+/** Sink types that keep the trail itself (the others send copies or cosignatures). */
+const TRAIL_SINKS: ReadonlySet<string> = new Set(['file', 's3', 'http']);
+
+/**
+ * Sinks' `streams`: each names a stream some input writes, every stream reaches a sink that keeps the
+ * trail (else its objects would be acknowledged by every sink and kept by none), and the recovery sink
+ * holds every stream (the state is rebuilt from it).
+ */
+function streamProblems(c: Config): string[] {
+  const written = [...new Set(c.inputs.map((i) => i.stream ?? i.name))];
+  const takes = (s: Config['sinks'][number], stream: string) =>
+    !('streams' in s) || s.streams === undefined || s.streams.includes(stream);
+  const out: string[] = [];
+  c.sinks.forEach((s, i) => {
+    for (const name of ('streams' in s ? s.streams : undefined) ?? [])
+      if (!written.includes(name))
+        out.push(`sinks[${i}].streams: no input writes stream "${name}" (the inputs write: ${written.join(', ')})`);
+  });
+  if (out.length > 0) return out;
+  // (A config with no trail sink at all, e.g. only an opa sink, keeps no trail by choice: docs/operations.md.)
+  const trail = c.sinks.filter((s) => TRAIL_SINKS.has(s.type));
+  for (const stream of written)
+    if (trail.length > 0 && !trail.some((s) => takes(s, stream)))
+      out.push(
+        `sinks: no file, s3 or http sink takes stream "${stream}" (check their \`streams\`): its trail would be kept ` +
+          'nowhere',
+      );
+  const from = c.sinks.find((s) => s.name === c.recovery.sink);
+  if (from && 'streams' in from && from.streams !== undefined && !written.every((w) => takes(from, w)))
+    out.push(
+      `recovery.sink: "${from.name}" takes only some streams (\`streams\`); the state is rebuilt from every stream, ` +
+        'so recover from a sink that takes them all',
+    );
+  return out;
 }
 
 function duplicates(names: string[]): string | undefined {

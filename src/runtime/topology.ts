@@ -59,7 +59,13 @@ export class Topology {
       this.sinkNames,
       this.deps.log.child({ component: 'sink' }),
       () => this.deps.onAck(),
-      { backoff: sc.retry, inFlight: sc.in_flight, started, observer: this.deps.observer() },
+      {
+        backoff: sc.retry,
+        inFlight: sc.in_flight,
+        started,
+        observer: this.deps.observer(),
+        streams: 'streams' in sc && sc.streams ? new Set(sc.streams) : undefined,
+      },
     );
     this.sinks.set(sc.name, { sink, shipper });
     if (!this.sinkNames.includes(sc.name)) this.sinkNames.push(sc.name);

@@ -6,6 +6,15 @@ import { retrySchema } from './retry.js';
 export const sinkNameSchema = nameSchema().describe('Unique name (as `inputs[].name`).');
 
 export const deliveryFields = {
+  streams: z
+    .array(nameSchema())
+    .min(1)
+    .optional()
+    .describe(
+      'Only the objects of these streams go to this sink (the others are acknowledged for it without being sent): ' +
+        'e.g. a bucket with a long COMPLIANCE retention for one stream, a 90-day GOVERNANCE one for the rest. ' +
+        'Default: every stream.',
+    ),
   /** Backoff between attempts (see retry.ts). */
   retry: retrySchema,
   in_flight: z

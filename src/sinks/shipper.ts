@@ -36,6 +36,8 @@ export interface ShipperOptions {
   started: boolean;
   /** Told about every delivery outcome (metrics). */
   observer?: ShipperObserver;
+  /** The streams this sink takes (config `streams`); objects of others pass it by. Default: all. */
+  streams?: ReadonlySet<string> | undefined;
 }
 
 /** Delivery outcomes, for metrics. Must not throw. */
@@ -165,6 +167,13 @@ export class Shipper {
 
   /** Uploads one object until it is stored (or the shipper stops), then advances the cursor. */
   private async deliver(head: OutboxEntry): Promise<void> {
+    if (this.opts.streams && !this.opts.streams.has(head.stream)) {
+      // Not this sink's stream: nothing to store, so the cursor passes it as if stored (the object
+      // stays in the outbox until the sinks that take it have it).
+      this.stored.add(head.id);
+      this.advance();
+      return;
+    }
     const { bytes: _bytes, ...rest } = head;
     const outbox = this.outbox;
     let lines: Buffer[] | undefined;

@@ -231,6 +231,29 @@ describe('config', () => {
       want: /^x\.yaml: sinks\[1\]\.name: must be at most 64 characters/,
     },
     {
+      desc: 'a sink taking a stream no input writes',
+      mutate: (c) => (c.sinks[0].streams = ['compliance']),
+      want: /^x\.yaml: sinks\[0\]\.streams: no input writes stream "compliance" \(the inputs write: opa\)/,
+    },
+    {
+      desc: 'a stream no trail sink takes (its trail would be kept nowhere)',
+      mutate: (c) => {
+        c.inputs.push({ name: 'pci', type: 'file', paths: ['/var/log/opa/pci/*.log'], stream: 'compliance' });
+        c.sinks[0].streams = ['compliance'];
+      },
+      want: /^x\.yaml: sinks: no file, s3 or http sink takes stream "opa"/,
+    },
+    {
+      desc: 'a recovery sink that takes only some streams',
+      mutate: (c) => {
+        c.inputs.push({ name: 'pci', type: 'file', paths: ['/var/log/opa/pci/*.log'], stream: 'compliance' });
+        c.sinks[0].streams = ['compliance'];
+        c.sinks.push({ name: 'ops', type: 'file', dir: '/var/lib/tailseal/ops', streams: ['opa'] });
+        c.recovery = { sink: 'local' };
+      },
+      want: /^x\.yaml: recovery\.sink: "local" takes only some streams/,
+    },
+    {
       desc: 'only a witness sink (it keeps no trail)',
       mutate: (c) => (c.sinks = [{ name: 'w', type: 'witness', url: 'http://w.example', key_file: '/k.pub' }]),
       want: /^x\.yaml: sinks: a witness sink keeps cosignatures, not the trail: add a file, s3, http or opa sink/,

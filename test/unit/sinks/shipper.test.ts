@@ -19,19 +19,25 @@ import { waitFor } from '../../helpers/daemon.js';
 const signer = parseSignerKey(generateKeyPair('tailseal.test/shipper', new Uint8Array(32).fill(3)).signerKey);
 const log = createLogger('silent');
 
-/** A state store holding `n` objects of one entry each. */
-function storeWith(dir: string, n: number): StateStore {
+/** A state store holding `n` objects of one entry each, object i in stream streams[i % streams.length]. */
+function storeWith(dir: string, n: number, streams = ['opa']): StateStore {
   const store = new StateStore(openDatabase(join(dir, `s${Math.random()}.db`)));
-  let head = store.streams.loadStream('opa');
   for (let i = 0; i < n; i++) {
+    const stream = streams[i % streams.length]!;
+    const head = store.streams.loadStream(stream);
     const sealed = sealRecords(
       head,
       [{ kind: 'decision', source: '/x', offset: i, payload: Buffer.from(`{"i":${i}}`) }],
       1000 + i,
     );
     store.commitSealed({ stream: sealed.head, before: head.nextSeq, data: sealed.data });
-    store.commitCheckpoint('opa', i, i + 1, signHead('t', sealed.head, 1000 + i, signer), 1000 + i);
-    head = { ...head, ...sealed.head };
+    store.commitCheckpoint(
+      stream,
+      head.nextSeq,
+      sealed.head.nextSeq,
+      signHead('t', sealed.head, 1000 + i, signer),
+      1000 + i,
+    );
   }
   return store;
 }
@@ -83,6 +89,30 @@ describe('shipper', () => {
     }
     await waitFor(() => store.outbox.cursor('m') === 6, 'all acknowledged');
     assert.equal(store.outbox.bytes(), 0, 'the outbox is empty');
+    await sh.stop();
+    store.close();
+  });
+
+  it('a sink with `streams` gets only their objects; the cursor passes the others', async () => {
+    const store = storeWith(dir, 6, ['ops', 'compliance']);
+    const sink = new ManualSink();
+    const sh = new Shipper(sink, store.outbox, ['m'], log, () => undefined, {
+      backoff: { baseMs: 5, maxMs: 20 },
+      inFlight: 1,
+      started: true,
+      streams: new Set(['compliance']),
+    });
+    sh.start();
+    for (const id of [2, 4, 6]) {
+      await waitFor(() => sink.pending.has(id), `object ${id} in flight`);
+      sink.settle(id, 'stored');
+    }
+    await waitFor(() => store.outbox.cursor('m') === 6, 'the cursor passes every object');
+    assert.deepEqual(
+      sink.calls.map((c) => c.id),
+      [2, 4, 6],
+      'only the compliance objects were put',
+    );
     await sh.stop();
     store.close();
   });
