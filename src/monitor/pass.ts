@@ -5,23 +5,20 @@
 import { isTailsealError } from '../errors.js';
 import { NODE_VERIFY } from '../seal/gzip.js';
 import type { Finding, MonitorState, OriginRecord, OriginStatus } from '../store/monitor-state.js';
-import { toHex } from '../trail/hash.js';
 import type { NoteVerifier } from '../trail/keys.js';
 import { type StoreTampering, tamperedError } from '../trail/tampering.js';
 import {
   type ObjectReader,
   type ResumeState,
-  inspect,
-  readNamed,
   readsRetention,
   storeTampering,
   verifyTrail,
 } from '../trail/verify-trail.js';
-import { noteOrigin, originByPath } from './origin.js';
+import { type Discovered, discover } from './discover.js';
 import { findAlternateFork } from './alternate.js';
-import { type SignedCheckpoint, findFork, silence } from './findings.js';
+import { findFork, silence } from './findings.js';
 import { forEachLimited } from './pool.js';
-import { ORIGIN_CACHE_BYTES, PASS_CACHE_BYTES, PassCache, countingReader, subsetReader } from './readers.js';
+import { ORIGIN_CACHE_BYTES, PassCache, countingReader, subsetReader } from './readers.js';
 import type { Shard } from './shard.js';
 import { ValidSignatures } from './signatures.js';
 
@@ -100,12 +97,6 @@ export interface PassResult {
    */
   verified: VerifiedCheckpoint[];
   problems: Map<string, StoreProblem[]>;
-}
-
-interface Discovered {
-  names: string[];
-  /** The validly signed checkpoints of the new objects: size and hex root. */
-  signed: SignedCheckpoint[];
 }
 
 /** What /status and the pass result show of an origin's record. */
@@ -273,82 +264,6 @@ async function passStore(
         ...(prev ? { before: { status: prev.status, ...(prev.finding.code ? { code: prev.finding.code } : {}) } } : {}),
       });
   }
-}
-
-interface Discovery {
-  groups: Map<string, Discovered>;
-  unattributed: string[];
-  /** New objects of another shard. */
-  foreign: string[];
-  /** Bytes kept for the verification of their origin (up to a budget). */
-  cache: PassCache;
-  ioError?: string;
-}
-
-/**
- * Reads each new object once (at most `concurrency` at a time) to learn its origin and signed
- * checkpoint; keeps its bytes for the verification only while the pass cache has room. Groups keep
- * the store's listing order, whatever order the reads finished in (duplicates are named by it).
- */
-async function discover(
-  deps: PassDeps,
-  reader: ObjectReader,
-  names: readonly string[],
-  knownOrigins: readonly string[],
-  owns: (origin: string) => boolean,
-): Promise<Discovery> {
-  const cache = new PassCache(PASS_CACHE_BYTES);
-  const found: ({ origin: string; signed?: SignedCheckpoint } | 'foreign' | undefined)[] = [];
-  let ioError: string | undefined;
-  await forEachLimited(
-    names,
-    deps.concurrency ?? 1,
-    async (name, i) => {
-      if (ioError !== undefined) return;
-      deps.signal?.throwIfAborted();
-      let bytes: Uint8Array | undefined;
-      try {
-        bytes = await readNamed(reader, name, deps.maxObjectBytes);
-      } catch (err) {
-        if (!isTailsealError(err)) {
-          ioError ??= `cannot read ${name}: ${(err as Error).message}`;
-          return;
-        }
-      }
-      const origin = (bytes && noteOrigin(bytes, deps.maxObjectBytes)) ?? originByPath(name, knownOrigins);
-      if (origin === undefined) return;
-      if (!owns(origin)) {
-        found[i] = 'foreign';
-        return;
-      }
-      found[i] = { origin };
-      if (!bytes) return;
-      cache.keep(name, bytes);
-      try {
-        const info = await inspect(name, bytes, deps.keysFor(origin), deps.maxObjectBytes, NODE_VERIFY);
-        found[i] = {
-          origin,
-          signed: { name, size: info.size, root: toHex(info.rootHash), first: info.size - info.entryCount },
-        };
-      } catch {
-        // Not validly signed or malformed: verifyTrail reports it for the origin.
-      }
-    },
-    deps.onActive,
-  );
-  const out: Discovery = { groups: new Map(), unattributed: [], foreign: [], cache };
-  if (ioError !== undefined) return { ...out, ioError };
-  for (const [i, name] of names.entries()) {
-    const f = found[i];
-    if (f === undefined) out.unattributed.push(name);
-    else if (f === 'foreign') out.foreign.push(name);
-    else {
-      const g = out.groups.get(f.origin) ?? out.groups.set(f.origin, { names: [], signed: [] }).get(f.origin)!;
-      g.names.push(name);
-      if (f.signed) g.signed.push(f.signed);
-    }
-  }
-  return out;
 }
 
 /** Per origin, the objects of `store` verified before that `listed` no longer has. */
