@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { TailsealError, errorMessage } from '../errors.js';
 import { MAX_READ_BYTES, readRegularFile } from '../common/read-file.js';
 import { opaChunkProblems } from '../sources/opa-service/limits.js';
+import { TRAIL_SINK_TYPES } from '../sinks/sink.js';
 import { type Config, configSchema } from './schema.js';
 
 type Path = (string | number)[];
@@ -107,9 +108,6 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   });
 }
 
-/** Sink types that keep the trail itself (the others send copies or cosignatures). */
-const TRAIL_SINKS: ReadonlySet<string> = new Set(['file', 's3', 'http']);
-
 /**
  * Sinks' `streams`: each names a stream some input writes, every stream reaches a sink that keeps the
  * trail (else its objects would be acknowledged by every sink and kept by none), and the recovery sink
@@ -127,7 +125,7 @@ function streamProblems(c: Config): string[] {
   });
   if (out.length > 0) return out;
   // (A config with no trail sink at all, e.g. only an opa sink, keeps no trail by choice: docs/operations.md.)
-  const trail = c.sinks.filter((s) => TRAIL_SINKS.has(s.type));
+  const trail = c.sinks.filter((s) => TRAIL_SINK_TYPES.has(s.type));
   for (const stream of written)
     if (trail.length > 0 && !trail.some((s) => takes(s, stream)))
       out.push(

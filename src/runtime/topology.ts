@@ -4,8 +4,8 @@ import type { SinkConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { classifyError } from '../sinks/retry.js';
-import { Shipper, type ShipperObserver } from '../sinks/shipper.js';
-import type { Sink, SinkContext } from '../sinks/sink.js';
+import { type OutboxEntry, Shipper, type ShipperObserver } from '../sinks/shipper.js';
+import { type Sink, type SinkContext, TRAIL_SINK_TYPES } from '../sinks/sink.js';
 import type { Source } from '../sources/source.js';
 import type { StateStore } from '../store/state.js';
 import type { Registry } from './registry.js';
@@ -29,7 +29,7 @@ export class Topology {
   /** Running sources by input name. */
   readonly sources = new Map<string, Source>();
   /** Running sinks by name, each with its shipper once started. */
-  readonly sinks = new Map<string, { sink: Sink; shipper?: Shipper }>();
+  readonly sinks = new Map<string, { sink: Sink; shipper?: Shipper; streams?: ReadonlySet<string> | undefined }>();
   /** Names of the configured sinks; shared (by reference) with every shipper for its acks. */
   readonly sinkNames: string[] = [];
   /** Inputs whose start failed at a reload, with why: not running, shown by /readyz, retried at the next reload. */
@@ -53,6 +53,7 @@ export class Topology {
    */
   async startSink(sc: SinkConfig, sink: Sink, started?: boolean): Promise<void> {
     started ??= await this.tryStart(sc, sink);
+    const streams = 'streams' in sc && sc.streams ? new Set(sc.streams) : undefined;
     const shipper = new Shipper(
       sink,
       this.deps.store.outbox,
@@ -64,12 +65,29 @@ export class Topology {
         inFlight: sc.in_flight,
         started,
         observer: this.deps.observer(),
-        streams: 'streams' in sc && sc.streams ? new Set(sc.streams) : undefined,
+        streams,
+        keepsTrail: TRAIL_SINK_TYPES.has(sc.type),
+        ...(TRAIL_SINK_TYPES.has(sc.type) ? { mayPass: (o: OutboxEntry) => this.keptElsewhere(sc.name, o) } : {}),
       },
     );
-    this.sinks.set(sc.name, { sink, shipper });
+    this.sinks.set(sc.name, { sink, shipper, streams });
     if (!this.sinkNames.includes(sc.name)) this.sinkNames.push(sc.name);
     shipper.start();
+  }
+
+  /**
+   * Whether object `o` is kept by a trail sink other than `name`, or will be: stored already, or
+   * waiting for a running trail sink that takes its stream. A trail sink that does not take the
+   * stream passes the object by only then (sinks/shipper.ts mayPass).
+   */
+  private keptElsewhere(name: string, o: OutboxEntry): boolean {
+    const outbox = this.deps.store.outbox;
+    if (outbox.kept(o.id)) return true;
+    for (const [other, u] of this.sinks) {
+      if (other === name || !u.shipper || !TRAIL_SINK_TYPES.has(u.sink.type)) continue;
+      if ((u.streams?.has(o.stream) ?? true) && outbox.cursor(other) < o.id) return true;
+    }
+    return false;
   }
 
   /** Starts `sink`: false when it is unreachable for now (retried later), throws when misconfigured. */

@@ -16,7 +16,8 @@ export interface Outbox {
   objectLines(o: OutboxEntry): Buffer[];
   /** The file that holds exactly those lines, when there is one. */
   objectFile(o: OutboxEntry): { path: string; bytes: number } | undefined;
-  ackObject(sink: string, id: number, sinks: readonly string[]): void;
+  /** Moves the cursor to `id` (and records the `kept` objects a trail sink stored), in one commit. */
+  ackObject(sink: string, id: number, sinks: readonly string[], kept?: readonly number[]): void;
   park(sink: string, objectId: number, code: string, reason: string): void;
   isParked(sink: string, objectId: number): boolean;
   addCounters(values: Record<string, number>): void;
@@ -38,6 +39,14 @@ export interface ShipperOptions {
   observer?: ShipperObserver;
   /** The streams this sink takes (config `streams`); objects of others pass it by. Default: all. */
   streams?: ReadonlySet<string> | undefined;
+  /** Whether this sink keeps the trail: the objects it stores are then recorded as kept. */
+  keepsTrail?: boolean;
+  /**
+   * Whether an object of a stream this sink does not take may pass it by. For a trail sink: only
+   * when another sink keeps it or will (topology.ts), so that a change of `streams` while objects
+   * wait never leaves one stored nowhere; otherwise this sink stores it after all. Default: yes.
+   */
+  mayPass?: (o: OutboxEntry) => boolean;
 }
 
 /** Delivery outcomes, for metrics. Must not throw. */
@@ -69,6 +78,8 @@ export class Shipper {
   /** Ids dispatched and not yet folded into the cursor, in outbox order, and which of them are stored. */
   private readonly inFlight: number[] = [];
   private readonly stored = new Set<number>();
+  /** Of those, the ones this (trail) sink put, recorded as kept with the acknowledgement. */
+  private readonly kept = new Set<number>();
   /** A server's Retry-After holds back every upload to this sink, not only the one it answered. */
   private notBefore = 0;
   /**
@@ -167,7 +178,7 @@ export class Shipper {
 
   /** Uploads one object until it is stored (or the shipper stops), then advances the cursor. */
   private async deliver(head: OutboxEntry): Promise<void> {
-    if (this.opts.streams && !this.opts.streams.has(head.stream)) {
+    if (this.opts.streams && !this.opts.streams.has(head.stream) && (this.opts.mayPass?.(head) ?? true)) {
       // Not this sink's stream: nothing to store, so the cursor passes it as if stored (the object
       // stays in the outbox until the sinks that take it have it).
       this.stored.add(head.id);
@@ -205,6 +216,7 @@ export class Shipper {
           'Object acknowledged.',
         );
         this.stored.add(obj.id);
+        if (this.opts.keepsTrail) this.kept.add(obj.id);
         try {
           this.advance();
         } catch (err) {
@@ -300,13 +312,15 @@ export class Shipper {
   /** Folds the stored objects at the front of the in-flight list into the cursor (contiguous only). */
   private advance(): void {
     let last: number | undefined;
+    const kept: number[] = [];
     while (this.inFlight.length > 0 && this.stored.has(this.inFlight[0]!)) {
       last = this.inFlight.shift()!;
       this.stored.delete(last);
+      if (this.kept.delete(last)) kept.push(last);
     }
     if (last === undefined) return;
-    // One transaction: cursor to `last`, and objects every sink now has leave the outbox.
-    this.outbox.ackObject(this.sink.name, last, this.allSinks);
+    // One transaction: cursor to `last`, the kept marks, and objects every sink now has leave the outbox.
+    this.outbox.ackObject(this.sink.name, last, this.allSinks, kept);
     this.count('acked');
     this.onAck();
   }

@@ -31,6 +31,9 @@ export interface TrailObject {
   edge?: Uint8Array;
 }
 
+/** The sink types that keep the trail itself; the others send copies of the decisions, or cosignatures. */
+export const TRAIL_SINK_TYPES: ReadonlySet<string> = new Set(['file', 's3', 'http']);
+
 /** What a successful put found: a new object, or an identical one already there (a retry). */
 export type PutResult = 'stored' | 'existed';
 

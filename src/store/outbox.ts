@@ -144,8 +144,10 @@ export class OutboxRepo {
    * have acknowledged. One transaction: a crash before COMMIT re-sends the object, which the
    * sink recognises as identical (write-once names); after COMMIT it is never sent again.
    */
-  ackObject(sink: string, id: number, sinks: readonly string[]): void {
+  ackObject(sink: string, id: number, sinks: readonly string[], kept: readonly number[] = []): void {
     const done = this.db.transaction(() => {
+      // `kept`: the objects of this acknowledgement a trail sink stored (not passed by), in the same commit.
+      for (const k of kept) this.q(Q.SQL_MARK_KEPT).run(k);
       this.q(Q.SQL_UPSERT_CURSOR).run(sink, id);
       const acked = Math.min(...sinks.map((s) => this.cursor(s)));
       const rows = this.q(Q.SQL_OBJECTS_UP_TO).all(acked) as {
@@ -167,6 +169,11 @@ export class OutboxRepo {
     // orphan files that recoverOutbox() deletes at the next start.
     // A heartbeat (no entries) has no segment: its first_seq names the next object's.
     for (const o of done) if (o.size > o.first_seq) this.spool.remove(o.stream, o.first_seq);
+  }
+
+  /** Whether a sink that keeps the trail has stored object `id` (false once it left the outbox). */
+  kept(id: number): boolean {
+    return (this.q(Q.SQL_OBJECT_KEPT).get(id) as { kept: number } | undefined)?.kept === 1;
   }
 
   /** Resolves once the segments of acknowledged objects are deleted (they go in the background). */

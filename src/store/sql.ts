@@ -104,6 +104,13 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE objects ADD COLUMN edge BLOB;  -- CompactRange.serialize() at size
   `,
+  // v6 -> v7: whether a sink that keeps the trail (file, s3, http) has stored the object. A sink whose
+  // `streams` leave an object out may pass it by only when it is kept or another trail sink will
+  // still take it, so changing `streams` while objects wait never leaves one stored nowhere
+  // (sinks/shipper.ts). Objects from before v7 count as not kept: they are delivered, not passed by.
+  `
+  ALTER TABLE objects ADD COLUMN kept INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export const SQL_PRAGMAS = [
@@ -170,6 +177,8 @@ export const SQL_SET_SPOOL_BYTES = 'UPDATE streams SET spool_bytes = ? WHERE nam
 
 export const SQL_INSERT_OBJECT =
   'INSERT INTO objects (stream, first_seq, size, note, bytes, created_at, edge) VALUES (?, ?, ?, ?, ?, ?, ?)';
+export const SQL_MARK_KEPT = 'UPDATE objects SET kept = 1 WHERE id = ?';
+export const SQL_OBJECT_KEPT = 'SELECT kept FROM objects WHERE id = ?';
 export const SQL_NEXT_OBJECT =
   'SELECT id, stream, first_seq, size, note, bytes, created_at, edge FROM objects WHERE id > ? ORDER BY id LIMIT 1';
 export const SQL_LIST_OBJECTS = 'SELECT id, stream, first_seq, size, bytes FROM objects ORDER BY id';

@@ -117,6 +117,38 @@ describe('shipper', () => {
     store.close();
   });
 
+  it('a trail sink passes an object by only when it is kept elsewhere, and marks what it stored as kept', async () => {
+    const store = storeWith(dir, 6, ['ops', 'compliance']);
+    const sink = new ManualSink();
+    // Another sink ('other') has acknowledged nothing, so the objects stay in the outbox to be looked at.
+    const sh = new Shipper(sink, store.outbox, ['m', 'other'], log, () => undefined, {
+      backoff: { baseMs: 5, maxMs: 20 },
+      inFlight: 1,
+      started: true,
+      streams: new Set(['compliance']),
+      keepsTrail: true,
+      // Object 3 (an ops object) would be kept by no other sink: this sink must store it after all.
+      mayPass: (o) => o.id !== 3,
+    });
+    sh.start();
+    for (const id of [2, 3, 4, 6]) {
+      await waitFor(() => sink.pending.has(id), `object ${id} in flight`);
+      sink.settle(id, 'stored');
+    }
+    await waitFor(() => store.outbox.cursor('m') === 6, 'the cursor passes every object');
+    assert.deepEqual(
+      sink.calls.map((c) => c.id),
+      [2, 3, 4, 6],
+    );
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6].map((id) => store.outbox.kept(id)),
+      [false, true, true, true, false, true],
+      'what it stored is recorded as kept, what it passed by is not',
+    );
+    await sh.stop();
+    store.close();
+  });
+
   it('a Retry-After holds back every upload to the sink, not just the one it answered', async () => {
     const store = storeWith(dir, 2);
     const sink = new ManualSink();
