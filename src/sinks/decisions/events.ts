@@ -13,6 +13,7 @@ import { encodeObject } from '../../seal/encoder.js';
 import { parseObject } from '../../seal/gzip.js';
 import { objectName } from '../../trail/object.js';
 import type { TrailObject } from '../sink.js';
+import { type DecisionFields, decisionFields } from './fields.js';
 
 /** The keys OPA's console logger adds to an event (logrus level/msg/time plus the type field). */
 export const CONSOLE_KEYS: ReadonlySet<string> = new Set(['level', 'msg', 'time', 'type']);
@@ -101,13 +102,21 @@ export function members(text: string): [string, string, string][] {
  * events have none). Throws SyntaxError when the line is not one JSON object.
  */
 export function consoleLineToEvent(line: string, seal?: string): string {
+  return rebuildEvent(line, seal).json;
+}
+
+/**
+ * consoleLineToEvent's text, and the line parsed (by the strict validation it needs anyway): what
+ * the event's fields are read from, so no sink parses an event again.
+ */
+function rebuildEvent(line: string, seal?: string): { json: string; value: unknown } {
   const text = line.charCodeAt(0) === 0xfeff ? line.slice(1) : line;
-  JSON.parse(text); // strict validation first; the scanner below then only splits valid JSON
+  const value: unknown = JSON.parse(text); // strict validation first; the scanner below then only splits valid JSON
   const kept = members(text)
     .filter(([key]) => !CONSOLE_KEYS.has(key) && !(seal !== undefined && key === SEAL_FIELD))
     .map(([, rawKey, rawValue]) => `${rawKey}:${rawValue}`);
   if (seal !== undefined) kept.push(`"${SEAL_FIELD}":${seal}`);
-  return `{${kept.join(',')}}`;
+  return { json: `{${kept.join(',')}}`, value };
 }
 
 /** One decision of a trail object as an OPA event, with where it is sealed. */
@@ -116,6 +125,8 @@ export interface DecisionEvent {
   /** The event as compact JSON text. */
   json: string;
   decisionId: string | undefined;
+  /** The fields people filter on (decisionFields), read from the one parse of the entry's payload. */
+  fields: DecisionFields;
   /** The sealed entry's chain value (hex): with stream and seq, what links a copy to its proof. */
   chain: string;
   /** When the entry was sealed (Unix ms). */
@@ -154,11 +165,9 @@ export function objectEvents(obj: TrailObject, includeSeal: boolean, sink: strin
       ? JSON.stringify({ stream: e.stream, seq: e.seq, chain: chainHex, object: name })
       : undefined;
     let json: string;
-    let decisionId: string | undefined;
+    let value: unknown;
     try {
-      json = consoleLineToEvent(line, seal);
-      const id = (JSON.parse(json) as { decision_id?: unknown }).decision_id;
-      decisionId = typeof id === 'string' ? id : undefined;
+      ({ json, value } = rebuildEvent(line, seal));
     } catch (err) {
       throw new TailsealError(
         'SINK_PERMANENT',
@@ -167,7 +176,11 @@ export function objectEvents(obj: TrailObject, includeSeal: boolean, sink: strin
         { cause: err, details: { seq: e.seq, object: name } },
       );
     }
-    events.push({ seq: e.seq, json, decisionId, chain: chainHex, sealedAt: e.sealedAt, meta: e.meta });
+    // The console keys (level, msg, time, type) left in `value` are none of the fields read here.
+    const id = (value as { decision_id?: unknown }).decision_id;
+    const decisionId = typeof id === 'string' ? id : undefined;
+    const fields = decisionFields(value);
+    events.push({ seq: e.seq, json, decisionId, fields, chain: chainHex, sealedAt: e.sealedAt, meta: e.meta });
   }
   return { name, note: parsed.note ?? obj.note, events, gaps };
 }

@@ -3,7 +3,6 @@
 // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk
 import { TailsealError } from '../../errors.js';
 import { type DecisionEvent, SEAL_FIELD, members } from '../decisions/events.js';
-import { decisionFields } from '../decisions/fields.js';
 import { indexName } from './index-name.js';
 
 /** One decision as bulk lines. */
@@ -39,7 +38,7 @@ export function bulkDoc(e: DecisionEvent, stream: string, pattern: string): Bulk
   const all = members(e.json);
   const seal = all.pop();
   if (seal?.[0] !== SEAL_FIELD) throw new Error('bulkDoc: the event has no seal member'); // a programming error
-  const ms = decisionFields(JSON.parse(e.json)).timestampMs ?? e.sealedAt;
+  const ms = e.fields.timestampMs ?? e.sealedAt;
   const timestamp = new Date(ms).toISOString();
   const kept = all.filter(([key]) => key !== '@timestamp').map(([, k, v]) => `${k}:${v}`);
   kept.push(`"@timestamp":"${timestamp}"`, `${seal[1]}:${seal[2]}`);

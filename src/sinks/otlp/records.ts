@@ -9,7 +9,7 @@
 import { hostname } from 'node:os';
 import { VERSION } from '../../version.js';
 import type { DecisionEvent } from '../decisions/events.js';
-import { cut, decisionFields } from '../decisions/fields.js';
+import { cut } from '../decisions/fields.js';
 import { SEVERITY_INFO } from './proto.js';
 
 export type AnyValue = { stringValue: string } | { boolValue: boolean } | { intValue: string };
@@ -91,7 +91,7 @@ const SPAN_ID = /^(?!0+$)[0-9a-f]{16}$/;
 
 /** The log record of one decision, with the seal's attributes naming the entry it came from. */
 export function decisionRecord(e: DecisionEvent, stream: string, object: string, resource: KeyValue[]): DecisionRecord {
-  const f = decisionFields(JSON.parse(e.json));
+  const f = e.fields;
   const attrs: KeyValue[] = [];
   if (f.decisionId !== undefined) attrs.push(str('opa.decision_id', f.decisionId));
   if (f.path !== undefined) attrs.push(str('opa.path', f.path));

@@ -5,7 +5,6 @@
 // https://docs.splunk.com/Documentation/Splunk/latest/Data/FormateventsforHTTPEventCollector
 import { TailsealError } from '../../errors.js';
 import type { DecisionEvent } from '../decisions/events.js';
-import { decisionFields } from '../decisions/fields.js';
 
 /** What every event of a sink carries besides the decision (absent keys: HEC's defaults). */
 export interface EventMeta {
@@ -32,7 +31,7 @@ export function hecTime(ms: number): string {
  * fields are strings, as HEC requires (an object or number there is refused with code 15).
  */
 export function hecEvent(stream: string, e: DecisionEvent, meta: EventMeta): string {
-  const f = decisionFields(JSON.parse(e.json));
+  const f = e.fields;
   const fields: Record<string, string> = {};
   if (f.decisionId !== undefined) fields.decision_id = f.decisionId;
   if (f.path !== undefined) fields.path = f.path;

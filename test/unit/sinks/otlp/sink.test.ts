@@ -17,6 +17,7 @@ import type { TrailObject } from '../../../../src/sinks/sink.js';
 import { TailsealError } from '../../../../src/errors.js';
 import { FaultServer, type RecordedRequest } from '../../../helpers/fault-server.js';
 import { decisionLine, outboxObjects, sealTrail } from '../../../helpers/trail.js';
+import { decisionFields } from '../../../../src/sinks/decisions/fields.js';
 
 type Json = Record<string, unknown>;
 interface Kv {
@@ -315,6 +316,7 @@ describe('otlp sink', () => {
         seq: 3,
         json: '{"decision_id":"d","result":{"allow":false}}',
         decisionId: 'd',
+        fields: decisionFields({ decision_id: 'd', result: { allow: false } }),
         chain: 'ab',
         sealedAt: 1000,
         meta,
