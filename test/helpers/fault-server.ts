@@ -101,6 +101,13 @@ export class FaultServer {
     this.queue.push(...bs);
   }
 
+  /** Runs `fn` and returns the requests it caused. */
+  async during(fn: () => Promise<unknown>): Promise<RecordedRequest[]> {
+    const from = this.requests.length;
+    await fn();
+    return this.requests.slice(from);
+  }
+
   /** Requests whose answer was a 2xx. */
   accepted(): RecordedRequest[] {
     return this.requests.filter((r) => r.status !== null && r.status >= 200 && r.status < 300);

@@ -92,12 +92,7 @@ describe('opa sink', () => {
     sinks.push(s);
     return s;
   };
-  /** Runs `fn` and returns the requests it caused. */
-  const sent = async (fn: () => Promise<unknown>): Promise<RecordedRequest[]> => {
-    const from = srv.requests.length;
-    await fn();
-    return srv.requests.slice(from);
-  };
+  const sent = (fn: () => Promise<unknown>): Promise<RecordedRequest[]> => srv.during(fn);
 
   it('rebuilds the corpus events exactly, adds the tailseal field, sends the checkpoint header', async () => {
     const originals = corpusEvents();

@@ -120,9 +120,7 @@ describe('otlp sink', () => {
     for (const encoding of ['protobuf', 'json'] as const)
       for (const gzip of [true, false]) {
         srv.set({ kind: 'ok', body: '' });
-        const from = srv.requests.length;
-        await sendAll(await sinkFor({ encoding, gzip }), objs);
-        const reqs = srv.requests.slice(from);
+        const reqs = await srv.during(async () => sendAll(await sinkFor({ encoding, gzip }), objs));
         assert.equal(reqs.length, 2, 'one request per object');
         for (const r of reqs) {
           assert.equal(r.url, '/otel/v1/logs');

@@ -65,11 +65,7 @@ describe('splunk_hec sink', () => {
     sinks.push(s);
     return s;
   };
-  const sent = async (fn: () => Promise<unknown>): Promise<RecordedRequest[]> => {
-    const from = srv.requests.length;
-    await fn();
-    return srv.requests.slice(from);
-  };
+  const sent = (fn: () => Promise<unknown>): Promise<RecordedRequest[]> => srv.during(fn);
 
   it('sends every decision as a HEC event: time, sourcetype, index/source/host, the OPA event, indexed fields', async () => {
     const rnd = prng(5);
