@@ -11,6 +11,7 @@ import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { TailsealError } from '../errors.js';
 import { encodeCheckpointLine } from '../seal/encoder.js';
+import { type StoredEntry, objectLines } from '../trail/object.js';
 import type { TrailObject } from './sink.js';
 
 /** Bytes per read from the segment: few enough reads per object, little memory per upload. */
@@ -163,4 +164,13 @@ export async function hashedBody(obj: TrailObject, gzip: boolean, tag: string): 
     throw err;
   }
   return { ...digests(), open: () => createReadStream(scratch, { highWaterMark: READ_CHUNK }), dispose };
+}
+
+/**
+ * The entries of an object as the outbox hands it over, parsed from its lines with the verifier's
+ * own checks (trail/object.ts objectLines; each buffer holds whole lines), without first joining
+ * them into one buffer: for sinks that send the decisions or their hashes rather than the bytes.
+ */
+export function* outboxEntries(obj: TrailObject): Generator<StoredEntry> {
+  for (const buf of obj.lines) for (const line of objectLines(buf)) if (line.entry) yield line.entry;
 }

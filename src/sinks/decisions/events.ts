@@ -9,8 +9,7 @@
 // \u003c ...) reach the receiver exactly as OPA wrote them, with no parse/serialise round trip.
 import { TailsealError } from '../../errors.js';
 import { toHex } from '../../trail/hash.js';
-import { encodeObject } from '../../seal/encoder.js';
-import { parseObject } from '../../seal/gzip.js';
+import { outboxEntries } from '../object-body.js';
 import { objectName } from '../../trail/object.js';
 import type { TrailObject } from '../sink.js';
 import { type DecisionFields, decisionFields } from './fields.js';
@@ -145,16 +144,15 @@ export interface ObjectEvents {
 }
 
 /**
- * The OPA events of a trail object, in seq order. The entries are read back through
- * parseObject, the verifier's own parser. With `includeSeal` each event gets a `tailseal`
+ * The OPA events of a trail object, in seq order. The entries are read back from its lines with
+ * the verifier's own parser (outboxEntries). With `includeSeal` each event gets a `tailseal`
  * member {stream, seq, chain, object} naming the sealed entry it came from.
  */
 export function objectEvents(obj: TrailObject, includeSeal: boolean, sink: string): ObjectEvents {
   const name = objectName(obj.stream, obj.firstSeq, obj.size, obj.createdAt, false);
-  const parsed = parseObject(encodeObject(obj, false).body);
   const events: DecisionEvent[] = [];
   let gaps = 0;
-  for (const { envelope: e, chain } of parsed.entries) {
+  for (const { envelope: e, chain } of outboxEntries(obj)) {
     if (e.kind === 'gap') {
       gaps++;
       continue;
@@ -182,5 +180,5 @@ export function objectEvents(obj: TrailObject, includeSeal: boolean, sink: strin
     const fields = decisionFields(value);
     events.push({ seq: e.seq, json, decisionId, fields, chain: chainHex, sealedAt: e.sealedAt, meta: e.meta });
   }
-  return { name, note: parsed.note ?? obj.note, events, gaps };
+  return { name, note: obj.note, events, gaps };
 }

@@ -25,7 +25,6 @@ import {
   cosignedObjectName,
   envelopeLeafHash,
   formatAddCheckpoint,
-  objectLines,
   parseCheckpoint,
   parseCosignatureLines,
   parseTlogSize,
@@ -34,6 +33,7 @@ import {
 } from '../../trail/index.js';
 import { compareBytes } from '../../trail/envelope.js';
 import { HttpTransport, redactUrl } from '../net/transport.js';
+import { outboxEntries } from '../object-body.js';
 import type { PutResult, Sink, SinkContext, TrailObject } from '../sink.js';
 import type { WitnessSinkConfig } from './config.js';
 import { WitnessSinkState, witnessStatePath } from './state.js';
@@ -188,8 +188,7 @@ export class WitnessSink implements Sink {
 /** The leaf hashes of an object's entries, in order (the outbox's own lines: parsed with every check). */
 export function leafHashes(obj: TrailObject): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (const buf of obj.lines)
-    for (const line of objectLines(buf)) if (line.entry) out.push(envelopeLeafHash(line.entry.envelope, nodeSha256));
+  for (const { envelope } of outboxEntries(obj)) out.push(envelopeLeafHash(envelope, nodeSha256));
   if (out.length !== obj.size - obj.firstSeq)
     throw new TailsealError(
       'SINK_PERMANENT',
