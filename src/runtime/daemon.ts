@@ -138,7 +138,10 @@ export class Daemon {
     }
     await this.status.start(this.config.metrics);
     startup.phase = 'preparing sinks';
-    for (const sc of config.sinks) topology.sinks.set(sc.name, { sink: await topology.createSink(sc) });
+    for (const sc of config.sinks) {
+      topology.sinks.set(sc.name, { sink: await topology.createSink(sc) });
+      topology.declareStreams(sc);
+    }
     if (state.loss) startup.phase = 'reading the trail back from a sink (lost-state recovery)';
     const lost = state.loss
       ? await continueLostChains(state.loss, {

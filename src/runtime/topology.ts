@@ -29,7 +29,9 @@ export class Topology {
   /** Running sources by input name. */
   readonly sources = new Map<string, Source>();
   /** Running sinks by name, each with its shipper once started. */
-  readonly sinks = new Map<string, { sink: Sink; shipper?: Shipper; streams?: ReadonlySet<string> | undefined }>();
+  readonly sinks = new Map<string, { sink: Sink; shipper?: Shipper }>();
+  /** Each configured sink's `streams` (undefined: every stream), known from its creation on. */
+  private readonly streamsOf = new Map<string, ReadonlySet<string> | undefined>();
   /** Names of the configured sinks; shared (by reference) with every shipper for its acks. */
   readonly sinkNames: string[] = [];
   /** Inputs whose start failed at a reload, with why: not running, shown by /readyz, retried at the next reload. */
@@ -40,6 +42,14 @@ export class Topology {
   /** A sink for `sc`, not started. */
   createSink(sc: SinkConfig): Promise<Sink> {
     return this.deps.registry.createSink(sc, this.sinkContext());
+  }
+
+  /**
+   * Records which streams sink `sc` takes. startSink does; start-up does it for every sink before
+   * the first shipper starts, so none takes another's stream for its own while the rest start.
+   */
+  declareStreams(sc: SinkConfig): void {
+    this.streamsOf.set(sc.name, 'streams' in sc && sc.streams ? new Set(sc.streams) : undefined);
   }
 
   private sinkContext(): SinkContext {
@@ -53,7 +63,7 @@ export class Topology {
    */
   async startSink(sc: SinkConfig, sink: Sink, started?: boolean): Promise<void> {
     started ??= await this.tryStart(sc, sink);
-    const streams = 'streams' in sc && sc.streams ? new Set(sc.streams) : undefined;
+    this.declareStreams(sc);
     const shipper = new Shipper(
       sink,
       this.deps.store.outbox,
@@ -65,27 +75,28 @@ export class Topology {
         inFlight: sc.in_flight,
         started,
         observer: this.deps.observer(),
-        streams,
+        streams: this.streamsOf.get(sc.name),
         keepsTrail: TRAIL_SINK_TYPES.has(sc.type),
         ...(TRAIL_SINK_TYPES.has(sc.type) ? { mayPass: (o: OutboxEntry) => this.keptElsewhere(sc.name, o) } : {}),
       },
     );
-    this.sinks.set(sc.name, { sink, shipper, streams });
+    this.sinks.set(sc.name, { sink, shipper });
     if (!this.sinkNames.includes(sc.name)) this.sinkNames.push(sc.name);
     shipper.start();
   }
 
   /**
    * Whether object `o` is kept by a trail sink other than `name`, or will be: stored already, or
-   * waiting for a running trail sink that takes its stream. A trail sink that does not take the
+   * waiting for a configured trail sink that takes its stream (started, or declared and still
+   * starting: at start-up the sinks' shippers start one after another). A trail sink that does not take the
    * stream passes the object by only then (sinks/shipper.ts mayPass).
    */
   private keptElsewhere(name: string, o: OutboxEntry): boolean {
     const outbox = this.deps.store.outbox;
     if (outbox.kept(o.id)) return true;
     for (const [other, u] of this.sinks) {
-      if (other === name || !u.shipper || !TRAIL_SINK_TYPES.has(u.sink.type)) continue;
-      if ((u.streams?.has(o.stream) ?? true) && outbox.cursor(other) < o.id) return true;
+      if (other === name || !TRAIL_SINK_TYPES.has(u.sink.type)) continue;
+      if ((this.streamsOf.get(other)?.has(o.stream) ?? true) && outbox.cursor(other) < o.id) return true;
     }
     return false;
   }
@@ -112,6 +123,7 @@ export class Topology {
     await unit.shipper?.stop();
     await unit.sink.close();
     this.sinks.delete(name);
+    this.streamsOf.delete(name);
   }
 
   /** Asks every source to read now. */
