@@ -65,13 +65,16 @@ describe('topology: sinks per stream', () => {
       topology.declareStreams(sc);
     }
     topology.sinkNames.push('ops', 'pci');
-    await topology.startSink(configs[0]!, sinks.ops, true);
-    await waitFor(() => store.outbox.cursor('ops') === 6, 'ops passed every object');
-    assert.deepEqual(sinks.ops.got, [1, 3, 5], 'only the opa objects, though pci has not started');
-    await topology.startSink(configs[1]!, sinks.pci, true);
-    await waitFor(() => store.outbox.cursor('pci') === 6, 'pci passed every object');
-    assert.deepEqual(sinks.pci.got, [2, 4, 6]);
-    for (const name of ['ops', 'pci']) await topology.stopSink(name);
+    try {
+      await topology.startSink(configs[0]!, sinks.ops, true);
+      await waitFor(() => store.outbox.cursor('ops') === 6, 'ops passed every object');
+      assert.deepEqual(sinks.ops.got, [1, 3, 5], 'only the opa objects, though pci has not started');
+      await topology.startSink(configs[1]!, sinks.pci, true);
+      await waitFor(() => store.outbox.cursor('pci') === 6, 'pci passed every object');
+      assert.deepEqual(sinks.pci.got, [2, 4, 6]);
+    } finally {
+      for (const name of ['ops', 'pci']) await topology.stopSink(name);
+    }
     store.close();
   });
 });
